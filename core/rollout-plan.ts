@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { parseOrThrow } from './validation';
+
+/** Durations are milliseconds in the validated plan; input accepts '2s', '500ms', '1m' or a number of ms. */
+export const durationMs = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(/^\d+(ms|s|m)$/, "use a duration like '500ms', '2s' or '1m'")
+    .transform((s) => {
+      const n = parseInt(s, 10);
+      return s.endsWith('ms') ? n : s.endsWith('m') ? n * 60_000 : n * 1000;
+    }),
+]);
+
+export const healthThresholdsSchema = z
+  .object({
+    maxP95LatencyMs: z.number().positive().default(300),
+    maxErrorRate: z.number().min(0).max(1).default(0.01),
+    minEvalScore: z.number().min(0).max(1).default(0.85),
+    /** Probes with fewer canary requests than this are inconclusive (neither green nor red). */
+    minRequests: z.number().int().min(1).default(20),
+  })
+  .strict();
+
+export const healthGateSchema = z
+  .object({
+    probeInterval: durationMs.default(5000),
+    consecutiveGreen: z.number().int().min(1).max(100).default(3),
+    maxRed: z.number().int().min(1).max(100).default(2),
+    timeout: durationMs.default(120_000),
+  })
+  .strict();
+
+export const rolloutStepSchema = z
+  .object({ setWeight: z.number().int().min(1).max(100), gate: healthGateSchema.partial().strict().optional() })
+  .strict();
+
+export const rolloutPlanSchema = z
+  .object({
+    steps: z.array(rolloutStepSchema).min(1).default([{ setWeight: 10 }, { setWeight: 50 }, { setWeight: 100 }]),
+    gate: healthGateSchema.default({}),
+    thresholds: healthThresholdsSchema.default({}),
+  })
+  .strict()
+  .superRefine((plan, ctx) => {
+    plan.steps.forEach((step, i) => {
+      if (i > 0 && step.setWeight <= plan.steps[i - 1]!.setWeight)
+        ctx.addIssue({ code: 'custom', path: ['steps', i, 'setWeight'], message: `must be greater than the previous step's ${plan.steps[i - 1]!.setWeight}` });
+    });
+    const last = plan.steps[plan.steps.length - 1];
+    if (last && last.setWeight !== 100)
+      ctx.addIssue({ code: 'custom', path: ['steps', plan.steps.length - 1, 'setWeight'], message: 'the last step must be 100 (full promotion)' });
+    for (const [i, step] of plan.steps.entries()) {
+      const gate = { ...plan.gate, ...step.gate };
+      if (gate.timeout < gate.probeInterval * gate.consecutiveGreen)
+        ctx.addIssue({ code: 'custom', path: ['steps', i, 'gate', 'timeout'], message: `gate timeout ${gate.timeout}ms is shorter than ${gate.consecutiveGreen} green probes × ${gate.probeInterval}ms: the gate could never pass` });
+    }
+  });
+
+export type RolloutPlanInput = z.input<typeof rolloutPlanSchema>;
+export type RolloutPlan = z.output<typeof rolloutPlanSchema>;
+export type HealthGate = z.output<typeof healthGateSchema>;
+export type HealthThresholds = z.output<typeof healthThresholdsSchema>;
+
+export function parseRolloutPlan(input: unknown): RolloutPlan {
+  return parseOrThrow(rolloutPlanSchema, input ?? {}, 'rollout plan');
+}
+
+/** The gate that applies at one step: plan-wide settings overridden by the step's own. */
+export function gateForStep(plan: RolloutPlan, index: number): HealthGate {
+  return { ...plan.gate, ...plan.steps[index]!.gate };
+}
+
+/** One line per step, for people reading a plan before it runs. */
+export function describePlan(plan: RolloutPlan): string {
+  return plan.steps
+    .map((step, i) => {
+      const g = gateForStep(plan, i);
+      return `${i + 1}. setWeight ${step.setWeight}% → gate: probe every ${g.probeInterval}ms, pass after ${g.consecutiveGreen} green, fail on ${g.maxRed} red, timeout ${g.timeout}ms`;
+    })
+    .join('\n');
+}

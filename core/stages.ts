@@ -1,0 +1,80 @@
+/** The results each release-train stage hands to the next (see DESIGN.md §1). */
+import { z } from 'zod';
+
+export interface SpecScenario {
+  id: string;
+  given: string;
+  when: string;
+  then: string;
+}
+export interface Spec {
+  changeId: string;
+  title: string;
+  scenarios: SpecScenario[];
+  acceptanceCriteria: { id: string; text: string }[];
+}
+
+export interface Candidate {
+  branch: string;
+  baseSha: string;
+  sha: string;
+  changedFiles: string[];
+  diffStat: { files: number; insertions: number; deletions: number };
+  diff: string;
+  /** The candidate's own maestro.service.json, validated. */
+  service: ServiceDescriptor;
+}
+
+export interface RiskFactor {
+  name: string;
+  value: number;
+  weight: number;
+  detail: string;
+}
+export interface RiskReport {
+  score: number;
+  factors: RiskFactor[];
+}
+
+export interface CheckResult {
+  check: string;
+  score: number;
+  passed: boolean;
+  explanation: string;
+}
+export interface EvalReport {
+  score: number;
+  passed: boolean;
+  threshold: number;
+  checks: CheckResult[];
+  durationMs: number;
+}
+
+export interface Denial {
+  rule: string;
+  reason: string;
+  evidence: string;
+  fix: string;
+}
+export type PolicyDecision =
+  | { outcome: 'allow'; notes: string[] }
+  | { outcome: 'deny'; denials: [Denial, ...Denial[]] };
+
+export interface MergeRecord {
+  mergeSha: string;
+  candidateSha: string;
+  baseBranch: string;
+  alreadyMerged: boolean;
+}
+
+/** How a target repository says it is tested and run; read from maestro.service.json at its root. */
+export const serviceDescriptorSchema = z
+  .object({
+    /** Entry file of the HTTP service (TypeScript or JavaScript), started with PORT in its environment. */
+    entry: z.string().min(1),
+    healthPath: z.string().startsWith('/').default('/healthz'),
+    /** Test command run in the candidate's work tree, argv form; '{node}' and '{tsx}' are filled in. */
+    test: z.array(z.string().min(1)).min(1),
+  })
+  .strict();
+export type ServiceDescriptor = z.output<typeof serviceDescriptorSchema>;

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+/** Thrown for input that can never become valid by retrying; names every bad field path. */
+export class ValidationError extends Error {
+  constructor(
+    readonly subject: string,
+    readonly issues: { path: string; message: string }[],
+  ) {
+    super(`invalid ${subject}:\n` + issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n'));
+    this.name = 'ValidationError';
+  }
+}
+
+/** Parses with a zod schema and turns failures into a ValidationError that lists field paths. */
+export function parseOrThrow<S extends z.ZodTypeAny>(schema: S, input: unknown, subject: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ValidationError(
+    subject,
+    result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: describeIssue(issue) })),
+  );
+}
+
+function describeIssue(issue: z.ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_enum_value':
+      return `got '${String(issue.received)}', allowed: ${issue.options.map((o) => `'${String(o)}'`).join(', ')}`;
+    case 'invalid_union_discriminator':
+      return `allowed: ${issue.options.map((o) => `'${String(o)}'`).join(', ')}`;
+    case 'invalid_type':
+      return issue.received === 'undefined' ? `required (${issue.expected})` : `expected ${issue.expected}, got ${issue.received}`;
+    case 'unrecognized_keys':
+      return `unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+    default:
+      return issue.message;
+  }
+}
