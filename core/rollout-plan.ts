@@ -10,7 +10,9 @@ export const durationMs = z.union([
     .transform((s) => {
       const n = parseInt(s, 10);
       return s.endsWith('ms') ? n : s.endsWith('m') ? n * 60_000 : n * 1000;
-    }),
+    })
+    // '0s' passes the regex; a zero probe interval or timeout is as invalid as the number 0.
+    .refine((ms) => ms > 0, 'a duration must be longer than 0'),
 ]);
 
 export const healthThresholdsSchema = z
@@ -52,7 +54,7 @@ export const rolloutPlanSchema = z
     if (last && last.setWeight !== 100)
       ctx.addIssue({ code: 'custom', path: ['steps', plan.steps.length - 1, 'setWeight'], message: 'the last step must be 100 (full promotion)' });
     for (const [i, step] of plan.steps.entries()) {
-      const gate = { ...plan.gate, ...step.gate };
+      const gate = mergeGate(plan.gate, step.gate);
       if (gate.timeout < gate.probeInterval * gate.consecutiveGreen)
         ctx.addIssue({ code: 'custom', path: ['steps', i, 'gate', 'timeout'], message: `gate timeout ${gate.timeout}ms is shorter than ${gate.consecutiveGreen} green probes × ${gate.probeInterval}ms: the gate could never pass` });
     }
@@ -67,9 +69,15 @@ export function parseRolloutPlan(input: unknown): RolloutPlan {
   return parseOrThrow(rolloutPlanSchema, input ?? {}, 'rollout plan');
 }
 
+/** Plan-wide gate overridden by a step's own settings; a key present but undefined overrides nothing. */
+function mergeGate(planGate: HealthGate, stepGate: Partial<HealthGate> | undefined): HealthGate {
+  const overrides = Object.fromEntries(Object.entries(stepGate ?? {}).filter(([, value]) => value !== undefined));
+  return { ...planGate, ...overrides };
+}
+
 /** The gate that applies at one step: plan-wide settings overridden by the step's own. */
 export function gateForStep(plan: RolloutPlan, index: number): HealthGate {
-  return { ...plan.gate, ...plan.steps[index]!.gate };
+  return mergeGate(plan.gate, plan.steps[index]!.gate);
 }
 
 /** One line per step, for people reading a plan before it runs. */

@@ -1,0 +1,120 @@
+import fs from 'node:fs';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { parseChangeRequest, type ChangeRequest } from '../core/change-request';
+import {
+  operatorSignalSchema,
+  rolloutStatusQuery,
+  rolloutWorkflowId,
+  searchAttributes,
+  signalsByName,
+  TASK_QUEUE,
+  trainStatusQuery,
+  type OperatorSignalName,
+  type TrainStatus,
+} from '../workflows/messages';
+import type { releaseTrain, TrainResult } from '../workflows/release-train';
+import { CliError, EXIT, workflowUiLink } from './client';
+import { parseOrThrow } from '../core/validation';
+
+export function trainWorkflowId(changeId: string): string {
+  return `train-${changeId}`;
+}
+
+export function readChangeFile(file: string): ChangeRequest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`cannot read change file ${file}: ${(err as Error).message}`, EXIT.usage);
+  }
+  return parseChangeRequest(raw);
+}
+
+export async function startTrain(client: Client, cr: ChangeRequest): Promise<WorkflowHandle<typeof releaseTrain>> {
+  return client.workflow.start<typeof releaseTrain>('releaseTrain', {
+    taskQueue: TASK_QUEUE,
+    workflowId: trainWorkflowId(cr.id),
+    args: [cr],
+    typedSearchAttributes: [
+      { key: searchAttributes.changeId, value: cr.id },
+      { key: searchAttributes.repo, value: cr.repo },
+      { key: searchAttributes.stage, value: 'validating' },
+    ],
+    memo: { title: cr.title, author: cr.author },
+  });
+}
+
+/** The train's status with the live rollout figures of its child merged in. */
+export async function queryStatus(client: Client, workflowId: string): Promise<TrainStatus> {
+  const handle = client.workflow.getHandle(workflowId);
+  let status: TrainStatus;
+  try {
+    status = await handle.query(trainStatusQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no release train with id '${workflowId}'`, EXIT.notFound);
+    throw err;
+  }
+  if (status.stage === 'rollout' || status.stage === 'done') {
+    try {
+      const rollout = await client.workflow.getHandle(rolloutWorkflowId(workflowId)).query(rolloutStatusQuery);
+      status = { ...status, weight: rollout.weight, rollout };
+    } catch {
+      // The train reached no rollout (denied, aborted early): nothing to merge in.
+    }
+  }
+  return status;
+}
+
+export function formatStatus(s: TrainStatus): string {
+  const lines = [`train ${s.changeId}: stage ${s.stage}${s.outcome ? `, outcome ${s.outcome}` : ''}, canary weight ${s.weight}%`];
+  if (s.evalScore !== undefined) lines.push(`  eval score ${s.evalScore.toFixed(3)}, risk ${s.risk?.toFixed(3) ?? '?'}`);
+  if (s.candidateSha) lines.push(`  candidate ${s.candidateSha.slice(0, 12)}${s.mergeSha ? `, merged ${s.mergeSha.slice(0, 12)}` : ''}`);
+  for (const d of s.denials ?? []) lines.push(`  DENIED [${d.rule}] ${d.reason}\n    fix: ${d.fix}`);
+  const probe = s.rollout?.lastProbes.at(-1);
+  if (probe)
+    lines.push(
+      `  last probe: ${probe.verdict} at ${probe.weight}% — canary ${probe.canary.requests} req, ${probe.canary.errors} err, p95 ${probe.canary.p95Ms.toFixed(1)} ms; stable p95 ${probe.stable.p95Ms.toFixed(1)} ms${probe.reasons.length ? ` (${probe.reasons.join(', ')})` : ''}`,
+    );
+  const history = [...s.history, ...(s.rollout?.history ?? [])].sort((a, b) => a.at - b.at);
+  lines.push('  history:');
+  for (const h of history) lines.push(`    ${new Date(h.at).toISOString()} ${h.kind}${h.by ? ` by ${h.by}` : ''}${h.detail ? `: ${h.detail}` : ''}`);
+  return lines.join('\n');
+}
+
+/** Follows a train until it ends, printing a line whenever stage, weight or the last probe changes. */
+export async function waitForTrain(client: Client, workflowId: string, print: (line: string) => void, pollMs = 1000): Promise<TrainResult> {
+  const handle = client.workflow.getHandle<typeof releaseTrain>(workflowId);
+  let last = '';
+  const resultPromise = handle.result();
+  let done = false;
+  void resultPromise.finally(() => (done = true)).catch(() => undefined);
+  while (!done) {
+    try {
+      const s = await queryStatus(client, workflowId);
+      const probe = s.rollout?.lastProbes.at(-1);
+      const line = `[${s.changeId}] stage ${s.stage} · weight ${s.weight}%${probe ? ` · probe ${probe.verdict}: ${probe.canary.requests} req, err ${probe.canary.requests ? ((probe.canary.errors / probe.canary.requests) * 100).toFixed(1) : '0.0'}%, p95 ${probe.canary.p95Ms.toFixed(0)} ms` : ''}`;
+      if (line !== last) print(line);
+      last = line;
+    } catch {
+      // A query can race the workflow's first task; the next poll catches up.
+    }
+    await Promise.race([resultPromise.catch(() => undefined), new Promise((r) => setTimeout(r, pollMs))]);
+  }
+  return resultPromise;
+}
+
+export function exitCodeFor(result: TrainResult): number {
+  return EXIT[result.outcome];
+}
+
+export async function sendOperatorSignal(client: Client, workflowId: string, name: OperatorSignalName, payload: unknown): Promise<void> {
+  const signal = parseOrThrow(operatorSignalSchema, payload, `${name} signal`);
+  try {
+    await client.workflow.getHandle(workflowId).signal(signalsByName[name], signal);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no running release train with id '${workflowId}'`, EXIT.notFound);
+    throw err;
+  }
+}
+
+export { workflowUiLink };

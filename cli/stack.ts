@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { defaultDevServer, startDevServer, stopDevServer } from '../infra/temporal/dev-server';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..');
+const RUN_DIR = path.join(PROJECT_ROOT, '.maestro/run');
+const WORKER_PID = path.join(RUN_DIR, 'worker.pid');
+const WORKER_LOG = path.join(RUN_DIR, 'worker.log');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function runningWorkerPid(): number | undefined {
+  if (!fs.existsSync(WORKER_PID)) return undefined;
+  const pid = Number(fs.readFileSync(WORKER_PID, 'utf8'));
+  return alive(pid) ? pid : undefined;
+}
+
+/** Starts the dev server and one worker, both detached; reuses what is already running. */
+export async function up(print: (line: string) => void): Promise<void> {
+  const server = await startDevServer();
+  print(server.reused ? `Temporal: already running on 127.0.0.1:${defaultDevServer.port}` : `Temporal: dev server started on 127.0.0.1:${defaultDevServer.port} (SQLite ${defaultDevServer.dbFile})`);
+  print(`Web UI: http://127.0.0.1:${defaultDevServer.uiPort}`);
+  const existing = runningWorkerPid();
+  if (existing) {
+    print(`worker: already running (pid ${existing})`);
+    return;
+  }
+  fs.mkdirSync(RUN_DIR, { recursive: true });
+  const logStart = fs.existsSync(WORKER_LOG) ? fs.statSync(WORKER_LOG).size : 0;
+  const log = fs.openSync(WORKER_LOG, 'a');
+  const worker = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(PROJECT_ROOT, 'workers/main.ts')], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: process.env,
+  });
+  worker.unref();
+  fs.closeSync(log);
+  fs.writeFileSync(WORKER_PID, String(worker.pid));
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const output = fs.readFileSync(WORKER_LOG, 'utf8').slice(logStart);
+    if (output.includes('maestro worker: polling')) {
+      print(`worker: started (pid ${worker.pid}, log ${WORKER_LOG})`);
+      return;
+    }
+    if (!alive(worker.pid!)) throw new Error(`the worker exited during start-up:\n${output.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the worker did not start polling within 60 s; see ${WORKER_LOG}`);
+}
+
+/** Stops the worker and the dev server that `up` started. */
+export async function down(print: (line: string) => void): Promise<void> {
+  const pid = runningWorkerPid();
+  if (pid) {
+    process.kill(-pid, 'SIGTERM');
+    print(`worker: stopped (pid ${pid})`);
+  }
+  fs.rmSync(WORKER_PID, { force: true });
+  print((await stopDevServer()) ? 'Temporal: stopped' : 'Temporal: not started by this project');
+}

