@@ -15,10 +15,12 @@ export class ValidationError extends Error {
 export function parseOrThrow<S extends z.ZodTypeAny>(schema: S, input: unknown, subject: string): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new ValidationError(
-    subject,
-    result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: describeIssue(issue) })),
-  );
+  throw new ValidationError(subject, describeIssues(result.error));
+}
+
+/** Each zod issue as its field path and what is allowed there. */
+export function describeIssues(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.map((issue) => ({ path: issue.path.join('.'), message: describeIssue(issue) }));
 }
 
 function describeIssue(issue: z.ZodIssue): string {

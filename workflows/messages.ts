@@ -2,6 +2,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { z } from 'zod';
 import type { JudgedProbe } from '../core/health';
+import { describeIssues } from '../core/validation';
 
 export const TASK_QUEUE = 'maestro-release';
 
@@ -13,6 +14,24 @@ export const operatorSignalSchema = z
   })
   .strict();
 export type OperatorSignal = z.infer<typeof operatorSignalSchema>;
+
+/**
+ * Signals cannot answer their sender, so a bad payload is recorded in the status history (field path and
+ * what is allowed) and otherwise ignored; a valid one is recorded with its identity and returned.
+ */
+export function acceptOperatorSignal(
+  name: OperatorSignalName,
+  raw: unknown,
+  record: (kind: string, detail: string, by?: string) => void,
+): OperatorSignal | undefined {
+  const parsed = operatorSignalSchema.safeParse(raw);
+  if (!parsed.success) {
+    record('signal-rejected', `${name}: ${describeIssues(parsed.error).map((i) => `${i.path || '(payload)'}: ${i.message}`).join('; ')}`);
+    return undefined;
+  }
+  record(name, parsed.data.reason ?? '', parsed.data.by);
+  return parsed.data;
+}
 
 export const OPERATOR_SIGNALS = ['approve', 'abort', 'pause', 'resume', 'promote'] as const;
 export type OperatorSignalName = (typeof OPERATOR_SIGNALS)[number];

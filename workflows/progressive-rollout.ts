@@ -15,13 +15,14 @@ import type { ServiceDescriptor } from '../core/stages';
 import { ValidationError } from '../core/validation';
 import {
   abortSignal,
-  operatorSignalSchema,
+  acceptOperatorSignal,
   pauseSignal,
   promoteSignal,
   resumeSignal,
   rolloutStatusQuery,
   searchAttributes,
   type OperatorSignal,
+  type OperatorSignalName,
   type RolloutStatus,
 } from './messages';
 
@@ -77,14 +78,9 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
   const record = (kind: string, detail: string, by?: string) => status.history.push({ at: Date.now(), kind, detail, by });
 
   setHandler(rolloutStatusQuery, () => status);
-  const operator = (name: string, apply: (s: OperatorSignal) => void) => (raw: unknown) => {
-    const parsed = operatorSignalSchema.safeParse(raw);
-    if (!parsed.success) {
-      record('signal-rejected', `${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ')}`);
-      return;
-    }
-    record(name, parsed.data.reason ?? '', parsed.data.by);
-    apply(parsed.data);
+  const operator = (name: OperatorSignalName, apply: (s: OperatorSignal) => void) => (raw: unknown) => {
+    const accepted = acceptOperatorSignal(name, raw, record);
+    if (accepted) apply(accepted);
   };
   setHandler(abortSignal, operator('abort', (s) => (abortBy = s)));
   setHandler(pauseSignal, operator('pause', () => (status.paused = true)));

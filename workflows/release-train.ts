@@ -16,8 +16,8 @@ import type { PolicyDecision } from '../core/stages';
 import { ValidationError } from '../core/validation';
 import {
   abortSignal,
+  acceptOperatorSignal,
   approveSignal,
-  operatorSignalSchema,
   pauseSignal,
   promoteSignal,
   resumeSignal,
@@ -79,14 +79,10 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     if (rollout) await rollout.signal(name, payload);
   };
   const operator = (name: OperatorSignalName, apply: (s: OperatorSignal) => void) => async (raw: unknown) => {
-    const parsed = operatorSignalSchema.safeParse(raw);
-    if (!parsed.success) {
-      record('signal-rejected', `${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ')}`);
-      return;
-    }
-    record(name, parsed.data.reason ?? '', parsed.data.by);
-    apply(parsed.data);
-    await forward(name, parsed.data);
+    const accepted = acceptOperatorSignal(name, raw, record);
+    if (!accepted) return;
+    apply(accepted);
+    await forward(name, accepted);
   };
   setHandler(approveSignal, operator('approve', (s) => (approvedBy = s)));
   setHandler(abortSignal, operator('abort', (s) => (abortBy = s)));

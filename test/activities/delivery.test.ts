@@ -217,26 +217,43 @@ describe('LocalDeployer (real processes)', () => {
     expect(byVersion).toEqual({ stable: 50 });
     expect([...bodies]).toEqual(['hello from v1']);
 
-    const again = await activities.deployCanary({ service, repo, baseSha: shas.good, sha: shas.bad.slice(0, 10), descriptor });
-    expect(again).toEqual(deployed);
+    // Two retries at once, from two deployer instances: serialised by the lock, neither redeploys.
+    const retries = await Promise.all(
+      [deployer, new LocalDeployer({ stateDir, tsxCli: TSX_CLI })].map((d) =>
+        d.deployCanary({ service, repo, baseSha: shas.good, sha: shas.bad.slice(0, 10), descriptor }),
+      ),
+    );
+    expect(retries).toEqual([deployed, deployed]);
     const second = await deployer.status({ service });
     expect([second.proxy?.pid, second.stable?.pid, second.canary?.pid]).toEqual([first.proxy?.pid, first.stable?.pid, first.canary?.pid]);
   });
 
   test('bad input is a non-retryable InvalidInput failure', async () => {
-    const failures = [
-      activities.setCanaryWeight({ service, weight: 101 }),
-      activities.setCanaryWeight({ service, weight: 2.5 }),
-      activities.probeHealth({ service: 'no-such-service' }),
-      activities.rollbackCanary({ service: '../etc' }),
-      activities.deployCanary({ service, repo, baseSha: shas.good, sha: 'deadbeefdeadbeef', descriptor }),
+    const failures: (() => Promise<unknown>)[] = [
+      () => activities.setCanaryWeight({ service, weight: 101 }),
+      () => activities.setCanaryWeight({ service, weight: 2.5 }),
+      () => activities.probeHealth({ service: 'no-such-service' }),
+      () => activities.rollbackCanary({ service: '../etc' }),
+      () => activities.deployCanary({ service, repo, baseSha: shas.good, sha: 'deadbeefdeadbeef', descriptor }),
+      () => activities.deployCanary({ service, repo, baseSha: shas.good, sha: '--output=/tmp/x', descriptor }),
+      () => activities.deployCanary({ service, repo, baseSha: shas.good, sha: shas.bad, descriptor: { entry: '../outside.ts', healthPath: '/healthz' } }),
     ];
     for (const failure of failures) {
-      const err = await failure.then(() => undefined, (e: unknown) => e);
+      const err = await failure().then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(ApplicationFailure);
       expect((err as ApplicationFailure).type).toBe('InvalidInput');
       expect((err as ApplicationFailure).nonRetryable).toBe(true);
     }
+  });
+
+  test('inside an activity context the activities heartbeat', async () => {
+    const { MockActivityEnvironment } = await import('@temporalio/testing');
+    const env = new MockActivityEnvironment();
+    const heartbeats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => heartbeats.push(details));
+    const sample = await env.run(activities.probeHealth, { service });
+    expect(sample.weight).toBe(0);
+    expect(heartbeats).toContainEqual({ activity: 'probeHealth' });
   });
 
   test('traffic splits by weight and the probe shows the bad canary’s errors and latency', async () => {

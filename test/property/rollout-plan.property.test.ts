@@ -76,7 +76,7 @@ describe('rollout plan properties', () => {
 
   it('a step gate whose timeout cannot fit its green probes is rejected at that step', () => {
     fc.assert(
-      fc.property(validWeights, fc.integer({ min: 1, max: 5_000 }), fc.integer({ min: 1, max: 10 }), fc.nat(), (weights, intervalMs, greens, pick) => {
+      fc.property(validWeights, fc.integer({ min: 2, max: 5_000 }), fc.integer({ min: 1, max: 10 }), fc.nat(), (weights, intervalMs, greens, pick) => {
         const bad = pick % weights.length;
         const tooShort = Math.max(1, intervalMs * greens - 1 - (pick % 100));
         const steps = weights.map((setWeight, i) => (i === bad ? { setWeight, gate: { probeInterval: intervalMs, consecutiveGreen: greens, timeout: tooShort } } : { setWeight }));
@@ -92,7 +92,7 @@ describe('rollout plan properties', () => {
     );
     fc.assert(
       fc.property(spelled, (probeInterval) => {
-        const input = { gate: { probeInterval, timeout: '100m', consecutiveGreen: 1 } };
+        const input = { gate: { probeInterval, timeout: '100000m', consecutiveGreen: 1 } }; // room for any interval
         const issues = issuesOf(input);
         if (issues.length === 0) {
           const gate = gateForStep(parseRolloutPlan(input), 0);
@@ -107,10 +107,10 @@ describe('rollout plan properties', () => {
 
   it('a step gate overrides only the settings it gives (undefined overrides nothing)', () => {
     fc.assert(
-      fc.property(validPlan, fc.option(fc.integer({ min: 1, max: 10 }), { nil: undefined }), ({ input }, greens) => {
-        const plan = parseRolloutPlan({ ...input, steps: [{ setWeight: 100, gate: { consecutiveGreen: greens, timeout: undefined } }] });
+      fc.property(validPlan, fc.option(fc.integer({ min: 1, max: 10 }), { nil: undefined }), ({ input }, maxRed) => {
+        const plan = parseRolloutPlan({ ...input, steps: [{ setWeight: 100, gate: { maxRed, timeout: undefined } }] });
         const gate = gateForStep(plan, 0);
-        expect(gate).toEqual({ ...plan.gate, consecutiveGreen: greens ?? plan.gate.consecutiveGreen });
+        expect(gate).toEqual({ ...plan.gate, maxRed: maxRed ?? plan.gate.maxRed });
       }),
     );
   });

@@ -1,0 +1,155 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { buildImportGraph, createCodegraphActivities, importSpecifiers, resolveRelativeImport } from '../../activities/codegraph';
+import { parseChangeRequest } from '../../core/change-request';
+import { RISK_WEIGHTS } from '../../core/risk';
+import type { Candidate } from '../../core/stages';
+
+const FILES: Record<string, string> = {
+  'src/util.ts': 'export const twice = (n: number) => n * 2;\n',
+  'src/a.ts': "import { twice } from './util';\nimport path from 'node:path';\nexport const a = twice(1) + path.sep.length;\n",
+  'src/b.ts': "export { twice } from './util.js'; // ESM-style specifier naming util.ts\n",
+  'src/c.js': "const { twice } = require('./util');\nmodule.exports = () => twice(2);\n",
+  'src/lazy.ts': "export async function load() { return (await import('./util')).twice(3); }\nimport './a';\n",
+  'src/lib/index.ts': "import type { a } from '../a';\nexport type A = typeof a;\nexport const again = require('../util');\n",
+  'src/main.ts': "import * as lib from './lib';\nimport { a } from './a';\nconsole.log(lib, a);\n",
+  'src/view.jsx': "import { twice } from './util';\nexport const View = () => <b>{twice(4)}</b>;\n",
+  'src/broken.ts': "import { twice } from './util';\nexport const = ;\n",
+  'infra/deploy.ts': "import '../src/main';\n",
+  'node_modules/dep/index.js': "require('../../src/util');\n",
+  'README.md': '# example\n',
+};
+
+let repo: string;
+let baseSha: string;
+let candidateSha: string;
+
+const git = (...args: string[]) =>
+  execFileSync('git', ['-C', repo, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'commit.gpgsign=false', ...args], { encoding: 'utf8' }).trim();
+
+beforeAll(() => {
+  repo = fs.mkdtempSync(path.join(os.tmpdir(), 'maestro-codegraph-'));
+  git('init', '-q', '-b', 'main');
+  for (const [file, text] of Object.entries(FILES)) {
+    fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
+    fs.writeFileSync(path.join(repo, file), text);
+  }
+  git('add', '-A', '-f');
+  git('commit', '-q', '-m', 'base');
+  baseSha = git('rev-parse', 'HEAD');
+  fs.writeFileSync(path.join(repo, 'src/util.ts'), 'export const twice = (n: number) => n + n;\n');
+  fs.writeFileSync(path.join(repo, 'infra/deploy.ts'), "import '../src/main';\nexport {};\n");
+  git('commit', '-q', '-am', 'candidate');
+  candidateSha = git('rev-parse', 'HEAD');
+  // The scan reads the commit, not the work tree: dirty files must not leak in.
+  fs.writeFileSync(path.join(repo, 'src/util.ts'), 'this is not typescript (');
+});
+
+afterAll(() => {
+  fs.rmSync(repo, { recursive: true, force: true });
+});
+
+function changeRequest(protectedPaths: string[] = []) {
+  return parseChangeRequest({
+    id: 'util-1',
+    title: 'Faster twice',
+    intent: 'Compute twice by addition.',
+    repo,
+    service: 'example',
+    change: { kind: 'codemod', codemod: { codemod: 'replace-literal', file: 'src/util.ts', from: 'n * 2', to: 'n + n' } },
+    protectedPaths,
+  });
+}
+
+function candidate(changedFiles: string[], overrides: Partial<Candidate> = {}): Candidate {
+  return {
+    branch: 'maestro/util-1',
+    baseSha,
+    sha: candidateSha,
+    changedFiles,
+    diffStat: { files: changedFiles.length, insertions: 2, deletions: 1 },
+    diff: '',
+    service: { entry: 'src/main.ts', healthPath: '/healthz', test: ['{node}', '--test'] },
+    ...overrides,
+  };
+}
+
+describe('importSpecifiers', () => {
+  it('finds static, re-export, require, dynamic and type imports', () => {
+    expect(importSpecifiers('x.ts', FILES['src/lazy.ts']!)).toEqual(['./util', './a']);
+    expect(importSpecifiers('x.ts', FILES['src/lib/index.ts']!)).toEqual(['../a', '../util']);
+    expect(importSpecifiers('x.ts', "import x = require('./x');\ntype T = import('./t').T;\n")).toEqual(['./x', './t']);
+  });
+
+  it('returns null for a file that does not parse', () => {
+    expect(importSpecifiers('src/broken.ts', FILES['src/broken.ts']!)).toBeNull();
+  });
+});
+
+describe('resolveRelativeImport', () => {
+  const files = new Set(['src/util.ts', 'src/lib/index.ts', 'src/data.json', 'src/esm.mts']);
+  it.each([
+    ['src/a.ts', './util', 'src/util.ts'],
+    ['src/a.ts', './util.js', 'src/util.ts'],
+    ['src/a.ts', './lib', 'src/lib/index.ts'],
+    ['src/lib/index.ts', '..', undefined],
+    ['src/lib/index.ts', '../util', 'src/util.ts'],
+    ['src/a.ts', './data.json', 'src/data.json'],
+    ['src/a.ts', './esm.mjs', 'src/esm.mts'],
+    ['src/a.ts', 'zod', undefined],
+    ['src/a.ts', '../../outside', undefined],
+  ])('%s imports %s → %s', (importer, specifier, expected) => {
+    expect(resolveRelativeImport(importer, specifier, files)).toBe(expected);
+  });
+});
+
+describe('buildImportGraph', () => {
+  it('counts distinct importers per file at the commit, outside node_modules, skipping unparseable files', async () => {
+    const graph = await buildImportGraph(repo, candidateSha);
+    expect(graph.sourceFiles).not.toContain('node_modules/dep/index.js');
+    expect(graph.sourceFiles).toHaveLength(10); // unparseable files still count as files
+    expect([...graph.importers.get('src/util.ts')!].sort()).toEqual(['src/a.ts', 'src/b.ts', 'src/c.js', 'src/lazy.ts', 'src/lib/index.ts', 'src/view.jsx']);
+    expect([...graph.importers.get('src/a.ts')!].sort()).toEqual(['src/lazy.ts', 'src/lib/index.ts', 'src/main.ts']);
+    expect(graph.importers.get('src/main.ts')).toEqual(new Set(['infra/deploy.ts']));
+    expect(graph.unparsedFiles).toEqual(['src/broken.ts']);
+  });
+});
+
+describe('assessRisk activity', () => {
+  const { assessRisk } = createCodegraphActivities();
+
+  it('scores centrality from fan-in at the candidate commit and names unparsed files', async () => {
+    const report = await assessRisk({ changeRequest: changeRequest(), candidate: candidate(['src/util.ts']) });
+    const centrality = report.factors.find((f) => f.name === 'centrality')!;
+    expect(centrality.value).toBeCloseTo(6 / 9, 5);
+    expect(centrality.detail).toContain('src/util.ts, imported by 6 of 10 files');
+    expect(centrality.detail).toContain('skipped 1 unparseable file(s): src/broken.ts');
+    expect(report.factors.find((f) => f.name === 'protected paths')!.value).toBe(0);
+    expect(report.score).toBeGreaterThan(0);
+  });
+
+  it('scores a leaf file lower than a hub and raises the score for protected paths', async () => {
+    const leaf = await assessRisk({ changeRequest: changeRequest(), candidate: candidate(['infra/deploy.ts']) });
+    const hub = await assessRisk({ changeRequest: changeRequest(), candidate: candidate(['src/util.ts']) });
+    const leafProtected = await assessRisk({ changeRequest: changeRequest(['infra/**']), candidate: candidate(['infra/deploy.ts']) });
+    expect(leaf.factors.find((f) => f.name === 'centrality')!.value).toBe(0);
+    expect(hub.score).toBeGreaterThan(leaf.score);
+    expect(leafProtected.score).toBeCloseTo(leaf.score + RISK_WEIGHTS.protected, 5);
+    expect(leafProtected.factors.find((f) => f.name === 'protected paths')!.detail).toContain('infra/deploy.ts');
+  });
+
+  it('fails without retry for a commit the repository does not have', async () => {
+    const failure = await assessRisk({ changeRequest: changeRequest(), candidate: candidate(['src/util.ts'], { sha: 'f'.repeat(40) }) }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+  });
+
+  it('fails without retry for malformed input, naming the field', async () => {
+    const failure = await assessRisk({ changeRequest: changeRequest(), candidate: candidate(['src/util.ts'], { sha: 'HEAD; rm -rf /' }) }).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+    expect((failure as Error).message).toContain('sha');
+  });
+});
