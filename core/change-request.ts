@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { rolloutPlanSchema } from './rollout-plan';
+import { durationMs, rolloutPlanSchema } from './rollout-plan';
 import { parseOrThrow } from './validation';
 
 /** A codemod named by data; the registry of what each name does lives in activities/repo/codemods.ts. */
@@ -44,7 +44,7 @@ export const changeRequestSchema = z
     protectedPaths: z.array(z.string().min(1)).default([]),
     /** Approval needed before merge when policy allows: 'auto' merges at once. */
     approval: z.enum(['auto', 'required']).default('auto'),
-    approvalTimeout: z.union([z.number().int().positive(), z.string().regex(/^\d+(ms|s|m)$/)]).default('10m'),
+    approvalTimeout: durationMs.default('10m'),
     rollout: rolloutPlanSchema.default({}),
   })
   .strict();

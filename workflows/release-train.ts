@@ -11,7 +11,6 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { parseChangeRequest, type ChangeRequest, type ChangeRequestInput } from '../core/change-request';
-import { durationMs } from '../core/rollout-plan';
 import type { PolicyDecision } from '../core/stages';
 import { ValidationError } from '../core/validation';
 import {
@@ -149,7 +148,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
 
     if (cr.approval === 'required' && !approvedBy) {
       await enter('awaitingApproval');
-      const timeoutMs = durationMs.parse(cr.approvalTimeout);
+      const timeoutMs = cr.approvalTimeout;
       const decided = await condition(() => approvedBy !== undefined || abortBy !== undefined, timeoutMs);
       if (abortBy) throw new TrainStop('aborted', `aborted by ${abortBy.by} while awaiting approval`);
       if (!decided) return finish({ ...facts, outcome: 'denied', reason: `no approval within ${timeoutMs} ms` });

@@ -277,9 +277,12 @@ export class WeightedProxy {
         .writeHead(timedOut ? 504 : 502, { 'content-type': 'text/plain', [VERSION_HEADER]: role })
         .end(`${timedOut ? 'upstream timed out' : 'upstream unavailable'} (${role}): ${err.message}\n`);
     });
-    // A client that goes away mid-request must not leave the upstream request hanging.
+    // A client that goes away mid-request must not leave the upstream request hanging, and its
+    // abort is not the version's fault: it is not recorded.
     res.on('close', () => {
-      if (!res.writableFinished) upstreamReq.destroy();
+      if (res.writableFinished) return;
+      recorded = true;
+      upstreamReq.destroy();
     });
     req.pipe(upstreamReq);
   }

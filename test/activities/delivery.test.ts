@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { createDeliveryActivities } from '../../activities/delivery';
+import type { ProbeSample } from '../../core/health';
 import { LocalDeployer, isProcessAlive } from '../../activities/delivery/local-deployer';
 import { VERSION_HEADER, WeightedProxy } from '../../activities/delivery/proxy';
 import { runTraffic } from '../../activities/delivery/traffic';
@@ -251,7 +252,7 @@ describe('LocalDeployer (real processes)', () => {
     const env = new MockActivityEnvironment();
     const heartbeats: unknown[] = [];
     env.on('heartbeat', (details: unknown) => heartbeats.push(details));
-    const sample = await env.run(activities.probeHealth, { service });
+    const sample = await env.run<[{ service: string }], ProbeSample, typeof activities.probeHealth>(activities.probeHealth, { service });
     expect(sample.weight).toBe(0);
     expect(heartbeats).toContainEqual({ activity: 'probeHealth' });
   });
