@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { startDevServer, stopDevServer, type DevServerOptions } from '../../infra/temporal/dev-server';
+import { execFileSync } from 'node:child_process';
+import { startDevServer, stopDevServer, TEMPORAL_CLI, type DevServerOptions } from '../../infra/temporal/dev-server';
 import { createReleaseWorker } from '../../workers/worker';
 import { workerConfigFromEnv } from '../../workers/config';
 import { rolloutWorkflowId } from '../../workflows/messages';
@@ -36,9 +36,11 @@ async function main(): Promise<void> {
       const handle = await client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: 'record', workflowId, args: [fixture.change(change, `record-${name}`)] });
       const result = await handle.result();
       console.log(`${name}: ${result.outcome} (${result.reason})`);
-      for (const [suffix, id] of [['train', workflowId], ['rollout', rolloutWorkflowId(workflowId)]] as const) {
-        const history = await client.workflow.getHandle(id).fetchHistory();
-        fs.writeFileSync(path.join(OUT, `${name}.${suffix}.json`), historyToJSON(history));
+      // Files are named by workflow id: a replay must use the id the history was recorded with.
+      for (const id of [workflowId, rolloutWorkflowId(workflowId)]) {
+        // The CLI's JSON export is the format replayers (and the Web UI's download) use.
+        const json = execFileSync(TEMPORAL_CLI, ['workflow', 'show', '--address', address, '--workflow-id', id, '--output', 'json'], { maxBuffer: 64 << 20 });
+        fs.writeFileSync(path.join(OUT, `${id}.json`), json);
       }
       await fixture.stop();
     }

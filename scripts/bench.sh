@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Benchmarks (apart from the tests): each prints figures measured side by side in one run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+for bench in bench/*.ts; do
+  echo "== ${bench}"
+  npx tsx "${bench}"
+done

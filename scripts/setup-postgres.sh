@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the PostgreSQL server from Debian (once) and generates the Prisma client offline.
+# Safe to run again: skips what is already there. The server itself is started on demand by
+# infra/postgres/server.ts (ensurePostgres) or `npx tsx infra/postgres/cli.ts start`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PG_MAJOR=15
+PG_BIN="${MAESTRO_POSTGRES_BIN:-/usr/lib/postgresql/${PG_MAJOR}/bin}"
+
+if [ ! -x "${PG_BIN}/postgres" ] || [ ! -x "${PG_BIN}/initdb" ]; then
+  echo "setup-postgres: installing the Debian package postgresql (server ${PG_MAJOR})"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  # Debian starts its own cluster on :5432; Maestro runs its own under .maestro/postgres instead.
+fi
+if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+  echo "setup-postgres: there is no 'postgres' user although the server is installed" >&2
+  exit 1
+fi
+
+# Prisma Client (engineType = "client": query compiler in WASM + the pg driver adapter, no downloads).
+# `prisma generate` only checks that a schema engine binary exists: point it at any file. It reads
+# the schema config, which fails without DATABASE_URL (and then falls back to downloading engines).
+if [ ! -f node_modules/.prisma/client/schema.prisma ] || ! cmp -s prisma/schema.prisma node_modules/.prisma/client/schema.prisma; then
+  echo "setup-postgres: generating the Prisma client"
+  DATABASE_URL="${DATABASE_URL:-postgresql://localhost/unused}" PRISMA_SCHEMA_ENGINE_BINARY=/bin/true PRISMA_HIDE_UPDATE_MESSAGE=1 CHECKPOINT_DISABLE=1 \
+    npx prisma generate --schema prisma/schema.prisma >/dev/null
+fi
+echo "setup-postgres: ready (${PG_BIN}/postgres, Prisma client generated)"
