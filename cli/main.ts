@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { WorkflowFailedError } from '@temporalio/client';
 import os from 'node:os';
 import { ValidationError } from '../core/validation';
 import { OPERATOR_SIGNALS, type OperatorSignalName } from '../workflows/messages';
@@ -59,9 +60,15 @@ export async function main(argv: string[]): Promise<number> {
       print(`started release train ${handle.workflowId}`);
       print(`Web UI: ${workflowUiLink(handle.workflowId)}`);
       if (!values.wait) return 0;
-      const result = await waitForTrain(client, handle.workflowId, print);
-      print(`outcome: ${result.outcome} — ${result.reason}`);
-      return exitCodeFor(result);
+      try {
+        const result = await waitForTrain(client, handle.workflowId, print);
+        print(`outcome: ${result.outcome} — ${result.reason}`);
+        return exitCodeFor(result);
+      } catch (err) {
+        if (!(err instanceof WorkflowFailedError)) throw err;
+        print(`outcome: failed — ${failureChain(err)}`);
+        return EXIT.failed;
+      }
     }
     case 'status': {
       const id = requireId(command, rest);
@@ -79,6 +86,13 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
   }
+}
+
+/** The innermost causes say what went wrong (an activity's own message), so print the whole chain. */
+function failureChain(err: Error): string {
+  const messages: string[] = [];
+  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) if (e.message) messages.push(e.message);
+  return messages.slice(1).join(': ') || err.message;
 }
 
 function requireId(command: string, rest: string[]): string {

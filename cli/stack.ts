@@ -2,11 +2,14 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { defaultDevServer, startDevServer, stopDevServer } from '../infra/temporal/dev-server';
+import { LocalDeployer } from '../activities/delivery/local-deployer';
+import { TSX_CLI } from '../activities';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 const RUN_DIR = path.join(PROJECT_ROOT, '.maestro/run');
 const WORKER_PID = path.join(RUN_DIR, 'worker.pid');
 const WORKER_LOG = path.join(RUN_DIR, 'worker.log');
+const DEPLOY_DIR = path.join(PROJECT_ROOT, '.maestro/deploy');
 
 function alive(pid: number): boolean {
   try {
@@ -57,8 +60,14 @@ export async function up(print: (line: string) => void): Promise<void> {
   throw new Error(`the worker did not start polling within 60 s; see ${WORKER_LOG}`);
 }
 
-/** Stops the worker and the dev server that `up` started. */
+/** Stops the deployed services (proxy, versions, traffic), the worker and the dev server that `up` started. */
 export async function down(print: (line: string) => void): Promise<void> {
+  const deployer = new LocalDeployer({ stateDir: DEPLOY_DIR, tsxCli: TSX_CLI });
+  for (const service of fs.existsSync(DEPLOY_DIR) ? fs.readdirSync(DEPLOY_DIR) : []) {
+    if (!(await deployer.hasService(service))) continue;
+    const { stoppedPids } = await deployer.stopService({ service });
+    print(`service ${service}: stopped ${stoppedPids.length} processes`);
+  }
   const pid = runningWorkerPid();
   if (pid) {
     process.kill(-pid, 'SIGTERM');
