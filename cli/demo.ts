@@ -20,10 +20,11 @@ export const DEMO_PLAN: RolloutPlanInput = {
   thresholds: { maxP95LatencyMs: 300, maxErrorRate: 0.01, minEvalScore: 0.85, minRequests: 20 },
 };
 
+/** The denied change first: it is written against the initial greeter, which the good change moves on. */
 const SCRIPT: { change: ExampleChangeName; expect: TrainResult['outcome'] }[] = [
+  { change: 'failing-tests-change', expect: 'denied' },
   { change: 'good-change', expect: 'promoted' },
   { change: 'bad-change', expect: 'rolled_back' },
-  { change: 'failing-tests-change', expect: 'denied' },
 ];
 
 /** Everything `maestro up` starts, then three trains of examples/ with their timeline and figures. */

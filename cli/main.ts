@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { WorkflowFailedError } from '@temporalio/client';
 import os from 'node:os';
 import { ValidationError } from '../core/validation';
 import { OPERATOR_SIGNALS, type OperatorSignalName } from '../workflows/messages';
@@ -60,15 +59,9 @@ export async function main(argv: string[]): Promise<number> {
       print(`started release train ${handle.workflowId}`);
       print(`Web UI: ${workflowUiLink(handle.workflowId)}`);
       if (!values.wait) return 0;
-      try {
-        const result = await waitForTrain(client, handle.workflowId, print);
-        print(`outcome: ${result.outcome} — ${result.reason}`);
-        return exitCodeFor(result);
-      } catch (err) {
-        if (!(err instanceof WorkflowFailedError)) throw err;
-        print(`outcome: failed — ${failureChain(err)}`);
-        return EXIT.failed;
-      }
+      const result = await waitForTrain(client, handle.workflowId, print);
+      print(`outcome: ${result.outcome} — ${result.reason}`);
+      return exitCodeFor(result);
     }
     case 'status': {
       const id = requireId(command, rest);
@@ -86,13 +79,6 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
   }
-}
-
-/** The innermost causes say what went wrong (an activity's own message), so print the whole chain. */
-function failureChain(err: Error): string {
-  const messages: string[] = [];
-  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) if (e.message) messages.push(e.message);
-  return messages.slice(1).join(': ') || err.message;
 }
 
 function requireId(command: string, rest: string[]): string {

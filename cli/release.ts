@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { parseChangeRequest, type ChangeRequest } from '../core/change-request';
 import {
   operatorSignalSchema,
@@ -100,7 +100,20 @@ export async function waitForTrain(client: Client, workflowId: string, print: (l
     }
     await Promise.race([resultPromise.catch(() => undefined), new Promise((r) => setTimeout(r, pollMs))]);
   }
-  return resultPromise;
+  try {
+    return await resultPromise;
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    const status = await queryStatus(client, workflowId).catch(() => undefined);
+    return { changeId: status?.changeId ?? workflowId, outcome: 'failed', reason: failureChain(err), candidateSha: status?.candidateSha, mergeSha: status?.mergeSha };
+  }
+}
+
+/** The innermost causes say what went wrong (an activity's own message), so keep the whole chain. */
+function failureChain(err: Error): string {
+  const messages: string[] = [];
+  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) if (e.message) messages.push(e.message);
+  return messages.slice(1).join(': ') || err.message;
 }
 
 export function exitCodeFor(result: TrainResult): number {

@@ -59,7 +59,7 @@ export type TrainStage =
   | 'awaitingApproval'
   | 'merge'
   | 'rollout'
-  | 'rollback'
+  | 'revert'
   | 'done';
 
 export type TrainOutcome = 'promoted' | 'rolled_back' | 'denied' | 'aborted' | 'failed';
@@ -92,6 +92,7 @@ export interface TrainStatus {
   risk?: number;
   candidateSha?: string;
   mergeSha?: string;
+  revertSha?: string;
   denials?: { rule: string; reason: string; fix: string }[];
   history: HistoryEntry[];
   rollout?: RolloutStatus;

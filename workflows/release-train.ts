@@ -37,6 +37,8 @@ export interface TrainResult {
   reason: string;
   candidateSha?: string;
   mergeSha?: string;
+  /** The commit that undid the merge after a rollback or abort. */
+  revertSha?: string;
   evalScore?: number;
   risk?: number;
   rollout?: ProgressiveRolloutResult;
@@ -174,6 +176,14 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     const result = await rollout.result();
     status.weight = result.finalWeight;
     upsertSearchAttributes([{ key: searchAttributes.canaryWeight, value: result.finalWeight }]);
+    if (result.outcome !== 'promoted') {
+      // Production went back to stable; the base branch follows, so it says what runs.
+      status.stage = 'revert';
+      record('stage', 'revert');
+      const reverted = await gitWork.revertMerge({ changeRequest: cr, merge: merged, reason: result.reason });
+      status.revertSha = facts.revertSha = reverted.revertSha;
+      record('revert', `${cr.baseBranch} reverted as ${reverted.revertSha.slice(0, 12)}${reverted.alreadyReverted ? ' (already reverted)' : ''}`);
+    }
     return finish({ ...facts, outcome: result.outcome, reason: result.reason, rollout: result });
   } catch (err) {
     if (err instanceof TrainStop) return finish({ ...facts, outcome: err.outcome, reason: err.message });

@@ -122,32 +122,75 @@ export function createRepoActivities(deps: RepoActivityDeps) {
         await git(repo, [...MAESTRO_COMMIT_CONFIG, 'commit-tree', treeSha, '-p', baseSha, '-p', candidate.sha, '-F', '-'], { input: message })
       ).stdout.trim();
 
-      const checkouts = (await listWorktrees(repo)).filter((entry) => entry.branch === baseRef && !entry.bare);
-      const mergedPaths = await changedPaths(repo, baseSha, mergeSha);
-      for (const checkout of checkouts) await assertCheckoutCanFastForward(checkout.path, cr.baseBranch, mergedPaths);
-
-      try {
-        await git(repo, ['update-ref', '-m', `maestro: merge ${cr.id}`, baseRef, mergeSha, baseSha]);
-      } catch (error) {
-        // Someone moved the base branch since we read it: a retry recomputes the merge on the new tip.
-        throw ApplicationFailure.retryable(`${cr.baseBranch} moved during the merge: ${(error as Error).message}`, 'BaseBranchMoved');
-      }
-      for (const checkout of checkouts) {
-        try {
-          await git(checkout.path, ['update-index', '-q', '--refresh'], { allowExitCodes: [1] });
-          await git(checkout.path, ['read-tree', '-m', '-u', baseSha, mergeSha]);
-        } catch (error) {
-          // Put the branch back so the checkout stays consistent, then let the retry try again.
-          await git(repo, ['update-ref', baseRef, baseSha, mergeSha]).catch(() => undefined);
-          throw ApplicationFailure.retryable(
-            `could not update the checkout of ${cr.baseBranch} at ${checkout.path}: ${(error as Error).message}`,
-            'BaseCheckoutBusy',
-          );
-        }
-      }
+      await advanceBranch(repo, cr.baseBranch, baseSha, mergeSha, `maestro: merge ${cr.id}`);
       return record(mergeSha, false);
     },
+
+    /**
+     * Compensation for a rolled-back release: a commit on the base branch that undoes the merge (the
+     * inverse three-way merge of the merge commit onto the current tip), so the branch matches what
+     * runs again. Idempotent: a revert already on the branch (found by its trailer) is returned.
+     */
+    async revertMerge({ changeRequest: cr, merge, reason }: RevertInput): Promise<RevertRecord> {
+      const repo = await openRepo(cr.repo);
+      const tip = await resolveCommit(repo, `refs/heads/${cr.baseBranch}`);
+      if (!tip) throw ApplicationFailure.nonRetryable(`base branch '${cr.baseBranch}' does not exist in ${repo}`, 'BaseBranchNotFound');
+      if (!(await isAncestor(repo, merge.mergeSha, tip)))
+        throw ApplicationFailure.nonRetryable(`merge ${merge.mergeSha} is not on ${cr.baseBranch}: nothing to revert`, 'MergeNotOnBranch');
+      const existing = (await git(repo, ['log', '--format=%H', '-F', `--grep=${REVERT_TRAILER}: ${merge.mergeSha}`, `${merge.mergeSha}..${tip}`])).stdout.trim();
+      if (existing) return { revertSha: existing.split('\n')[0]!, alreadyReverted: true };
+
+      const inverse = await git(repo, ['merge-tree', '--write-tree', '--name-only', '--no-messages', `--merge-base=${merge.mergeSha}`, tip, `${merge.mergeSha}^1`], {
+        allowExitCodes: [1],
+      });
+      const [treeSha, ...conflicted] = inverse.stdout.trim().split('\n');
+      if (inverse.exitCode === 1)
+        throw ApplicationFailure.nonRetryable(`reverting ${merge.mergeSha} conflicts with later commits on ${cr.baseBranch} in: ${conflicted.filter(Boolean).join(', ')}`, 'RevertConflict');
+      const message = `Revert "${cr.title}"\n\nRolled back: ${reason}\n\n${CHANGE_TRAILER}: ${cr.id}\n${REVERT_TRAILER}: ${merge.mergeSha}\n`;
+      const revertSha = (await git(repo, [...MAESTRO_COMMIT_CONFIG, 'commit-tree', treeSha!, '-p', tip, '-F', '-'], { input: message })).stdout.trim();
+      await advanceBranch(repo, cr.baseBranch, tip, revertSha, `maestro: revert ${cr.id}`);
+      return { revertSha, alreadyReverted: false };
+    },
   };
+}
+
+export interface RevertInput {
+  changeRequest: ChangeRequest;
+  merge: MergeRecord;
+  reason: string;
+}
+export interface RevertRecord {
+  revertSha: string;
+  alreadyReverted: boolean;
+}
+/** Trailer naming the merge a revert undoes; idempotency looks for it. */
+export const REVERT_TRAILER = 'Maestro-Revert';
+
+/**
+ * Moves `branch` from `from` to `to` (compare-and-swap) and brings every checkout of it along, like
+ * `git merge --ff-only` would: refuses (retryably) when local edits overlap the changed paths.
+ */
+async function advanceBranch(repo: string, branch: string, from: string, to: string, reflogMessage: string): Promise<void> {
+  const ref = `refs/heads/${branch}`;
+  const checkouts = (await listWorktrees(repo)).filter((entry) => entry.branch === ref && !entry.bare);
+  const paths = await changedPaths(repo, from, to);
+  for (const checkout of checkouts) await assertCheckoutCanFastForward(checkout.path, branch, paths);
+  try {
+    await git(repo, ['update-ref', '-m', reflogMessage, ref, to, from]);
+  } catch (error) {
+    // Someone moved the branch since we read it: a retry recomputes on the new tip.
+    throw ApplicationFailure.retryable(`${branch} moved meanwhile: ${(error as Error).message}`, 'BaseBranchMoved');
+  }
+  for (const checkout of checkouts) {
+    try {
+      await git(checkout.path, ['update-index', '-q', '--refresh'], { allowExitCodes: [1] });
+      await git(checkout.path, ['read-tree', '-m', '-u', from, to]);
+    } catch (error) {
+      // Put the branch back so the checkout stays consistent, then let the retry try again.
+      await git(repo, ['update-ref', ref, from, to]).catch(() => undefined);
+      throw ApplicationFailure.retryable(`could not update the checkout of ${branch} at ${checkout.path}: ${(error as Error).message}`, 'BaseCheckoutBusy');
+    }
+  }
 }
 
 export type RepoActivities = ReturnType<typeof createRepoActivities>;

@@ -6,6 +6,7 @@ import { rolloutStatusQuery, rolloutWorkflowId, trainStatusQuery } from '../../w
 import type { releaseTrain } from '../../workflows/release-train';
 import { connectTestEnv, createTestWorker, realActivities, scheduledActivities, tempDir } from '../helpers/temporal';
 import { TrainFixture } from '../helpers/train-fixture';
+import { git } from '../../activities/repo/git';
 
 const TASK_QUEUE = 'test-release-train';
 let env: TestWorkflowEnvironment;
@@ -89,6 +90,12 @@ test('a change that errors under traffic is rolled back automatically and traffi
   const live = await fixture.deployer.status({ service: fixture.service });
   expect(live.weight).toBe(0);
   expect(live.canary).toBeFalsy();
+  // The merge was compensated: main has the bad change's merge and a revert that restores the base tree.
+  expect(result.revertSha).toMatch(/^[0-9a-f]{40}$/);
+  const { stdout: main } = await git(fixture.repo, ['rev-parse', 'main']);
+  expect(main.trim()).toBe(result.revertSha);
+  const { stdout: drift } = await git(fixture.repo, ['diff', '--stat', fixture.baseSha, 'main']);
+  expect(drift).toBe('');
 });
 
 test('a change whose tests fail is denied with a reason and a fix, and nothing is deployed', async () => {
