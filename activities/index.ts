@@ -21,7 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSpecActivities(),
     ...createRepoActivities({ workRoot: path.join(deps.stateDir, 'work') }),
     ...createCodegraphActivities(),
-    ...createEvalActivities({ tsxCli: TSX_CLI }),
+    ...createEvalActivities({ tsxCli: TSX_CLI, artifactsDir: path.join(deps.stateDir, 'artifacts', 'evals') }),
     ...createPolicyActivities(),
     ...createDeliveryActivities({ deployer }),
   };

@@ -15,6 +15,7 @@ const USAGE = `maestro — evaluation-gated release trains on Temporal
                                       start a train; prints its id and Web UI link
   maestro status <train-id>           stage, weight, last probes, history
   maestro approve|abort|pause|resume|promote <train-id> [--by NAME] [--reason TEXT]
+  maestro evals list|validate|coverage|run …    the eval harness (maestro evals --help)
 
 Exit codes: 0 promoted (or command done), 10 rolled back, 11 denied, 12 aborted, 13 failed,
             2 bad usage or input, 3 Temporal unreachable, 4 train not found.
@@ -22,7 +23,17 @@ Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE, MAES
 
 const print = (line: string) => console.log(line);
 
+type Subcommand = (argv: string[], print: (line: string) => void) => Promise<number>;
+/** Loaded on demand: `maestro status` should not pay for the eval harness or the code graph. */
+const SUBCOMMANDS: Record<string, () => Promise<Subcommand>> = {
+  evals: async () => (await import('../evals/cli')).evalsCommand,
+};
+
 export async function main(argv: string[]): Promise<number> {
+  // Subcommand families parse their own arguments.
+  const family = SUBCOMMANDS[argv[0] ?? ''];
+  if (family) return (await family())(argv.slice(1), print);
+
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

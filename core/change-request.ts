@@ -2,14 +2,40 @@ import { z } from 'zod';
 import { durationMs, rolloutPlanSchema } from './rollout-plan';
 import { parseOrThrow } from './validation';
 
-/** A codemod named by data; the registry of what each name does lives in activities/repo/codemods.ts. */
+/**
+ * A codemod named by data; what each name does lives in activities/refactor (RefactorSurgeon).
+ *
+ * Common fields: `scope` is where the target (declaration or call sites) is looked up; `within`, when
+ * given, is a hard boundary: a codemod that would change any file outside it fails and writes nothing.
+ * `publicApi` says whether the emitted .d.ts of the non-test files may change ('change') or must stay
+ * byte-identical ('preserve'); each codemod has the default its nature implies.
+ */
+const identifier = z.string().regex(/^[A-Za-z_$][\w$]*$/, 'must be a TypeScript identifier');
+const repoPath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/'), 'must be a path relative to the repository');
+const within = z.array(repoPath).min(1).optional();
+const publicApi = z.enum(['preserve', 'change']).optional();
+const renameFields = {
+  from: identifier,
+  to: identifier,
+  scope: repoPath.default('.'),
+  /** Narrows the declaration lookup to one file (repo-relative). */
+  file: repoPath.optional(),
+  within,
+  publicApi,
+};
+
 export const codemodSchema = z.discriminatedUnion('codemod', [
   z
     .object({
       codemod: z.literal('rename-symbol'),
-      from: z.string().regex(/^[A-Za-z_$][\w$]*$/, 'must be a TypeScript identifier'),
-      to: z.string().regex(/^[A-Za-z_$][\w$]*$/, 'must be a TypeScript identifier'),
+      from: identifier,
+      to: identifier,
       scope: z.string().default('src'),
+      within,
+      publicApi,
     })
     .strict(),
   z
@@ -18,6 +44,58 @@ export const codemodSchema = z.discriminatedUnion('codemod', [
       file: z.string().min(1),
       from: z.string().min(1),
       to: z.string(),
+    })
+    .strict(),
+  z.object({ codemod: z.literal('rename-function'), ...renameFields }).strict(),
+  z.object({ codemod: z.literal('rename-class'), ...renameFields }).strict(),
+  z.object({ codemod: z.literal('rename-method'), class: identifier.optional(), ...renameFields }).strict(),
+  z.object({ codemod: z.literal('move-file'), from: repoPath, to: repoPath, within, publicApi }).strict(),
+  z
+    .object({
+      codemod: z.literal('move-function'),
+      /** File that declares the function now. */
+      file: repoPath,
+      name: identifier,
+      /** Destination file, created when missing. */
+      to: repoPath,
+      /** Leave `export { name } from '<to>'` behind so importers of `file` keep working (and the API stays). */
+      reexport: z.boolean().default(false),
+      within,
+      publicApi,
+    })
+    .strict(),
+  z
+    .object({
+      codemod: z.literal('add-parameter'),
+      /** Function name, or method name when `class` is given. */
+      function: identifier,
+      class: identifier.optional(),
+      file: repoPath.optional(),
+      scope: repoPath.default('.'),
+      parameter: z
+        .object({
+          name: identifier,
+          type: z.string().min(1).optional(),
+          /** Default value (an expression); it keeps every existing call valid. */
+          default: z.string().min(1),
+        })
+        .strict(),
+      /** Expression every call site passes for the new parameter; omitted: call sites rely on the default. */
+      argument: z.string().min(1).optional(),
+      within,
+      publicApi,
+    })
+    .strict(),
+  z
+    .object({
+      codemod: z.literal('replace-call'),
+      /** A call pattern such as `assert.equal($a, $b)`; `$x` captures one argument, `$$rest` the rest. */
+      from: z.string().min(1),
+      /** The replacement, using the same placeholders, e.g. `expect($a).toBe($b)`. */
+      to: z.string().min(1),
+      scope: repoPath.default('.'),
+      within,
+      publicApi,
     })
     .strict(),
 ]);

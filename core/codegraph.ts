@@ -71,6 +71,20 @@ export interface GraphMeta {
   repo: string;
   sha: string;
   ingestedAt: string;
+  /**
+   * Paths of the commit's tree that are not source files (JSON, .d.ts, assets…): with the File nodes
+   * they make the whole tree, so an incremental ingest that adds and deletes nothing resolves imports
+   * without listing the tree again. Absent: the next incremental ingest lists the tree.
+   */
+  otherPaths?: string[];
+}
+
+export interface WriteOptions {
+  /**
+   * The store holds none of the files written (a full ingest into a cleared graph): skip looking
+   * for and deleting their old symbols and edges.
+   */
+  fresh?: boolean;
 }
 
 /** The whole graph as plain data: what the analysis (centrality, hot paths, queries) reads. */
@@ -96,9 +110,9 @@ export interface CodeGraphStore {
   clear(): Promise<void>;
   getMeta(): Promise<GraphMeta | undefined>;
   setMeta(meta: GraphMeta): Promise<void>;
-  replaceFiles(fragments: readonly FileFragment[], removedPaths: readonly string[]): Promise<void>;
+  replaceFiles(fragments: readonly FileFragment[], removedPaths: readonly string[], options?: WriteOptions): Promise<void>;
   /** Replaces every OWNS edge into the given files by the given ones (owners are created as needed). */
-  replaceOwnership(files: readonly string[], owns: readonly OwnsEdge[]): Promise<void>;
+  replaceOwnership(files: readonly string[], owns: readonly OwnsEdge[], options?: WriteOptions): Promise<void>;
   getFiles(paths: readonly string[]): Promise<Map<string, FileRecord>>;
   /** All file paths in the graph. */
   listFiles(): Promise<string[]>;

@@ -1,37 +1,76 @@
 /**
- * The risk formula. Three factors, each a value in [0, 1] with a fixed weight; the weights sum to 1,
- * so the score is in [0, 1]:
+ * The risk formula. Six factors, each a value in [0, 1] with a fixed weight; the weights sum to 1,
+ * so the score is in [0, 1]. Every score consults the code graph: `graph` is required, and the
+ * centrality factor is always computed from it (an empty change still reads it and scores 0).
  *
- *   centrality = min(1, max over changed files f of fanIn[f] / max(1, totalFiles − 1))
- *                the share of the other files that import the most-imported file the change touches
+ *   node(n)    = 0.5·min(1, fanIn(n) / max(1, F − 1)) + 0.25·pageRankRel(n) + 0.25·betweenness(n)
+ *                F = files in the graph; fanIn counts importing files (for a file) or referencing
+ *                files (for a symbol); pageRankRel and betweenness are in [0, 1] (see
+ *                activities/codegraph/analysis.ts)
+ *   centrality = max of node(n) over the changed files and the touched symbols
  *   size       = s / (s + SIZE_HALF_POINT),  s = insertions + deletions + LINES_PER_FILE × changed files
- *                saturating: 0 for an empty change, 0.5 at SIZE_HALF_POINT, → 1 for huge changes
  *   protected  = 1 if any protected path is touched, else 0
+ *   unfamiliar = mean over changed files of 1 − familiarity(f);  familiarity = 1 when the author is a
+ *                CODEOWNER of f, else c / (c + FAMILIARITY_HALF_POINT), c = the author's commits to f
+ *   churn      = c / (c + CHURN_HALF_POINT), c = the most commits any changed file has had
+ *   untested   = share of the changed non-test files that no test file reaches through imports
  *
- *   score = 0.45·centrality + 0.25·size + 0.30·protected
+ *   score = 0.35·centrality + 0.15·size + 0.20·protected + 0.10·unfamiliar + 0.10·churn + 0.10·untested
  *
- * Each factor is monotone in its input, so more fan-in, a bigger change or a protected path never
- * lowers the score. core/policy.ts denies above RISK_DENY_THRESHOLD.
+ * Each factor is monotone in its input: more fan-in/PageRank/betweenness, a bigger change, a
+ * protected path, more churn, fewer tests or a less familiar author never lowers the score.
+ * core/policy.ts denies above RISK_DENY_THRESHOLD.
  */
 import type { RiskFactor, RiskReport } from './stages';
 import { ValidationError } from './validation';
 
-export const RISK_WEIGHTS = { centrality: 0.45, size: 0.25, protected: 0.3 } as const;
+export const RISK_WEIGHTS = { centrality: 0.35, size: 0.15, protected: 0.2, unfamiliar: 0.1, churn: 0.1, untested: 0.1 } as const;
+/** How node centrality mixes its three measures. */
+export const NODE_CENTRALITY_WEIGHTS = { fanIn: 0.5, pageRank: 0.25, betweenness: 0.25 } as const;
 /** Weighted change size (lines) at which the size factor is 0.5. */
 export const SIZE_HALF_POINT = 200;
 /** A touched file costs a reviewer about this many lines of attention, whatever its diff size. */
 export const LINES_PER_FILE = 10;
+/** Commits to a file at which its churn factor is 0.5. */
+export const CHURN_HALF_POINT = 10;
+/** An author's commits to a file at which their familiarity with it is 0.5. */
+export const FAMILIARITY_HALF_POINT = 3;
+
+export interface NodeCentralityInput {
+  fanIn: number;
+  /** PageRank relative to the graph, in [0, 1]. */
+  pageRank: number;
+  /** Normalised betweenness, in [0, 1]. */
+  betweenness: number;
+}
+
+/** Where the change sits in the code graph. Required: no score without it. */
+export interface GraphInputs {
+  /** The store it came from and the commit ingested, for the factor's detail. */
+  source: string;
+  totalFiles: number;
+  /** Per changed file. Missing entries count as an isolated node. */
+  files: Record<string, NodeCentralityInput>;
+  /** Per touched symbol (`path#name`), e.g. those whose lines the diff touches. */
+  symbols: Record<string, NodeCentralityInput>;
+}
 
 export interface RiskInputs {
   changedFiles: string[];
   insertions: number;
   deletions: number;
-  /** Per changed file: how many other files import it. Missing entries count as 0. */
-  fanIn: Record<string, number>;
-  /** Files in the scanned graph, the denominator of centrality. */
-  totalFiles: number;
+  graph: GraphInputs;
   protectedTouched: string[];
-  /** Files the scanner could not parse; named in the centrality detail because they may hide importers. */
+  /** Commits touching each changed file. Missing entries count as 0. */
+  churn?: Record<string, number>;
+  /** The change's author's commits to each changed file. Missing entries count as 0. */
+  authorCommits?: Record<string, number>;
+  /** Changed files whose CODEOWNERS include the author. */
+  authorOwns?: string[];
+  /** Changed files that are tests, and changed source files some test reaches. */
+  testFiles?: string[];
+  testedFiles?: string[];
+  /** Files the ingest could not parse; named in the centrality detail because they may hide importers. */
   unparsedFiles?: string[];
 }
 
@@ -40,12 +79,31 @@ function checkInputs(inputs: RiskInputs): void {
   const nonNegative = (path: string, n: unknown) => {
     if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) issues.push({ path, message: `must be a non-negative finite number, got ${String(n)}` });
   };
+  const unit = (path: string, n: unknown) => {
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 1) issues.push({ path, message: `must be a number in [0, 1], got ${String(n)}` });
+  };
   nonNegative('insertions', inputs.insertions);
   nonNegative('deletions', inputs.deletions);
-  nonNegative('totalFiles', inputs.totalFiles);
-  for (const [file, n] of Object.entries(inputs.fanIn)) nonNegative(`fanIn.${file}`, n);
   if (!Array.isArray(inputs.changedFiles)) issues.push({ path: 'changedFiles', message: 'must be an array of paths' });
   if (!Array.isArray(inputs.protectedTouched)) issues.push({ path: 'protectedTouched', message: 'must be an array of paths' });
+  const graph = inputs.graph;
+  if (!graph || typeof graph !== 'object') issues.push({ path: 'graph', message: 'is required: every risk score consults the code graph' });
+  else {
+    nonNegative('graph.totalFiles', graph.totalFiles);
+    for (const [kind, table] of [['files', graph.files], ['symbols', graph.symbols]] as const) {
+      if (!table || typeof table !== 'object') {
+        issues.push({ path: `graph.${kind}`, message: 'must be an object' });
+        continue;
+      }
+      for (const [id, c] of Object.entries(table)) {
+        nonNegative(`graph.${kind}.${id}.fanIn`, c?.fanIn);
+        unit(`graph.${kind}.${id}.pageRank`, c?.pageRank);
+        unit(`graph.${kind}.${id}.betweenness`, c?.betweenness);
+      }
+    }
+  }
+  for (const [file, n] of Object.entries(inputs.churn ?? {})) nonNegative(`churn.${file}`, n);
+  for (const [file, n] of Object.entries(inputs.authorCommits ?? {})) nonNegative(`authorCommits.${file}`, n);
   if (issues.length > 0) throw new ValidationError('risk inputs', issues);
 }
 
@@ -54,31 +112,64 @@ const clamp01 = (n: number): number => Math.min(1, Math.max(0, n));
 const list = (items: readonly string[], max = 5): string =>
   items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
 
-/** Scores a change by the formula above; throws ValidationError on negative or non-finite figures. */
+/** node(n) of the formula above. */
+export function nodeCentrality(c: NodeCentralityInput | undefined, totalFiles: number): number {
+  if (!c) return 0;
+  const w = NODE_CENTRALITY_WEIGHTS;
+  return clamp01(w.fanIn * Math.min(1, c.fanIn / Math.max(1, totalFiles - 1)) + w.pageRank * c.pageRank + w.betweenness * c.betweenness);
+}
+
+/** Scores a change by the formula above; throws ValidationError on bad figures or a missing graph. */
 export function computeRisk(inputs: RiskInputs): RiskReport {
   checkInputs(inputs);
-  const changedFiles = [...new Set(inputs.changedFiles)];
+  const changedFiles = [...new Set(inputs.changedFiles)].sort();
+  const graph = inputs.graph;
 
-  // Centrality: the single most-imported touched file decides, since breaking it breaks its importers.
-  const otherFiles = Math.max(1, inputs.totalFiles - 1);
-  let hub: { file: string; fanIn: number } | undefined;
-  for (const file of changedFiles) {
-    const fanIn = inputs.fanIn[file] ?? 0;
-    if (!hub || fanIn > hub.fanIn) hub = { file, fanIn };
-  }
-  const centrality = clamp01((hub?.fanIn ?? 0) / otherFiles);
+  // Centrality: the most central touched node decides, since breaking it breaks its dependents.
+  let hub: { id: string; value: number; c: NodeCentralityInput } | undefined;
+  const consider = (id: string, c: NodeCentralityInput | undefined) => {
+    const value = nodeCentrality(c, graph.totalFiles);
+    if (c && (!hub || value > hub.value)) hub = { id, value, c };
+  };
+  for (const file of changedFiles) consider(file, graph.files[file]);
+  for (const id of Object.keys(graph.symbols).sort()) consider(id, graph.symbols[id]);
+  const centrality = hub?.value ?? 0;
   const unparsed = inputs.unparsedFiles ?? [];
   const centralityDetail =
-    (hub && hub.fanIn > 0
-      ? `most imported changed file: ${hub.file}, imported by ${hub.fanIn} of ${inputs.totalFiles} files`
-      : `no changed file is imported by another of the ${inputs.totalFiles} scanned files`) +
+    `graph ${graph.source} (${graph.totalFiles} files); ` +
+    (hub && hub.value > 0
+      ? `most central touched node: ${hub.id} (fan-in ${hub.c.fanIn}, PageRank ${round(hub.c.pageRank)}, betweenness ${round(hub.c.betweenness)})`
+      : `no touched node is depended upon (${changedFiles.length} file(s), ${Object.keys(graph.symbols).length} symbol(s) checked)`) +
     (unparsed.length > 0 ? `; skipped ${unparsed.length} unparseable file(s): ${list(unparsed)}` : '');
 
   const weightedLines = inputs.insertions + inputs.deletions + LINES_PER_FILE * changedFiles.length;
   const size = weightedLines / (weightedLines + SIZE_HALF_POINT);
 
-  const protectedTouched = [...new Set(inputs.protectedTouched)];
+  const protectedTouched = [...new Set(inputs.protectedTouched)].sort();
   const protectedValue = protectedTouched.length > 0 ? 1 : 0;
+
+  const owned = new Set(inputs.authorOwns ?? []);
+  const familiarity = (f: string) => {
+    if (owned.has(f)) return 1;
+    const c = inputs.authorCommits?.[f] ?? 0;
+    return c / (c + FAMILIARITY_HALF_POINT);
+  };
+  const unfamiliar = changedFiles.length === 0 ? 0 : changedFiles.reduce((s, f) => s + (1 - familiarity(f)), 0) / changedFiles.length;
+  const leastFamiliar = changedFiles.length > 0 ? [...changedFiles].sort((a, b) => familiarity(a) - familiarity(b))[0]! : undefined;
+
+  let churnMax = 0;
+  let churnFile: string | undefined;
+  for (const f of changedFiles) {
+    const c = inputs.churn?.[f] ?? 0;
+    if (c > churnMax) [churnMax, churnFile] = [c, f];
+  }
+  const churn = churnMax / (churnMax + CHURN_HALF_POINT);
+
+  const tests = new Set(inputs.testFiles ?? []);
+  const tested = new Set(inputs.testedFiles ?? []);
+  const sources = changedFiles.filter((f) => !tests.has(f));
+  const untestedFiles = sources.filter((f) => !tested.has(f));
+  const untested = sources.length === 0 ? 0 : untestedFiles.length / sources.length;
 
   const factors: RiskFactor[] = [
     { name: 'centrality', value: round(centrality), weight: RISK_WEIGHTS.centrality, detail: centralityDetail },
@@ -94,8 +185,35 @@ export function computeRisk(inputs: RiskInputs): RiskReport {
       weight: RISK_WEIGHTS.protected,
       detail: protectedTouched.length > 0 ? `touches protected path(s): ${list(protectedTouched)}` : 'no protected path touched',
     },
+    {
+      name: 'owner familiarity',
+      value: round(unfamiliar),
+      weight: RISK_WEIGHTS.unfamiliar,
+      detail:
+        leastFamiliar === undefined
+          ? 'no file changed'
+          : `1 − mean familiarity of the author with the changed files; least familiar: ${leastFamiliar} (${owned.has(leastFamiliar) ? 'CODEOWNER' : `${inputs.authorCommits?.[leastFamiliar] ?? 0} commit(s)`})`,
+    },
+    {
+      name: 'churn',
+      value: round(churn),
+      weight: RISK_WEIGHTS.churn,
+      detail: churnFile ? `most churned changed file: ${churnFile}, ${churnMax} commit(s); c/(c+${CHURN_HALF_POINT})` : 'no changed file has history',
+    },
+    {
+      name: 'test coverage',
+      value: round(untested),
+      weight: RISK_WEIGHTS.untested,
+      detail:
+        sources.length === 0
+          ? 'only tests changed'
+          : untestedFiles.length === 0
+            ? `every changed source file is reached by a test (${sources.length})`
+            : `no test reaches ${untestedFiles.length} of ${sources.length} changed source file(s): ${list(untestedFiles)}`,
+    },
   ];
   // Score from the unrounded values so rounding never breaks monotonicity.
-  const score = clamp01(RISK_WEIGHTS.centrality * centrality + RISK_WEIGHTS.size * size + RISK_WEIGHTS.protected * protectedValue);
+  const w = RISK_WEIGHTS;
+  const score = clamp01(w.centrality * centrality + w.size * size + w.protected * protectedValue + w.unfamiliar * unfamiliar + w.churn * churn + w.untested * untested);
   return { score: round(score), factors };
 }

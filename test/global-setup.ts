@@ -1,21 +1,38 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TEMPORAL_CLI } from '../infra/temporal/dev-server';
+import { ensureNeo4j } from '../infra/neo4j/server';
+import { ensurePostgres } from '../infra/postgres/server';
 import { searchAttributes } from '../workflows/messages';
 
+interface Started {
+  temporal?: TestWorkflowEnvironment;
+  stops: (() => Promise<void>)[];
+}
+
 /**
- * One real Temporal dev server (the pinned `temporal` CLI) for the whole run, unless
- * MAESTRO_TEST_TEMPORAL_ADDRESS points at one already running.
+ * The real servers the tests need, started once for the run: a Temporal dev server (the pinned
+ * `temporal` CLI; or MAESTRO_TEST_TEMPORAL_ADDRESS), PostgreSQL and Neo4j (reused when running).
  */
 export default async function globalSetup(): Promise<void> {
-  if (process.env.MAESTRO_SKIP_SERVERS || process.env.MAESTRO_TEST_TEMPORAL_ADDRESS) return;
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: TEMPORAL_CLI },
-      ip: '127.0.0.1',
-      searchAttributes: Object.values(searchAttributes),
-      extraArgs: ['--log-level', 'error'],
-    },
-  });
-  (globalThis as { __maestroTemporal?: TestWorkflowEnvironment }).__maestroTemporal = env;
-  process.env.MAESTRO_TEST_TEMPORAL_ADDRESS = env.address;
+  if (process.env.MAESTRO_SKIP_SERVERS) return;
+  const started: Started = { stops: [] };
+  (globalThis as { __maestroServers?: Started }).__maestroServers = started;
+  const temporal = process.env.MAESTRO_TEST_TEMPORAL_ADDRESS
+    ? undefined
+    : TestWorkflowEnvironment.createLocal({
+        server: {
+          executable: { type: 'existing-path', path: TEMPORAL_CLI },
+          ip: '127.0.0.1',
+          searchAttributes: Object.values(searchAttributes),
+          extraArgs: ['--log-level', 'error'],
+        },
+      });
+  const [env, postgres, neo4j] = await Promise.all([temporal, ensurePostgres(), ensureNeo4j()]);
+  if (env) {
+    started.temporal = env;
+    process.env.MAESTRO_TEST_TEMPORAL_ADDRESS = env.address;
+  }
+  if (postgres.started) started.stops.push(postgres.stop);
+  if (neo4j.started) started.stops.push(neo4j.stop);
+  console.log(`\nservers: Temporal ${process.env.MAESTRO_TEST_TEMPORAL_ADDRESS}, PostgreSQL ${postgres.started ? 'started' : 'reused'}, Neo4j ${neo4j.uri} ${neo4j.started ? 'started' : 'reused'}`);
 }

@@ -1,6 +1,8 @@
 import {
   ApplicationFailure,
+  CancellationScope,
   ChildWorkflowHandle,
+  isCancellation,
   condition,
   proxyActivities,
   setHandler,
@@ -11,7 +13,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { parseChangeRequest, type ChangeRequest, type ChangeRequestInput } from '../core/change-request';
-import type { PolicyDecision } from '../core/stages';
+import type { MergeRecord, PolicyDecision } from '../core/stages';
 import { ValidationError } from '../core/validation';
 import {
   abortSignal,
@@ -119,6 +121,14 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
   upsertMemo({ title: cr.title, intent: cr.intent, author: cr.author, service: cr.service, environment: cr.environment });
 
   const facts: Partial<TrainResult> = {};
+  let merged: MergeRecord | undefined;
+  const revert = async (reason: string) => {
+    status.stage = 'revert';
+    record('stage', 'revert');
+    const reverted = await gitWork.revertMerge({ changeRequest: cr, merge: merged!, reason });
+    status.revertSha = facts.revertSha = reverted.revertSha;
+    record('revert', `${cr.baseBranch} reverted as ${reverted.revertSha.slice(0, 12)}${reverted.alreadyReverted ? ' (already reverted)' : ''}`);
+  };
   try {
     await enter('synthesizeSpec');
     const spec = await quick.synthesizeSpec(cr);
@@ -157,7 +167,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     }
 
     await enter('merge');
-    const merged = await gitWork.mergeCandidate({ changeRequest: cr, candidate });
+    merged = await gitWork.mergeCandidate({ changeRequest: cr, candidate });
     status.mergeSha = facts.mergeSha = merged.mergeSha;
     record('merge', `${candidate.branch} merged into ${cr.baseBranch} as ${merged.mergeSha.slice(0, 12)}${merged.alreadyMerged ? ' (already merged)' : ''}`);
 
@@ -176,17 +186,13 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     const result = await rollout.result();
     status.weight = result.finalWeight;
     upsertSearchAttributes([{ key: searchAttributes.canaryWeight, value: result.finalWeight }]);
-    if (result.outcome !== 'promoted') {
-      // Production went back to stable; the base branch follows, so it says what runs.
-      status.stage = 'revert';
-      record('stage', 'revert');
-      const reverted = await gitWork.revertMerge({ changeRequest: cr, merge: merged, reason: result.reason });
-      status.revertSha = facts.revertSha = reverted.revertSha;
-      record('revert', `${cr.baseBranch} reverted as ${reverted.revertSha.slice(0, 12)}${reverted.alreadyReverted ? ' (already reverted)' : ''}`);
-    }
+    // Production went back to stable; the base branch follows, so it says what runs.
+    if (result.outcome !== 'promoted') await revert(result.reason);
     return finish({ ...facts, outcome: result.outcome, reason: result.reason, rollout: result });
   } catch (err) {
     if (err instanceof TrainStop) return finish({ ...facts, outcome: err.outcome, reason: err.message });
+    // Cancelled after the merge: the rollout child has rolled traffic back; the branch must follow.
+    if (isCancellation(err) && merged && !facts.revertSha) await CancellationScope.nonCancellable(() => revert('release train cancelled'));
     upsertSearchAttributes([{ key: searchAttributes.outcome, value: 'failed' }]);
     throw err;
   }

@@ -1,37 +1,54 @@
 /**
- * Risk assessment from the candidate's import graph. This embedded version scans the candidate
- * commit's TS/JS sources straight from git (no work tree needed); a Neo4j-backed graph will replace
- * the scan behind the same `assessRisk` interface.
+ * Code-graph activities. The graph of the candidate commit is ingested (incrementally when the store
+ * already holds an ancestor) into a CodeGraphStore — in memory by default, Neo4j when configured —
+ * and every risk score is computed from its centrality (core/risk.ts). Neo4j being down fails the
+ * stage with a reason (CodeGraphUnavailable); there is no silent fallback to another store.
  */
-import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { ts } from 'ts-morph';
 import { z } from 'zod';
 import { parseChangeRequest, type ChangeRequest } from '../../core/change-request';
+import type { CodeGraphStore } from '../../core/codegraph';
 import { protectedPathsTouched } from '../../core/policy';
-import { computeRisk } from '../../core/risk';
+import { computeRisk, type NodeCentralityInput } from '../../core/risk';
 import type { Candidate, RiskReport } from '../../core/stages';
 import { parseOrThrow, ValidationError } from '../../core/validation';
+import { blastRadius, computeCentrality, dependentsOf, findSymbols, GraphIndex, hotPaths, ownersOfPath, type CentralityReport } from './analysis';
+import { GitCommandError } from './git';
+import { ingestRepo, type IngestResult } from './ingest';
+import { MemoryGraphStore } from './memory-store';
+import { Neo4jGraphStore, Neo4jUnavailableError } from './neo4j-store';
 
-const SOURCE_FILE = /\.(?:[cm]?[jt]sx?)$/;
-/** Bigger files are generated or vendored; parsing them costs much and tells little about coupling. */
-const MAX_SOURCE_BYTES = 2 * 1024 * 1024;
-/** Extensions tried, in order, when an import specifier names a file without one (Node/TS resolution). */
-const RESOLVE_EXTENSIONS = ['.ts', '.tsx', '.d.ts', '.js', '.jsx', '.mts', '.cts', '.mjs', '.cjs', '.json'];
+export { resolveRelativeImport, ingestRepo, isTestFile } from './ingest';
+export { parseSource } from './parse';
+export { MemoryGraphStore } from './memory-store';
+export { Neo4jGraphStore, Neo4jUnavailableError } from './neo4j-store';
+export * from './analysis';
 
 export interface AssessRiskInput {
   changeRequest: ChangeRequest;
   candidate: Candidate;
 }
 
-/** An import graph of one commit: who imports each file, and what could not be read. */
-export interface ImportGraph {
-  sourceFiles: string[];
-  /** Target file → distinct files that import it (never itself). */
-  importers: Map<string, Set<string>>;
-  unparsedFiles: string[];
+export type StoreConfig = { kind: 'memory' } | { kind: 'neo4j'; uri: string };
+
+export interface CodegraphDeps {
+  /** Default: MAESTRO_CODEGRAPH_STORE=neo4j (with MAESTRO_NEO4J_URI, default bolt://127.0.0.1:7687), else memory. */
+  store?: StoreConfig;
+  /** Overrides how a repository's store is made (tests). */
+  storeFor?: (repo: string) => CodeGraphStore;
+}
+
+export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreConfig {
+  return env.MAESTRO_CODEGRAPH_STORE === 'neo4j' ? { kind: 'neo4j', uri: env.MAESTRO_NEO4J_URI ?? 'bolt://127.0.0.1:7687' } : { kind: 'memory' };
+}
+
+/** The name of a repository's graph inside a shared store. */
+export function graphNameFor(repo: string): string {
+  const abs = path.resolve(repo);
+  return `${path.basename(abs)}-${crypto.createHash('sha256').update(abs).digest('hex').slice(0, 12)}`;
 }
 
 const candidateInputSchema = z
@@ -39,142 +56,126 @@ const candidateInputSchema = z
     sha: z.string().regex(/^[0-9a-f]{7,64}$/i, 'must be a git commit id'),
     changedFiles: z.array(z.string().min(1)),
     diffStat: z.object({ files: z.number().int().min(0), insertions: z.number().int().min(0), deletions: z.number().int().min(0) }).passthrough(),
+    diff: z.string().optional(),
   })
   .passthrough();
-
-class GitCommandError extends Error {
-  constructor(
-    readonly args: string[],
-    readonly stderr: string,
-  ) {
-    super(`git ${args.join(' ')} failed: ${stderr.trim() || 'no output'}`);
-    this.name = 'GitCommandError';
-  }
-  /** Errors that name a missing repository or object; retrying will not make them appear. */
-  get isPermanent(): boolean {
-    return /not a valid object name|bad object|not a git repository|cannot change to|not a tree object|invalid object name/i.test(this.stderr);
-  }
-}
-
-/** Runs git without a shell; `input` is written to its stdin. */
-function git(repo: string, args: string[], input?: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = execFile('git', ['-C', repo, ...args], { encoding: 'buffer', maxBuffer: 1024 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new GitCommandError(args, stderr.toString('utf8') || err.message));
-      else resolve(stdout);
-    });
-    child.stdin?.end(input);
-  });
-}
 
 /** Heartbeats when running as an activity; a no-op when called directly (tests, CLI). */
 function heartbeat(details: unknown): void {
   asyncLocalStorage.getStore()?.heartbeat(details);
 }
 
-/**
- * Reads many blobs of one commit with a single `git cat-file --batch` (one process instead of one
- * `git show` per file). Returns path → content; objects git reports missing are left out.
- */
-async function readBlobs(repo: string, sha: string, files: readonly string[]): Promise<Map<string, Buffer>> {
-  const contents = new Map<string, Buffer>();
-  if (files.length === 0) return contents;
-  const out = await git(repo, ['cat-file', '--batch'], Buffer.from(files.map((f) => `${sha}:${f}\n`).join(''), 'utf8'));
-  let offset = 0;
-  for (const file of files) {
-    const headerEnd = out.indexOf(0x0a, offset);
-    if (headerEnd < 0) break;
-    const header = out.subarray(offset, headerEnd).toString('utf8');
-    offset = headerEnd + 1;
-    const blob = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
-    if (!blob) continue; // '<name> missing' and similar: nothing follows the header
-    const size = Number(blob[2]);
-    if (blob[1] === 'blob') contents.set(file, out.subarray(offset, offset + size));
-    offset += size + 1; // content, then a newline
-  }
-  return contents;
-}
-
-function scriptKindFor(file: string): ts.ScriptKind {
-  if (/\.[cm]?ts$/.test(file)) return ts.ScriptKind.TS;
-  if (file.endsWith('.tsx')) return ts.ScriptKind.TSX;
-  // Plain .js often carries JSX (React projects); the JSX grammar reads JSX-free JS the same way.
-  return ts.ScriptKind.JSX;
-}
-
-/**
- * Module specifiers a source file imports: import/export … from, import x = require(), require(),
- * dynamic import() and import('…') types. Returns null when the file does not parse.
- */
-export function importSpecifiers(file: string, text: string): string[] | null {
-  const sourceFile = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, scriptKindFor(file));
-  // parseDiagnostics is internal but has been stable for years; the public route needs a whole Program.
-  const parseErrors = (sourceFile as unknown as { parseDiagnostics?: readonly ts.Diagnostic[] }).parseDiagnostics ?? [];
-  if (parseErrors.length > 0) return null;
-  const specifiers: string[] = [];
-  const literal = (node: ts.Node | undefined) => {
-    if (node && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node))) specifiers.push(node.text);
-  };
-  const visit = (node: ts.Node): void => {
-    if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) literal(node.moduleSpecifier);
-    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) literal(node.moduleReference.expression);
-    else if (ts.isCallExpression(node)) {
-      const callee = node.expression;
-      if (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require')) literal(node.arguments[0]);
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) literal(node.argument.literal);
-    ts.forEachChild(node, visit);
-  };
-  visit(sourceFile);
-  return specifiers;
-}
-
-/** The repository file a relative specifier names, by Node/TypeScript resolution rules; undefined for packages. */
-export function resolveRelativeImport(importer: string, specifier: string, files: ReadonlySet<string>): string | undefined {
-  if (!/^\.\.?(?:\/|$)/.test(specifier)) return undefined; // package or path alias: not a repository file
-  const base = path.posix.normalize(path.posix.join(path.posix.dirname(importer), specifier));
-  if (base === '..' || base.startsWith('../')) return undefined;
-  const stem = base === '.' ? '' : base.replace(/\/$/, '');
-  const candidates = [stem, ...RESOLVE_EXTENSIONS.map((ext) => stem + ext), ...RESOLVE_EXTENSIONS.map((ext) => `${stem ? stem + '/' : ''}index${ext}`)];
-  // TypeScript's ESM convention: './x.js' in source names './x.ts' (and .mjs → .mts, .cjs → .cts, .jsx → .tsx).
-  const esm = /^(.*)\.([cm]?)js(x?)$/.exec(stem);
-  if (esm) candidates.push(`${esm[1]}.${esm[2]}ts${esm[3]}`, `${esm[1]}.d.${esm[2]}ts`);
-  return candidates.find((c) => c !== '' && files.has(c));
-}
-
-/** Builds the import graph of the TS/JS sources (outside node_modules) at one commit. */
-export async function buildImportGraph(repo: string, sha: string): Promise<ImportGraph> {
-  const listing = (await git(repo, ['ls-tree', '-r', '-z', '--full-tree', '--name-only', sha])).toString('utf8');
-  const allFiles = listing.split('\0').filter((f) => f !== '');
-  const fileSet = new Set(allFiles);
-  // cat-file --batch reads one name per line, so a path containing a newline cannot be asked for.
-  const sourceFiles = allFiles.filter((f) => SOURCE_FILE.test(f) && !f.endsWith('.d.ts') && !/(^|\/)node_modules\//.test(f) && !f.includes('\n'));
-  heartbeat({ phase: 'read', files: sourceFiles.length });
-  const blobs = await readBlobs(repo, sha, sourceFiles);
-
-  const importers = new Map<string, Set<string>>();
-  const unparsedFiles: string[] = [];
-  sourceFiles.forEach((file, i) => {
-    if (i % 500 === 0) heartbeat({ phase: 'parse', done: i, of: sourceFiles.length });
-    const blob = blobs.get(file);
-    if (!blob) return void unparsedFiles.push(`${file} (unreadable)`);
-    if (blob.length > MAX_SOURCE_BYTES) return void unparsedFiles.push(`${file} (over ${MAX_SOURCE_BYTES} bytes)`);
-    const specifiers = importSpecifiers(file, blob.toString('utf8'));
-    if (specifiers === null) return void unparsedFiles.push(file);
-    for (const specifier of specifiers) {
-      const target = resolveRelativeImport(file, specifier, fileSet);
-      if (target === undefined || target === file) continue;
-      let set = importers.get(target);
-      if (!set) importers.set(target, (set = new Set()));
-      set.add(file);
+/** New-side line ranges per file of a unified diff. */
+export function touchedLines(diff: string): Map<string, [number, number][]> {
+  const out = new Map<string, [number, number][]>();
+  let file: string | undefined;
+  for (const line of diff.split('\n')) {
+    const header = /^\+\+\+ (?:b\/)?(.+)$/.exec(line);
+    if (header) {
+      file = header[1] === '/dev/null' ? undefined : header[1]!.trim();
+      continue;
     }
-  });
-  return { sourceFiles, importers, unparsedFiles };
+    const hunk = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@/.exec(line);
+    if (hunk && file) {
+      const start = Number(hunk[1]);
+      const count = hunk[2] === undefined ? 1 : Number(hunk[2]);
+      const list = out.get(file) ?? [];
+      list.push([start, start + Math.max(count, 1) - 1]);
+      out.set(file, list);
+    }
+  }
+  return out;
 }
 
-/** Code-graph activities: risk from the import graph of the candidate commit. */
-export function createCodegraphActivities() {
+/** Files some test file reaches through IMPORTS (tests themselves included). */
+export function filesReachedByTests(index: GraphIndex): Set<string> {
+  const reached = new Set<string>();
+  const queue = [...index.testFiles];
+  while (queue.length > 0) {
+    const f = queue.pop()!;
+    if (reached.has(f)) continue;
+    reached.add(f);
+    for (const next of index.imports.get(f) ?? []) queue.push(next);
+  }
+  return reached;
+}
+
+const toInput = (c: { fanIn: number; pageRankRel: number; betweenness: number }): NodeCentralityInput => ({ fanIn: c.fanIn, pageRank: c.pageRankRel, betweenness: c.betweenness });
+
+interface Analysed {
+  sha: string;
+  index: GraphIndex;
+  centrality: CentralityReport;
+  testReached: Set<string>;
+  ingest: IngestResult;
+}
+
+/** A repository's graph, kept up to date per commit; one ingest at a time per repository. */
+export class CodeGraphService {
+  private readonly stores = new Map<string, CodeGraphStore>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly cache = new Map<string, Analysed>();
+
+  constructor(private readonly deps: CodegraphDeps = {}) {}
+
+  storeFor(repo: string): CodeGraphStore {
+    const key = path.resolve(repo);
+    let store = this.stores.get(key);
+    if (!store) {
+      const config = this.deps.store ?? storeConfigFromEnv();
+      store = this.deps.storeFor?.(key) ?? (config.kind === 'neo4j' ? new Neo4jGraphStore({ uri: config.uri, graph: graphNameFor(key) }) : new MemoryGraphStore());
+      this.stores.set(key, store);
+    }
+    return store;
+  }
+
+  private serial<T>(repo: string, work: () => Promise<T>): Promise<T> {
+    const key = path.resolve(repo);
+    const run = (this.locks.get(key) ?? Promise.resolve()).catch(() => undefined).then(work);
+    this.locks.set(key, run);
+    return run;
+  }
+
+  /** Ingests `rev` and analyses the graph (cached per repository and commit). */
+  analyse(repo: string, rev: string): Promise<Analysed> {
+    return this.serial(repo, async () => {
+      const store = this.storeFor(repo);
+      if (store.kind === 'neo4j') await store.init();
+      const ingest = await ingestRepo(store, repo, rev, { onProgress: heartbeat });
+      const cached = this.cache.get(path.resolve(repo));
+      if (cached && cached.sha === ingest.sha) return { ...cached, ingest };
+      const index = new GraphIndex(await store.snapshot());
+      const analysed: Analysed = { sha: ingest.sha, index, centrality: computeCentrality(index), testReached: filesReachedByTests(index), ingest };
+      this.cache.set(path.resolve(repo), analysed);
+      return analysed;
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const store of this.stores.values()) await store.close();
+    this.stores.clear();
+  }
+}
+
+/** Maps failures to Temporal's vocabulary: bad input and a down Neo4j fail the stage without retry. */
+function asFailure(err: unknown, what: string): unknown {
+  if (err instanceof ValidationError) return ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
+  if (err instanceof GitCommandError && err.isPermanent) return ApplicationFailure.nonRetryable(`${what}: ${err.stderr.trim()}`, 'InvalidInput');
+  if (err instanceof Neo4jUnavailableError) return ApplicationFailure.nonRetryable(`code graph unavailable: ${err.message}`, 'CodeGraphUnavailable');
+  return err;
+}
+
+export type GraphQuery =
+  | { kind: 'blast-radius'; files: string[] }
+  | { kind: 'dependents'; symbol: string }
+  | { kind: 'owners'; path: string }
+  | { kind: 'hot-paths'; level?: 'file' | 'symbol'; limit?: number };
+
+/** Code-graph activities: risk of a candidate, and graph queries for agents and people. */
+export function createCodegraphActivities(deps: CodegraphDeps = {}) {
+  const service = new CodeGraphService(deps);
   return {
-    /** Scans the candidate's import graph and scores the change with core/risk.ts. */
+    /** Ingests the candidate commit and scores the change with core/risk.ts from the graph's centrality. */
     async assessRisk(input: AssessRiskInput): Promise<RiskReport> {
       let changeRequest: ChangeRequest;
       let candidate: z.output<typeof candidateInputSchema>;
@@ -182,30 +183,77 @@ export function createCodegraphActivities() {
         changeRequest = parseChangeRequest(input?.changeRequest);
         candidate = parseOrThrow(candidateInputSchema, input?.candidate, 'candidate');
       } catch (err) {
-        if (err instanceof ValidationError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
-        throw err;
+        throw asFailure(err, 'invalid input');
       }
-
-      let graph: ImportGraph;
+      let analysed: Analysed;
       try {
-        graph = await buildImportGraph(changeRequest.repo, candidate.sha);
+        analysed = await service.analyse(changeRequest.repo, candidate.sha);
       } catch (err) {
-        if (err instanceof GitCommandError && err.isPermanent)
-          throw ApplicationFailure.nonRetryable(`cannot read commit ${candidate.sha} in ${changeRequest.repo}: ${err.stderr.trim()}`, 'InvalidInput');
-        throw err;
+        throw asFailure(err, `cannot read commit ${candidate.sha} in ${changeRequest.repo}`);
       }
-
-      const fanIn: Record<string, number> = {};
-      for (const file of candidate.changedFiles) fanIn[file] = graph.importers.get(file)?.size ?? 0;
+      const { index, centrality, testReached, ingest } = analysed;
+      const files: Record<string, NodeCentralityInput> = {};
+      const symbols: Record<string, NodeCentralityInput> = {};
+      const lines = touchedLines(candidate.diff ?? '');
+      for (const file of candidate.changedFiles) {
+        const c = centrality.files.get(file);
+        if (c) files[file] = toInput(c);
+        for (const id of index.declares.get(file) ?? []) {
+          const s = index.symbols.get(id)!;
+          if ((lines.get(file) ?? []).some(([a, b]) => a <= s.endLine && b >= s.line)) {
+            const sc = centrality.symbols.get(id);
+            if (sc) symbols[id] = toInput(sc);
+          }
+        }
+      }
+      const author = changeRequest.author.toLowerCase();
+      const isAuthor = (owner: string) => owner === author || owner === `@${author}` || owner.startsWith(`${author}@`);
+      const authorCommits: Record<string, number> = {};
+      const authorOwns: string[] = [];
+      const changed = new Set(candidate.changedFiles);
+      for (const o of index.owns) {
+        if (!changed.has(o.file) || !isAuthor(o.owner)) continue;
+        if (o.source === 'codeowners') authorOwns.push(o.file);
+        else authorCommits[o.file] = (authorCommits[o.file] ?? 0) + o.commits;
+      }
+      const records = new Map(index.snapshot.files.map((f) => [f.path, f]));
       return computeRisk({
         changedFiles: candidate.changedFiles,
         insertions: candidate.diffStat.insertions,
         deletions: candidate.diffStat.deletions,
-        fanIn,
-        totalFiles: graph.sourceFiles.length,
+        graph: { source: `${service.storeFor(changeRequest.repo).kind}@${analysed.sha.slice(0, 12)}`, totalFiles: centrality.totalFiles, files, symbols },
         protectedTouched: protectedPathsTouched(candidate.changedFiles, changeRequest.protectedPaths).map((t) => t.file),
-        unparsedFiles: graph.unparsedFiles,
+        churn: Object.fromEntries(candidate.changedFiles.map((f) => [f, records.get(f)?.churn ?? 0])),
+        authorCommits,
+        authorOwns,
+        testFiles: candidate.changedFiles.filter((f) => index.testFiles.has(f)),
+        testedFiles: candidate.changedFiles.filter((f) => testReached.has(f)),
+        unparsedFiles: ingest.mode === 'full' ? ingest.unparsed.map((u) => u.path) : index.snapshot.files.filter((f) => !f.parsed).map((f) => f.path),
       });
+    },
+
+    /** Answers a graph query at a commit: blast radius, dependents of a symbol, owners of a path, hot paths. */
+    async queryGraph(input: { repo: string; rev: string; query: GraphQuery }): Promise<unknown> {
+      let analysed: Analysed;
+      try {
+        analysed = await service.analyse(input.repo, input.rev);
+      } catch (err) {
+        throw asFailure(err, `cannot read ${input.rev} in ${input.repo}`);
+      }
+      const { index, centrality } = analysed;
+      const q = input.query;
+      switch (q.kind) {
+        case 'blast-radius':
+          return blastRadius(index, q.files);
+        case 'dependents':
+          return findSymbols(index, q.symbol).map((id) => dependentsOf(index, id));
+        case 'owners':
+          return ownersOfPath(index, q.path);
+        case 'hot-paths':
+          return hotPaths(index, centrality, { level: q.level ?? 'file', limit: q.limit ?? 5 });
+        default:
+          throw ApplicationFailure.nonRetryable(`unknown graph query ${(q as { kind: string }).kind}`, 'InvalidInput');
+      }
     },
   };
 }

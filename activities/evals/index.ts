@@ -1,22 +1,37 @@
 /**
- * The eval activity: checks that the candidate really carries the change (`patch_applies`) and runs the
- * candidate's own declared tests in a clean checkout (`tests_pass`), graded by the share of passing tests.
+ * The eval activity: the release train's gate is one built-in scenario of the eval harness (evals/), run by
+ * `runScenarios` like every other scenario, so there is a single way to run checks.
+ *
+ * Gate scenario `gate.release-train@v1`, threshold 0.85:
+ *   patch_applies  weight 1, required   the candidate commit differs from its base and changes every claimed file
+ *   tests_pass     weight 3, required   the candidate's declared test command, graded by the share of passing tests
+ *
+ * Score (evals/scoring.ts `scoreScenario`): mean = (1·s_patch + 3·s_tests) / 4; a failed required check caps
+ * it: score = mean · min(score of the failed required checks), so score = mean when both pass.
+ * passed = score ≥ 0.85 and both checks passed. Example: 6/10 tests passing → (1 + 3·0.6)/4 · 0.6 = 0.42.
+ *
+ * The harness runs the tests in an isolated detached work tree with its own HOME/TMPDIR, a scrubbed environment
+ * (PATH and locale only: no tokens) and in their own process group, killed when `testTimeoutMs` (the gate
+ * scenario's time limit) is used up or the activity is cancelled. No result cache: the gate always runs.
  */
-import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { ChangeRequest } from '../../core/change-request';
 import type { Candidate, CheckResult, EvalReport } from '../../core/stages';
-import { git, resolveCommit } from '../repo/git';
-import { addDetachedWorktree, removeWorktree } from '../repo/worktree';
+import { defineScenario, type Scenario } from '../../evals/dsl';
+import { writeArtifacts } from '../../evals/report';
+import { CommitNotFoundError, runScenarios, type RunResult } from '../../evals/runner';
 
 export interface EvalActivityDeps {
   /** Absolute path of tsx's CLI (node_modules/tsx/dist/cli.mjs); replaces '{tsx}' in test commands. */
   tsxCli: string;
-  /** Wall-clock limit for the test command; the whole process group is killed past it. Default 120 s. */
+  /** Time limit of the gate scenario (work tree, patch check, test run); the test process group is killed past it. Default 120 s. */
   testTimeoutMs?: number;
+  /**
+   * When set, each run's artifacts go to `<artifactsDir>/<changeId>/`: runs/<runId>.json, latest.json,
+   * eval-score.md (the Eval Score tile) and badge.svg, explanations redacted (evals/report.ts).
+   */
+  artifactsDir?: string;
 }
 
 export interface EvalInput {
@@ -25,193 +40,96 @@ export interface EvalInput {
 }
 
 export const EVAL_THRESHOLD = 0.85;
-/**
- * Weights of the weighted mean. Tests dominate: they measure behaviour; `patch_applies` is a sanity check
- * that must pass anyway (every check must pass on top of the threshold).
- */
-export const CHECK_WEIGHTS = { patch_applies: 1, tests_pass: 3 } as const;
+export const GATE_SCENARIO_ID = 'gate.release-train@v1';
 const HEARTBEAT_EVERY_MS = 5_000;
-const MAX_CAPTURED_OUTPUT_CHARS = 1024 * 1024;
 
-/** Only locale, paths and temp dirs reach the tests: no tokens, no cloud credentials, no NODE_OPTIONS. */
-const PASSED_THROUGH_ENV = ['PATH', 'HOME', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'TMP', 'TEMP'];
+/** The release-train gate as a harness scenario; `timeoutMs` bounds everything it runs. */
+export function gateScenario(timeoutMs = 120_000): Scenario {
+  return defineScenario({
+    id: GATE_SCENARIO_ID,
+    title: 'Release-train gate: the candidate carries its change and its tests pass',
+    tags: ['gate'],
+    checks: [
+      { type: 'patch_applies', weight: 1, required: true },
+      { type: 'tests_pass', weight: 3, required: true },
+    ],
+    scoring: { threshold: EVAL_THRESHOLD },
+    timeout: timeoutMs,
+  });
+}
 
 export function createEvalActivities(deps: EvalActivityDeps) {
-  const testTimeoutMs = deps.testTimeoutMs ?? 120_000;
+  const scenario = gateScenario(deps.testTimeoutMs);
   return {
     async runEvals({ changeRequest, candidate }: EvalInput): Promise<EvalReport> {
       const started = Date.now();
-      const repo = changeRequest.repo;
-      const patchApplies = await checkPatchApplies(repo, candidate);
-      const testsPass = patchApplies.passed
-        ? await checkTestsPass(repo, candidate, deps.tsxCli, testTimeoutMs)
-        : { check: 'tests_pass', score: 0, passed: false, explanation: 'not run: the candidate commit does not carry the change' };
-      const checks = [patchApplies, testsPass];
-      return { ...scoreChecks(checks), checks, durationMs: Date.now() - started };
+      const context = currentActivityContext();
+      const heartbeat = context
+        ? setInterval(() => context.heartbeat({ phase: 'evals', scenario: scenario.id, elapsedMs: Date.now() - started }), HEARTBEAT_EVERY_MS)
+        : undefined;
+      try {
+        context?.heartbeat({ phase: 'evals', scenario: scenario.id, elapsedMs: 0 });
+        const run = await runScenarios({
+          repo: changeRequest.repo,
+          candidate: candidate.sha,
+          base: candidate.baseSha,
+          scenarios: [scenario],
+          tsxCli: deps.tsxCli,
+          testCommand: candidate.service.test,
+          claimedFiles: candidate.changedFiles,
+          cacheDir: null,
+          concurrency: 1,
+        }).catch((error: unknown) => {
+          if (error instanceof CommitNotFoundError) return error;
+          throw error;
+        });
+        if (run instanceof CommitNotFoundError) return { ...notRun(scenario, run), durationMs: Date.now() - started };
+        if (deps.artifactsDir) await writeRunArtifacts(path.join(deps.artifactsDir, changeRequest.id), run);
+        return { ...toEvalReport(run), durationMs: Date.now() - started };
+      } finally {
+        if (heartbeat) clearInterval(heartbeat);
+      }
     },
   };
 }
 
 export type EvalActivities = ReturnType<typeof createEvalActivities>;
 
-/** Weighted mean of the check scores; passed needs the threshold and every single check. */
-export function scoreChecks(checks: CheckResult[]): { score: number; passed: boolean; threshold: number } {
-  let weighted = 0;
-  let totalWeight = 0;
-  for (const check of checks) {
-    const weight = (CHECK_WEIGHTS as Record<string, number>)[check.check] ?? 1;
-    weighted += weight * check.score;
-    totalWeight += weight;
-  }
-  const score = totalWeight === 0 ? 0 : weighted / totalWeight;
-  return { score, passed: score >= EVAL_THRESHOLD && checks.every((check) => check.passed), threshold: EVAL_THRESHOLD };
+/** The gate scenario's result as the release train's EvalReport (without durationMs). */
+function toEvalReport(run: RunResult): Omit<EvalReport, 'durationMs'> {
+  const [result] = run.scenarios;
+  const checks: CheckResult[] = result.checks.map(({ check, score, passed, explanation }) => ({ check, score, passed, explanation }));
+  return { score: result.score, passed: result.passed, threshold: result.threshold, checks };
 }
 
-/** The candidate commit exists, differs from its base, and its diff touches exactly the files the candidate claims. */
-async function checkPatchApplies(repo: string, candidate: Candidate): Promise<CheckResult> {
-  const fail = (explanation: string): CheckResult => ({ check: 'patch_applies', score: 0, passed: false, explanation });
-  const sha = await resolveCommit(repo, candidate.sha).catch(() => undefined);
-  if (!sha) return fail(`candidate commit ${candidate.sha} does not exist in ${repo}`);
-  const baseSha = await resolveCommit(repo, candidate.baseSha).catch(() => undefined);
-  if (!baseSha) return fail(`base commit ${candidate.baseSha} does not exist in ${repo}`);
-  const { stdout } = await git(repo, ['diff', '--name-only', '--no-renames', '-z', baseSha, sha]);
-  const changed = new Set(stdout.split('\0').filter(Boolean));
-  if (changed.size === 0) return fail(`candidate ${sha.slice(0, 12)} has the same tree as its base ${baseSha.slice(0, 12)}`);
-  const missing = candidate.changedFiles.filter((file) => !changed.has(file));
-  if (missing.length) return fail(`candidate does not change ${missing.join(', ')}, which the change claims to touch`);
-  return {
-    check: 'patch_applies',
-    score: 1,
-    passed: true,
-    explanation: `${sha.slice(0, 12)} changes ${changed.size} file(s) on top of ${baseSha.slice(0, 12)}`,
-  };
+/** The candidate or base commit is missing: every gate check fails with the harness's reason, score 0. */
+function notRun(scenario: Scenario, error: CommitNotFoundError): Omit<EvalReport, 'durationMs'> {
+  const checks = scenario.checks.map((spec): CheckResult => ({
+    check: spec.name ?? spec.type,
+    score: 0,
+    passed: false,
+    explanation: spec.type === 'patch_applies' ? error.message : `not run: ${error.message}`,
+  }));
+  return { score: 0, passed: false, threshold: scenario.scoring.threshold, checks };
 }
 
-async function checkTestsPass(repo: string, candidate: Candidate, tsxCli: string, timeoutMs: number): Promise<CheckResult> {
-  const checkoutRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'maestro-eval-'));
-  const checkout = path.join(checkoutRoot, 'tree');
+/** Artifacts help people; failing to write them must not fail (and so re-run) the gate. */
+async function writeRunArtifacts(dir: string, run: RunResult): Promise<void> {
   try {
-    await addDetachedWorktree(repo, checkout, candidate.sha);
-    const argv = candidate.service.test.map((arg) => arg.split('{node}').join(process.execPath).split('{tsx}').join(tsxCli));
-    const run = await runTestCommand(argv, checkout, timeoutMs);
-    return gradeTestRun(run, argv, timeoutMs);
-  } finally {
-    await removeWorktree(repo, checkout);
-    await fs.rm(checkoutRoot, { recursive: true, force: true });
+    await writeArtifacts(dir, { run });
+  } catch (error) {
+    const message = `could not write eval artifacts to ${dir}: ${(error as Error).message}`;
+    const context = currentActivityContext();
+    if (context) context.log.warn(message);
+    else console.warn(message);
   }
-}
-
-export interface TestRun {
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  timedOut: boolean;
-  output: string;
-}
-
-function scrubbedEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { NODE_ENV: 'test', CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0' };
-  for (const name of PASSED_THROUGH_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
-  return env;
 }
 
 /** The Temporal activity context when running as an activity; undefined in plain calls (tests, scripts). */
-function activityContext(): Context | undefined {
+function currentActivityContext(): Context | undefined {
   try {
     return Context.current();
   } catch {
     return undefined;
   }
-}
-
-/** Runs argv in its own process group (tsx spawns a child) so a timeout or cancellation kills all of it. */
-function runTestCommand(argv: string[], cwd: string, timeoutMs: number): Promise<TestRun> {
-  const [command, ...args] = argv;
-  const context = activityContext();
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: scrubbedEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const append = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
-      if (output.length > MAX_CAPTURED_OUTPUT_CHARS) output = output.slice(-MAX_CAPTURED_OUTPUT_CHARS); // the summary is at the end
-    };
-    child.stdout.on('data', append);
-    child.stderr.on('data', append);
-
-    let timedOut = false;
-    const killGroup = (): void => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL'); // the group is already gone or was never made
-      }
-    };
-    const started = Date.now();
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, timeoutMs);
-    const heartbeat = context
-      ? setInterval(() => context.heartbeat({ phase: 'tests_pass', elapsedMs: Date.now() - started }), HEARTBEAT_EVERY_MS)
-      : undefined;
-    const onCancel = (): void => killGroup();
-    context?.cancellationSignal.addEventListener('abort', onCancel);
-    const finish = (): void => {
-      clearTimeout(timer);
-      if (heartbeat) clearInterval(heartbeat);
-      context?.cancellationSignal.removeEventListener('abort', onCancel);
-    };
-    child.on('error', (error) => {
-      finish();
-      reject(new Error(`could not start test command ${argv.join(' ')}: ${error.message}`));
-    });
-    child.on('close', (exitCode, signal) => {
-      finish();
-      resolve({ exitCode, signal, timedOut, output });
-    });
-  });
-}
-
-export interface TestCounts {
-  pass: number;
-  fail: number;
-  failedTests: string[];
-}
-
-/** Reads node's test runner summary, TAP (`# pass N`) or spec (`ℹ pass N`), and the names of failing tests. */
-export function parseTestOutput(output: string): TestCounts | undefined {
-  const count = (label: string): number | undefined => {
-    const matches = [...output.matchAll(new RegExp(`^(?:#|ℹ) ${label} (\\d+)\\s*$`, 'gm'))];
-    return matches.length ? Number(matches[matches.length - 1][1]) : undefined;
-  };
-  const pass = count('pass');
-  const fail = count('fail');
-  if (pass === undefined || fail === undefined) return undefined;
-  const failedTests = new Set<string>();
-  for (const match of output.matchAll(/^\s*not ok \d+ - (.+?)(?:\s+#\s.*)?$/gm)) failedTests.add(match[1].trim());
-  for (const match of output.matchAll(/^\s*✖ (.+?)(?: \([\d.]+m?s\))?$/gm))
-    if (!/^failing tests:?$/.test(match[1])) failedTests.add(match[1].trim());
-  // Cancelled tests (timeouts inside the runner) did not pass either.
-  return { pass, fail: fail + (count('cancelled') ?? 0), failedTests: [...failedTests] };
-}
-
-export function gradeTestRun(run: TestRun, argv: string[], timeoutMs: number): CheckResult {
-  const command = argv.map((arg) => path.basename(arg)).join(' ');
-  const tail = run.output.trim().split('\n').slice(-15).join('\n');
-  if (run.timedOut)
-    return { check: 'tests_pass', score: 0, passed: false, explanation: `\`${command}\` timed out after ${timeoutMs} ms and was killed` };
-  const counts = parseTestOutput(run.output);
-  if (!counts || counts.pass + counts.fail === 0)
-    return {
-      check: 'tests_pass',
-      score: 0,
-      passed: false,
-      explanation: `\`${command}\` reported no test results (exit ${run.exitCode ?? run.signal}); last output:\n${tail}`,
-    };
-  const total = counts.pass + counts.fail;
-  const score = counts.pass / total;
-  const passed = run.exitCode === 0 && counts.fail === 0;
-  let explanation = `${counts.pass}/${total} tests passed`;
-  if (counts.failedTests.length) explanation += `; failing: ${counts.failedTests.map((name) => `'${name}'`).join(', ')}`;
-  if (!passed && counts.fail === 0) explanation += `; but \`${command}\` exited with ${run.exitCode ?? run.signal}:\n${tail}`;
-  return { check: 'tests_pass', score, passed, explanation };
 }

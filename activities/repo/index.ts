@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ChangeRequest } from '../../core/change-request';
@@ -140,14 +141,9 @@ export function createRepoActivities(deps: RepoActivityDeps) {
       const existing = (await git(repo, ['log', '--format=%H', '-F', `--grep=${REVERT_TRAILER}: ${merge.mergeSha}`, `${merge.mergeSha}..${tip}`])).stdout.trim();
       if (existing) return { revertSha: existing.split('\n')[0]!, alreadyReverted: true };
 
-      const inverse = await git(repo, ['merge-tree', '--write-tree', '--name-only', '--no-messages', `--merge-base=${merge.mergeSha}`, tip, `${merge.mergeSha}^1`], {
-        allowExitCodes: [1],
-      });
-      const [treeSha, ...conflicted] = inverse.stdout.trim().split('\n');
-      if (inverse.exitCode === 1)
-        throw ApplicationFailure.nonRetryable(`reverting ${merge.mergeSha} conflicts with later commits on ${cr.baseBranch} in: ${conflicted.filter(Boolean).join(', ')}`, 'RevertConflict');
+      const treeSha = await treeWithInversePatch(repo, tip, merge.mergeSha, cr.baseBranch);
       const message = `Revert "${cr.title}"\n\nRolled back: ${reason}\n\n${CHANGE_TRAILER}: ${cr.id}\n${REVERT_TRAILER}: ${merge.mergeSha}\n`;
-      const revertSha = (await git(repo, [...MAESTRO_COMMIT_CONFIG, 'commit-tree', treeSha!, '-p', tip, '-F', '-'], { input: message })).stdout.trim();
+      const revertSha = (await git(repo, [...MAESTRO_COMMIT_CONFIG, 'commit-tree', treeSha, '-p', tip, '-F', '-'], { input: message })).stdout.trim();
       await advanceBranch(repo, cr.baseBranch, tip, revertSha, `maestro: revert ${cr.id}`);
       return { revertSha, alreadyReverted: false };
     },
@@ -165,6 +161,26 @@ export interface RevertRecord {
 }
 /** Trailer naming the merge a revert undoes; idempotency looks for it. */
 export const REVERT_TRAILER = 'Maestro-Revert';
+
+/**
+ * The tree of `tip` with the merge's changes undone, computed in a throw-away index (no work tree; git
+ * 2.39 has no `merge-tree --merge-base`). Later commits that touch the same lines make it a conflict.
+ */
+async function treeWithInversePatch(repo: string, tip: string, mergeSha: string, branch: string): Promise<string> {
+  const env = { GIT_INDEX_FILE: path.join(os.tmpdir(), `maestro-revert-${process.pid}-${mergeSha.slice(0, 12)}-${Date.now()}.index`) };
+  try {
+    await git(repo, ['read-tree', tip], { env });
+    const inverse = (await git(repo, ['diff', '--binary', '--no-renames', mergeSha, `${mergeSha}^1`])).stdout;
+    if (inverse) {
+      const applied = await git(repo, ['apply', '--cached', '--binary', '-'], { input: inverse, env, allowExitCodes: [1] });
+      if (applied.exitCode === 1)
+        throw ApplicationFailure.nonRetryable(`reverting ${mergeSha} conflicts with later commits on ${branch}: ${applied.stderr.trim()}`, 'RevertConflict');
+    }
+    return (await git(repo, ['write-tree'], { env })).stdout.trim();
+  } finally {
+    await fs.rm(env.GIT_INDEX_FILE, { force: true });
+  }
+}
 
 /**
  * Moves `branch` from `from` to `to` (compare-and-swap) and brings every checkout of it along, like

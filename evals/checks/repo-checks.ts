@@ -1,9 +1,10 @@
 /** Checks about the candidate commit itself: it carries a change, its tests pass, its risk is bounded. */
-import { buildImportGraph } from '../../activities/codegraph';
 import { git, resolveCommit } from '../../activities/repo/git';
 import { protectedPathsTouched } from '../../core/policy';
 import { computeRisk } from '../../core/risk';
 import { gradeTestRun, parseTestOutcomes } from '../test-runner';
+import { importGraphAt } from './import-graph';
+import { TEST_FILE } from './requirements';
 import type { CheckImpl } from './types';
 
 /** The candidate commit exists, differs from its base, and changes every file it claims to. */
@@ -43,7 +44,7 @@ export const testsPass: CheckImpl<'tests_pass'> = async (spec, ctx) => {
  * scores 1; over it scores at most 0.5, falling linearly to 0 at risk 1, so the excess shows in the score.
  */
 export const riskScoreMax: CheckImpl<'risk_score_max'> = async (spec, ctx) => {
-  const graph = await buildImportGraph(ctx.repo, ctx.candidateSha);
+  const graph = await importGraphAt(ctx.repo, ctx.candidateSha);
   const changedFiles = (await git(ctx.repo, ['diff', '--name-only', '--no-renames', '-z', ctx.baseSha, ctx.candidateSha])).stdout.split('\0').filter(Boolean);
   let insertions = 0;
   let deletions = 0;
@@ -52,18 +53,23 @@ export const riskScoreMax: CheckImpl<'risk_score_max'> = async (spec, ctx) => {
     insertions += Number(added) || 0;
     deletions += Number(deleted) || 0;
   }
-  const fanIn: Record<string, number> = {};
-  for (const file of changedFiles) fanIn[file] = graph.importers.get(file)?.size ?? 0;
   const protectedPaths = [...spec.protected_paths, ...ctx.protectedPaths];
   const touched = protectedPathsTouched(changedFiles, protectedPaths);
+  const testFiles = changedFiles.filter((f) => TEST_FILE.test(f));
+  // A changed source file counts as tested when some test file of the candidate imports it directly.
+  const testedFiles = changedFiles.filter((f) => [...(graph.importers.get(f) ?? [])].some((importer) => TEST_FILE.test(importer)));
+  const files: Record<string, { fanIn: number; pageRank: number; betweenness: number }> = {};
+  for (const file of changedFiles) files[file] = { fanIn: graph.importers.get(file)?.size ?? 0, pageRank: 0, betweenness: 0 };
   const risk = computeRisk({
     changedFiles,
     insertions,
     deletions,
-    fanIn,
-    totalFiles: graph.sourceFiles.length,
+    graph: { source: `git import scan of ${ctx.candidateSha.slice(0, 12)}`, totalFiles: graph.sourceFiles.length, files, symbols: {} },
     protectedTouched: touched.map((t) => t.file),
-    unparsedFiles: graph.unparsedFiles,
+    // The eval judges the change, not its author: familiarity is left out (every file counts as owned).
+    authorOwns: changedFiles,
+    testFiles,
+    testedFiles,
   });
   const factors = risk.factors.map((f) => `${f.name} ${f.value.toFixed(2)}`).join(', ');
   const within = risk.score <= spec.max;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { buildImportGraph, createCodegraphActivities, importSpecifiers, resolveRelativeImport } from '../../activities/codegraph';
+import { createCodegraphActivities, resolveRelativeImport } from '../../activities/codegraph';
 import { parseChangeRequest } from '../../core/change-request';
 import { RISK_WEIGHTS } from '../../core/risk';
 import type { Candidate } from '../../core/stages';
@@ -77,18 +77,6 @@ function candidate(changedFiles: string[], overrides: Partial<Candidate> = {}): 
   };
 }
 
-describe('importSpecifiers', () => {
-  it('finds static, re-export, require, dynamic and type imports', () => {
-    expect(importSpecifiers('x.ts', FILES['src/lazy.ts']!)).toEqual(['./util', './a']);
-    expect(importSpecifiers('x.ts', FILES['src/lib/index.ts']!)).toEqual(['../a', '../util']);
-    expect(importSpecifiers('x.ts', "import x = require('./x');\ntype T = import('./t').T;\n")).toEqual(['./x', './t']);
-  });
-
-  it('returns null for a file that does not parse', () => {
-    expect(importSpecifiers('src/broken.ts', FILES['src/broken.ts']!)).toBeNull();
-  });
-});
-
 describe('resolveRelativeImport', () => {
   const files = new Set(['src/util.ts', 'src/lib/index.ts', 'src/data.json', 'src/esm.mts']);
   it.each([
@@ -106,26 +94,17 @@ describe('resolveRelativeImport', () => {
   });
 });
 
-describe('buildImportGraph', () => {
-  it('counts distinct importers per file at the commit, outside node_modules, skipping unparseable files', async () => {
-    const graph = await buildImportGraph(repo, candidateSha);
-    expect(graph.sourceFiles).not.toContain('node_modules/dep/index.js');
-    expect(graph.sourceFiles).toHaveLength(10); // unparseable files still count as files
-    expect([...graph.importers.get('src/util.ts')!].sort()).toEqual(['src/a.ts', 'src/b.ts', 'src/c.js', 'src/lazy.ts', 'src/lib/index.ts', 'src/view.jsx']);
-    expect([...graph.importers.get('src/a.ts')!].sort()).toEqual(['src/lazy.ts', 'src/lib/index.ts', 'src/main.ts']);
-    expect(graph.importers.get('src/main.ts')).toEqual(new Set(['infra/deploy.ts']));
-    expect(graph.unparsedFiles).toEqual(['src/broken.ts']);
-  });
-});
-
 describe('assessRisk activity', () => {
   const { assessRisk } = createCodegraphActivities();
 
-  it('scores centrality from fan-in at the candidate commit and names unparsed files', async () => {
+  it('scores centrality from the graph at the candidate commit and names unparsed files', async () => {
     const report = await assessRisk({ changeRequest: changeRequest(), candidate: candidate(['src/util.ts']) });
     const centrality = report.factors.find((f) => f.name === 'centrality')!;
-    expect(centrality.value).toBeCloseTo(6 / 9, 5);
-    expect(centrality.detail).toContain('src/util.ts, imported by 6 of 10 files');
+    // util.ts: imported by 6 of the 10 files, the highest PageRank (rel 1), betweenness 0.
+    expect(centrality.value).toBeCloseTo(0.5 * (6 / 9) + 0.25 * 1, 5);
+    expect(centrality.detail).toContain(`graph memory@${candidateSha.slice(0, 12)} (10 files)`);
+    expect(centrality.detail).toContain('most central touched node: src/util.ts (fan-in 6');
+    expect(report.factors.map((f) => f.name)).toEqual(['centrality', 'change size', 'protected paths', 'owner familiarity', 'churn', 'test coverage']);
     expect(centrality.detail).toContain('skipped 1 unparseable file(s): src/broken.ts');
     expect(report.factors.find((f) => f.name === 'protected paths')!.value).toBe(0);
     expect(report.score).toBeGreaterThan(0);
@@ -151,5 +130,27 @@ describe('assessRisk activity', () => {
     const failure = await assessRisk({ changeRequest: changeRequest(), candidate: candidate(['src/util.ts'], { sha: 'HEAD; rm -rf /' }) }).catch((e: unknown) => e);
     expect(failure).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
     expect((failure as Error).message).toContain('sha');
+  });
+});
+
+describe('assessRisk consults the graph for every score', () => {
+  it('reads the store and reports the centrality factor for every change, even an empty one', async () => {
+    const { MemoryGraphStore } = await import('../../activities/codegraph');
+    let snapshots = 0;
+    const { assessRisk } = createCodegraphActivities({
+      storeFor: () => {
+        const store = new MemoryGraphStore();
+        const snapshot = store.snapshot.bind(store);
+        store.snapshot = async () => (snapshots++, snapshot());
+        return store;
+      },
+    });
+    const changes = [[], ['src/util.ts'], ['infra/deploy.ts', 'src/a.ts'], ['README.md']];
+    for (const files of changes) {
+      const report = await assessRisk({ changeRequest: changeRequest(), candidate: candidate(files) });
+      expect(report.factors[0]!.name).toBe('centrality');
+      expect(report.factors[0]!.detail).toMatch(/^graph memory@/);
+    }
+    expect(snapshots).toBe(1); // one ingest + analysis of the commit, then cached
   });
 });

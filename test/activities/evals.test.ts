@@ -1,19 +1,26 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDemoRepo, loadExampleChange } from '../../examples/demo-repo';
 import { createRepoActivities } from '../../activities/repo';
 import { git } from '../../activities/repo/git';
-import { createEvalActivities, parseTestOutput, scoreChecks } from '../../activities/evals';
+import { createEvalActivities, EVAL_THRESHOLD, gateScenario } from '../../activities/evals';
+import { scoreScenario } from '../../evals/scoring';
+import { parseTestOutput } from '../../evals/test-runner';
 import { parseChangeRequest } from '../../core/change-request';
+import type { EvalReport } from '../../core/stages';
 
 const TSX_CLI = require.resolve('tsx/cli');
 
 let tmp: string;
 let repoActivities: ReturnType<typeof createRepoActivities>;
-const evals = createEvalActivities({ tsxCli: TSX_CLI, testTimeoutMs: 30_000 });
+let artifactsDir: string;
+let evals: ReturnType<typeof createEvalActivities>;
 beforeAll(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'maestro-evals-'));
+  artifactsDir = path.join(tmp, 'artifacts', 'evals');
+  evals = createEvalActivities({ tsxCli: TSX_CLI, testTimeoutMs: 30_000, artifactsDir });
   repoActivities = createRepoActivities({ workRoot: path.join(tmp, 'work') });
 });
 afterAll(async () => {
@@ -36,6 +43,11 @@ describe('runEvals', () => {
     ]);
     expect(report.checks[1].explanation).toBe('14/14 tests passed');
     expect(report).toMatchObject({ score: 1, passed: true, threshold: 0.85 });
+    // The harness wrote the run's artifacts under <artifactsDir>/<changeId>/.
+    const dir = path.join(artifactsDir, 'good');
+    expect((await fs.readdir(dir)).sort()).toEqual(['badge.svg', 'eval-score.md', 'latest.json', 'runs']);
+    expect(await fs.readFile(path.join(dir, 'eval-score.md'), 'utf8')).toMatch(/^### Eval Score: 100\.0% ✅ pass[\s\S]*\| gate\.release-train@v1 \| 1\.000 \| pass \|/);
+    expect(JSON.parse(await fs.readFile(path.join(dir, 'latest.json'), 'utf8')).run.scenarios[0].checks[1].explanation).toBe('14/14 tests passed');
   });
 
   it('passes the bad change too: its failure only shows under traffic', async () => {
@@ -51,7 +63,8 @@ describe('runEvals', () => {
     for (const name of ['greets by name', 'greets the world when no name is given', 'accepts names in any script', 'GET /greet returns a JSON greeting'])
       expect(tests?.explanation).toContain(`'${name}'`);
     expect(report.passed).toBe(false);
-    expect(report.score).toBeCloseTo((1 * 1 + 3 * 0.6) / 4);
+    // Weighted mean (1·1 + 3·0.6)/4, capped by the failed required tests_pass check: × 0.6 (evals/scoring.ts).
+    expect(report.score).toBeCloseTo(((1 * 1 + 3 * 0.6) / 4) * 0.6);
   });
 
   it('does not leak the worker environment into the tests', async () => {
@@ -81,6 +94,8 @@ describe('runEvals', () => {
     try {
       const report = await evals.runEvals({ changeRequest, candidate });
       expect(report.checks[1]).toMatchObject({ passed: true, explanation: '2/2 tests passed' });
+      const dir = path.join(artifactsDir, 'env-check');
+      for (const file of ['latest.json', 'eval-score.md', 'badge.svg']) expect(await fs.readFile(path.join(dir, file), 'utf8')).not.toContain('hunter2');
     } finally {
       delete process.env.MAESTRO_TEST_SECRET;
     }
@@ -108,29 +123,61 @@ describe('runEvals', () => {
     const quick = createEvalActivities({ tsxCli: TSX_CLI, testTimeoutMs: 500 });
     const report = await quick.runEvals({ changeRequest: input.changeRequest, candidate: hanging });
     expect(report.checks[1]).toMatchObject({ passed: false, score: 0 });
-    expect(report.checks[1].explanation).toMatch(/timed out after 500 ms/);
+    // The harness bounds the whole gate scenario by the limit and reports how long the test command ran before the kill.
+    const [, ms] = /timed out after (\d+) ms and was killed/.exec(report.checks[1].explanation) ?? [];
+    expect(Number(ms)).toBeGreaterThan(0);
+    expect(Number(ms)).toBeLessThanOrEqual(500 + 250);
+    expect(report.durationMs).toBeLessThan(5_000);
+  });
+
+  it('heartbeats when it runs as an activity', async () => {
+    const input = await prepared('good-change', 'heartbeat');
+    const env = new MockActivityEnvironment();
+    const beats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => beats.push(details));
+    const report: EvalReport = await env.run(evals.runEvals, input);
+    expect(report.passed).toBe(true);
+    expect(beats[0]).toMatchObject({ phase: 'evals', scenario: 'gate.release-train@v1' });
   });
 
   it('fails patch_applies for a candidate commit that does not exist', async () => {
     const input = await prepared('good-change', 'ghost');
     const report = await evals.runEvals({ ...input, candidate: { ...input.candidate, sha: 'f'.repeat(40) } });
     expect(report.checks.map((c) => c.passed)).toEqual([false, false]);
-    expect(report.checks[0].explanation).toMatch(/does not exist/);
-    expect(report.score).toBe(0);
+    expect(report.checks[0].explanation).toBe(`candidate ${'f'.repeat(40)} is not a commit of ${input.changeRequest.repo}`);
+    expect(report.checks[1].explanation).toMatch(/^not run: /);
+    expect(report).toMatchObject({ score: 0, passed: false, threshold: 0.85 });
   });
 });
 
-describe('parseTestOutput and scoreChecks', () => {
+describe('parseTestOutput and the gate scenario', () => {
   it('reads the spec reporter too', () => {
     const spec = ['✔ a (1.2ms)', '✖ b fails (3ms)', 'ℹ tests 2', 'ℹ pass 1', 'ℹ fail 1', 'ℹ cancelled 0', '✖ failing tests:', '✖ b fails (3ms)'].join('\n');
     expect(parseTestOutput(spec)).toEqual({ pass: 1, fail: 1, failedTests: ['b fails'] });
     expect(parseTestOutput('no summary here')).toBeUndefined();
   });
 
+  it('weighs patch_applies 1 and tests_pass 3, both required, threshold 0.85', () => {
+    const scenario = gateScenario();
+    expect(scenario.checks.map((c) => [c.type, c.weight, c.required])).toEqual([
+      ['patch_applies', 1, true],
+      ['tests_pass', 3, true],
+    ]);
+    expect(scenario.scoring.threshold).toBe(EVAL_THRESHOLD);
+    expect(EVAL_THRESHOLD).toBe(0.85);
+  });
+
   it('needs the threshold and every check', () => {
-    const check = (name: string, score: number, passed: boolean) => ({ check: name, score, passed, explanation: '' });
-    expect(scoreChecks([check('patch_applies', 1, true), check('tests_pass', 1, true)])).toEqual({ score: 1, passed: true, threshold: 0.85 });
-    expect(scoreChecks([check('patch_applies', 1, true), check('tests_pass', 0.9, false)]).passed).toBe(false);
-    expect(scoreChecks([check('patch_applies', 0, false), check('tests_pass', 1, true)]).score).toBe(0.75);
+    const { checks, scoring } = gateScenario();
+    const score = (patch: [number, boolean], tests: [number, boolean]) =>
+      scoreScenario(
+        checks.map((c, i) => ({ check: c.type, weight: c.weight, required: c.required, score: [patch, tests][i][0], passed: [patch, tests][i][1] })),
+        scoring.threshold,
+      );
+    expect(score([1, true], [1, true])).toMatchObject({ score: 1, passed: true });
+    expect(score([1, true], [0.9, false]).passed).toBe(false);
+    expect(score([1, true], [0.9, false]).score).toBeCloseTo(((1 + 3 * 0.9) / 4) * 0.9);
+    // A candidate that does not carry its change scores 0 however green its tests (was 0.75 as a plain mean).
+    expect(score([0, false], [1, true])).toMatchObject({ score: 0, passed: false });
   });
 });

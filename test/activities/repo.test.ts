@@ -99,6 +99,39 @@ describe('prepareChange and mergeCandidate', () => {
     expect(await out(repo, ['rev-parse', 'main'])).toBe(merge.mergeSha);
   });
 
+  it('reverts a merge after a rollback, keeping later commits, idempotently; a conflicting revert is refused', async () => {
+    const { repo, baseSha } = await freshRepo();
+    const bad = loadExampleChange('bad-change', repo, 'request-ids');
+    const merge = await activities.mergeCandidate({ changeRequest: bad, candidate: await activities.prepareChange(bad) });
+    // A later, unrelated change lands on main before the rollback: the revert must keep it.
+    const good = loadExampleChange('good-change', repo, 'greet-in-languages');
+    const goodMerge = await activities.mergeCandidate({ changeRequest: good, candidate: await activities.prepareChange(good) });
+
+    const reverted = await activities.revertMerge({ changeRequest: bad, merge, reason: 'health gate at 10% failed' });
+    expect(reverted.alreadyReverted).toBe(false);
+    expect(await out(repo, ['rev-parse', 'main'])).toBe(reverted.revertSha);
+    expect(await out(repo, ['log', '-1', '--format=%P', reverted.revertSha])).toBe(goodMerge.mergeSha);
+    expect(await out(repo, ['log', '-1', '--format=%B', reverted.revertSha])).toContain(`Maestro-Revert: ${merge.mergeSha}`);
+    expect(await out(repo, ['diff', '--stat', baseSha, 'main', '--', 'src/server.ts'])).toBe('');
+    expect(await out(repo, ['diff', goodMerge.mergeSha, 'main', '--', 'src/greeting.ts'])).toBe('');
+    // The checked-out main follows, with a clean tree.
+    expect(await fs.readFile(path.join(repo, 'src/server.ts'), 'utf8')).not.toContain('REQUEST_ID_POOL');
+    expect(await out(repo, ['status', '--porcelain'])).toBe('');
+
+    expect(await activities.revertMerge({ changeRequest: bad, merge, reason: 'retry' })).toEqual({ ...reverted, alreadyReverted: true });
+
+    // Reverting the good change after a later edit of the same lines cannot be done automatically.
+    await fs.appendFile(path.join(repo, 'src/greeting.ts'), '// a later edit\n');
+    const goodSha = await out(repo, ['rev-parse', 'main']);
+    await git(repo, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qam', 'later edit', '--no-verify']);
+    await fs.writeFile(path.join(repo, 'src/greeting.ts'), (await fs.readFile(path.join(repo, 'src/greeting.ts'), 'utf8')).replace("fr: 'Bonjour, {name} !'", "fr: 'Salut, {name} !'"));
+    await git(repo, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qam', 'edit the same lines', '--no-verify']);
+    const tip = await out(repo, ['rev-parse', 'main']);
+    expect(tip).not.toBe(goodSha);
+    await expectNonRetryable(activities.revertMerge({ changeRequest: good, merge: goodMerge, reason: 'x' }), /conflicts with later commits/);
+    expect(await out(repo, ['rev-parse', 'main'])).toBe(tip);
+  });
+
   it('refuses (retryably) to merge over local edits to merged files, changing nothing', async () => {
     const { repo, baseSha } = await freshRepo();
     const cr = loadExampleChange('good-change', repo, 'dirty-checkout');

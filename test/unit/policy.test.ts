@@ -105,7 +105,7 @@ describe('decide', () => {
   });
 
   it('refuses a rule that produces an incomplete denial', () => {
-    const broken = { id: 'broken', severity: 'high' as const, description: 'x', evaluate: () => ({ rule: 'broken', reason: ' ', evidence: 'e', fix: 'f' }) };
+    const broken = { id: 'broken', severity: 'high' as const, description: 'x', evaluate: () => ({ rule: 'broken', reason: ' ', evidence: 'e', fix: 'f' }) as never };
     expect(() => decide(input(), [broken])).toThrow('empty reason');
   });
 });
@@ -119,11 +119,27 @@ describe('denials are complete', () => {
     explanation: fc.string(),
   });
   const arbitraryInput: fc.Arbitrary<PolicyInput> = fc.record({
-    changeRequest: fc.record({ id: fc.constant('c-1'), protectedPaths: fc.array(fc.constantFrom('infra', 'src/**', '*.json', 'db/migrations'), { maxLength: 3 }) }),
+    changeRequest: fc.record({
+      id: fc.constant('c-1'),
+      protectedPaths: fc.array(fc.constantFrom('infra', 'src/**', '*.json', 'db/migrations'), { maxLength: 3 }),
+      environment: fc.constantFrom('dev' as const, 'staging' as const, 'prod' as const),
+    }),
     candidate: fc.record({
       sha: fc.constant('d'.repeat(40)),
       changedFiles: fc.array(fc.constantFrom('infra/a.yaml', 'src/x.ts', 'package.json', 'db/migrations/001.sql', 'README.md'), { maxLength: 5 }),
+      diff: fc
+        .array(
+          fc.record({
+            file: fc.constantFrom('src/x.ts', 'db/migrations/002.sql', 'README.md'),
+            line: fc.oneof(fc.string(), fc.constantFrom('const key = "AKIAABCDEFGHIJKLMNOP";', 'ALTER TABLE users ADD COLUMN email text;', 'password = "hunter2hunter2"', 'ok')),
+          }),
+          { maxLength: 4 },
+        )
+        .map((lines) => lines.map((l) => `diff --git a/${l.file} b/${l.file}\n--- a/${l.file}\n+++ b/${l.file}\n@@ -1,0 +1,1 @@\n+${l.line}`).join('\n')),
     }),
+    approvals: fc.array(fc.record({ by: fc.constantFrom('alice', 'bob') }), { maxLength: 1 }),
+    now: fc.date({ min: new Date('2026-01-01'), max: new Date('2027-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
+    llmCostUsd: fc.double({ min: 0, max: 20, noNaN: true }),
     risk: fc.record({
       score: fc.double({ min: 0, max: 1, noNaN: true }),
       factors: fc.array(fc.record({ name: fc.string({ minLength: 1 }), value: fc.double({ min: 0, max: 1, noNaN: true }), weight: fc.double({ min: 0, max: 1, noNaN: true }), detail: fc.string() }), { maxLength: 3 }),

@@ -1,22 +1,29 @@
-import { computeRisk, LINES_PER_FILE, RISK_WEIGHTS, SIZE_HALF_POINT, type RiskInputs } from '../../core/risk';
+import { computeRisk, LINES_PER_FILE, nodeCentrality, RISK_WEIGHTS, SIZE_HALF_POINT, type RiskInputs } from '../../core/risk';
 import { ValidationError } from '../../core/validation';
 
-const base: RiskInputs = { changedFiles: ['src/a.ts'], insertions: 0, deletions: 0, fanIn: {}, totalFiles: 11, protectedTouched: [] };
+const graph = (files: RiskInputs['graph']['files'] = {}, totalFiles = 11, symbols: RiskInputs['graph']['symbols'] = {}) => ({ source: 'memory@test', totalFiles, files, symbols });
+const base: RiskInputs = { changedFiles: ['src/a.ts'], insertions: 0, deletions: 0, graph: graph(), protectedTouched: [], testedFiles: ['src/a.ts'], authorOwns: ['src/a.ts'] };
 const factor = (inputs: RiskInputs, name: string) => computeRisk(inputs).factors.find((f) => f.name === name)!;
+const node = (fanIn: number, pageRank = 0, betweenness = 0) => ({ fanIn, pageRank, betweenness });
 
 describe('computeRisk', () => {
-  it('reports the three documented factors with weights summing to 1', () => {
+  it('reports the six documented factors with weights summing to 1', () => {
     const report = computeRisk(base);
-    expect(report.factors.map((f) => f.name)).toEqual(['centrality', 'change size', 'protected paths']);
+    expect(report.factors.map((f) => f.name)).toEqual(['centrality', 'change size', 'protected paths', 'owner familiarity', 'churn', 'test coverage']);
     expect(report.factors.reduce((sum, f) => sum + f.weight, 0)).toBeCloseTo(1, 10);
     for (const f of report.factors) expect(f.detail.length).toBeGreaterThan(0);
   });
 
-  it('scores centrality as the fan-in share of the most imported changed file', () => {
-    const inputs = { ...base, changedFiles: ['src/a.ts', 'src/hub.ts'], fanIn: { 'src/a.ts': 1, 'src/hub.ts': 5 } };
+  it('refuses to score without the code graph', () => {
+    expect(() => computeRisk({ ...base, graph: undefined as unknown as RiskInputs['graph'] })).toThrow(/every risk score consults the code graph/);
+  });
+
+  it('scores centrality as the most central touched file or symbol', () => {
+    const inputs = { ...base, changedFiles: ['src/a.ts', 'src/hub.ts'], graph: graph({ 'src/a.ts': node(1), 'src/hub.ts': node(5, 0.4, 0.2) }, 11, { 'src/a.ts#f': node(2, 1, 1) }) };
     const centrality = factor(inputs, 'centrality');
-    expect(centrality.value).toBeCloseTo(5 / 10, 6);
-    expect(centrality.detail).toContain('src/hub.ts, imported by 5 of 11 files');
+    expect(centrality.value).toBeCloseTo(Math.max(0.5 * 0.5 + 0.25 * 0.4 + 0.25 * 0.2, 0.5 * 0.2 + 0.25 + 0.25), 6);
+    expect(centrality.detail).toContain('most central touched node: src/a.ts#f');
+    expect(nodeCentrality(node(50), 3)).toBe(0.5);
   });
 
   it('saturates size at 0.5 for the half point, counting each changed file as LINES_PER_FILE lines', () => {
@@ -30,25 +37,28 @@ describe('computeRisk', () => {
       changedFiles: ['src/db.ts', 'infra/deploy.yaml'],
       insertions: 120,
       deletions: 60,
-      fanIn: { 'src/db.ts': 3 },
-      totalFiles: 7,
+      graph: graph({ 'src/db.ts': node(3, 0.5, 0.1) }, 7),
       protectedTouched: ['infra/deploy.yaml'],
+      churn: { 'src/db.ts': 10, 'infra/deploy.yaml': 2 },
+      authorCommits: { 'src/db.ts': 3 },
+      testedFiles: ['src/db.ts'],
     };
     const s = 180 + LINES_PER_FILE * 2;
-    const expected = RISK_WEIGHTS.centrality * (3 / 6) + RISK_WEIGHTS.size * (s / (s + SIZE_HALF_POINT)) + RISK_WEIGHTS.protected;
+    const centrality = 0.5 * (3 / 6) + 0.25 * 0.5 + 0.25 * 0.1;
+    const unfamiliar = ((1 - 0.5) + 1) / 2;
+    const expected =
+      RISK_WEIGHTS.centrality * centrality + RISK_WEIGHTS.size * (s / (s + SIZE_HALF_POINT)) + RISK_WEIGHTS.protected + RISK_WEIGHTS.unfamiliar * unfamiliar + RISK_WEIGHTS.churn * 0.5 + RISK_WEIGHTS.untested * 0.5;
     const report = computeRisk(inputs);
     expect(report.score).toBeCloseTo(expected, 5);
     expect(factor(inputs, 'protected paths').detail).toContain('infra/deploy.yaml');
+    expect(factor(inputs, 'test coverage').detail).toContain('infra/deploy.yaml');
+    expect(factor(inputs, 'churn').detail).toContain('src/db.ts, 10 commit(s)');
   });
 
-  it('scores a one-file isolated empty change near zero and a central protected rewrite above 0.8', () => {
+  it('scores an empty change at 0 and a central, protected, unfamiliar, untested rewrite above 0.8', () => {
     expect(computeRisk({ ...base, changedFiles: [] }).score).toBe(0);
-    const central = computeRisk({ ...base, insertions: 2000, deletions: 900, fanIn: { 'src/a.ts': 10 }, protectedTouched: ['src/a.ts'] });
+    const central = computeRisk({ changedFiles: ['src/a.ts'], insertions: 2000, deletions: 900, graph: graph({ 'src/a.ts': node(10, 1, 1) }), protectedTouched: ['src/a.ts'], churn: { 'src/a.ts': 90 } });
     expect(central.score).toBeGreaterThan(0.8);
-  });
-
-  it('caps centrality at 1 even when fan-in exceeds the other files', () => {
-    expect(factor({ ...base, fanIn: { 'src/a.ts': 50 }, totalFiles: 3 }, 'centrality').value).toBe(1);
   });
 
   it('names unparsed files in the centrality detail', () => {
@@ -56,11 +66,12 @@ describe('computeRisk', () => {
   });
 
   it('rejects negative and non-finite figures with field paths', () => {
-    expect(() => computeRisk({ ...base, insertions: -1, fanIn: { 'src/a.ts': Number.NaN } })).toThrow(ValidationError);
     try {
-      computeRisk({ ...base, insertions: -1, fanIn: { 'src/a.ts': Number.NaN } });
+      computeRisk({ ...base, insertions: -1, graph: graph({ 'src/a.ts': node(Number.NaN) }) });
+      throw new Error('no error');
     } catch (err) {
-      expect((err as ValidationError).issues.map((i) => i.path)).toEqual(['insertions', 'fanIn.src/a.ts']);
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).issues.map((i) => i.path)).toEqual(['insertions', 'graph.files.src/a.ts.fanIn']);
     }
   });
 });

@@ -124,6 +124,21 @@ test('abort during the rollout rolls back and records who aborted', async () => 
   expect((await fixture.deployer.status({ service: fixture.service })).weight).toBe(0);
 });
 
+test('cancelling a train mid-rollout still rolls traffic back and reverts the merge (compensation)', async () => {
+  const fixture = await newFixture('greeter-cancel');
+  const handle = await start(fixture.change('good-change', 'cancel-1', { rollout: { ...fixtureSlowGate() } as never }));
+  await waitFor(async () => (await env.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery)).weight === 10);
+  await handle.cancel();
+  const err = await handle.result().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  expect((await handle.describe()).status.name).toBe('CANCELLED');
+  const live = await fixture.deployer.status({ service: fixture.service });
+  expect(live.weight).toBe(0);
+  expect(live.canary).toBeFalsy();
+  const { stdout: drift } = await git(fixture.repo, ['diff', '--stat', fixture.baseSha, 'main']);
+  expect(drift).toBe('');
+});
+
 test('pause freezes the gate (no probes, weight held) and resume continues to promotion', async () => {
   const fixture = await newFixture('greeter-pause');
   const handle = await start(fixture.change('good-change', 'pause-1', { rollout: { ...fixtureSlowGate() } as never }));

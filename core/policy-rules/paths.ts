@@ -1,0 +1,77 @@
+/** Path patterns for protected paths and migration files. */
+
+function normalisePath(p: string): string {
+  return p.replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+}
+
+function globToRegExpSource(glob: string): string {
+  let source = '';
+  for (let i = 0; i < glob.length; i++) {
+    const ch = glob[i]!;
+    if (ch === '*' && glob[i + 1] === '*') {
+      // '**/' matches zero or more whole directories; a bare '**' matches anything.
+      if (glob[i + 2] === '/') {
+        source += '(?:.*/)?';
+        i += 2;
+      } else {
+        source += '.*';
+        i += 1;
+      }
+    } else if (ch === '*') {
+      source += '[^/]*';
+    } else {
+      source += ch.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+    }
+  }
+  return source;
+}
+
+/**
+ * True when `path` is protected by `pattern`: the same path, a file under that directory, or a match
+ * of the simple glob (`*` within one path segment, `**` across segments). A glob that matches a
+ * directory also protects everything under it.
+ */
+export function matchesPathPattern(path: string, pattern: string): boolean {
+  const p = normalisePath(path);
+  const pat = normalisePath(pattern);
+  if (pat === '' || p === '') return false;
+  if (p === pat || p.startsWith(pat + '/')) return true;
+  if (!pat.includes('*')) return false;
+  return new RegExp(`^${globToRegExpSource(pat)}(?:/.*)?$`).test(p);
+}
+
+/** Each changed file that some protected pattern covers, with the first pattern that covers it. */
+export function protectedPathsTouched(changedFiles: readonly string[], protectedPaths: readonly string[]): { file: string; pattern: string }[] {
+  const touched: { file: string; pattern: string }[] = [];
+  for (const file of changedFiles) {
+    const pattern = protectedPaths.find((pat) => matchesPathPattern(file, pat));
+    if (pattern !== undefined) touched.push({ file, pattern });
+  }
+  return touched;
+}
+
+/** The lines a unified diff adds, with the file and the new line number of each. */
+export function addedLines(diff: string): { file: string; line: number; text: string }[] {
+  const out: { file: string; line: number; text: string }[] = [];
+  let file = '';
+  let line = 0;
+  for (const raw of diff.split('\n')) {
+    if (raw.startsWith('+++ ')) {
+      const target = raw.slice(4).trim();
+      file = target === '/dev/null' ? '' : target.replace(/^b\//, '');
+      continue;
+    }
+    if (raw.startsWith('--- ') || raw.startsWith('diff --git') || raw.startsWith('index ')) continue;
+    const hunk = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(raw);
+    if (hunk) {
+      line = Number(hunk[1]);
+      continue;
+    }
+    if (!file) continue;
+    if (raw.startsWith('+')) {
+      out.push({ file, line, text: raw.slice(1) });
+      line++;
+    } else if (!raw.startsWith('-') && !raw.startsWith('\\')) line++;
+  }
+  return out;
+}
