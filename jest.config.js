@@ -7,4 +7,6 @@ module.exports = {
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   testTimeout: 120000,
   maxWorkers: 2,
+  // Pooled clients (Prisma, Neo4j, gRPC) inside activities outlive the tests by design; do not hang CI on them.
+  forceExit: true,
 };

@@ -4,17 +4,22 @@ import { createRepoActivities } from './repo';
 import { createCodegraphActivities } from './codegraph';
 import { createEvalActivities } from './evals';
 import { createPolicyActivities } from './policy';
+import { createAppealActivities } from './policy/appeals';
 import { createDeliveryActivities } from './delivery';
 import { LocalDeployer } from './delivery/local-deployer';
+import { createRecordActivities } from './record';
+import { createProvenanceActivities } from './provenance';
 
 export interface ActivityDeps {
-  /** Root for Maestro's local state (work trees, deployed versions); '.maestro' of the project by default. */
+  /** Root for Maestro's local state (work trees, deployed versions, artifacts, releases). */
   stateDir: string;
+  /** The record (PostgreSQL); see infra/postgres. */
+  databaseUrl: string;
 }
 
 export const TSX_CLI = require.resolve('tsx/cli');
 
-/** Every activity of the release train, built from injected dependencies. */
+/** Every activity of the release train and the appeal workflow, built from injected dependencies. */
 export function createActivities(deps: ActivityDeps) {
   const deployer = new LocalDeployer({ stateDir: path.join(deps.stateDir, 'deploy'), tsxCli: TSX_CLI });
   return {
@@ -23,7 +28,15 @@ export function createActivities(deps: ActivityDeps) {
     ...createCodegraphActivities(),
     ...createEvalActivities({ tsxCli: TSX_CLI, artifactsDir: path.join(deps.stateDir, 'artifacts', 'evals') }),
     ...createPolicyActivities(),
+    ...createAppealActivities({ url: deps.databaseUrl }),
     ...createDeliveryActivities({ deployer }),
+    ...createRecordActivities({ url: deps.databaseUrl }),
+    ...createProvenanceActivities({
+      url: deps.databaseUrl,
+      keyDir: path.join(deps.stateDir, 'keys'),
+      gitopsRepo: path.join(deps.stateDir, 'gitops'),
+      releasesDir: path.join(deps.stateDir, 'releases'),
+    }),
   };
 }
 

@@ -170,7 +170,7 @@ async function benchLarge(n: number): Promise<void> {
   const codemods = [
     { codemod: 'rename-function', from: 'formatAmount', to: 'formatMoney', scope: 'src/core' },
     { codemod: 'rename-method', class: 'Ledger', from: 'record', to: 'append', scope: 'src/core' },
-    { codemod: 'replace-call', from: 'formatMoney($v)', to: 'formatMoney($v).trim()', scope: 'src' },
+    { codemod: 'replace-call', from: 'ledger.append($v)', to: "ledger['append']($v)", scope: 'src' },
     { codemod: 'add-parameter', function: 'formatMoney', file: 'src/core/format.ts', parameter: { name: 'digits', type: 'number', default: '2' } },
     { codemod: 'move-file', from: 'src/core/format.ts', to: 'src/shared/money.ts' },
     { codemod: 'rename-class', from: 'Ledger', to: 'Book', scope: 'src/shared' },

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { defaultDevServer, startDevServer, stopDevServer } from '../infra/temporal/dev-server';
 import { LocalDeployer } from '../activities/delivery/local-deployer';
+import { migrate } from '../activities/record/migrate';
+import { ensurePostgres, redactUrl, stopPostgres } from '../infra/postgres/server';
 import { TSX_CLI } from '../activities';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -26,8 +28,11 @@ function runningWorkerPid(): number | undefined {
   return alive(pid) ? pid : undefined;
 }
 
-/** Starts the dev server and one worker, both detached; reuses what is already running. */
+/** Starts the record (PostgreSQL, migrated), the dev server and one worker, all detached; reuses what runs. */
 export async function up(print: (line: string) => void): Promise<void> {
+  const postgres = await ensurePostgres();
+  const { applied } = await migrate(postgres.url);
+  print(`record: PostgreSQL ${postgres.started ? 'started' : 'already running'} at ${redactUrl(postgres.url)}${applied.length ? `, migrations applied: ${applied.join(', ')}` : ''}`);
   const server = await startDevServer();
   print(server.reused ? `Temporal: already running on 127.0.0.1:${defaultDevServer.port}` : `Temporal: dev server started on 127.0.0.1:${defaultDevServer.port} (SQLite ${defaultDevServer.dbFile})`);
   print(`Web UI: http://127.0.0.1:${defaultDevServer.uiPort}`);
@@ -75,4 +80,5 @@ export async function down(print: (line: string) => void): Promise<void> {
   }
   fs.rmSync(WORKER_PID, { force: true });
   print((await stopDevServer()) ? 'Temporal: stopped' : 'Temporal: not started by this project');
+  print((await stopPostgres()) ? 'record: PostgreSQL stopped' : 'record: no PostgreSQL of this project was running');
 }

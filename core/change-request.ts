@@ -116,13 +116,15 @@ export const changeRequestSchema = z
     baseBranch: z.string().regex(/^[\w./-]+$/).default('main'),
     /** Service name on the deployer; one running stable version per service. */
     service: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/),
-    environment: z.enum(['dev', 'staging', 'prod']).default('staging'),
+    environment: z.enum(['dev', 'staging', 'prod']).default('dev'),
     author: z.string().min(1).default('unknown'),
     change: changeSchema,
     protectedPaths: z.array(z.string().min(1)).default([]),
     /** Approval needed before merge when policy allows: 'auto' merges at once. */
     approval: z.enum(['auto', 'required']).default('auto'),
     approvalTimeout: durationMs.default('10m'),
+    /** When set, a denial stays open this long for an appeal or an approval; absent, a denial is final. */
+    appealWindow: durationMs.optional(),
     rollout: rolloutPlanSchema.default({}),
   })
   .strict();

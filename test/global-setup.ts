@@ -2,6 +2,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TEMPORAL_CLI } from '../infra/temporal/dev-server';
 import { ensureNeo4j } from '../infra/neo4j/server';
 import { ensurePostgres } from '../infra/postgres/server';
+import { migrate } from '../activities/record/migrate';
 import { searchAttributes } from '../workflows/messages';
 
 interface Started {
@@ -33,6 +34,7 @@ export default async function globalSetup(): Promise<void> {
     process.env.MAESTRO_TEST_TEMPORAL_ADDRESS = env.address;
   }
   if (postgres.started) started.stops.push(postgres.stop);
+  await migrate(postgres.url);
   if (neo4j.started) started.stops.push(neo4j.stop);
   console.log(`\nservers: Temporal ${process.env.MAESTRO_TEST_TEMPORAL_ADDRESS}, PostgreSQL ${postgres.started ? 'started' : 'reused'}, Neo4j ${neo4j.uri} ${neo4j.started ? 'started' : 'reused'}`);
 }

@@ -15,7 +15,7 @@ export async function createReleaseWorker(
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.MAESTRO_TASK_QUEUE ?? TASK_QUEUE,
-    activities: createActivities({ stateDir: config.MAESTRO_STATE_DIR }),
+    activities: createActivities({ stateDir: config.MAESTRO_STATE_DIR, databaseUrl: config.MAESTRO_DATABASE_URL }),
     maxConcurrentActivityTaskExecutions: config.MAESTRO_MAX_CONCURRENT_ACTIVITIES,
     ...workflows,
   });

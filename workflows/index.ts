@@ -1,2 +1,3 @@
 export { releaseTrain } from './release-train';
 export { progressiveRollout } from './progressive-rollout';
+export { appeal } from './appeal';

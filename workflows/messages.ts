@@ -56,10 +56,12 @@ export type TrainStage =
   | 'assessRisk'
   | 'runEvals'
   | 'decidePolicy'
+  | 'awaitingAppeal'
   | 'awaitingApproval'
   | 'merge'
   | 'rollout'
   | 'revert'
+  | 'promoteRelease'
   | 'done';
 
 export type TrainOutcome = 'promoted' | 'rolled_back' | 'denied' | 'aborted' | 'failed';

@@ -32,6 +32,7 @@ import {
   type TrainStatus,
 } from './messages';
 import { progressiveRollout, type ProgressiveRolloutResult } from './progressive-rollout';
+import { appealDecidedSignal, type AppealResult } from './appeal';
 
 export interface TrainResult {
   changeId: string;
@@ -72,7 +73,9 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
 
   const status: TrainStatus = { changeId: cr.id, stage: 'validating', weight: 0, history: [] };
   const record = (kind: string, detail: string, by?: string) => status.history.push({ at: Date.now(), kind, detail, by });
+  const trainId = workflowInfo().workflowId;
   let approvedBy: OperatorSignal | undefined;
+  let appealed: AppealResult | undefined;
   let abortBy: OperatorSignal | undefined;
   let paused = false;
   let rollout: ChildWorkflowHandle<typeof progressiveRollout> | undefined;
@@ -92,16 +95,34 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
   setHandler(pauseSignal, operator('pause', () => (paused = true)));
   setHandler(resumeSignal, operator('resume', () => (paused = false)));
   setHandler(promoteSignal, operator('promote', () => undefined));
+  setHandler(appealDecidedSignal, (result: AppealResult) => {
+    if (result?.trainWorkflowId !== trainId) {
+      record('signal-rejected', `appealDecided for another train: ${String(result?.trainWorkflowId)}`);
+      return;
+    }
+    record('appeal', `${result.appealId} ${result.status}${result.decidedBy ? ` by ${result.decidedBy}` : ''}: ${result.reason}`, result.decidedBy);
+    appealed = result;
+  });
 
+  // Each stage lands in the record with its times when the next one starts (or the train ends).
+  let openStage: { name: TrainStage; startedAt: string } | undefined;
+  const closeStage = async () => {
+    if (openStage) await quick.recordStage({ trainId, name: openStage.name, status: 'completed', startedAt: openStage.startedAt, finishedAt: new Date().toISOString() });
+    openStage = undefined;
+  };
   const enter = async (stage: TrainStage) => {
+    await closeStage();
     // Pause holds the train between stages; abort ends it before the next one starts.
     await condition(() => !paused || abortBy !== undefined);
     if (abortBy) throw new TrainStop('aborted', `aborted by ${abortBy.by} before ${stage}${abortBy.reason ? `: ${abortBy.reason}` : ''}`);
     status.stage = stage;
+    openStage = { name: stage, startedAt: new Date().toISOString() };
     record('stage', stage);
     upsertSearchAttributes([{ key: searchAttributes.stage, value: stage }]);
   };
-  const finish = (result: Omit<TrainResult, 'changeId'>): TrainResult => {
+  const finish = async (result: Omit<TrainResult, 'changeId'>): Promise<TrainResult> => {
+    await closeStage();
+    await quick.closeTrain({ trainId, outcome: result.outcome, reason: result.reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha });
     status.stage = 'done';
     status.outcome = result.outcome;
     record('outcome', `${result.outcome}: ${result.reason}`);
@@ -130,6 +151,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     record('revert', `${cr.baseBranch} reverted as ${reverted.revertSha.slice(0, 12)}${reverted.alreadyReverted ? ' (already reverted)' : ''}`);
   };
   try {
+    await quick.recordTrainStarted({ trainId, changeRequest: cr });
     await enter('synthesizeSpec');
     const spec = await quick.synthesizeSpec(cr);
     record('spec', `${spec.scenarios.length} scenarios, ${spec.acceptanceCriteria.length} acceptance criteria`);
@@ -143,18 +165,46 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     const risk = await gitWork.assessRisk({ changeRequest: cr, candidate });
     status.risk = facts.risk = risk.score;
     upsertSearchAttributes([{ key: searchAttributes.risk, value: risk.score }]);
+    await quick.recordRiskReport({ trainId, candidateSha: candidate.sha, risk });
 
     await enter('runEvals');
     const evals = await evalWork.runEvals({ changeRequest: cr, candidate });
     status.evalScore = facts.evalScore = evals.score;
     upsertSearchAttributes([{ key: searchAttributes.evalScore, value: evals.score }]);
     record('evals', `score ${evals.score.toFixed(3)} (threshold ${evals.threshold}): ${evals.checks.map((c) => `${c.check} ${c.passed ? 'pass' : 'FAIL'}`).join(', ')}`);
+    await quick.recordEvalResult({ trainId, candidateSha: candidate.sha, evals });
 
     await enter('decidePolicy');
-    const decision: PolicyDecision = await quick.decidePolicy({ changeRequest: cr, candidate, risk, evals });
+    const policyDigest = await quick.policyDigest();
+    const decide = async (): Promise<PolicyDecision> => {
+      const decision = await quick.decidePolicy({
+        changeRequest: cr,
+        candidate,
+        risk,
+        evals,
+        approvals: approvedBy ? [{ by: approvedBy.by, reason: approvedBy.reason }] : [],
+        waivers: appealed?.status === 'granted' ? appealed.waivers : [],
+      });
+      await quick.recordPolicyDecision({ trainId, candidateSha: candidate.sha, decision, policyDigest });
+      status.denials = decision.outcome === 'deny' ? decision.denials.map(({ rule, reason, fix }) => ({ rule, reason, fix })) : undefined;
+      return decision;
+    };
+    let decision = await decide();
+    if (decision.outcome === 'deny' && cr.appealWindow !== undefined) {
+      // A denial can be appealed (workflows/appeal.ts) or approved by someone whose role may lift it.
+      await enter('awaitingAppeal');
+      const seen = { appealed, approvedBy };
+      while (decision.outcome === 'deny') {
+        const decided = await condition(() => appealed !== seen.appealed || approvedBy !== seen.approvedBy || abortBy !== undefined, cr.appealWindow);
+        if (abortBy) throw new TrainStop('aborted', `aborted by ${abortBy.by} while the denial was open to appeal`);
+        if (!decided) break;
+        seen.appealed = appealed;
+        seen.approvedBy = approvedBy;
+        decision = await decide();
+      }
+    }
     if (decision.outcome === 'deny') {
-      status.denials = decision.denials.map(({ rule, reason, fix }) => ({ rule, reason, fix }));
-      return finish({ ...facts, outcome: 'denied', reason: decision.denials.map((d) => `[${d.rule}] ${d.reason} — fix: ${d.fix}`).join('; ') });
+      return await finish({ ...facts, outcome: 'denied', reason: decision.denials.map((d) => `[${d.rule}] ${d.reason} — fix: ${d.fix}`).join('; ') });
     }
     record('policy', `allowed${decision.notes.length ? `: ${decision.notes.join('; ')}` : ''}`);
 
@@ -163,13 +213,22 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
       const timeoutMs = cr.approvalTimeout;
       const decided = await condition(() => approvedBy !== undefined || abortBy !== undefined, timeoutMs);
       if (abortBy) throw new TrainStop('aborted', `aborted by ${abortBy.by} while awaiting approval`);
-      if (!decided) return finish({ ...facts, outcome: 'denied', reason: `no approval within ${timeoutMs} ms` });
+      if (!decided) return await finish({ ...facts, outcome: 'denied', reason: `no approval within ${timeoutMs} ms` });
     }
 
     await enter('merge');
     merged = await gitWork.mergeCandidate({ changeRequest: cr, candidate });
     status.mergeSha = facts.mergeSha = merged.mergeSha;
     record('merge', `${candidate.branch} merged into ${cr.baseBranch} as ${merged.mergeSha.slice(0, 12)}${merged.alreadyMerged ? ' (already merged)' : ''}`);
+    const evidence = { trainId, changeId: cr.id, repo: cr.repo, commit: merged.mergeSha };
+    const provenance = await quick.recordMergeProvenance({
+      changeRequest: cr,
+      evalReport: evals,
+      policyDecision: decision,
+      evidence,
+      merge: { repo: cr.repo, baseBranch: cr.baseBranch, mergeSha: merged.mergeSha, candidateSha: candidate.sha },
+    });
+    record('provenance', `merge statement sha256:${provenance.statementDigest.slice(0, 16)}… signed by ${provenance.keyId}`);
 
     await enter('rollout');
     rollout = await startChild(progressiveRollout, {
@@ -188,12 +247,24 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     upsertSearchAttributes([{ key: searchAttributes.canaryWeight, value: result.finalWeight }]);
     // Production went back to stable; the base branch follows, so it says what runs.
     if (result.outcome !== 'promoted') await revert(result.reason);
-    return finish({ ...facts, outcome: result.outcome, reason: result.reason, rollout: result });
+    else {
+      await enter('promoteRelease');
+      const promoted = await quick.promoteRelease({
+        environment: cr.environment,
+        service: cr.service,
+        by: approvedBy?.by ?? cr.author,
+        release: { changeRequest: cr, evalReport: evals, policyDecision: decision, evidence: { ...evidence, environment: cr.environment } },
+      });
+      record('gitops', `${cr.environment} runs ${merged.mergeSha.slice(0, 12)} (statement sha256:${promoted.statementDigest.slice(0, 16)}…)`);
+    }
+    return await finish({ ...facts, outcome: result.outcome, reason: result.reason, rollout: result });
   } catch (err) {
-    if (err instanceof TrainStop) return finish({ ...facts, outcome: err.outcome, reason: err.message });
+    if (err instanceof TrainStop) return await finish({ ...facts, outcome: err.outcome, reason: err.message });
     // Cancelled after the merge: the rollout child has rolled traffic back; the branch must follow.
     if (isCancellation(err) && merged && !facts.revertSha) await CancellationScope.nonCancellable(() => revert('release train cancelled'));
     upsertSearchAttributes([{ key: searchAttributes.outcome, value: 'failed' }]);
+    // The record says how it ended even when the train fails or is cancelled.
+    await CancellationScope.nonCancellable(() => quick.closeTrain({ trainId, outcome: 'failed', reason: String((err as Error).message), candidateSha: facts.candidateSha, mergeSha: facts.mergeSha })).catch(() => undefined);
     throw err;
   }
 }

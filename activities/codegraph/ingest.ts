@@ -20,7 +20,7 @@ export const MAX_SOURCE_BYTES = 2 * 1024 * 1024;
 /** Extensions tried, in order, when an import specifier names a file without one (Node/TS resolution). */
 const RESOLVE_EXTENSIONS = ['.ts', '.tsx', '.d.ts', '.js', '.jsx', '.mts', '.cts', '.mjs', '.cjs', '.json'];
 /** Files per store write (one Neo4j transaction each); tuned with bench/codegraph.ts. */
-export const WRITE_BATCH = 1000;
+export const WRITE_BATCH = 500;
 
 export const isSourceFile = (f: string): boolean => SOURCE_FILE.test(f) && !f.endsWith('.d.ts') && !/(^|\/)node_modules\//.test(f) && !f.includes('\n');
 export const isTestFile = (f: string): boolean => /(^|\/)(__tests__|tests?|spec)\//.test(f) || /\.(test|spec)\.[cm]?[jt]sx?$/.test(f);

@@ -5,6 +5,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createActivities, type Activities } from '../../activities';
+import { defaultPostgres, serverUrl } from '../../infra/postgres/server';
 
 /** Connects to the dev server started by test/global-setup.ts (or MAESTRO_TEST_TEMPORAL_ADDRESS). */
 export async function connectTestEnv(): Promise<TestWorkflowEnvironment> {
@@ -39,9 +40,11 @@ export async function createTestWorker(
   });
 }
 
+/** The worker's real activities; the record goes to the PostgreSQL that the global setup started. */
 export function realActivities(stateDir: string): Activities {
-  return createActivities({ stateDir });
+  return createActivities({ stateDir, databaseUrl: TEST_DATABASE_URL });
 }
+export const TEST_DATABASE_URL = process.env.MAESTRO_DATABASE_URL ?? serverUrl(defaultPostgres);
 
 /** Counts activity executions by type in a workflow's history (a step repeated shows up twice). */
 export async function scheduledActivities(client: Client, workflowId: string): Promise<Record<string, number>> {

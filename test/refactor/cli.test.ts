@@ -39,7 +39,7 @@ describe('maestro refactor apply', () => {
     const missing = await run(['apply', bad, '--repo', repo]);
     expect(missing).toEqual({ code: 2, out: "error: rename-class: no declaration of 'Nope' in ." });
     await fs.writeFile(bad, JSON.stringify({ codemod: 'rename-class', from: 'Nope' }));
-    expect((await run(['apply', bad, '--repo', repo])).out).toMatch(/^error: [\s\S]*to: Required/);
+    expect((await run(['apply', bad, '--repo', repo])).out).toMatch(/^error: [\s\S]*to: required/i);
     expect((await run(['apply'])).code).toBe(2);
   });
 });
