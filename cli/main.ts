@@ -15,7 +15,13 @@ const USAGE = `maestro — evaluation-gated release trains on Temporal
                                       start a train; prints its id and Web UI link
   maestro status <train-id>           stage, weight, last probes, history
   maestro approve|abort|pause|resume|promote <train-id> [--by NAME] [--reason TEXT]
-  maestro evals list|validate|coverage|run …    the eval harness (maestro evals --help)
+  maestro appeal <train-id> --by NAME --reason TEXT | appeal decide <appeal-id> grant|reject | appeal status <id>
+  maestro provenance verify <train-id>     check the signed provenance of a release (signature and digests)
+  maestro trace <env>                      what runs in an environment: commit, train, evidence
+  maestro evals list|validate|coverage|run …    the eval harness
+  maestro graph ingest|blast-radius|dependents|owners|hot-paths …   the code graph
+  maestro spec trace|show …                spec ids and the tests that cover them
+  maestro refactor apply <codemod.json> --repo DIR [--dry-run]   AST-aware codemods
 
 Exit codes: 0 promoted (or command done), 10 rolled back, 11 denied, 12 aborted, 13 failed,
             2 bad usage or input, 3 Temporal unreachable, 4 train not found.
@@ -27,6 +33,12 @@ type Subcommand = (argv: string[], print: (line: string) => void) => Promise<num
 /** Loaded on demand: `maestro status` should not pay for the eval harness or the code graph. */
 const SUBCOMMANDS: Record<string, () => Promise<Subcommand>> = {
   evals: async () => (await import('../evals/cli')).evalsCommand,
+  graph: async () => (await import('../activities/codegraph/cli')).graphCommand,
+  appeal: async () => (await import('./appeal')).appealCommand,
+  provenance: async () => (await import('../policy/cli')).provenanceCommand,
+  trace: async () => (await import('../policy/cli')).traceCommand,
+  spec: async () => (await import('../spec/cli')).specCommand,
+  refactor: async () => (await import('../refactor/cli')).refactorCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
