@@ -32,17 +32,20 @@ async function main(): Promise<void> {
     for (const [name, change] of [['promoted', 'good-change'], ['rolled-back', 'bad-change']] as const) {
       const fixture = new TrainFixture(`greeter-record-${name}`, stateDir);
       await fixture.start();
-      const workflowId = `train-record-${name}`;
-      const handle = await client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: 'record', workflowId, args: [fixture.change(change, `record-${name}`)] });
-      const result = await handle.result();
-      console.log(`${name}: ${result.outcome} (${result.reason})`);
-      // Files are named by workflow id: a replay must use the id the history was recorded with.
-      for (const id of [workflowId, rolloutWorkflowId(workflowId)]) {
-        // The CLI's JSON export is the format replayers (and the Web UI's download) use.
-        const json = execFileSync(TEMPORAL_CLI, ['workflow', 'show', '--address', address, '--workflow-id', id, '--output', 'json'], { maxBuffer: 64 << 20 });
-        fs.writeFileSync(path.join(OUT, `${id}.json`), json);
+      try {
+        const workflowId = `train-record-${name}`;
+        const handle = await client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: 'record', workflowId, args: [fixture.change(change, `record-${name}`)] });
+        const result = await handle.result();
+        console.log(`${name}: ${result.outcome} (${result.reason})`);
+        // Files are named by workflow id: a replay must use the id the history was recorded with.
+        for (const id of [workflowId, rolloutWorkflowId(workflowId)]) {
+          // The CLI's JSON export is the format replayers (and the Web UI's download) use.
+          const json = execFileSync(TEMPORAL_CLI, ['workflow', 'show', '--address', address, '--workflow-id', id, '--output', 'json'], { maxBuffer: 64 << 20 });
+          fs.writeFileSync(path.join(OUT, `${id}.json`), json);
+        }
+      } finally {
+        await fixture.stop();
       }
-      await fixture.stop();
     }
   } finally {
     worker.shutdown();
