@@ -6,7 +6,8 @@
  * names), otherwise runs initdb once and pg_ctl start. Because PostgreSQL refuses to run as root, a root
  * caller runs the server binaries as the `postgres` user (runuser).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -145,15 +146,32 @@ export async function ensurePostgres(opts: PostgresOptions = defaultPostgres): P
   return { url, started, stop: started ? () => stopPostgres(opts).then(() => undefined) : async () => undefined };
 }
 
+/**
+ * Where the server's data, socket and log live: `baseDir`, unless we are root and the postgres user
+ * cannot reach it (a checkout under a private directory, e.g. one made by mktemp -d); then a directory
+ * of its own under the postgres user's home, named after baseDir so each checkout keeps its own data.
+ */
+export function serverDir(opts: PostgresOptions): string {
+  if (!isRoot()) return opts.baseDir;
+  fs.mkdirSync(opts.baseDir, { recursive: true });
+  fs.chownSync(opts.baseDir, ...postgresIds());
+  if (spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', opts.baseDir]).status === 0) return opts.baseDir;
+  const home = path.join('/var/lib/postgresql/maestro', createHash('sha1').update(path.resolve(opts.baseDir)).digest('hex').slice(0, 12));
+  fs.mkdirSync(home, { recursive: true });
+  fs.chownSync(path.dirname(home), ...postgresIds());
+  return home;
+}
+
 async function startServer(opts: PostgresOptions): Promise<void> {
-  const dataDir = path.join(opts.baseDir, 'data');
-  const socketDir = path.join(opts.baseDir, 'run');
-  const logFile = path.join(opts.baseDir, 'server.log');
+  const dir = serverDir(opts);
+  const dataDir = path.join(dir, 'data');
+  const socketDir = path.join(dir, 'run');
+  const logFile = path.join(dir, 'server.log');
   fs.mkdirSync(socketDir, { recursive: true });
   if (isRoot()) {
     // the server runs as postgres: it owns the data, the socket directory and the log
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    for (const p of [opts.baseDir, dataDir, socketDir]) fs.chownSync(p, ...postgresIds());
+    for (const p of [dir, dataDir, socketDir]) fs.chownSync(p, ...postgresIds());
     if (!fs.existsSync(logFile)) fs.writeFileSync(logFile, '');
     fs.chownSync(logFile, ...postgresIds());
   }
@@ -185,9 +203,9 @@ function postgresIds(): [number, number] {
   return ids;
 }
 
-/** Stops the server in `opts.baseDir` if it runs; false when there was none. */
+/** Stops the server of `opts.baseDir` if it runs; false when there was none. */
 export async function stopPostgres(opts: PostgresOptions = defaultPostgres): Promise<boolean> {
-  const dataDir = path.join(opts.baseDir, 'data');
+  const dataDir = path.join(serverDir(opts), 'data');
   if (!fs.existsSync(path.join(dataDir, 'postmaster.pid'))) return false;
   await pgBin(opts, 'pg_ctl', ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60']);
   return true;
