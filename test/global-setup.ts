@@ -28,7 +28,20 @@ export default async function globalSetup(): Promise<void> {
           extraArgs: ['--log-level', 'error'],
         },
       });
-  const [env, postgres, neo4j] = await Promise.all([temporal, ensurePostgres(), ensureNeo4j()]);
+  const settled = await Promise.allSettled([temporal, ensurePostgres(), ensureNeo4j()]);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    // Stop what did start: a failed set-up must not leave servers behind.
+    await Promise.allSettled(
+      settled.map((r) => (r.status !== 'fulfilled' || !r.value ? undefined : 'teardown' in r.value ? r.value.teardown() : r.value.started ? r.value.stop() : undefined)),
+    );
+    throw failed.reason;
+  }
+  const [env, postgres, neo4j] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+    TestWorkflowEnvironment | undefined,
+    Awaited<ReturnType<typeof ensurePostgres>>,
+    Awaited<ReturnType<typeof ensureNeo4j>>,
+  ];
   if (env) {
     started.temporal = env;
     process.env.MAESTRO_TEST_TEMPORAL_ADDRESS = env.address;
