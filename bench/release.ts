@@ -3,18 +3,14 @@
  *  1. rollback MTTR (first red probe → 100% on stable) over BENCH_MTTR_RUNS bad rollouts with the demo's gates;
  *  2. concurrent trains on one worker (BENCH_TRAINS full trains, each its own service, short gates): trains/minute.
  */
-import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import { startDevServer, stopDevServer, type DevServerOptions } from '../infra/temporal/dev-server';
-import { createReleaseWorker } from '../workers/worker';
-import { workerConfigFromEnv } from '../workers/config';
 import { createRepoActivities } from '../activities/repo';
+import type { Client } from '@temporalio/client';
+import path from 'node:path';
 import { percentile } from '../core/health';
 import type { progressiveRollout } from '../workflows/progressive-rollout';
 import type { releaseTrain } from '../workflows/release-train';
 import { DEMO_PLAN, DEMO_TRAFFIC_RPS } from '../cli/demo';
-import { installQuietRuntime, tempDir } from '../test/helpers/temporal';
+import { withOwnStack } from '../test/helpers/own-stack';
 import { FAST_PLAN, TrainFixture } from '../test/helpers/train-fixture';
 
 const MTTR_RUNS = Number(process.env.BENCH_MTTR_RUNS ?? 10);
@@ -22,26 +18,10 @@ const TRAINS = Number(process.env.BENCH_TRAINS ?? 10);
 const QUEUE = 'bench';
 
 async function main(): Promise<void> {
-  installQuietRuntime();
-  const runDir = tempDir('bench-temporal');
-  const server: DevServerOptions = { port: 7283, uiPort: 8283, dbFile: path.join(runDir, 'dev.sqlite'), runDir };
-  await startDevServer(server);
-  const address = `127.0.0.1:${server.port}`;
-  const stateDir = tempDir('bench-state');
-  const nativeConnection = await NativeConnection.connect({ address });
-  const worker = await createReleaseWorker(workerConfigFromEnv({ TEMPORAL_ADDRESS: address, MAESTRO_STATE_DIR: stateDir, MAESTRO_TASK_QUEUE: QUEUE, MAESTRO_MAX_CONCURRENT_ACTIVITIES: '50' }), nativeConnection);
-  const running = worker.run();
-  const client = new Client({ connection: await Connection.connect({ address }) });
-  try {
+  await withOwnStack({ port: 7283, queue: QUEUE, maxActivities: 50 }, async ({ client, stateDir }) => {
     await benchMttr(client, stateDir);
     await benchConcurrentTrains(client, stateDir);
-  } finally {
-    worker.shutdown();
-    await running;
-    await nativeConnection.close();
-    await client.connection.close();
-    await stopDevServer(server);
-  }
+  });
 }
 
 async function benchMttr(client: Client, stateDir: string): Promise<void> {

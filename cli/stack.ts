@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { defaultDevServer, startDevServer, stopDevServer } from '../infra/temporal/dev-server';
-import { LocalDeployer } from '../activities/delivery/local-deployer';
+import { isProcessAlive, LocalDeployer } from '../activities/delivery/local-deployer';
 import { migrate } from '../activities/record/migrate';
 import { ensurePostgres, redactUrl, stopPostgres } from '../infra/postgres/server';
 import { TSX_CLI } from '../activities';
@@ -13,19 +13,11 @@ const WORKER_PID = path.join(RUN_DIR, 'worker.pid');
 const WORKER_LOG = path.join(RUN_DIR, 'worker.log');
 const DEPLOY_DIR = path.join(PROJECT_ROOT, '.maestro/deploy');
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function runningWorkerPid(): number | undefined {
   if (!fs.existsSync(WORKER_PID)) return undefined;
   const pid = Number(fs.readFileSync(WORKER_PID, 'utf8'));
-  return alive(pid) ? pid : undefined;
+  return isProcessAlive(pid) ? pid : undefined;
 }
 
 /** Starts the record (PostgreSQL, migrated), the dev server and one worker, all detached; reuses what runs. */
@@ -59,7 +51,7 @@ export async function up(print: (line: string) => void): Promise<void> {
       print(`worker: started (pid ${worker.pid}, log ${WORKER_LOG})`);
       return;
     }
-    if (!alive(worker.pid!)) throw new Error(`the worker exited during start-up:\n${output.slice(-2000)}`);
+    if (!isProcessAlive(worker.pid!)) throw new Error(`the worker exited during start-up:\n${output.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`the worker did not start polling within 60 s; see ${WORKER_LOG}`);

@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { appealRoles, defaultPolicy, type CompiledPolicy } from '../../core/policy-rules';
-import { createPrisma, type Db } from '../record/db';
+import { lazyDb, type Db } from '../record/db';
 import { loadPolicyFile } from './load';
 
 export interface AppealDeps {
@@ -35,14 +35,7 @@ export interface OpenedAppeal {
 export type AppealVerdict = 'granted' | 'rejected' | 'withdrawn';
 
 export function createAppealActivities(deps: AppealDeps = {}) {
-  let prisma = deps.prisma;
-  const db = (): Db => {
-    if (prisma) return prisma;
-    const url = deps.url ?? process.env.MAESTRO_DATABASE_URL ?? process.env.DATABASE_URL;
-    if (!url) throw ApplicationFailure.nonRetryable('no database configured for the record: set MAESTRO_DATABASE_URL', 'NoDatabase');
-    prisma = createPrisma(url);
-    return prisma;
-  };
+  const db = lazyDb(deps);
   let policy = deps.policy;
   const currentPolicy = (): CompiledPolicy => {
     if (policy) return policy;

@@ -1,6 +1,7 @@
 /** Prisma Client over node-postgres (driver adapter, no native engine), plus helpers for tests and tools. */
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '@prisma/client';
+import { ApplicationFailure } from '@temporalio/common';
 
 export type Db = PrismaClient;
 
@@ -11,4 +12,19 @@ export function createPrisma(url: string): PrismaClient {
 /** Prisma's "unique constraint failed" error code: the row a retried write wanted is already there. */
 export function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: string }).code === 'P2002';
+}
+
+/**
+ * One Prisma client per activity set, made on first use from `deps.url` or MAESTRO_DATABASE_URL (or
+ * DATABASE_URL); without any, the activity fails for good saying which variable to set.
+ */
+export function lazyDb(deps: { prisma?: Db; url?: string }): () => Db {
+  let prisma = deps.prisma;
+  return () => {
+    if (prisma) return prisma;
+    const url = deps.url ?? process.env.MAESTRO_DATABASE_URL ?? process.env.DATABASE_URL;
+    if (!url) throw ApplicationFailure.nonRetryable('no database configured for the record: set MAESTRO_DATABASE_URL', 'NoDatabase');
+    prisma = createPrisma(url);
+    return prisma;
+  };
 }

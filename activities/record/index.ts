@@ -10,7 +10,7 @@ import { Prisma } from '@prisma/client';
 import type { ChangeRequest } from '../../core/change-request';
 import { digestOf } from '../../core/provenance';
 import type { EvalReport, PolicyDecision, RiskReport } from '../../core/stages';
-import { createPrisma, type Db } from './db';
+import { lazyDb, type Db } from './db';
 
 export { createPrisma, type Db } from './db';
 export { migrate, MigrationError } from './migrate';
@@ -51,14 +51,7 @@ export function activityKey(suffix: string): string {
 const json = (v: unknown): Prisma.InputJsonValue => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue;
 
 export function createRecordActivities(deps: RecordDeps = {}) {
-  let prisma: Db | undefined = deps.prisma;
-  const db = (): Db => {
-    if (prisma) return prisma;
-    const url = deps.url ?? process.env.MAESTRO_DATABASE_URL ?? process.env.DATABASE_URL;
-    if (!url) throw ApplicationFailure.nonRetryable('no database configured for the record: set MAESTRO_DATABASE_URL', 'NoDatabase');
-    prisma = createPrisma(url);
-    return prisma;
-  };
+  const db = lazyDb(deps);
 
   async function openTrain(trainId: string) {
     const train = await db().train.findUnique({ where: { id: trainId } });

