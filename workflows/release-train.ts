@@ -231,9 +231,14 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     record('provenance', `merge statement sha256:${provenance.statementDigest.slice(0, 16)}… signed by ${provenance.keyId}`);
 
     await enter('rollout');
+    // A granted appeal that waived the eval rule also lifts the gates' eval-score floor: otherwise every
+    // probe would be red for the same accepted reason and the appeal could never take effect.
+    const evalWaiver = appealed?.status === 'granted' ? appealed.waivers.find((w) => w.rule === 'eval-score-below-threshold') : undefined;
+    const plan = evalWaiver ? { ...cr.rollout, thresholds: { ...cr.rollout.thresholds, minEvalScore: 0 } } : cr.rollout;
+    if (evalWaiver) record('gate', `eval-score floor lifted for the health gates by ${evalWaiver.appealId}`, evalWaiver.decidedBy);
     rollout = await startChild(progressiveRollout, {
       workflowId: rolloutWorkflowId(workflowInfo().workflowId),
-      args: [{ changeId: cr.id, service: cr.service, repo: cr.repo, baseSha: candidate.baseSha, sha: merged.mergeSha, descriptor: candidate.service, plan: cr.rollout, evalScore: evals.score }],
+      args: [{ changeId: cr.id, service: cr.service, repo: cr.repo, baseSha: candidate.baseSha, sha: merged.mergeSha, descriptor: candidate.service, plan, evalScore: evals.score }],
       typedSearchAttributes: [
         { key: searchAttributes.changeId, value: cr.id },
         { key: searchAttributes.repo, value: cr.repo },

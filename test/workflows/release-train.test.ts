@@ -3,6 +3,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { rolloutStatusQuery, rolloutWorkflowId, trainStatusQuery } from '../../workflows/messages';
+import { appeal, appealStatusQuery, decideAppealSignal } from '../../workflows/appeal';
 import type { releaseTrain } from '../../workflows/release-train';
 import { connectTestEnv, createTestWorker, realActivities, scheduledActivities, tempDir } from '../helpers/temporal';
 import { TrainFixture } from '../helpers/train-fixture';
@@ -173,6 +174,29 @@ test('a change that needs approval waits for an identified approve signal; a bad
   const history = (await handle.query(trainStatusQuery)).history;
   expect(history.find((h) => h.kind === 'signal-rejected')?.detail).toMatch(/approve: by: required/);
   expect(history.some((h) => h.kind === 'approve' && h.by === 'carol@owners')).toBe(true);
+});
+
+test('a denied train with an appeal window is appealed, the appeal granted by another person, and the train goes on to promotion', async () => {
+  const fixture = await newFixture('greeter-appeal');
+  const handle = await start(fixture.change('failing-tests-change', 'appeal-1', { appealWindow: 60_000 }));
+  await waitFor(async () => (await handle.query(trainStatusQuery)).stage === 'awaitingAppeal');
+  expect((await handle.query(trainStatusQuery)).denials?.map((d) => d.rule)).toEqual(['eval-score-below-threshold']);
+  const appealHandle = await env.client.workflow.start(appeal, {
+    taskQueue: TASK_QUEUE,
+    workflowId: `appeal-${handle.workflowId}`,
+    args: [{ trainWorkflowId: handle.workflowId, appellant: 'erin@dev', reason: 'the new wording is intended; tests follow in the next change', rules: ['eval-score-below-threshold'] }],
+  });
+  await waitFor(async () => (await appealHandle.query(appealStatusQuery)).status === 'open');
+  // The appellant may not decide their own appeal; someone else may.
+  await appealHandle.signal(decideAppealSignal, { by: 'erin@dev', decision: 'grant', reason: 'self-approval' });
+  await appealHandle.signal(decideAppealSignal, { by: 'frank@release', decision: 'grant', reason: 'accepted for this change' });
+  expect(await appealHandle.result()).toMatchObject({ status: 'granted', decidedBy: 'frank@release', trainNotified: true });
+  expect((await appealHandle.query(appealStatusQuery)).steps.some((s) => s.kind === 'signal-rejected' && s.by === 'erin@dev')).toBe(true);
+  const result = await handle.result();
+  expect(result.outcome).toBe('promoted');
+  const status = await handle.query(trainStatusQuery);
+  expect(status.history.some((h) => h.kind === 'appeal' && h.by === 'frank@release')).toBe(true);
+  expect(status.denials).toBeUndefined();
 });
 
 test('an invalid change request fails the workflow at once, naming the field, with no stage run', async () => {
