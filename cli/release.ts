@@ -15,6 +15,7 @@ import {
 import type { releaseTrain, TrainResult } from '../workflows/release-train';
 import { CliError, EXIT, workflowUiLink } from './client';
 import { parseOrThrow } from '../core/validation';
+import { findSecrets } from '../core/policy-rules';
 
 export function trainWorkflowId(changeId: string): string {
   return `train-${changeId}`;
@@ -27,7 +28,18 @@ export function readChangeFile(file: string): ChangeRequest {
   } catch (err) {
     throw new CliError(`cannot read change file ${file}: ${(err as Error).message}`, EXIT.usage);
   }
-  return parseChangeRequest(raw);
+  const cr = parseChangeRequest(raw);
+  // Secrets never enter workflow history: a patch that adds one is refused before any train starts.
+  if (cr.change.kind === 'patch') {
+    const secrets = findSecrets(cr.change.diff);
+    if (secrets.length)
+      throw new CliError(
+        `${file}: the patch adds ${secrets.length} likely secret(s); nothing was started:\n${secrets.map((f) => `  ${f.redacted}`).join('\n')}\n` +
+          `Remove them from the change (and rotate them), then read them from the environment or a secret store.`,
+        EXIT.usage,
+      );
+  }
+  return cr;
 }
 
 export async function startTrain(client: Client, cr: ChangeRequest): Promise<WorkflowHandle<typeof releaseTrain>> {

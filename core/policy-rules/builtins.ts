@@ -4,6 +4,7 @@
  */
 import type { RuleConfigOf, RuleId } from './config';
 import { addedLines, matchesPathPattern, protectedPathsTouched } from './paths';
+import { specCriteriaUncovered } from './spec-coverage';
 import { deny, rolesOf, type Approval, type PolicyInput, type PolicyRule, type Roles, type RuleSeverity } from './types';
 
 const fmt = (n: number): string => (Number.isFinite(n) ? n.toFixed(3) : String(n));
@@ -87,28 +88,41 @@ export function redactSecret(match: string): string {
   return `${match.slice(0, 4)}… (${match.length} chars, redacted)`;
 }
 
+export interface SecretFinding {
+  file: string;
+  line: number;
+  kind: string;
+  /** Kind, place and a short prefix: never the secret itself. */
+  redacted: string;
+}
+
+/** Likely secrets on the lines a unified diff adds (paths matching `ignorePaths` skipped). */
+export function findSecrets(diff: string, extraPatterns: readonly { name: string; regex: string }[] = [], ignorePaths: readonly string[] = []): SecretFinding[] {
+  const patterns = [...SECRET_PATTERNS, ...extraPatterns].map((p) => ({ name: p.name, re: new RegExp(p.regex, 'i') }));
+  const found: SecretFinding[] = [];
+  for (const line of addedLines(diff)) {
+    if (ignorePaths.some((p) => matchesPathPattern(line.file, p))) continue;
+    for (const { name, re } of patterns) {
+      const m = re.exec(line.text);
+      if (!m) continue;
+      found.push({ file: line.file, line: line.line, kind: name, redacted: `${line.file}:${line.line}: ${name}: ${redactSecret(m[0])}` });
+      break;
+    }
+  }
+  return found;
+}
+
 export const secretsInDiff: Factory<'secrets-in-diff'> = (config) => {
-  const patterns = [...SECRET_PATTERNS, ...config.params.extraPatterns].map((p) => ({ name: p.name, re: new RegExp(p.regex, 'i') }));
   return {
     id: 'secrets-in-diff',
     defaultSeverity: 'critical',
     description: 'The diff must not add secrets or credentials (keys, tokens, passwords).',
     evaluate({ candidate }) {
       if (!candidate.diff) return null;
-      const hits: string[] = [];
-      const kinds = new Set<string>();
-      const files = new Set<string>();
-      for (const line of addedLines(candidate.diff)) {
-        if (config.params.ignorePaths.some((p) => matchesPathPattern(line.file, p))) continue;
-        for (const { name, re } of patterns) {
-          const m = re.exec(line.text);
-          if (!m) continue;
-          hits.push(`${line.file}:${line.line}: ${name}: ${redactSecret(m[0])}`);
-          kinds.add(name);
-          files.add(line.file);
-          break;
-        }
-      }
+      const findings = findSecrets(candidate.diff, config.params.extraPatterns, config.params.ignorePaths);
+      const hits = findings.map((f) => f.redacted);
+      const kinds = new Set(findings.map((f) => f.kind));
+      const files = new Set(findings.map((f) => f.file));
       if (hits.length === 0) return null;
       return deny('secrets-in-diff', {
         reason: `the diff adds ${hits.length} likely secret(s) (${list([...kinds])}) in ${list([...files])}`,
@@ -218,6 +232,7 @@ export const ruleFactories: { [K in RuleId]: Factory<K> } = {
   'protected-path-touched': protectedPathTouched,
   'environment-protection': environmentProtection,
   'llm-budget-cap': llmBudgetCap,
+  'spec-criteria-uncovered': specCriteriaUncovered,
 };
 
 export type { Approval, PolicyInput };

@@ -82,6 +82,14 @@ export const ruleConfigSchemas = {
     })
     .strict(),
   'llm-budget-cap': z.object({ id: z.literal('llm-budget-cap'), ...base, params: z.object({ maxUsdPerChange: z.number().positive().default(5) }).strict().default({}) }).strict(),
+  /** Opt-in (not in the default policy): reads the eval report's spec_coverage check. */
+  'spec-criteria-uncovered': z
+    .object({
+      id: z.literal('spec-criteria-uncovered'),
+      ...base,
+      params: z.object({ check: z.string().min(1).default('spec_coverage'), minCoverage: z.number().min(0).max(1).default(1) }).strict().default({}),
+    })
+    .strict(),
 } as const;
 
 export type RuleId = keyof typeof ruleConfigSchemas;

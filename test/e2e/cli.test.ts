@@ -89,6 +89,17 @@ test('a bad change file is rejected with the field path and exit 2, starting not
   expect(out.stdout).not.toMatch(/started/);
 });
 
+test('a patch that adds a secret is refused before anything reaches Temporal, without echoing the secret', async () => {
+  const secret = 'AKIA' + 'ABCDEFGHIJKLMNOP';
+  const diff = `diff --git a/src/config.ts b/src/config.ts\nnew file mode 100644\n--- /dev/null\n+++ b/src/config.ts\n@@ -0,0 +1 @@\n+export const awsKey = '${secret}';\n`;
+  const cr = { ...fixture.change('good-change', `cli-secret-${RUN}`), change: { kind: 'patch', diff } };
+  const out = await maestro(['release', 'start', writeChange('secret', cr)]);
+  expect(out.code).toBe(2);
+  expect(out.stderr).toMatch(/src\/config\.ts:1: AWS access key id/);
+  expect(out.stderr).not.toContain(secret);
+  expect((await maestro(['status', `train-${cr.id}`])).code).toBe(4);
+});
+
 test('Temporal unreachable: exit 3 and how to start it', async () => {
   const out = await maestro(['status', 'train-x'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
   expect(out.code).toBe(3);
