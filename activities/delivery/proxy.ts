@@ -77,17 +77,21 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** Bounded latency store: exact counts, latencies kept exactly up to the cap, then reservoir-sampled. */
+/**
+ * Bounded latency store: exact counts; latencies kept exactly up to the cap in a preallocated
+ * Float64Array (no per-request allocation, no array growth on the hot path), then reservoir-sampled.
+ */
 class VersionWindow {
   static readonly LATENCY_CAP = 20_000;
   requests = 0;
   errors = 0;
-  private latencies: number[] = [];
+  private readonly latencies = new Float64Array(VersionWindow.LATENCY_CAP);
+  private stored = 0;
 
   record(latencyMs: number, isError: boolean): void {
     this.requests++;
     if (isError) this.errors++;
-    if (this.latencies.length < VersionWindow.LATENCY_CAP) this.latencies.push(latencyMs);
+    if (this.stored < VersionWindow.LATENCY_CAP) this.latencies[this.stored++] = latencyMs;
     else {
       const slot = Math.floor(Math.random() * this.requests);
       if (slot < VersionWindow.LATENCY_CAP) this.latencies[slot] = latencyMs;
@@ -95,11 +99,12 @@ class VersionWindow {
   }
 
   sample(): VersionSample {
+    const latencies = Array.from(this.latencies.subarray(0, this.stored));
     return {
       requests: this.requests,
       errors: this.errors,
-      p50Ms: round3(percentile(this.latencies, 50)),
-      p95Ms: round3(percentile(this.latencies, 95)),
+      p50Ms: round3(percentile(latencies, 50)),
+      p95Ms: round3(percentile(latencies, 95)),
     };
   }
 }
@@ -223,6 +228,12 @@ export class WeightedProxy {
     return 'stable';
   }
 
+  /**
+   * The hot path. Per request it allocates one Exchange and the two header arrays; the listeners are
+   * shared module functions that find the Exchange on the emitter, headers are copied from
+   * rawHeaders (no req.headers object), a bodyless request is sent upstream at once (no req.pipe),
+   * and the response body is relayed with write/end (no pipe bookkeeping).
+   */
   private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
     const startedAt = performance.now();
     const role = this.chooseRole();
@@ -231,17 +242,20 @@ export class WeightedProxy {
       res.writeHead(503, { 'content-type': 'text/plain' }).end('no upstream configured\n');
       return;
     }
-    const window = this.windows[role];
-    let recorded = false;
-    const finish = (isError: boolean) => {
-      if (recorded) return;
-      recorded = true;
-      window.record(performance.now() - startedAt, isError);
-    };
 
-    const headers: http.OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value;
-    headers['x-forwarded-for'] = req.socket.remoteAddress ?? '127.0.0.1';
+    // Hop-by-hop headers and any client-sent X-Forwarded-For are dropped; ours is appended.
+    const raw = req.rawHeaders;
+    const headers: string[] = [];
+    let hasBody = false;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      const lower = name.toLowerCase();
+      if (lower === 'content-length') hasBody ||= raw[i + 1] !== '0';
+      else if (lower === 'transfer-encoding') hasBody = true;
+      if (HOP_BY_HOP.has(lower) || lower === 'x-forwarded-for') continue;
+      headers.push(name, raw[i + 1]!);
+    }
+    headers.push('x-forwarded-for', req.socket.remoteAddress ?? '127.0.0.1');
 
     const upstreamReq = http.request({
       hostname: upstream.hostname,
@@ -250,41 +264,18 @@ export class WeightedProxy {
       path: req.url,
       headers,
       agent: upstream.agent,
-    });
-    upstreamReq.setTimeout(this.upstreamTimeoutMs, () => upstreamReq.destroy(new UpstreamTimeout()));
-    upstreamReq.on('response', (upstreamRes) => {
-      const status = upstreamRes.statusCode ?? 502;
-      const responseHeaders: string[] = [];
-      const raw = upstreamRes.rawHeaders;
-      for (let i = 0; i < raw.length; i += 2) if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) responseHeaders.push(raw[i]!, raw[i + 1]!);
-      responseHeaders.push(VERSION_HEADER, role);
-      res.writeHead(status, upstreamRes.statusMessage, responseHeaders);
-      upstreamRes.pipe(res);
-      upstreamRes.on('end', () => finish(status >= 500));
-      upstreamRes.on('error', () => {
-        finish(true);
-        res.destroy();
-      });
-    });
-    upstreamReq.on('error', (err) => {
-      finish(true);
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const timedOut = err instanceof UpstreamTimeout;
-      res
-        .writeHead(timedOut ? 504 : 502, { 'content-type': 'text/plain', [VERSION_HEADER]: role })
-        .end(`${timedOut ? 'upstream timed out' : 'upstream unavailable'} (${role}): ${err.message}\n`);
-    });
-    // A client that goes away mid-request must not leave the upstream request hanging, and its
-    // abort is not the version's fault: it is not recorded.
-    res.on('close', () => {
-      if (res.writableFinished) return;
-      recorded = true;
-      upstreamReq.destroy();
-    });
-    req.pipe(upstreamReq);
+      timeout: this.upstreamTimeoutMs,
+    }) as Tagged<http.ClientRequest>;
+    const exchange = new Exchange(res, upstreamReq, role, this.windows[role], startedAt);
+    upstreamReq[EXCHANGE] = exchange;
+    upstreamReq.on('response', onUpstreamResponse);
+    upstreamReq.on('error', onUpstreamError);
+    upstreamReq.on('timeout', onUpstreamTimeout);
+    (res as Tagged<http.ServerResponse>)[EXCHANGE] = exchange;
+    res.on('close', onClientClose);
+    // Without Content-Length or Transfer-Encoding a request has no body (RFC 9112 §6.3).
+    if (hasBody) req.pipe(upstreamReq);
+    else upstreamReq.end();
   }
 
   private async handleAdmin(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -318,6 +309,105 @@ class UpstreamTimeout extends Error {
   constructor() {
     super('upstream response timed out');
   }
+}
+
+/** What the shared listeners of one proxied request need; found on the emitters under EXCHANGE. */
+class Exchange {
+  private recorded = false;
+  status = 0;
+  upstreamRes: http.IncomingMessage | null = null;
+  awaitingDrain = false;
+
+  constructor(
+    readonly res: http.ServerResponse,
+    readonly upstreamReq: http.ClientRequest,
+    readonly role: VersionRole,
+    private readonly window: VersionWindow,
+    private readonly startedAt: number,
+  ) {}
+
+  finish(isError: boolean): void {
+    if (this.recorded) return;
+    this.recorded = true;
+    this.window.record(performance.now() - this.startedAt, isError);
+  }
+
+  /** A client that goes away is not the version's fault: nothing is recorded for it. */
+  abandon(): void {
+    this.recorded = true;
+  }
+}
+
+const EXCHANGE = Symbol('maestro.proxy.exchange');
+type Tagged<T> = T & { [EXCHANGE]: Exchange };
+
+function onUpstreamResponse(this: Tagged<http.ClientRequest>, upstreamRes: http.IncomingMessage): void {
+  const exchange = this[EXCHANGE];
+  const status = upstreamRes.statusCode ?? 502;
+  exchange.status = status;
+  exchange.upstreamRes = upstreamRes;
+  const responseHeaders: string[] = [];
+  const raw = upstreamRes.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) responseHeaders.push(raw[i]!, raw[i + 1]!);
+  responseHeaders.push(VERSION_HEADER, exchange.role);
+  exchange.res.writeHead(status, upstreamRes.statusMessage, responseHeaders);
+  (upstreamRes as Tagged<http.IncomingMessage>)[EXCHANGE] = exchange;
+  upstreamRes.on('data', onUpstreamData);
+  upstreamRes.on('end', onUpstreamEnd);
+  upstreamRes.on('error', onUpstreamResponseError);
+}
+
+/** Relays a body chunk with back-pressure: a full client socket pauses the upstream response. */
+function onUpstreamData(this: Tagged<http.IncomingMessage>, chunk: Buffer): void {
+  const exchange = this[EXCHANGE];
+  if (exchange.res.write(chunk)) return;
+  this.pause();
+  if (!exchange.awaitingDrain) {
+    exchange.awaitingDrain = true;
+    exchange.res.on('drain', onClientDrain);
+  }
+}
+
+function onClientDrain(this: Tagged<http.ServerResponse>): void {
+  this[EXCHANGE].upstreamRes?.resume();
+}
+
+function onUpstreamEnd(this: Tagged<http.IncomingMessage>): void {
+  const exchange = this[EXCHANGE];
+  exchange.res.end();
+  exchange.finish(exchange.status >= 500);
+}
+
+function onUpstreamResponseError(this: Tagged<http.IncomingMessage>): void {
+  const exchange = this[EXCHANGE];
+  exchange.finish(true);
+  exchange.res.destroy();
+}
+
+function onUpstreamTimeout(this: http.ClientRequest): void {
+  this.destroy(new UpstreamTimeout());
+}
+
+function onUpstreamError(this: Tagged<http.ClientRequest>, err: Error): void {
+  const exchange = this[EXCHANGE];
+  exchange.finish(true);
+  const res = exchange.res;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const timedOut = err instanceof UpstreamTimeout;
+  res
+    .writeHead(timedOut ? 504 : 502, { 'content-type': 'text/plain', [VERSION_HEADER]: exchange.role })
+    .end(`${timedOut ? 'upstream timed out' : 'upstream unavailable'} (${exchange.role}): ${err.message}\n`);
+}
+
+/** A client that goes away mid-request must not leave the upstream request hanging. */
+function onClientClose(this: Tagged<http.ServerResponse>): void {
+  if (this.writableFinished) return;
+  const exchange = this[EXCHANGE];
+  exchange.abandon();
+  exchange.upstreamReq.destroy();
 }
 
 function makeUpstream(url: string): Upstream {
