@@ -375,3 +375,52 @@ export function renderTrace(trace: SpecTrace): string {
   for (const u of trace.unknown) lines.push(`unknown id ${u.id} cited at ${u.file}:${u.line}`);
   return lines.join('\n');
 }
+
+// ----------------------------------------------------------------------------------------- coverage
+
+export interface SpecCoverage {
+  changeId: string;
+  /** Acceptance criteria cited by at least one test / all of them. */
+  covered: number;
+  total: number;
+  /** covered / total (1 for a spec without criteria, which the schema does not allow). */
+  score: number;
+  uncoveredCriteria: { id: string; text: string }[];
+  /** Scenarios no test cites (reported, not scored). */
+  uncoveredScenarios: string[];
+}
+
+/** How much of a spec's acceptance criteria its tests cover: the figure the eval harness scores and policy reads. */
+export function specCoverage(trace: SpecTrace): SpecCoverage {
+  const criteria = trace.rows.filter((r) => r.kind === 'criterion');
+  const uncovered = criteria.filter((r) => r.tests.length === 0);
+  const covered = criteria.length - uncovered.length;
+  return {
+    changeId: trace.changeId,
+    covered,
+    total: criteria.length,
+    score: criteria.length === 0 ? 1 : covered / criteria.length,
+    uncoveredCriteria: uncovered.map((r) => ({ id: r.id, text: r.text })),
+    uncoveredScenarios: trace.rows.filter((r) => r.kind === 'scenario' && r.tests.length === 0).map((r) => r.id),
+  };
+}
+
+/**
+ * The coverage in words; its first line is the contract policy reads from an eval report (which carries only
+ * explanations): `spec <change>: <covered>/<total> acceptance criteria covered by tests[; uncovered: <ids>]`.
+ */
+export function describeSpecCoverage(coverage: SpecCoverage): string {
+  const head = `spec ${coverage.changeId}: ${coverage.covered}/${coverage.total} acceptance criteria covered by tests${
+    coverage.uncoveredCriteria.length ? `; uncovered: ${coverage.uncoveredCriteria.map((c) => c.id).join(', ')}` : ''
+  }`;
+  const lines = [head, ...coverage.uncoveredCriteria.map((c) => `  no test cites ${c.id}: ${c.text}`)];
+  if (coverage.uncoveredScenarios.length) lines.push(`  scenarios no test cites (not scored): ${coverage.uncoveredScenarios.join(', ')}`);
+  return lines.join('\n');
+}
+
+/** Reads back the first line of `describeSpecCoverage`; undefined when `text` is not a coverage description. */
+export function parseSpecCoverageLine(text: string): { changeId: string; covered: number; total: number; uncovered: string[] } | undefined {
+  const m = /^spec ([a-z0-9][a-z0-9-]*): (\d+)\/(\d+) acceptance criteria covered by tests(?:; uncovered: (.*))?$/m.exec(text);
+  if (!m) return undefined;
+  return { changeId: m[1]!, covered: Number(m[2]), total: Number(m[3]), uncovered: [...(m[4] ?? '').matchAll(SPEC_ID_PATTERN)].map((x) => x[0]) };
+}

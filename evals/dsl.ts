@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { durationMs } from '../core/rollout-plan';
+import { specSchema } from '../core/spec';
 
 export const SCENARIO_ID = /^([a-z][a-z0-9-]*(?:\.[a-z0-9][a-z0-9-]*)*)@v([1-9]\d*)$/;
 
@@ -77,6 +78,10 @@ export const checkSchema = z.discriminatedUnion('type', [
       min_similarity: z.number().min(0).max(1).default(0.7),
       provider: z.string().default('lexical'),
     })
+    .strict(),
+  /** Share of a change's acceptance criteria (SpecSynth) that the candidate's tests cite (evals/checks/spec-coverage.ts). */
+  z
+    .object({ type: z.literal('spec_coverage'), ...common, spec: specSchema.optional(), spec_file: z.string().min(1).optional(), test_dirs: z.array(z.string().min(1)).min(1).default(['.']) })
     .strict(),
 ]);
 export type CheckSpec = z.output<typeof checkSchema>;

@@ -2,10 +2,14 @@
 
 type Edit = { kind: ' ' | '-' | '+'; line: string };
 
+/** Marks a last line that has no newline: it differs from the same line with one, and prints git's `\ No newline` note. */
+const NO_EOL = '\u0000';
+
 function splitLines(text: string): string[] {
   if (text === '') return [];
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
+  else lines[lines.length - 1] += NO_EOL;
   return lines;
 }
 
@@ -79,7 +83,8 @@ export function unifiedDiff(oldPath: string, newPath: string, before: string | u
       ? [`similarity index ${before === after ? 100 : 90}%`, `rename from ${oldPath}`, `rename to ${newPath}`]
       : []),
   ];
-  if (a.join('\n') === b.join('\n') && before !== undefined && after !== undefined) return header.join('\n') + '\n';
+  // Nothing to show line by line (a pure rename, an empty file created or deleted): git wants the header alone.
+  if (edits.every((e) => e.kind === ' ')) return header.join('\n') + '\n';
   header.push(`--- ${before === undefined ? '/dev/null' : `a/${oldPath}`}`, `+++ ${after === undefined ? '/dev/null' : `b/${newPath}`}`);
   const out = [...header];
   // Group edits into hunks with `context` lines around each change.
@@ -103,7 +108,9 @@ export function unifiedDiff(oldPath: string, newPath: string, before: string | u
     const oldCount = hunk.filter((e) => e.kind !== '+').length;
     const newCount = hunk.filter((e) => e.kind !== '-').length;
     out.push(`@@ -${oldCount === 0 ? oldLine - 1 : oldLine},${oldCount} +${newCount === 0 ? newLine - 1 : newLine},${newCount} @@`);
-    for (const e of hunk) out.push(e.kind + e.line);
+    for (const e of hunk)
+      if (e.line.endsWith(NO_EOL)) out.push(e.kind + e.line.slice(0, -1), '\\ No newline at end of file');
+      else out.push(e.kind + e.line);
     start = end;
   }
   return out.join('\n') + '\n';

@@ -205,7 +205,7 @@ function isTopLevel(node: Node): boolean {
 function moveFile(ctx: TransformContext, from: string, to: string): { alreadyApplied: boolean } {
   const fromAbs = ctx.resolve(from);
   const toAbs = ctx.resolve(to);
-  if (!/\.(?:ts|tsx|mts|cts)$/.test(to)) throw new CodemodError(`move-file: destination '${to}' must be a TypeScript file`);
+  if (!TS_FILE.test(to)) throw new CodemodError(`move-file: destination '${to}' must be a TypeScript file`);
   const source = ctx.project.getSourceFile(fromAbs);
   const target = ctx.project.getSourceFile(toAbs);
   if (!source) {
@@ -213,10 +213,108 @@ function moveFile(ctx: TransformContext, from: string, to: string): { alreadyApp
     throw new CodemodError(`move-file: '${from}' is not a TypeScript file of the project`);
   }
   if (target || require('node:fs').existsSync(toAbs)) throw new CodemodError(`move-file: '${to}' already exists`);
-  const oldPath = source.getFilePath();
-  source.move(toAbs);
-  ctx.moves.set(oldPath, source.getFilePath());
+  const oldPath = source.getFilePath() as string;
+  const newPath = toAbs.split(path.sep).join('/');
+  const resolver = moduleResolver(ctx.project);
+  const oldDir = path.posix.dirname(oldPath);
+  const newDir = path.posix.dirname(newPath);
+
+  // Importers: only the relative module specifiers that resolve to the moved file are rewritten, each as a
+  // text edit of its string literal (one re-parse per importer), in the specifier style it had (.js suffix,
+  // directory index). Non-relative specifiers (path aliases, packages) are left as they are.
+  const stem = path.posix.basename(oldPath).replace(TS_FILE, '');
+  for (const sf of ctx.project.getSourceFiles()) {
+    if (sf === source) continue;
+    const text = sf.getFullText();
+    if (stem !== 'index' && !text.includes(stem)) continue; // a specifier of the file names it (or its directory, for an index)
+    const importer = sf.getFilePath() as string;
+    const edits: { start: number; end: number; text: string }[] = [];
+    for (const literal of moduleSpecifierLiterals(sf.compilerNode)) {
+      const spec = literal.text;
+      if (!isRelativeSpecifier(spec) || resolver(spec, importer) !== oldPath) continue;
+      edits.push({ start: literal.getStart(sf.compilerNode) + 1, end: literal.getEnd() - 1, text: respecify(path.posix.dirname(importer), newPath, spec) });
+    }
+    if (edits.length > 0) sf.replaceWithText(applyEdits(text, edits));
+  }
+  // The moved file's own relative specifiers, now relative to its new directory.
+  let movedText = source.getFullText();
+  if (oldDir !== newDir) {
+    const edits: { start: number; end: number; text: string }[] = [];
+    for (const literal of moduleSpecifierLiterals(source.compilerNode)) {
+      const spec = literal.text;
+      if (!isRelativeSpecifier(spec)) continue;
+      const resolved = resolver(spec, oldPath);
+      const next = resolved === oldPath ? respecify(newDir, newPath, spec) : resolved && !resolved.includes('/node_modules/') ? respecify(newDir, resolved, spec) : relativeSpecifier(newDir, path.posix.resolve(oldDir, spec)) + (spec.endsWith('/') ? '/' : '');
+      if (next !== spec) edits.push({ start: literal.getStart(source.compilerNode) + 1, end: literal.getEnd() - 1, text: next });
+    }
+    movedText = applyEdits(movedText, edits);
+  }
+  const moved = ctx.project.createSourceFile(newPath, movedText);
+  ctx.project.removeSourceFile(source);
+  ctx.moves.set(oldPath, moved.getFilePath());
   return { alreadyApplied: false };
+}
+
+const TS_FILE = /\.(?:ts|tsx|mts|cts)$/;
+const isRelativeSpecifier = (spec: string): boolean => spec === '.' || spec === '..' || spec.startsWith('./') || spec.startsWith('../');
+
+/** Resolves module specifiers the way the project's compiler options do, through the in-memory file system, cached per directory. */
+function moduleResolver(project: Project): (spec: string, containingFile: string) => string | undefined {
+  const options = project.getCompilerOptions();
+  const host = project.getModuleResolutionHost();
+  const cache = new Map<string, string | undefined>();
+  return (spec, containingFile) => {
+    const key = `${path.posix.dirname(containingFile)}\0${spec}`;
+    if (!cache.has(key)) cache.set(key, ts.resolveModuleName(spec, containingFile, options, host).resolvedModule?.resolvedFileName);
+    return cache.get(key);
+  };
+}
+
+/** Every string literal a file uses as a module name: imports, exports, import =, import(), require(), import types, `declare module`. */
+export function moduleSpecifierLiterals(sf: ts.SourceFile): ts.StringLiteralLike[] {
+  const found: ts.StringLiteralLike[] = [];
+  const visit = (node: ts.Node): void => {
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteralLike(node.moduleSpecifier)) found.push(node.moduleSpecifier);
+    else if (ts.isExternalModuleReference(node) && ts.isStringLiteralLike(node.expression)) found.push(node.expression);
+    else if (
+      ts.isCallExpression(node) &&
+      (node.expression.kind === SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require')) &&
+      node.arguments.length >= 1 &&
+      ts.isStringLiteralLike(node.arguments[0]!)
+    )
+      found.push(node.arguments[0] as ts.StringLiteralLike);
+    else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) found.push(node.argument.literal);
+    else if (ts.isModuleDeclaration(node) && ts.isStringLiteral(node.name)) found.push(node.name);
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return found;
+}
+
+function relativeSpecifier(fromDir: string, target: string): string {
+  const rel = path.posix.relative(fromDir, target);
+  return rel === '' ? '.' : rel.startsWith('../') || rel === '..' ? rel : `./${rel}`;
+}
+
+const JS_EXTENSION: Record<string, string> = { '.ts': '.js', '.tsx': '.js', '.mts': '.mjs', '.cts': '.cjs', '.d.ts': '.js' };
+
+/** The specifier from `fromDir` to `target` written the way `style` was: with a .js/.ts suffix or without, with or without `/index`. */
+export function respecify(fromDir: string, target: string, style: string): string {
+  const ext = /\.d\.ts$/.test(target) ? '.d.ts' : (/\.[^./]+$/.exec(target)?.[0] ?? '');
+  const full = relativeSpecifier(fromDir, target);
+  if (!TS_FILE.test(target)) return full; // .js, .json, …: the file name is the specifier
+  const stem = full.slice(0, full.length - ext.length);
+  const styleExt = /\.(?:[cm]?[jt]sx?)$/.exec(style)?.[0];
+  if (styleExt && /^\.[cm]?tsx?$/.test(styleExt) && ext !== '.d.ts') return full; // allowImportingTsExtensions
+  if (styleExt) return stem + (JS_EXTENSION[ext] ?? '.js');
+  if (path.posix.basename(stem) === 'index' && !/(?:^|\/)index$/.test(style)) return stem === './index' ? '.' : stem.slice(0, -'/index'.length);
+  return stem;
+}
+
+function applyEdits(text: string, edits: { start: number; end: number; text: string }[]): string {
+  let out = text;
+  for (const e of [...edits].sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end);
+  return out;
 }
 
 /** The module specifier `from` uses to import `target`, in the style of `style` (keeps a `.js` suffix). */
@@ -477,8 +575,24 @@ export function fillTemplate(template: string, captured: Map<string, string>): s
   return template.replace(/\$\$?([A-Za-z_]\w*)/g, (_, name: string) => captured.get(name) ?? '');
 }
 
-function callShape(call: CallExpression) {
-  return { callee: squash(call.getExpression().getText()), typeArgs: squash(call.getTypeArguments().map((t) => t.getText()).join(',')), args: call.getArguments().map((a) => a.getText()) };
+const scriptKindOf = (file: string): ts.ScriptKind => (/\.tsx$/.test(file) ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+
+function rawCallShape(call: ts.CallExpression, sf: ts.SourceFile) {
+  return { callee: squash(call.expression.getText(sf)), typeArgs: squash(call.typeArguments?.map((t) => t.getText(sf)).join(',') ?? ''), args: call.arguments.map((a) => a.getText(sf)) };
+}
+
+/** The calls of `sf` that match, innermost first filtered: an enclosing match is redone on the rewritten text. */
+function innermostMatches(sf: ts.SourceFile, pattern: CallPattern, to: string): { start: number; end: number; text: string }[] {
+  const matches: { start: number; end: number; text: string }[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isCallExpression(node)) {
+      const captured = matchCall(pattern, rawCallShape(node, sf));
+      if (captured) matches.push({ start: node.getStart(sf), end: node.getEnd(), text: fillTemplate(to, captured) });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return matches.filter((m) => !matches.some((o) => o !== m && m.start <= o.start && o.end <= m.end));
 }
 
 function replaceCall(ctx: TransformContext, from: string, to: string, scope: string): { alreadyApplied: boolean } {
@@ -497,23 +611,23 @@ function replaceCall(ctx: TransformContext, from: string, to: string, scope: str
   visit(probe);
   if (selfMatch) throw new CodemodError(`replace-call: the replacement ${JSON.stringify(to)} matches the pattern ${JSON.stringify(from)} again; it would not be idempotent`);
 
-  let changed = 0;
+  // Matched on the compiler's own nodes (no ts-morph wrappers); rounds re-parse only the rewritten text, and
+  // each changed file is replaced in the project once. A file that does not contain the callee's last name cannot match.
+  const needle = /[A-Za-z_$][\w$]*$/.exec(pattern.callee)?.[0] ?? '';
   for (const sf of filesIn(ctx, scope)) {
+    let text = sf.getFullText();
+    if (!text.includes(needle)) continue;
+    let tree: ts.SourceFile = sf.compilerNode;
+    let changed = false;
     for (let round = 0; ; round++) {
       if (round > 50) throw new CodemodError(`replace-call: ${ctx.repoPath(sf.getFilePath())} did not settle after 50 rounds of replacement`);
-      const matches: { call: CallExpression; text: string }[] = [];
-      for (const call of sf.getDescendantsOfKind(SyntaxKind.CallExpression)) {
-        const captured = matchCall(pattern, callShape(call));
-        if (captured) matches.push({ call, text: fillTemplate(to, captured) });
-      }
+      const matches = innermostMatches(tree, pattern, to);
       if (matches.length === 0) break;
-      // Innermost first; an enclosing match is redone next round on the rewritten text.
-      const innermost = matches.filter((m) => !matches.some((o) => o !== m && contains(m.call, o.call)));
-      let text = sf.getFullText();
-      for (const m of innermost.sort((a, b) => b.call.getStart() - a.call.getStart())) text = text.slice(0, m.call.getStart()) + m.text + text.slice(m.call.getEnd());
-      sf.replaceWithText(text);
-      changed += innermost.length;
+      for (const m of matches.sort((x, y) => y.start - x.start)) text = text.slice(0, m.start) + m.text + text.slice(m.end);
+      tree = ts.createSourceFile(sf.getFilePath(), text, ts.ScriptTarget.Latest, true, scriptKindOf(sf.getFilePath()));
+      changed = true;
     }
+    if (changed) sf.replaceWithText(text);
   }
   return { alreadyApplied: false };
 }

@@ -3,6 +3,7 @@ import { checkName, type CheckSpec } from '../dsl';
 import { clamp01 } from '../scoring';
 import { patchApplies, riskScoreMax, testsPass } from './repo-checks';
 import { structuredRequirements } from './requirements';
+import { specCoverageCheck } from './spec-coverage';
 import { contains, exact, jsonSchema, regex, semantic } from './text-checks';
 import type { CheckContext, CheckImpl, CheckStatus } from './types';
 
@@ -18,6 +19,7 @@ const IMPLEMENTATIONS: { [T in CheckSpec['type']]: CheckImpl<T> } = {
   regex,
   json_schema: jsonSchema,
   semantic,
+  spec_coverage: specCoverageCheck,
 };
 
 export interface EvalCheckResult {
