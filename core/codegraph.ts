@@ -97,6 +97,26 @@ export interface GraphSnapshot {
   owns: OwnsEdge[];
 }
 
+/** The stored neighbourhood of some files, read in one go (one query in Neo4j) by an incremental ingest. */
+export interface FileContext {
+  /** The files' stored records (a file the graph does not hold is absent). */
+  records: Map<string, FileRecord>;
+  /** Per stored file, the files that import it (sorted). */
+  importers: Map<string, string[]>;
+  /** OWNS edges into the files. */
+  owns: OwnsEdge[];
+  /** Stored records of the files they import: the export tables their new versions link against. */
+  imported: Map<string, FileRecord>;
+}
+
+/** `replaceFiles`, then `replaceOwnership` when given, then `setMeta`: one write (one transaction in Neo4j). */
+export interface GraphUpdate {
+  fragments: readonly FileFragment[];
+  removedPaths: readonly string[];
+  ownership?: { files: readonly string[]; owns: readonly OwnsEdge[] };
+  meta: GraphMeta;
+}
+
 /**
  * One interface, two stores. Writes are per file: `replaceFiles` makes each fragment's file, symbols
  * and outgoing edges exactly as given (symbols the file no longer declares are removed with their
@@ -119,6 +139,9 @@ export interface CodeGraphStore {
   /** Per path, the files that import it. */
   importersOf(paths: readonly string[]): Promise<Map<string, string[]>>;
   ownershipOf(paths: readonly string[]): Promise<OwnsEdge[]>;
+  /** getFiles, importersOf and ownershipOf of `paths`, and the records of the files they import. */
+  contextOf(paths: readonly string[]): Promise<FileContext>;
+  update(update: GraphUpdate): Promise<void>;
   snapshot(): Promise<GraphSnapshot>;
   close(): Promise<void>;
 }

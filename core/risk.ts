@@ -7,7 +7,9 @@
  *                F = files in the graph; fanIn counts importing files (for a file) or referencing
  *                files (for a symbol); pageRankRel and betweenness are in [0, 1] (see
  *                activities/codegraph/analysis.ts)
- *   centrality = max of node(n) over the changed files and the touched symbols
+ *   centrality = max of node(n) over the changed files and the touched symbols; a file the change
+ *                deletes is not in the candidate's graph, so its node(n) is read from the base
+ *                commit's graph (graph.base, with the base's F): deleting a hub breaks its importers
  *   size       = s / (s + SIZE_HALF_POINT),  s = insertions + deletions + LINES_PER_FILE × changed files
  *   protected  = 1 if any protected path is touched, else 0
  *   unfamiliar = mean over changed files of 1 − familiarity(f);  familiarity = 1 when the author is a
@@ -53,6 +55,11 @@ export interface GraphInputs {
   files: Record<string, NodeCentralityInput>;
   /** Per touched symbol (`path#name`), e.g. those whose lines the diff touches. */
   symbols: Record<string, NodeCentralityInput>;
+  /**
+   * The base commit's graph, for changed files the change deletes (absent from `files` because the
+   * candidate's graph no longer holds them). Without it a deleted file counts as an isolated node.
+   */
+  base?: { source: string; totalFiles: number; files: Record<string, NodeCentralityInput> };
 }
 
 export interface RiskInputs {
@@ -90,7 +97,12 @@ function checkInputs(inputs: RiskInputs): void {
   if (!graph || typeof graph !== 'object') issues.push({ path: 'graph', message: 'is required: every risk score consults the code graph' });
   else {
     nonNegative('graph.totalFiles', graph.totalFiles);
-    for (const [kind, table] of [['files', graph.files], ['symbols', graph.symbols]] as const) {
+    if (graph.base !== undefined) {
+      if (!graph.base || typeof graph.base !== 'object') issues.push({ path: 'graph.base', message: 'must be an object' });
+      else nonNegative('graph.base.totalFiles', graph.base.totalFiles);
+    }
+    const tables = [['files', graph.files], ['symbols', graph.symbols], ...(graph.base && typeof graph.base === 'object' ? [['base.files', graph.base.files] as const] : [])] as const;
+    for (const [kind, table] of tables) {
       if (!table || typeof table !== 'object') {
         issues.push({ path: `graph.${kind}`, message: 'must be an object' });
         continue;
@@ -126,20 +138,28 @@ export function computeRisk(inputs: RiskInputs): RiskReport {
   const graph = inputs.graph;
 
   // Centrality: the most central touched node decides, since breaking it breaks its dependents.
-  let hub: { id: string; value: number; c: NodeCentralityInput } | undefined;
-  const consider = (id: string, c: NodeCentralityInput | undefined) => {
-    const value = nodeCentrality(c, graph.totalFiles);
-    if (c && (!hub || value > hub.value)) hub = { id, value, c };
+  let hub: { id: string; value: number; c: NodeCentralityInput; deleted: boolean } | undefined;
+  const consider = (id: string, c: NodeCentralityInput | undefined, totalFiles = graph.totalFiles, deleted = false) => {
+    const value = nodeCentrality(c, totalFiles);
+    if (c && (!hub || value > hub.value)) hub = { id, value, c, deleted };
   };
-  for (const file of changedFiles) consider(file, graph.files[file]);
+  const deleted: string[] = [];
+  for (const file of changedFiles) {
+    const atBase = graph.files[file] === undefined ? graph.base?.files[file] : undefined;
+    if (atBase) {
+      deleted.push(file);
+      consider(file, atBase, graph.base!.totalFiles, true);
+    } else consider(file, graph.files[file]);
+  }
   for (const id of Object.keys(graph.symbols).sort()) consider(id, graph.symbols[id]);
   const centrality = hub?.value ?? 0;
   const unparsed = inputs.unparsedFiles ?? [];
   const centralityDetail =
     `graph ${graph.source} (${graph.totalFiles} files); ` +
     (hub && hub.value > 0
-      ? `most central touched node: ${hub.id} (fan-in ${hub.c.fanIn}, PageRank ${round(hub.c.pageRank)}, betweenness ${round(hub.c.betweenness)})`
+      ? `most central touched node: ${hub.id}${hub.deleted ? `, deleted (centrality in the base graph ${graph.base!.source})` : ''} (fan-in ${hub.c.fanIn}, PageRank ${round(hub.c.pageRank)}, betweenness ${round(hub.c.betweenness)})`
       : `no touched node is depended upon (${changedFiles.length} file(s), ${Object.keys(graph.symbols).length} symbol(s) checked)`) +
+    (deleted.length > 0 && !hub?.deleted ? `; deleted file(s) read from the base graph ${graph.base!.source}: ${list(deleted)}` : '') +
     (unparsed.length > 0 ? `; skipped ${unparsed.length} unparseable file(s): ${list(unparsed)}` : '');
 
   const weightedLines = inputs.insertions + inputs.deletions + LINES_PER_FILE * changedFiles.length;

@@ -16,12 +16,13 @@ import { computeRisk, type NodeCentralityInput } from '../../core/risk';
 import type { Candidate, RiskReport } from '../../core/stages';
 import { parseOrThrow, ValidationError } from '../../core/validation';
 import { blastRadius, computeCentrality, dependentsOf, findSymbols, GraphIndex, hotPaths, ownersOfPath, type CentralityReport } from './analysis';
-import { GitCommandError } from './git';
-import { ingestRepo, type IngestResult } from './ingest';
+import { diffNames, GitCommandError } from './git';
+import { ingestRepo, isSourceFile, type IngestResult } from './ingest';
 import { MemoryGraphStore } from './memory-store';
 import { Neo4jGraphStore, Neo4jUnavailableError } from './neo4j-store';
 
 export { resolveRelativeImport, ingestRepo, isTestFile } from './ingest';
+export { closeGitBatches } from './git';
 export { parseSource } from './parse';
 export { MemoryGraphStore } from './memory-store';
 export { Neo4jGraphStore, Neo4jUnavailableError } from './neo4j-store';
@@ -54,6 +55,7 @@ export function graphNameFor(repo: string): string {
 const candidateInputSchema = z
   .object({
     sha: z.string().regex(/^[0-9a-f]{7,64}$/i, 'must be a git commit id'),
+    baseSha: z.string().regex(/^[0-9a-f]{7,64}$/i, 'must be a git commit id').optional(),
     changedFiles: z.array(z.string().min(1)),
     diffStat: z.object({ files: z.number().int().min(0), insertions: z.number().int().min(0), deletions: z.number().int().min(0) }).passthrough(),
     diff: z.string().optional(),
@@ -185,11 +187,32 @@ export function createCodegraphActivities(deps: CodegraphDeps = {}) {
       } catch (err) {
         throw asFailure(err, 'invalid input');
       }
+      // A source file the candidate deletes is gone from its graph, yet deleting a hub breaks every
+      // importer: its centrality comes from the base commit's graph, analysed first so the
+      // candidate's ingest is then an incremental step from it.
+      let deleted: string[] = [];
+      if (candidate.baseSha) {
+        const changed = new Set(candidate.changedFiles);
+        deleted = (await diffNames(changeRequest.repo, candidate.baseSha, candidate.sha).catch(() => []))
+          .filter((c) => c.status === 'D' && changed.has(c.path) && isSourceFile(c.path))
+          .map((c) => c.path);
+      }
+      let base: Analysed | undefined;
       let analysed: Analysed;
+      try {
+        if (deleted.length > 0) base = await service.analyse(changeRequest.repo, candidate.baseSha!);
+      } catch (err) {
+        throw asFailure(err, `cannot read base commit ${candidate.baseSha} in ${changeRequest.repo}`);
+      }
       try {
         analysed = await service.analyse(changeRequest.repo, candidate.sha);
       } catch (err) {
         throw asFailure(err, `cannot read commit ${candidate.sha} in ${changeRequest.repo}`);
+      }
+      const baseFiles: Record<string, NodeCentralityInput> = {};
+      for (const file of deleted) {
+        const c = base?.centrality.files.get(file);
+        if (c && !analysed.centrality.files.has(file)) baseFiles[file] = toInput(c);
       }
       const { index, centrality, testReached, ingest } = analysed;
       const files: Record<string, NodeCentralityInput> = {};
@@ -221,7 +244,13 @@ export function createCodegraphActivities(deps: CodegraphDeps = {}) {
         changedFiles: candidate.changedFiles,
         insertions: candidate.diffStat.insertions,
         deletions: candidate.diffStat.deletions,
-        graph: { source: `${service.storeFor(changeRequest.repo).kind}@${analysed.sha.slice(0, 12)}`, totalFiles: centrality.totalFiles, files, symbols },
+        graph: {
+          source: `${service.storeFor(changeRequest.repo).kind}@${analysed.sha.slice(0, 12)}`,
+          totalFiles: centrality.totalFiles,
+          files,
+          symbols,
+          ...(base && Object.keys(baseFiles).length > 0 ? { base: { source: `${service.storeFor(changeRequest.repo).kind}@${base.sha.slice(0, 12)}`, totalFiles: base.centrality.totalFiles, files: baseFiles } } : {}),
+        },
         protectedTouched: protectedPathsTouched(candidate.changedFiles, changeRequest.protectedPaths).map((t) => t.file),
         churn: Object.fromEntries(candidate.changedFiles.map((f) => [f, records.get(f)?.churn ?? 0])),
         authorCommits,

@@ -6,12 +6,16 @@
  * Incremental (the store already holds an ancestor commit): only files changed between the two
  * commits are parsed and written, plus the few files whose links they invalidate — importers of a
  * deleted file or of a file whose exports changed, and files with a dangling import an added file
- * now satisfies. Churn and git ownership are updated by adding the new commits' counts.
+ * now satisfies. Churn and git ownership are updated by adding the new commits' counts (a file
+ * changed and changed back by them is re-read too: its counts grew). A one-file change costs no new
+ * git process (the repository's long-lived GitBatch walks the commits, diffs their trees and reads
+ * the blobs), one store read for the file list, one for the changed files' neighbourhood
+ * (contextOf) and one write (update: one Neo4j transaction).
  */
 import path from 'node:path';
 import type { CodeEdge, CodeGraphStore, FileFragment, FileRecord, GraphMeta, OwnsEdge, SymbolRecord, WriteOptions } from '../../core/codegraph';
 import { CODEOWNERS_PATHS, ownersOf, parseCodeowners, type CodeownersRule } from './codeowners';
-import { BlobPrefetch, diffNames, fileHistory, isAncestor, listTree, readBlobs, resolveCommit, type FileChange, type History } from './git';
+import { BlobPrefetch, diffNames, fileHistory, GitBatch, isAncestor, listTree, rangeLog, readBlobs, resolveCommit, walkRange, type BlobReader, type FileChange, type History, type RangeLog } from './git';
 import { parseSource, type ParsedSource } from './parse';
 
 export const SOURCE_FILE = /\.(?:[cm]?[jt]sx?)$/;
@@ -123,11 +127,16 @@ async function readAndParse(
   timing: IngestResult['ms'],
   extra: readonly string[] = [],
   extras?: Map<string, Buffer>,
-  reader?: BlobPrefetch,
+  reader?: BlobReader,
 ): Promise<Map<string, Parsed>> {
   let t = Date.now();
   const wanted = [...files, ...extra.filter((e) => !files.includes(e))];
   const blobs = reader ? await reader.read(sha, wanted) : await readBlobs(repo, sha, wanted);
+  if (reader) {
+    // Every name asked for is in the commit's tree: one a reused reader missed is read afresh.
+    const missed = wanted.filter((f) => !blobs.has(f));
+    if (missed.length > 0) for (const [f, b] of await readBlobs(repo, sha, missed)) blobs.set(f, b);
+  }
   for (const e of extra) {
     const b = blobs.get(e);
     if (b && extras) extras.set(e, b);
@@ -265,38 +274,68 @@ export async function ingestRepo(store: CodeGraphStore, repo: string, rev: strin
   const mode = options.mode ?? 'auto';
   const meta = await store.getMeta();
   const same = mode !== 'full' && meta !== undefined && meta.repo === path.resolve(repo);
-  // The revision, the ancestry of the stored commit and — speculatively — the diff, the new commits'
-  // history and a blob reader, all at once: an incremental ingest then costs one wave of git
-  // processes plus the blob read. Unused when the ingest turns out to be full.
   const target = `${rev}^{commit}`;
-  const prefetch: IncrementalPrefetch | undefined =
-    same && !rev.startsWith('-') ? startPrefetch(repo, meta.sha, target) : undefined;
-  const [sha, ancestor] = await Promise.all([resolveCommit(repo, rev), same ? isAncestor(repo, meta.sha, target) : Promise.resolve(false)]).catch((err: unknown) => {
-    prefetch?.blobs.cancel();
-    throw err;
-  });
-  if (same && (meta.sha === sha || !ancestor)) prefetch?.blobs.cancel();
+  const notIncremental = (sha: string) =>
+    new Error(`cannot ingest ${sha} incrementally: the store holds ${meta ? `${meta.sha} of ${meta.repo}` : 'nothing'}, not an ancestor of it`);
+  if (same && FAST_REV.test(rev) && !rev.includes('..')) {
+    // The common case without a new process: the repository's long-lived `git cat-file --batch`
+    // resolves the revision, walks the new commits and diffs their trees while the store lists its
+    // files; then the same process reads the changed blobs. When it cannot answer exactly (a merge,
+    // a mailmap…), one `git log stored..rev` does, with a blob reader starting alongside. An empty
+    // range (rev behind) or a failed log (a bad revision, a stored commit git no longer has) goes
+    // the general way below, which reports errors.
+    const storedFiles = quiet(store.listFiles());
+    const walked = await walkRange(repo, meta.sha, rev).catch(() => undefined);
+    if (walked === 'same') {
+      const total = (await storedFiles).length;
+      return { mode: 'incremental', repo, sha: meta.sha, fromSha: meta.sha, totalFiles: total, filesParsed: 0, filesRemoved: 0, symbols: 0, unparsed: [], ms: { read: 0, parse: 0, history: 0, clear: 0, write: 0, total: Date.now() - started } };
+    }
+    const blobs: BlobReader = walked ? GitBatch.for(repo) : new BlobPrefetch(repo);
+    const log: RangeLog | undefined = walked ?? (await rangeLog(repo, meta.sha, target).catch(() => undefined));
+    if (log?.ancestor) {
+      const changes = log.changes ? Promise.resolve(log.changes) : quiet(diffNames(repo, meta.sha, log.sha));
+      try {
+        return await incrementalIngest(store, repo, meta, log.sha, started, options, { changes, history: Promise.resolve(log.history), blobs, storedFiles });
+      } finally {
+        blobs.cancel(); // a no-op once read; ends a prefetched reader when the ingest failed before reading
+      }
+    }
+    blobs.cancel();
+    if (log) {
+      if (mode === 'incremental') throw notIncremental(log.sha);
+      return fullIngest(store, repo, log.sha, started, options);
+    }
+  }
+  const [sha, ancestor] = await Promise.all([resolveCommit(repo, rev), same ? isAncestor(repo, meta.sha, target) : Promise.resolve(false)]);
   if (same) {
     if (meta.sha === sha) {
       const total = (await store.listFiles()).length;
       return { mode: 'incremental', repo, sha, fromSha: sha, totalFiles: total, filesParsed: 0, filesRemoved: 0, symbols: 0, unparsed: [], ms: { read: 0, parse: 0, history: 0, clear: 0, write: 0, total: Date.now() - started } };
     }
     if (ancestor) {
-      const pre = prefetch ?? startPrefetch(repo, meta.sha, sha);
+      const pre = startPrefetch(store, repo, meta.sha, sha);
       try {
         return await incrementalIngest(store, repo, meta, sha, started, options, pre);
       } finally {
-        pre.blobs.cancel(); // a no-op once read; ends the reader when the ingest failed before reading
+        pre.blobs.cancel();
       }
     }
   }
-  if (mode === 'incremental') throw new Error(`cannot ingest ${sha} incrementally: the store holds ${meta ? `${meta.sha} of ${meta.repo}` : 'nothing'}, not an ancestor of it`);
+  if (mode === 'incremental') throw notIncremental(sha);
   return fullIngest(store, repo, sha, started, options);
 }
+
+/** Revisions `git log a..<rev>^{commit}` reads as one commit: no options, ranges, paths or spaces. */
+const FAST_REV = /^[\w/@{}~^.+-]+$/;
 
 async function fullIngest(store: CodeGraphStore, repo: string, sha: string, started: number, options: IngestOptions): Promise<IngestResult> {
   const ms = { read: 0, parse: 0, history: 0, clear: 0, write: 0, total: 0 };
   let t = Date.now();
+  try {
+    GitBatch.for(repo); // started now, it answers the next incremental ingest without a new process
+  } catch {
+    // an unreadable directory: the ingest reports it below
+  }
   const historyRun = fileHistory(repo, sha); // runs while the tree is listed, read and parsed
   historyRun.catch(() => undefined);
   const all = await listTree(repo, sha);
@@ -344,7 +383,8 @@ async function fullIngest(store: CodeGraphStore, repo: string, sha: string, star
 interface IncrementalPrefetch {
   changes: Promise<FileChange[]>;
   history: Promise<History>;
-  blobs: BlobPrefetch;
+  blobs: BlobReader;
+  storedFiles: Promise<string[]>;
 }
 
 /** A promise whose rejection is handled later (or never, when its work is discarded). */
@@ -353,23 +393,27 @@ function quiet<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
-/** One `git diff --name-status`, with the new commits' history and the blob reader starting alongside. */
-function startPrefetch(repo: string, from: string, to: string): IncrementalPrefetch {
-  return { changes: quiet(diffNames(repo, from, to)), history: quiet(fileHistory(repo, `${from}..${to}`)), blobs: new BlobPrefetch(repo) };
+/** The general way: `git diff --name-status` and `git log`, with the blob reader and the file list alongside. */
+function startPrefetch(store: CodeGraphStore, repo: string, from: string, to: string): IncrementalPrefetch {
+  return { changes: quiet(diffNames(repo, from, to)), history: quiet(fileHistory(repo, `${from}..${to}`)), blobs: new BlobPrefetch(repo), storedFiles: quiet(store.listFiles()) };
 }
 
 async function incrementalIngest(store: CodeGraphStore, repo: string, meta: GraphMeta, sha: string, started: number, options: IngestOptions, pre: IncrementalPrefetch): Promise<IngestResult> {
   const ms = { read: 0, parse: 0, history: 0, clear: 0, write: 0, total: 0 };
   const fromSha = meta.sha;
   let t = Date.now();
-  const historyRun = pre.history;
-  const [changes, storedFiles] = await Promise.all([pre.changes, store.listFiles()]);
+  const [diff, storedFiles] = await Promise.all([pre.changes, pre.storedFiles]);
+  ms.read += Date.now() - t;
+  t = Date.now();
+  const history = await pre.history;
+  ms.history += Date.now() - t;
+  t = Date.now();
   // The tree is the stored one (File nodes + otherPaths) changed by the diff: listed again only when
   // the stored graph does not carry its other paths.
   let all: string[];
   if (meta.otherPaths) {
     const tree = new Set([...storedFiles, ...meta.otherPaths]);
-    for (const c of changes) {
+    for (const c of diff) {
       if (c.status === 'D') tree.delete(c.path);
       else tree.add(c.path);
     }
@@ -377,24 +421,34 @@ async function incrementalIngest(store: CodeGraphStore, repo: string, meta: Grap
   } else all = await listTree(repo, sha);
   ms.read += Date.now() - t;
   const repoFiles = new Set(all);
+  // A file the new commits changed and changed back is not in the diff, yet its churn and authors
+  // grew: it is re-read like a modified one (a full ingest counts those commits too).
+  const changes = [...diff];
+  const listed = new Set(diff.map((c) => c.path));
+  for (const f of history.churn.keys()) if (!listed.has(f) && repoFiles.has(f)) changes.push({ status: 'M', path: f });
   const sourceSet = new Set(all.filter(isSourceFile));
   const changed = changes.filter((c) => c.status !== 'D' && isSourceFile(c.path)).map((c) => c.path);
   const deleted = changes.filter((c) => c.status === 'D' && isSourceFile(c.path)).map((c) => c.path);
   const added = changes.filter((c) => c.status === 'A' && isSourceFile(c.path)).map((c) => c.path);
+  const changedSet = new Set(changed);
   const codeownersChanged = changes.some((c) => CODEOWNERS_PATHS.includes(c.path));
   options.onProgress?.({ phase: 'parse', files: changed.length });
 
-  // CODEOWNERS rides in the same cat-file batch as the changed files.
+  // The changed files are read (CODEOWNERS rides in the same cat-file batch) and parsed while the
+  // store reads, in one query, their records, importers, owners and the files they import.
   const extras = new Map<string, Buffer>();
-  const parsed = await readAndParse(repo, sha, changed, ms, CODEOWNERS_PATHS.filter((p) => repoFiles.has(p)), extras, pre.blobs);
+  const [parsed, context] = await Promise.all([
+    readAndParse(repo, sha, changed, ms, CODEOWNERS_PATHS.filter((p) => repoFiles.has(p)), extras, pre.blobs),
+    store.contextOf([...changed, ...deleted]),
+  ]);
   const rules = codeownersFrom(extras);
-  const before = await store.getFiles([...changed, ...deleted]);
+  const before = context.records;
   // Files whose links the change invalidates: importers of deleted files and of files whose exports changed…
   const tables = new Map<string, ExportTable>();
   for (const p of parsed.values()) tables.set(p.path, exportTableOf(p, repoFiles));
   const exportsChanged = changed.filter((f) => before.get(f)?.exports !== JSON.stringify(tables.get(f)));
   const relink = new Set<string>();
-  for (const importers of (await store.importersOf([...exportsChanged, ...deleted])).values()) for (const f of importers) relink.add(f);
+  for (const f of [...exportsChanged, ...deleted]) for (const importer of context.importers.get(f) ?? []) relink.add(importer);
   // …and files with a dangling relative import that an added file now satisfies.
   if (added.length > 0) {
     const addedSet = new Set(added);
@@ -407,21 +461,19 @@ async function incrementalIngest(store: CodeGraphStore, repo: string, meta: Grap
   }
   for (const f of [...changed, ...deleted]) relink.delete(f);
   for (const f of [...relink]) if (!sourceSet.has(f)) relink.delete(f);
-  const relinked = await readAndParse(repo, sha, [...relink], ms);
-  for (const p of relinked.values()) {
-    parsed.set(p.path, p);
-    tables.set(p.path, exportTableOf(p, repoFiles));
+  let relinkRecords = new Map<string, FileRecord>();
+  if (relink.size > 0) {
+    const [relinked, records] = await Promise.all([readAndParse(repo, sha, [...relink], ms), store.getFiles([...relink])]);
+    relinkRecords = records;
+    for (const p of relinked.values()) {
+      parsed.set(p.path, p);
+      tables.set(p.path, exportTableOf(p, repoFiles));
+    }
   }
 
   t = Date.now();
-  const [history, relinkRecords, ownedBefore] = await Promise.all([
-    historyRun,
-    store.getFiles([...relink]),
-    store.ownershipOf(changed),
-  ]);
-  ms.history += Date.now() - t;
-
-  t = Date.now();
+  // What loadTables would read from the store for the changed files' imports is in the context already.
+  for (const [p, record] of context.imported) if (!tables.has(p)) tables.set(p, JSON.parse(record.exports) as ExportTable);
   await loadTables(store, parsed.values(), repoFiles, tables);
   const fragments = [...parsed.values()].map((p) => {
     const churn = relink.has(p.path) ? (relinkRecords.get(p.path)?.churn ?? 0) : (before.get(p.path)?.churn ?? 0) + (history.churn.get(p.path) ?? 0);
@@ -432,8 +484,8 @@ async function incrementalIngest(store: CodeGraphStore, repo: string, meta: Grap
   // Ownership: git counts of the changed files grow by the new commits; CODEOWNERS is re-applied
   // to the changed files, or to every file when CODEOWNERS itself changed.
   const gitBefore = new Map<string, Map<string, number>>();
-  for (const o of ownedBefore) {
-    if (o.source !== 'git') continue;
+  for (const o of context.owns) {
+    if (o.source !== 'git' || !changedSet.has(o.file)) continue;
     let m = gitBefore.get(o.file);
     if (!m) gitBefore.set(o.file, (m = new Map()));
     m.set(o.owner, o.commits);
@@ -443,16 +495,21 @@ async function incrementalIngest(store: CodeGraphStore, repo: string, meta: Grap
     for (const [a, n] of history.authors.get(file) ?? []) m.set(a, (m.get(a) ?? 0) + n);
     return m;
   };
-  t = Date.now();
-  await writeFragments(store, fragments, deleted, {}, options.writeBatch);
-  await store.replaceOwnership(changed, ownsFor(changed, rules, merged));
+  let ownership = { files: changed, owns: ownsFor(changed, rules, merged) };
   if (codeownersChanged) {
-    const rest = [...sourceSet].filter((f) => !changed.includes(f));
-    const restOwned = await store.ownershipOf(rest);
-    const restGit = restOwned.filter((o) => o.source === 'git');
-    await store.replaceOwnership(rest, [...ownsFor(rest, rules, () => undefined), ...restGit]);
+    const rest = [...sourceSet].filter((f) => !changedSet.has(f));
+    const restGit = (await store.ownershipOf(rest)).filter((o) => o.source === 'git');
+    ownership = { files: [...changed, ...rest], owns: [...ownership.owns, ...ownsFor(rest, rules, () => undefined), ...restGit] };
   }
-  await store.setMeta({ repo: path.resolve(repo), sha, ingestedAt: new Date().toISOString(), otherPaths: all.filter((f) => !sourceSet.has(f)) });
+  t = Date.now();
+  // One write (one transaction in Neo4j) unless the fragments need more than one batch.
+  const newMeta: GraphMeta = { repo: path.resolve(repo), sha, ingestedAt: new Date().toISOString(), otherPaths: all.filter((f) => !sourceSet.has(f)) };
+  const batch = options.writeBatch ?? WRITE_BATCH;
+  if (fragments.length <= batch) await store.update({ fragments, removedPaths: deleted, ownership, meta: newMeta });
+  else {
+    await writeFragments(store, fragments, deleted, {}, batch);
+    await store.update({ fragments: [], removedPaths: [], ownership, meta: newMeta });
+  }
   ms.write += Date.now() - t;
   ms.total = Date.now() - started;
   return {

@@ -1,6 +1,6 @@
 /** The embedded store: one graphology multigraph in memory (zero set-up; the default). */
 import Graph from 'graphology';
-import type { CodeEdge, CodeGraphStore, FileFragment, FileRecord, GraphMeta, GraphSnapshot, OwnerRecord, OwnsEdge, SymbolRecord, WriteOptions } from '../../core/codegraph';
+import type { CodeEdge, CodeGraphStore, FileContext, FileFragment, FileRecord, GraphMeta, GraphUpdate, GraphSnapshot, OwnerRecord, OwnsEdge, SymbolRecord, WriteOptions } from '../../core/codegraph';
 
 type NodeAttrs = { label: 'File'; record: FileRecord } | { label: 'Symbol'; record: SymbolRecord } | { label: 'Owner'; record: OwnerRecord };
 type EdgeAttrs = { type: CodeEdge['type'] | 'OWNS'; source?: OwnsEdge['source']; commits?: number };
@@ -126,6 +126,20 @@ export class MemoryGraphStore implements CodeGraphStore {
       }
     }
     return out;
+  }
+
+  async contextOf(paths: readonly string[]): Promise<FileContext> {
+    const [records, importers, owns] = await Promise.all([this.getFiles(paths), this.importersOf(paths), this.ownershipOf(paths)]);
+    const imported = new Set<string>();
+    for (const p of records.keys())
+      for (const e of this.graph.outEdges(F(p))) if (this.graph.getEdgeAttribute(e, 'type') === 'IMPORTS') imported.add(this.graph.target(e).slice(2));
+    return { records, importers, owns, imported: await this.getFiles([...imported]) };
+  }
+
+  async update(u: GraphUpdate): Promise<void> {
+    await this.replaceFiles(u.fragments, u.removedPaths);
+    if (u.ownership) await this.replaceOwnership(u.ownership.files, u.ownership.owns);
+    await this.setMeta(u.meta);
   }
 
   async snapshot(): Promise<GraphSnapshot> {

@@ -6,7 +6,7 @@
  * for the bench's side-by-side measurement).
  */
 import neo4j, { type Driver, type ManagedTransaction } from 'neo4j-driver';
-import type { CodeEdge, CodeGraphStore, FileFragment, FileRecord, GraphMeta, GraphSnapshot, OwnerRecord, OwnsEdge, SymbolRecord, WriteOptions } from '../../core/codegraph';
+import type { CodeEdge, CodeGraphStore, FileContext, FileFragment, FileRecord, GraphMeta, GraphUpdate, GraphSnapshot, OwnerRecord, OwnsEdge, SymbolRecord, WriteOptions } from '../../core/codegraph';
 
 export class Neo4jUnavailableError extends Error {
   constructor(
@@ -25,6 +25,21 @@ export interface Neo4jStoreOptions {
   writeMode?: 'batched' | 'per-row';
   user?: string;
   password?: string;
+}
+
+/**
+ * Every query of this store starts from a uid (unique constraint) or the graph property (index), so
+ * its plan never depends on counts: a cached plan is kept even when the statistics moved (a graph
+ * cleared or filled), instead of being recompiled — hundreds of ms on a small-heap server, paid by
+ * the next small incremental write.
+ */
+const CYPHER = 'CYPHER replan=skip ';
+
+/** A write statement: run once, or with $rows (see runAll). */
+interface Statement {
+  query: string;
+  rows?: readonly unknown[];
+  params?: Record<string, unknown>;
 }
 
 const FILE_PROPS = ['path', 'lines', 'isTest', 'parsed', 'parseError', 'churn', 'exports', 'unresolved'] as const;
@@ -75,7 +90,7 @@ export class Neo4jGraphStore implements CodeGraphStore {
     return this.guard(async () => {
       const session = this.driver.session({ defaultAccessMode: neo4j.session.READ });
       try {
-        const result = await session.run(query, { g: this.graph, ...params });
+        const result = await session.run(CYPHER + query, { g: this.graph, ...params });
         return result.records.map((r) => r.toObject() as Record<string, unknown>);
       } finally {
         await session.close();
@@ -83,11 +98,22 @@ export class Neo4jGraphStore implements CodeGraphStore {
     });
   }
 
-  /** Runs `query` with $rows = all rows (batched) or once per row with $rows = [row] (per-row). */
-  private async rows(tx: ManagedTransaction, query: string, rows: readonly unknown[], params: Record<string, unknown> = {}): Promise<void> {
-    if (rows.length === 0) return;
-    if (this.writeMode === 'batched') await tx.run(query, { g: this.graph, rows, ...params });
-    else for (const row of rows) await tx.run(query, { g: this.graph, rows: [row], ...params });
+  /**
+   * Runs the statements in order: each with $rows = all its rows (batched) or once per row with
+   * $rows = [row] (per-row); a statement without rows runs once, one with an empty list not at all.
+   * Batched statements are pipelined: all are sent before the first answer is awaited (the server
+   * runs them in order), so a transaction costs one round trip rather than one per statement.
+   */
+  private async runAll(tx: ManagedTransaction, statements: readonly Statement[]): Promise<void> {
+    const live = statements.filter((s) => s.rows === undefined || s.rows.length > 0);
+    if (this.writeMode === 'batched') {
+      await Promise.all(live.map((s) => tx.run(CYPHER + s.query, { g: this.graph, ...(s.rows ? { rows: s.rows } : {}), ...s.params })));
+      return;
+    }
+    for (const s of live) {
+      if (s.rows === undefined) await tx.run(CYPHER + s.query, { g: this.graph, ...s.params });
+      else for (const row of s.rows) await tx.run(CYPHER + s.query, { g: this.graph, rows: [row], ...s.params });
+    }
   }
 
   async verify(): Promise<void> {
@@ -137,18 +163,29 @@ export class Neo4jGraphStore implements CodeGraphStore {
   }
 
   async setMeta(meta: GraphMeta): Promise<void> {
-    await this.write(async (tx) => {
-      await tx.run('MERGE (m:CodeGraph {graph: $g}) SET m.repo = $repo, m.sha = $sha, m.ingestedAt = $ingestedAt, m.otherPaths = $otherPaths', {
-        g: this.graph,
-        repo: meta.repo,
-        sha: meta.sha,
-        ingestedAt: meta.ingestedAt,
-        otherPaths: meta.otherPaths ?? null,
-      });
-    });
+    await this.write((tx) => this.runAll(tx, this.metaStatements(meta)));
+  }
+
+  private metaStatements(meta: GraphMeta): Statement[] {
+    const params = { repo: meta.repo, sha: meta.sha, ingestedAt: meta.ingestedAt, otherPaths: meta.otherPaths ?? null };
+    return [{ query: 'MERGE (m:CodeGraph {graph: $g}) SET m.repo = $repo, m.sha = $sha, m.ingestedAt = $ingestedAt, m.otherPaths = $otherPaths', params }];
   }
 
   async replaceFiles(fragments: readonly FileFragment[], removedPaths: readonly string[], options: WriteOptions = {}): Promise<void> {
+    await this.write((tx) => this.runAll(tx, this.filesStatements(fragments, removedPaths, options)));
+  }
+
+  /** An incremental ingest's whole write in one transaction (one commit, one log flush). */
+  async update(u: GraphUpdate): Promise<void> {
+    const statements = [
+      ...this.filesStatements(u.fragments, u.removedPaths, {}),
+      ...(u.ownership ? this.ownershipStatements(u.ownership.files, u.ownership.owns, {}) : []),
+      ...this.metaStatements(u.meta),
+    ];
+    await this.write((tx) => this.runAll(tx, statements));
+  }
+
+  private filesStatements(fragments: readonly FileFragment[], removedPaths: readonly string[], options: WriteOptions): Statement[] {
     const files = fragments.map(({ file, symbols }) => ({
       uid: this.uid(file.path),
       props: { graph: this.graph, ...Object.fromEntries(FILE_PROPS.map((k) => [k, file[k] ?? null])) },
@@ -157,35 +194,40 @@ export class Neo4jGraphStore implements CodeGraphStore {
     const symbols = fragments.flatMap(({ symbols: list }) => list.map((s) => ({ uid: this.uid(s.id), props: { graph: this.graph, ...s } })));
     const byType = (type: CodeEdge['type']) =>
       fragments.flatMap(({ edges }) => edges.filter((e) => e.type === type).map((e) => ({ from: this.uid(e.from), to: this.uid(e.to) })));
-    await this.write(async (tx) => {
-      await this.rows(tx, 'UNWIND $rows AS uid MATCH (f:File {uid: uid}) OPTIONAL MATCH (f)-[:DECLARES]->(s:Symbol) DETACH DELETE s, f', removedPaths.map((p) => this.uid(p)));
-      await this.rows(tx, 'UNWIND $rows AS row MERGE (f:File {uid: row.uid}) SET f += row.props', files);
-      if (options.fresh) {
-        // A full ingest into a cleared graph: nothing old to find and delete.
-        await this.rows(tx, 'UNWIND $rows AS row MERGE (s:Symbol {uid: row.uid}) SET s += row.props', symbols);
-      } else {
-        await this.rows(tx, 'UNWIND $rows AS row MATCH (:File {uid: row.uid})-[:DECLARES]->(s:Symbol) WHERE NOT s.uid IN row.symbolUids DETACH DELETE s', files);
-        await this.rows(tx, 'UNWIND $rows AS row MATCH (:File {uid: row.uid})-[r:IMPORTS|DECLARES|REFERENCES]->() DELETE r', files);
-        await this.rows(tx, 'UNWIND $rows AS row MERGE (s:Symbol {uid: row.uid}) SET s += row.props WITH s MATCH (s)-[r:CALLS]->() DELETE r', symbols);
-      }
-      await this.rows(tx, 'UNWIND $rows AS row MATCH (a:File {uid: row.from}) MATCH (b:File {uid: row.to}) MERGE (a)-[:IMPORTS]->(b)', byType('IMPORTS'));
-      await this.rows(tx, 'UNWIND $rows AS row MATCH (a:File {uid: row.from}) MATCH (b:Symbol {uid: row.to}) MERGE (a)-[:DECLARES]->(b)', byType('DECLARES'));
-      await this.rows(tx, 'UNWIND $rows AS row MATCH (a:File {uid: row.from}) MATCH (b:Symbol {uid: row.to}) MERGE (a)-[:REFERENCES]->(b)', byType('REFERENCES'));
-      await this.rows(tx, 'UNWIND $rows AS row MATCH (a:Symbol {uid: row.from}) MATCH (b:Symbol {uid: row.to}) MERGE (a)-[:CALLS]->(b)', byType('CALLS'));
-    });
+    const q = (query: string, rows: readonly unknown[]): Statement => ({ query, rows });
+    return [
+      q('UNWIND $rows AS uid MATCH (f:File {uid: uid}) OPTIONAL MATCH (f)-[:DECLARES]->(s:Symbol) DETACH DELETE s, f', removedPaths.map((p) => this.uid(p))),
+      q('UNWIND $rows AS row MERGE (f:File {uid: row.uid}) SET f += row.props', files),
+      ...(options.fresh
+        ? // A full ingest into a cleared graph: nothing old to find and delete.
+          [q('UNWIND $rows AS row MERGE (s:Symbol {uid: row.uid}) SET s += row.props', symbols)]
+        : [
+            q('UNWIND $rows AS row MATCH (:File {uid: row.uid})-[:DECLARES]->(s:Symbol) WHERE NOT s.uid IN row.symbolUids DETACH DELETE s', files),
+            q('UNWIND $rows AS row MATCH (:File {uid: row.uid})-[r:IMPORTS|DECLARES|REFERENCES]->() DELETE r', files),
+            q('UNWIND $rows AS row MERGE (s:Symbol {uid: row.uid}) SET s += row.props WITH s MATCH (s)-[r:CALLS]->() DELETE r', symbols),
+          ]),
+      q('UNWIND $rows AS row MATCH (a:File {uid: row.from}) MATCH (b:File {uid: row.to}) MERGE (a)-[:IMPORTS]->(b)', byType('IMPORTS')),
+      q('UNWIND $rows AS row MATCH (a:File {uid: row.from}) MATCH (b:Symbol {uid: row.to}) MERGE (a)-[:DECLARES]->(b)', byType('DECLARES')),
+      q('UNWIND $rows AS row MATCH (a:File {uid: row.from}) MATCH (b:Symbol {uid: row.to}) MERGE (a)-[:REFERENCES]->(b)', byType('REFERENCES')),
+      q('UNWIND $rows AS row MATCH (a:Symbol {uid: row.from}) MATCH (b:Symbol {uid: row.to}) MERGE (a)-[:CALLS]->(b)', byType('CALLS')),
+    ];
   }
 
   async replaceOwnership(files: readonly string[], owns: readonly OwnsEdge[], options: WriteOptions = {}): Promise<void> {
+    await this.write((tx) => this.runAll(tx, this.ownershipStatements(files, owns, options)));
+  }
+
+  private ownershipStatements(files: readonly string[], owns: readonly OwnsEdge[], options: WriteOptions): Statement[] {
     const rows = owns.map((o) => ({ file: this.uid(o.file), ouid: this.uid(o.owner), owner: o.owner, kind: o.owner.startsWith('@') ? 'team' : 'person', source: o.source, commits: o.commits }));
-    await this.write(async (tx) => {
-      if (!options.fresh) await this.rows(tx, 'UNWIND $rows AS uid MATCH (:Owner)-[r:OWNS]->(:File {uid: uid}) DELETE r', files.map((f) => this.uid(f)));
-      await this.rows(
-        tx,
+    const statements: Statement[] = [];
+    if (!options.fresh) statements.push({ query: 'UNWIND $rows AS uid MATCH (:Owner)-[r:OWNS]->(:File {uid: uid}) DELETE r', rows: files.map((f) => this.uid(f)) });
+    statements.push({
+      query:
         'UNWIND $rows AS row MATCH (f:File {uid: row.file}) MERGE (o:Owner {uid: row.ouid}) ON CREATE SET o.graph = $g, o.id = row.owner, o.kind = row.kind MERGE (o)-[r:OWNS {source: row.source}]->(f) SET r.commits = row.commits',
-        rows,
-      );
-      if (!options.fresh) await tx.run('MATCH (o:Owner {graph: $g}) WHERE NOT (o)-->() DELETE o', { g: this.graph });
+      rows,
     });
+    if (!options.fresh) statements.push({ query: 'MATCH (o:Owner {graph: $g}) WHERE NOT (o)-->() DELETE o' });
+    return statements;
   }
 
   private static fileOf(row: Record<string, unknown>): FileRecord {
@@ -201,7 +243,33 @@ export class Neo4jGraphStore implements CodeGraphStore {
   }
 
   async listFiles(): Promise<string[]> {
-    return (await this.read('MATCH (f:File {graph: $g}) RETURN f.path AS path')).map((r) => r.path as string);
+    // One record (a list) rather than one per file: the driver streams records slowly.
+    const rows = await this.read('MATCH (f:File {graph: $g}) RETURN collect(f.path) AS paths');
+    return (rows[0]?.paths as string[] | undefined) ?? [];
+  }
+
+  async contextOf(paths: readonly string[]): Promise<FileContext> {
+    const context: FileContext = { records: new Map(), importers: new Map(), owns: [], imported: new Map() };
+    if (paths.length === 0) return context;
+    const rows = await this.read(
+      `UNWIND $uids AS uid MATCH (f:File {uid: uid})
+       RETURN f { .* } AS f,
+         [(i:File)-[:IMPORTS]->(f) | i.path] AS importers,
+         [(o:Owner)-[r:OWNS]->(f) | {owner: o.id, source: r.source, commits: r.commits}] AS owns,
+         [(f)-[:IMPORTS]->(t:File) | t { .* }] AS imported`,
+      { uids: paths.map((p) => this.uid(p)) },
+    );
+    for (const row of rows) {
+      const file = Neo4jGraphStore.fileOf(row.f as Record<string, unknown>);
+      context.records.set(file.path, file);
+      context.importers.set(file.path, [...new Set(row.importers as string[])].sort());
+      for (const o of row.owns as { owner: string; source: OwnsEdge['source']; commits: number }[]) context.owns.push({ owner: o.owner, file: file.path, source: o.source, commits: o.commits });
+      for (const t of row.imported as Record<string, unknown>[]) {
+        const record = Neo4jGraphStore.fileOf(t);
+        context.imported.set(record.path, record);
+      }
+    }
+    return context;
   }
 
   async importersOf(paths: readonly string[]): Promise<Map<string, string[]>> {

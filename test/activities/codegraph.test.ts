@@ -154,3 +154,68 @@ describe('assessRisk consults the graph for every score', () => {
     expect(snapshots).toBe(1); // one ingest + analysis of the commit, then cached
   });
 });
+
+describe('assessRisk of a change deleting a file', () => {
+  let dir: string;
+  let base: string;
+  let deleting: string;
+  const g = (...args: string[]) =>
+    execFileSync('git', ['-C', dir, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'commit.gpgsign=false', ...args], { encoding: 'utf8' }).trim();
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maestro-codegraph-delete-'));
+    g('init', '-q', '-b', 'main');
+    const files: Record<string, string> = { 'src/hub.ts': 'export const hub = (n: number) => n + 1;\n', 'src/leaf.ts': 'export const leaf = 1;\n' };
+    for (const name of ['a', 'b', 'c', 'd']) files[`src/${name}.ts`] = `import { hub } from './hub';\nexport const ${name} = hub(1);\n`;
+    fs.mkdirSync(path.join(dir, 'src'));
+    for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text);
+    g('add', '-A');
+    g('commit', '-q', '-m', 'base');
+    base = g('rev-parse', 'HEAD');
+    g('rm', '-q', 'src/hub.ts');
+    g('commit', '-q', '-m', 'delete the hub');
+    deleting = g('rev-parse', 'HEAD');
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const request = () =>
+    parseChangeRequest({
+      id: 'hub-1',
+      title: 'Drop hub',
+      intent: 'Delete the hub.',
+      repo: dir,
+      service: 'example',
+      change: { kind: 'codemod', codemod: { codemod: 'replace-literal', file: 'src/hub.ts', from: 'n + 1', to: 'n' } },
+    });
+  const deletion = (overrides: Partial<Candidate> = {}): Candidate => ({
+    branch: 'maestro/hub-1',
+    baseSha: base,
+    sha: deleting,
+    changedFiles: ['src/hub.ts'],
+    diffStat: { files: 1, insertions: 0, deletions: 1 },
+    diff: '',
+    service: { entry: 'src/a.ts', healthPath: '/healthz', test: ['{node}', '--test'] },
+    ...overrides,
+  });
+
+  it('takes the deleted file’s centrality from the base commit’s graph (deleting a hub is risky)', async () => {
+    const { assessRisk } = createCodegraphActivities();
+    const report = await assessRisk({ changeRequest: request(), candidate: deletion() });
+    const centrality = report.factors.find((f) => f.name === 'centrality')!;
+    // hub.ts at the base: imported by 4 of the 6 files, the highest PageRank.
+    expect(centrality.value).toBeCloseTo(0.5 * (4 / 5) + 0.25 * 1, 5);
+    expect(centrality.detail).toContain(`graph memory@${deleting.slice(0, 12)} (5 files)`);
+    expect(centrality.detail).toContain(`most central touched node: src/hub.ts, deleted (centrality in the base graph memory@${base.slice(0, 12)}) (fan-in 4`);
+    // A leaf is not central.
+    const leaf = await assessRisk({ changeRequest: request(), candidate: deletion({ changedFiles: ['src/leaf.ts'] }) });
+    expect(leaf.factors.find((f) => f.name === 'centrality')!.value).toBe(0);
+    expect(report.score).toBeGreaterThan(leaf.score);
+  });
+
+  it('without a base commit, a deleted file counts as isolated', async () => {
+    const { assessRisk } = createCodegraphActivities();
+    const { baseSha: _omitted, ...noBase } = deletion();
+    const report = await assessRisk({ changeRequest: request(), candidate: noBase as Candidate });
+    expect(report.factors.find((f) => f.name === 'centrality')!.value).toBe(0);
+  });
+});

@@ -97,3 +97,108 @@ describe('ingestRepo (in memory)', () => {
     await expect(ingestRepo(store, repo.dir, second, { mode: 'incremental' })).resolves.toMatchObject({ mode: 'incremental' });
   });
 });
+
+describe('incremental ingest over several commits (ends equal to a full ingest)', () => {
+  const incrementalEqualsFull = async (r: TempRepo, from: string, to: string) => {
+    const store = new MemoryGraphStore();
+    await ingestRepo(store, r.dir, from);
+    const inc = await ingestRepo(store, r.dir, to);
+    expect(inc.mode).toBe('incremental');
+    const full = new MemoryGraphStore();
+    await ingestRepo(full, r.dir, to, { mode: 'full' });
+    expect(canonical(await store.snapshot())).toEqual(canonical(await full.snapshot()));
+    return { inc, snap: canonical(await full.snapshot()) };
+  };
+
+  it('counts the churn and authors of a file changed and changed back, of files added then deleted, across a linear range', async () => {
+    const r = new TempRepo();
+    try {
+      const base = r.commit(SERVICE, 'alice');
+      r.commit({ 'src/util.ts': SERVICE['src/util.ts'] + '// tweak\n', 'src/tmp.ts': 'export const t = 1;\n' }, 'bob');
+      r.commit({ 'src/util.ts': SERVICE['src/util.ts'], 'src/tmp.ts': null, 'src/deep/a/b/new.ts': "import { twice } from '../../../util';\nexport const n = twice(2);\n" }, 'carol');
+      const tip = r.commit({ 'src/service.ts': null, 'src/service.ts.bak': 'x' }, 'dave');
+      const { inc, snap } = await incrementalEqualsFull(r, base, tip);
+      expect(inc.filesRemoved).toBe(1);
+      expect(snap.files.find((f) => f.path === 'src/util.ts')).toMatchObject({ churn: 3 }); // net unchanged, three commits
+      expect(snap.owns).toContainEqual({ owner: 'carol@example.com', file: 'src/util.ts', source: 'git', commits: 1 });
+    } finally {
+      r.remove();
+    }
+  });
+
+  it('takes a merge commit in the range (git log and git diff answer then)', async () => {
+    const r = new TempRepo();
+    try {
+      const base = r.commit(SERVICE, 'alice');
+      r.git('checkout', '-q', '-b', 'side');
+      r.commit({ 'src/side.ts': "import { half } from './util';\nexport const s = half(4);\n", 'src/util.ts': SERVICE['src/util.ts'] + '// side\n' }, 'bob');
+      r.commit({ 'src/util.ts': SERVICE['src/util.ts'] }, 'bob');
+      r.git('checkout', '-q', 'main');
+      r.commit({ 'src/db/store.ts': null }, 'carol');
+      r.git('-c', 'user.name=erin', '-c', 'user.email=erin@example.com', 'merge', '-q', '--no-ff', '-m', 'merge side', 'side');
+      const tip = r.git('rev-parse', 'HEAD');
+      const { snap } = await incrementalEqualsFull(r, base, tip);
+      expect(snap.files.find((f) => f.path === 'src/util.ts')).toMatchObject({ churn: 3 });
+    } finally {
+      r.remove();
+    }
+  });
+
+  it('maps authors through .mailmap as git log does', async () => {
+    const r = new TempRepo();
+    try {
+      const base = r.commit({ ...SERVICE, '.mailmap': 'Alice <alice@example.com> <bob@example.com>\n' }, 'alice');
+      const tip = r.commit({ 'src/util.ts': SERVICE['src/util.ts'] + '// by bob\n' }, 'bob');
+      const { snap } = await incrementalEqualsFull(r, base, tip);
+      expect(snap.owns.filter((o) => o.file === 'src/util.ts' && o.source === 'git')).toEqual([{ owner: 'alice@example.com', file: 'src/util.ts', source: 'git', commits: 2 }]);
+    } finally {
+      r.remove();
+    }
+  });
+
+  it('resolves branch names and answers a revision already ingested without parsing', async () => {
+    const r = new TempRepo();
+    try {
+      const base = r.commit(SERVICE, 'alice');
+      const store = new MemoryGraphStore();
+      await ingestRepo(store, r.dir, 'main');
+      expect(await ingestRepo(store, r.dir, 'main')).toMatchObject({ mode: 'incremental', sha: base, filesParsed: 0 });
+      const tip = r.commit({ 'src/util.ts': SERVICE['src/util.ts'] + '// x\n' }, 'bob');
+      expect(await ingestRepo(store, r.dir, 'main')).toMatchObject({ mode: 'incremental', sha: tip, filesParsed: 1 });
+      await expect(ingestRepo(store, r.dir, 'no-such-branch')).rejects.toThrow(/no-such-branch/);
+    } finally {
+      r.remove();
+    }
+  });
+});
+
+describe('walkRange (the long-lived cat-file) agrees with git log', () => {
+  it('on changes, churn and authors across a linear range, with a file turned directory and a mode change', async () => {
+    const { rangeLog, walkRange, closeGitBatches } = await import('../../activities/codegraph/git');
+    const r = new TempRepo();
+    try {
+      const base = r.commit({ ...SERVICE, 'tools/x': 'file\n', 'bin/run.sh': '#!/bin/sh\n' }, 'alice');
+      r.commit({ 'tools/x': null, 'src/util.ts': SERVICE['src/util.ts'] + '// 1\n' }, 'bob');
+      r.commit({ 'tools/x/inner.ts': 'export const i = 1;\n', 'src/a/b/c.ts': 'export const c = 1;\n' }, 'carol');
+      r.git('update-index', '--chmod=+x', 'bin/run.sh');
+      r.git('-c', 'user.name=dave', '-c', 'user.email=Dave@Example.com', 'commit', '-q', '-m', 'mode');
+      const tip = r.commit({ 'src/util.ts': SERVICE['src/util.ts'], 'src/a/b/c.ts': null }, 'erin');
+      const walked = await walkRange(r.dir, base, 'main');
+      const logged = await rangeLog(r.dir, base, 'main^{commit}');
+      expect(walked).not.toBe('same');
+      const norm = (x: typeof logged) => ({
+        sha: x!.sha,
+        ancestor: x!.ancestor,
+        changes: [...x!.changes!].sort((a, b) => a.path.localeCompare(b.path)),
+        churn: [...x!.history.churn].sort(),
+        authors: [...x!.history.authors].map(([f, m]) => [f, [...m].sort()]).sort(),
+      });
+      expect(norm(walked as typeof logged)).toEqual(norm(logged));
+      expect(norm(logged).sha).toBe(tip);
+      expect(await walkRange(r.dir, tip, tip)).toBe('same');
+    } finally {
+      closeGitBatches();
+      r.remove();
+    }
+  });
+});

@@ -67,6 +67,19 @@ describe('risk score properties', () => {
     );
   });
 
+  it('a deleted file found in the base graph never lowers it', () => {
+    fc.assert(
+      fc.property(nonEmpty, fc.nat(), node, fc.nat(1_000), (inputs, pick, c, totalFiles) => {
+        const file = pickFile(inputs, pick);
+        const files = { ...inputs.graph.files };
+        delete files[file];
+        const deleted = { ...inputs, graph: { ...inputs.graph, files } };
+        const withBase = { ...deleted, graph: { ...deleted.graph, base: { source: 'memory@base', totalFiles, files: { [file]: c } } } };
+        expect(computeRisk(withBase).score).toBeGreaterThanOrEqual(computeRisk(deleted).score);
+      }),
+    );
+  });
+
   it('is monotone in size and churn: more lines or more commits never lower it', () => {
     fc.assert(
       fc.property(nonEmpty, fc.nat(10_000), fc.nat(10_000), fc.nat(), fc.nat(100), (inputs, moreIns, moreDel, pick, moreChurn) => {

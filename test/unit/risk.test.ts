@@ -61,6 +61,20 @@ describe('computeRisk', () => {
     expect(central.score).toBeGreaterThan(0.8);
   });
 
+  it('reads the centrality of a deleted file from the base graph: deleting a hub is risky', () => {
+    const deleting = { ...base, changedFiles: ['src/a.ts', 'src/hub.ts'], graph: graph({ 'src/a.ts': node(0) }) };
+    const withBase = { ...deleting, graph: { ...deleting.graph, base: { source: 'memory@base', totalFiles: 11, files: { 'src/hub.ts': node(10, 1, 0.5) } } } };
+    expect(factor(deleting, 'centrality').value).toBe(0); // without the base graph a deleted file is isolated
+    const centrality = factor(withBase, 'centrality');
+    expect(centrality.value).toBeCloseTo(nodeCentrality(node(10, 1, 0.5), 11), 6);
+    expect(centrality.detail).toContain('most central touched node: src/hub.ts, deleted (centrality in the base graph memory@base)');
+    expect(computeRisk(withBase).score).toBeGreaterThan(computeRisk(deleting).score);
+    // A file still in the candidate's graph is scored there, never from the base.
+    const kept = { ...withBase, graph: { ...withBase.graph, files: { 'src/a.ts': node(0), 'src/hub.ts': node(1) } } };
+    expect(factor(kept, 'centrality').value).toBeCloseTo(nodeCentrality(node(1), 11), 6);
+    expect(() => computeRisk({ ...withBase, graph: { ...withBase.graph, base: { source: 'b', totalFiles: -1, files: { 'src/hub.ts': node(-2) } } } })).toThrow(ValidationError);
+  });
+
   it('names unparsed files in the centrality detail', () => {
     expect(factor({ ...base, unparsedFiles: ['src/broken.ts'] }, 'centrality').detail).toContain('skipped 1 unparseable file(s): src/broken.ts');
   });
