@@ -220,7 +220,9 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     merged = await gitWork.mergeCandidate({ changeRequest: cr, candidate });
     status.mergeSha = facts.mergeSha = merged.mergeSha;
     record('merge', `${candidate.branch} merged into ${cr.baseBranch} as ${merged.mergeSha.slice(0, 12)}${merged.alreadyMerged ? ' (already merged)' : ''}`);
-    const evidence = { trainId, changeId: cr.id, repo: cr.repo, commit: merged.mergeSha };
+    // Appeal decisions travel into the signed provenance with the rest of the evidence.
+    const appeals = appealed ? [{ id: appealed.appealId, status: appealed.status, decidedBy: appealed.decidedBy, rules: appealed.rules }] : [];
+    const evidence = { trainId, changeId: cr.id, repo: cr.repo, commit: merged.mergeSha, appeals };
     const provenance = await quick.recordMergeProvenance({
       changeRequest: cr,
       evalReport: evals,

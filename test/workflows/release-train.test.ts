@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { Context } from '@temporalio/activity';
+import { loadOrCreateSigningKey, verifyRelease } from '../../activities/provenance';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
@@ -197,6 +199,10 @@ test('a denied train with an appeal window is appealed, the appeal granted by an
   const status = await handle.query(trainStatusQuery);
   expect(status.history.some((h) => h.kind === 'appeal' && h.by === 'frank@release')).toBe(true);
   expect(status.denials).toBeUndefined();
+  // The appeal decision is part of the signed merge provenance, which verifies.
+  const release = verifyRelease(path.join(stateDir, 'releases', handle.workflowId), loadOrCreateSigningKey(path.join(stateDir, 'keys')).publicKey);
+  expect(JSON.stringify(release.statement)).toContain(`appeal-${handle.workflowId}`);
+  expect(release.commit).toBe(result.mergeSha);
 });
 
 test('an invalid change request fails the workflow at once, naming the field, with no stage run', async () => {
