@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { createSpecActivities } from './spec';
 import { createRepoActivities } from './repo';
-import { createCodegraphActivities } from './codegraph';
+import { CodeGraphService, createCodegraphActivities } from './codegraph';
+import { codegraphSymbolsFor } from './spec/graph';
 import { createEvalActivities } from './evals';
 import { createPolicyActivities } from './policy';
 import { createAppealActivities } from './policy/appeals';
@@ -22,10 +23,11 @@ export const TSX_CLI = require.resolve('tsx/cli');
 /** Every activity of the release train and the appeal workflow, built from injected dependencies. */
 export function createActivities(deps: ActivityDeps) {
   const deployer = new LocalDeployer({ stateDir: path.join(deps.stateDir, 'deploy'), tsxCli: TSX_CLI });
+  const codeGraph = new CodeGraphService();
   return {
-    ...createSpecActivities(),
+    ...createSpecActivities({ artifactsDir: path.join(deps.stateDir, 'artifacts', 'specs'), symbolsFor: codegraphSymbolsFor(codeGraph) }),
     ...createRepoActivities({ workRoot: path.join(deps.stateDir, 'work') }),
-    ...createCodegraphActivities(),
+    ...createCodegraphActivities({ service: codeGraph }),
     ...createEvalActivities({ tsxCli: TSX_CLI, artifactsDir: path.join(deps.stateDir, 'artifacts', 'evals') }),
     ...createPolicyActivities(),
     ...createAppealActivities({ url: deps.databaseUrl }),

@@ -170,8 +170,30 @@ function changeSummary(cr: ChangeRequest): string {
   return codemodSummary(change.codemod);
 }
 
+/**
+ * The code graph's view of one file the change touches: its exported symbols (functions, classes, methods
+ * of exported classes) and how many other files/symbols depend on them. See activities/spec/graph.ts.
+ */
+export interface TouchedSymbols {
+  file: string;
+  symbols: string[];
+  dependents: number;
+}
+
+export interface SpecContext {
+  /** Exported symbols of the touched files, from the code graph when available. */
+  symbols?: readonly TouchedSymbols[];
+}
+
+const MAX_SYMBOLS_NAMED = 8;
+
+function symbolList(symbols: readonly string[]): string {
+  const named = symbols.slice(0, MAX_SYMBOLS_NAMED).map(code).join(', ');
+  return symbols.length > MAX_SYMBOLS_NAMED ? `${named} and ${symbols.length - MAX_SYMBOLS_NAMED} more` : named;
+}
+
 /** Deterministic Given/When/Then scenarios and acceptance criteria for a change request. */
-export function synthesizeSpecFromRequest(cr: ChangeRequest): Spec {
+export function synthesizeSpecFromRequest(cr: ChangeRequest, context: SpecContext = {}): Spec {
   const given = `service ${code(cr.service)} at the head of ${code(cr.baseBranch)}`;
   const when = `change ${code(cr.id)} (${changeSummary(cr)}) is applied`;
   const scenarios: Omit<SpecScenario, 'id'>[] = [];
@@ -226,7 +248,32 @@ export function synthesizeSpecFromRequest(cr: ChangeRequest): Spec {
     criteria.push(api === 'preserve' ? 'The emitted .d.ts of the non-test files is byte-identical before and after' : 'Public API changes are limited to what the codemod declares');
   }
 
-  // 3. Guard rails every change shares.
+  // 3. What the code graph says the change reaches: the exported symbols of the touched files and their dependents.
+  const touched = [...(context.symbols ?? [])]
+    .map((t) => ({ file: t.file, symbols: [...new Set(t.symbols)].sort(), dependents: Math.max(0, Math.floor(t.dependents)) }))
+    .filter((t) => t.file !== '' && t.symbols.length > 0)
+    .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  for (const t of touched) {
+    const names = symbolList(t.symbols);
+    const users = t.dependents === 1 ? '1 dependent' : `${t.dependents} dependents`;
+    if (t.dependents > 0) {
+      scenarios.push({
+        given: `${given}, where ${code(t.file)} exports ${names} with ${users} in the code graph`,
+        when,
+        then: `every dependent of ${names} still type-checks and its tests pass, unless the change declares the break`,
+      });
+      criteria.push(`The ${users} of ${names} in ${code(t.file)} still type-check and their tests pass on the candidate`);
+    } else {
+      scenarios.push({
+        given: `${given}, where ${code(t.file)} exports ${names} and the code graph shows no dependents`,
+        when,
+        then: `${names} keep their exported names and signatures unless the change declares otherwise`,
+      });
+      criteria.push(`${names} in ${code(t.file)} stay exported with the same signatures, unless the change declares otherwise`);
+    }
+  }
+
+  // 4. Guard rails every change shares.
   for (const pattern of cr.protectedPaths) {
     scenarios.push({
       given: `${code(pattern)} is a protected path of ${code(cr.service)}`,

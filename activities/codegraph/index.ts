@@ -174,8 +174,9 @@ export type GraphQuery =
   | { kind: 'hot-paths'; level?: 'file' | 'symbol'; limit?: number };
 
 /** Code-graph activities: risk of a candidate, and graph queries for agents and people. */
-export function createCodegraphActivities(deps: CodegraphDeps = {}) {
-  const service = new CodeGraphService(deps);
+export function createCodegraphActivities(deps: CodegraphDeps & { service?: CodeGraphService } = {}) {
+  // One service per worker: the spec stage's symbol lookup and assessRisk share its ingested graphs.
+  const service = deps.service ?? new CodeGraphService(deps);
   return {
     /** Ingests the candidate commit and scores the change with core/risk.ts from the graph's centrality. */
     async assessRisk(input: AssessRiskInput): Promise<RiskReport> {
