@@ -9,7 +9,7 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import neo4j from 'neo4j-driver';
-import { isPortOpen, isProcessAlive } from '../process';
+import { isPortOpen, isProcessAlive, stopByPidFile } from '../process';
 
 const PROJECT_ROOT = path.resolve(__dirname, '../..');
 export const NEO4J_DIR = process.env.MAESTRO_NEO4J_DIR ?? path.join(PROJECT_ROOT, '.maestro/neo4j');
@@ -152,20 +152,5 @@ export async function ensureNeo4j(options: EnsureNeo4jOptions = {}): Promise<Neo
 export async function stopNeo4j(options: { port?: number; dir?: string; timeoutMs?: number } = {}): Promise<boolean> {
   const port = options.port ?? DEFAULT_NEO4J_PORT;
   const dir = options.dir ?? NEO4J_DIR;
-  const file = pidFile(dir, port);
-  if (!fs.existsSync(file)) return false;
-  const pid = Number(fs.readFileSync(file, 'utf8'));
-  try {
-    process.kill(-pid, 'SIGTERM');
-  } catch {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
-  }
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  while (Date.now() < deadline && (isProcessAlive(pid) || (await isPortOpen(port)))) await sleep(200);
-  fs.rmSync(file, { force: true });
-  return true;
+  return stopByPidFile(pidFile(dir, port), port, options.timeoutMs ?? 30_000);
 }

