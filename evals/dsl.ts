@@ -24,10 +24,21 @@ const sourceSchema = z
   .string()
   .regex(/^(diff|commit_message|output|command|file:[^\0]+)$/, `allowed: ${TEXT_SOURCES.map((s) => `'${s}'`).join(', ')}`);
 
+/**
+ * 0 (the check is reported but does not count) or from 0.001 up: smaller weights carry no meaning and,
+ * scaled, underflow to 0, which would break the scale-invariance of normalised weights.
+ */
+const weightSchema = z
+  .number()
+  .min(0)
+  .max(100)
+  .refine((w) => w === 0 || w >= 0.001, 'a weight is 0 or between 0.001 and 100')
+  .default(1);
+
 const common = {
   /** Display name; defaults to the type (must be unique within a scenario). */
   name: z.string().regex(/^[a-z][a-z0-9_.-]*$/, 'lowercase letters, digits, _ . -').optional(),
-  weight: z.number().min(0).max(100).default(1),
+  weight: weightSchema,
   /** A failing required check caps the scenario score (see scoring.ts). */
   required: z.boolean().default(false),
   /** Score at or above which the check passes. */
@@ -99,7 +110,7 @@ export const scenarioSchema = z
     holdout: z.boolean().default(false),
     /** The scenario applies only to repositories that have these files at the candidate commit (else skipped). */
     requires_files: z.array(z.string().min(1)).default([]),
-    weight: z.number().min(0).max(100).default(1),
+    weight: weightSchema,
     fixtures: z
       .object({
         prompt: z.string().default(''),

@@ -4,7 +4,7 @@ import { lexicalSimilarity } from '../../evals/semantic';
 import { perturb, PERTURBATION_KINDS } from '../../evals/perturbations';
 
 const unit = fc.double({ min: 0, max: 1, noNaN: true });
-const check = fc.record({ check: fc.constantFrom('a', 'b', 'c'), score: unit, weight: fc.double({ min: 0, max: 10, noNaN: true }), required: fc.boolean(), passAt: unit });
+const check = fc.record({ check: fc.constantFrom('a', 'b', 'c'), score: unit, weight: fc.oneof(fc.constant(0), fc.double({ min: 0.001, max: 10, noNaN: true })) /* the DSL's weights */, required: fc.boolean(), passAt: unit });
 const toScored = (c: { check: string; score: number; weight: number; required: boolean; passAt: number }): ScoredCheck => ({ ...c, passed: c.score >= c.passAt });
 
 describe('scoring properties', () => {
