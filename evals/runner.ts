@@ -150,6 +150,8 @@ export function cacheKey(parts: {
   agent?: string;
   claimedFiles?: string[];
   protectedPaths?: string[];
+  /** Who judges and measures similarity: a cached offline verdict must not stand in for a model's. */
+  providers?: string[];
 }): string {
   const checkConfig = createHash('sha256').update(stableStringify({ checks: parts.scenario.checks, fixtures: parts.scenario.fixtures, scoring: parts.scenario.scoring, timeout: parts.scenario.timeout })).digest('hex');
   return createHash('sha256')
@@ -168,6 +170,7 @@ export function cacheKey(parts: {
         agent: parts.agent ?? null,
         claimed: parts.claimedFiles ?? null,
         protected: parts.protectedPaths ?? [],
+        providers: parts.providers ?? [],
       }),
     )
     .digest('hex');
@@ -182,6 +185,12 @@ async function readTestArgv(repo: string, sha: string, tsxCli: string): Promise<
 
 export async function runScenarios(opts: RunOptions): Promise<RunResult> {
   const started = Date.now();
+  // The checks fall back to the environment's LLM judge and embedding model (evals/semantic.ts).
+  const providerIds = [
+    `judge:${opts.judge?.name ?? process.env.MAESTRO_LLM_MODEL ?? 'none'}@${process.env.MAESTRO_LLM_BASE_URL ?? 'offline'}`,
+    `similarity:${(opts.similarity ?? []).map((p) => p.name).join(',') || 'default'}`,
+    `embedding:${process.env.MAESTRO_LLM_EMBEDDING_MODEL ?? 'none'}`,
+  ];
   const repo = await fs.realpath(opts.repo);
   const resolvedCandidate = await resolveCommit(repo, opts.candidate);
   if (!resolvedCandidate) throw new CommitNotFoundError('candidate', opts.candidate, repo);
@@ -212,7 +221,7 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
       if (exists.exitCode !== 0)
         return { ...head, skipped: `requires ${file}, which the candidate does not have`, score: 0, passed: false, repeats: [], checks: [], flakyChecks: [], cached: false, durationMs: Date.now() - t0 };
     }
-    const key = cacheKey({ scenario, candidateSha, baseSha, testArgv, repeats, perturbation: opts.perturbation, agent: opts.agent?.name, claimedFiles: opts.claimedFiles, protectedPaths: opts.protectedPaths });
+    const key = cacheKey({ scenario, candidateSha, baseSha, testArgv, repeats, perturbation: opts.perturbation, agent: opts.agent?.name, claimedFiles: opts.claimedFiles, protectedPaths: opts.protectedPaths, providers: providerIds });
     const cacheFile = cacheDir ? path.join(cacheDir, key.slice(0, 2), `${key}.json`) : undefined;
     if (cacheFile) {
       const hit = await fs.readFile(cacheFile, 'utf8').then((t) => JSON.parse(t) as ScenarioResult, () => undefined);

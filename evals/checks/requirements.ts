@@ -6,7 +6,8 @@
  *                         that is not passing on base and passing on candidate counts, and there must be one.
  *   public_api_unchanged  the TypeScript compiler's emitted declarations (.d.ts, comments removed) of the
  *                         public files (`files`, default every non-test .ts under src/) are identical.
- *   llm_judge             the configured judge decides; without one: unverified.
+ *   llm_judge             the configured judge decides (injected, else MAESTRO_LLM_BASE_URL's, see ../semantic.ts);
+ *                         without one, or when it fails or answers junk: unverified.
  *   (none)                unverified.
  * Score = share of requirements met; an unverified requirement counts as not met and the check never passes.
  */
@@ -14,6 +15,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ts } from 'ts-morph';
 import { git } from '../../activities/repo/git';
+import { judgeProviderFromEnv, type JudgeProvider } from '../semantic';
 import { parseTestOutcomes } from '../test-runner';
 import type { CheckContext, CheckImpl } from './types';
 
@@ -57,10 +59,23 @@ async function verify(requirement: RequirementSpec, ctx: CheckContext): Promise<
     case 'public_api_unchanged':
       return publicApiUnchanged(requirement.files, ctx);
     case 'llm_judge': {
-      if (!ctx.judge) return { status: 'unverified', evidence: 'no verifier: no LLM judge is configured' };
+      // The injected judge, else the OpenAI-compatible one when MAESTRO_LLM_BASE_URL is set (runner's process env).
+      let judge: JudgeProvider | undefined;
+      try {
+        judge = ctx.judge ?? judgeProviderFromEnv();
+      } catch (error) {
+        return { status: 'unverified', evidence: `no verifier: the LLM judge is misconfigured: ${(error as Error).message}` };
+      }
+      if (!judge) return { status: 'unverified', evidence: 'no verifier: no LLM judge is configured' };
       const diff = (await git(ctx.repo, ['diff', ctx.baseSha, ctx.candidateSha])).stdout;
-      const verdict = await ctx.judge.judge({ requirement: requirement.text, diff, prompt: ctx.fixtures.prompt });
-      return { status: verdict.verdict === 'met' ? 'met' : verdict.verdict === 'not_met' ? 'not_met' : 'unverified', evidence: `${ctx.judge.name}: ${verdict.reason}` };
+      let verdict: Awaited<ReturnType<JudgeProvider['judge']>>;
+      try {
+        verdict = await judge.judge({ requirement: requirement.text, diff, prompt: ctx.fixtures.prompt });
+      } catch (error) {
+        // A judge that cannot answer verified nothing: unverified, never met.
+        return { status: 'unverified', evidence: `${judge.name}: the judge failed: ${(error as Error).message}` };
+      }
+      return { status: verdict.verdict === 'met' ? 'met' : verdict.verdict === 'not_met' ? 'not_met' : 'unverified', evidence: `${judge.name}: ${verdict.reason}` };
     }
     case undefined:
       return { status: 'unverified', evidence: 'no verifier for this requirement (add verify: fail_to_pass | public_api_unchanged | llm_judge)' };

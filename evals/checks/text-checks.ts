@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import Ajv from 'ajv';
 import { git } from '../../activities/repo/git';
 import type { CheckSpec } from '../dsl';
+import { EMBEDDING_PROVIDER_NAME, embeddingProviderFromEnv } from '../semantic';
 import { fillTestArgv, runCommand } from '../test-runner';
 import type { CheckContext, CheckImpl, CheckOutcome } from './types';
 
@@ -97,8 +98,23 @@ export const jsonSchema = withSource<Extract<CheckSpec, { type: 'json_schema' }>
 });
 
 export const semantic = withSource<Extract<CheckSpec, { type: 'semantic' }>>(async (spec, text, ctx) => {
-  const provider = ctx.similarity.get(spec.provider);
-  if (!provider) return { score: 0, passed: false, status: 'error', explanation: `no similarity provider '${spec.provider}'; have: ${[...ctx.similarity.keys()].join(', ')}` };
+  // Injected providers first; `embedding` otherwise comes from MAESTRO_LLM_BASE_URL + MAESTRO_LLM_EMBEDDING_MODEL
+  // (the runner's process env, not the scrubbed sandbox env). Offline (lexical) stays the default.
+  let provider = ctx.similarity.get(spec.provider);
+  if (!provider && spec.provider === EMBEDDING_PROVIDER_NAME) {
+    try {
+      provider = embeddingProviderFromEnv();
+    } catch (error) {
+      return { score: 0, passed: false, status: 'error', explanation: (error as Error).message };
+    }
+  }
+  if (!provider)
+    return {
+      score: 0,
+      passed: false,
+      status: 'error',
+      explanation: `no similarity provider '${spec.provider}'; have: ${[...ctx.similarity.keys()].join(', ')}${spec.provider === EMBEDDING_PROVIDER_NAME ? ' (set MAESTRO_LLM_BASE_URL and MAESTRO_LLM_EMBEDDING_MODEL for it)' : ''}`,
+    };
   const similarity = await provider.similarity(text, spec.expected);
   const passed = similarity >= spec.min_similarity;
   // Score: similarity rescaled so that reaching min_similarity scores the pass mark's worth (1).

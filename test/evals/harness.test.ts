@@ -86,6 +86,9 @@ describe('runner', () => {
     expect(other.cache.misses).toBe(1);
     const edited = defineScenario({ id: 'fix.suite-green@v1', title: scenarios[0].title, tags: scenarios[0].tags, checks: [{ type: 'patch_applies' }, { type: 'tests_pass', weight: 4 }] });
     expect((await run(corpus.candidates['good-fix'], { scenarios: [edited], cacheDir })).cache.misses).toBe(1);
+    // A result judged offline is not reused once a model judges: the providers are part of the key.
+    const judge = { name: 'test-judge', judge: async () => ({ verdict: 'unsure' as const, reason: 'n/a' }) };
+    expect((await run(corpus.candidates['good-fix'], { scenarios: scenarios.slice(0, 1), cacheDir, judge })).cache).toEqual({ hits: 0, misses: 1 });
   });
 
   it('runs scenarios in isolated work dirs with a scrubbed env, enforces the time limit and detects flaky checks', async () => {
