@@ -1,4 +1,5 @@
 /** CODEOWNERS (GitHub syntax): the last matching pattern wins; patterns follow gitignore rules. */
+import { globToRegExpSource } from '../../core/glob';
 
 export const CODEOWNERS_PATHS = ['.github/CODEOWNERS', 'CODEOWNERS', 'docs/CODEOWNERS'];
 
@@ -8,10 +9,6 @@ export interface CodeownersRule {
   regex: RegExp;
 }
 
-function escape(s: string): string {
-  return s.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-}
-
 /** A gitignore-style pattern as a regular expression over repository paths. */
 export function patternToRegex(pattern: string): RegExp {
   let p = pattern;
@@ -19,21 +16,7 @@ export function patternToRegex(pattern: string): RegExp {
   p = p.replace(/^\//, '');
   const dirOnly = p.endsWith('/');
   p = p.replace(/\/$/, '');
-  let body = '';
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i]!;
-    if (c === '*' && p[i + 1] === '*') {
-      if (p[i + 2] === '/') {
-        body += '(?:.*/)?';
-        i += 2;
-      } else {
-        body += '.*';
-        i += 1;
-      }
-    } else if (c === '*') body += '[^/]*';
-    else if (c === '?') body += '[^/]';
-    else body += escape(c);
-  }
+  const body = globToRegExpSource(p, 'wildcard');
   const prefix = anchored ? '^' : '^(?:.*/)?';
   // A pattern naming a directory owns everything below it; a file pattern also matches as a directory.
   return new RegExp(`${prefix}${body}${dirOnly ? '/.*' : '(?:/.*)?'}$`);

@@ -1,29 +1,8 @@
 /** Path patterns for protected paths and migration files. */
+import { globToRegExpSource } from '../glob';
 
 function normalisePath(p: string): string {
   return p.replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/\/+$/, '');
-}
-
-function globToRegExpSource(glob: string): string {
-  let source = '';
-  for (let i = 0; i < glob.length; i++) {
-    const ch = glob[i]!;
-    if (ch === '*' && glob[i + 1] === '*') {
-      // '**/' matches zero or more whole directories; a bare '**' matches anything.
-      if (glob[i + 2] === '/') {
-        source += '(?:.*/)?';
-        i += 2;
-      } else {
-        source += '.*';
-        i += 1;
-      }
-    } else if (ch === '*') {
-      source += '[^/]*';
-    } else {
-      source += ch.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-    }
-  }
-  return source;
 }
 
 /**
@@ -37,7 +16,7 @@ export function matchesPathPattern(path: string, pattern: string): boolean {
   if (pat === '' || p === '') return false;
   if (p === pat || p.startsWith(pat + '/')) return true;
   if (!pat.includes('*')) return false;
-  return new RegExp(`^${globToRegExpSource(pat)}(?:/.*)?$`).test(p);
+  return new RegExp(`^${globToRegExpSource(pat, 'literal')}(?:/.*)?$`).test(p);
 }
 
 /** Each changed file that some protected pattern covers, with the first pattern that covers it. */
