@@ -1,13 +1,13 @@
 import path from 'node:path';
 import { createSpecActivities } from './spec';
 import { createRepoActivities } from './repo';
-import { CodeGraphService, createCodegraphActivities } from './codegraph';
-import { codegraphSymbolsFor } from './spec/graph';
+import { CodeGraphService, createCodegraphActivities } from './risk';
+import { codegraphSymbolsFor } from '../specsynth/graph';
 import { createEvalActivities } from './evals';
 import { createPolicyActivities } from './policy';
-import { createAppealActivities } from './policy/appeals';
+import { createAppealActivities } from './appeals';
 import { createDeliveryActivities } from './delivery';
-import { LocalDeployer } from './delivery/local-deployer';
+import { LocalDeployer } from '../delivery/local-deployer';
 import { createRecordActivities } from './record';
 import { createProvenanceActivities } from './provenance';
 

@@ -12,8 +12,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { computeCentrality, GraphIndex, ingestRepo, MemoryGraphStore, Neo4jGraphStore } from '../activities/codegraph';
-import type { IngestResult } from '../activities/codegraph/ingest';
+import { computeCentrality, GraphIndex, ingestRepo, MemoryGraphStore, Neo4jGraphStore } from '../activities/risk';
+import type { IngestResult } from '../codegraph/ingest';
 
 import { ensureNeo4j } from '../infra/neo4j/server';
 

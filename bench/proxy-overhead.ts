@@ -17,8 +17,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { percentile } from '../core/health';
-import type { ProxyState } from '../activities/delivery/proxy';
-import { PROXY_NODE_FLAGS } from '../activities/delivery/local-deployer';
+import type { ProxyState } from '../delivery/proxy';
+import { PROXY_NODE_FLAGS } from '../delivery/local-deployer';
 
 const REQUESTS = Number(process.argv[2] ?? 5000);
 const ROUNDS = Number(process.argv[3] ?? 3);
@@ -45,7 +45,7 @@ async function runRound(dir: string, round: number): Promise<RoundResult> {
     const serviceUrl = `http://127.0.0.1:${servicePort}/`;
 
     const readyFile = path.join(dir, `proxy.${round}.ready.json`);
-    const proxyMain = path.join(__dirname, '../activities/delivery/proxy-main.ts');
+    const proxyMain = path.join(__dirname, '../delivery/proxy-main.ts');
     const proxy = spawn(process.execPath, [TSX_CLI, ...PROXY_NODE_FLAGS, proxyMain, '--stable', serviceUrl.slice(0, -1), '--ready-file', readyFile], {
       stdio: ['ignore', 'ignore', 'inherit'],
       detached: true, // own group: stopping it also stops the node process tsx starts under it

@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseCodemod, RefactorWorkspace } from '../activities/refactor';
+import { parseCodemod, RefactorWorkspace } from '../refactor';
 
 const ROOT = path.join(__dirname, '..');
 const WORK = path.join(ROOT, '.maestro', 'bench');

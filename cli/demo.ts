@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { LocalDeployer } from '../activities/delivery/local-deployer';
+import { LocalDeployer } from '../delivery/local-deployer';
 import { TSX_CLI } from '../activities';
 import type { RolloutPlanInput } from '../core/rollout-plan';
 import { serviceDescriptorSchema } from '../core/stages';

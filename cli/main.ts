@@ -32,13 +32,13 @@ const print = (line: string) => console.log(line);
 type Subcommand = (argv: string[], print: (line: string) => void) => Promise<number>;
 /** Loaded on demand: `maestro status` should not pay for the eval harness or the code graph. */
 const SUBCOMMANDS: Record<string, () => Promise<Subcommand>> = {
-  evals: async () => (await import('../evals/cli')).evalsCommand,
-  graph: async () => (await import('../activities/codegraph/cli')).graphCommand,
+  evals: async () => (await import('./commands/evals')).evalsCommand,
+  graph: async () => (await import('./commands/graph')).graphCommand,
   appeal: async () => (await import('./appeal')).appealCommand,
-  provenance: async () => (await import('../policy/cli')).provenanceCommand,
-  trace: async () => (await import('../policy/cli')).traceCommand,
-  spec: async () => (await import('../spec/cli')).specCommand,
-  refactor: async () => (await import('../refactor/cli')).refactorCommand,
+  provenance: async () => (await import('./commands/provenance')).provenanceCommand,
+  trace: async () => (await import('./commands/provenance')).traceCommand,
+  spec: async () => (await import('./commands/spec')).specCommand,
+  refactor: async () => (await import('./commands/refactor')).refactorCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { defaultDevServer, startDevServer, stopDevServer } from '../infra/temporal/dev-server';
-import { isProcessAlive, LocalDeployer } from '../activities/delivery/local-deployer';
-import { migrate } from '../activities/record/migrate';
+import { isProcessAlive, LocalDeployer } from '../delivery/local-deployer';
+import { migrate } from '../record/migrate';
 import { ensurePostgres, redactUrl, stopPostgres } from '../infra/postgres/server';
 import { TSX_CLI } from '../activities';
 

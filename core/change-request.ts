@@ -3,7 +3,7 @@ import { durationMs, rolloutPlanSchema } from './rollout-plan';
 import { parseOrThrow } from './validation';
 
 /**
- * A codemod named by data; what each name does lives in activities/refactor (RefactorSurgeon).
+ * A codemod named by data; what each name does lives in refactor/ (RefactorSurgeon).
  *
  * Common fields: `scope` is where the target (declaration or call sites) is looked up; `within`, when
  * given, is a hard boundary: a codemod that would change any file outside it fails and writes nothing.

@@ -1,7 +1,7 @@
 /**
  * Provenance as data: an in-toto Statement v1 with a SLSA Provenance v1 predicate, wrapped in a DSSE
  * envelope. This module builds statements, computes digests and the DSSE pre-authentication encoding;
- * signing with a key and reading files live in activities/provenance.
+ * signing with a key and reading files live in provenance/.
  *
  * https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md
  * https://slsa.dev/spec/v1.0/provenance

@@ -6,7 +6,7 @@
  *   node(n)    = 0.5·min(1, fanIn(n) / max(1, F − 1)) + 0.25·pageRankRel(n) + 0.25·betweenness(n)
  *                F = files in the graph; fanIn counts importing files (for a file) or referencing
  *                files (for a symbol); pageRankRel and betweenness are in [0, 1] (see
- *                activities/codegraph/analysis.ts)
+ *                codegraph/analysis.ts)
  *   centrality = max of node(n) over the changed files and the touched symbols; a file the change
  *                deletes is not in the candidate's graph, so its node(n) is read from the base
  *                commit's graph (graph.base, with the base's F): deleting a hub breaks its importers

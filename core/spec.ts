@@ -172,7 +172,7 @@ function changeSummary(cr: ChangeRequest): string {
 
 /**
  * The code graph's view of one file the change touches: its exported symbols (functions, classes, methods
- * of exported classes) and how many other files/symbols depend on them. See activities/spec/graph.ts.
+ * of exported classes) and how many other files/symbols depend on them. See specsynth/graph.ts.
  */
 export interface TouchedSymbols {
   file: string;

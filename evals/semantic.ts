@@ -10,7 +10,7 @@
  * which is why the provider is pluggable — `embeddingProvider(embed)` wraps any embedding function
  * (cosine of the two vectors), and a scenario picks a provider by name (`provider: <name>`).
  *
- * HTTP providers (OpenAI-compatible, over activities/llm/openai.ts), used only when configured; offline
+ * HTTP providers (OpenAI-compatible, over llm/openai.ts), used only when configured; offline
  * stays the default:
  *   provider `embedding`  POST <MAESTRO_LLM_BASE_URL>/embeddings with MAESTRO_LLM_EMBEDDING_MODEL; cosine.
  *   LLM judge             POST <MAESTRO_LLM_BASE_URL>/chat/completions with MAESTRO_LLM_MODEL, for
@@ -18,7 +18,7 @@
  *                         reason}; anything else (or a pass with score < 0.5) is 'unsure' → unverified.
  */
 import { z } from 'zod';
-import { createLlmClient, describeIssues, llmClientConfigFromEnv, LlmResponseError, type LlmClientConfigInput } from '../activities/llm/openai';
+import { createLlmClient, describeIssues, llmClientConfigFromEnv, LlmResponseError, type LlmClientConfigInput } from '../llm/openai';
 
 export interface SimilarityProvider {
   readonly name: string;

@@ -2,7 +2,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TEMPORAL_CLI } from '../infra/temporal/dev-server';
 import { ensureNeo4j } from '../infra/neo4j/server';
 import { ensurePostgres } from '../infra/postgres/server';
-import { migrate } from '../activities/record/migrate';
+import { migrate } from '../record/migrate';
 import { searchAttributes } from '../workflows/messages';
 
 interface Started {

@@ -8,7 +8,7 @@
  * waivers the train passes to decidePolicy). Deterministic: no I/O here, activities do it.
  */
 import { ApplicationFailure, ActivityFailure, condition, defineQuery, defineSignal, getExternalWorkflowHandle, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { AppealActivities } from '../activities/policy/appeals';
+import type { AppealActivities } from '../activities/appeals';
 
 export interface AppealInput {
   /** The train's workflow id (= its id in the record). */

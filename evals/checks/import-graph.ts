@@ -5,7 +5,7 @@
  * Kept inside the harness so evals do not depend on the code-graph store's internals.
  */
 import * as path from 'node:path';
-import { git } from '../../activities/repo/git';
+import { git } from '../../io/git';
 
 const SOURCE = /\.(?:[cm]?[jt]sx?)$/;
 const EXTENSIONS = ['', '.ts', '.tsx', '.js', '.jsx', '.mts', '.cts', '.mjs', '.cjs', '/index.ts', '/index.tsx', '/index.js'];

@@ -1,5 +1,5 @@
 /** Checks about the candidate commit itself: it carries a change, its tests pass, its risk is bounded. */
-import { git, resolveCommit } from '../../activities/repo/git';
+import { git, resolveCommit } from '../../io/git';
 import { protectedPathsTouched } from '../../core/policy';
 import { computeRisk } from '../../core/risk';
 import { gradeTestRun, parseTestOutcomes } from '../test-runner';

@@ -14,7 +14,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ts } from 'ts-morph';
-import { git } from '../../activities/repo/git';
+import { git } from '../../io/git';
 import { judgeProviderFromEnv, type JudgeProvider } from '../semantic';
 import { parseTestOutcomes } from '../test-runner';
 import type { CheckContext, CheckImpl } from './types';

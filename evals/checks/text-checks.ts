@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import Ajv from 'ajv';
-import { git } from '../../activities/repo/git';
+import { git } from '../../io/git';
 import type { CheckSpec } from '../dsl';
 import { EMBEDDING_PROVIDER_NAME, embeddingProviderFromEnv } from '../semantic';
 import { fillTestArgv, runCommand } from '../test-runner';

@@ -11,7 +11,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { git } from '../../activities/repo/git';
+import { git } from '../../io/git';
 import { createDemoRepo } from '../../examples/demo-repo';
 
 export const CORPUS_PROTECTED_PATHS = ['src/server.ts', 'maestro.service.json'];

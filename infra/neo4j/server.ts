@@ -9,7 +9,7 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import neo4j from 'neo4j-driver';
-import { isPortOpen, isProcessAlive, stopByPidFile } from '../process';
+import { isPortOpen, isProcessAlive, stopByPidFile } from '../../io/process';
 
 const PROJECT_ROOT = path.resolve(__dirname, '../..');
 export const NEO4J_DIR = process.env.MAESTRO_NEO4J_DIR ?? path.join(PROJECT_ROOT, '.maestro/neo4j');

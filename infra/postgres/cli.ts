@@ -1,5 +1,5 @@
 /** `tsx infra/postgres/cli.ts start|stop|url`: the project's PostgreSQL (data under .maestro/postgres); start also migrates the maestro database. */
-import { migrate } from '../../activities/record/migrate';
+import { migrate } from '../../record/migrate';
 import { defaultPostgres, ensurePostgres, serverUrl, stopPostgres } from './server';
 
 async function main(command: string | undefined): Promise<void> {

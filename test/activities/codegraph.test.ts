@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { createCodegraphActivities, resolveRelativeImport } from '../../activities/codegraph';
+import { createCodegraphActivities, resolveRelativeImport } from '../../activities/risk';
 import { parseChangeRequest } from '../../core/change-request';
 import { RISK_WEIGHTS } from '../../core/risk';
 import type { Candidate } from '../../core/stages';
@@ -135,7 +135,7 @@ describe('assessRisk activity', () => {
 
 describe('assessRisk consults the graph for every score', () => {
   it('reads the store and reports the centrality factor for every change, even an empty one', async () => {
-    const { MemoryGraphStore } = await import('../../activities/codegraph');
+    const { MemoryGraphStore } = await import('../../activities/risk');
     let snapshots = 0;
     const { assessRisk } = createCodegraphActivities({
       storeFor: () => {

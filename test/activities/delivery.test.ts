@@ -9,14 +9,14 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { createDeliveryActivities } from '../../activities/delivery';
+import { createDeliveryActivities } from '../../delivery';
 import type { ProbeSample } from '../../core/health';
-import { LocalDeployer, isProcessAlive } from '../../activities/delivery/local-deployer';
-import { VERSION_HEADER, WeightedProxy } from '../../activities/delivery/proxy';
-import { runTraffic } from '../../activities/delivery/traffic';
+import { LocalDeployer, isProcessAlive } from '../../delivery/local-deployer';
+import { VERSION_HEADER, WeightedProxy } from '../../delivery/proxy';
+import { runTraffic } from '../../delivery/traffic';
 
 const TSX_CLI = require.resolve('tsx/cli');
-const DELIVERY_DIR = path.resolve(__dirname, '../../activities/delivery');
+const DELIVERY_DIR = path.resolve(__dirname, '../../delivery');
 const descriptor = { entry: 'server.ts', healthPath: '/healthz' };
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDemoRepo, loadExampleChange } from '../../examples/demo-repo';
 import { createRepoActivities } from '../../activities/repo';
-import { git } from '../../activities/repo/git';
+import { git } from '../../io/git';
 import { createEvalActivities, EVAL_THRESHOLD, gateScenario } from '../../activities/evals';
 import { scoreScenario } from '../../evals/scoring';
 import { parseTestOutput } from '../../evals/test-runner';

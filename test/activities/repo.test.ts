@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { createDemoRepo, loadExampleChange } from '../../examples/demo-repo';
 import { createRepoActivities } from '../../activities/repo';
-import { git, resolveCommit } from '../../activities/repo/git';
+import { git, resolveCommit } from '../../io/git';
 import { parseChangeRequest, type ChangeRequest } from '../../core/change-request';
 
 let tmp: string;

@@ -1,6 +1,6 @@
 /** `maestro graph …` (graphCommand) on a real repository in a temp dir, called directly. */
-import { graphCommand } from '../../activities/codegraph/cli';
-import { graphNameFor, Neo4jGraphStore } from '../../activities/codegraph';
+import { graphCommand } from '../../cli/commands/graph';
+import { graphNameFor, Neo4jGraphStore } from '../../activities/risk';
 import { ensureNeo4j } from '../../infra/neo4j/server';
 import { SERVICE, TempRepo } from './fixture';
 

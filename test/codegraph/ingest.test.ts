@@ -1,4 +1,4 @@
-import { GraphIndex, ingestRepo, MemoryGraphStore, parseSource } from '../../activities/codegraph';
+import { GraphIndex, ingestRepo, MemoryGraphStore, parseSource } from '../../activities/risk';
 import { canonical, SERVICE, TempRepo } from './fixture';
 
 let repo: TempRepo;
@@ -174,7 +174,7 @@ describe('incremental ingest over several commits (ends equal to a full ingest)'
 
 describe('walkRange (the long-lived cat-file) agrees with git log', () => {
   it('on changes, churn and authors across a linear range, with a file turned directory and a mode change', async () => {
-    const { rangeLog, walkRange, closeGitBatches } = await import('../../activities/codegraph/git');
+    const { rangeLog, walkRange, closeGitBatches } = await import('../../codegraph/git-objects');
     const r = new TempRepo();
     try {
       const base = r.commit({ ...SERVICE, 'tools/x': 'file\n', 'bin/run.sh': '#!/bin/sh\n' }, 'alice');

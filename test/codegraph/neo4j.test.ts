@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { computeCentrality, createCodegraphActivities, GraphIndex, hotPaths, ingestRepo, MemoryGraphStore, Neo4jGraphStore, Neo4jUnavailableError } from '../../activities/codegraph';
+import { computeCentrality, createCodegraphActivities, GraphIndex, hotPaths, ingestRepo, MemoryGraphStore, Neo4jGraphStore, Neo4jUnavailableError } from '../../activities/risk';
 import { parseChangeRequest } from '../../core/change-request';
 import { ensureNeo4j, type Neo4jHandle } from '../../infra/neo4j/server';
 import { canonical, SERVICE, TempRepo } from './fixture';

@@ -1,5 +1,5 @@
 /** The graph queries (blast radius, dependents, owners, hot paths) on a small real repository, exactly. */
-import { blastRadius, computeCentrality, dependentsOf, findSymbols, GraphIndex, hotPaths, ingestRepo, MemoryGraphStore, ownersOfPath } from '../../activities/codegraph';
+import { blastRadius, computeCentrality, dependentsOf, findSymbols, GraphIndex, hotPaths, ingestRepo, MemoryGraphStore, ownersOfPath } from '../../activities/risk';
 import { SERVICE, TempRepo } from './fixture';
 
 let repo: TempRepo;

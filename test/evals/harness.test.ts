@@ -7,7 +7,7 @@ import { defineScenario } from '../../evals/dsl';
 import { loadRegistry, type Registry } from '../../evals/registry';
 import { runRobustness } from '../../evals/robustness';
 import { runScenarios, type AgentProvider } from '../../evals/runner';
-import { evalsCommand } from '../../evals/cli';
+import { evalsCommand } from '../../cli/commands/evals';
 
 let tmp: string;
 let corpus: GreeterCorpus;

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
-import { LlmResponseError, LlmUnavailableError } from '../../activities/llm/openai';
+import { LlmResponseError, LlmUnavailableError } from '../../llm/openai';
 import { createGreeterCorpus, type GreeterCorpus } from '../../evals/corpus/greeter';
 import { defineScenario } from '../../evals/dsl';
 import { runScenarios } from '../../evals/runner';

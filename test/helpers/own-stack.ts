@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { migrate } from '../../activities/record/migrate';
+import { migrate } from '../../record/migrate';
 import { ensurePostgres } from '../../infra/postgres/server';
 import { startDevServer, stopDevServer, type DevServerOptions } from '../../infra/temporal/dev-server';
 import { workerConfigFromEnv } from '../../workers/config';

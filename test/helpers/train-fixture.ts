@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { LocalDeployer } from '../../activities/delivery/local-deployer';
-import { runTraffic } from '../../activities/delivery/traffic';
+import { LocalDeployer } from '../../delivery/local-deployer';
+import { runTraffic } from '../../delivery/traffic';
 import { TSX_CLI } from '../../activities';
 import type { ChangeRequest } from '../../core/change-request';
 import type { RolloutPlanInput } from '../../core/rollout-plan';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
-import { createAppealActivities } from '../../activities/policy/appeals';
+import { createAppealActivities } from '../../activities/appeals';
 import { loadPolicyFile } from '../../activities/policy';
 import { createRecordActivities } from '../../activities/record';
 import { parseChangeRequest } from '../../core/change-request';

@@ -6,7 +6,7 @@ import { createProvenanceActivities, ensureGitopsRepo, GuardError, loadOrCreateS
 import { createRecordActivities } from '../../activities/record';
 import { parseChangeRequest } from '../../core/change-request';
 import { buildStatement, digestOf, DSSE_PAYLOAD_TYPE, IN_TOTO_STATEMENT_TYPE, SLSA_PROVENANCE_TYPE, sha256Hex, statementSchema } from '../../core/provenance';
-import { provenanceCommand, traceCommand } from '../../policy/cli';
+import { provenanceCommand, traceCommand } from '../../cli/commands/provenance';
 import { freshDatabase, type FreshDb } from '../record/fresh-db';
 
 const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), `maestro-${p}-`));

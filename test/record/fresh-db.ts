@@ -2,8 +2,8 @@
 import crypto from 'node:crypto';
 import { Client } from 'pg';
 import { ensurePostgres } from '../../infra/postgres/server';
-import { migrate } from '../../activities/record/migrate';
-import { createPrisma, type Db } from '../../activities/record/db';
+import { migrate } from '../../record/migrate';
+import { createPrisma, type Db } from '../../record/db';
 
 export interface FreshDb {
   url: string;

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { migrate, MigrationError } from '../../activities/record/migrate';
+import { migrate, MigrationError } from '../../record/migrate';
 import { emptyDatabase } from './fresh-db';
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { refactorCommand } from '../../refactor/cli';
+import { refactorCommand } from '../../cli/commands/refactor';
 import { createRepo, gitStatus, read } from './fixture';
 
 let tmp: string;

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { applyCodemod, CodemodError, parseCodemod, RefactorWorkspace } from '../../activities/refactor';
+import { applyCodemod, CodemodError, parseCodemod, RefactorWorkspace } from '../../refactor';
 import { createRepo, FIXTURE_TEST_COMMAND, gitStatus, read, resetRepo } from './fixture';
 
 let tmp: string;

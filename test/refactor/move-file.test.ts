@@ -2,8 +2,8 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseCodemod, RefactorWorkspace } from '../../activities/refactor';
-import { respecify } from '../../activities/refactor/transforms';
+import { parseCodemod, RefactorWorkspace } from '../../refactor';
+import { respecify } from '../../refactor/transforms';
 
 const FILES: Record<string, string> = {
   'tsconfig.json': JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, skipLibCheck: true, types: [], baseUrl: '.', paths: { '@lib/*': ['src/lib/*'] } }, include: ['src'] }),

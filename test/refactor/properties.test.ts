@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { CodemodError, diffLines, fillTemplate, matchCall, parseCallPattern, parseCodemod, RefactorWorkspace, unifiedDiff } from '../../activities/refactor';
+import { CodemodError, diffLines, fillTemplate, matchCall, parseCallPattern, parseCodemod, RefactorWorkspace, unifiedDiff } from '../../refactor';
 import { createRepo, gitStatus, resetRepo } from './fixture';
 
 let tmp: string;

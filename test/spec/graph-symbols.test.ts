@@ -1,7 +1,7 @@
 /** The offline spec's use of the code graph: scenarios about the touched exported symbols and their dependents. */
 import { createSpecActivities } from '../../activities/spec';
-import { codegraphSymbolsFor, filesTouchedByRequest, touchedSymbolsFromGraph } from '../../activities/spec/graph';
-import { GraphIndex } from '../../activities/codegraph/analysis';
+import { codegraphSymbolsFor, filesTouchedByRequest, touchedSymbolsFromGraph } from '../../specsynth/graph';
+import { GraphIndex } from '../../codegraph/analysis';
 import { parseChangeRequest } from '../../core/change-request';
 import type { GraphSnapshot } from '../../core/codegraph';
 import { specSchema, synthesizeSpecFromRequest } from '../../core/spec';

@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createSpecActivities } from '../../activities/spec';
 import { parseChangeRequest } from '../../core/change-request';
 import { acceptProviderSpec, citationsIn, offlineSpecProvider, synthesizeSpecFromRequest, traceSpec, type SpecProvider } from '../../core/spec';
-import { specCommand } from '../../spec/cli';
+import { specCommand } from '../../cli/commands/spec';
 
 const cr = parseChangeRequest({
   id: 'area-rename',

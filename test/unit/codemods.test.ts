@@ -2,8 +2,8 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createDemoRepo } from '../../examples/demo-repo';
-import { applyCodemod, CodemodError } from '../../activities/repo/codemods';
-import { git } from '../../activities/repo/git';
+import { applyCodemod, CodemodError } from '../../refactor';
+import { git } from '../../io/git';
 
 let tmp: string;
 beforeAll(async () => {

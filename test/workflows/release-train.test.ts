@@ -9,7 +9,7 @@ import { appeal, appealStatusQuery, decideAppealSignal } from '../../workflows/a
 import type { releaseTrain } from '../../workflows/release-train';
 import { connectTestEnv, createTestWorker, realActivities, scheduledActivities, tempDir } from '../helpers/temporal';
 import { TrainFixture } from '../helpers/train-fixture';
-import { git } from '../../activities/repo/git';
+import { git } from '../../io/git';
 
 const TASK_QUEUE = 'test-release-train';
 let env: TestWorkflowEnvironment;

@@ -1,0 +1,95 @@
+/** Delivery activities: thin Temporal-facing wrappers over the deployer (bad input → non-retryable). */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ProbeSample } from '../core/health';
+import {
+  DeliveryInputError,
+  checkWeight,
+  type DeployCanaryInput,
+  type DeployCanaryResult,
+  type LocalDeployer,
+  type PromoteResult,
+  type RollbackResult,
+  type ServiceRef,
+  type SetWeightInput,
+} from '../delivery/local-deployer';
+
+export { LocalDeployer, DeliveryInputError } from '../delivery/local-deployer';
+export type * from '../delivery/local-deployer';
+export { WeightedProxy, VERSION_HEADER } from '../delivery/proxy';
+export { runTraffic } from '../delivery/traffic';
+
+export interface DeliveryDeps {
+  deployer: LocalDeployer;
+}
+
+const HEARTBEAT_EVERY_MS = 1000;
+
+export function createDeliveryActivities(deps: DeliveryDeps) {
+  const { deployer } = deps;
+
+  const requireKnownService = async (service: string) => {
+    if (!(await deployer.hasService(service))) throw new DeliveryInputError(`unknown service '${service}': no deployment recorded`);
+  };
+
+  return {
+    async deployCanary(input: DeployCanaryInput): Promise<DeployCanaryResult> {
+      return asActivity('deployCanary', () => deployer.deployCanary(input));
+    },
+
+    async setCanaryWeight(input: SetWeightInput): Promise<{ weight: number }> {
+      return asActivity('setCanaryWeight', async () => {
+        checkWeight(input.weight);
+        await requireKnownService(input.service);
+        return deployer.setWeight(input);
+      });
+    },
+
+    async probeHealth(input: ServiceRef): Promise<ProbeSample> {
+      return asActivity('probeHealth', async () => {
+        await requireKnownService(input.service);
+        return deployer.probe(input);
+      });
+    },
+
+    async rollbackCanary(input: ServiceRef): Promise<RollbackResult> {
+      return asActivity('rollbackCanary', async () => {
+        await requireKnownService(input.service);
+        return deployer.rollback(input);
+      });
+    },
+
+    async promoteCanary(input: ServiceRef): Promise<PromoteResult> {
+      return asActivity('promoteCanary', async () => {
+        await requireKnownService(input.service);
+        return deployer.promote(input);
+      });
+    },
+  };
+}
+
+export type DeliveryActivities = ReturnType<typeof createDeliveryActivities>;
+
+/** Heartbeats while the work runs (only inside an activity) and turns bad input into a non-retryable failure. */
+async function asActivity<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const context = currentActivityContext();
+  const timer = context ? setInterval(() => context.heartbeat({ activity: name }), HEARTBEAT_EVERY_MS) : undefined;
+  try {
+    context?.heartbeat({ activity: name });
+    return await work();
+  } catch (err) {
+    if (err instanceof DeliveryInputError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
+    throw err;
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+}
+
+/** Context.current() throws outside an activity (unit tests call these functions directly). */
+function currentActivityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}

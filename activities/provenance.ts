@@ -1,0 +1,87 @@
+/**
+ * Provenance and GitOps activities: sign release bundles, promote them into the GitOps repository
+ * behind guards, and keep the signed statement in the record.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { createPrisma, type Db } from '../record/db';
+import { ensureGitopsRepo, GuardError, promote, renderManifests, type Environment } from '../provenance/gitops';
+import { writeRelease, type ReleaseInput } from '../provenance/release';
+import { loadOrCreateSigningKey, type SigningKey } from '../provenance/signing';
+import { sha256Hex } from '../core/provenance';
+
+export * from '../provenance/signing';
+export * from '../provenance/release';
+export * from '../provenance/gitops';
+
+export const DEFAULT_GITOPS_REPO = path.resolve(__dirname, '../../.maestro/gitops');
+export const DEFAULT_RELEASES_DIR = path.resolve(__dirname, '../../.maestro/releases');
+
+export interface ProvenanceDeps {
+  key?: SigningKey;
+  keyDir?: string;
+  gitopsRepo?: string;
+  /** Where merge provenance bundles go (`<dir>/<trainId>/`); `maestro provenance verify <trainId>` reads them. */
+  releasesDir?: string;
+  prisma?: Db;
+  url?: string;
+}
+
+export function createProvenanceActivities(deps: ProvenanceDeps = {}) {
+  let key = deps.key;
+  const signingKey = () => (key ??= loadOrCreateSigningKey(deps.keyDir));
+  const releasesDir = deps.releasesDir ?? process.env.MAESTRO_RELEASES_DIR ?? DEFAULT_RELEASES_DIR;
+  const repo = deps.gitopsRepo ?? process.env.MAESTRO_GITOPS_REPO ?? DEFAULT_GITOPS_REPO;
+  let prisma = deps.prisma;
+  const db = (): Db | undefined => {
+    if (prisma) return prisma;
+    const url = deps.url ?? process.env.MAESTRO_DATABASE_URL;
+    if (url) prisma = createPrisma(url);
+    return prisma;
+  };
+  async function store(trainId: string, kind: 'merge' | 'release', environment: string, envelopeFile: string, statementDigest: string) {
+    const client = db();
+    if (!client) return;
+    const envelope = JSON.parse(fs.readFileSync(envelopeFile, 'utf8'));
+    await client.provenance.upsert({
+      where: { trainId_kind_environment: { trainId, kind, environment } },
+      create: { trainId, kind, environment, statementDigest, envelope, keyId: signingKey().keyId },
+      update: { statementDigest, envelope, keyId: signingKey().keyId },
+    });
+  }
+  return {
+    /**
+     * Signs the provenance of a merge: subject `manifests/merge.json` (repository, branch, merge and
+     * candidate commits), evidence = change request, eval report, policy decision. Written to
+     * `<releasesDir>/<trainId>/`; rewriting it on a retry gives the same subject and evidence digests.
+     */
+    async recordMergeProvenance(input: Omit<ReleaseInput, 'manifests'> & { merge: { repo: string; baseBranch: string; mergeSha: string; candidateSha: string } }) {
+      const manifests = { 'merge.json': JSON.stringify(input.merge, null, 2) + '\n' };
+      const dir = path.join(releasesDir, input.evidence.trainId);
+      const { envelope } = writeRelease(dir, { ...input, manifests, evidence: { ...input.evidence, commit: input.merge.mergeSha } }, signingKey());
+      const statementDigest = sha256Hex(Buffer.from(envelope.payload, 'base64'));
+      await store(input.evidence.trainId, 'merge', '', path.join(dir, 'provenance.dsse.json'), statementDigest);
+      return { dir, statementDigest, keyId: signingKey().keyId };
+    },
+
+    /**
+     * Renders the service's manifests at `commit`, promotes them to `environment` (guards first) with
+     * signed provenance, and records the envelope. Idempotent: a retry finds the promotion in place.
+     */
+    async promoteRelease(input: { environment: Environment; service: string; by: string; release: Omit<ReleaseInput, 'manifests'> & { manifests?: Record<string, string> } }) {
+      const manifests = input.release.manifests ?? renderManifests({ service: input.service, commit: input.release.evidence.commit, environment: input.environment });
+      await ensureGitopsRepo(repo);
+      let result;
+      try {
+        result = await promote({ repo, environment: input.environment, service: input.service, by: input.by, release: { ...input.release, manifests } }, signingKey());
+      } catch (err) {
+        if (err instanceof GuardError) throw ApplicationFailure.nonRetryable(err.message, `Guard:${err.guard}`);
+        throw err;
+      }
+      const envelopeFile = path.join(repo, 'environments', input.environment, input.service, 'provenance.dsse.json');
+      await store(input.release.evidence.trainId, 'release', input.environment, envelopeFile, result.statementDigest);
+      return { ...result, envelopeFile };
+    },
+  };
+}

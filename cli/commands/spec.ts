@@ -1,0 +1,52 @@
+/**
+ * `maestro spec show <change.json|spec.json> [--json]`: the spec of a change request, as Markdown.
+ * `maestro spec trace <change.json|spec.json> [--tests DIR]... [--root DIR] [--json]`: each spec id with
+ * the tests that cite it (`// covers: SPEC-x-1` or the id in a test title); exit 1 when an id has none.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { traceSpecInRepo } from '../../activities/spec';
+import { changeRequestSchema } from '../../core/change-request';
+import { renderSpecMarkdown, renderTrace, specSchema, synthesizeSpecFromRequest } from '../../core/spec';
+import type { Spec } from '../../core/stages';
+
+export const SPEC_USAGE = `maestro spec show <change.json|spec.json> [--json]
+maestro spec trace <change.json|spec.json> [--tests DIR]... [--root DIR] [--json]   (exit 1 when an id has no test)`;
+
+/** A spec file is used as is; a change request file is synthesized (offline, deterministic). */
+function loadSpec(file: string): Spec {
+  const data = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  const asSpec = specSchema.safeParse(data);
+  if (asSpec.success) return asSpec.data;
+  const asRequest = changeRequestSchema.safeParse(data);
+  if (asRequest.success) return synthesizeSpecFromRequest(asRequest.data);
+  const issues = asRequest.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`);
+  throw new Error(`${file} is neither a spec nor a change request (${issues.join('; ')})`);
+}
+
+export async function specCommand(argv: string[], print: (l: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { tests: { type: 'string', multiple: true }, root: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  const [sub, file] = positionals;
+  if (values.help) return print(SPEC_USAGE), 0;
+  if ((sub !== 'show' && sub !== 'trace') || !file) return print(SPEC_USAGE), 2;
+  let spec: Spec;
+  try {
+    spec = loadSpec(file);
+  } catch (error) {
+    print(`error: ${(error as Error).message}`);
+    return 2;
+  }
+  if (sub === 'show') {
+    print(values.json ? JSON.stringify(spec, null, 2) : renderSpecMarkdown(spec).trimEnd());
+    return 0;
+  }
+  const root = path.resolve(values.root ?? process.cwd());
+  const trace = await traceSpecInRepo(spec, root, values.tests ?? ['.']);
+  print(values.json ? JSON.stringify(trace, null, 2) : renderTrace(trace));
+  return trace.uncovered.length > 0 ? 1 : 0;
+}

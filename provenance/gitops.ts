@@ -1,0 +1,225 @@
+/**
+ * GitOps: manifests rendered per commit into `environments/<env>/<service>/` of a git repository,
+ * each with its signed provenance and evidence (a release bundle, see release.ts). Promotion is a
+ * commit; environment guards run before anything is written. `trace` answers "what runs in <env>,
+ * from which commit, by which train, on what evidence" and re-verifies it.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type crypto from 'node:crypto';
+import { sha256Hex } from '../core/provenance';
+import { verifyRelease, writeRelease, type ReleaseInput, type VerifiedRelease } from './release';
+import { ProvenanceError, type SigningKey } from './signing';
+
+const execFileAsync = promisify(execFile);
+
+export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+export class GuardError extends Error {
+  constructor(
+    readonly guard: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'GuardError';
+  }
+}
+
+async function git(repo: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync('git', ['-C', repo, ...args], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' }, maxBuffer: 16 * 1024 * 1024 });
+    return stdout.trim();
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`git ${args.join(' ')} failed in ${repo}: ${(e.stderr || e.message).trim()}`);
+  }
+}
+
+/** Creates the GitOps repository (branch main, one commit) unless it exists. */
+export async function ensureGitopsRepo(repo: string): Promise<void> {
+  if (fs.existsSync(path.join(repo, '.git'))) return;
+  fs.mkdirSync(repo, { recursive: true });
+  await git(repo, ['init', '-q', '-b', 'main']);
+  await git(repo, ['config', 'user.name', 'maestro']);
+  await git(repo, ['config', 'user.email', 'maestro@localhost']);
+  fs.writeFileSync(path.join(repo, 'README.md'), '# Environments\n\nRendered by Maestro Conductor: one directory per environment and service, each with its signed provenance.\n');
+  await git(repo, ['add', '-A']);
+  await git(repo, ['commit', '-q', '-m', 'Initialise the GitOps repository']);
+}
+
+export interface ManifestParams {
+  service: string;
+  commit: string;
+  environment: string;
+  image?: string;
+  replicas?: number;
+  port?: number;
+}
+
+/** Kubernetes manifests for one service at one commit: deterministic text, so the same input gives the same digest. */
+export function renderManifests(p: ManifestParams): Record<string, string> {
+  const image = p.image ?? `registry.local/${p.service}:${p.commit.slice(0, 12)}`;
+  const labels = `app.kubernetes.io/name: ${p.service}\n      maestro.dev/environment: ${p.environment}`;
+  return {
+    'deployment.yaml': [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata:',
+      `  name: ${p.service}`,
+      `  namespace: ${p.environment}`,
+      '  annotations:',
+      `    maestro.dev/commit: "${p.commit}"`,
+      'spec:',
+      `  replicas: ${p.replicas ?? (p.environment === 'prod' ? 3 : 1)}`,
+      '  selector:',
+      '    matchLabels:',
+      `      app.kubernetes.io/name: ${p.service}`,
+      '  template:',
+      '    metadata:',
+      '      labels:',
+      `      ${labels}`,
+      '    spec:',
+      '      containers:',
+      `        - name: ${p.service}`,
+      `          image: ${image}`,
+      '          ports:',
+      `            - containerPort: ${p.port ?? 8080}`,
+      '',
+    ].join('\n'),
+    'service.yaml': [
+      'apiVersion: v1',
+      'kind: Service',
+      'metadata:',
+      `  name: ${p.service}`,
+      `  namespace: ${p.environment}`,
+      'spec:',
+      '  selector:',
+      `    app.kubernetes.io/name: ${p.service}`,
+      '  ports:',
+      `    - port: 80`,
+      `      targetPort: ${p.port ?? 8080}`,
+      '',
+    ].join('\n'),
+  };
+}
+
+export const envDir = (repo: string, env: string, service: string) => path.join(repo, 'environments', env, service);
+
+export interface PromoteInput {
+  repo: string;
+  environment: Environment;
+  service: string;
+  release: ReleaseInput;
+  /** Identity of whoever promotes (commit author line and trailer). */
+  by: string;
+}
+
+export interface PromoteResult {
+  gitopsCommit: string;
+  alreadyPromoted: boolean;
+  statementDigest: string;
+}
+
+/**
+ * Guards, then one commit: the policy decision must allow; an environment after the first needs the
+ * previous environment to run the same commit with valid provenance; nothing is written when a guard fails.
+ */
+export async function promote(input: PromoteInput, key: SigningKey, publicKey: crypto.KeyObject = key.publicKey): Promise<PromoteResult> {
+  const { repo, environment, service, release } = input;
+  if (!ENVIRONMENTS.includes(environment)) throw new GuardError('environment', `unknown environment '${environment}'; environments: ${ENVIRONMENTS.join(' → ')}`);
+  const decision = release.policyDecision as { outcome?: string; denials?: { rule: string }[] } | undefined;
+  if (decision?.outcome !== 'allow')
+    throw new GuardError('policy', `refusing to promote ${service} to ${environment}: the policy decision is '${decision?.outcome ?? 'missing'}'${decision?.denials ? ` (${decision.denials.map((d) => d.rule).join(', ')})` : ''}`);
+  const idx = ENVIRONMENTS.indexOf(environment);
+  if (idx > 0) {
+    const previous = ENVIRONMENTS[idx - 1]!;
+    const prevDir = envDir(repo, previous, service);
+    let prev: VerifiedRelease;
+    try {
+      prev = verifyRelease(prevDir, publicKey);
+    } catch (err) {
+      throw new GuardError('order', `refusing to promote ${service} to ${environment}: ${previous} must run this commit first with valid provenance (${(err as Error).message.split('\n')[0]})`);
+    }
+    if (prev.commit !== release.evidence.commit)
+      throw new GuardError('order', `refusing to promote ${service} @ ${release.evidence.commit.slice(0, 12)} to ${environment}: ${previous} runs ${prev.commit?.slice(0, 12) ?? 'nothing'}; promote through ${previous} first`);
+  }
+  await ensureGitopsRepo(repo);
+  const dir = envDir(repo, environment, service);
+  // Idempotent: the same commit with the same manifests and evidence is already there.
+  try {
+    const current = verifyRelease(dir, publicKey);
+    const sameManifests = Object.entries(release.manifests).every(([n, c]) => current.subjects.some((s) => s.name === `manifests/${n}` && s.sha256 === sha256Hex(c))) && current.subjects.length === Object.keys(release.manifests).length;
+    if (current.commit === release.evidence.commit && sameManifests && current.statement.predicate.runDetails.metadata.invocationId === release.evidence.trainId) {
+      const head = await git(repo, ['log', '-1', '--format=%H', '--', path.relative(repo, dir)]);
+      return { gitopsCommit: head, alreadyPromoted: true, statementDigest: sha256Hex(fs.readFileSync(path.join(dir, 'provenance.dsse.json'))) };
+    }
+  } catch (err) {
+    if (!(err instanceof ProvenanceError)) throw err;
+  }
+  const { envelope } = writeRelease(dir, { ...release, evidence: { ...release.evidence, environment } }, key);
+  const statementDigest = sha256Hex(Buffer.from(envelope.payload, 'base64'));
+  await git(repo, ['add', '-A', '--', path.relative(repo, dir)]);
+  const message = [
+    `Promote ${service} to ${environment} @ ${release.evidence.commit.slice(0, 12)}`,
+    '',
+    `Change ${release.evidence.changeId}, released by train ${release.evidence.trainId}.`,
+    '',
+    `Maestro-Train: ${release.evidence.trainId}`,
+    `Maestro-Change: ${release.evidence.changeId}`,
+    `Maestro-Commit: ${release.evidence.commit}`,
+    `Maestro-Statement: sha256:${statementDigest}`,
+    `Maestro-Promoted-By: ${input.by}`,
+  ].join('\n');
+  await git(repo, ['commit', '-q', '-m', message, '--', path.relative(repo, dir)]);
+  return { gitopsCommit: await git(repo, ['rev-parse', 'HEAD']), alreadyPromoted: false, statementDigest };
+}
+
+export interface TraceEntry {
+  service: string;
+  commit?: string;
+  trainId?: string;
+  changeId?: string;
+  gitopsCommit?: string;
+  promotedAt?: string;
+  promotedBy?: string;
+  evidence?: Record<string, string>;
+  appeals?: unknown[];
+  verified: boolean;
+  error?: string;
+}
+
+/** What runs in `env`: per service, the commit, the train and the evidence, each re-verified. */
+export async function trace(repo: string, env: string, publicKey: crypto.KeyObject): Promise<TraceEntry[]> {
+  const root = path.join(repo, 'environments', env);
+  if (!fs.existsSync(root)) throw new GuardError('environment', `nothing has been promoted to '${env}' in ${repo}`);
+  const entries: TraceEntry[] = [];
+  for (const service of fs.readdirSync(root).sort()) {
+    const dir = path.join(root, service);
+    if (!fs.statSync(dir).isDirectory()) continue;
+    const log = await git(repo, ['log', '-1', '--format=%H%x00%aI%x00%B', '--', path.relative(repo, dir)]).catch(() => '');
+    const [gitopsCommit, promotedAt, body = ''] = log.split('\0');
+    const trailer = (name: string) => new RegExp(`^${name}: (.+)$`, 'm').exec(body)?.[1];
+    try {
+      const v = verifyRelease(dir, publicKey);
+      const internal = v.statement.predicate.buildDefinition.internalParameters ?? {};
+      entries.push({
+        service,
+        commit: v.commit,
+        trainId: v.statement.predicate.runDetails.metadata.invocationId,
+        changeId: String(v.statement.predicate.buildDefinition.externalParameters.changeId ?? ''),
+        gitopsCommit,
+        promotedAt,
+        promotedBy: trailer('Maestro-Promoted-By'),
+        evidence: v.evidence,
+        appeals: (internal.appeals as unknown[]) ?? [],
+        verified: true,
+      });
+    } catch (err) {
+      entries.push({ service, gitopsCommit, promotedAt, trainId: trailer('Maestro-Train'), commit: trailer('Maestro-Commit'), verified: false, error: (err as Error).message });
+    }
+  }
+  return entries;
+}

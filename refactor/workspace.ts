@@ -1,0 +1,315 @@
+/**
+ * RefactorSurgeon: a ts-morph project loaded once per repository and reused for any number of codemods.
+ * Every codemod is computed in memory, then checked (declared boundary, type-check, public API), and only
+ * then written; a codemod that fails at any step is undone in memory and on disk, so the working tree is
+ * left exactly as it was.
+ */
+import { exec } from 'node:child_process';
+import { existsSync, promises as fs, realpathSync } from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { Project, QuoteKind, type SourceFile } from 'ts-morph';
+import { codemodSchema, type Codemod } from '../core/change-request';
+import { parseOrThrow, ValidationError } from '../core/validation';
+import { unifiedDiff } from './diff';
+import { CodemodError, type TsCodemod, runTransform, type TransformContext } from './transforms';
+
+export { CodemodError } from './transforms';
+const execAsync = promisify(exec);
+
+export interface ApplyOptions {
+  /** Compute and check the change, return its diff, write nothing. */
+  dryRun?: boolean;
+  /** Refuse the change when it adds type errors (compared with the errors the project already had). Default true. */
+  typecheck?: boolean;
+  /** Compare the emitted .d.ts of non-test files before/after: always reported when on; enforced when the codemod preserves the API. Default: on when the codemod preserves the API. */
+  checkPublicApi?: boolean;
+  /** Shell command run in the repository after writing (e.g. `npm test`); when it fails the change is undone. */
+  testCommand?: string;
+  testTimeoutMs?: number;
+}
+
+export interface RefactorResult {
+  codemod: Codemod['codemod'];
+  /** Repo-relative paths (forward slashes) written, created or deleted, sorted. */
+  changedFiles: string[];
+  created: string[];
+  deleted: string[];
+  /** True when the codemod found its work already done (applying twice = once). */
+  alreadyApplied: boolean;
+  /** Unified diff of the change (`git apply`-able). */
+  diff: string;
+  /** .d.ts files (relative to the repo) whose emitted text changed; undefined when the API was not compared. */
+  publicApiChanges?: string[];
+  /** Type errors before/after (only when type-checked). */
+  typeErrors?: { before: number; after: number };
+  written: boolean;
+  durationMs: number;
+}
+
+const TS_EXT = /\.(?:ts|tsx|mts|cts)$/;
+const TEST_FILE = /(?:^|\/)(?:test|tests|__tests__|spec)\/|\.(?:test|spec)\.[cm]?tsx?$/;
+export const isTestFile = (repoPath: string): boolean => TEST_FILE.test(repoPath);
+
+/** The API default each codemod implies: renames, moves and signature changes change it on purpose. */
+export function apiIntent(codemod: TsCodemod): 'preserve' | 'change' {
+  if (codemod.publicApi) return codemod.publicApi;
+  if (codemod.codemod === 'replace-call') return 'preserve';
+  return 'change';
+}
+
+/** Resolves a repo-relative path and refuses anything that leaves the repo, through `..` or a symlink. */
+export function resolveInsideRepo(repoRoot: string, relativePath: string): string {
+  const root = realpathSync(repoRoot);
+  if (path.isAbsolute(relativePath)) throw new CodemodError(`'${relativePath}' must be a path relative to the repository`);
+  const resolved = path.resolve(root, relativePath);
+  let real = resolved;
+  try {
+    real = realpathSync(resolved);
+  } catch {
+    // Does not exist (yet): check the nearest existing parent for symlinks out of the repo.
+    let parent = path.dirname(resolved);
+    while (!existsSync(parent) && parent !== path.dirname(parent)) parent = path.dirname(parent);
+    try {
+      real = path.join(realpathSync(parent), path.relative(parent, resolved));
+    } catch {
+      real = resolved;
+    }
+  }
+  for (const candidate of [resolved, real]) {
+    const relative = path.relative(root, candidate);
+    if (relative.startsWith('..') || path.isAbsolute(relative) || relative.split(path.sep).includes('.git'))
+      throw new CodemodError(`'${relativePath}' is outside the repository`);
+  }
+  return real;
+}
+
+type Diagnostics = Map<string, { count: number; sample: string }>;
+
+export class RefactorWorkspace {
+  private baselineDiagnostics?: Diagnostics;
+  private baselineApi?: Map<string, string>;
+
+  private constructor(
+    readonly root: string,
+    readonly project: Project,
+  ) {}
+
+  /** Loads every TypeScript file of the repository (node_modules, dist, .git, .maestro excluded) once. */
+  static open(repoRoot: string): RefactorWorkspace {
+    const root = realpathSync(repoRoot);
+    const tsConfigFilePath = path.join(root, 'tsconfig.json');
+    const hasTsConfig = existsSync(tsConfigFilePath);
+    const project = new Project({
+      ...(hasTsConfig ? { tsConfigFilePath } : {}),
+      compilerOptions: { ...(hasTsConfig ? {} : { strict: true, target: 9 /* ES2022 */, module: 1 /* commonjs */ }), declaration: true, noEmit: false, emitDeclarationOnly: true, declarationMap: false, sourceMap: false, composite: false, incremental: false },
+      skipAddingFilesFromTsConfig: !hasTsConfig,
+    });
+    const ignored = ['node_modules', 'dist', '.git', '.maestro'];
+    project.addSourceFilesAtPaths([path.join(root, '**/*.{ts,tsx,mts,cts}'), ...ignored.map((dir) => '!' + path.join(root, `**/${dir}/**`))]);
+    for (const sf of project.getSourceFiles()) {
+      const rel = path.relative(root, sf.getFilePath());
+      if (rel.startsWith('..') || rel.split(path.sep).some((part) => ignored.includes(part))) project.removeSourceFile(sf);
+    }
+    // New imports follow the repository's quote style.
+    const sample = project.getSourceFiles().flatMap((sf) => sf.getImportDeclarations().slice(0, 1))[0];
+    if (sample?.getModuleSpecifier().getText().startsWith("'")) project.manipulationSettings.set({ quoteKind: QuoteKind.Single });
+    return new RefactorWorkspace(root, project);
+  }
+
+  repoPath(absolute: string): string {
+    return path.relative(this.root, absolute).split(path.sep).join('/');
+  }
+
+  /** Applies one codemod: compute in memory → check → write (unless dry-run) → run the repo's tests. */
+  async apply(input: TsCodemod | Record<string, unknown>, options: ApplyOptions = {}): Promise<RefactorResult> {
+    const started = performance.now();
+    let parsed: Codemod;
+    try {
+      parsed = parseOrThrow(codemodSchema, input, 'codemod');
+    } catch (error) {
+      if (error instanceof ValidationError) throw new CodemodError(error.message);
+      throw error;
+    }
+    if (parsed.codemod === 'replace-literal') throw new CodemodError('replace-literal is a text codemod; use applyCodemod');
+    const codemod: TsCodemod = parsed;
+    const intent = apiIntent(codemod);
+    const typecheck = options.typecheck ?? true;
+    const checkApi = options.checkPublicApi ?? intent === 'preserve';
+
+    const before = this.snapshot();
+    const diagnosticsBefore = typecheck ? (this.baselineDiagnostics ??= this.diagnostics()) : undefined;
+    const apiBefore = checkApi ? (this.baselineApi ??= this.emitPublicApi()) : undefined;
+
+    const moves = new Map<string, string>(); // old absolute path → new absolute path
+    const ctx: TransformContext = { root: this.root, project: this.project, resolve: (p) => resolveInsideRepo(this.root, p), repoPath: (p) => this.repoPath(p), moves };
+    let alreadyApplied = false;
+    try {
+      alreadyApplied = runTransform(ctx, codemod).alreadyApplied;
+    } catch (error) {
+      this.restore(before);
+      throw error;
+    }
+    const after = this.snapshot();
+    const created = [...after.keys()].filter((f) => !before.has(f));
+    const deleted = [...before.keys()].filter((f) => !after.has(f));
+    const modified = [...after.keys()].filter((f) => before.has(f) && before.get(f) !== after.get(f));
+    const touched = [...new Set([...created, ...deleted, ...modified])].sort();
+    const changedFiles = touched.map((f) => this.repoPath(f)).sort();
+
+    try {
+      if (codemod.within) {
+        const allowed = codemod.within.map((w) => resolveInsideRepo(this.root, w));
+        const outside = touched.filter((f) => !allowed.some((dir) => isInside(dir, f)));
+        if (outside.length > 0)
+          throw new CodemodError(
+            `${codemod.codemod}: would change ${outside.map((f) => this.repoPath(f)).join(', ')}, outside the declared scope (within: ${codemod.within.join(', ')}); nothing was written`,
+          );
+      }
+      let typeErrors: RefactorResult['typeErrors'];
+      let diagnosticsAfter: Diagnostics | undefined;
+      if (diagnosticsBefore && touched.length > 0) {
+        diagnosticsAfter = this.diagnostics();
+        const renamedKey = (key: string) => {
+          const [file, code] = key.split('|');
+          const moved = moves.get(file!);
+          return moved ? `${moved}|${code}` : key;
+        };
+        const beforeByKey = new Map([...diagnosticsBefore].map(([k, v]) => [renamedKey(k), v.count]));
+        const added = [...diagnosticsAfter].filter(([key, v]) => v.count > (beforeByKey.get(key) ?? 0));
+        if (added.length > 0)
+          throw new CodemodError(
+            `${codemod.codemod}: the change would break the type-check: ${added
+              .slice(0, 5)
+              .map(([, v]) => v.sample)
+              .join('; ')}${added.length > 5 ? ` (and ${added.length - 5} more)` : ''}; nothing was written`,
+          );
+        typeErrors = { before: count(diagnosticsBefore), after: count(diagnosticsAfter) };
+      } else if (diagnosticsBefore) typeErrors = { before: count(diagnosticsBefore), after: count(diagnosticsBefore) };
+
+      let publicApiChanges: string[] | undefined;
+      let apiAfter: Map<string, string> | undefined;
+      if (apiBefore) {
+        apiAfter = touched.length > 0 ? this.emitPublicApi() : apiBefore;
+        publicApiChanges = [...new Set([...apiBefore.keys(), ...apiAfter.keys()])].filter((k) => apiBefore.get(k) !== apiAfter!.get(k)).sort();
+        if (intent === 'preserve' && publicApiChanges.length > 0) {
+          const sample = publicApiChanges.slice(0, 3).map((f) => unifiedDiff(f, f, apiBefore.get(f), apiAfter!.get(f))).join('');
+          throw new CodemodError(
+            `${codemod.codemod}: the public API would change in ${publicApiChanges.join(', ')} but the codemod declares publicApi: 'preserve'; nothing was written\n${sample}`,
+          );
+        }
+      }
+
+      const diff = this.diffOf(before, after, moves);
+      const result: RefactorResult = {
+        codemod: codemod.codemod,
+        changedFiles,
+        created: created.map((f) => this.repoPath(f)).sort(),
+        deleted: deleted.map((f) => this.repoPath(f)).sort(),
+        alreadyApplied,
+        diff,
+        ...(publicApiChanges ? { publicApiChanges } : {}),
+        ...(typeErrors ? { typeErrors } : {}),
+        written: false,
+        durationMs: 0,
+      };
+      if (options.dryRun || touched.length === 0) {
+        this.restore(before);
+        return { ...result, durationMs: performance.now() - started };
+      }
+      await this.write(before, after, created, deleted, modified);
+      if (options.testCommand) {
+        try {
+          await execAsync(options.testCommand, { cwd: this.root, timeout: options.testTimeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024 });
+        } catch (error) {
+          await this.write(after, before, deleted, created, modified); // put the files back
+          const e = error as { stdout?: string; stderr?: string; message: string };
+          const tail = `${e.stdout ?? ''}${e.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
+          throw new CodemodError(`${codemod.codemod}: the repository's tests fail after the change (\`${options.testCommand}\`); the change was undone\n${tail || e.message}`);
+        }
+      }
+      if (diagnosticsAfter) this.baselineDiagnostics = diagnosticsAfter;
+      if (apiAfter) this.baselineApi = apiAfter;
+      else this.baselineApi = undefined;
+      if (!diagnosticsAfter) this.baselineDiagnostics = undefined;
+      return { ...result, written: true, durationMs: performance.now() - started };
+    } catch (error) {
+      this.restore(before);
+      throw error;
+    }
+  }
+
+  private snapshot(): Map<string, string> {
+    return new Map(this.project.getSourceFiles().map((sf) => [sf.getFilePath() as string, sf.getFullText()]));
+  }
+
+  /** Puts the in-memory project back to `snapshot`. */
+  private restore(snapshot: Map<string, string>): void {
+    for (const sf of this.project.getSourceFiles()) if (!snapshot.has(sf.getFilePath())) this.project.removeSourceFile(sf);
+    for (const [file, text] of snapshot) {
+      const sf = this.project.getSourceFile(file);
+      if (!sf) this.project.createSourceFile(file, text, { overwrite: true });
+      else if (sf.getFullText() !== text) sf.replaceWithText(text);
+    }
+  }
+
+  private async write(from: Map<string, string>, to: Map<string, string>, created: string[], deleted: string[], modified: string[]): Promise<void> {
+    for (const file of [...created, ...modified]) {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(file, to.get(file)!);
+    }
+    for (const file of deleted) if (from.has(file)) await fs.rm(file, { force: true });
+  }
+
+  private diffOf(before: Map<string, string>, after: Map<string, string>, moves: Map<string, string>): string {
+    const parts: string[] = [];
+    const movedTo = new Set(moves.values());
+    for (const [oldFile, newFile] of moves)
+      parts.push(unifiedDiff(this.repoPath(oldFile), this.repoPath(newFile), before.get(oldFile), after.get(newFile)));
+    const files = [...new Set([...before.keys(), ...after.keys()])].filter((f) => !moves.has(f) && !movedTo.has(f)).sort();
+    for (const file of files) {
+      const a = before.get(file);
+      const b = after.get(file);
+      if (a !== b) parts.push(unifiedDiff(this.repoPath(file), this.repoPath(file), a, b));
+    }
+    return parts.join('');
+  }
+
+  private diagnostics(): Diagnostics {
+    const result: Diagnostics = new Map();
+    for (const d of this.project.getPreEmitDiagnostics()) {
+      if (d.getCategory() !== 1 /* Error */) continue;
+      const file = d.getSourceFile()?.getFilePath() ?? '<global>';
+      const key = `${file}|${d.getCode()}`;
+      const text = d.getMessageText();
+      const message = typeof text === 'string' ? text : text.getMessageText();
+      const entry = result.get(key) ?? { count: 0, sample: `${file === '<global>' ? file : this.repoPath(file)}:${d.getLineNumber() ?? 0} TS${d.getCode()} ${message}` };
+      entry.count++;
+      result.set(key, entry);
+    }
+    return result;
+  }
+
+  /** The emitted .d.ts text of every non-test source file, keyed by its repo-relative source path. */
+  emitPublicApi(): Map<string, string> {
+    const api = new Map<string, string>();
+    for (const sf of this.project.getSourceFiles()) {
+      const rel = this.repoPath(sf.getFilePath());
+      if (sf.isDeclarationFile() || isTestFile(rel) || !TS_EXT.test(rel)) continue;
+      const out = this.project.emitToMemory({ targetSourceFile: sf, emitOnlyDtsFiles: true });
+      const dts = out.getFiles().find((f) => f.filePath.endsWith('.d.ts'));
+      if (dts) api.set(rel.replace(TS_EXT, '.d.ts'), dts.text);
+    }
+    return api;
+  }
+
+  sourceFile(repoRelative: string): SourceFile | undefined {
+    return this.project.getSourceFile(path.join(this.root, repoRelative));
+  }
+}
+
+const isInside = (dir: string, file: string): boolean => {
+  const rel = path.relative(dir, file);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+};
+const count = (d: Diagnostics): number => [...d.values()].reduce((n, v) => n + v.count, 0);

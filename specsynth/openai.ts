@@ -1,0 +1,85 @@
+/**
+ * A SpecProvider for any OpenAI-compatible `POST <base URL>/chat/completions` endpoint, over the shared
+ * client of llm/openai.ts (config from MAESTRO_LLM_BASE_URL / MAESTRO_LLM_MODEL /
+ * MAESTRO_LLM_API_KEY / MAESTRO_LLM_TIMEOUT_MS, timeout, key redaction, redirect refusal, error mapping).
+ *
+ * What the model returns is untrusted text; core/spec's acceptProviderSpec validates it. Failures here:
+ * - SpecProviderError (→ non-retryable InvalidProviderOutput): a 2xx whose body is not a chat completion.
+ * - SpecProviderUnavailableError (→ retryable SpecProviderUnavailable): network error, timeout, 408, 429, 5xx.
+ * - SpecProviderRejectedError (→ non-retryable SpecProviderRejected): any other 4xx (bad key, unknown model).
+ */
+import { z } from 'zod';
+import type { ChangeRequest } from '../core/change-request';
+import { filesTouchedByDiff, SpecProviderError, type SpecProvider } from '../core/spec';
+import type { Spec } from '../core/stages';
+import { createLlmClient, llmClientConfigSchema, llmEnvInput, LlmResponseError, parseLlmConfigWith } from '../llm/openai';
+
+export { LlmConfigError, LlmRejectedError as SpecProviderRejectedError, LlmUnavailableError as SpecProviderUnavailableError } from '../llm/openai';
+
+export const llmConfigSchema = llmClientConfigSchema
+  .extend({
+    /** Longest diff sent to the model, in characters; the offline draft already names every touched file. */
+    maxDiffChars: z.number().int().min(0).default(20_000),
+  })
+  .strict();
+export type LlmConfigInput = z.input<typeof llmConfigSchema>;
+export type LlmConfig = z.output<typeof llmConfigSchema>;
+
+const WHAT = 'LLM spec provider';
+
+/** Validates a config; the message names the bad fields (by env variable) and never echoes a value. */
+export function parseLlmConfig(input: unknown, fieldName: (key: string) => string = (k) => k): LlmConfig {
+  return parseLlmConfigWith(llmConfigSchema, input, WHAT, fieldName);
+}
+
+/** The config from MAESTRO_LLM_*; undefined when MAESTRO_LLM_BASE_URL is unset or empty (offline). */
+export function llmConfigFromEnv(env: NodeJS.ProcessEnv = process.env): LlmConfig | undefined {
+  const read = llmEnvInput(env);
+  return read ? parseLlmConfig(read.input, read.fieldName) : undefined;
+}
+
+const SYSTEM_PROMPT = `You write minimal, verifiable specs for code changes.
+Reply with one JSON object and nothing else, of this exact shape:
+{"changeId": string, "title": string,
+ "scenarios": [{"id": "SPEC-<changeId>-<n>", "given": string, "when": string, "then": string}, ...],
+ "acceptanceCriteria": [{"id": "AC-<changeId>-<n>", "text": string}, ...]}
+Rules: changeId is exactly the change request's id; ids are numbered from 1 without gaps or duplicates;
+at least one scenario and one acceptance criterion; no other keys. Every criterion must be checkable by a
+test. You get an offline draft: keep what is right in it, sharpen vague statements, add what it misses.`;
+
+/** The user message: the request (without its local repo path, the diff capped) and the draft. */
+function userMessage(cr: ChangeRequest, draft: Spec, maxDiffChars: number): string {
+  const change =
+    cr.change.kind === 'patch'
+      ? {
+          kind: 'patch',
+          files: filesTouchedByDiff(cr.change.diff),
+          diff: cr.change.diff.length > maxDiffChars ? `${cr.change.diff.slice(0, maxDiffChars)}\n[diff truncated at ${maxDiffChars} characters]` : cr.change.diff,
+        }
+      : cr.change;
+  const request = { id: cr.id, title: cr.title, intent: cr.intent, service: cr.service, baseBranch: cr.baseBranch, protectedPaths: cr.protectedPaths, change };
+  return `Change request:\n${JSON.stringify(request, null, 2)}\n\nOffline draft spec:\n${JSON.stringify(draft, null, 2)}`;
+}
+
+/** An OpenAI-compatible chat/completions SpecProvider; its output is validated by the caller (acceptProviderSpec). */
+export function openAICompatibleSpecProvider(configInput: LlmConfigInput): SpecProvider {
+  const { maxDiffChars, ...clientConfig } = parseLlmConfig(configInput);
+  const name = `openai-compatible:${clientConfig.model}`;
+  const client = createLlmClient(clientConfig, `spec provider '${name}'`);
+
+  return {
+    name,
+    async synthesize(cr, draft) {
+      try {
+        // The model's text; acceptProviderSpec parses (fenced) JSON and validates it against the spec schema.
+        return await client.chat([
+          { role: 'system', content: SYSTEM_PROMPT },
+          { role: 'user', content: userMessage(cr, draft, maxDiffChars) },
+        ]);
+      } catch (error) {
+        if (error instanceof LlmResponseError) throw new SpecProviderError(error.message);
+        throw error;
+      }
+    },
+  };
+}
