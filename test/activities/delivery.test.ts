@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { createDeliveryActivities } from '../../delivery';
+import { createDeliveryActivities } from '../../activities/delivery';
 import type { ProbeSample } from '../../core/health';
 import { LocalDeployer, isProcessAlive } from '../../delivery/local-deployer';
 import { VERSION_HEADER, WeightedProxy } from '../../delivery/proxy';
