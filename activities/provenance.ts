@@ -15,8 +15,8 @@ export * from '../provenance/signing';
 export * from '../provenance/release';
 export * from '../provenance/gitops';
 
-export const DEFAULT_GITOPS_REPO = path.resolve(__dirname, '../../.maestro/gitops');
-export const DEFAULT_RELEASES_DIR = path.resolve(__dirname, '../../.maestro/releases');
+export const DEFAULT_GITOPS_REPO = path.resolve(__dirname, '../.maestro/gitops');
+export const DEFAULT_RELEASES_DIR = path.resolve(__dirname, '../.maestro/releases');
 
 export interface ProvenanceDeps {
   key?: SigningKey;

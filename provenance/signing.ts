@@ -5,7 +5,7 @@ import path from 'node:path';
 import { canonicalJson, DSSE_PAYLOAD_TYPE, envelopeSchema, preAuthEncoding, statementSchema, type Envelope, type Statement } from '../core/provenance';
 import { describeIssues } from '../core/validation';
 
-export const DEFAULT_KEY_DIR = path.resolve(__dirname, '../../.maestro/keys');
+export const DEFAULT_KEY_DIR = path.resolve(__dirname, '../.maestro/keys');
 
 export class ProvenanceError extends Error {
   constructor(message: string) {
