@@ -9,12 +9,13 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, promises as fs, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, promises as fs, openSync, readSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProbeSample } from '../core/health';
+import { isGroupAlive, isProcessAlive, stopProcessGroup } from '../io/process';
 import type { ServiceDescriptor } from '../core/stages';
 import type { ProxyMetrics, ProxyState } from './proxy';
 
@@ -341,8 +342,8 @@ export class LocalDeployer {
   async status(input: ServiceRef): Promise<ServiceStatus> {
     const service = checkServiceName(input.service);
     const state = await this.requireState(service);
-    const live = state.proxy && isProcessAlive(state.proxy.pid) ? await this.tryAdminState(state.proxy) : null;
-    const version = (v: VersionRecord | null) => (v ? { sha: v.sha, url: v.url, pid: v.pid, alive: isProcessAlive(v.pid) } : null);
+    const live = state.proxy && isGroupAlive(state.proxy.pid) ? await this.tryAdminState(state.proxy) : null;
+    const version = (v: VersionRecord | null) => (v ? { sha: v.sha, url: v.url, pid: v.pid, alive: isGroupAlive(v.pid) } : null);
     return {
       service,
       repo: state.repo,
@@ -353,7 +354,7 @@ export class LocalDeployer {
       stable: version(state.stable),
       canary: version(state.canary),
       traffic: state.traffic
-        ? { pid: state.traffic.pid, alive: isProcessAlive(state.traffic.pid), rps: state.traffic.rps, durationMs: state.traffic.durationMs, startedAt: state.traffic.startedAt }
+        ? { pid: state.traffic.pid, alive: isGroupAlive(state.traffic.pid), rps: state.traffic.rps, durationMs: state.traffic.durationMs, startedAt: state.traffic.startedAt }
         : null,
       lastPromotion: state.lastPromotion,
       lastRollback: state.lastRollback,
@@ -418,7 +419,7 @@ export class LocalDeployer {
 
   /** Reattaches to a live proxy (its live weight wins over the file) or starts one from the recorded state. */
   private async ensureProxy(state: ServiceState, override: { weight?: number } = {}): Promise<void> {
-    if (state.proxy && isProcessAlive(state.proxy.pid)) {
+    if (state.proxy && isGroupAlive(state.proxy.pid)) {
       const live = await this.tryAdminState(state.proxy);
       if (live) {
         state.weight = live.weight;
@@ -499,7 +500,7 @@ export class LocalDeployer {
       } catch (err) {
         lastError = err as Error;
         await stopProcessGroup(pid, this.stopTimeoutMs);
-        if (isProcessAlive(pid) || !/EADDRINUSE/.test(readLogTail(logFile))) break;
+        if (isGroupAlive(pid) || !/EADDRINUSE/.test(readLogTail(logFile))) break;
       }
     }
     throw lastError ?? new Error(`version ${sha} did not start`);
@@ -736,52 +737,6 @@ function findFreePort(): Promise<number> {
   });
 }
 
-/** Alive and not a zombie (a zombie still answers kill(pid, 0)). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return process.platform !== 'linux';
-  }
-}
-
-function isGroupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** SIGTERM to the whole group (tsx launcher and the node process under it), SIGKILL if it lingers. */
-async function stopProcessGroup(pgid: number, timeoutMs: number): Promise<void> {
-  const signalGroup = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-pgid, signal);
-    } catch {
-      /* already gone */
-    }
-  };
-  if (!isGroupAlive(pgid)) return;
-  signalGroup('SIGTERM');
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isGroupAlive(pgid) || !isProcessAlive(pgid)) break;
-    await sleep(25);
-  }
-  // The leader may be gone while a child lingers: whatever is left of the group goes now.
-  if (isGroupAlive(pgid)) signalGroup('SIGKILL');
-  const killDeadline = Date.now() + 2000;
-  while (isProcessAlive(pgid) && Date.now() < killDeadline) await sleep(25);
-}
-
 async function waitFor<T>(
   check: () => Promise<T | undefined>,
   options: { pid: number; timeoutMs: number; what: string; logFile: string },
@@ -790,7 +745,7 @@ async function waitFor<T>(
   for (;;) {
     const value = await check().catch(() => undefined);
     if (value !== undefined) return value;
-    if (!isProcessAlive(options.pid))
+    if (!isGroupAlive(options.pid))
       throw new Error(`${options.what} exited before it was ready (pid ${options.pid}); log tail:\n${readLogTail(options.logFile)}`);
     if (Date.now() > deadline)
       throw new Error(`${options.what} was not ready within ${options.timeoutMs} ms (pid ${options.pid}); log tail:\n${readLogTail(options.logFile)}`);
@@ -815,7 +770,7 @@ function readLogTail(file: string, bytes = 2000): string {
 }
 
 async function isVersionHealthy(version: VersionRecord): Promise<boolean> {
-  return isProcessAlive(version.pid) && (await httpStatus(version.url + version.healthPath, 1000)) === 200;
+  return isGroupAlive(version.pid) && (await httpStatus(version.url + version.healthPath, 1000)) === 200;
 }
 
 function httpStatus(url: string, timeoutMs: number): Promise<number | undefined> {

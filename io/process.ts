@@ -1,9 +1,58 @@
+/**
+ * Processes as their owners see them: a server or a service version is a process GROUP (the pid we
+ * spawned detached leads it; the process that listens may be a child of a launcher), so liveness and
+ * stopping are about the group, never the leader alone.
+ */
 import fs from 'node:fs';
 import net from 'node:net';
-import { isProcessAlive } from '../delivery/local-deployer';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Liveness of a pid (zombies count as dead): the local deployer's check, shared by the launchers. */
-export { isProcessAlive };
+/** Alive and not a zombie (a zombie still answers kill(pid, 0)). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
+
+export function isGroupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM to the whole group (a launcher and the processes under it), SIGKILL if it lingers. */
+export async function stopProcessGroup(pgid: number, timeoutMs: number): Promise<void> {
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-pgid, signal);
+    } catch {
+      /* already gone */
+    }
+  };
+  if (!isGroupAlive(pgid)) return;
+  signalGroup('SIGTERM');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isGroupAlive(pgid) || !isProcessAlive(pgid)) break;
+    await sleep(25);
+  }
+  // The leader may be gone while a child lingers: whatever is left of the group goes now.
+  if (isGroupAlive(pgid)) signalGroup('SIGKILL');
+  const killDeadline = Date.now() + 2000;
+  while (isProcessAlive(pgid) && Date.now() < killDeadline) await sleep(25);
+}
+
 
 /** True when something accepts TCP connections on host:port within the timeout. */
 export function isPortOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {

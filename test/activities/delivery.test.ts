@@ -11,7 +11,8 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { createDeliveryActivities } from '../../activities/delivery';
 import type { ProbeSample } from '../../core/health';
-import { LocalDeployer, isProcessAlive } from '../../delivery/local-deployer';
+import { LocalDeployer } from '../../delivery/local-deployer';
+import { isGroupAlive, isProcessAlive } from '../../io/process';
 import { VERSION_HEADER, WeightedProxy } from '../../delivery/proxy';
 import { runTraffic } from '../../delivery/traffic';
 
@@ -306,6 +307,24 @@ describe('LocalDeployer (real processes)', () => {
     expect((await deployer.status({ service })).weight).toBe(40);
   });
 
+  test('kill -9 of a recorded launcher pid leaves its listener serving: the deployer still owns it, starts no second proxy', async () => {
+    const before = await deployer.status({ service });
+    const [proxyPid, canaryPid] = [before.proxy!.pid, before.canary!.pid];
+    for (const pid of [proxyPid, canaryPid]) process.kill(pid, 'SIGKILL');
+    const deadline = Date.now() + 5_000;
+    while ((isProcessAlive(proxyPid) || isProcessAlive(canaryPid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    expect([isProcessAlive(proxyPid), isProcessAlive(canaryPid)]).toEqual([false, false]);
+    // The processes that listen are children of the killed launchers: still in their groups, still serving.
+    expect([isGroupAlive(proxyPid), isGroupAlive(canaryPid)]).toEqual([true, true]);
+    const served = await drive(proxyUrl, 100);
+    expect(served.statuses[502]).toBeUndefined();
+    expect(served.byVersion.canary).toBeGreaterThan(0);
+    const after = await deployer.status({ service });
+    expect([after.proxy, after.canary]).toEqual([before.proxy, before.canary]);
+    await deployer.setWeight({ service, weight: 40 });
+    expect((await deployer.status({ service })).proxy?.pid).toBe(proxyPid);
+  });
+
   test('rollback puts 100% on stable at once, stops the canary, and a retry reports the same moment', async () => {
     const canaryPid = (await deployer.status({ service })).canary!.pid;
     const traffic = new AbortController();
@@ -319,7 +338,7 @@ describe('LocalDeployer (real processes)', () => {
     expect(stats.byVersion.canary).toBeGreaterThan(0);
     expect(byVersion).toEqual({ stable: 100 });
     expect([...bodies]).toEqual(['hello from v1']);
-    expect(isProcessAlive(canaryPid)).toBe(false);
+    expect(isGroupAlive(canaryPid)).toBe(false);
     const after = await deployer.status({ service });
     expect(after.canary).toBeNull();
     expect(after.weight).toBe(0);
