@@ -15,7 +15,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProbeSample } from '../core/health';
-import { isGroupAlive, isProcessAlive, stopProcessGroup } from '../io/process';
+import { withLock } from '../io/lock';
+import { isGroupAlive, stopProcessGroup } from '../io/process';
 import type { ServiceDescriptor } from '../core/stages';
 import type { ProxyMetrics, ProxyState } from './proxy';
 
@@ -164,7 +165,6 @@ export class LocalDeployer {
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
   private readonly drainMs: number;
-  private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(options: LocalDeployerOptions) {
     if (!path.isAbsolute(options.tsxCli) || !existsSync(options.tsxCli))
@@ -609,23 +609,9 @@ export class LocalDeployer {
     await fs.rename(tmp, file);
   }
 
-  /** One operation per service at a time: queued in this process, and a lock directory across processes. */
-  private async withServiceLock<T>(service: string, operation: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(service) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(async () => {
-      const release = await acquireDirLock(path.join(this.serviceDir(service), '.lock'), 60_000);
-      try {
-        return await operation();
-      } finally {
-        await release();
-      }
-    });
-    this.queues.set(service, run);
-    try {
-      return await run;
-    } finally {
-      if (this.queues.get(service) === run) this.queues.delete(service);
-    }
+  /** One operation per service at a time, in this process and across processes. */
+  private withServiceLock<T>(service: string, operation: () => Promise<T>): Promise<T> {
+    return withLock(path.join(this.serviceDir(service), '.lock'), 60_000, operation);
   }
 }
 
@@ -813,31 +799,6 @@ function httpJson(method: 'GET' | 'POST', url: string, body: unknown, timeoutMs:
     req.on('error', reject);
     req.end(payload);
   });
-}
-
-/** Lock directory (mkdir is atomic) holding the owner's pid; a lock whose owner died is taken over. */
-async function acquireDirLock(lockDir: string, timeoutMs: number): Promise<() => Promise<void>> {
-  await fs.mkdir(path.dirname(lockDir), { recursive: true });
-  const ownerFile = path.join(lockDir, 'owner');
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await fs.mkdir(lockDir);
-      await fs.writeFile(ownerFile, String(process.pid));
-      return () => fs.rm(lockDir, { recursive: true, force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const owner = Number(await fs.readFile(ownerFile, 'utf8').catch(() => ''));
-    const ageMs = await fs.stat(lockDir).then((s) => Date.now() - s.mtimeMs, () => 0);
-    // Owner gone, or an owner file never written (crash between mkdir and write) for a while.
-    if ((owner > 0 && owner !== process.pid && !isProcessAlive(owner)) || (!owner && ageMs > 5000)) {
-      await fs.rm(lockDir, { recursive: true, force: true });
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`service lock ${lockDir} is held by pid ${owner || '?'} for more than ${timeoutMs} ms`);
-    await sleep(25);
-  }
 }
 
 /** proxy-main / traffic-main next to this file: .ts when run from source, .js when compiled. */

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type crypto from 'node:crypto';
 import { sha256Hex } from '../core/provenance';
+import { withLock } from '../io/lock';
 import { verifyRelease, writeRelease, type ReleaseInput, type VerifiedRelease } from './release';
 import { ProvenanceError, type SigningKey } from './signing';
 
@@ -128,6 +129,11 @@ export interface PromoteResult {
  * previous environment to run the same commit with valid provenance; nothing is written when a guard fails.
  */
 export async function promote(input: PromoteInput, key: SigningKey, publicKey: crypto.KeyObject = key.publicKey): Promise<PromoteResult> {
+  // Trains of different services promote into one repository: one git index, so one writer at a time.
+  return withLock(`${input.repo}.lock`, 120_000, () => promoteLocked(input, key, publicKey));
+}
+
+async function promoteLocked(input: PromoteInput, key: SigningKey, publicKey: crypto.KeyObject): Promise<PromoteResult> {
   const { repo, environment, service, release } = input;
   if (!ENVIRONMENTS.includes(environment)) throw new GuardError('environment', `unknown environment '${environment}'; environments: ${ENVIRONMENTS.join(' → ')}`);
   const decision = release.policyDecision as { outcome?: string; denials?: { rule: string }[] } | undefined;

@@ -123,6 +123,16 @@ describe('GitOps promotion with guards, and `maestro trace <env>`', () => {
     expect(verifyRelease(path.join(repo, 'environments/prod/greeter'), key.publicKey).statement.predicate.buildDefinition.externalParameters.environment).toBe('prod');
   });
 
+  it('concurrent promotions of different services into one repository all land, one commit each', async () => {
+    const shared = path.join(tmp('gitops-concurrent'), 'repo');
+    const services = Array.from({ length: 8 }, (_, i) => `svc-${i}`);
+    const results = await Promise.all(services.map((service) => promote({ repo: shared, environment: 'dev', service, release: release(), by: 'maestro' }, key)));
+    expect(results.map((r) => r.alreadyPromoted)).toEqual(services.map(() => false));
+    const subjects = execFileSync('git', ['-C', shared, 'log', '--format=%s'], { encoding: 'utf8' }).trim().split('\n');
+    expect(subjects.filter((s) => s.startsWith('Promote ')).sort()).toEqual(services.map((s) => `Promote ${s} to dev @ c0ffee000000`).sort());
+    expect(execFileSync('git', ['-C', shared, 'status', '--porcelain'], { encoding: 'utf8' })).toBe('');
+  });
+
   it('guards: no skipping an environment, no denied decision, no unknown environment; nothing written', async () => {
     const next = 'beef'.padEnd(40, '1');
     const before = gitLog().length;
