@@ -7,6 +7,7 @@ import path from 'node:path';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { workflowBundle } from '../helpers/temporal';
+import { AUDIT_OUTCOME_PATCH } from '../../workflows/release-train';
 
 const DIR = path.join(__dirname, 'histories');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
@@ -19,6 +20,22 @@ test('there is a recorded history of every path of the train, and of its rollout
   for (const p of ['promoted', 'rolled-back', 'denied', 'appeal-granted', 'approval', 'aborted', 'cancelled']) expect(ids).toContain(`train-record-${p}`);
   for (const p of ['promoted', 'rolled-back', 'appeal-granted', 'approval', 'aborted', 'cancelled']) expect(ids).toContain(`train-record-${p}--rollout`);
   expect(ids).toContain('appeal-train-record-appeal-granted');
+});
+
+interface HistoryJson {
+  events: { markerRecordedEventAttributes?: { markerName: string; details?: Record<string, { payloads: { data: string }[] }> } }[];
+}
+/** The patch ids whose new branch a history took (the SDK's core_patch markers). */
+const patchesIn = (file: string) =>
+  (load(file) as HistoryJson).events
+    .map((e) => e.markerRecordedEventAttributes)
+    .filter((m) => m?.markerName === 'core_patch')
+    .map((m) => (JSON.parse(Buffer.from(m!.details!['patch-data']!.payloads[0]!.data, 'base64').toString()) as { id: string }).id);
+
+test('both branches of the audit-train-outcome patch have recorded train histories', () => {
+  const trains = files.filter((f) => f.startsWith('train-') && !f.includes('--'));
+  expect(trains.filter((f) => patchesIn(f).includes(AUDIT_OUTCOME_PATCH)).length).toBeGreaterThan(0);
+  expect(trains.filter((f) => !patchesIn(f).includes(AUDIT_OUTCOME_PATCH)).length).toBeGreaterThan(0);
 });
 
 test.each(files)('%s replays deterministically against the current workflow code', async (file) => {
