@@ -4,6 +4,7 @@ import {
   ChildWorkflowHandle,
   isCancellation,
   condition,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -46,6 +47,12 @@ export interface TrainResult {
   risk?: number;
   rollout?: ProgressiveRolloutResult;
 }
+
+/**
+ * Train outcomes go to the audit trail too. Added while trains were running: patched() keeps histories
+ * recorded before it replaying (docs/workflow-changes.md); deprecatePatch() once none of those trains is open.
+ */
+export const AUDIT_OUTCOME_PATCH = 'audit-train-outcome';
 
 const nonRetryableErrorTypes = ['InvalidInput', 'InvalidChangeRequest'];
 const quick = proxyActivities<Activities>({
@@ -120,9 +127,15 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     record('stage', stage);
     upsertSearchAttributes([{ key: searchAttributes.stage, value: stage }]);
   };
+  // The audit trail is where people look for who did what to a train; it now also says how the train ended.
+  const auditOutcome = async (outcome: TrainOutcome, reason: string) => {
+    if (patched(AUDIT_OUTCOME_PATCH))
+      await quick.recordAudit({ trainId, actor: 'maestro', action: `train.${outcome}`, detail: { reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha, revertSha: facts.revertSha } });
+  };
   const finish = async (result: Omit<TrainResult, 'changeId'>): Promise<TrainResult> => {
     await closeStage();
     await quick.closeTrain({ trainId, outcome: result.outcome, reason: result.reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha });
+    await auditOutcome(result.outcome, result.reason);
     status.stage = 'done';
     status.outcome = result.outcome;
     record('outcome', `${result.outcome}: ${result.reason}`);
@@ -271,7 +284,11 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     if (isCancellation(err) && merged && !facts.revertSha) await CancellationScope.nonCancellable(() => revert('release train cancelled'));
     upsertSearchAttributes([{ key: searchAttributes.outcome, value: 'failed' }]);
     // The record says how it ended even when the train fails or is cancelled.
-    await CancellationScope.nonCancellable(() => quick.closeTrain({ trainId, outcome: 'failed', reason: String((err as Error).message), candidateSha: facts.candidateSha, mergeSha: facts.mergeSha })).catch(() => undefined);
+    const reason = String((err as Error).message);
+    await CancellationScope.nonCancellable(async () => {
+      await quick.closeTrain({ trainId, outcome: 'failed', reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha });
+      await auditOutcome('failed', reason);
+    }).catch(() => undefined);
     throw err;
   }
 }

@@ -1,40 +1,151 @@
 /**
- * Records the histories that test/replay/replay.test.ts replays: a promoted and a rolled-back train,
- * each with its rollout child. Run when the workflows change on purpose (then keep the old files too,
- * behind patched()): `npx tsx test/replay/record-histories.ts` with a dev server on TEMPORAL_ADDRESS.
+ * Records the histories that test/replay/replay.test.ts replays: one train per path (promoted, rolled back,
+ * denied, appeal granted, approval, aborted, cancelled) with its child workflows (rollout, appeal), run
+ * against a dev server and worker of its own. See docs/workflow-changes.md for when to run it.
+ *
+ *   npm run record-histories                       # every path, ids train-record-<path>
+ *   npm run record-histories -- promoted denied    # only these paths
+ *   npm run record-histories -- --tag v2 promoted  # ids train-v2-<path>: new files next to the old ones
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TEMPORAL_CLI } from '../../infra/temporal/dev-server';
 import { withOwnStack } from '../helpers/own-stack';
-import { rolloutWorkflowId } from '../../workflows/messages';
+import { rolloutStatusQuery, rolloutWorkflowId, trainStatusQuery, type TrainStage } from '../../workflows/messages';
+import { appeal, appealStatusQuery, decideAppealSignal } from '../../workflows/appeal';
 import type { releaseTrain } from '../../workflows/release-train';
 import { TrainFixture } from '../helpers/train-fixture';
 
 const OUT = path.join(__dirname, 'histories');
+const QUEUE = 'record';
+/** Slow enough that a signal or a cancel reliably lands while the canary sits at 10%. */
+const SLOW_GATE = { steps: [{ setWeight: 10 }, { setWeight: 100 }], gate: { probeInterval: 500, consecutiveGreen: 4, maxRed: 2, timeout: 60_000 }, thresholds: { minRequests: 3 } };
+
+type Train = WorkflowHandle<typeof releaseTrain>;
+interface Scenario {
+  /** What happens to the train; `expected` is its outcome (cancelled trains have none). */
+  expected: string;
+  /** Starts the train and drives it; returns the ids of the child workflows it caused (besides the rollout). */
+  run(ctx: { client: Client; fixture: TrainFixture; start: (cr: Parameters<typeof releaseTrain>[0]) => Promise<Train>; id: string }): Promise<{ train: Train; others?: string[] }>;
+}
+
+const scenarios: Record<string, Scenario> = {
+  promoted: { expected: 'promoted', run: async ({ fixture, start, id }) => ({ train: await start(fixture.change('good-change', id)) }) },
+  'rolled-back': { expected: 'rolled_back', run: async ({ fixture, start, id }) => ({ train: await start(fixture.change('bad-change', id)) }) },
+  denied: { expected: 'denied', run: async ({ fixture, start, id }) => ({ train: await start(fixture.change('failing-tests-change', id)) }) },
+  'appeal-granted': {
+    expected: 'promoted',
+    run: async ({ client, fixture, start, id }) => {
+      const train = await start(fixture.change('failing-tests-change', id, { appealWindow: 120_000 }));
+      await untilStage(train, 'awaitingAppeal');
+      const appealId = `appeal-${train.workflowId}`;
+      const handle = await client.workflow.start(appeal, {
+        taskQueue: QUEUE,
+        workflowId: appealId,
+        args: [{ trainWorkflowId: train.workflowId, appellant: 'erin@dev', reason: 'the new wording is intended', rules: ['eval-score-below-threshold'] }],
+      });
+      await until(async () => (await handle.query(appealStatusQuery)).status === 'open');
+      await handle.signal(decideAppealSignal, { by: 'frank@release', decision: 'grant', reason: 'accepted for this change' });
+      await handle.result();
+      return { train, others: [appealId] };
+    },
+  },
+  approval: {
+    expected: 'promoted',
+    run: async ({ fixture, start, id }) => {
+      const train = await start(fixture.change('good-change', id, { approval: 'required' }));
+      await untilStage(train, 'awaitingApproval');
+      await train.signal('approve', { by: 'carol@owners', reason: 'reviewed' });
+      return { train };
+    },
+  },
+  aborted: {
+    expected: 'aborted',
+    run: async ({ client, fixture, start, id }) => {
+      const train = await start(fixture.change('good-change', id, { rollout: SLOW_GATE as never }));
+      await untilCanaryAt10(client, train);
+      await train.signal('abort', { by: 'alice@ops', reason: 'customer escalation' });
+      return { train };
+    },
+  },
+  cancelled: {
+    expected: 'cancelled',
+    run: async ({ client, fixture, start, id }) => {
+      const train = await start(fixture.change('good-change', id, { rollout: SLOW_GATE as never }));
+      await untilCanaryAt10(client, train);
+      await train.cancel();
+      return { train };
+    },
+  },
+};
+
+function parseArgs(argv: string[]): { tag: string; names: string[] } {
+  const tagAt = argv.indexOf('--tag');
+  const tag = tagAt >= 0 ? argv[tagAt + 1] : 'record';
+  if (!tag || !/^[a-z0-9-]+$/.test(tag)) throw new Error('--tag needs a value of a-z, 0-9 and -');
+  const names = tagAt >= 0 ? [...argv.slice(0, tagAt), ...argv.slice(tagAt + 2)] : argv;
+  const unknown = names.filter((n) => !(n in scenarios));
+  if (unknown.length) throw new Error(`unknown path(s) ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
+  return { tag, names: names.length ? names : Object.keys(scenarios) };
+}
 
 async function main(): Promise<void> {
-  await withOwnStack({ port: 7273, queue: 'record' }, async ({ client, address, stateDir }) => {
-    for (const [name, change] of [['promoted', 'good-change'], ['rolled-back', 'bad-change']] as const) {
-      const fixture = new TrainFixture(`greeter-record-${name}`, stateDir);
+  const { tag, names } = parseArgs(process.argv.slice(2));
+  await withOwnStack({ port: 7273, queue: QUEUE }, async ({ client, address, stateDir }) => {
+    // One at a time: the machine is shared and health gates judge latency.
+    for (const name of names) {
+      const fixture = new TrainFixture(`greeter-${tag}-${name}`, stateDir);
       await fixture.start();
       try {
-        const workflowId = `train-record-${name}`;
-        const handle = await client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: 'record', workflowId, args: [fixture.change(change, `record-${name}`)] });
-        const result = await handle.result();
-        console.log(`${name}: ${result.outcome} (${result.reason})`);
+        const workflowId = `train-${tag}-${name}`;
+        const start = (cr: Parameters<typeof releaseTrain>[0]) => client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: QUEUE, workflowId, args: [cr] });
+        const { train, others = [] } = await scenarios[name]!.run({ client, fixture, start, id: `${tag}-${name}` });
+        const outcome = await train.result().then(
+          (r) => `${r.outcome} (${r.reason})`,
+          async () => (await train.describe()).status.name.toLowerCase(),
+        );
+        console.log(`${name}: ${outcome}`);
+        if (!outcome.startsWith(scenarios[name]!.expected)) throw new Error(`${name}: expected ${scenarios[name]!.expected}, got ${outcome}`);
+        const ids = [workflowId, ...others];
+        if (await exists(client, rolloutWorkflowId(workflowId))) ids.push(rolloutWorkflowId(workflowId));
         // Files are named by workflow id: a replay must use the id the history was recorded with.
-        for (const id of [workflowId, rolloutWorkflowId(workflowId)]) {
+        for (const id of ids) {
           // The CLI's JSON export is the format replayers (and the Web UI's download) use.
           const json = execFileSync(TEMPORAL_CLI, ['workflow', 'show', '--address', address, '--workflow-id', id, '--output', 'json'], { maxBuffer: 64 << 20 });
           fs.writeFileSync(path.join(OUT, `${id}.json`), json);
+          console.log(`  ${path.relative(process.cwd(), path.join(OUT, `${id}.json`))}`);
         }
       } finally {
         await fixture.stop();
       }
     }
   });
+}
+
+async function exists(client: Client, workflowId: string): Promise<boolean> {
+  return client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .then(
+      () => true,
+      () => false,
+    );
+}
+
+const untilStage = (train: Train, stage: TrainStage) => until(async () => (await train.query(trainStatusQuery)).stage === stage);
+const untilCanaryAt10 = (client: Client, train: Train) =>
+  until(async () => (await client.workflow.getHandle(rolloutWorkflowId(train.workflowId)).query(rolloutStatusQuery)).weight === 10);
+
+async function until(predicate: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    // The workflow (or its child) may not exist yet: a failed query means "not yet".
+    if (await predicate().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('condition not met in time');
 }
 
 main().catch((err) => {

@@ -1,17 +1,52 @@
+/**
+ * Every committed history (test/replay/histories, recorded by record-histories.ts) replays against the
+ * current workflow code; a workflow change that would break running trains fails here. docs/workflow-changes.md.
+ */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
 import { workflowBundle } from '../helpers/temporal';
+import { AUDIT_OUTCOME_PATCH } from '../../workflows/release-train';
 
 const DIR = path.join(__dirname, 'histories');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const load = (file: string): unknown => JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
+// A replay must use the workflow id the history was recorded with: the files are named by it.
+const idOf = (file: string) => file.replace(/\.json$/, '');
 
-test('committed histories of the promote and rollback paths exist for both workflows', () => {
-  expect(files).toEqual(['train-record-promoted--rollout.json', 'train-record-promoted.json', 'train-record-rolled-back--rollout.json', 'train-record-rolled-back.json']);
+test('there is a recorded history of every path of the train, and of its rollout and appeal children', () => {
+  const ids = files.map(idOf);
+  for (const p of ['promoted', 'rolled-back', 'denied', 'appeal-granted', 'approval', 'aborted', 'cancelled']) expect(ids).toContain(`train-record-${p}`);
+  for (const p of ['promoted', 'rolled-back', 'appeal-granted', 'approval', 'aborted', 'cancelled']) expect(ids).toContain(`train-record-${p}--rollout`);
+  expect(ids).toContain('appeal-train-record-appeal-granted');
+});
+
+interface HistoryJson {
+  events: { markerRecordedEventAttributes?: { markerName: string; details?: Record<string, { payloads: { data: string }[] }> } }[];
+}
+/** The patch ids whose new branch a history took (the SDK's core_patch markers). */
+const patchesIn = (file: string) =>
+  (load(file) as HistoryJson).events
+    .map((e) => e.markerRecordedEventAttributes)
+    .filter((m) => m?.markerName === 'core_patch')
+    .map((m) => (JSON.parse(Buffer.from(m!.details!['patch-data']!.payloads[0]!.data, 'base64').toString()) as { id: string }).id);
+
+test('both branches of the audit-train-outcome patch have recorded train histories', () => {
+  const trains = files.filter((f) => f.startsWith('train-') && !f.includes('--'));
+  expect(trains.filter((f) => patchesIn(f).includes(AUDIT_OUTCOME_PATCH)).length).toBeGreaterThan(0);
+  expect(trains.filter((f) => !patchesIn(f).includes(AUDIT_OUTCOME_PATCH)).length).toBeGreaterThan(0);
 });
 
 test.each(files)('%s replays deterministically against the current workflow code', async (file) => {
-  const history: unknown = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
-  const workflowId = file.replace(/\.json$/, '');
-  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId)).resolves.toBeUndefined();
+  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, load(file), idOf(file))).resolves.toBeUndefined();
+});
+
+test('a train history does not replay against workflow code with an extra, unpatched activity call', async () => {
+  const altered = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    workflowInterceptorModules: [require.resolve('./extra-first-activity')],
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
+  });
+  await expect(Worker.runReplayHistory({ workflowBundle: altered }, load('train-record-promoted.json'), 'train-record-promoted')).rejects.toBeInstanceOf(DeterminismViolationError);
 });
