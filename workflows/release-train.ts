@@ -6,6 +6,7 @@ import {
   condition,
   patched,
   proxyActivities,
+  type RetryPolicy,
   setHandler,
   startChild,
   upsertMemo,
@@ -55,17 +56,27 @@ export interface TrainResult {
 export const AUDIT_OUTCOME_PATCH = 'audit-train-outcome';
 
 const nonRetryableErrorTypes = ['InvalidInput', 'InvalidChangeRequest'];
-const quick = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes },
-});
-const gitWork = proxyActivities<Activities>({
-  startToCloseTimeout: '3 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes },
-});
-const evalWork = proxyActivities<Activities>({
+const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes };
+/** Pure decisions and the spec: quick, few retries. */
+const decisions = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { ...retry, maximumAttempts: 3 } });
+/** Candidate branch and merge in the target repository. */
+const repository = proxyActivities<Activities>({ startToCloseTimeout: '3 minutes', retry: { ...retry, maximumAttempts: 3 } });
+/** The code graph behind the risk score (ingest heartbeats its progress). */
+const codeGraph = proxyActivities<Activities>({ startToCloseTimeout: '3 minutes', retry: { ...retry, maximumAttempts: 3 } });
+/** The eval gate: long, heartbeats every few seconds, so a lost worker is noticed in seconds, not at the timeout. */
+const evalGate = proxyActivities<Activities>({
   startToCloseTimeout: '15 minutes',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 2, nonRetryableErrorTypes },
+  heartbeatTimeout: '30s',
+  retry: { ...retry, initialInterval: '2s', maximumAttempts: 2 },
+});
+/**
+ * Writes that must land for the four truths to agree (the record, GitOps, the revert of a merge): they
+ * retry for long enough to outlast an outage of minutes, instead of failing the train with them half done.
+ */
+const mustLand = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '30 minutes',
+  retry: { ...retry, maximumInterval: '15s' },
 });
 
 /** One change from intent to 100% of traffic, or back out (DESIGN.md §1). */
@@ -114,7 +125,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
   // Each stage lands in the record with its times when the next one starts (or the train ends).
   let openStage: { name: TrainStage; startedAt: string } | undefined;
   const closeStage = async () => {
-    if (openStage) await quick.recordStage({ trainId, name: openStage.name, status: 'completed', startedAt: openStage.startedAt, finishedAt: new Date().toISOString() });
+    if (openStage) await mustLand.recordStage({ trainId, name: openStage.name, status: 'completed', startedAt: openStage.startedAt, finishedAt: new Date().toISOString() });
     openStage = undefined;
   };
   const enter = async (stage: TrainStage) => {
@@ -130,11 +141,24 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
   // The audit trail is where people look for who did what to a train; it now also says how the train ended.
   const auditOutcome = async (outcome: TrainOutcome, reason: string) => {
     if (patched(AUDIT_OUTCOME_PATCH))
-      await quick.recordAudit({ trainId, actor: 'maestro', action: `train.${outcome}`, detail: { reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha, revertSha: facts.revertSha } });
+      await mustLand.recordAudit({ trainId, actor: 'maestro', action: `train.${outcome}`, detail: { reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha, revertSha: facts.revertSha } });
+  };
+  // An abort during a long stage cancels its activity (the eval harness then kills its test processes)
+  // instead of waiting for it to finish.
+  const untilAborted = async <T>(stage: TrainStage, work: () => Promise<T>): Promise<T> => {
+    const scope = new CancellationScope();
+    // The watcher itself is cancelled with the workflow; that is not an error.
+    condition(() => abortBy !== undefined).then(() => scope.cancel(), () => undefined);
+    try {
+      return await scope.run(work);
+    } catch (err) {
+      if (abortBy && isCancellation(err)) throw new TrainStop('aborted', `aborted by ${abortBy.by} during ${stage}${abortBy.reason ? `: ${abortBy.reason}` : ''}`);
+      throw err;
+    }
   };
   const finish = async (result: Omit<TrainResult, 'changeId'>): Promise<TrainResult> => {
     await closeStage();
-    await quick.closeTrain({ trainId, outcome: result.outcome, reason: result.reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha });
+    await mustLand.closeTrain({ trainId, outcome: result.outcome, reason: result.reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha });
     await auditOutcome(result.outcome, result.reason);
     status.stage = 'done';
     status.outcome = result.outcome;
@@ -159,38 +183,38 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
   const revert = async (reason: string) => {
     status.stage = 'revert';
     record('stage', 'revert');
-    const reverted = await gitWork.revertMerge({ changeRequest: cr, merge: merged!, reason });
+    const reverted = await mustLand.revertMerge({ changeRequest: cr, merge: merged!, reason });
     status.revertSha = facts.revertSha = reverted.revertSha;
     record('revert', `${cr.baseBranch} reverted as ${reverted.revertSha.slice(0, 12)}${reverted.alreadyReverted ? ' (already reverted)' : ''}`);
   };
   try {
-    await quick.recordTrainStarted({ trainId, changeRequest: cr });
+    await mustLand.recordTrainStarted({ trainId, changeRequest: cr });
     await enter('synthesizeSpec');
-    const spec = await quick.synthesizeSpec(cr);
+    const spec = await decisions.synthesizeSpec(cr);
     record('spec', `${spec.scenarios.length} scenarios, ${spec.acceptanceCriteria.length} acceptance criteria`);
 
     await enter('prepareChange');
-    const candidate = await gitWork.prepareChange(cr);
+    const candidate = await untilAborted('prepareChange', () => repository.prepareChange(cr));
     status.candidateSha = facts.candidateSha = candidate.sha;
     record('candidate', `${candidate.branch} @ ${candidate.sha.slice(0, 12)}: ${candidate.diffStat.files} files, +${candidate.diffStat.insertions} −${candidate.diffStat.deletions}`);
 
     await enter('assessRisk');
-    const risk = await gitWork.assessRisk({ changeRequest: cr, candidate });
+    const risk = await untilAborted('assessRisk', () => codeGraph.assessRisk({ changeRequest: cr, candidate }));
     status.risk = facts.risk = risk.score;
     upsertSearchAttributes([{ key: searchAttributes.risk, value: risk.score }]);
-    await quick.recordRiskReport({ trainId, candidateSha: candidate.sha, risk });
+    await mustLand.recordRiskReport({ trainId, candidateSha: candidate.sha, risk });
 
     await enter('runEvals');
-    const evals = await evalWork.runEvals({ changeRequest: cr, candidate });
+    const evals = await untilAborted('runEvals', () => evalGate.runEvals({ changeRequest: cr, candidate }));
     status.evalScore = facts.evalScore = evals.score;
     upsertSearchAttributes([{ key: searchAttributes.evalScore, value: evals.score }]);
     record('evals', `score ${evals.score.toFixed(3)} (threshold ${evals.threshold}): ${evals.checks.map((c) => `${c.check} ${c.passed ? 'pass' : 'FAIL'}`).join(', ')}`);
-    await quick.recordEvalResult({ trainId, candidateSha: candidate.sha, evals });
+    await mustLand.recordEvalResult({ trainId, candidateSha: candidate.sha, evals });
 
     await enter('decidePolicy');
-    const policyDigest = await quick.policyDigest();
+    const policyDigest = await decisions.policyDigest();
     const decide = async (): Promise<PolicyDecision> => {
-      const decision = await quick.decidePolicy({
+      const decision = await decisions.decidePolicy({
         changeRequest: cr,
         candidate,
         risk,
@@ -198,7 +222,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
         approvals: approvedBy ? [{ by: approvedBy.by, reason: approvedBy.reason }] : [],
         waivers: appealed?.status === 'granted' ? appealed.waivers : [],
       });
-      await quick.recordPolicyDecision({ trainId, candidateSha: candidate.sha, decision, policyDigest });
+      await mustLand.recordPolicyDecision({ trainId, candidateSha: candidate.sha, decision, policyDigest });
       status.denials = decision.outcome === 'deny' ? decision.denials.map(({ rule, reason, fix }) => ({ rule, reason, fix })) : undefined;
       return decision;
     };
@@ -230,13 +254,13 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     }
 
     await enter('merge');
-    merged = await gitWork.mergeCandidate({ changeRequest: cr, candidate });
+    merged = await repository.mergeCandidate({ changeRequest: cr, candidate });
     status.mergeSha = facts.mergeSha = merged.mergeSha;
     record('merge', `${candidate.branch} merged into ${cr.baseBranch} as ${merged.mergeSha.slice(0, 12)}${merged.alreadyMerged ? ' (already merged)' : ''}`);
     // Appeal decisions travel into the signed provenance with the rest of the evidence.
     const appeals = appealed ? [{ id: appealed.appealId, status: appealed.status, decidedBy: appealed.decidedBy, rules: appealed.rules }] : [];
     const evidence = { trainId, changeId: cr.id, repo: cr.repo, commit: merged.mergeSha, appeals };
-    const provenance = await quick.recordMergeProvenance({
+    const provenance = await mustLand.recordMergeProvenance({
       changeRequest: cr,
       evalReport: evals,
       policyDecision: decision,
@@ -269,7 +293,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     if (result.outcome !== 'promoted') await revert(result.reason);
     else {
       await enter('promoteRelease');
-      const promoted = await quick.promoteRelease({
+      const promoted = await mustLand.promoteRelease({
         environment: cr.environment,
         service: cr.service,
         by: approvedBy?.by ?? cr.author,
@@ -280,13 +304,17 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     return await finish({ ...facts, outcome: result.outcome, reason: result.reason, rollout: result });
   } catch (err) {
     if (err instanceof TrainStop) return await finish({ ...facts, outcome: err.outcome, reason: err.message });
-    // Cancelled after the merge: the rollout child has rolled traffic back; the branch must follow.
-    if (isCancellation(err) && merged && !facts.revertSha) await CancellationScope.nonCancellable(() => revert('release train cancelled'));
+    // Failed or cancelled after the merge: the rollout child has rolled traffic back (its own compensation);
+    // the branch must follow, so that it says what runs.
+    if (merged && !facts.revertSha) {
+      const why = isCancellation(err) ? 'release train cancelled' : `release train failed: ${String((err as Error).message)}`;
+      await CancellationScope.nonCancellable(() => revert(why)).catch((revertErr) => record('revert-failed', String(revertErr)));
+    }
     upsertSearchAttributes([{ key: searchAttributes.outcome, value: 'failed' }]);
     // The record says how it ended even when the train fails or is cancelled.
     const reason = String((err as Error).message);
     await CancellationScope.nonCancellable(async () => {
-      await quick.closeTrain({ trainId, outcome: 'failed', reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha });
+      await mustLand.closeTrain({ trainId, outcome: 'failed', reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha });
       await auditOutcome('failed', reason);
     }).catch(() => undefined);
     throw err;
