@@ -16,7 +16,8 @@ import { computeRisk, type NodeCentralityInput } from '../core/risk';
 import type { Candidate, RiskReport } from '../core/stages';
 import { parseOrThrow, ValidationError } from '../core/validation';
 import { blastRadius, computeCentrality, dependentsOf, findSymbols, GraphIndex, hotPaths, ownersOfPath, type CentralityReport } from '../codegraph/analysis';
-import { diffNames, GitCommandError } from '../codegraph/git-objects';
+import { diffNames } from '../codegraph/git-objects';
+import { GitError } from '../io/git';
 import { ingestRepo, isSourceFile, type IngestResult } from '../codegraph/ingest';
 import { MemoryGraphStore } from '../codegraph/memory-store';
 import { Neo4jGraphStore, Neo4jUnavailableError } from '../codegraph/neo4j-store';
@@ -162,7 +163,7 @@ export class CodeGraphService {
 /** Maps failures to Temporal's vocabulary: bad input and a down Neo4j fail the stage without retry. */
 function asFailure(err: unknown, what: string): unknown {
   if (err instanceof ValidationError) return ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
-  if (err instanceof GitCommandError && err.isPermanent) return ApplicationFailure.nonRetryable(`${what}: ${err.stderr.trim()}`, 'InvalidInput');
+  if (err instanceof GitError && err.isPermanent) return ApplicationFailure.nonRetryable(`${what}: ${err.stderr.trim()}`, 'InvalidInput');
   if (err instanceof Neo4jUnavailableError) return ApplicationFailure.nonRetryable(`code graph unavailable: ${err.message}`, 'CodeGraphUnavailable');
   return err;
 }
