@@ -29,29 +29,3 @@ export function protectedPathsTouched(changedFiles: readonly string[], protected
   }
   return touched;
 }
-
-/** The lines a unified diff adds, with the file and the new line number of each. */
-export function addedLines(diff: string): { file: string; line: number; text: string }[] {
-  const out: { file: string; line: number; text: string }[] = [];
-  let file = '';
-  let line = 0;
-  for (const raw of diff.split('\n')) {
-    if (raw.startsWith('+++ ')) {
-      const target = raw.slice(4).trim();
-      file = target === '/dev/null' ? '' : target.replace(/^b\//, '');
-      continue;
-    }
-    if (raw.startsWith('--- ') || raw.startsWith('diff --git') || raw.startsWith('index ')) continue;
-    const hunk = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(raw);
-    if (hunk) {
-      line = Number(hunk[1]);
-      continue;
-    }
-    if (!file) continue;
-    if (raw.startsWith('+')) {
-      out.push({ file, line, text: raw.slice(1) });
-      line++;
-    } else if (!raw.startsWith('-') && !raw.startsWith('\\')) line++;
-  }
-  return out;
-}
