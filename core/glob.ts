@@ -6,7 +6,8 @@ import picomatch from 'picomatch';
  * `{a,b}`, classes `[ab]` and `[!a]`; dot files match like any other file. `?` is one character
  * within a segment when `questionMark` is 'wildcard' (gitignore, CODEOWNERS) and itself when
  * 'literal' (policy patterns). A leading `!` and parentheses are literal: neither CODEOWNERS nor
- * policy patterns negate, and extglobs would turn an ordinary `(` into syntax.
+ * policy patterns negate, and route directories such as `app/(auth)` are ordinary names (picomatch
+ * would pass them through as regular-expression groups).
  */
 const OPTIONS: picomatch.PicomatchOptions = { dot: true, posix: true, noextglob: true };
 
@@ -15,7 +16,7 @@ const OPTIONS: picomatch.PicomatchOptions = { dot: true, posix: true, noextglob:
  * only under one). `dir/**` is what is inside dir, not dir itself, as in gitignore.
  */
 export function globMatcher(glob: string, questionMark: 'wildcard' | 'literal', scope: 'self-or-below' | 'below'): (path: string) => boolean {
-  let g = glob.replace(/^!/, '\\!').replace(/\/\*\*$/, '/**/*');
+  let g = glob.replace(/^!/, '\\!').replace(/[()]/g, '\\$&').replace(/\/\*\*$/, '/**/*');
   if (questionMark === 'literal') g = g.replace(/\?/g, '\\?');
   const below = `${g}/**/*`;
   return picomatch(scope === 'below' ? below : [g, below], OPTIONS);
