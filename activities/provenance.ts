@@ -10,13 +10,11 @@ import { ensureGitopsRepo, GuardError, promote, renderManifests, type Environmen
 import { writeRelease, type ReleaseInput } from '../provenance/release';
 import { loadOrCreateSigningKey, type SigningKey } from '../provenance/signing';
 import { sha256Hex } from '../core/provenance';
+import { STATE } from '../io/paths';
 
 export * from '../provenance/signing';
 export * from '../provenance/release';
 export * from '../provenance/gitops';
-
-export const DEFAULT_GITOPS_REPO = path.resolve(__dirname, '../.maestro/gitops');
-export const DEFAULT_RELEASES_DIR = path.resolve(__dirname, '../.maestro/releases');
 
 export interface ProvenanceDeps {
   key?: SigningKey;
@@ -31,8 +29,8 @@ export interface ProvenanceDeps {
 export function createProvenanceActivities(deps: ProvenanceDeps = {}) {
   let key = deps.key;
   const signingKey = () => (key ??= loadOrCreateSigningKey(deps.keyDir));
-  const releasesDir = deps.releasesDir ?? process.env.MAESTRO_RELEASES_DIR ?? DEFAULT_RELEASES_DIR;
-  const repo = deps.gitopsRepo ?? process.env.MAESTRO_GITOPS_REPO ?? DEFAULT_GITOPS_REPO;
+  const releasesDir = deps.releasesDir ?? process.env.MAESTRO_RELEASES_DIR ?? STATE.releases;
+  const repo = deps.gitopsRepo ?? process.env.MAESTRO_GITOPS_REPO ?? STATE.gitops;
   let prisma = deps.prisma;
   const db = (): Db | undefined => {
     if (prisma) return prisma;

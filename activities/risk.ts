@@ -12,11 +12,13 @@ import { z } from 'zod';
 import { parseChangeRequest, type ChangeRequest } from '../core/change-request';
 import type { CodeGraphStore } from '../core/codegraph';
 import { protectedPathsTouched } from '../core/policy';
+import { touchedLines } from '../core/diff';
 import { computeRisk, type NodeCentralityInput } from '../core/risk';
 import type { Candidate, RiskReport } from '../core/stages';
 import { parseOrThrow, ValidationError } from '../core/validation';
 import { blastRadius, computeCentrality, dependentsOf, findSymbols, GraphIndex, hotPaths, ownersOfPath, type CentralityReport } from '../codegraph/analysis';
-import { diffNames, GitCommandError } from '../codegraph/git-objects';
+import { diffNames } from '../codegraph/git-objects';
+import { GitError } from '../io/git';
 import { ingestRepo, isSourceFile, type IngestResult } from '../codegraph/ingest';
 import { MemoryGraphStore } from '../codegraph/memory-store';
 import { Neo4jGraphStore, Neo4jUnavailableError } from '../codegraph/neo4j-store';
@@ -65,28 +67,6 @@ const candidateInputSchema = z
 /** Heartbeats when running as an activity; a no-op when called directly (tests, CLI). */
 function heartbeat(details: unknown): void {
   asyncLocalStorage.getStore()?.heartbeat(details);
-}
-
-/** New-side line ranges per file of a unified diff. */
-export function touchedLines(diff: string): Map<string, [number, number][]> {
-  const out = new Map<string, [number, number][]>();
-  let file: string | undefined;
-  for (const line of diff.split('\n')) {
-    const header = /^\+\+\+ (?:b\/)?(.+)$/.exec(line);
-    if (header) {
-      file = header[1] === '/dev/null' ? undefined : header[1]!.trim();
-      continue;
-    }
-    const hunk = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@/.exec(line);
-    if (hunk && file) {
-      const start = Number(hunk[1]);
-      const count = hunk[2] === undefined ? 1 : Number(hunk[2]);
-      const list = out.get(file) ?? [];
-      list.push([start, start + Math.max(count, 1) - 1]);
-      out.set(file, list);
-    }
-  }
-  return out;
 }
 
 /** Files some test file reaches through IMPORTS (tests themselves included). */
@@ -162,7 +142,7 @@ export class CodeGraphService {
 /** Maps failures to Temporal's vocabulary: bad input and a down Neo4j fail the stage without retry. */
 function asFailure(err: unknown, what: string): unknown {
   if (err instanceof ValidationError) return ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
-  if (err instanceof GitCommandError && err.isPermanent) return ApplicationFailure.nonRetryable(`${what}: ${err.stderr.trim()}`, 'InvalidInput');
+  if (err instanceof GitError && err.isPermanent) return ApplicationFailure.nonRetryable(`${what}: ${err.stderr.trim()}`, 'InvalidInput');
   if (err instanceof Neo4jUnavailableError) return ApplicationFailure.nonRetryable(`code graph unavailable: ${err.message}`, 'CodeGraphUnavailable');
   return err;
 }

@@ -10,10 +10,11 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { STATE } from '../io/paths';
 import { parseCodemod, RefactorWorkspace } from '../refactor';
 
 const ROOT = path.join(__dirname, '..');
-const WORK = path.join(ROOT, '.maestro', 'bench');
+const WORK = STATE.bench;
 const TSC = path.join(ROOT, 'node_modules', '.bin', 'tsc');
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 

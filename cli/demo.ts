@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LocalDeployer } from '../delivery/local-deployer';
 import { TSX_CLI } from '../activities';
+import { STATE } from '../io/paths';
 import type { RolloutPlanInput } from '../core/rollout-plan';
 import { serviceDescriptorSchema } from '../core/stages';
 import { createDemoRepo, loadExampleChange, type ExampleChangeName } from '../examples/demo-repo';
@@ -10,7 +11,6 @@ import { connectClient } from './client';
 import { startTrain, waitForTrain, workflowUiLink } from './release';
 import { up } from './stack';
 
-const PROJECT_ROOT = path.resolve(__dirname, '..');
 export const DEMO_SERVICE = 'greeter';
 export const DEMO_TRAFFIC_RPS = 100;
 /** The demo's gates: short enough to watch, long enough to judge (≥ 20 canary requests per probe at 10%). */
@@ -31,10 +31,10 @@ const SCRIPT: { change: ExampleChangeName; expect: TrainResult['outcome'] }[] = 
 export async function runDemo(print: (line: string) => void): Promise<number> {
   await up(print);
   const runId = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
-  const { repo, baseSha } = await createDemoRepo(path.join(PROJECT_ROOT, '.maestro/demo', runId, 'greeter'));
+  const { repo, baseSha } = await createDemoRepo(path.join(STATE.demo, runId, 'greeter'));
   print(`demo repo: ${repo} (main @ ${baseSha.slice(0, 12)})`);
 
-  const deployer = new LocalDeployer({ stateDir: path.join(PROJECT_ROOT, '.maestro/deploy'), tsxCli: TSX_CLI });
+  const deployer = new LocalDeployer({ stateDir: STATE.deploy, tsxCli: TSX_CLI });
   if (await deployer.hasService(DEMO_SERVICE)) await deployer.stopService({ service: DEMO_SERVICE });
   const descriptor = serviceDescriptorSchema.parse(JSON.parse(fs.readFileSync(path.join(repo, 'maestro.service.json'), 'utf8')));
   const { proxyUrl } = await deployer.ensureStable({ service: DEMO_SERVICE, repo, sha: baseSha, descriptor });

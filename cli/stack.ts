@@ -7,12 +7,12 @@ import { isProcessAlive } from '../io/process';
 import { migrate } from '../record/migrate';
 import { ensurePostgres, redactUrl, stopPostgres } from '../infra/postgres/server';
 import { TSX_CLI } from '../activities';
+import { PROJECT_ROOT, STATE } from '../io/paths';
 
-const PROJECT_ROOT = path.resolve(__dirname, '..');
-const RUN_DIR = path.join(PROJECT_ROOT, '.maestro/run');
+const RUN_DIR = STATE.run;
 const WORKER_PID = path.join(RUN_DIR, 'worker.pid');
 const WORKER_LOG = path.join(RUN_DIR, 'worker.log');
-const DEPLOY_DIR = path.join(PROJECT_ROOT, '.maestro/deploy');
+const DEPLOY_DIR = STATE.deploy;
 
 
 function runningWorkerPid(): number | undefined {

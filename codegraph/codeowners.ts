@@ -1,25 +1,23 @@
 /** CODEOWNERS (GitHub syntax): the last matching pattern wins; patterns follow gitignore rules. */
-import { globToRegExpSource } from '../core/glob';
+import { globMatcher } from '../core/glob';
 
 export const CODEOWNERS_PATHS = ['.github/CODEOWNERS', 'CODEOWNERS', 'docs/CODEOWNERS'];
 
 export interface CodeownersRule {
   pattern: string;
   owners: string[];
-  regex: RegExp;
+  matches: (file: string) => boolean;
 }
 
-/** A gitignore-style pattern as a regular expression over repository paths. */
-export function patternToRegex(pattern: string): RegExp {
+/** A gitignore-style pattern as a predicate over repository paths. */
+function patternMatcher(pattern: string): (file: string) => boolean {
   let p = pattern;
   const anchored = p.startsWith('/') || p.replace(/\/$/, '').includes('/');
   p = p.replace(/^\//, '');
   const dirOnly = p.endsWith('/');
   p = p.replace(/\/$/, '');
-  const body = globToRegExpSource(p, 'wildcard');
-  const prefix = anchored ? '^' : '^(?:.*/)?';
   // A pattern naming a directory owns everything below it; a file pattern also matches as a directory.
-  return new RegExp(`${prefix}${body}${dirOnly ? '/.*' : '(?:/.*)?'}$`);
+  return globMatcher(anchored ? p : `**/${p}`, 'wildcard', dirOnly ? 'below' : 'self-or-below');
 }
 
 export function parseCodeowners(text: string): CodeownersRule[] {
@@ -29,13 +27,13 @@ export function parseCodeowners(text: string): CodeownersRule[] {
     if (line === '') continue;
     const [pattern, ...owners] = line.split(/\s+/);
     if (!pattern) continue;
-    rules.push({ pattern, owners: owners.map((o) => o.toLowerCase()), regex: patternToRegex(pattern) });
+    rules.push({ pattern, owners: owners.map((o) => o.toLowerCase()), matches: patternMatcher(pattern) });
   }
   return rules;
 }
 
 /** The owners of a path: those of the last rule that matches it (none when no rule does). */
 export function ownersOf(rules: readonly CodeownersRule[], file: string): string[] {
-  for (let i = rules.length - 1; i >= 0; i--) if (rules[i]!.regex.test(file)) return rules[i]!.owners;
+  for (let i = rules.length - 1; i >= 0; i--) if (rules[i]!.matches(file)) return rules[i]!.owners;
   return [];
 }

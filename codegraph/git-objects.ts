@@ -1,49 +1,17 @@
 /** Git plumbing for the code graph: no shell, one process per question (or per range), blobs in one batch. */
-import { execFile, spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { git, GitError, spawnGit } from '../io/git';
 
-export class GitCommandError extends Error {
-  constructor(
-    readonly args: string[],
-    readonly stderr: string,
-  ) {
-    super(`git ${args.join(' ')} failed: ${stderr.trim() || 'no output'}`);
-    this.name = 'GitCommandError';
-  }
-  /** Errors that name a missing repository or object; retrying will not make them appear. */
-  get isPermanent(): boolean {
-    return /not a valid object name|bad object|not a git repository|cannot change to|not a tree object|invalid object name|unknown revision|bad revision|needed a single revision/i.test(this.stderr);
-  }
+/** Text output of a whole-repository query, which may run for as long as the repository is big. */
+async function gitText(repo: string, args: string[]): Promise<string> {
+  return (await git(repo, args, { timeoutMs: 0 })).stdout;
 }
 
-/** Runs git without a shell; `input` is written to its stdin. */
-export function git(repo: string, args: string[], input?: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = execFile('git', ['-C', repo, ...args], { encoding: 'buffer', maxBuffer: 1024 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new GitCommandError(args, stderr.toString('utf8') || err.message));
-      else resolve(stdout);
-    });
-    child.stdin?.end(input);
-  });
-}
-
-export async function gitText(repo: string, args: string[]): Promise<string> {
-  return (await git(repo, args)).toString('utf8');
-}
-
-/** The full commit id of a revision. */
-export async function resolveCommit(repo: string, rev: string): Promise<string> {
+/** The full commit id of a revision; a GitError (permanent) when it names none. */
+export async function commitOf(repo: string, rev: string): Promise<string> {
   return (await gitText(repo, ['rev-parse', '--verify', '--end-of-options', `${rev}^{commit}`])).trim();
-}
-
-export async function isAncestor(repo: string, ancestor: string, descendant: string): Promise<boolean> {
-  try {
-    await git(repo, ['merge-base', '--is-ancestor', ancestor, descendant]);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** All paths in the commit's tree. */
@@ -59,9 +27,11 @@ export async function listTree(repo: string, sha: string): Promise<string[]> {
 export async function readBlobs(repo: string, sha: string, files: readonly string[]): Promise<Map<string, Buffer>> {
   const askable = files.filter((f) => !f.includes('\n')); // cat-file --batch reads one name per line
   if (askable.length === 0) return new Map();
-  const out = await git(repo, ['cat-file', '--batch'], batchRequest(sha, askable));
-  return parseBatch(out, askable);
+  const { stdout } = await git(repo, ['cat-file', '--batch'], { input: batchRequest(sha, askable), encoding: 'buffer', timeoutMs: 0 });
+  return parseBatch(stdout, askable);
 }
+
+const BATCH = ['cat-file', '--batch'];
 
 const batchRequest = (sha: string, files: readonly string[]) => Buffer.from(files.map((f) => `${sha}:${f}\n`).join(''), 'utf8');
 
@@ -89,36 +59,36 @@ function parseBatch(out: Buffer, askable: readonly string[]): Map<string, Buffer
  * `read` per reader; `cancel` when it is not needed.
  */
 export class BlobPrefetch {
-  private readonly child: ChildProcess;
+  private readonly child: ChildProcessWithoutNullStreams;
   private readonly done: Promise<Buffer>;
   private used = false;
 
   constructor(repo: string) {
-    this.child = execFile('git', ['-C', repo, 'cat-file', '--batch'], { encoding: 'buffer', maxBuffer: 1024 * 1024 * 1024 }, () => undefined);
+    this.child = spawnGit(repo, BATCH);
     this.done = new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       const errs: Buffer[] = [];
-      this.child.stdout!.on('data', (c: Buffer) => chunks.push(c));
-      this.child.stderr!.on('data', (c: Buffer) => errs.push(c));
-      this.child.once('error', (err) => reject(new GitCommandError(['cat-file', '--batch'], err.message)));
-      this.child.once('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new GitCommandError(['cat-file', '--batch'], Buffer.concat(errs).toString('utf8') || `exit code ${code}`))));
+      this.child.stdout.on('data', (c: Buffer) => chunks.push(c));
+      this.child.stderr.on('data', (c: Buffer) => errs.push(c));
+      this.child.once('error', (err) => reject(new GitError(BATCH, repo, null, err.message, '')));
+      this.child.once('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new GitError(BATCH, repo, code, Buffer.concat(errs).toString('utf8'), ''))));
     });
     this.done.catch(() => undefined);
-    this.child.stdin!.on('error', () => undefined); // the process may be gone (bad repository): `done` reports it
+    this.child.stdin.on('error', () => undefined); // the process may be gone (bad repository): `done` reports it
   }
 
   async read(sha: string, files: readonly string[]): Promise<Map<string, Buffer>> {
     if (this.used) throw new Error('BlobPrefetch.read called twice');
     this.used = true;
     const askable = files.filter((f) => !f.includes('\n'));
-    this.child.stdin!.end(askable.length > 0 ? batchRequest(sha, askable) : undefined);
+    this.child.stdin.end(askable.length > 0 ? batchRequest(sha, askable) : undefined);
     return parseBatch(await this.done, askable);
   }
 
   cancel(): void {
     if (this.used) return;
     this.used = true;
-    this.child.stdin!.end();
+    this.child.stdin.end();
   }
 }
 
@@ -295,12 +265,12 @@ export class GitBatch implements BlobReader {
     readonly repo: string,
     private readonly ino: number,
   ) {
-    this.child = spawn('git', ['-C', repo, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawnGit(repo, BATCH);
     this.child.stdout.on('data', (c: Buffer) => this.onData(c));
     this.child.stderr.on('data', () => undefined);
     this.child.stdin.on('error', () => undefined);
-    this.child.once('error', (err) => this.fail(new GitCommandError(['cat-file', '--batch'], err.message)));
-    this.child.once('close', (code) => this.fail(new GitCommandError(['cat-file', '--batch'], `exited (${code})`)));
+    this.child.once('error', (err) => this.fail(new GitError(BATCH, repo, null, err.message, '')));
+    this.child.once('close', (code) => this.fail(new GitError(BATCH, repo, code, '', '')));
     this.unref();
     this.mailmapConfigured = gitText(repo, ['config', '--list']).then(
       (out) => out.split('\n').some((l) => l.toLowerCase().startsWith('mailmap.')),

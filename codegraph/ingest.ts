@@ -15,7 +15,8 @@
 import path from 'node:path';
 import type { CodeEdge, CodeGraphStore, FileFragment, FileRecord, GraphMeta, OwnsEdge, SymbolRecord, WriteOptions } from '../core/codegraph';
 import { CODEOWNERS_PATHS, ownersOf, parseCodeowners, type CodeownersRule } from './codeowners';
-import { BlobPrefetch, diffNames, fileHistory, GitBatch, isAncestor, listTree, rangeLog, readBlobs, resolveCommit, walkRange, type BlobReader, type FileChange, type History, type RangeLog } from './git-objects';
+import { isAncestor } from '../io/git';
+import { BlobPrefetch, commitOf, diffNames, fileHistory, GitBatch, listTree, rangeLog, readBlobs, walkRange, type BlobReader, type FileChange, type History, type RangeLog } from './git-objects';
 import { parseSource, type ParsedSource } from './parse';
 
 export const SOURCE_FILE = /\.(?:[cm]?[jt]sx?)$/;
@@ -306,7 +307,7 @@ export async function ingestRepo(store: CodeGraphStore, repo: string, rev: strin
       return fullIngest(store, repo, log.sha, started, options);
     }
   }
-  const [sha, ancestor] = await Promise.all([resolveCommit(repo, rev), same ? isAncestor(repo, meta.sha, target) : Promise.resolve(false)]);
+  const [sha, ancestor] = await Promise.all([commitOf(repo, rev), same ? isAncestor(repo, meta.sha, target).catch(() => false) : Promise.resolve(false)]);
   if (same) {
     if (meta.sha === sha) {
       const total = (await store.listFiles()).length;

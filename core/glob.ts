@@ -1,23 +1,23 @@
+import picomatch from 'picomatch';
+
 /**
- * The body of a regular expression for a path glob: `**` followed by a slash matches zero or more whole
- * directories, a bare `**` anything, `*` anything within one path segment. `?` is one character within a segment when
- * `questionMark` is 'wildcard' (gitignore, CODEOWNERS) and itself when 'literal' (policy patterns).
+ * Bash-style globs over repository paths, by picomatch: `*` within one path segment, `**` as a
+ * whole segment across any number of them (elsewhere it is a `*`, as gitignore says), braces
+ * `{a,b}`, classes `[ab]` and `[!a]`; dot files match like any other file. `?` is one character
+ * within a segment when `questionMark` is 'wildcard' (gitignore, CODEOWNERS) and itself when
+ * 'literal' (policy patterns). A leading `!` and parentheses are literal: neither CODEOWNERS nor
+ * policy patterns negate, and route directories such as `app/(auth)` are ordinary names (picomatch
+ * would pass them through as regular-expression groups).
  */
-export function globToRegExpSource(glob: string, questionMark: 'wildcard' | 'literal'): string {
-  let source = '';
-  for (let i = 0; i < glob.length; i++) {
-    const ch = glob[i]!;
-    if (ch === '*' && glob[i + 1] === '*') {
-      if (glob[i + 2] === '/') {
-        source += '(?:.*/)?';
-        i += 2;
-      } else {
-        source += '.*';
-        i += 1;
-      }
-    } else if (ch === '*') source += '[^/]*';
-    else if (ch === '?' && questionMark === 'wildcard') source += '[^/]';
-    else source += ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return source;
+const OPTIONS: picomatch.PicomatchOptions = { dot: true, posix: true, noextglob: true };
+
+/**
+ * Whether a path matches `glob` ('self-or-below': or lies under a directory it matches; 'below':
+ * only under one). `dir/**` is what is inside dir, not dir itself, as in gitignore.
+ */
+export function globMatcher(glob: string, questionMark: 'wildcard' | 'literal', scope: 'self-or-below' | 'below'): (path: string) => boolean {
+  let g = glob.replace(/^!/, '\\!').replace(/[()]/g, '\\$&').replace(/\/\*\*$/, '/**/*');
+  if (questionMark === 'literal') g = g.replace(/\?/g, '\\?');
+  const below = `${g}/**/*`;
+  return picomatch(scope === 'below' ? below : [g, below], OPTIONS);
 }

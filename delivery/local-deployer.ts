@@ -18,6 +18,7 @@ import type { ProbeSample } from '../core/health';
 import { withLock } from '../io/lock';
 import { isGroupAlive, stopProcessGroup } from '../io/process';
 import type { ServiceDescriptor } from '../core/stages';
+import { git, resolveCommit, spawnGit } from '../io/git';
 import type { ProxyMetrics, ProxyState } from './proxy';
 
 export interface LocalDeployerOptions {
@@ -181,8 +182,8 @@ export class LocalDeployer {
     const service = checkServiceName(input.service);
     const descriptor = checkDescriptor(input.descriptor);
     const repo = await checkRepo(input.repo);
-    const baseSha = await resolveCommit(repo, input.baseSha);
-    const sha = await resolveCommit(repo, input.sha);
+    const baseSha = await checkedCommit(repo, input.baseSha);
+    const sha = await checkedCommit(repo, input.sha);
     return this.withServiceLock(service, async () => {
       const state = (await this.loadState(service)) ?? newState(service, repo);
       state.repo = repo;
@@ -234,7 +235,7 @@ export class LocalDeployer {
     const service = checkServiceName(input.service);
     const descriptor = checkDescriptor(input.descriptor);
     const repo = await checkRepo(input.repo);
-    const sha = await resolveCommit(repo, input.sha);
+    const sha = await checkedCommit(repo, input.sha);
     return this.withServiceLock(service, async () => {
       const state = (await this.loadState(service)) ?? newState(service, repo);
       state.repo = repo;
@@ -664,39 +665,28 @@ function checkDescriptor(descriptor: DeployableDescriptor): DeployableDescriptor
 
 async function checkRepo(repo: string): Promise<string> {
   const resolved = path.resolve(repo);
-  const { code } = await run('git', ['-C', resolved, 'rev-parse', '--git-dir']);
-  if (code !== 0) throw new DeliveryInputError(`repo '${repo}' is not a git repository`);
+  const { exitCode } = await git(resolved, ['rev-parse', '--git-dir'], { allowExitCodes: [128] });
+  if (exitCode !== 0) throw new DeliveryInputError(`repo '${repo}' is not a git repository`);
   return resolved;
 }
 
-async function resolveCommit(repo: string, revision: string): Promise<string> {
+async function checkedCommit(repo: string, revision: string): Promise<string> {
   if (typeof revision !== 'string' || !GIT_REVISION.test(revision) || revision.startsWith('-'))
     throw new DeliveryInputError(`not a git revision: ${JSON.stringify(revision)}`);
-  const { code, stdout } = await run('git', ['-C', repo, 'rev-parse', '--verify', '--quiet', `${revision}^{commit}`]);
-  if (code !== 0) throw new DeliveryInputError(`commit '${revision}' not found in ${repo}`);
-  return stdout.trim();
-}
-
-function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+  const sha = await resolveCommit(repo, revision);
+  if (sha === undefined) throw new DeliveryInputError(`commit '${revision}' not found in ${repo}`);
+  return sha;
 }
 
 function gitArchiveInto(repo: string, sha: string, dir: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const git = spawn('git', ['-C', repo, 'archive', '--format=tar', sha], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const archive = spawnGit(repo, ['archive', '--format=tar', sha]);
+    archive.stdin.end();
     const tar = spawn('tar', ['-x', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
     let errors = '';
-    git.stderr.on('data', (d: Buffer) => (errors += d.toString()));
+    archive.stderr.on('data', (d: Buffer) => (errors += d.toString()));
     tar.stderr.on('data', (d: Buffer) => (errors += d.toString()));
-    git.stdout.pipe(tar.stdin);
+    archive.stdout.pipe(tar.stdin);
     let pending = 2;
     let failed = false;
     const done = (name: string) => (code: number | null) => {
@@ -704,9 +694,9 @@ function gitArchiveInto(repo: string, sha: string, dir: string): Promise<void> {
       if (code !== 0 && !errors) errors = `${name} exited with ${code}`;
       if (--pending === 0) (failed ? reject(new Error(`extracting ${sha.slice(0, 12)} failed: ${errors.trim()}`)) : resolve());
     };
-    git.on('error', reject);
+    archive.on('error', reject);
     tar.on('error', reject);
-    git.on('close', done('git archive'));
+    archive.on('close', done('git archive'));
     tar.on('close', done('tar'));
   });
 }

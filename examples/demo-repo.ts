@@ -2,13 +2,10 @@
  * Turns examples/greeter-service into a fresh git repository for the demo and the tests, and loads the
  * example change requests with their placeholders (`repo`, `id`) filled in.
  */
-import { execFile } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { parseChangeRequest, type ChangeRequest } from '../core/change-request';
-
-const execFileAsync = promisify(execFile);
+import { git } from '../io/git';
 
 export const GREETER_SERVICE_DIR = path.join(__dirname, 'greeter-service');
 export const EXAMPLE_CHANGES_DIR = path.join(__dirname, 'changes');
@@ -17,7 +14,8 @@ export const REPO_PLACEHOLDER = '/REPLACED_AT_DEMO_TIME';
 
 export type ExampleChangeName = 'good-change' | 'bad-change' | 'failing-tests-change';
 
-// Local -c flags: the demo must work on machines without a global git identity and must not change it.
+// The demo commit is a person's (the example changes' author), not Maestro's; local -c flags so the
+// demo works on machines without a global git identity and does not change it.
 const DEMO_GIT_CONFIG = [
   '-c', 'user.name=Maestro Demo',
   '-c', 'user.email=demo@maestro.localhost',
@@ -26,10 +24,7 @@ const DEMO_GIT_CONFIG = [
   '-c', 'init.defaultBranch=main',
 ];
 
-async function runGit(cwd: string, args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync('git', [...DEMO_GIT_CONFIG, ...args], { cwd, encoding: 'utf8' });
-  return stdout.trim();
-}
+const runGit = async (cwd: string, args: string[]): Promise<string> => (await git(cwd, [...DEMO_GIT_CONFIG, ...args])).stdout.trim();
 
 /** Copies the greeter service into `targetDir` (created; must be empty if it exists) and commits it on `main`. */
 export async function createDemoRepo(targetDir: string): Promise<{ repo: string; baseSha: string }> {

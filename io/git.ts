@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
 /** Committer identity for every commit Maestro makes; passed with -c so no global git config is read or written. */
 export const MAESTRO_IDENTITY = { name: 'Maestro Conductor', email: 'maestro@localhost' } as const;
@@ -12,17 +12,20 @@ export const MAESTRO_COMMIT_CONFIG: readonly string[] = [
 ];
 
 export interface GitOptions {
-  /** Text written to git's stdin (e.g. a patch). */
-  input?: string;
+  /** Bytes written to git's stdin (a patch, `cat-file --batch` requests). */
+  input?: string | Buffer;
   /** Extra environment on top of the inherited one. */
   env?: NodeJS.ProcessEnv;
+  /** 0 waits as long as git runs (whole-history walks of big repositories). */
   timeoutMs?: number;
   /** Exit codes that are answers, not failures (e.g. 1 for `merge-base --is-ancestor`). */
   allowExitCodes?: number[];
+  /** 'buffer' keeps stdout as bytes (blobs, which need not be UTF-8). */
+  encoding?: 'utf8' | 'buffer';
 }
 
-export interface GitResult {
-  stdout: string;
+export interface GitResult<Out = string> {
+  stdout: Out;
   stderr: string;
   exitCode: number;
 }
@@ -39,32 +42,55 @@ export class GitError extends Error {
     super(`git ${args.join(' ')} (in ${cwd}) failed with exit code ${exitCode ?? 'none'}: ${stderr.trim() || stdout.trim() || '(no output)'}`);
     this.name = 'GitError';
   }
+
+  /** Errors that name a missing repository, object or revision; retrying will not make them appear. */
+  get isPermanent(): boolean {
+    return /not a valid object name|bad object|not a git repository|cannot change to|not a tree object|invalid object name|unknown revision|bad revision|needed a single revision/i.test(this.stderr);
+  }
 }
 
-/** Runs git without a shell; resolves with its output or rejects with a GitError naming stderr. */
-export function git(cwd: string, args: readonly string[], opts: GitOptions = {}): Promise<GitResult> {
+/**
+ * Runs git without a shell in `cwd` (as `git -C`, so a missing directory is git's own permanent
+ * error rather than a spawn failure); resolves with its output or rejects with a GitError.
+ */
+const gitEnv = (extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ...process.env, ...extra, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' });
+
+export function git(cwd: string, args: readonly string[], opts: GitOptions & { encoding: 'buffer' }): Promise<GitResult<Buffer>>;
+export function git(cwd: string, args: readonly string[], opts?: GitOptions & { encoding?: 'utf8' }): Promise<GitResult>;
+export function git(cwd: string, args: readonly string[], opts: GitOptions = {}): Promise<GitResult<string | Buffer>> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       'git',
-      [...args],
+      ['-C', cwd, ...args],
       {
-        cwd,
-        env: { ...process.env, ...opts.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+        env: gitEnv(opts.env),
         timeout: opts.timeoutMs ?? 60_000,
-        maxBuffer: 64 * 1024 * 1024,
-        encoding: 'utf8',
+        maxBuffer: 1024 * 1024 * 1024,
+        encoding: 'buffer',
       },
-      (error, stdout, stderr) => {
+      (error, stdoutBytes, stderrBytes) => {
         const exitCode = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        const stderr = stderrBytes.toString('utf8');
+        const stdout = opts.encoding === 'buffer' ? stdoutBytes : stdoutBytes.toString('utf8');
         if (exitCode === 0 || (exitCode !== null && opts.allowExitCodes?.includes(exitCode))) {
           resolve({ stdout, stderr, exitCode });
         } else {
-          reject(new GitError(args, cwd, exitCode, stderr || (error?.message ?? ''), stdout));
+          reject(new GitError(args, cwd, exitCode, stderr || (error?.message ?? ''), stdoutBytes.toString('utf8')));
         }
       },
     );
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    child.stdin?.on('error', () => undefined); // git may exit before reading its input: the exit code reports why
+    child.stdin?.end(opts.input);
   });
+}
+
+/**
+ * Starts git as `git()` does but hands back the process, for long-lived conversations
+ * (`cat-file --batch`) and output streamed elsewhere (`archive` into tar); the caller owns its
+ * lifetime and reports failures as GitError.
+ */
+export function spawnGit(cwd: string, args: readonly string[]): ChildProcessWithoutNullStreams {
+  return spawn('git', ['-C', cwd, ...args], { env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 /** `git rev-parse --verify` of a ref or commit; undefined when it does not exist. */

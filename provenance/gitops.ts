@@ -4,17 +4,14 @@
  * commit; environment guards run before anything is written. `trace` answers "what runs in <env>,
  * from which commit, by which train, on what evidence" and re-verifies it.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type crypto from 'node:crypto';
 import { sha256Hex } from '../core/provenance';
 import { withLock } from '../io/lock';
+import { git, MAESTRO_COMMIT_CONFIG } from '../io/git';
 import { verifyRelease, writeRelease, type ReleaseInput, type VerifiedRelease } from './release';
 import { ProvenanceError, type SigningKey } from './signing';
-
-const execFileAsync = promisify(execFile);
 
 export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -29,26 +26,16 @@ export class GuardError extends Error {
   }
 }
 
-async function git(repo: string, args: string[]): Promise<string> {
-  try {
-    const { stdout } = await execFileAsync('git', ['-C', repo, ...args], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' }, maxBuffer: 16 * 1024 * 1024 });
-    return stdout.trim();
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`git ${args.join(' ')} failed in ${repo}: ${(e.stderr || e.message).trim()}`);
-  }
-}
+const gitOut = async (repo: string, args: string[]): Promise<string> => (await git(repo, args)).stdout.trim();
 
 /** Creates the GitOps repository (branch main, one commit) unless it exists. */
 export async function ensureGitopsRepo(repo: string): Promise<void> {
   if (fs.existsSync(path.join(repo, '.git'))) return;
   fs.mkdirSync(repo, { recursive: true });
   await git(repo, ['init', '-q', '-b', 'main']);
-  await git(repo, ['config', 'user.name', 'maestro']);
-  await git(repo, ['config', 'user.email', 'maestro@localhost']);
   fs.writeFileSync(path.join(repo, 'README.md'), '# Environments\n\nRendered by Maestro Conductor: one directory per environment and service, each with its signed provenance.\n');
   await git(repo, ['add', '-A']);
-  await git(repo, ['commit', '-q', '-m', 'Initialise the GitOps repository']);
+  await git(repo, [...MAESTRO_COMMIT_CONFIG, 'commit', '-q', '-m', 'Initialise the GitOps repository']);
 }
 
 export interface ManifestParams {
@@ -159,7 +146,7 @@ async function promoteLocked(input: PromoteInput, key: SigningKey, publicKey: cr
     const current = verifyRelease(dir, publicKey);
     const sameManifests = Object.entries(release.manifests).every(([n, c]) => current.subjects.some((s) => s.name === `manifests/${n}` && s.sha256 === sha256Hex(c))) && current.subjects.length === Object.keys(release.manifests).length;
     if (current.commit === release.evidence.commit && sameManifests && current.statement.predicate.runDetails.metadata.invocationId === release.evidence.trainId) {
-      const head = await git(repo, ['log', '-1', '--format=%H', '--', path.relative(repo, dir)]);
+      const head = await gitOut(repo, ['log', '-1', '--format=%H', '--', path.relative(repo, dir)]);
       return { gitopsCommit: head, alreadyPromoted: true, statementDigest: sha256Hex(fs.readFileSync(path.join(dir, 'provenance.dsse.json'))) };
     }
   } catch (err) {
@@ -179,8 +166,8 @@ async function promoteLocked(input: PromoteInput, key: SigningKey, publicKey: cr
     `Maestro-Statement: sha256:${statementDigest}`,
     `Maestro-Promoted-By: ${input.by}`,
   ].join('\n');
-  await git(repo, ['commit', '-q', '-m', message, '--', path.relative(repo, dir)]);
-  return { gitopsCommit: await git(repo, ['rev-parse', 'HEAD']), alreadyPromoted: false, statementDigest };
+  await git(repo, [...MAESTRO_COMMIT_CONFIG, 'commit', '-q', '-m', message, '--', path.relative(repo, dir)]);
+  return { gitopsCommit: await gitOut(repo, ['rev-parse', 'HEAD']), alreadyPromoted: false, statementDigest };
 }
 
 export interface TraceEntry {
@@ -205,7 +192,7 @@ export async function trace(repo: string, env: string, publicKey: crypto.KeyObje
   for (const service of fs.readdirSync(root).sort()) {
     const dir = path.join(root, service);
     if (!fs.statSync(dir).isDirectory()) continue;
-    const log = await git(repo, ['log', '-1', '--format=%H%x00%aI%x00%B', '--', path.relative(repo, dir)]).catch(() => '');
+    const log = await gitOut(repo, ['log', '-1', '--format=%H%x00%aI%x00%B', '--', path.relative(repo, dir)]).catch(() => '');
     const [gitopsCommit, promotedAt, body = ''] = log.split('\0');
     const trailer = (name: string) => new RegExp(`^${name}: (.+)$`, 'm').exec(body)?.[1];
     try {

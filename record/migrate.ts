@@ -10,8 +10,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
+import { PROJECT_ROOT } from '../io/paths';
 
-export const MIGRATIONS_DIR = path.resolve(__dirname, '../prisma/migrations');
+export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'prisma', 'migrations');
 const LOCK_KEY = 72_616_601; // arbitrary, constant: "maestro migrations"
 
 export interface Migration {

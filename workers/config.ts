@@ -1,14 +1,12 @@
-import path from 'node:path';
 import { z } from 'zod';
 import { parseOrThrow } from '../core/validation';
 import { defaultPostgres, serverUrl } from '../infra/postgres/server';
-
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
+import { DEFAULT_STATE_DIR } from '../io/paths';
 
 const workerConfigSchema = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d+$/, "host:port, e.g. '127.0.0.1:7233'").default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  MAESTRO_STATE_DIR: z.string().default(path.join(PROJECT_ROOT, '.maestro')),
+  MAESTRO_STATE_DIR: z.string().default(DEFAULT_STATE_DIR),
   /** The record; the default is the project's own PostgreSQL (infra/postgres, started by `maestro up`). */
   MAESTRO_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgresql:// url').default(serverUrl(defaultPostgres)),
   MAESTRO_TASK_QUEUE: z.string().min(1).optional(),

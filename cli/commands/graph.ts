@@ -17,7 +17,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import type { CodeGraphStore } from '../../core/codegraph';
 import { blastRadius, computeCentrality, dependentsOf, findSymbols, GraphIndex, hotPaths, ownersOfPath } from '../../codegraph/analysis';
-import { GitCommandError } from '../../codegraph/git-objects';
+import { GitError } from '../../io/git';
 import { graphNameFor } from '../../activities/risk';
 import { ingestRepo, type IngestResult } from '../../codegraph/ingest';
 import { MemoryGraphStore } from '../../codegraph/memory-store';
@@ -249,7 +249,7 @@ export async function graphCommand(argv: string[], print: (l: string) => void, d
         return 2;
     }
   } catch (err) {
-    if (err instanceof GitCommandError) print(`maestro graph: cannot read ${options.rev} in ${repo}: ${err.stderr.trim() || err.message}`);
+    if (err instanceof GitError) print(`maestro graph: cannot read ${options.rev} in ${repo}: ${err.stderr.trim() || err.message}`);
     else if (err instanceof Neo4jUnavailableError) print(`maestro graph: ${err.message}`);
     else print(`maestro graph: ${(err as Error).message ?? String(err)}`);
     return 1;

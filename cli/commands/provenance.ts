@@ -4,7 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_GITOPS_REPO, DEFAULT_KEY_DIR, DEFAULT_RELEASES_DIR, loadPublicKey, trace, verifyRelease } from '../../activities/provenance';
+import { loadPublicKey, trace, verifyRelease } from '../../activities/provenance';
+import { STATE } from '../../io/paths';
 
 type Print = (line: string) => void;
 
@@ -23,12 +24,12 @@ function positional(argv: string[]): string[] {
   return out;
 }
 
-const publicKeyFile = (argv: string[]) => option(argv, '--key') ?? path.join(process.env.MAESTRO_KEY_DIR ?? DEFAULT_KEY_DIR, 'provenance-ed25519.pub');
-const gitopsRepo = (argv: string[]) => option(argv, '--repo') ?? process.env.MAESTRO_GITOPS_REPO ?? DEFAULT_GITOPS_REPO;
+const publicKeyFile = (argv: string[]) => option(argv, '--key') ?? path.join(process.env.MAESTRO_KEY_DIR ?? STATE.keys, 'provenance-ed25519.pub');
+const gitopsRepo = (argv: string[]) => option(argv, '--repo') ?? process.env.MAESTRO_GITOPS_REPO ?? STATE.gitops;
 
 /** A release is a bundle directory, a train id under .maestro/releases, or <env>/<service> in the GitOps repository. */
 export function resolveRelease(release: string, argv: string[] = []): string | undefined {
-  const releases = option(argv, '--releases') ?? process.env.MAESTRO_RELEASES_DIR ?? DEFAULT_RELEASES_DIR;
+  const releases = option(argv, '--releases') ?? process.env.MAESTRO_RELEASES_DIR ?? STATE.releases;
   const candidates = [path.resolve(release), path.join(releases, release), path.join(gitopsRepo(argv), 'environments', release)];
   return candidates.find((c) => fs.existsSync(path.join(c, 'provenance.dsse.json')));
 }

@@ -3,7 +3,8 @@
  * roles of the policy; each returns null or a CompleteDenial (reason, evidence and fix all present).
  */
 import type { RuleConfigOf, RuleId } from './config';
-import { addedLines, matchesPathPattern, protectedPathsTouched } from './paths';
+import { addedLines } from '../diff';
+import { matchesPathPattern, protectedPathsTouched } from './paths';
 import { specCriteriaUncovered } from './spec-coverage';
 import { deny, rolesOf, type Approval, type PolicyInput, type PolicyRule, type Roles, type RuleSeverity } from './types';
 

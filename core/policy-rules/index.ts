@@ -7,7 +7,7 @@ import { rolesOf, SEVERITIES, type PolicyRule, type Roles } from './types';
 
 export * from './config';
 export * from './types';
-export { matchesPathPattern, protectedPathsTouched, addedLines } from './paths';
+export { matchesPathPattern, protectedPathsTouched } from './paths';
 export { SECRET_PATTERNS, redactSecret, approvalFor, findSecrets, type SecretFinding } from './builtins';
 export { defaultPolicyConfig } from './default-policy';
 

@@ -1,5 +1,6 @@
 /** Path patterns for protected paths and migration files. */
-import { globToRegExpSource } from '../glob';
+import picomatch from 'picomatch';
+import { globMatcher } from '../glob';
 
 function normalisePath(p: string): string {
   return p.replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/\/+$/, '');
@@ -7,16 +8,16 @@ function normalisePath(p: string): string {
 
 /**
  * True when `path` is protected by `pattern`: the same path, a file under that directory, or a match
- * of the simple glob (`*` within one path segment, `**` across segments). A glob that matches a
- * directory also protects everything under it.
+ * of the glob (core/glob.ts; `?` is literal). A glob that matches a directory also protects
+ * everything under it.
  */
 export function matchesPathPattern(path: string, pattern: string): boolean {
   const p = normalisePath(path);
   const pat = normalisePath(pattern);
   if (pat === '' || p === '') return false;
   if (p === pat || p.startsWith(pat + '/')) return true;
-  if (!pat.includes('*')) return false;
-  return new RegExp(`^${globToRegExpSource(pat, 'literal')}(?:/.*)?$`).test(p);
+  if (!picomatch.scan(pat).isGlob) return false;
+  return globMatcher(pat, 'literal', 'self-or-below')(p);
 }
 
 /** Each changed file that some protected pattern covers, with the first pattern that covers it. */
@@ -27,30 +28,4 @@ export function protectedPathsTouched(changedFiles: readonly string[], protected
     if (pattern !== undefined) touched.push({ file, pattern });
   }
   return touched;
-}
-
-/** The lines a unified diff adds, with the file and the new line number of each. */
-export function addedLines(diff: string): { file: string; line: number; text: string }[] {
-  const out: { file: string; line: number; text: string }[] = [];
-  let file = '';
-  let line = 0;
-  for (const raw of diff.split('\n')) {
-    if (raw.startsWith('+++ ')) {
-      const target = raw.slice(4).trim();
-      file = target === '/dev/null' ? '' : target.replace(/^b\//, '');
-      continue;
-    }
-    if (raw.startsWith('--- ') || raw.startsWith('diff --git') || raw.startsWith('index ')) continue;
-    const hunk = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(raw);
-    if (hunk) {
-      line = Number(hunk[1]);
-      continue;
-    }
-    if (!file) continue;
-    if (raw.startsWith('+')) {
-      out.push({ file, line, text: raw.slice(1) });
-      line++;
-    } else if (!raw.startsWith('-') && !raw.startsWith('\\')) line++;
-  }
-  return out;
 }

@@ -9,10 +9,10 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import neo4j from 'neo4j-driver';
+import { PROJECT_ROOT, STATE } from '../../io/paths';
 import { isPortOpen, isProcessAlive, stopByPidFile } from '../../io/process';
 
-const PROJECT_ROOT = path.resolve(__dirname, '../..');
-export const NEO4J_DIR = process.env.MAESTRO_NEO4J_DIR ?? path.join(PROJECT_ROOT, '.maestro/neo4j');
+export const NEO4J_DIR = process.env.MAESTRO_NEO4J_DIR ?? STATE.neo4j;
 export const DEFAULT_NEO4J_PORT = Number(process.env.MAESTRO_NEO4J_PORT ?? 7687);
 
 export interface Neo4jHandle {

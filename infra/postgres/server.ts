@@ -12,9 +12,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { STATE } from '../../io/paths';
 
 const run = promisify(execFile);
-const PROJECT_ROOT = path.resolve(__dirname, '../..');
 
 export interface PostgresOptions {
   /** Directory holding data/, the log and the unix socket. */
@@ -27,7 +27,7 @@ export interface PostgresOptions {
 }
 
 export const defaultPostgres: PostgresOptions = {
-  baseDir: process.env.MAESTRO_POSTGRES_DIR ?? path.join(PROJECT_ROOT, '.maestro/postgres'),
+  baseDir: process.env.MAESTRO_POSTGRES_DIR ?? STATE.postgres,
   port: Number(process.env.MAESTRO_POSTGRES_PORT ?? 54329),
   database: 'maestro',
   binDir: process.env.MAESTRO_POSTGRES_BIN ?? '/usr/lib/postgresql/15/bin',

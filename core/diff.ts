@@ -1,0 +1,36 @@
+/** Reading unified diffs (jsdiff's parser): which new-side lines each file's hunks cover or add. */
+import { parsePatch } from 'diff';
+
+/** Each file a diff leaves behind (deleted files have none) with its hunks; `a/`, `b/` prefixes dropped. */
+function filePatches(diff: string) {
+  return parsePatch(diff).flatMap((p) => {
+    const target = p.newFileName?.trim();
+    return target === undefined || target === '/dev/null' ? [] : [{ file: target.replace(/^b\//, ''), hunks: p.hunks }];
+  });
+}
+
+/** New-side line ranges per file (a hunk that adds nothing still marks its position). */
+export function touchedLines(diff: string): Map<string, [number, number][]> {
+  const out = new Map<string, [number, number][]>();
+  for (const { file, hunks } of filePatches(diff)) {
+    const list = out.get(file) ?? [];
+    // jsdiff moves an empty side's start past the line the header names; the header's own number is wanted.
+    for (const h of hunks) list.push(h.newLines === 0 ? [h.newStart - 1, h.newStart - 1] : [h.newStart, h.newStart + h.newLines - 1]);
+    if (list.length > 0) out.set(file, list);
+  }
+  return out;
+}
+
+/** The lines a unified diff adds, with the file and the new line number of each. */
+export function addedLines(diff: string): { file: string; line: number; text: string }[] {
+  const out: { file: string; line: number; text: string }[] = [];
+  for (const { file, hunks } of filePatches(diff))
+    for (const h of hunks) {
+      let line = h.newStart;
+      for (const raw of h.lines) {
+        if (raw.startsWith('+')) out.push({ file, line: line++, text: raw.slice(1) });
+        else if (raw.startsWith(' ')) line++;
+      }
+    }
+  return out;
+}
