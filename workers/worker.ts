@@ -2,6 +2,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities } from '../activities';
 import { TASK_QUEUE } from '../workflows/messages';
 import type { WorkerConfig } from './config';
+import { activityInterceptors } from './interceptors';
 
 export type WorkflowSource = Pick<WorkerOptions, 'workflowsPath'> | Pick<WorkerOptions, 'workflowBundle'>;
 
@@ -16,6 +17,7 @@ export async function createReleaseWorker(
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.MAESTRO_TASK_QUEUE ?? TASK_QUEUE,
     activities: createActivities({ stateDir: config.MAESTRO_STATE_DIR, databaseUrl: config.MAESTRO_DATABASE_URL }),
+    interceptors: { activity: activityInterceptors },
     maxConcurrentActivityTaskExecutions: config.MAESTRO_MAX_CONCURRENT_ACTIVITIES,
     ...workflows,
   });
