@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { createSpecActivities } from './spec';
 import { createRepoActivities } from './repo';
-import { CodeGraphService, createCodegraphActivities } from './risk';
+import { createCodegraphActivities } from './risk';
+import { CodeGraphService } from '../codegraph/service';
 import { codegraphSymbolsFor } from '../specsynth/graph';
 import { createEvalActivities } from './evals';
 import { createPolicyActivities } from './policy';
