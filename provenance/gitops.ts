@@ -4,6 +4,7 @@
  * commit; environment guards run before anything is written. `trace` answers "what runs in <env>,
  * from which commit, by which train, on what evidence" and re-verifies it.
  */
+import { PermanentError } from '../core/errors';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,18 +14,20 @@ import { sha256Hex } from '../core/provenance';
 import { verifyRelease, writeRelease, type ReleaseInput, type VerifiedRelease } from './release';
 import { ProvenanceError, type SigningKey } from './signing';
 
+/** The GitOps repository promotions write to, unless configured (MAESTRO_GITOPS_REPO). */
+export const DEFAULT_GITOPS_REPO = path.resolve(__dirname, '../.maestro/gitops');
+
 const execFileAsync = promisify(execFile);
 
 export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
-export class GuardError extends Error {
+export class GuardError extends PermanentError {
   constructor(
     readonly guard: string,
     message: string,
   ) {
-    super(message);
-    this.name = 'GuardError';
+    super(message, `Guard:${guard}`);
   }
 }
 

@@ -16,6 +16,9 @@ import type crypto from 'node:crypto';
 import { buildStatement, canonicalJson, evidenceDigests, gitCommitOf, sha256Hex, type Envelope, type ProvenanceEvidence, type Statement } from '../core/provenance';
 import { ProvenanceError, signStatement, verifyEnvelope, type SigningKey } from './signing';
 
+/** Where merge provenance bundles go, unless configured (MAESTRO_RELEASES_DIR). */
+export const DEFAULT_RELEASES_DIR = path.resolve(__dirname, '../.maestro/releases');
+
 export const ENVELOPE_FILE = 'provenance.dsse.json';
 export const EVIDENCE_FILES = { changeRequest: 'change-request.json', evalReport: 'eval-report.json', policyDecision: 'policy-decision.json' } as const;
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { canonicalJson, DSSE_PAYLOAD_TYPE, envelopeSchema, preAuthEncoding, statementSchema, type Envelope, type Statement } from '../core/provenance';
 import { describeIssues } from '../core/validation';
 
-export const DEFAULT_KEY_DIR = path.resolve(__dirname, '../../.maestro/keys');
+export const DEFAULT_KEY_DIR = path.resolve(__dirname, '../.maestro/keys');
 
 export class ProvenanceError extends Error {
   constructor(message: string) {
@@ -26,7 +26,7 @@ export function keyIdOf(publicKey: crypto.KeyObject): string {
 }
 
 /** Loads the key pair from `dir`, creating it on first use (private key file mode 0600). */
-export function loadOrCreateSigningKey(dir = process.env.MAESTRO_KEY_DIR ?? DEFAULT_KEY_DIR): SigningKey {
+export function loadOrCreateSigningKey(dir = DEFAULT_KEY_DIR): SigningKey {
   const privFile = path.join(dir, 'provenance-ed25519.key');
   const pubFile = path.join(dir, 'provenance-ed25519.pub');
   if (!fs.existsSync(privFile)) {

@@ -4,7 +4,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_GITOPS_REPO, DEFAULT_KEY_DIR, DEFAULT_RELEASES_DIR, loadPublicKey, trace, verifyRelease } from '../../activities/provenance';
+import { DEFAULT_GITOPS_REPO, trace } from '../../provenance/gitops';
+import { DEFAULT_KEY_DIR, loadPublicKey } from '../../provenance/signing';
+import { DEFAULT_RELEASES_DIR, verifyRelease } from '../../provenance/release';
 
 type Print = (line: string) => void;
 

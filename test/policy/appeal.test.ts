@@ -8,7 +8,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle
 import { WorkflowFailedError } from '@temporalio/client';
 import { activityInterceptors } from '../../workers/interceptors';
 import { createAppealActivities } from '../../activities/appeals';
-import { loadPolicyFile } from '../../activities/policy';
+import { loadPolicyFile } from '../../policy/load';
 import { createRecordActivities } from '../../activities/record';
 import { parseChangeRequest } from '../../core/change-request';
 import { TEMPORAL_CLI } from '../../infra/temporal/dev-server';
