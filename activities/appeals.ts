@@ -3,7 +3,7 @@
  * running, record each step in the audit trail, close it with its decision. Every write has a key
  * derived from the appeal id, so retries never write twice.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { InvalidInputError, PermanentError } from '../core/errors';
 import { appealRoles, defaultPolicy, type CompiledPolicy } from '../core/policy-rules';
 import { lazyDb, type Db } from '../record/db';
 import { loadPolicyFile } from '../policy/load';
@@ -39,8 +39,7 @@ export function createAppealActivities(deps: AppealDeps = {}) {
   let policy = deps.policy;
   const currentPolicy = (): CompiledPolicy => {
     if (policy) return policy;
-    const file = deps.policyFile ?? process.env.MAESTRO_POLICY_FILE;
-    policy = file ? loadPolicyFile(file) : defaultPolicy();
+    policy = deps.policyFile ? loadPolicyFile(deps.policyFile) : defaultPolicy();
     return policy;
   };
 
@@ -53,20 +52,20 @@ export function createAppealActivities(deps: AppealDeps = {}) {
     async openAppeal(input: OpenAppealInput): Promise<OpenedAppeal> {
       const existing = await db().appeal.findUnique({ where: { id: input.appealId } });
       const train = await db().train.findUnique({ where: { id: input.trainId } });
-      if (!train) throw ApplicationFailure.nonRetryable(`cannot appeal: there is no train ${input.trainId} in the record`, 'UnknownTrain');
+      if (!train) throw new PermanentError(`cannot appeal: there is no train ${input.trainId} in the record`, 'UnknownTrain');
       // A retry after the appeal row was written must not fail because the train closed meanwhile.
       if (train.state === 'closed' && !existing)
-        throw ApplicationFailure.nonRetryable(`cannot appeal: train ${input.trainId} is closed (outcome ${train.outcome ?? 'unknown'}${train.reason ? `: ${train.reason}` : ''}); start a new train instead`, 'TrainClosed');
+        throw new PermanentError(`cannot appeal: train ${input.trainId} is closed (outcome ${train.outcome ?? 'unknown'}${train.reason ? `: ${train.reason}` : ''}); start a new train instead`, 'TrainClosed');
       const decision = await db().policyDecision.findFirst({ where: { trainId: input.trainId }, orderBy: { id: 'desc' } });
       const denied = decision?.outcome === 'deny' ? (decision.denials as { rule: string }[]).map((d) => d.rule) : [];
       const rules = input.rules.length > 0 ? input.rules : denied;
-      if (rules.length === 0) throw ApplicationFailure.nonRetryable(`cannot appeal: train ${input.trainId} has no denial to appeal`, 'NothingToAppeal');
+      if (rules.length === 0) throw new PermanentError(`cannot appeal: train ${input.trainId} has no denial to appeal`, 'NothingToAppeal');
       const notDenied = rules.filter((r) => decision && !denied.includes(r));
-      if (notDenied.length > 0) throw ApplicationFailure.nonRetryable(`cannot appeal rule(s) ${notDenied.join(', ')}: the train's decision did not deny them (denied: ${denied.join(', ') || 'nothing'})`, 'InvalidInput');
+      if (notDenied.length > 0) throw new InvalidInputError(`cannot appeal rule(s) ${notDenied.join(', ')}: the train's decision did not deny them (denied: ${denied.join(', ') || 'nothing'})`);
       const config = currentPolicy().config;
       const { mayAppeal, deciderRoles } = appealRoles(config, input.appellant, train.author, rules);
       if (!mayAppeal)
-        throw ApplicationFailure.nonRetryable(`${input.appellant} may not appeal: only the author (${train.author}) or holders of ${config.appeals.appellants.map((r) => `'${r}'`).join(', ') || 'no role'} may`, 'NotPermitted');
+        throw new PermanentError(`${input.appellant} may not appeal: only the author (${train.author}) or holders of ${config.appeals.appellants.map((r) => `'${r}'`).join(', ') || 'no role'} may`, 'NotPermitted');
       await db().appeal.createMany({
         data: [{ id: input.appealId, trainId: input.trainId, decisionId: decision?.id ?? null, rules, appellant: input.appellant, reason: input.reason }],
         skipDuplicates: true,
@@ -84,8 +83,8 @@ export function createAppealActivities(deps: AppealDeps = {}) {
     /** Records the verdict; closing again with the same verdict is a no-op, a different one is an error. */
     async closeAppeal(input: { appealId: string; trainId: string; status: AppealVerdict; by: string; reason: string }): Promise<void> {
       const row = await db().appeal.findUnique({ where: { id: input.appealId } });
-      if (!row) throw ApplicationFailure.nonRetryable(`no appeal ${input.appealId}`, 'UnknownAppeal');
-      if (row.status !== 'open' && row.status !== input.status) throw ApplicationFailure.nonRetryable(`appeal ${input.appealId} is already ${row.status}`, 'AppealClosed');
+      if (!row) throw new PermanentError(`no appeal ${input.appealId}`, 'UnknownAppeal');
+      if (row.status !== 'open' && row.status !== input.status) throw new PermanentError(`appeal ${input.appealId} is already ${row.status}`, 'AppealClosed');
       await db().appeal.updateMany({ where: { id: input.appealId, status: 'open' }, data: { status: input.status, decidedBy: input.by, decisionReason: input.reason, decidedAt: new Date() } });
       await audit(`appeal/${input.appealId}/${input.status}`, input.trainId, input.by, `appeal.${input.status}`, { appealId: input.appealId, reason: input.reason, rules: row.rules });
     },

@@ -1,6 +1,4 @@
-/** Delivery activities: thin Temporal-facing wrappers over the deployer (bad input → non-retryable). */
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+/** Delivery activities: thin Temporal-facing wrappers over the deployer, heartbeating while it works. */
 import type { ProbeSample } from '../core/health';
 import {
   DeliveryInputError,
@@ -13,6 +11,7 @@ import {
   type ServiceRef,
   type SetWeightInput,
 } from '../delivery/local-deployer';
+import { withHeartbeats } from './context';
 
 export { LocalDeployer, DeliveryInputError } from '../delivery/local-deployer';
 export type * from '../delivery/local-deployer';
@@ -70,26 +69,7 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
 
 export type DeliveryActivities = ReturnType<typeof createDeliveryActivities>;
 
-/** Heartbeats while the work runs (only inside an activity) and turns bad input into a non-retryable failure. */
-async function asActivity<T>(name: string, work: () => Promise<T>): Promise<T> {
-  const context = currentActivityContext();
-  const timer = context ? setInterval(() => context.heartbeat({ activity: name }), HEARTBEAT_EVERY_MS) : undefined;
-  try {
-    context?.heartbeat({ activity: name });
-    return await work();
-  } catch (err) {
-    if (err instanceof DeliveryInputError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
-    throw err;
-  } finally {
-    if (timer) clearInterval(timer);
-  }
-}
-
-/** Context.current() throws outside an activity (unit tests call these functions directly). */
-function currentActivityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
+/** Heartbeats while the work runs (only inside an activity). */
+function asActivity<T>(name: string, work: () => Promise<T>): Promise<T> {
+  return withHeartbeats(() => ({ activity: name }), HEARTBEAT_EVERY_MS, work);
 }

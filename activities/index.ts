@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { createSpecActivities } from './spec';
 import { createRepoActivities } from './repo';
-import { CodeGraphService, createCodegraphActivities } from './risk';
+import { createCodegraphActivities } from './risk';
+import { CodeGraphService, type StoreConfig } from '../codegraph/service';
 import { codegraphSymbolsFor } from '../specsynth/graph';
 import { createEvalActivities } from './evals';
 import { createPolicyActivities } from './policy';
@@ -16,6 +17,13 @@ export interface ActivityDeps {
   stateDir: string;
   /** The record (PostgreSQL); see infra/postgres. */
   databaseUrl: string;
+  codeGraphStore?: StoreConfig;
+  policyFile?: string;
+  gitopsRepo?: string;
+  releasesDir?: string;
+  keyDir?: string;
+  /** MAESTRO_LLM_* for the spec provider; none: offline. */
+  llmEnv?: Record<string, string | undefined>;
 }
 
 export const TSX_CLI = require.resolve('tsx/cli');
@@ -23,21 +31,21 @@ export const TSX_CLI = require.resolve('tsx/cli');
 /** Every activity of the release train and the appeal workflow, built from injected dependencies. */
 export function createActivities(deps: ActivityDeps) {
   const deployer = new LocalDeployer({ stateDir: path.join(deps.stateDir, 'deploy'), tsxCli: TSX_CLI });
-  const codeGraph = new CodeGraphService();
+  const codeGraph = new CodeGraphService({ store: deps.codeGraphStore });
   return {
-    ...createSpecActivities({ artifactsDir: path.join(deps.stateDir, 'artifacts', 'specs'), symbolsFor: codegraphSymbolsFor(codeGraph) }),
+    ...createSpecActivities({ artifactsDir: path.join(deps.stateDir, 'artifacts', 'specs'), symbolsFor: codegraphSymbolsFor(codeGraph), env: deps.llmEnv }),
     ...createRepoActivities({ workRoot: path.join(deps.stateDir, 'work') }),
     ...createCodegraphActivities({ service: codeGraph }),
     ...createEvalActivities({ tsxCli: TSX_CLI, artifactsDir: path.join(deps.stateDir, 'artifacts', 'evals') }),
-    ...createPolicyActivities(),
-    ...createAppealActivities({ url: deps.databaseUrl }),
+    ...createPolicyActivities({ policyFile: deps.policyFile }),
+    ...createAppealActivities({ url: deps.databaseUrl, policyFile: deps.policyFile }),
     ...createDeliveryActivities({ deployer }),
     ...createRecordActivities({ url: deps.databaseUrl }),
     ...createProvenanceActivities({
       url: deps.databaseUrl,
-      keyDir: path.join(deps.stateDir, 'keys'),
-      gitopsRepo: path.join(deps.stateDir, 'gitops'),
-      releasesDir: path.join(deps.stateDir, 'releases'),
+      keyDir: deps.keyDir ?? path.join(deps.stateDir, 'keys'),
+      gitopsRepo: deps.gitopsRepo ?? path.join(deps.stateDir, 'gitops'),
+      releasesDir: deps.releasesDir ?? path.join(deps.stateDir, 'releases'),
     }),
   };
 }

@@ -1,25 +1,11 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { decide, policyInputSchema, type PolicyInput } from '../core/policy';
-import { defaultPolicy, PolicyConfigError, type CompiledPolicy } from '../core/policy-rules';
+import { defaultPolicy, type CompiledPolicy } from '../core/policy-rules';
 import type { PolicyDecision } from '../core/stages';
-import { parseOrThrow, ValidationError } from '../core/validation';
+import { parseOrThrow } from '../core/validation';
 import { loadPolicyFile } from '../policy/load';
 
-export { loadPolicyFile } from '../policy/load';
-
-/** Bad input never becomes good by retrying: fail the activity for good, naming the bad fields. */
-function rejectInvalidInput<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (err) {
-    if (err instanceof ValidationError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
-    if (err instanceof PolicyConfigError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidPolicy');
-    throw err;
-  }
-}
-
 export interface PolicyDeps {
-  /** The policy to decide under; default: `policyFile`, else MAESTRO_POLICY_FILE, else the embedded default. */
+  /** The policy to decide under; default: `policyFile` (MAESTRO_POLICY_FILE), else the embedded default. */
   policy?: CompiledPolicy;
   policyFile?: string;
   /** LLM spend so far for a change (the cost ledger); used by llm-budget-cap when the input has none. */
@@ -33,14 +19,13 @@ export function createPolicyActivities(deps: PolicyDeps = {}) {
   let policy = deps.policy;
   const currentPolicy = (): CompiledPolicy => {
     if (policy) return policy;
-    const file = deps.policyFile ?? process.env.MAESTRO_POLICY_FILE;
-    policy = rejectInvalidInput(() => (file ? loadPolicyFile(file) : defaultPolicy()));
+    policy = deps.policyFile ? loadPolicyFile(deps.policyFile) : defaultPolicy();
     return policy;
   };
   return {
     /** Allow, or deny with every failing rule's reason, evidence and fix. */
     async decidePolicy(input: PolicyInput): Promise<PolicyDecision> {
-      rejectInvalidInput(() => parseOrThrow(policyInputSchema, input, 'policy input'));
+      parseOrThrow(policyInputSchema, input, 'policy input');
       const compiled = currentPolicy();
       const full: PolicyInput = {
         ...input,

@@ -4,17 +4,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import { createPrisma, type Db } from '../record/db';
-import { ensureGitopsRepo, GuardError, promote, renderManifests, type Environment } from '../provenance/gitops';
-import { writeRelease, type ReleaseInput } from '../provenance/release';
+import { DEFAULT_GITOPS_REPO, ensureGitopsRepo, promote, renderManifests, type Environment } from '../provenance/gitops';
+import { DEFAULT_RELEASES_DIR, writeRelease, type ReleaseInput } from '../provenance/release';
 import { loadOrCreateSigningKey, type SigningKey } from '../provenance/signing';
 import { sha256Hex } from '../core/provenance';
-import { STATE } from '../io/paths';
 
-export * from '../provenance/signing';
-export * from '../provenance/release';
-export * from '../provenance/gitops';
 
 export interface ProvenanceDeps {
   key?: SigningKey;
@@ -29,13 +24,12 @@ export interface ProvenanceDeps {
 export function createProvenanceActivities(deps: ProvenanceDeps = {}) {
   let key = deps.key;
   const signingKey = () => (key ??= loadOrCreateSigningKey(deps.keyDir));
-  const releasesDir = deps.releasesDir ?? process.env.MAESTRO_RELEASES_DIR ?? STATE.releases;
-  const repo = deps.gitopsRepo ?? process.env.MAESTRO_GITOPS_REPO ?? STATE.gitops;
+  const releasesDir = deps.releasesDir ?? DEFAULT_RELEASES_DIR;
+  const repo = deps.gitopsRepo ?? DEFAULT_GITOPS_REPO;
   let prisma = deps.prisma;
   const db = (): Db | undefined => {
     if (prisma) return prisma;
-    const url = deps.url ?? process.env.MAESTRO_DATABASE_URL;
-    if (url) prisma = createPrisma(url);
+    if (deps.url) prisma = createPrisma(deps.url);
     return prisma;
   };
   async function store(trainId: string, kind: 'merge' | 'release', environment: string, envelopeFile: string, statementDigest: string) {
@@ -70,13 +64,7 @@ export function createProvenanceActivities(deps: ProvenanceDeps = {}) {
     async promoteRelease(input: { environment: Environment; service: string; by: string; release: Omit<ReleaseInput, 'manifests'> & { manifests?: Record<string, string> } }) {
       const manifests = input.release.manifests ?? renderManifests({ service: input.service, commit: input.release.evidence.commit, environment: input.environment });
       await ensureGitopsRepo(repo);
-      let result;
-      try {
-        result = await promote({ repo, environment: input.environment, service: input.service, by: input.by, release: { ...input.release, manifests } }, signingKey());
-      } catch (err) {
-        if (err instanceof GuardError) throw ApplicationFailure.nonRetryable(err.message, `Guard:${err.guard}`);
-        throw err;
-      }
+      const result = await promote({ repo, environment: input.environment, service: input.service, by: input.by, release: { ...input.release, manifests } }, signingKey());
       const envelopeFile = path.join(repo, 'environments', input.environment, input.service, 'provenance.dsse.json');
       await store(input.release.evidence.trainId, 'release', input.environment, envelopeFile, result.statementDigest);
       return { ...result, envelopeFile };

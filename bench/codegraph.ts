@@ -12,7 +12,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { computeCentrality, GraphIndex, ingestRepo, MemoryGraphStore, Neo4jGraphStore } from '../activities/risk';
+import { computeCentrality, GraphIndex } from '../codegraph/analysis';
+import { ingestRepo } from '../codegraph/ingest';
+import { MemoryGraphStore } from '../codegraph/memory-store';
+import { Neo4jGraphStore } from '../codegraph/neo4j-store';
 import type { IngestResult } from '../codegraph/ingest';
 
 import { ensureNeo4j } from '../infra/neo4j/server';

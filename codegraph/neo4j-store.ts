@@ -6,15 +6,19 @@
  * for the bench's side-by-side measurement).
  */
 import neo4j, { type Driver, type ManagedTransaction } from 'neo4j-driver';
+import { PermanentError } from '../core/errors';
 import type { CodeEdge, CodeGraphStore, FileContext, FileFragment, FileRecord, GraphMeta, GraphUpdate, GraphSnapshot, OwnerRecord, OwnsEdge, SymbolRecord, WriteOptions } from '../core/codegraph';
 
-export class Neo4jUnavailableError extends Error {
+/** Not retried: the stage fails with a reason instead of waiting for someone to start Neo4j. */
+export class Neo4jUnavailableError extends PermanentError {
   constructor(
     readonly uri: string,
     readonly causeMessage: string,
   ) {
-    super(`Neo4j is not reachable at ${uri}: ${causeMessage}. Start it with 'maestro graph neo4j' (or scripts/setup-neo4j.sh then ensureNeo4j()), or unset MAESTRO_NEO4J_URI to use the in-memory graph.`);
-    this.name = 'Neo4jUnavailableError';
+    super(
+      `Neo4j is not reachable at ${uri}: ${causeMessage}. Start it with 'maestro graph neo4j' (or scripts/setup-neo4j.sh then ensureNeo4j()), or unset MAESTRO_NEO4J_URI to use the in-memory graph.`,
+      'CodeGraphUnavailable',
+    );
   }
 }
 

@@ -2,6 +2,7 @@
  * Offline spec synthesis: turns a change request into Given/When/Then scenarios and acceptance
  * criteria without any model call, so the same request always yields the same spec (and ids).
  */
+import { PermanentError } from './errors';
 import { z } from 'zod';
 import type { ChangeRequest } from './change-request';
 import type { Spec, SpecScenario } from './stages';
@@ -315,10 +316,10 @@ export interface SpecProvider {
   synthesize(changeRequest: ChangeRequest, draft: Spec): Promise<unknown>;
 }
 
-export class SpecProviderError extends Error {
+/** A provider's output that is not a valid spec: asking again is not expected to fix it. */
+export class SpecProviderError extends PermanentError {
   constructor(message: string) {
-    super(message);
-    this.name = 'SpecProviderError';
+    super(message, 'InvalidProviderOutput');
   }
 }
 

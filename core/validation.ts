@@ -1,13 +1,13 @@
 import { z } from 'zod';
+import { InvalidInputError } from './errors';
 
-/** Thrown for input that can never become valid by retrying; names every bad field path. */
-export class ValidationError extends Error {
+/** Input that failed its schema; names every bad field path. */
+export class ValidationError extends InvalidInputError {
   constructor(
     readonly subject: string,
     readonly issues: { path: string; message: string }[],
   ) {
     super(`invalid ${subject}:\n` + issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n'));
-    this.name = 'ValidationError';
   }
 }
 

@@ -7,6 +7,7 @@
  * Every method is idempotent and serialised per service (in-process queue + a lock directory shared
  * with other processes): a retried call finds the work done and returns the same result.
  */
+import { InvalidInputError } from '../core/errors';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, promises as fs, openSync, readSync, statSync } from 'node:fs';
@@ -146,12 +147,7 @@ export interface ServiceStatus {
 }
 
 /** Input that can never succeed on retry (unknown service, bad weight, unknown commit, ...). */
-export class DeliveryInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DeliveryInputError';
-  }
-}
+export class DeliveryInputError extends InvalidInputError {}
 
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 // Refs and shas only; a leading '-' would be read by git as an option.

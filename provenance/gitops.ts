@@ -7,22 +7,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type crypto from 'node:crypto';
+import { PermanentError } from '../core/errors';
 import { sha256Hex } from '../core/provenance';
+import { STATE } from '../io/paths';
 import { withLock } from '../io/lock';
 import { git, MAESTRO_COMMIT_CONFIG } from '../io/git';
 import { verifyRelease, writeRelease, type ReleaseInput, type VerifiedRelease } from './release';
 import { ProvenanceError, type SigningKey } from './signing';
 
+/** The GitOps repository promotions write to, unless configured (MAESTRO_GITOPS_REPO). */
+export const DEFAULT_GITOPS_REPO = STATE.gitops;
+
 export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
-export class GuardError extends Error {
+export class GuardError extends PermanentError {
   constructor(
     readonly guard: string,
     message: string,
   ) {
-    super(message);
-    this.name = 'GuardError';
+    super(message, `Guard:${guard}`);
   }
 }
 

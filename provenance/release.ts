@@ -14,7 +14,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type crypto from 'node:crypto';
 import { buildStatement, canonicalJson, evidenceDigests, gitCommitOf, sha256Hex, type Envelope, type ProvenanceEvidence, type Statement } from '../core/provenance';
+import { STATE } from '../io/paths';
 import { ProvenanceError, signStatement, verifyEnvelope, type SigningKey } from './signing';
+
+/** Where merge provenance bundles go, unless configured (MAESTRO_RELEASES_DIR). */
+export const DEFAULT_RELEASES_DIR = STATE.releases;
 
 export const ENVELOPE_FILE = 'provenance.dsse.json';
 export const EVIDENCE_FILES = { changeRequest: 'change-request.json', evalReport: 'eval-report.json', policyDecision: 'policy-decision.json' } as const;

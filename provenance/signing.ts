@@ -6,6 +6,8 @@ import { canonicalJson, DSSE_PAYLOAD_TYPE, envelopeSchema, preAuthEncoding, stat
 import { describeIssues } from '../core/validation';
 import { STATE } from '../io/paths';
 
+export const DEFAULT_KEY_DIR = STATE.keys;
+
 export class ProvenanceError extends Error {
   constructor(message: string) {
     super(message);
@@ -25,7 +27,7 @@ export function keyIdOf(publicKey: crypto.KeyObject): string {
 }
 
 /** Loads the key pair from `dir`, creating it on first use (private key file mode 0600). */
-export function loadOrCreateSigningKey(dir = process.env.MAESTRO_KEY_DIR ?? STATE.keys): SigningKey {
+export function loadOrCreateSigningKey(dir = DEFAULT_KEY_DIR): SigningKey {
   const privFile = path.join(dir, 'provenance-ed25519.key');
   const pubFile = path.join(dir, 'provenance-ed25519.pub');
   if (!fs.existsSync(privFile)) {

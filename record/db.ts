@@ -1,7 +1,7 @@
 /** Prisma Client over node-postgres (driver adapter, no native engine), plus helpers for tests and tools. */
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '@prisma/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { PermanentError } from '../core/errors';
 
 export type Db = PrismaClient;
 
@@ -22,9 +22,8 @@ export function lazyDb(deps: { prisma?: Db; url?: string }): () => Db {
   let prisma = deps.prisma;
   return () => {
     if (prisma) return prisma;
-    const url = deps.url ?? process.env.MAESTRO_DATABASE_URL ?? process.env.DATABASE_URL;
-    if (!url) throw ApplicationFailure.nonRetryable('no database configured for the record: set MAESTRO_DATABASE_URL', 'NoDatabase');
-    prisma = createPrisma(url);
+    if (!deps.url) throw new PermanentError('no database configured for the record: set MAESTRO_DATABASE_URL', 'NoDatabase');
+    prisma = createPrisma(deps.url);
     return prisma;
   };
 }

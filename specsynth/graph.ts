@@ -14,7 +14,7 @@
 import type { ChangeRequest } from '../core/change-request';
 import { filesTouchedByDiff, type TouchedSymbols } from '../core/spec';
 import { dependentsOf, findSymbols, type GraphIndex } from '../codegraph/analysis';
-import type { CodeGraphService } from '../activities/risk';
+import type { CodeGraphService } from '../codegraph/service';
 
 /** Files of `index` a change request touches, from its diff or its codemod's declared targets. */
 export function filesTouchedByRequest(index: GraphIndex, cr: ChangeRequest): string[] {

@@ -12,9 +12,21 @@ import { z } from 'zod';
 import type { ChangeRequest } from '../core/change-request';
 import { filesTouchedByDiff, SpecProviderError, type SpecProvider } from '../core/spec';
 import type { Spec } from '../core/stages';
-import { createLlmClient, llmClientConfigSchema, llmEnvInput, LlmResponseError, parseLlmConfigWith } from '../llm/openai';
+import { PermanentError, TransientError } from '../core/errors';
+import { createLlmClient, llmClientConfigSchema, llmEnvInput, LlmRejectedError, LlmResponseError, LlmUnavailableError, parseLlmConfigWith } from '../llm/openai';
 
-export { LlmConfigError, LlmRejectedError as SpecProviderRejectedError, LlmUnavailableError as SpecProviderUnavailableError } from '../llm/openai';
+export { LlmConfigError } from '../llm/openai';
+
+export class SpecProviderRejectedError extends PermanentError {
+  constructor(message: string) {
+    super(message, 'SpecProviderRejected');
+  }
+}
+export class SpecProviderUnavailableError extends TransientError {
+  constructor(message: string) {
+    super(message, 'SpecProviderUnavailable');
+  }
+}
 
 export const llmConfigSchema = llmClientConfigSchema
   .extend({
@@ -33,7 +45,7 @@ export function parseLlmConfig(input: unknown, fieldName: (key: string) => strin
 }
 
 /** The config from MAESTRO_LLM_*; undefined when MAESTRO_LLM_BASE_URL is unset or empty (offline). */
-export function llmConfigFromEnv(env: NodeJS.ProcessEnv = process.env): LlmConfig | undefined {
+export function llmConfigFromEnv(env: NodeJS.ProcessEnv): LlmConfig | undefined {
   const read = llmEnvInput(env);
   return read ? parseLlmConfig(read.input, read.fieldName) : undefined;
 }
@@ -78,6 +90,8 @@ export function openAICompatibleSpecProvider(configInput: LlmConfigInput): SpecP
         ]);
       } catch (error) {
         if (error instanceof LlmResponseError) throw new SpecProviderError(error.message);
+        if (error instanceof LlmRejectedError) throw new SpecProviderRejectedError(error.message);
+        if (error instanceof LlmUnavailableError) throw new SpecProviderUnavailableError(error.message);
         throw error;
       }
     },

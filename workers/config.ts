@@ -11,6 +11,18 @@ const workerConfigSchema = z.object({
   MAESTRO_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgresql:// url').default(serverUrl(defaultPostgres)),
   MAESTRO_TASK_QUEUE: z.string().min(1).optional(),
   MAESTRO_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(20),
+  /** 'neo4j' keeps code graphs in Neo4j at MAESTRO_NEO4J_URI; 'memory' keeps them in the worker. */
+  MAESTRO_CODEGRAPH_STORE: z.enum(['memory', 'neo4j']).default('memory'),
+  MAESTRO_NEO4J_URI: z.string().regex(/^(bolt|neo4j)(\+s|\+ssc)?:\/\//, 'a bolt:// or neo4j:// url').default('bolt://127.0.0.1:7687'),
+  MAESTRO_POLICY_FILE: z.string().min(1).optional(),
+  MAESTRO_GITOPS_REPO: z.string().min(1).optional(),
+  MAESTRO_RELEASES_DIR: z.string().min(1).optional(),
+  MAESTRO_KEY_DIR: z.string().min(1).optional(),
+  /** The LLM spec provider (validated by specsynth/openai.ts when the activities are built); unset: offline. */
+  MAESTRO_LLM_BASE_URL: z.string().optional(),
+  MAESTRO_LLM_MODEL: z.string().optional(),
+  MAESTRO_LLM_API_KEY: z.string().optional(),
+  MAESTRO_LLM_TIMEOUT_MS: z.string().optional(),
 });
 export type WorkerConfig = z.output<typeof workerConfigSchema>;
 

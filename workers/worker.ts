@@ -1,7 +1,8 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { createActivities, type ActivityDeps } from '../activities';
 import { TASK_QUEUE } from '../workflows/messages';
 import type { WorkerConfig } from './config';
+import { activityInterceptors } from './interceptors';
 
 export type WorkflowSource = Pick<WorkerOptions, 'workflowsPath'> | Pick<WorkerOptions, 'workflowBundle'>;
 
@@ -15,8 +16,28 @@ export async function createReleaseWorker(
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.MAESTRO_TASK_QUEUE ?? TASK_QUEUE,
-    activities: createActivities({ stateDir: config.MAESTRO_STATE_DIR, databaseUrl: config.MAESTRO_DATABASE_URL }),
+    activities: createActivities(activityDepsFromConfig(config)),
+    interceptors: { activity: activityInterceptors },
     maxConcurrentActivityTaskExecutions: config.MAESTRO_MAX_CONCURRENT_ACTIVITIES,
     ...workflows,
   });
+}
+
+/** The activities' dependencies from the worker configuration. */
+function activityDepsFromConfig(config: WorkerConfig): ActivityDeps {
+  return {
+    stateDir: config.MAESTRO_STATE_DIR,
+    databaseUrl: config.MAESTRO_DATABASE_URL,
+    codeGraphStore: config.MAESTRO_CODEGRAPH_STORE === 'neo4j' ? { kind: 'neo4j', uri: config.MAESTRO_NEO4J_URI } : { kind: 'memory' },
+    policyFile: config.MAESTRO_POLICY_FILE,
+    gitopsRepo: config.MAESTRO_GITOPS_REPO,
+    releasesDir: config.MAESTRO_RELEASES_DIR,
+    keyDir: config.MAESTRO_KEY_DIR,
+    llmEnv: {
+      MAESTRO_LLM_BASE_URL: config.MAESTRO_LLM_BASE_URL,
+      MAESTRO_LLM_MODEL: config.MAESTRO_LLM_MODEL,
+      MAESTRO_LLM_API_KEY: config.MAESTRO_LLM_API_KEY,
+      MAESTRO_LLM_TIMEOUT_MS: config.MAESTRO_LLM_TIMEOUT_MS,
+    },
+  };
 }

@@ -18,7 +18,7 @@ import { z } from 'zod';
 import type { CodeGraphStore } from '../../core/codegraph';
 import { blastRadius, computeCentrality, dependentsOf, findSymbols, GraphIndex, hotPaths, ownersOfPath } from '../../codegraph/analysis';
 import { GitError } from '../../io/git';
-import { graphNameFor } from '../../activities/risk';
+import { graphNameFor } from '../../codegraph/service';
 import { ingestRepo, type IngestResult } from '../../codegraph/ingest';
 import { MemoryGraphStore } from '../../codegraph/memory-store';
 import { Neo4jGraphStore, Neo4jUnavailableError } from '../../codegraph/neo4j-store';

@@ -4,8 +4,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadPublicKey, trace, verifyRelease } from '../../activities/provenance';
 import { STATE } from '../../io/paths';
+import { trace } from '../../provenance/gitops';
+import { loadPublicKey } from '../../provenance/signing';
+import { verifyRelease } from '../../provenance/release';
 
 type Print = (line: string) => void;
 

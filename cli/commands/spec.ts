@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { traceSpecInRepo } from '../../activities/spec';
+import { traceSpecInRepo } from '../../specsynth/store';
 import { changeRequestSchema } from '../../core/change-request';
 import { renderSpecMarkdown, renderTrace, specSchema, synthesizeSpecFromRequest } from '../../core/spec';
 import type { Spec } from '../../core/stages';

@@ -3,6 +3,7 @@
  * which role (approvals and appeals). Written as YAML (policy files) or TS (the embedded default),
  * validated by zod; unknown rule ids and malformed fields are errors that say where and what is allowed.
  */
+import { PermanentError } from '../errors';
 import { z } from 'zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { describeIssues, ValidationError } from '../validation';
@@ -156,10 +157,9 @@ export const policyConfigSchema = z
 export type PolicyConfigInput = z.input<typeof policyConfigSchema>;
 export type PolicyConfig = z.output<typeof policyConfigSchema>;
 
-export class PolicyConfigError extends Error {
+export class PolicyConfigError extends PermanentError {
   constructor(message: string) {
-    super(message);
-    this.name = 'PolicyConfigError';
+    super(message, 'InvalidPolicy');
   }
 }
 

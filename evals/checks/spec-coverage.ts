@@ -9,7 +9,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { traceSpecInRepo } from '../../activities/spec';
+import { traceSpecInRepo } from '../../specsynth/store';
 import { describeSpecCoverage, specCoverage, specSchema } from '../../core/spec';
 import type { Spec } from '../../core/stages';
 import type { CheckContext, CheckImpl, CheckOutcome } from './types';

@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { createCodegraphActivities, resolveRelativeImport } from '../../activities/risk';
+import { createCodegraphActivities } from '../../activities/risk';
+import { asWorkerRuns } from '../helpers/interceptors';
+import { resolveRelativeImport } from '../../codegraph/ingest';
 import { parseChangeRequest } from '../../core/change-request';
 import { RISK_WEIGHTS } from '../../core/risk';
 import type { Candidate } from '../../core/stages';
@@ -95,7 +97,7 @@ describe('resolveRelativeImport', () => {
 });
 
 describe('assessRisk activity', () => {
-  const { assessRisk } = createCodegraphActivities();
+  const { assessRisk } = asWorkerRuns(createCodegraphActivities());
 
   it('scores centrality from the graph at the candidate commit and names unparsed files', async () => {
     const report = await assessRisk({ changeRequest: changeRequest(), candidate: candidate(['src/util.ts']) });
@@ -135,7 +137,7 @@ describe('assessRisk activity', () => {
 
 describe('assessRisk consults the graph for every score', () => {
   it('reads the store and reports the centrality factor for every change, even an empty one', async () => {
-    const { MemoryGraphStore } = await import('../../activities/risk');
+    const { MemoryGraphStore } = await import('../../codegraph/memory-store');
     let snapshots = 0;
     const { assessRisk } = createCodegraphActivities({
       storeFor: () => {
@@ -199,7 +201,7 @@ describe('assessRisk of a change deleting a file', () => {
   });
 
   it('takes the deleted file’s centrality from the base commit’s graph (deleting a hub is risky)', async () => {
-    const { assessRisk } = createCodegraphActivities();
+    const { assessRisk } = asWorkerRuns(createCodegraphActivities());
     const report = await assessRisk({ changeRequest: request(), candidate: deletion() });
     const centrality = report.factors.find((f) => f.name === 'centrality')!;
     // hub.ts at the base: imported by 4 of the 6 files, the highest PageRank.
@@ -213,7 +215,7 @@ describe('assessRisk of a change deleting a file', () => {
   });
 
   it('without a base commit, a deleted file counts as isolated', async () => {
-    const { assessRisk } = createCodegraphActivities();
+    const { assessRisk } = asWorkerRuns(createCodegraphActivities());
     const { baseSha: _omitted, ...noBase } = deletion();
     const report = await assessRisk({ changeRequest: request(), candidate: noBase as Candidate });
     expect(report.factors.find((f) => f.name === 'centrality')!.value).toBe(0);

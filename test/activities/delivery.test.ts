@@ -9,7 +9,10 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { createDeliveryActivities } from '../../activities/delivery';
+import { createDeliveryActivities as createDeliveryActivitiesUnwrapped } from '../../activities/delivery';
+import { asWorkerRuns } from '../helpers/interceptors';
+// Called directly, the activities run through the worker's interceptor as they would on a worker.
+const createDeliveryActivities = (...args: Parameters<typeof createDeliveryActivitiesUnwrapped>) => asWorkerRuns(createDeliveryActivitiesUnwrapped(...args));
 import type { ProbeSample } from '../../core/health';
 import { LocalDeployer } from '../../delivery/local-deployer';
 import { isGroupAlive, isProcessAlive } from '../../io/process';

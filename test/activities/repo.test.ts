@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { createDemoRepo, loadExampleChange } from '../../examples/demo-repo';
 import { createRepoActivities } from '../../activities/repo';
+import { asWorkerRuns } from '../helpers/interceptors';
 import { git, resolveCommit } from '../../io/git';
 import { parseChangeRequest, type ChangeRequest } from '../../core/change-request';
 
@@ -11,7 +12,7 @@ let tmp: string;
 let activities: ReturnType<typeof createRepoActivities>;
 beforeAll(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'maestro-repo-'));
-  activities = createRepoActivities({ workRoot: path.join(tmp, 'work') });
+  activities = asWorkerRuns(createRepoActivities({ workRoot: path.join(tmp, 'work') }));
 });
 afterAll(async () => {
   await fs.rm(tmp, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 /** `maestro graph …` (graphCommand) on a real repository in a temp dir, called directly. */
 import { graphCommand } from '../../cli/commands/graph';
-import { graphNameFor, Neo4jGraphStore } from '../../activities/risk';
+import { graphNameFor } from '../../codegraph/service';
+import { Neo4jGraphStore } from '../../codegraph/neo4j-store';
 import { ensureNeo4j } from '../../infra/neo4j/server';
 import { SERVICE, TempRepo } from './fixture';
 

@@ -1,4 +1,7 @@
-import { GraphIndex, ingestRepo, MemoryGraphStore, parseSource } from '../../activities/risk';
+import { GraphIndex } from '../../codegraph/analysis';
+import { ingestRepo } from '../../codegraph/ingest';
+import { MemoryGraphStore } from '../../codegraph/memory-store';
+import { parseSource } from '../../codegraph/parse';
 import { canonical, SERVICE, TempRepo } from './fixture';
 
 let repo: TempRepo;

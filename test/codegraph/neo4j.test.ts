@@ -1,5 +1,10 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { computeCentrality, createCodegraphActivities, GraphIndex, hotPaths, ingestRepo, MemoryGraphStore, Neo4jGraphStore, Neo4jUnavailableError } from '../../activities/risk';
+import { computeCentrality, GraphIndex, hotPaths } from '../../codegraph/analysis';
+import { createCodegraphActivities } from '../../activities/risk';
+import { asWorkerRuns } from '../helpers/interceptors';
+import { ingestRepo } from '../../codegraph/ingest';
+import { MemoryGraphStore } from '../../codegraph/memory-store';
+import { Neo4jGraphStore, Neo4jUnavailableError } from '../../codegraph/neo4j-store';
 import { parseChangeRequest } from '../../core/change-request';
 import { ensureNeo4j, type Neo4jHandle } from '../../infra/neo4j/server';
 import { canonical, SERVICE, TempRepo } from './fixture';
@@ -96,7 +101,7 @@ describe('Neo4j down', () => {
   });
 
   it('fails the assessRisk stage with a reason, without falling back to the in-memory graph', async () => {
-    const { assessRisk } = createCodegraphActivities({ store: { kind: 'neo4j', uri: downUri } });
+    const { assessRisk } = asWorkerRuns(createCodegraphActivities({ store: { kind: 'neo4j', uri: downUri } }));
     const changeRequest = parseChangeRequest({
       id: 'down-1',
       title: 't',

@@ -1,5 +1,7 @@
 /** The graph queries (blast radius, dependents, owners, hot paths) on a small real repository, exactly. */
-import { blastRadius, computeCentrality, dependentsOf, findSymbols, GraphIndex, hotPaths, ingestRepo, MemoryGraphStore, ownersOfPath } from '../../activities/risk';
+import { blastRadius, computeCentrality, dependentsOf, findSymbols, GraphIndex, hotPaths, ownersOfPath } from '../../codegraph/analysis';
+import { ingestRepo } from '../../codegraph/ingest';
+import { MemoryGraphStore } from '../../codegraph/memory-store';
 import { SERVICE, TempRepo } from './fixture';
 
 let repo: TempRepo;

@@ -6,6 +6,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle
 import type { Client } from '@temporalio/client';
 import { createActivities, type Activities } from '../../activities';
 import { defaultPostgres, serverUrl } from '../../infra/postgres/server';
+import { activityInterceptors } from '../../workers/interceptors';
 
 /** Connects to the dev server started by test/global-setup.ts (or MAESTRO_TEST_TEMPORAL_ADDRESS). */
 export async function connectTestEnv(): Promise<TestWorkflowEnvironment> {
@@ -37,6 +38,7 @@ export async function createTestWorker(
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities,
+    interceptors: { activity: activityInterceptors },
   });
 }
 

@@ -6,8 +6,9 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
+import { activityInterceptors } from '../../workers/interceptors';
 import { createAppealActivities } from '../../activities/appeals';
-import { loadPolicyFile } from '../../activities/policy';
+import { loadPolicyFile } from '../../policy/load';
 import { createRecordActivities } from '../../activities/record';
 import { parseChangeRequest } from '../../core/change-request';
 import { TEMPORAL_CLI } from '../../infra/temporal/dev-server';
@@ -41,7 +42,7 @@ beforeAll(async () => {
   ]);
   env = e;
   db = d;
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: bundle, activities: createAppealActivities({ prisma: db.prisma, policy }) });
+  worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: bundle, activities: createAppealActivities({ prisma: db.prisma, policy }), interceptors: { activity: activityInterceptors } });
   running = worker.run();
 }, 120_000);
 

@@ -3,7 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { ApplicationFailure } from '@temporalio/common';
-import { createPolicyActivities, loadPolicyFile } from '../../activities/policy';
+import { createPolicyActivities as createPolicyActivitiesUnwrapped } from '../../activities/policy';
+import { asWorkerRuns } from '../helpers/interceptors';
+// Called directly, the activities run through the worker's interceptor as they would on a worker.
+const createPolicyActivities = (...args: Parameters<typeof createPolicyActivitiesUnwrapped>) => asWorkerRuns(createPolicyActivitiesUnwrapped(...args));
+import { loadPolicyFile } from '../../policy/load';
 import { decide, type PolicyInput } from '../../core/policy';
 import { appealRoles, compilePolicy, defaultPolicy, parsePolicyYaml, PolicyConfigError, RULE_IDS, type CompiledPolicy } from '../../core/policy-rules';
 import type { Denial } from '../../core/stages';

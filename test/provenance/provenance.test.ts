@@ -2,7 +2,13 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createProvenanceActivities, ensureGitopsRepo, GuardError, loadOrCreateSigningKey, promote, renderManifests, trace, verifyRelease, writeRelease, signStatement, verifyEnvelope, type ReleaseInput } from '../../activities/provenance';
+import { createProvenanceActivities as createProvenanceActivitiesUnwrapped } from '../../activities/provenance';
+import { asWorkerRuns } from '../helpers/interceptors';
+// Called directly, the activities run through the worker's interceptor as they would on a worker.
+const createProvenanceActivities = (...args: Parameters<typeof createProvenanceActivitiesUnwrapped>) => asWorkerRuns(createProvenanceActivitiesUnwrapped(...args));
+import { ensureGitopsRepo, GuardError, promote, renderManifests, trace } from '../../provenance/gitops';
+import { loadOrCreateSigningKey, signStatement, verifyEnvelope } from '../../provenance/signing';
+import { verifyRelease, writeRelease, type ReleaseInput } from '../../provenance/release';
 import { createRecordActivities } from '../../activities/record';
 import { parseChangeRequest } from '../../core/change-request';
 import { buildStatement, digestOf, DSSE_PAYLOAD_TYPE, IN_TOTO_STATEMENT_TYPE, SLSA_PROVENANCE_TYPE, sha256Hex, statementSchema } from '../../core/provenance';

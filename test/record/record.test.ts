@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createRecordActivities } from '../../activities/record';
+import { asWorkerRuns } from '../helpers/interceptors';
 import { parseChangeRequest } from '../../core/change-request';
 import { freshDatabase, type FreshDb } from './fresh-db';
 
@@ -13,7 +14,7 @@ describe('record activities write idempotently', () => {
   let rec: ReturnType<typeof createRecordActivities>;
   beforeAll(async () => {
     db = await freshDatabase('record');
-    rec = createRecordActivities({ prisma: db.prisma });
+    rec = asWorkerRuns(createRecordActivities({ prisma: db.prisma }));
   });
   afterAll(() => db.drop());
 

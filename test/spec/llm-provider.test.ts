@@ -9,7 +9,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
-import { createSpecActivities, llmConfigFromEnv, openAICompatibleSpecProvider, specProviderFromEnv } from '../../activities/spec';
+import { createSpecActivities as createSpecActivitiesUnwrapped, specProviderFromEnv } from '../../activities/spec';
+import { asWorkerRuns } from '../helpers/interceptors';
+// Called directly, the activities run through the worker's interceptor as they would on a worker.
+const createSpecActivities = (...args: Parameters<typeof createSpecActivitiesUnwrapped>) => asWorkerRuns(createSpecActivitiesUnwrapped(...args));
+import { llmConfigFromEnv, openAICompatibleSpecProvider } from '../../specsynth/openai';
 import { parseChangeRequest } from '../../core/change-request';
 import { renderSpecMarkdown, synthesizeSpecFromRequest } from '../../core/spec';
 import type { Spec } from '../../core/stages';

@@ -2,7 +2,10 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { createSpecActivities } from '../../activities/spec';
+import { createSpecActivities as createSpecActivitiesUnwrapped } from '../../activities/spec';
+import { asWorkerRuns } from '../helpers/interceptors';
+// Called directly, the activities run through the worker's interceptor as they would on a worker.
+const createSpecActivities = (...args: Parameters<typeof createSpecActivitiesUnwrapped>) => asWorkerRuns(createSpecActivitiesUnwrapped(...args));
 import { parseChangeRequest } from '../../core/change-request';
 import { acceptProviderSpec, citationsIn, offlineSpecProvider, synthesizeSpecFromRequest, traceSpec, type SpecProvider } from '../../core/spec';
 import { specCommand } from '../../cli/commands/spec';

@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { ApplicationFailure } from '@temporalio/common';
-import { createPolicyActivities } from '../../activities/policy';
+import { createPolicyActivities as createPolicyActivitiesUnwrapped } from '../../activities/policy';
+import { asWorkerRuns } from '../helpers/interceptors';
+// Called directly, the activities run through the worker's interceptor as they would on a worker.
+const createPolicyActivities = (...args: Parameters<typeof createPolicyActivitiesUnwrapped>) => asWorkerRuns(createPolicyActivitiesUnwrapped(...args));
 import { decide, matchesPathPattern, policyRules, RISK_DENY_THRESHOLD, type PolicyInput } from '../../core/policy';
 import type { CheckResult, Denial } from '../../core/stages';
 

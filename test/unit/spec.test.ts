@@ -1,5 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { createSpecActivities } from '../../activities/spec';
+import { createSpecActivities as createSpecActivitiesUnwrapped } from '../../activities/spec';
+import { asWorkerRuns } from '../helpers/interceptors';
+// Called directly, the activities run through the worker's interceptor as they would on a worker.
+const createSpecActivities = (...args: Parameters<typeof createSpecActivitiesUnwrapped>) => asWorkerRuns(createSpecActivitiesUnwrapped(...args));
 import { parseChangeRequest, type ChangeRequestInput } from '../../core/change-request';
 import { filesTouchedByDiff, intentStatements, renderSpecMarkdown, specSchema, synthesizeSpecFromRequest } from '../../core/spec';
 

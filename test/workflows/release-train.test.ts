@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { loadOrCreateSigningKey, verifyRelease } from '../../activities/provenance';
+import { loadOrCreateSigningKey } from '../../provenance/signing';
+import { verifyRelease } from '../../provenance/release';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';

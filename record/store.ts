@@ -1,0 +1,186 @@
+/**
+ * The record (PostgreSQL through Prisma). Each write is idempotent: rows have a natural unique key
+ * (train id, stage name, candidate sha, or an explicit event key), and a write either inserts with
+ * ON CONFLICT DO NOTHING and reads back, or upserts, so a repeated write finds the first one.
+ */
+import { Prisma } from '@prisma/client';
+import type { ChangeRequest } from '../core/change-request';
+import { InvalidInputError, PermanentError } from '../core/errors';
+import { digestOf } from '../core/provenance';
+import type { EvalReport, PolicyDecision, RiskReport } from '../core/stages';
+import { lazyDb, type Db } from './db';
+
+export interface RecordDeps {
+  /** A Prisma client; or `url` to create one. */
+  prisma?: Db;
+  url?: string;
+}
+
+export type TrainOutcomeValue = 'promoted' | 'rolled_back' | 'denied' | 'aborted' | 'failed';
+
+export class TrainClosedError extends PermanentError {
+  constructor(
+    readonly trainId: string,
+    readonly outcome: string | null,
+  ) {
+    super(`train ${trainId} is closed (outcome ${outcome ?? 'unknown'}): it can no longer be appealed or changed`, 'TrainClosed');
+  }
+}
+
+const json = (v: unknown): Prisma.InputJsonValue => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue;
+
+export class RecordStore {
+  private readonly db: () => Db;
+
+  constructor(deps: RecordDeps = {}) {
+    this.db = lazyDb(deps);
+  }
+
+  private async openTrain(trainId: string) {
+    const train = await this.db().train.findUnique({ where: { id: trainId } });
+    if (!train) throw new PermanentError(`no train ${trainId} in the record`, 'UnknownTrain');
+    return train;
+  }
+
+    /** The train row; a retry (or a second call with the same id) keeps the first one. */
+  async recordTrainStarted(input: { trainId: string; changeRequest: ChangeRequest }): Promise<{ created: boolean }> {
+      const cr = input.changeRequest;
+      const { count } = await this.db().train.createMany({
+        data: [
+          {
+            id: input.trainId,
+            changeId: cr.id,
+            title: cr.title,
+            repo: cr.repo,
+            service: cr.service,
+            environment: cr.environment,
+            author: cr.author,
+            changeRequest: json(cr),
+            changeRequestDigest: digestOf(cr),
+          },
+        ],
+        skipDuplicates: true,
+      });
+      return { created: count === 1 };
+  }
+
+    /** One row per (train, stage): a stage moves from started to its end status; a retry rewrites the same row. */
+  async recordStage(input: { trainId: string; name: string; status: string; detail?: string; startedAt: string; finishedAt?: string }): Promise<void> {
+      const data = { status: input.status, detail: input.detail ?? '', finishedAt: input.finishedAt ? new Date(input.finishedAt) : null };
+      await this.db().stage.upsert({
+        where: { trainId_name: { trainId: input.trainId, name: input.name } },
+        create: { trainId: input.trainId, name: input.name, startedAt: new Date(input.startedAt), ...data },
+        update: data,
+      });
+  }
+
+  async recordRiskReport(input: { trainId: string; candidateSha: string; risk: RiskReport }): Promise<void> {
+      await this.db().riskReport.createMany({
+        data: [{ trainId: input.trainId, candidateSha: input.candidateSha, score: input.risk.score, factors: json(input.risk.factors) }],
+        skipDuplicates: true,
+      });
+  }
+
+  async recordEvalResult(input: { trainId: string; candidateSha: string; evals: EvalReport }): Promise<{ reportDigest: string }> {
+      const e = input.evals;
+      const reportDigest = digestOf(e);
+      await this.db().evalResult.createMany({
+        data: [
+          {
+            trainId: input.trainId,
+            candidateSha: input.candidateSha,
+            score: e.score,
+            threshold: e.threshold,
+            passed: e.passed,
+            checks: json(e.checks),
+            durationMs: Math.round(e.durationMs),
+            reportDigest,
+          },
+        ],
+        skipDuplicates: true,
+      });
+      return { reportDigest };
+  }
+
+    /** The decision for a candidate, recorded once; returns the stored row's id and digest (the first write wins). */
+  async recordPolicyDecision(input: { trainId: string; candidateSha: string; decision: PolicyDecision; policyDigest: string }): Promise<{ id: string; decisionDigest: string }> {
+      const d = input.decision;
+      await this.db().policyDecision.createMany({
+        data: [
+          {
+            trainId: input.trainId,
+            candidateSha: input.candidateSha,
+            outcome: d.outcome,
+            denials: json(d.outcome === 'deny' ? d.denials : []),
+            notes: json(d.outcome === 'allow' ? d.notes : []),
+            policyDigest: input.policyDigest,
+            decisionDigest: digestOf(d),
+          },
+        ],
+        skipDuplicates: true,
+      });
+      const row = await this.db().policyDecision.findUniqueOrThrow({ where: { trainId_candidateSha: { trainId: input.trainId, candidateSha: input.candidateSha } } });
+      return { id: row.id.toString(), decisionDigest: row.decisionDigest };
+  }
+
+    /** A cost ledger line, written once per `key`. */
+  async recordCost(input: { key: string; trainId: string; category: string; provider?: string; model?: string; tokensIn?: number; tokensOut?: number; costUsd: number }): Promise<{ created: boolean }> {
+      if (!(input.costUsd >= 0)) throw new InvalidInputError(`costUsd must be a non-negative number, got ${input.costUsd}`);
+      const { count } = await this.db().costEntry.createMany({
+        data: [
+          {
+            key: input.key,
+            trainId: input.trainId,
+            category: input.category,
+            provider: input.provider ?? '',
+            model: input.model ?? '',
+            tokensIn: input.tokensIn ?? 0,
+            tokensOut: input.tokensOut ?? 0,
+            costUsd: new Prisma.Decimal(input.costUsd.toFixed(6)),
+          },
+        ],
+        skipDuplicates: true,
+      });
+      return { created: count === 1 };
+  }
+
+    /** Total spend recorded for a train, in USD (input to the LLM budget rule). */
+  async trainCostUsd(input: { trainId: string; category?: string }): Promise<number> {
+      const agg = await this.db().costEntry.aggregate({ _sum: { costUsd: true }, where: { trainId: input.trainId, ...(input.category ? { category: input.category } : {}) } });
+      return agg._sum.costUsd ? Number(agg._sum.costUsd.toString()) : 0;
+  }
+
+    /** An audit event, written once per `key`. */
+  async recordAudit(input: { key: string; trainId?: string; actor: string; action: string; detail?: Record<string, unknown> }): Promise<{ created: boolean }> {
+      const { count } = await this.db().auditEvent.createMany({
+        data: [{ key: input.key, trainId: input.trainId ?? null, actor: input.actor, action: input.action, detail: json(input.detail ?? {}) }],
+        skipDuplicates: true,
+      });
+      return { created: count === 1 };
+  }
+
+    /** Closes the train with its outcome; closing again with the same outcome is a no-op. */
+  async closeTrain(input: { trainId: string; outcome: TrainOutcomeValue; reason?: string; candidateSha?: string; mergeSha?: string }): Promise<void> {
+      const train = await this.openTrain(input.trainId);
+      if (train.state === 'closed') {
+        if (train.outcome === input.outcome) return;
+        throw new PermanentError(`train ${input.trainId} is already closed as ${train.outcome}, cannot close it as ${input.outcome}`, 'TrainClosed');
+      }
+      await this.db().train.updateMany({
+        where: { id: input.trainId, state: 'running' },
+        data: { state: 'closed', outcome: input.outcome, reason: input.reason ?? null, candidateSha: input.candidateSha ?? train.candidateSha, mergeSha: input.mergeSha ?? train.mergeSha, closedAt: new Date() },
+      });
+  }
+
+    /** Throws TrainClosed (non-retryable) unless the train exists and is still running. */
+  async assertTrainOpen(input: { trainId: string }): Promise<void> {
+      const train = await this.openTrain(input.trainId);
+      if (train.state === 'closed') throw new TrainClosedError(train.id, train.outcome);
+  }
+
+    /** The audit trail of a train, oldest first. */
+  async auditTrail(input: { trainId: string }): Promise<{ at: string; actor: string; action: string; detail: unknown }[]> {
+      const rows = await this.db().auditEvent.findMany({ where: { trainId: input.trainId }, orderBy: [{ at: 'asc' }, { id: 'asc' }] });
+      return rows.map((r) => ({ at: r.at.toISOString(), actor: r.actor, action: r.action, detail: r.detail }));
+  }
+}
