@@ -2,8 +2,8 @@ import { parseArgs } from 'node:util';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { parseOrThrow } from '../core/validation';
-import { TASK_QUEUE } from '../workflows/messages';
-import { appealStatusQuery, decideAppealSignal, type appeal } from '../workflows/appeal';
+
+import { appealStatusQuery, decideAppealSignal, TASK_QUEUE, type AppealResult } from '../workflows/messages';
 import { CliError, connectClient, EXIT, workflowUiLink } from './client';
 
 const USAGE = `maestro appeal <train-id> --by NAME --reason TEXT [--rule RULE]… [--wait]
@@ -49,11 +49,11 @@ export async function appealCommand(argv: string[], print: (line: string) => voi
     rules: values.rule,
   }, 'appeal');
   const appealId = `appeal-${input.trainWorkflowId}-${Date.now().toString(36)}`;
-  const handle = await client.workflow.start<typeof appeal>('appeal', { taskQueue: TASK_QUEUE, workflowId: appealId, args: [input] });
+  const handle = await client.workflow.start('appeal', { taskQueue: TASK_QUEUE, workflowId: appealId, args: [input] });
   print(`appeal ${appealId} opened for ${input.trainWorkflowId}\nWeb UI: ${workflowUiLink(appealId)}`);
   if (!values.wait) return 0;
   try {
-    const result = await handle.result();
+    const result: AppealResult = await handle.result();
     print(`appeal ${result.status}${result.decidedBy ? ` by ${result.decidedBy}` : ''}: ${result.reason}`);
     return result.status === 'granted' ? 0 : EXIT.denied;
   } catch (err) {

@@ -5,7 +5,7 @@ import { TSX_CLI } from '../activities';
 import type { RolloutPlanInput } from '../core/rollout-plan';
 import { serviceDescriptorSchema } from '../core/stages';
 import { createDemoRepo, loadExampleChange, type ExampleChangeName } from '../examples/demo-repo';
-import type { TrainResult } from '../workflows/release-train';
+import type { TrainResult } from '../workflows/messages';
 import { connectClient } from './client';
 import { startTrain, waitForTrain, workflowUiLink } from './release';
 import { up } from './stack';

@@ -4,8 +4,8 @@ import { loadOrCreateSigningKey, verifyRelease } from '../../activities/provenan
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { rolloutStatusQuery, rolloutWorkflowId, trainStatusQuery } from '../../workflows/messages';
-import { appeal, appealStatusQuery, decideAppealSignal } from '../../workflows/appeal';
+import { appeal } from '../../workflows/appeal';
+import { appealStatusQuery, decideAppealSignal, rolloutStatusQuery, rolloutWorkflowId, trainStatusQuery } from '../../workflows/messages';
 import type { releaseTrain } from '../../workflows/release-train';
 import { connectTestEnv, createTestWorker, realActivities, scheduledActivities, tempDir } from '../helpers/temporal';
 import { TrainFixture } from '../helpers/train-fixture';
