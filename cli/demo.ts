@@ -6,8 +6,8 @@ import type { RolloutPlanInput } from '../core/rollout-plan';
 import { serviceDescriptorSchema } from '../core/stages';
 import { createDemoRepo, loadExampleChange, type ExampleChangeName } from '../examples/demo-repo';
 import type { TrainResult } from '../workflows/messages';
-import { connectClient } from './client';
-import { startTrain, waitForTrain, workflowUiLink } from './release';
+import { connectClient, workflowUiLink } from './client';
+import { startTrain, waitForTrain } from './release';
 import { up } from './stack';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');

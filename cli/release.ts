@@ -13,7 +13,7 @@ import {
   type TrainResult,
   type TrainStatus,
 } from '../workflows/messages';
-import { CliError, EXIT, workflowUiLink } from './client';
+import { CliError, EXIT } from './errors';
 import { parseOrThrow } from '../core/validation';
 import { findSecrets } from '../core/policy-rules';
 
@@ -142,4 +142,3 @@ export async function sendOperatorSignal(client: Client, workflowId: string, nam
   }
 }
 
-export { workflowUiLink };
