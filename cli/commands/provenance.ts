@@ -1,8 +1,11 @@
 /** `maestro provenance verify <release>`: exit 0 verified, 1 verification failed or nothing found, 2 usage. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_GITOPS_REPO, DEFAULT_KEY_DIR, DEFAULT_RELEASES_DIR, loadPublicKey, verifyRelease } from '../../activities/provenance';
 import { defineCommand, UsageError } from '../command';
+
+/** activities/provenance loads the record (Prisma): only a run, not --help, pays for it. */
+export type Provenance = typeof import('../../activities/provenance');
+export const loadProvenance = (): Promise<Provenance> => import('../../activities/provenance');
 
 export interface LocationOptions {
   key?: string;
@@ -10,13 +13,13 @@ export interface LocationOptions {
   releases?: string;
 }
 
-export const publicKeyFile = (o: LocationOptions) => o.key ?? path.join(process.env.MAESTRO_KEY_DIR ?? DEFAULT_KEY_DIR, 'provenance-ed25519.pub');
-export const gitopsRepo = (o: LocationOptions) => o.repo ?? process.env.MAESTRO_GITOPS_REPO ?? DEFAULT_GITOPS_REPO;
+export const publicKeyFile = (p: Provenance, o: LocationOptions) => o.key ?? path.join(process.env.MAESTRO_KEY_DIR ?? p.DEFAULT_KEY_DIR, 'provenance-ed25519.pub');
+export const gitopsRepo = (p: Provenance, o: LocationOptions) => o.repo ?? process.env.MAESTRO_GITOPS_REPO ?? p.DEFAULT_GITOPS_REPO;
 
 /** A release is a bundle directory, a train id under .maestro/releases, or <env>/<service> in the GitOps repository. */
-export function resolveRelease(release: string, o: LocationOptions = {}): string | undefined {
-  const releases = o.releases ?? process.env.MAESTRO_RELEASES_DIR ?? DEFAULT_RELEASES_DIR;
-  const candidates = [path.resolve(release), path.join(releases, release), path.join(gitopsRepo(o), 'environments', release)];
+function resolveRelease(p: Provenance, release: string, o: LocationOptions): string | undefined {
+  const releases = o.releases ?? process.env.MAESTRO_RELEASES_DIR ?? p.DEFAULT_RELEASES_DIR;
+  const candidates = [path.resolve(release), path.join(releases, release), path.join(gitopsRepo(p, o), 'environments', release)];
   return candidates.find((c) => fs.existsSync(path.join(c, 'provenance.dsse.json')));
 }
 
@@ -29,14 +32,15 @@ export const command = defineCommand({
     const [sub, release, ...extra] = positionals;
     if (sub !== 'verify') throw new UsageError(sub ? `unknown subcommand '${sub}'; allowed: verify` : 'missing subcommand verify');
     if (!release || extra.length) throw new UsageError('verify needs exactly one <release>');
-    const dir = resolveRelease(release, values);
+    const p = await loadProvenance();
+    const dir = resolveRelease(p, release, values);
     if (!dir) {
       io.print(`provenance verify: no release '${release}' (looked for provenance.dsse.json in ./${release}, the releases directory and the GitOps repository)`);
       return 1;
     }
     try {
-      const key = loadPublicKey(publicKeyFile(values));
-      const v = verifyRelease(dir, key);
+      const key = p.loadPublicKey(publicKeyFile(p, values));
+      const v = p.verifyRelease(dir, key);
       const meta = v.statement.predicate.runDetails.metadata;
       io.print(`verified ${dir}`);
       io.print(`  signature  ok (${v.statement.predicateType})`);

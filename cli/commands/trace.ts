@@ -1,7 +1,6 @@
 /** `maestro trace <env>`: exit 0 when every service's provenance verifies, 1 otherwise, 2 usage. */
-import { loadPublicKey, trace } from '../../activities/provenance';
 import { defineCommand, UsageError } from '../command';
-import { gitopsRepo, publicKeyFile } from './provenance';
+import { gitopsRepo, loadProvenance, publicKeyFile } from './provenance';
 
 export const command = defineCommand({
   name: 'trace',
@@ -12,7 +11,8 @@ export const command = defineCommand({
     if (positionals.length !== 1) throw new UsageError('needs exactly one <env>');
     const env = positionals[0]!;
     try {
-      const entries = await trace(gitopsRepo(values), env, loadPublicKey(publicKeyFile(values)));
+      const p = await loadProvenance();
+      const entries = await p.trace(gitopsRepo(p, values), env, p.loadPublicKey(publicKeyFile(p, values)));
       if (values.json) {
         io.print(JSON.stringify({ environment: env, services: entries }, null, 2));
       } else {
