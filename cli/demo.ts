@@ -6,9 +6,9 @@ import { STATE } from '../io/paths';
 import type { RolloutPlanInput } from '../core/rollout-plan';
 import { serviceDescriptorSchema } from '../core/stages';
 import { createDemoRepo, loadExampleChange, type ExampleChangeName } from '../examples/demo-repo';
-import type { TrainResult } from '../workflows/release-train';
-import { connectClient } from './client';
-import { startTrain, waitForTrain, workflowUiLink } from './release';
+import type { TrainResult } from '../workflows/messages';
+import { connectClient, workflowUiLink } from './client';
+import { startTrain, waitForTrain } from './release';
 import { up } from './stack';
 
 export const DEMO_SERVICE = 'greeter';

@@ -10,10 +10,10 @@ import {
   TASK_QUEUE,
   trainStatusQuery,
   type OperatorSignalName,
+  type TrainResult,
   type TrainStatus,
 } from '../workflows/messages';
-import type { releaseTrain, TrainResult } from '../workflows/release-train';
-import { CliError, EXIT, workflowUiLink } from './client';
+import { CliError, EXIT } from './errors';
 import { parseOrThrow } from '../core/validation';
 import { findSecrets } from '../core/policy-rules';
 
@@ -42,8 +42,8 @@ export function readChangeFile(file: string): ChangeRequest {
   return cr;
 }
 
-export async function startTrain(client: Client, cr: ChangeRequest): Promise<WorkflowHandle<typeof releaseTrain>> {
-  return client.workflow.start<typeof releaseTrain>('releaseTrain', {
+export async function startTrain(client: Client, cr: ChangeRequest): Promise<WorkflowHandle> {
+  return client.workflow.start('releaseTrain', {
     taskQueue: TASK_QUEUE,
     workflowId: trainWorkflowId(cr.id),
     args: [cr],
@@ -95,9 +95,9 @@ export function formatStatus(s: TrainStatus): string {
 
 /** Follows a train until it ends, printing a line whenever stage, weight or the last probe changes. */
 export async function waitForTrain(client: Client, workflowId: string, print: (line: string) => void, pollMs = 1000): Promise<TrainResult> {
-  const handle = client.workflow.getHandle<typeof releaseTrain>(workflowId);
+  const handle = client.workflow.getHandle(workflowId);
   let last = '';
-  const resultPromise = handle.result();
+  const resultPromise: Promise<TrainResult> = handle.result();
   let done = false;
   void resultPromise.finally(() => (done = true)).catch(() => undefined);
   while (!done) {
@@ -142,4 +142,3 @@ export async function sendOperatorSignal(client: Client, workflowId: string, nam
   }
 }
 
-export { workflowUiLink };

@@ -7,67 +7,19 @@
  * appellant), records the verdict, and on a grant tells the train with `appealDecided` (carrying the
  * waivers the train passes to decidePolicy). Deterministic: no I/O here, activities do it.
  */
-import { ApplicationFailure, ActivityFailure, condition, defineQuery, defineSignal, getExternalWorkflowHandle, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ActivityFailure, condition, getExternalWorkflowHandle, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { AppealActivities } from '../activities/appeals';
-
-export interface AppealInput {
-  /** The train's workflow id (= its id in the record). */
-  trainWorkflowId: string;
-  appellant: string;
-  reason: string;
-  /** Rules to overrule; empty = everything the train's latest decision denied. */
-  rules?: string[];
-  /** How long to wait for a decision (ms); default 7 days. */
-  decisionTimeoutMs?: number;
-}
-
-export interface AppealDecisionSignal {
-  by: string;
-  decision: 'grant' | 'reject';
-  reason: string;
-}
-export interface WithdrawAppealSignal {
-  by: string;
-  reason?: string;
-}
-
-export interface AppealWaiver {
-  rule: string;
-  appealId: string;
-  decidedBy: string;
-  reason: string;
-}
-
-export interface AppealResult {
-  appealId: string;
-  trainWorkflowId: string;
-  status: 'granted' | 'rejected' | 'withdrawn' | 'expired';
-  decidedBy?: string;
-  reason: string;
-  rules: string[];
-  waivers: AppealWaiver[];
-  /** Whether the train got the `appealDecided` signal (false when it had already finished). */
-  trainNotified: boolean;
-}
-
-export interface AppealStep {
-  kind: string;
-  by?: string;
-  detail: string;
-}
-export interface AppealStatus {
-  appealId: string;
-  status: 'opening' | 'open' | AppealResult['status'];
-  rules: string[];
-  deciders: string[];
-  steps: AppealStep[];
-}
-
-export const decideAppealSignal = defineSignal<[AppealDecisionSignal]>('decideAppeal');
-export const withdrawAppealSignal = defineSignal<[WithdrawAppealSignal]>('withdrawAppeal');
-export const appealStatusQuery = defineQuery<AppealStatus>('appealStatus');
-/** Sent to the train when an appeal is decided; the train re-decides with the waivers. */
-export const appealDecidedSignal = defineSignal<[AppealResult]>('appealDecided');
+import {
+  appealDecidedSignal,
+  appealStatusQuery,
+  decideAppealSignal,
+  withdrawAppealSignal,
+  type AppealInput,
+  type AppealResult,
+  type AppealStatus,
+  type AppealDecisionSignal,
+  type WithdrawAppealSignal,
+} from './messages';
 
 const { openAppeal, recordAppealStep, closeAppeal } = proxyActivities<AppealActivities>({
   startToCloseTimeout: '30 seconds',

@@ -85,6 +85,15 @@ export interface RolloutStatus {
   mttrMs?: number;
 }
 
+export interface ProgressiveRolloutResult {
+  outcome: 'promoted' | 'rolled_back' | 'aborted';
+  reason: string;
+  finalWeight: number;
+  /** First red probe → traffic 100% on stable, measured by the activities' clocks. */
+  mttrMs?: number;
+  probes: number;
+}
+
 export interface TrainStatus {
   changeId: string;
   stage: TrainStage;
@@ -98,6 +107,20 @@ export interface TrainStatus {
   denials?: { rule: string; reason: string; fix: string }[];
   history: HistoryEntry[];
   rollout?: RolloutStatus;
+}
+
+/** What a train returns (its workflow result), for whoever waits on it. */
+export interface TrainResult {
+  changeId: string;
+  outcome: TrainOutcome;
+  reason: string;
+  candidateSha?: string;
+  mergeSha?: string;
+  /** The commit that undid the merge after a rollback or abort. */
+  revertSha?: string;
+  evalScore?: number;
+  risk?: number;
+  rollout?: ProgressiveRolloutResult;
 }
 
 export const trainStatusQuery = defineQuery<TrainStatus>('status');
@@ -117,3 +140,64 @@ export const searchAttributes = {
 export function rolloutWorkflowId(trainWorkflowId: string): string {
   return `${trainWorkflowId}--rollout`;
 }
+
+// The appeal workflow (workflows/appeal.ts): its input, result, signals and query.
+
+export interface AppealInput {
+  /** The train's workflow id (= its id in the record). */
+  trainWorkflowId: string;
+  appellant: string;
+  reason: string;
+  /** Rules to overrule; empty = everything the train's latest decision denied. */
+  rules?: string[];
+  /** How long to wait for a decision (ms); default 7 days. */
+  decisionTimeoutMs?: number;
+}
+
+export interface AppealDecisionSignal {
+  by: string;
+  decision: 'grant' | 'reject';
+  reason: string;
+}
+export interface WithdrawAppealSignal {
+  by: string;
+  reason?: string;
+}
+
+export interface AppealWaiver {
+  rule: string;
+  appealId: string;
+  decidedBy: string;
+  reason: string;
+}
+
+export interface AppealResult {
+  appealId: string;
+  trainWorkflowId: string;
+  status: 'granted' | 'rejected' | 'withdrawn' | 'expired';
+  decidedBy?: string;
+  reason: string;
+  rules: string[];
+  waivers: AppealWaiver[];
+  /** Whether the train got the `appealDecided` signal (false when it had already finished). */
+  trainNotified: boolean;
+}
+
+export interface AppealStep {
+  kind: string;
+  by?: string;
+  detail: string;
+}
+export interface AppealStatus {
+  appealId: string;
+  status: 'opening' | 'open' | AppealResult['status'];
+  rules: string[];
+  deciders: string[];
+  steps: AppealStep[];
+}
+
+export const decideAppealSignal = defineSignal<[AppealDecisionSignal]>('decideAppeal');
+export const withdrawAppealSignal = defineSignal<[WithdrawAppealSignal]>('withdrawAppeal');
+export const appealStatusQuery = defineQuery<AppealStatus>('appealStatus');
+/** Sent to the train when an appeal is decided; the train re-decides with the waivers. */
+export const appealDecidedSignal = defineSignal<[AppealResult]>('appealDecided');

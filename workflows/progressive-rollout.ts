@@ -23,6 +23,7 @@ import {
   searchAttributes,
   type OperatorSignal,
   type OperatorSignalName,
+  type ProgressiveRolloutResult,
   type RolloutStatus,
 } from './messages';
 
@@ -35,15 +36,6 @@ export interface ProgressiveRolloutInput {
   descriptor: ServiceDescriptor;
   plan: RolloutPlanInput;
   evalScore: number;
-}
-
-export interface ProgressiveRolloutResult {
-  outcome: 'promoted' | 'rolled_back' | 'aborted';
-  reason: string;
-  finalWeight: number;
-  /** First red probe → traffic 100% on stable, measured by the activities' clocks. */
-  mttrMs?: number;
-  probes: number;
 }
 
 const deploy = proxyActivities<Activities>({

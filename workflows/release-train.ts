@@ -27,27 +27,16 @@ import {
   rolloutWorkflowId,
   searchAttributes,
   trainStatusQuery,
+  appealDecidedSignal,
+  type AppealResult,
   type OperatorSignal,
   type OperatorSignalName,
   type TrainOutcome,
   type TrainStage,
+  type TrainResult,
   type TrainStatus,
 } from './messages';
-import { progressiveRollout, type ProgressiveRolloutResult } from './progressive-rollout';
-import { appealDecidedSignal, type AppealResult } from './appeal';
-
-export interface TrainResult {
-  changeId: string;
-  outcome: TrainOutcome;
-  reason: string;
-  candidateSha?: string;
-  mergeSha?: string;
-  /** The commit that undid the merge after a rollback or abort. */
-  revertSha?: string;
-  evalScore?: number;
-  risk?: number;
-  rollout?: ProgressiveRolloutResult;
-}
+import { progressiveRollout } from './progressive-rollout';
 
 /**
  * Train outcomes go to the audit trail too. Added while trains were running: patched() keeps histories

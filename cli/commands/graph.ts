@@ -13,17 +13,15 @@
  * Exit codes: 0 done, 1 failed (bad repository, revision, Neo4j down, nothing found), 2 bad usage.
  */
 import path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import type { CodeGraphStore } from '../../core/codegraph';
 import { blastRadius, computeCentrality, dependentsOf, findSymbols, GraphIndex, hotPaths, ownersOfPath } from '../../codegraph/analysis';
 import { GitError } from '../../io/git';
-import { graphNameFor } from '../../codegraph/service';
 import { ingestRepo, type IngestResult } from '../../codegraph/ingest';
 import { MemoryGraphStore } from '../../codegraph/memory-store';
-import { Neo4jGraphStore, Neo4jUnavailableError } from '../../codegraph/neo4j-store';
+import { defineCommand, UsageError, type Args } from '../command';
 
-export const GRAPH_USAGE = `usage: maestro graph <command> [options]
+const USAGE = `usage: maestro graph <command> [options]
 
 commands:
   ingest <repo>                 ingest a commit into the graph (incremental when the store holds an ancestor)
@@ -42,7 +40,7 @@ options:
   --json                        print JSON instead of text`;
 
 const COMMANDS = ['ingest', 'blast-radius', 'dependents', 'owners', 'hot-paths'] as const;
-type Command = (typeof COMMANDS)[number];
+type Subcommand = (typeof COMMANDS)[number];
 
 const OPTIONS = {
   rev: { type: 'string' },
@@ -52,11 +50,10 @@ const OPTIONS = {
   depth: { type: 'string' },
   full: { type: 'boolean' },
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} satisfies ParseArgsConfig['options'];
+} as const;
 
 /** Which options each command accepts (the rest are rejected, not ignored). */
-const ALLOWED: Record<Command, readonly (keyof typeof OPTIONS)[]> = {
+const ALLOWED: Record<Subcommand, readonly (keyof typeof OPTIONS)[]> = {
   ingest: ['rev', 'store', 'full', 'json'],
   'blast-radius': ['rev', 'store', 'depth', 'json'],
   dependents: ['rev', 'store', 'json'],
@@ -65,7 +62,7 @@ const ALLOWED: Record<Command, readonly (keyof typeof OPTIONS)[]> = {
 };
 
 /** Positionals after the command: [min, max] and their names for messages. */
-const POSITIONALS: Record<Command, { min: number; max: number; names: string }> = {
+const POSITIONALS: Record<Subcommand, { min: number; max: number; names: string }> = {
   ingest: { min: 1, max: 1, names: '<repo>' },
   'blast-radius': { min: 2, max: Infinity, names: '<repo> <file…>' },
   dependents: { min: 2, max: 2, names: '<repo> <symbol>' },
@@ -91,47 +88,32 @@ const optionsSchema = z.object({
 });
 type Options = z.output<typeof optionsSchema>;
 
-class UsageError extends Error {}
-
-export interface GraphCommandDeps {
-  /** The Neo4j to use when MAESTRO_NEO4J_URI is unset (default: ensureNeo4j() from infra/neo4j). */
-  neo4jUri?: () => Promise<string>;
-}
-
-function parse(argv: readonly string[]): { command: Command; args: string[]; options: Options } | 'help' {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
-  try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const [command, ...args] = parsed.positionals;
-  if (parsed.values.help || command === 'help') return 'help';
+function parse({ values, positionals }: Args<typeof OPTIONS>): { command: Subcommand; args: string[]; options: Options } {
+  const [command, ...args] = positionals;
   if (command === undefined) throw new UsageError('missing command');
   if (!(COMMANDS as readonly string[]).includes(command)) throw new UsageError(`unknown command '${command}' (expected one of ${COMMANDS.join(', ')})`);
-  const cmd = command as Command;
-  for (const key of Object.keys(parsed.values) as (keyof typeof OPTIONS)[]) {
-    if (key !== 'help' && !ALLOWED[cmd].includes(key)) throw new UsageError(`${cmd} does not take --${key}`);
+  const cmd = command as Subcommand;
+  for (const key of Object.keys(values) as (keyof typeof OPTIONS)[]) {
+    if (!ALLOWED[cmd].includes(key)) throw new UsageError(`${cmd} does not take --${key}`);
   }
   const { min, max, names } = POSITIONALS[cmd];
   if (args.length < min) throw new UsageError(`${cmd} needs ${names}`);
   if (args.length > max) throw new UsageError(`${cmd} takes ${names}, got extra argument${args.length - max > 1 ? 's' : ''}: ${args.slice(max).join(' ')}`);
   if (args.some((a) => a.trim() === '')) throw new UsageError(`${cmd}: arguments must not be empty`);
-  const result = optionsSchema.safeParse(parsed.values);
+  const result = optionsSchema.safeParse(values);
   if (!result.success) throw new UsageError(result.error.issues.map((i) => i.message).join('; '));
   return { command: cmd, args, options: result.data };
 }
 
-async function openStore(kind: 'memory' | 'neo4j', repo: string, deps: GraphCommandDeps): Promise<CodeGraphStore> {
+/** Neo4j (and its driver) is loaded only when asked for: the memory store needs nothing beyond this process. */
+async function openStore(kind: 'memory' | 'neo4j', repo: string): Promise<CodeGraphStore> {
   if (kind === 'memory') return new MemoryGraphStore();
   let uri = process.env.MAESTRO_NEO4J_URI;
   if (!uri) {
-    if (deps.neo4jUri) uri = await deps.neo4jUri();
-    else {
-      const { ensureNeo4j } = await import('../../infra/neo4j/server');
-      uri = (await ensureNeo4j()).uri;
-    }
+    const { ensureNeo4j } = await import('../../infra/neo4j/server');
+    uri = (await ensureNeo4j()).uri;
   }
+  const [{ Neo4jGraphStore }, { graphNameFor }] = await Promise.all([import('../../codegraph/neo4j-store'), import('../../codegraph/service')]);
   const store = new Neo4jGraphStore({ uri, graph: graphNameFor(repo) });
   await store.init();
   return store;
@@ -144,116 +126,107 @@ function ingestSummary(r: IngestResult): string {
   return `ingested ${short(r.sha)} (${r.mode}${from}): ${r.totalFiles} source files, ${r.filesParsed} parsed, ${r.filesRemoved} removed, ${r.symbols} symbols in them, ${r.unparsed.length} unparseable in ${r.ms.total} ms`;
 }
 
-/** Runs `maestro graph <argv…>`, printing lines through `print`; resolves to the exit code. */
-export async function graphCommand(argv: string[], print: (l: string) => void, deps: GraphCommandDeps = {}): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    print(`maestro graph: ${err.message}`);
-    print(GRAPH_USAGE);
-    return 2;
-  }
-  if (parsed === 'help') {
-    print(GRAPH_USAGE);
-    return 0;
-  }
-  const { command, args, options } = parsed;
-  const repo = path.resolve(args[0]!);
-  let store: CodeGraphStore | undefined;
-  try {
-    store = await openStore(options.store, repo, deps);
-    const progress = command === 'ingest' && !options.json;
-    if (progress) print(`ingesting ${options.rev} of ${repo} into the ${options.store} store…`);
-    const ingest = await ingestRepo(store, repo, options.rev, {
-      mode: options.full ? 'full' : 'auto',
-      onProgress: progress ? (d) => print(`  ${String(d.phase)}: ${String(d.files)} files`) : undefined,
-    });
-    const snapshot = await store.snapshot();
-    const index = new GraphIndex(snapshot);
-    const out = (value: unknown, text: () => string[]) => {
-      if (options.json) print(JSON.stringify(value, null, 2));
-      else for (const l of text()) print(l);
-    };
-    switch (command) {
-      case 'ingest': {
-        const edges: Record<string, number> = { IMPORTS: 0, DECLARES: 0, REFERENCES: 0, CALLS: 0, OWNS: snapshot.owns.length };
-        for (const e of snapshot.edges) edges[e.type] = (edges[e.type] ?? 0) + 1;
-        const counts = { files: snapshot.files.length, symbols: snapshot.symbols.length, owners: snapshot.owners.length, edges };
-        out({ ...ingest, graph: counts }, () => [
-          ingestSummary(ingest),
-          ...ingest.unparsed.map((u) => `  skipped ${u.path}: ${u.error}`),
-          `graph: ${counts.files} files, ${counts.symbols} symbols, ${counts.owners} owners; edges: ${Object.entries(edges).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-        ]);
-        return 0;
-      }
-      case 'blast-radius': {
-        const files = args.slice(1).map((f) => f.replace(/^\.\//, ''));
-        const unknown = files.filter((f) => !index.files.has(f));
-        const known = files.filter((f) => index.files.has(f));
-        if (known.length === 0) {
-          print(`maestro graph: none of ${files.join(', ')} is a source file in the graph at ${short(ingest.sha)}`);
-          return 1;
+export const command = defineCommand({
+  name: 'graph',
+  usage: USAGE,
+  options: OPTIONS,
+  async run(parsedArgs, io) {
+    const { command, args, options } = parse(parsedArgs);
+    const print = io.print;
+    const repo = path.resolve(args[0]!);
+    let store: CodeGraphStore | undefined;
+    try {
+      store = await openStore(options.store, repo);
+      const progress = command === 'ingest' && !options.json;
+      if (progress) print(`ingesting ${options.rev} of ${repo} into the ${options.store} store…`);
+      const ingest = await ingestRepo(store, repo, options.rev, {
+        mode: options.full ? 'full' : 'auto',
+        onProgress: progress ? (d) => print(`  ${String(d.phase)}: ${String(d.files)} files`) : undefined,
+      });
+      const snapshot = await store.snapshot();
+      const index = new GraphIndex(snapshot);
+      const out = (value: unknown, text: () => string[]) => {
+        if (options.json) print(JSON.stringify(value, null, 2));
+        else for (const l of text()) print(l);
+      };
+      switch (command) {
+        case 'ingest': {
+          const edges: Record<string, number> = { IMPORTS: 0, DECLARES: 0, REFERENCES: 0, CALLS: 0, OWNS: snapshot.owns.length };
+          for (const e of snapshot.edges) edges[e.type] = (edges[e.type] ?? 0) + 1;
+          const counts = { files: snapshot.files.length, symbols: snapshot.symbols.length, owners: snapshot.owners.length, edges };
+          out({ ...ingest, graph: counts }, () => [
+            ingestSummary(ingest),
+            ...ingest.unparsed.map((u) => `  skipped ${u.path}: ${u.error}`),
+            `graph: ${counts.files} files, ${counts.symbols} symbols, ${counts.owners} owners; edges: ${Object.entries(edges).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+          ]);
+          return 0;
         }
-        const br = blastRadius(index, known, options.depth ?? Infinity);
-        out({ ...br, unknown }, () => [
-          ...unknown.map((f) => `warning: ${f} is not a source file in the graph; ignored`),
-          `blast radius of ${br.changed.join(', ')} at ${short(ingest.sha)}: ${br.affectedFiles.length} of ${index.files.size} files (${(br.share * 100).toFixed(1)}%)`,
-          'affected files (import distance):',
-          ...(br.affectedFiles.length ? br.affectedFiles.map((a) => `  ${a.distance}  ${a.path}`) : ['  (none)']),
-          `touched symbols: ${br.touchedSymbols.join(', ') || '(none)'}`,
-          `dependent symbols: ${br.dependentSymbols.join(', ') || '(none)'}`,
-          `tests to run: ${br.testsToRun.join(', ') || '(none)'}`,
-          `owners: ${br.owners.join(', ') || '(none)'}`,
-        ]);
-        return 0;
-      }
-      case 'dependents': {
-        const ids = findSymbols(index, args[1]!);
-        if (ids.length === 0) {
-          print(`maestro graph: no symbol '${args[1]}' in the graph at ${short(ingest.sha)} (give 'path#name' or an exported function, class or method name)`);
-          return 1;
+        case 'blast-radius': {
+          const files = args.slice(1).map((f) => f.replace(/^\.\//, ''));
+          const unknown = files.filter((f) => !index.files.has(f));
+          const known = files.filter((f) => index.files.has(f));
+          if (known.length === 0) {
+            print(`maestro graph: none of ${files.join(', ')} is a source file in the graph at ${short(ingest.sha)}`);
+            return 1;
+          }
+          const br = blastRadius(index, known, options.depth ?? Infinity);
+          out({ ...br, unknown }, () => [
+            ...unknown.map((f) => `warning: ${f} is not a source file in the graph; ignored`),
+            `blast radius of ${br.changed.join(', ')} at ${short(ingest.sha)}: ${br.affectedFiles.length} of ${index.files.size} files (${(br.share * 100).toFixed(1)}%)`,
+            'affected files (import distance):',
+            ...(br.affectedFiles.length ? br.affectedFiles.map((a) => `  ${a.distance}  ${a.path}`) : ['  (none)']),
+            `touched symbols: ${br.touchedSymbols.join(', ') || '(none)'}`,
+            `dependent symbols: ${br.dependentSymbols.join(', ') || '(none)'}`,
+            `tests to run: ${br.testsToRun.join(', ') || '(none)'}`,
+            `owners: ${br.owners.join(', ') || '(none)'}`,
+          ]);
+          return 0;
         }
-        const deps = ids.map((id) => dependentsOf(index, id));
-        out(deps, () =>
-          deps.flatMap((d) => [
-            `${d.symbol}`,
-            `  referenced by files: ${d.referencingFiles.join(', ') || '(none)'}`,
-            `  called by: ${d.callers.join(', ') || '(none)'}`,
-            `  transitive callers: ${d.transitiveCallers.join(', ') || '(none)'}`,
-          ]),
-        );
-        return 0;
-      }
-      case 'owners': {
-        const target = args[1]!.replace(/^\.\//, '');
-        const owners = ownersOfPath(index, target);
-        if (owners.length === 0) {
-          print(`maestro graph: no owners for '${target}' at ${short(ingest.sha)} (no such source file or directory, or nobody owns it)`);
-          return 1;
+        case 'dependents': {
+          const ids = findSymbols(index, args[1]!);
+          if (ids.length === 0) {
+            print(`maestro graph: no symbol '${args[1]}' in the graph at ${short(ingest.sha)} (give 'path#name' or an exported function, class or method name)`);
+            return 1;
+          }
+          const deps = ids.map((id) => dependentsOf(index, id));
+          out(deps, () =>
+            deps.flatMap((d) => [
+              `${d.symbol}`,
+              `  referenced by files: ${d.referencingFiles.join(', ') || '(none)'}`,
+              `  called by: ${d.callers.join(', ') || '(none)'}`,
+              `  transitive callers: ${d.transitiveCallers.join(', ') || '(none)'}`,
+            ]),
+          );
+          return 0;
         }
-        out(owners, () => [`owners of ${target}:`, ...owners.map((o) => `  ${o.owner}${o.codeowner ? ' (CODEOWNERS)' : ''}  files ${o.files}  commits ${o.commits}`)]);
-        return 0;
+        case 'owners': {
+          const target = args[1]!.replace(/^\.\//, '');
+          const owners = ownersOfPath(index, target);
+          if (owners.length === 0) {
+            print(`maestro graph: no owners for '${target}' at ${short(ingest.sha)} (no such source file or directory, or nobody owns it)`);
+            return 1;
+          }
+          out(owners, () => [`owners of ${target}:`, ...owners.map((o) => `  ${o.owner}${o.codeowner ? ' (CODEOWNERS)' : ''}  files ${o.files}  commits ${o.commits}`)]);
+          return 0;
+        }
+        case 'hot-paths': {
+          const paths = hotPaths(index, computeCentrality(index), { level: options.level, limit: options.limit });
+          out(paths, () => [
+            `hot paths (${options.level} level) at ${short(ingest.sha)}:`,
+            ...(paths.length ? paths.map((p, i) => `  ${i + 1}. [${p.score.toFixed(3)}] ${p.nodes.join(' → ')}`) : ['  (none: no dependency chains)']),
+          ]);
+          return 0;
+        }
+        default:
+          print(`maestro graph: unknown command ${command as string}`);
+          return 2;
       }
-      case 'hot-paths': {
-        const paths = hotPaths(index, computeCentrality(index), { level: options.level, limit: options.limit });
-        out(paths, () => [
-          `hot paths (${options.level} level) at ${short(ingest.sha)}:`,
-          ...(paths.length ? paths.map((p, i) => `  ${i + 1}. [${p.score.toFixed(3)}] ${p.nodes.join(' → ')}`) : ['  (none: no dependency chains)']),
-        ]);
-        return 0;
-      }
-      default:
-        print(`maestro graph: unknown command ${command as string}`);
-        return 2;
+    } catch (err) {
+      if (err instanceof GitError) print(`maestro graph: cannot read ${options.rev} in ${repo}: ${err.stderr.trim() || err.message}`);
+      else print(`maestro graph: ${(err as Error).message ?? String(err)}`);
+      return 1;
+    } finally {
+      await store?.close().catch(() => undefined);
     }
-  } catch (err) {
-    if (err instanceof GitError) print(`maestro graph: cannot read ${options.rev} in ${repo}: ${err.stderr.trim() || err.message}`);
-    else if (err instanceof Neo4jUnavailableError) print(`maestro graph: ${err.message}`);
-    else print(`maestro graph: ${(err as Error).message ?? String(err)}`);
-    return 1;
-  } finally {
-    await store?.close().catch(() => undefined);
-  }
-}
+  },
+});

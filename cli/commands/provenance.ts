@@ -1,95 +1,61 @@
-/**
- * `maestro provenance verify <release>` and `maestro trace <env>` (wired into cli/main.ts).
- * Both return an exit code: 0 ok, 1 verification failed / nothing found, 2 usage.
- */
+/** `maestro provenance verify <release>`: exit 0 verified, 1 verification failed or nothing found, 2 usage. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { STATE } from '../../io/paths';
-import { trace } from '../../provenance/gitops';
-import { loadPublicKey } from '../../provenance/signing';
-import { verifyRelease } from '../../provenance/release';
+import { defineCommand, UsageError } from '../command';
 
-type Print = (line: string) => void;
+/** Signing and verification load node:crypto and git helpers: only a run, not --help, pays for them. */
+export const loadProvenance = async () => ({
+  ...(await import('../../provenance/gitops')),
+  ...(await import('../../provenance/signing')),
+  ...(await import('../../provenance/release')),
+});
+export type Provenance = Awaited<ReturnType<typeof loadProvenance>>;
 
-function option(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  if (i >= 0) return argv[i + 1];
-  return argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
-}
-const VALUE_OPTIONS = new Set(['--key', '--repo', '--releases']);
-function positional(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (VALUE_OPTIONS.has(argv[i]!)) i++;
-    else if (!argv[i]!.startsWith('--')) out.push(argv[i]!);
-  }
-  return out;
+export interface LocationOptions {
+  key?: string;
+  repo?: string;
+  releases?: string;
 }
 
-const publicKeyFile = (argv: string[]) => option(argv, '--key') ?? path.join(process.env.MAESTRO_KEY_DIR ?? STATE.keys, 'provenance-ed25519.pub');
-const gitopsRepo = (argv: string[]) => option(argv, '--repo') ?? process.env.MAESTRO_GITOPS_REPO ?? STATE.gitops;
+export const publicKeyFile = (p: Provenance, o: LocationOptions) => o.key ?? path.join(process.env.MAESTRO_KEY_DIR ?? p.DEFAULT_KEY_DIR, 'provenance-ed25519.pub');
+export const gitopsRepo = (p: Provenance, o: LocationOptions) => o.repo ?? process.env.MAESTRO_GITOPS_REPO ?? p.DEFAULT_GITOPS_REPO;
 
 /** A release is a bundle directory, a train id under .maestro/releases, or <env>/<service> in the GitOps repository. */
-export function resolveRelease(release: string, argv: string[] = []): string | undefined {
-  const releases = option(argv, '--releases') ?? process.env.MAESTRO_RELEASES_DIR ?? STATE.releases;
-  const candidates = [path.resolve(release), path.join(releases, release), path.join(gitopsRepo(argv), 'environments', release)];
+function resolveRelease(p: Provenance, release: string, o: LocationOptions): string | undefined {
+  const releases = o.releases ?? process.env.MAESTRO_RELEASES_DIR ?? p.DEFAULT_RELEASES_DIR;
+  const candidates = [path.resolve(release), path.join(releases, release), path.join(gitopsRepo(p, o), 'environments', release)];
   return candidates.find((c) => fs.existsSync(path.join(c, 'provenance.dsse.json')));
 }
 
-export async function provenanceCommand(argv: string[], print: Print): Promise<number> {
-  const [sub, release] = positional(argv);
-  if (sub !== 'verify' || !release) {
-    print('usage: maestro provenance verify <release> [--key <public key .pem>] [--repo <gitops repo>] [--releases <dir>]');
-    print('  <release>: a release directory, a train id (under .maestro/releases), or <env>/<service> in the GitOps repository');
-    return 2;
-  }
-  const dir = resolveRelease(release, argv);
-  if (!dir) {
-    print(`provenance verify: no release '${release}' (looked for provenance.dsse.json in ./${release}, the releases directory and the GitOps repository)`);
-    return 1;
-  }
-  try {
-    const key = loadPublicKey(publicKeyFile(argv));
-    const v = verifyRelease(dir, key);
-    const meta = v.statement.predicate.runDetails.metadata;
-    print(`verified ${dir}`);
-    print(`  signature  ok (${v.statement.predicateType})`);
-    print(`  train      ${meta.invocationId}`);
-    print(`  commit     ${v.commit ?? '(none)'}`);
-    for (const s of v.subjects) print(`  subject    ${s.name}  sha256:${s.sha256}`);
-    for (const [name, digest] of Object.entries(v.evidence)) print(`  evidence   ${name}  sha256:${digest}`);
-    return 0;
-  } catch (err) {
-    print(`provenance verify FAILED: ${(err as Error).message}`);
-    return 1;
-  }
-}
-
-export async function traceCommand(argv: string[], print: Print): Promise<number> {
-  const [env] = positional(argv);
-  if (!env) {
-    print('usage: maestro trace <env> [--repo <gitops repo>] [--key <public key .pem>] [--json]');
-    return 2;
-  }
-  try {
-    const entries = await trace(gitopsRepo(argv), env, loadPublicKey(publicKeyFile(argv)));
-    if (argv.includes('--json')) {
-      print(JSON.stringify({ environment: env, services: entries }, null, 2));
-    } else {
-      print(`${env}: ${entries.length} service(s)`);
-      for (const e of entries) {
-        print(`${e.service}  ${e.verified ? 'provenance verified' : 'PROVENANCE INVALID'}`);
-        print(`  commit     ${e.commit ?? '?'}`);
-        print(`  train      ${e.trainId ?? '?'}  change ${e.changeId ?? '?'}`);
-        print(`  promoted   ${e.promotedAt ?? '?'} by ${e.promotedBy ?? '?'} in GitOps commit ${e.gitopsCommit?.slice(0, 12) ?? '?'}`);
-        for (const [name, digest] of Object.entries(e.evidence ?? {})) print(`  evidence   ${name}  sha256:${digest}`);
-        if (e.appeals?.length) print(`  appeals    ${JSON.stringify(e.appeals)}`);
-        if (e.error) print(`  error      ${e.error}`);
-      }
+export const command = defineCommand({
+  name: 'provenance',
+  usage: `usage: maestro provenance verify <release> [--key <public key .pem>] [--repo <gitops repo>] [--releases <dir>]
+  <release>: a release directory, a train id (under .maestro/releases), or <env>/<service> in the GitOps repository`,
+  options: { key: { type: 'string' }, repo: { type: 'string' }, releases: { type: 'string' } },
+  async run({ values, positionals }, io) {
+    const [sub, release, ...extra] = positionals;
+    if (sub !== 'verify') throw new UsageError(sub ? `unknown subcommand '${sub}'; allowed: verify` : 'missing subcommand verify');
+    if (!release || extra.length) throw new UsageError('verify needs exactly one <release>');
+    const p = await loadProvenance();
+    const dir = resolveRelease(p, release, values);
+    if (!dir) {
+      io.print(`provenance verify: no release '${release}' (looked for provenance.dsse.json in ./${release}, the releases directory and the GitOps repository)`);
+      return 1;
     }
-    return entries.every((e) => e.verified) ? 0 : 1;
-  } catch (err) {
-    print(`trace ${env}: ${(err as Error).message}`);
-    return 1;
-  }
-}
+    try {
+      const key = p.loadPublicKey(publicKeyFile(p, values));
+      const v = p.verifyRelease(dir, key);
+      const meta = v.statement.predicate.runDetails.metadata;
+      io.print(`verified ${dir}`);
+      io.print(`  signature  ok (${v.statement.predicateType})`);
+      io.print(`  train      ${meta.invocationId}`);
+      io.print(`  commit     ${v.commit ?? '(none)'}`);
+      for (const s of v.subjects) io.print(`  subject    ${s.name}  sha256:${s.sha256}`);
+      for (const [name, digest] of Object.entries(v.evidence)) io.print(`  evidence   ${name}  sha256:${digest}`);
+      return 0;
+    } catch (err) {
+      io.print(`provenance verify FAILED: ${(err as Error).message}`);
+      return 1;
+    }
+  },
+});

@@ -5,14 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { traceSpecInRepo } from '../../specsynth/store';
 import { changeRequestSchema } from '../../core/change-request';
 import { renderSpecMarkdown, renderTrace, specSchema, synthesizeSpecFromRequest } from '../../core/spec';
 import type { Spec } from '../../core/stages';
+import { defineCommand, UsageError } from '../command';
 
-export const SPEC_USAGE = `maestro spec show <change.json|spec.json> [--json]
-maestro spec trace <change.json|spec.json> [--tests DIR]... [--root DIR] [--json]   (exit 1 when an id has no test)`;
+const USAGE = `usage: maestro spec show <change.json|spec.json> [--json]
+       maestro spec trace <change.json|spec.json> [--tests DIR]... [--root DIR] [--json]   (exit 1 when an id has no test)`;
 
 /** A spec file is used as is; a change request file is synthesized (offline, deterministic). */
 function loadSpec(file: string): Spec {
@@ -25,28 +25,28 @@ function loadSpec(file: string): Spec {
   throw new Error(`${file} is neither a spec nor a change request (${issues.join('; ')})`);
 }
 
-export async function specCommand(argv: string[], print: (l: string) => void): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { tests: { type: 'string', multiple: true }, root: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
-  });
-  const [sub, file] = positionals;
-  if (values.help) return print(SPEC_USAGE), 0;
-  if ((sub !== 'show' && sub !== 'trace') || !file) return print(SPEC_USAGE), 2;
-  let spec: Spec;
-  try {
-    spec = loadSpec(file);
-  } catch (error) {
-    print(`error: ${(error as Error).message}`);
-    return 2;
-  }
-  if (sub === 'show') {
-    print(values.json ? JSON.stringify(spec, null, 2) : renderSpecMarkdown(spec).trimEnd());
-    return 0;
-  }
-  const root = path.resolve(values.root ?? process.cwd());
-  const trace = await traceSpecInRepo(spec, root, values.tests ?? ['.']);
-  print(values.json ? JSON.stringify(trace, null, 2) : renderTrace(trace));
-  return trace.uncovered.length > 0 ? 1 : 0;
-}
+export const command = defineCommand({
+  name: 'spec',
+  usage: USAGE,
+  options: { tests: { type: 'string', multiple: true }, root: { type: 'string' }, json: { type: 'boolean', default: false } },
+  async run({ values, positionals }, io) {
+    const [sub, file, ...extra] = positionals;
+    if (sub !== 'show' && sub !== 'trace') throw new UsageError(sub ? `unknown subcommand '${sub}'; allowed: show, trace` : 'missing subcommand show or trace');
+    if (!file || extra.length) throw new UsageError(`${sub} needs exactly one <change.json|spec.json>`);
+    let spec: Spec;
+    try {
+      spec = loadSpec(file);
+    } catch (error) {
+      io.print(`error: ${(error as Error).message}`);
+      return 2;
+    }
+    if (sub === 'show') {
+      io.print(values.json ? JSON.stringify(spec, null, 2) : renderSpecMarkdown(spec).trimEnd());
+      return 0;
+    }
+    const root = path.resolve(values.root ?? process.cwd());
+    const trace = await traceSpecInRepo(spec, root, values.tests ?? ['.']);
+    io.print(values.json ? JSON.stringify(trace, null, 2) : renderTrace(trace));
+    return trace.uncovered.length > 0 ? 1 : 0;
+  },
+});

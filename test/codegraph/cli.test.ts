@@ -1,5 +1,7 @@
 /** `maestro graph …` (graphCommand) on a real repository in a temp dir, called directly. */
-import { graphCommand } from '../../cli/commands/graph';
+import { runCommand } from '../../cli/command';
+import { command as graph } from '../../cli/commands/graph';
+const graphCommand = (argv: string[], print: (line: string) => void) => runCommand(graph, argv, { print, error: print });
 import { graphNameFor } from '../../codegraph/service';
 import { Neo4jGraphStore } from '../../codegraph/neo4j-store';
 import { ensureNeo4j } from '../../infra/neo4j/server';

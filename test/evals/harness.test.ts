@@ -7,7 +7,9 @@ import { defineScenario } from '../../evals/dsl';
 import { loadRegistry, type Registry } from '../../evals/registry';
 import { runRobustness } from '../../evals/robustness';
 import { runScenarios, type AgentProvider } from '../../evals/runner';
-import { evalsCommand } from '../../cli/commands/evals';
+import { runCommand } from '../../cli/command';
+import { command as evals } from '../../cli/commands/evals';
+const evalsCommand = (argv: string[], print: (line: string) => void) => runCommand(evals, argv, { print, error: print });
 
 let tmp: string;
 let corpus: GreeterCorpus;

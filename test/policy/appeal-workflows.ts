@@ -1,6 +1,6 @@
 /** Workflows bundled for the appeal test: the appeal itself and a stand-in train that waits for its verdict. */
 import { condition, defineQuery, setHandler } from '@temporalio/workflow';
-import { appealDecidedSignal, type AppealResult } from '../../workflows/appeal';
+import { appealDecidedSignal, type AppealResult } from '../../workflows/messages';
 
 export { appeal } from '../../workflows/appeal';
 

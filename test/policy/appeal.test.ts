@@ -12,7 +12,8 @@ import { loadPolicyFile } from '../../policy/load';
 import { createRecordActivities } from '../../activities/record';
 import { parseChangeRequest } from '../../core/change-request';
 import { TEMPORAL_CLI } from '../../infra/temporal/dev-server';
-import { appeal, appealStatusQuery, decideAppealSignal, withdrawAppealSignal } from '../../workflows/appeal';
+import { appeal } from '../../workflows/appeal';
+import { appealStatusQuery, decideAppealSignal, withdrawAppealSignal } from '../../workflows/messages';
 import { freshDatabase, type FreshDb } from '../record/fresh-db';
 import { receivedQuery, standInTrain } from './appeal-workflows';
 

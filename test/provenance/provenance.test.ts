@@ -12,7 +12,11 @@ import { verifyRelease, writeRelease, type ReleaseInput } from '../../provenance
 import { createRecordActivities } from '../../activities/record';
 import { parseChangeRequest } from '../../core/change-request';
 import { buildStatement, digestOf, DSSE_PAYLOAD_TYPE, IN_TOTO_STATEMENT_TYPE, SLSA_PROVENANCE_TYPE, sha256Hex, statementSchema } from '../../core/provenance';
-import { provenanceCommand, traceCommand } from '../../cli/commands/provenance';
+import { runCommand } from '../../cli/command';
+import { command as provenance } from '../../cli/commands/provenance';
+import { command as traceCli } from '../../cli/commands/trace';
+const provenanceCommand = (argv: string[], print: (line: string) => void) => runCommand(provenance, argv, { print, error: print });
+const traceCommand = (argv: string[], print: (line: string) => void) => runCommand(traceCli, argv, { print, error: print });
 import { freshDatabase, type FreshDb } from '../record/fresh-db';
 
 const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), `maestro-${p}-`));

@@ -1,7 +1,9 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { refactorCommand } from '../../cli/commands/refactor';
+import { runCommand } from '../../cli/command';
+import { command as refactor } from '../../cli/commands/refactor';
+const refactorCommand = (argv: string[], print: (line: string) => void) => runCommand(refactor, argv, { print, error: print });
 import { createRepo, gitStatus, read } from './fixture';
 
 let tmp: string;

@@ -13,8 +13,8 @@ import { execFileSync } from 'node:child_process';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TEMPORAL_CLI } from '../../infra/temporal/dev-server';
 import { withOwnStack } from '../helpers/own-stack';
-import { rolloutStatusQuery, rolloutWorkflowId, trainStatusQuery, type TrainStage } from '../../workflows/messages';
-import { appeal, appealStatusQuery, decideAppealSignal } from '../../workflows/appeal';
+import { appealStatusQuery, decideAppealSignal, rolloutStatusQuery, rolloutWorkflowId, trainStatusQuery, type TrainStage } from '../../workflows/messages';
+import type { appeal } from '../../workflows/appeal';
 import type { releaseTrain } from '../../workflows/release-train';
 import { TrainFixture } from '../helpers/train-fixture';
 
@@ -41,7 +41,7 @@ const scenarios: Record<string, Scenario> = {
       const train = await start(fixture.change('failing-tests-change', id, { appealWindow: 120_000 }));
       await untilStage(train, 'awaitingAppeal');
       const appealId = `appeal-${train.workflowId}`;
-      const handle = await client.workflow.start(appeal, {
+      const handle = await client.workflow.start<typeof appeal>('appeal', {
         taskQueue: QUEUE,
         workflowId: appealId,
         args: [{ trainWorkflowId: train.workflowId, appellant: 'erin@dev', reason: 'the new wording is intended', rules: ['eval-score-below-threshold'] }],

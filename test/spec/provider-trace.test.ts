@@ -8,7 +8,9 @@ import { asWorkerRuns } from '../helpers/interceptors';
 const createSpecActivities = (...args: Parameters<typeof createSpecActivitiesUnwrapped>) => asWorkerRuns(createSpecActivitiesUnwrapped(...args));
 import { parseChangeRequest } from '../../core/change-request';
 import { acceptProviderSpec, citationsIn, offlineSpecProvider, synthesizeSpecFromRequest, traceSpec, type SpecProvider } from '../../core/spec';
-import { specCommand } from '../../cli/commands/spec';
+import { runCommand } from '../../cli/command';
+import { command as spec } from '../../cli/commands/spec';
+const specCommand = (argv: string[], print: (line: string) => void) => runCommand(spec, argv, { print, error: print });
 
 const cr = parseChangeRequest({
   id: 'area-rename',

@@ -1,0 +1,32 @@
+/** approve, abort, pause, resume and promote: one operator signal each, the same arguments. */
+import os from 'node:os';
+import type { OperatorSignalName } from '../../workflows/messages';
+import { defineCommand, UsageError, type Command } from '../command';
+
+const signalCommand = (name: OperatorSignalName) =>
+  defineCommand({
+    name,
+    usage: `usage: maestro ${name} <train-id> [--by NAME] [--reason TEXT]
+  send '${name}' to a release train (exit 4: no running train with that id)
+  --by NAME       who sends it (default: $MAESTRO_OPERATOR, else user@host); recorded in the train's history
+  --reason TEXT   why, recorded with it`,
+    options: { by: { type: 'string' }, reason: { type: 'string' } },
+    async run({ values, positionals }, io) {
+      if (positionals.length !== 1) throw new UsageError('needs exactly one <train-id>');
+      const id = positionals[0]!;
+      const operator = values.by ?? process.env.MAESTRO_OPERATOR ?? `${os.userInfo().username}@${os.hostname()}`;
+      const [{ connectClient }, { sendOperatorSignal }] = await Promise.all([import('../client'), import('../release')]);
+      const client = await connectClient();
+      await sendOperatorSignal(client, id, name, { by: operator, ...(values.reason ? { reason: values.reason } : {}) });
+      io.print(`${name} sent to ${id} as ${operator}`);
+      return 0;
+    },
+  });
+
+export const signalCommands: Record<OperatorSignalName, Command> = {
+  approve: signalCommand('approve'),
+  abort: signalCommand('abort'),
+  pause: signalCommand('pause'),
+  resume: signalCommand('resume'),
+  promote: signalCommand('promote'),
+};

@@ -1,0 +1,11 @@
+/** Exit codes (README.md) and the error that carries one; free of the Temporal client so any command may throw it. */
+export const EXIT = { promoted: 0, usage: 2, unreachable: 3, notFound: 4, rolled_back: 10, denied: 11, aborted: 12, failed: 13 } as const;
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
