@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { TEMPORAL_CLI } from '../../infra/temporal/dev-server';
-import { withOwnStack } from '../helpers/own-stack';
+import { withOwnStack } from '../../bench/own-stack';
 import { rolloutWorkflowId } from '../../workflows/messages';
 import type { releaseTrain } from '../../workflows/release-train';
-import { TrainFixture } from '../helpers/train-fixture';
+import { TrainFixture } from '../../examples/train-fixture';
 
 const OUT = path.join(__dirname, 'histories');
 

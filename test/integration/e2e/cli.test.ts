@@ -6,7 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { TASK_QUEUE } from '../../../workflows/messages';
 import { connectTestEnv, createTestWorker, realActivities, tempDir } from '../../helpers/temporal';
-import { TrainFixture } from '../../helpers/train-fixture';
+import { TrainFixture } from '../../../examples/train-fixture';
 
 const MAESTRO = path.resolve(__dirname, '../../../bin/maestro');
 const run = promisify(execFile);

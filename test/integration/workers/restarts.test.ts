@@ -9,7 +9,7 @@ import type { releaseTrain } from '../../../workflows/release-train';
 import { createReleaseWorker } from '../../../workers/worker';
 import { workerConfigFromEnv } from '../../../workers/config';
 import { scheduledActivities, tempDir, workflowBundle } from '../../helpers/temporal';
-import { TrainFixture } from '../../helpers/train-fixture';
+import { TrainFixture } from '../../../examples/train-fixture';
 
 const PROJECT_ROOT = path.resolve(__dirname, '../../..');
 const slowGate = {

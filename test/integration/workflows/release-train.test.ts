@@ -8,7 +8,7 @@ import { rolloutStatusQuery, rolloutWorkflowId, trainStatusQuery } from '../../.
 import { appeal, appealStatusQuery, decideAppealSignal } from '../../../workflows/appeal';
 import type { releaseTrain } from '../../../workflows/release-train';
 import { connectTestEnv, createTestWorker, realActivities, scheduledActivities, tempDir } from '../../helpers/temporal';
-import { TrainFixture } from '../../helpers/train-fixture';
+import { TrainFixture } from '../../../examples/train-fixture';
 import { git } from '../../../io/git';
 
 const TASK_QUEUE = 'test-release-train';

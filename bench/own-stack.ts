@@ -1,12 +1,14 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { migrate } from '../../record/migrate';
-import { ensurePostgres } from '../../infra/postgres/server';
-import { startDevServer, stopDevServer, type DevServerOptions } from '../../infra/temporal/dev-server';
-import { workerConfigFromEnv } from '../../workers/config';
-import { createReleaseWorker } from '../../workers/worker';
-import { installQuietRuntime, tempDir } from './temporal';
+import { migrate } from '../record/migrate';
+import { ensurePostgres } from '../infra/postgres/server';
+import { startDevServer, stopDevServer, type DevServerOptions } from '../infra/temporal/dev-server';
+import { workerConfigFromEnv } from '../workers/config';
+import { createReleaseWorker } from '../workers/worker';
+import { installQuietRuntime } from '../infra/temporal/quiet-runtime';
 
 export interface OwnStack {
   client: Client;
@@ -52,4 +54,8 @@ export async function withOwnStack<T>(opts: { port: number; queue: string; maxAc
     await stopDevServer(server);
     await postgres.stop();
   }
+}
+
+function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `maestro-${prefix}-`));
 }

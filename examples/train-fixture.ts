@@ -1,13 +1,12 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { LocalDeployer } from '../../delivery/local-deployer';
-import { runTraffic } from '../../delivery/traffic';
-import { TSX_CLI } from '../../activities';
-import type { ChangeRequest } from '../../core/change-request';
-import type { RolloutPlanInput } from '../../core/rollout-plan';
-import { serviceDescriptorSchema } from '../../core/stages';
-import { createDemoRepo, loadExampleChange, type ExampleChangeName } from '../../examples/demo-repo';
-import { tempDir } from './temporal';
+import { LocalDeployer } from '../delivery/local-deployer';
+import { runTraffic } from '../delivery/traffic';
+import type { ChangeRequest } from '../core/change-request';
+import type { RolloutPlanInput } from '../core/rollout-plan';
+import { serviceDescriptorSchema } from '../core/stages';
+import { createDemoRepo, loadExampleChange, type ExampleChangeName } from './demo-repo';
 
 /** Short gates so a whole train runs in seconds; same shape as the demo's. */
 export const FAST_PLAN: RolloutPlanInput = {
@@ -31,11 +30,11 @@ export class TrainFixture {
     readonly service: string,
     readonly stateDir: string,
   ) {
-    this.deployer = new LocalDeployer({ stateDir: path.join(stateDir, 'deploy'), tsxCli: TSX_CLI });
+    this.deployer = new LocalDeployer({ stateDir: path.join(stateDir, 'deploy'), tsxCli: require.resolve('tsx/cli') });
   }
 
   async start(rps = 150): Promise<void> {
-    const created = await createDemoRepo(path.join(tempDir('repo'), this.service));
+    const created = await createDemoRepo(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'maestro-repo-')), this.service));
     this.repo = created.repo;
     this.baseSha = created.baseSha;
     const descriptor = serviceDescriptorSchema.parse(JSON.parse(fs.readFileSync(path.join(this.repo, 'maestro.service.json'), 'utf8')));
