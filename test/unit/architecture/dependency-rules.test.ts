@@ -90,8 +90,8 @@ describe('dependency rules (.dependency-cruiser.cjs)', () => {
     it('reports exactly those violations', async () => {
       expect((await cruise(dir)).map(describeViolation).sort()).toEqual([
         'core-imports-only-core: core/upward.ts → activities/thing.ts',
+        // dependency-cruiser reports a cycle once, at the first of its modules.
         'no-circular: io/a.ts → io/b.ts (cycle io/b.ts → io/a.ts)',
-        'no-circular: io/b.ts → io/a.ts (cycle io/a.ts → io/b.ts)',
       ]);
     }, 600_000);
   });
