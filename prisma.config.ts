@@ -1,7 +1,7 @@
 /**
  * Prisma CLI configuration for working offline: the JS/WASM schema engine over node-postgres instead
  * of the native schema engine (which would be downloaded). Used for `prisma migrate diff` (authoring
- * migrations, and test/record/schema-matches.test.ts); the project applies migrations itself
+ * migrations, and test/integration/record/migrate.test.ts); the project applies migrations itself
  * (record/migrate.ts). The database comes from DATABASE_URL.
  *
  * Works around two problems of @prisma/adapter-pg 6.19.3 in the schema engine:

@@ -10,8 +10,8 @@ import { percentile } from '../core/health';
 import type { progressiveRollout } from '../workflows/progressive-rollout';
 import type { releaseTrain } from '../workflows/release-train';
 import { DEMO_PLAN, DEMO_TRAFFIC_RPS } from '../cli/demo';
-import { withOwnStack } from '../test/helpers/own-stack';
-import { FAST_PLAN, TrainFixture } from '../test/helpers/train-fixture';
+import { withOwnStack } from './own-stack';
+import { FAST_PLAN, TrainFixture } from '../examples/train-fixture';
 
 const MTTR_RUNS = Number(process.env.BENCH_MTTR_RUNS ?? 10);
 const TRAINS = Number(process.env.BENCH_TRAINS ?? 10);

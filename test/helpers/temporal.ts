@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createActivities, type Activities } from '../../activities';
 import { defaultPostgres, serverUrl } from '../../infra/postgres/server';
 import { activityInterceptors } from '../../workers/interceptors';
+import { installQuietRuntime } from '../../infra/temporal/quiet-runtime';
 
 /** Connects to the dev server started by test/global-setup.ts (or MAESTRO_TEST_TEMPORAL_ADDRESS). */
 export async function connectTestEnv(): Promise<TestWorkflowEnvironment> {
@@ -57,12 +58,4 @@ export async function scheduledActivities(client: Client, workflowId: string): P
     if (name) counts[name] = (counts[name] ?? 0) + 1;
   }
   return counts;
-}
-
-let runtimeInstalled = false;
-/** Worker and SDK logs at WARN: test output shows failures, not state changes. */
-export function installQuietRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
 }

@@ -12,11 +12,11 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TEMPORAL_CLI } from '../../infra/temporal/dev-server';
-import { withOwnStack } from '../helpers/own-stack';
+import { withOwnStack } from '../../bench/own-stack';
 import { appealStatusQuery, decideAppealSignal, rolloutStatusQuery, rolloutWorkflowId, trainStatusQuery, type TrainStage } from '../../workflows/messages';
 import type { appeal } from '../../workflows/appeal';
 import type { releaseTrain } from '../../workflows/release-train';
-import { TrainFixture } from '../helpers/train-fixture';
+import { TrainFixture } from '../../examples/train-fixture';
 
 const OUT = path.join(__dirname, 'histories');
 const QUEUE = 'record';

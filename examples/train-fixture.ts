@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LocalDeployer } from '../delivery/local-deployer';
+import { runTraffic } from '../delivery/traffic';
+import type { ChangeRequest } from '../core/change-request';
+import type { RolloutPlanInput } from '../core/rollout-plan';
+import { serviceDescriptorSchema } from '../core/stages';
+import { createDemoRepo, loadExampleChange, type ExampleChangeName } from './demo-repo';
+
+/** Short gates so a whole train runs in seconds; same shape as the demo's. */
+export const FAST_PLAN: RolloutPlanInput = {
+  steps: [{ setWeight: 10 }, { setWeight: 50 }, { setWeight: 100 }],
+  gate: { probeInterval: 400, consecutiveGreen: 2, maxRed: 2, timeout: 20_000 },
+  thresholds: { minRequests: 3 },
+};
+
+/**
+ * A greeter repo in a temp dir, its stable version running behind the proxy, and live traffic:
+ * what `maestro up` + the demo set up, for one test.
+ */
+export class TrainFixture {
+  readonly deployer: LocalDeployer;
+  repo = '';
+  baseSha = '';
+  private traffic?: AbortController;
+
+  /** stateDir is the worker's: the fixture and the activities share one deployer state. */
+  constructor(
+    readonly service: string,
+    readonly stateDir: string,
+  ) {
+    this.deployer = new LocalDeployer({ stateDir: path.join(stateDir, 'deploy'), tsxCli: require.resolve('tsx/cli') });
+  }
+
+  async start(rps = 150): Promise<void> {
+    const created = await createDemoRepo(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'maestro-repo-')), this.service));
+    this.repo = created.repo;
+    this.baseSha = created.baseSha;
+    const descriptor = serviceDescriptorSchema.parse(JSON.parse(fs.readFileSync(path.join(this.repo, 'maestro.service.json'), 'utf8')));
+    const { proxyUrl } = await this.deployer.ensureStable({ service: this.service, repo: this.repo, sha: this.baseSha, descriptor });
+    this.traffic = new AbortController();
+    void runTraffic({ url: proxyUrl, rps, durationMs: 10 * 60_000, paths: ['/greet?name=Ada', '/greet', '/healthz'] }, this.traffic.signal);
+  }
+
+  change(name: ExampleChangeName, id: string, overrides: Partial<ChangeRequest> = {}): ChangeRequest {
+    return { ...loadExampleChange(name, this.repo, id), service: this.service, rollout: FAST_PLAN as ChangeRequest['rollout'], ...overrides };
+  }
+
+  async stop(): Promise<void> {
+    this.traffic?.abort();
+    await this.deployer.stopService({ service: this.service });
+  }
+}

@@ -1,0 +1,115 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { TASK_QUEUE } from '../../../workflows/messages';
+import { connectTestEnv, createTestWorker, realActivities, tempDir } from '../../helpers/temporal';
+import { TrainFixture } from '../../../examples/train-fixture';
+
+const MAESTRO = path.resolve(__dirname, '../../../bin/maestro');
+const run = promisify(execFile);
+
+async function maestro(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(MAESTRO, args, { env: { ...process.env, TEMPORAL_ADDRESS: process.env.MAESTRO_TEST_TEMPORAL_ADDRESS, ...env }, timeout: 180_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+const stateDir = tempDir('cli-state');
+const fixture = new TrainFixture('greeter-cli', stateDir);
+const files = tempDir('cli-changes');
+
+beforeAll(async () => {
+  env = await connectTestEnv();
+  worker = await createTestWorker(env, TASK_QUEUE, realActivities(stateDir));
+  running = worker.run();
+  await fixture.start();
+}, 120_000);
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await fixture.stop();
+  await env?.teardown();
+});
+
+function writeChange(name: string, content: unknown): string {
+  const file = path.join(files, `${name}.json`);
+  fs.writeFileSync(file, JSON.stringify(content));
+  return file;
+}
+
+const RUN = Date.now().toString(36);
+
+test('a denied train exits 11 and prints the reason and the fix', async () => {
+  const cr = fixture.change('failing-tests-change', `cli-denied-${RUN}`);
+  const out = await maestro(['release', 'start', writeChange('denied', cr), '--wait']);
+  expect(out.code).toBe(11);
+  expect(out.stdout).toMatch(/outcome: denied — \[eval-score-below-threshold\].*fix:/);
+});
+
+test('release start --wait follows a train to promotion and exits 0; status shows the history', async () => {
+  const cr = fixture.change('good-change', `cli-good-${RUN}`);
+  const out = await maestro(['release', 'start', writeChange('good', cr), '--wait']);
+  expect(out.stderr).toBe('');
+  expect(out.code).toBe(0);
+  expect(out.stdout).toContain(`started release train train-${cr.id}`);
+  expect(out.stdout).toMatch(/Web UI: http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/train-cli-good-/);
+  expect(out.stdout).toMatch(/stage rollout · weight 50%/);
+  expect(out.stdout).toMatch(/outcome: promoted/);
+  const status = await maestro(['status', `train-${cr.id}`]);
+  expect(status.code).toBe(0);
+  expect(status.stdout).toMatch(/outcome promoted, canary weight 100%/);
+  expect(status.stdout).toMatch(/gate-passed/);
+});
+
+test('a train that cannot apply its change fails with exit 13 and says why', async () => {
+  // The good change was merged by the test above: applying it again to main cannot work.
+  const cr = fixture.change('good-change', `cli-reapply-${RUN}`);
+  const out = await maestro(['release', 'start', writeChange('reapply', cr), '--wait']);
+  expect(out.code).toBe(13);
+  expect(out.stdout).toMatch(/outcome: failed — .*does not apply/);
+});
+
+test('a bad change file is rejected with the field path and exit 2, starting nothing', async () => {
+  const cr = { ...fixture.change('good-change', 'cli-bad'), environment: 'production', rollout: { steps: [{ setWeight: 0 }] } };
+  const out = await maestro(['release', 'start', writeChange('bad', cr)]);
+  expect(out.code).toBe(2);
+  expect(out.stderr).toMatch(/environment: got 'production', allowed: 'dev', 'staging', 'prod'/);
+  expect(out.stderr).toMatch(/rollout\.steps\.0\.setWeight/);
+  expect(out.stdout).not.toMatch(/started/);
+});
+
+test('a patch that adds a secret is refused before anything reaches Temporal, without echoing the secret', async () => {
+  const secret = 'AKIA' + 'ABCDEFGHIJKLMNOP';
+  const diff = `diff --git a/src/config.ts b/src/config.ts\nnew file mode 100644\n--- /dev/null\n+++ b/src/config.ts\n@@ -0,0 +1 @@\n+export const awsKey = '${secret}';\n`;
+  const cr = { ...fixture.change('good-change', `cli-secret-${RUN}`), change: { kind: 'patch', diff } };
+  const out = await maestro(['release', 'start', writeChange('secret', cr)]);
+  expect(out.code).toBe(2);
+  expect(out.stderr).toMatch(/src\/config\.ts:1: AWS access key id/);
+  expect(out.stderr).not.toContain(secret);
+  expect((await maestro(['status', `train-${cr.id}`])).code).toBe(4);
+});
+
+test('Temporal unreachable: exit 3 and how to start it', async () => {
+  const out = await maestro(['status', 'train-x'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+  expect(out.code).toBe(3);
+  expect(out.stderr).toMatch(/not reachable at 127\.0\.0\.1:1/);
+  expect(out.stderr).toMatch(/maestro up/);
+});
+
+test('signals to an unknown train exit 4; unknown commands exit 2', async () => {
+  expect((await maestro(['abort', 'train-does-not-exist', '--by', 'dave'])).code).toBe(4);
+  const unknown = await maestro(['deploy']);
+  expect(unknown.code).toBe(2);
+  expect(unknown.stderr).toMatch(/unknown command 'deploy'/);
+});

@@ -1,0 +1,236 @@
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { loadOrCreateSigningKey } from '../../../provenance/signing';
+import { verifyRelease } from '../../../provenance/release';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { appeal } from '../../../workflows/appeal';
+import { appealStatusQuery, decideAppealSignal, rolloutStatusQuery, rolloutWorkflowId, trainStatusQuery } from '../../../workflows/messages';
+import type { releaseTrain } from '../../../workflows/release-train';
+import { connectTestEnv, createTestWorker, realActivities, scheduledActivities, tempDir } from '../../helpers/temporal';
+import { TrainFixture } from '../../../examples/train-fixture';
+import { git } from '../../../io/git';
+
+const TASK_QUEUE = 'test-release-train';
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+const stateDir = tempDir('wf-state');
+const fixtures: TrainFixture[] = [];
+let attemptsOfFlakyProbe = 0;
+
+/** Each test releases into its own repo and service: merged changes never leak between tests. */
+async function newFixture(service: string): Promise<TrainFixture> {
+  const fixture = new TrainFixture(service, stateDir);
+  fixtures.push(fixture);
+  await fixture.start();
+  return fixture;
+}
+
+beforeAll(async () => {
+  env = await connectTestEnv();
+  const activities = realActivities(stateDir);
+  // A transient fault: the first probe of every train fails once, then Temporal retries it.
+  const flakyProbedTrains = new Set<string>();
+  worker = await createTestWorker(env, TASK_QUEUE, {
+    ...activities,
+    probeHealth: async (input) => {
+      const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+      if (!flakyProbedTrains.has(workflowId)) {
+        flakyProbedTrains.add(workflowId);
+        attemptsOfFlakyProbe++;
+        throw new Error('transient: proxy admin endpoint reset the connection');
+      }
+      return activities.probeHealth(input);
+    },
+  });
+  running = worker.run();
+}, 120_000);
+
+afterEach(async () => {
+  await Promise.all(fixtures.splice(0).map((f) => f.stop()));
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+const RUN = Date.now().toString(36);
+const start = (args: Parameters<typeof releaseTrain>[0], id = `train-${args.id}-${RUN}`) =>
+  env.client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: TASK_QUEUE, workflowId: id, args: [args] });
+
+test('a good change is promoted to 100% after every health gate, with the transient probe failure retried', async () => {
+  const fixture = await newFixture('greeter-good');
+  const handle = await start(fixture.change('good-change', 'good-1'));
+  const result = await handle.result();
+  expect(result.outcome).toBe('promoted');
+  expect(result.rollout?.finalWeight).toBe(100);
+  expect(result.evalScore).toBeGreaterThanOrEqual(0.85);
+  expect(attemptsOfFlakyProbe).toBeGreaterThanOrEqual(1);
+  const status = await handle.query(trainStatusQuery);
+  expect(status.stage).toBe('done');
+  expect(status.mergeSha).toMatch(/^[0-9a-f]{40}$/);
+  const rollout = await env.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery);
+  expect(rollout.history.filter((h) => h.kind === 'weight').map((h) => h.detail)).toEqual(['canary weight 10%', 'canary weight 50%', 'canary weight 100%']);
+  expect(rollout.history.filter((h) => h.kind === 'gate-passed')).toHaveLength(3);
+  const live = await fixture.deployer.status({ service: fixture.service });
+  expect(live.stable?.sha).toBe(result.mergeSha);
+  const desc = await handle.describe();
+  expect(desc.typedSearchAttributes.get({ name: 'MaestroOutcome', type: 'KEYWORD' } as never)).toBe('promoted');
+});
+
+test('a change that errors under traffic is rolled back automatically and traffic returns to stable', async () => {
+  const fixture = await newFixture('greeter-bad');
+  const handle = await start(fixture.change('bad-change', 'bad-1'));
+  const result = await handle.result();
+  expect(result.outcome).toBe('rolled_back');
+  expect(result.reason).toMatch(/error rate/);
+  expect(result.rollout?.finalWeight).toBe(0);
+  expect(result.rollout?.mttrMs).toBeGreaterThanOrEqual(0);
+  expect(result.rollout?.mttrMs).toBeLessThan(15_000);
+  const live = await fixture.deployer.status({ service: fixture.service });
+  expect(live.weight).toBe(0);
+  expect(live.canary).toBeFalsy();
+  // The merge was compensated: main has the bad change's merge and a revert that restores the base tree.
+  expect(result.revertSha).toMatch(/^[0-9a-f]{40}$/);
+  const { stdout: main } = await git(fixture.repo, ['rev-parse', 'main']);
+  expect(main.trim()).toBe(result.revertSha);
+  const { stdout: drift } = await git(fixture.repo, ['diff', '--stat', fixture.baseSha, 'main']);
+  expect(drift).toBe('');
+});
+
+test('a change whose tests fail is denied with a reason and a fix, and nothing is deployed', async () => {
+  const fixture = await newFixture('greeter-denied');
+  const handle = await start(fixture.change('failing-tests-change', 'denied-1'));
+  const result = await handle.result();
+  expect(result.outcome).toBe('denied');
+  const status = await handle.query(trainStatusQuery);
+  expect(status.denials?.[0]?.rule).toBe('eval-score-below-threshold');
+  expect(status.denials?.[0]?.fix.length).toBeGreaterThan(0);
+  const counts = await scheduledActivities(env.client, handle.workflowId);
+  expect(counts.mergeCandidate).toBeUndefined();
+});
+
+test('abort during the rollout rolls back and records who aborted', async () => {
+  const fixture = await newFixture('greeter-abort');
+  const handle = await start(fixture.change('good-change', 'abort-1', { rollout: { ...fixtureSlowGate() } as never }));
+  await waitFor(async () => (await handle.query(trainStatusQuery)).stage === 'rollout');
+  await waitFor(async () => (await env.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery)).weight === 10);
+  await handle.signal('abort', { by: 'alice@ops', reason: 'customer escalation' });
+  const result = await handle.result();
+  expect(result.outcome).toBe('aborted');
+  expect(result.reason).toMatch(/alice@ops/);
+  const status = await handle.query(trainStatusQuery);
+  expect(status.history.some((h) => h.kind === 'abort' && h.by === 'alice@ops')).toBe(true);
+  expect((await fixture.deployer.status({ service: fixture.service })).weight).toBe(0);
+});
+
+test('cancelling a train mid-rollout still rolls traffic back and reverts the merge (compensation)', async () => {
+  const fixture = await newFixture('greeter-cancel');
+  const handle = await start(fixture.change('good-change', 'cancel-1', { rollout: { ...fixtureSlowGate() } as never }));
+  await waitFor(async () => (await env.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery)).weight === 10);
+  await handle.cancel();
+  const err = await handle.result().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  expect((await handle.describe()).status.name).toBe('CANCELLED');
+  const live = await fixture.deployer.status({ service: fixture.service });
+  expect(live.weight).toBe(0);
+  expect(live.canary).toBeFalsy();
+  const { stdout: drift } = await git(fixture.repo, ['diff', '--stat', fixture.baseSha, 'main']);
+  expect(drift).toBe('');
+});
+
+test('pause freezes the gate (no probes, weight held) and resume continues to promotion', async () => {
+  const fixture = await newFixture('greeter-pause');
+  const handle = await start(fixture.change('good-change', 'pause-1', { rollout: { ...fixtureSlowGate() } as never }));
+  const rollout = env.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId));
+  await waitFor(async () => (await handle.query(trainStatusQuery)).stage === 'rollout');
+  await waitFor(async () => (await rollout.query(rolloutStatusQuery)).weight === 10);
+  await handle.signal('pause', { by: 'bob@ops' });
+  await waitFor(async () => (await rollout.query(rolloutStatusQuery)).paused);
+  const before = await rollout.query(rolloutStatusQuery);
+  await new Promise((r) => setTimeout(r, 2500));
+  const during = await rollout.query(rolloutStatusQuery);
+  expect(during.weight).toBe(before.weight);
+  expect(during.gate?.probes).toBe(before.gate?.probes);
+  await handle.signal('resume', { by: 'bob@ops' });
+  await handle.signal('promote', { by: 'bob@ops', reason: 'skip the rest of this gate' });
+  const result = await handle.result();
+  expect(result.outcome).toBe('promoted');
+  const history = (await rollout.query(rolloutStatusQuery)).history;
+  expect(history.some((h) => h.kind === 'gate-skipped' && h.by === 'bob@ops')).toBe(true);
+});
+
+test('a change that needs approval waits for an identified approve signal; a bad signal payload is rejected', async () => {
+  const fixture = await newFixture('greeter-approve');
+  const handle = await start(fixture.change('good-change', 'approve-1', { approval: 'required' }));
+  await waitFor(async () => (await handle.query(trainStatusQuery)).stage === 'awaitingApproval');
+  await handle.signal('approve', { reason: 'no identity' } as never);
+  await new Promise((r) => setTimeout(r, 500));
+  expect((await handle.query(trainStatusQuery)).stage).toBe('awaitingApproval');
+  await handle.signal('approve', { by: 'carol@owners' });
+  const result = await handle.result();
+  expect(result.outcome).toBe('promoted');
+  const history = (await handle.query(trainStatusQuery)).history;
+  expect(history.find((h) => h.kind === 'signal-rejected')?.detail).toMatch(/approve: by: required/);
+  expect(history.some((h) => h.kind === 'approve' && h.by === 'carol@owners')).toBe(true);
+});
+
+test('a denied train with an appeal window is appealed, the appeal granted by another person, and the train goes on to promotion', async () => {
+  const fixture = await newFixture('greeter-appeal');
+  const handle = await start(fixture.change('failing-tests-change', 'appeal-1', { appealWindow: 60_000 }));
+  await waitFor(async () => (await handle.query(trainStatusQuery)).stage === 'awaitingAppeal');
+  expect((await handle.query(trainStatusQuery)).denials?.map((d) => d.rule)).toEqual(['eval-score-below-threshold']);
+  const appealHandle = await env.client.workflow.start(appeal, {
+    taskQueue: TASK_QUEUE,
+    workflowId: `appeal-${handle.workflowId}`,
+    args: [{ trainWorkflowId: handle.workflowId, appellant: 'erin@dev', reason: 'the new wording is intended; tests follow in the next change', rules: ['eval-score-below-threshold'] }],
+  });
+  await waitFor(async () => (await appealHandle.query(appealStatusQuery)).status === 'open');
+  // The appellant may not decide their own appeal; someone else may.
+  await appealHandle.signal(decideAppealSignal, { by: 'erin@dev', decision: 'grant', reason: 'self-approval' });
+  await appealHandle.signal(decideAppealSignal, { by: 'frank@release', decision: 'grant', reason: 'accepted for this change' });
+  expect(await appealHandle.result()).toMatchObject({ status: 'granted', decidedBy: 'frank@release', trainNotified: true });
+  expect((await appealHandle.query(appealStatusQuery)).steps.some((s) => s.kind === 'signal-rejected' && s.by === 'erin@dev')).toBe(true);
+  const result = await handle.result();
+  expect(result.outcome).toBe('promoted');
+  const status = await handle.query(trainStatusQuery);
+  expect(status.history.some((h) => h.kind === 'appeal' && h.by === 'frank@release')).toBe(true);
+  expect(status.denials).toBeUndefined();
+  // The appeal decision is part of the signed merge provenance, which verifies.
+  const release = verifyRelease(path.join(stateDir, 'releases', handle.workflowId), loadOrCreateSigningKey(path.join(stateDir, 'keys')).publicKey);
+  expect(JSON.stringify(release.statement)).toContain(`appeal-${handle.workflowId}`);
+  expect(release.commit).toBe(result.mergeSha);
+});
+
+test('an invalid change request fails the workflow at once, naming the field, with no stage run', async () => {
+  const fixture = new TrainFixture('greeter-invalid', stateDir);
+  fixture.repo = '/tmp/not-used';
+  const bad = { ...fixture.change('good-change', 'invalid-1'), rollout: { steps: [{ setWeight: 50 }, { setWeight: 10 }] } };
+  const handle = await start(bad as never);
+  const err = await handle.result().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const message = String((err as WorkflowFailedError).cause?.message);
+  expect(message).toMatch(/rollout\.steps\.1\.setWeight/);
+  expect(await scheduledActivities(env.client, handle.workflowId)).toEqual({});
+});
+
+function fixtureSlowGate() {
+  return { steps: [{ setWeight: 10 }, { setWeight: 100 }], gate: { probeInterval: 500, consecutiveGreen: 4, maxRed: 2, timeout: 60_000 }, thresholds: { minRequests: 3 } };
+}
+
+async function waitFor(predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if (await predicate()) return;
+    } catch {
+      // The workflow or child may not exist yet.
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('condition not met in time');
+}
