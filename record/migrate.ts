@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 
-export const MIGRATIONS_DIR = path.resolve(__dirname, '../../prisma/migrations');
+export const MIGRATIONS_DIR = path.resolve(__dirname, '../prisma/migrations');
 const LOCK_KEY = 72_616_601; // arbitrary, constant: "maestro migrations"
 
 export interface Migration {
