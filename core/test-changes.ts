@@ -9,20 +9,22 @@
  */
 import * as ts from 'typescript';
 
-export type TestChangeKind =
-  | 'test-file-deleted'
-  | 'test-case-deleted'
-  | 'assertion-removed'
-  | 'assertion-weakened'
-  | 'expectation-changed'
-  | 'test-skipped'
-  | 'tests-excluded'
-  | 'unit-mocked'
-  | 'special-cased-input'
-  | 'error-swallowed'
-  | 'comparison-overloaded'
-  | 'threshold-lowered'
-  | 'snapshot-rewritten';
+export const TEST_CHANGE_KINDS = [
+  'test-file-deleted',
+  'test-case-deleted',
+  'assertion-removed',
+  'assertion-weakened',
+  'expectation-changed',
+  'test-skipped',
+  'tests-excluded',
+  'unit-mocked',
+  'special-cased-input',
+  'error-swallowed',
+  'comparison-overloaded',
+  'threshold-lowered',
+  'snapshot-rewritten',
+] as const;
+export type TestChangeKind = (typeof TEST_CHANGE_KINDS)[number];
 
 export interface TestChange {
   kind: TestChangeKind;
@@ -140,19 +142,21 @@ export interface TestCase {
 
 const TEST_CALLEES = new Set(['test', 'it', 'describe', 'suite', 'xit', 'xdescribe', 'fit', 'fdescribe']);
 
+/** The function a call goes through: `test` for test('…'), test.skip('…') and test.each([…])('…'). */
+function calleeRoot(e: ts.Expression): string | undefined {
+  if (ts.isIdentifier(e)) return e.text;
+  if (ts.isPropertyAccessExpression(e)) return calleeRoot(e.expression);
+  if (ts.isCallExpression(e)) return calleeRoot(e.expression);
+  return undefined;
+}
+
 /** The test cases (`test('name', …)`, `it.skip('name', …)`, `describe(…)` …) of a test file, by AST. */
 export function testCases(file: string, text: string): TestCase[] {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, file.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
   const found: TestCase[] = [];
-  const root = (e: ts.Expression): string | undefined => {
-    if (ts.isIdentifier(e)) return e.text;
-    if (ts.isPropertyAccessExpression(e)) return root(e.expression);
-    if (ts.isCallExpression(e)) return root(e.expression); // test.each([...])('name', …)
-    return undefined;
-  };
   const visit = (node: ts.Node): void => {
     if (ts.isCallExpression(node) && node.arguments.length > 0) {
-      const callee = root(node.expression);
+      const callee = calleeRoot(node.expression);
       const [first, ...rest] = node.arguments;
       if (callee && TEST_CALLEES.has(callee) && (ts.isStringLiteral(first) || ts.isNoSubstitutionTemplateLiteral(first))) {
         const line = (pos: number) => source.getLineAndCharacterOfPosition(pos).line + 1;
@@ -174,7 +178,7 @@ export function stringLiterals(file: string, text: string): Set<string> {
     if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) && node.text.replace(/\s/g, '').length >= 3) {
       const parent = node.parent;
       const isRequire = parent && ts.isCallExpression(parent) && ts.isIdentifier(parent.expression) && ['require', 'import'].includes(parent.expression.text);
-      const isTestName = parent && ts.isCallExpression(parent) && parent.arguments[0] === node;
+      const isTestName = parent && ts.isCallExpression(parent) && parent.arguments[0] === node && TEST_CALLEES.has(calleeRoot(parent.expression) ?? '');
       if (!isRequire && !isTestName) out.add(node.text);
     }
     ts.forEachChild(node, visit);
@@ -341,15 +345,20 @@ export function analyzeTestChanges(input: TestChangeInput): TestChangeAnalysis {
         const test = l.kind === '-' ? caseAt(l.line) : candidateCaseAt(l.line);
         if (test && (l.kind === '-' || baseNames.has(test.name))) modified.set(`${fd.file}\0${test.name}`, { file: fd.file, test: test.name });
       }
+      const addedTexts = new Set(added.map((l) => norm(l.text)));
       for (const hunk of fd.hunks) {
-        const removedAsserts = hunk.lines.filter((l) => l.kind === '-' && assertionMethod(l.text));
+        // A removed assertion is compared with the added one at the same position in the same test (by name):
+        // an assertion added elsewhere (a helper, say) is no replacement, only part of the assertion balance.
+        const removedAsserts = hunk.lines.filter((l) => l.kind === '-' && assertionMethod(l.text) && !addedTexts.has(norm(l.text)));
         const addedAsserts = hunk.lines.filter((l) => l.kind === '+' && assertionMethod(l.text));
-        const addedTexts = new Set(added.map((l) => norm(l.text)));
-        removedAsserts.forEach((removed, i) => {
-          if (addedTexts.has(norm(removed.text))) return; // moved, not changed
-          const replacement = addedAsserts[i];
+        const seen = new Map<string, number>();
+        removedAsserts.forEach((removed) => {
           const before = assertionMethod(removed.text)!;
           const test = caseAt(removed.line);
+          const key = test?.name ?? '';
+          const index = seen.get(key) ?? 0;
+          seen.set(key, index + 1);
+          const replacement = addedAsserts.filter((l) => (candidateCaseAt(l.line)?.name ?? '') === key)[index];
           if (!replacement) {
             assertionsRemoved.push({ file: fd.file, line: removed.line, text: norm(removed.text) });
             return;
