@@ -13,6 +13,7 @@ import { parseChangeRequest, type ChangeRequest } from '../core/change-request';
 import type { CodeGraphStore } from '../core/codegraph';
 import { protectedPathsTouched } from '../core/policy';
 import { computeRisk, type NodeCentralityInput } from '../core/risk';
+import { collectTestChanges } from '../evals/test-changes';
 import type { Candidate, RiskReport } from '../core/stages';
 import { parseOrThrow, ValidationError } from '../core/validation';
 import { blastRadius, computeCentrality, dependentsOf, findSymbols, GraphIndex, hotPaths, ownersOfPath, type CentralityReport } from '../codegraph/analysis';
@@ -258,6 +259,7 @@ export function createCodegraphActivities(deps: CodegraphDeps & { service?: Code
         authorOwns,
         testFiles: candidate.changedFiles.filter((f) => index.testFiles.has(f)),
         testedFiles: candidate.changedFiles.filter((f) => testReached.has(f)),
+        testWeakening: candidate.baseSha ? (await collectTestChanges(changeRequest.repo, candidate.baseSha, candidate.sha, changeRequest.intent)).findings.map((f) => `${f.file}:${f.line} ${f.kind}`) : undefined,
         unparsedFiles: ingest.mode === 'full' ? ingest.unparsed.map((u) => u.path) : index.snapshot.files.filter((f) => !f.parsed).map((f) => f.path),
       });
     },

@@ -3,6 +3,7 @@ import { analyzeTestChanges, identifierRenames, parseUnifiedDiff, TEST_CHANGE_KI
 import { decide } from '../../core/policy';
 import { defaultPolicy, policyFrom, defaultPolicyConfig } from '../../core/policy-rules';
 import type { EvalReport } from '../../core/stages';
+import { computeRisk, TEST_WEAKENING_WEIGHT } from '../../core/risk';
 
 /** A one-file unified diff from whole-file texts (every line replaced: enough for the analyser's line pairing). */
 function diffOf(file: string, before: string | undefined, after: string | undefined): string {
@@ -214,5 +215,23 @@ describe('tests-weakened policy rule', () => {
     expect(decide(input(evals([finding]), [{ by: 'olivia' }]), held.rules).outcome).toBe('allow');
     const lenient = policyFrom({ ...defaultPolicyConfig, rules: [...rules, { id: 'tests-weakened', params: { ignoreKinds: ['test-skipped'] } }] });
     expect(decide(input(evals([finding])), lenient.rules).outcome).toBe('allow');
+  });
+});
+
+describe('risk: the test-weakening factor', () => {
+  const inputs = { changedFiles: ['src/a.ts'], insertions: 1, deletions: 1, graph: { source: 'g', totalFiles: 2, files: {}, symbols: {} }, protectedTouched: [] };
+  it('is absent without findings, and adds at most TEST_WEAKENING_WEIGHT, monotonically', () => {
+    const plain = computeRisk(inputs);
+    expect(plain.factors.map((f) => f.name)).not.toContain('test weakening');
+    expect(computeRisk({ ...inputs, testWeakening: [] })).toEqual(plain);
+    fc.assert(
+      fc.property(fc.nat({ max: 20 }), fc.nat({ max: 20 }), (a, b) => {
+        const [lo, hi] = [Math.min(a, b), Math.max(a, b)];
+        const at = (n: number) => computeRisk({ ...inputs, testWeakening: Array.from({ length: n }, (_, i) => `test/a.test.ts:${i + 1} test-skipped`) }).score;
+        expect(at(hi)).toBeGreaterThanOrEqual(at(lo));
+        expect(at(hi) - plain.score).toBeLessThanOrEqual(TEST_WEAKENING_WEIGHT + 1e-6);
+      }),
+      { numRuns: 50 },
+    );
   });
 });
