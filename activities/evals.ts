@@ -1,16 +1,9 @@
 /**
- * The eval activity: the release train's gate is one built-in scenario of the eval harness (evals/), run by
- * `runScenarios` like every other scenario, so there is a single way to run checks.
+ * The eval activity: the release train's gate is one built-in scenario of the eval harness, defined and run by
+ * evals/gate.ts (see its header for the checks, weights and scoring: patch_applies, tests_pass and
+ * base_tests_pass, the base's tests judging the candidate), so there is a single way to run checks.
  *
- * Gate scenario `gate.release-train@v1`, threshold 0.85:
- *   patch_applies  weight 1, required   the candidate commit differs from its base and changes every claimed file
- *   tests_pass     weight 3, required   the candidate's declared test command, graded by the share of passing tests
- *
- * Score (evals/scoring.ts `scoreScenario`): mean = (1·s_patch + 3·s_tests) / 4; a failed required check caps
- * it: score = mean · min(score of the failed required checks), so score = mean when both pass.
- * passed = score ≥ 0.85 and both checks passed. Example: 6/10 tests passing → (1 + 3·0.6)/4 · 0.6 = 0.42.
- *
- * The harness runs the tests in an isolated detached work tree with its own HOME/TMPDIR, a scrubbed environment
+ * The harness runs the tests in isolated detached work trees with their own HOME/TMPDIR, a scrubbed environment
  * (PATH and locale only: no tokens) and in their own process group, killed when `testTimeoutMs` (the gate
  * scenario's time limit) is used up or the activity is cancelled. No result cache: the gate always runs.
  */
@@ -18,9 +11,12 @@ import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { ChangeRequest } from '../core/change-request';
 import type { Candidate, CheckResult, EvalReport } from '../core/stages';
-import { defineScenario, type Scenario } from '../evals/dsl';
+import type { Scenario } from '../evals/dsl';
+import { gateScenario, runGate, toEvalReport } from '../evals/gate';
 import { writeArtifacts } from '../evals/report';
-import { CommitNotFoundError, runScenarios, type RunResult } from '../evals/runner';
+import { CommitNotFoundError, type RunResult } from '../evals/runner';
+
+export { EVAL_THRESHOLD, GATE_SCENARIO_ID, gateScenario } from '../evals/gate';
 
 export interface EvalActivityDeps {
   /** Absolute path of tsx's CLI (node_modules/tsx/dist/cli.mjs); replaces '{tsx}' in test commands. */
@@ -39,24 +35,7 @@ export interface EvalInput {
   candidate: Candidate;
 }
 
-export const EVAL_THRESHOLD = 0.85;
-export const GATE_SCENARIO_ID = 'gate.release-train@v1';
 const HEARTBEAT_EVERY_MS = 5_000;
-
-/** The release-train gate as a harness scenario; `timeoutMs` bounds everything it runs. */
-export function gateScenario(timeoutMs = 120_000): Scenario {
-  return defineScenario({
-    id: GATE_SCENARIO_ID,
-    title: 'Release-train gate: the candidate carries its change and its tests pass',
-    tags: ['gate'],
-    checks: [
-      { type: 'patch_applies', weight: 1, required: true },
-      { type: 'tests_pass', weight: 3, required: true },
-    ],
-    scoring: { threshold: EVAL_THRESHOLD },
-    timeout: timeoutMs,
-  });
-}
 
 export function createEvalActivities(deps: EvalActivityDeps) {
   const scenario = gateScenario(deps.testTimeoutMs);
@@ -69,16 +48,15 @@ export function createEvalActivities(deps: EvalActivityDeps) {
         : undefined;
       try {
         context?.heartbeat({ phase: 'evals', scenario: scenario.id, elapsedMs: 0 });
-        const run = await runScenarios({
+        const run = await runGate({
           repo: changeRequest.repo,
           candidate: candidate.sha,
           base: candidate.baseSha,
-          scenarios: [scenario],
+          scenario,
           tsxCli: deps.tsxCli,
           testCommand: candidate.service.test,
           claimedFiles: candidate.changedFiles,
-          cacheDir: null,
-          concurrency: 1,
+          intent: changeRequest.intent,
         }).catch((error: unknown) => {
           if (error instanceof CommitNotFoundError) return error;
           throw error;
@@ -94,13 +72,6 @@ export function createEvalActivities(deps: EvalActivityDeps) {
 }
 
 export type EvalActivities = ReturnType<typeof createEvalActivities>;
-
-/** The gate scenario's result as the release train's EvalReport (without durationMs). */
-function toEvalReport(run: RunResult): Omit<EvalReport, 'durationMs'> {
-  const [result] = run.scenarios;
-  const checks: CheckResult[] = result.checks.map(({ check, score, passed, explanation }) => ({ check, score, passed, explanation }));
-  return { score: result.score, passed: result.passed, threshold: result.threshold, checks };
-}
 
 /** The candidate or base commit is missing: every gate check fails with the harness's reason, score 0. */
 function notRun(scenario: Scenario, error: CommitNotFoundError): Omit<EvalReport, 'durationMs'> {

@@ -19,6 +19,7 @@ import { blastRadius, computeCentrality, dependentsOf, findSymbols, GraphIndex, 
 import { diffNames } from './git-objects';
 import { GitError } from '../io/git';
 import { touchedLines } from '../core/diff';
+import { collectTestChanges } from '../evals/test-changes';
 import { ingestRepo, isSourceFile, type IngestResult } from './ingest';
 import { MemoryGraphStore } from './memory-store';
 import { Neo4jGraphStore } from './neo4j-store';
@@ -216,6 +217,7 @@ export async function assessRisk(service: CodeGraphService, { changeRequest, can
     authorOwns,
     testFiles: candidate.changedFiles.filter((f) => index.testFiles.has(f)),
     testedFiles: candidate.changedFiles.filter((f) => testReached.has(f)),
+    testWeakening: candidate.baseSha ? (await collectTestChanges(changeRequest.repo, candidate.baseSha, candidate.sha, changeRequest.intent)).findings.map((f) => `${f.file}:${f.line} ${f.kind}`) : undefined,
     unparsedFiles: ingest.mode === 'full' ? ingest.unparsed.map((u) => u.path) : index.snapshot.files.filter((f) => !f.parsed).map((f) => f.path),
   });
 }

@@ -18,6 +18,10 @@
  *   untested   = share of the changed non-test files that no test file reaches through imports
  *
  *   score = 0.35·centrality + 0.15·size + 0.20·protected + 0.10·unfamiliar + 0.10·churn + 0.10·untested
+ *           + 0.05·weakened, clamped to [0, 1]
+ *   weakened   = n / (n + 1), n = test-weakening findings (core/test-changes.ts); a small extra factor, listed
+ *                only when the caller reports findings, so scores and factor lists without them are unchanged.
+ *                The tests-weakened policy rule is what stops such a change; this only ranks it riskier.
  *
  * Each factor is monotone in its input: more fan-in/PageRank/betweenness, a bigger change, a
  * protected path, more churn, fewer tests or a less familiar author never lowers the score.
@@ -29,6 +33,8 @@ import { ValidationError } from './validation';
 export const RISK_WEIGHTS = { centrality: 0.35, size: 0.15, protected: 0.2, unfamiliar: 0.1, churn: 0.1, untested: 0.1 } as const;
 /** How node centrality mixes its three measures. */
 export const NODE_CENTRALITY_WEIGHTS = { fanIn: 0.5, pageRank: 0.25, betweenness: 0.25 } as const;
+/** Weight of the extra test-weakening factor (added on top of the six, see the header). */
+export const TEST_WEAKENING_WEIGHT = 0.05;
 /** Weighted change size (lines) at which the size factor is 0.5. */
 export const SIZE_HALF_POINT = 200;
 /** A touched file costs a reviewer about this many lines of attention, whatever its diff size. */
@@ -79,6 +85,8 @@ export interface RiskInputs {
   testedFiles?: string[];
   /** Files the ingest could not parse; named in the centrality detail because they may hide importers. */
   unparsedFiles?: string[];
+  /** Test-weakening findings of the change (core/test-changes.ts), as `file:line kind`. */
+  testWeakening?: string[];
 }
 
 function checkInputs(inputs: RiskInputs): void {
@@ -232,8 +240,12 @@ export function computeRisk(inputs: RiskInputs): RiskReport {
             : `no test reaches ${untestedFiles.length} of ${sources.length} changed source file(s): ${list(untestedFiles)}`,
     },
   ];
+  const weakening = inputs.testWeakening ?? [];
+  const weakened = weakening.length / (weakening.length + 1);
+  if (weakening.length > 0)
+    factors.push({ name: 'test weakening', value: round(weakened), weight: TEST_WEAKENING_WEIGHT, detail: `${weakening.length} test-weakening finding(s): ${list(weakening)}` });
   // Score from the unrounded values so rounding never breaks monotonicity.
   const w = RISK_WEIGHTS;
-  const score = clamp01(w.centrality * centrality + w.size * size + w.protected * protectedValue + w.unfamiliar * unfamiliar + w.churn * churn + w.untested * untested);
+  const score = clamp01(w.centrality * centrality + w.size * size + w.protected * protectedValue + w.unfamiliar * unfamiliar + w.churn * churn + w.untested * untested + TEST_WEAKENING_WEIGHT * weakened);
   return { score: round(score), factors };
 }

@@ -1,5 +1,6 @@
 /** The results each release-train stage hands to the next (see DESIGN.md §1). */
 import { z } from 'zod';
+import type { TestChange } from './test-changes';
 
 export interface SpecScenario {
   id: string;
@@ -48,6 +49,11 @@ export interface EvalReport {
   threshold: number;
   checks: CheckResult[];
   durationMs: number;
+  /**
+   * How the change touches the tests that judge it (core/test-changes.ts), each with file and line; read by
+   * the tests-weakened policy rule. Optional: reports recorded before it existed still parse.
+   */
+  testChanges?: TestChange[];
 }
 
 export interface Denial {

@@ -94,6 +94,8 @@ export const checkSchema = z.discriminatedUnion('type', [
   z
     .object({ type: z.literal('spec_coverage'), ...common, spec: specSchema.optional(), spec_file: z.string().min(1).optional(), test_dirs: z.array(z.string().min(1)).min(1).default(['.']) })
     .strict(),
+  /** PASS_TO_PASS: the base's tests (and test command) judge the candidate's source, see evals/checks/base-tests.ts. */
+  z.object({ type: z.literal('base_tests_pass'), ...common }).strict(),
 ]);
 export type CheckSpec = z.output<typeof checkSchema>;
 export type CheckType = CheckSpec['type'];

@@ -19,6 +19,7 @@ import { addDetachedWorktree, removeWorktree } from '../io/worktree';
 import { serviceDescriptorSchema } from '../core/stages';
 import { runCheck, type CheckContext, type EvalCheckResult } from './checks';
 import { checkoutFiles, TEST_FILE } from './checks/requirements';
+import { collectTestChanges } from './test-changes';
 import { stableStringify, type Scenario } from './dsl';
 import { perturb, perturbationId, type Perturbation } from './perturbations';
 import { isFlaky, mean, scoreScenario, summarise, type ScoreSummary } from './scoring';
@@ -46,6 +47,8 @@ export interface RunOptions {
   testCommand?: string[];
   claimedFiles?: string[];
   protectedPaths?: string[];
+  /** The change request's intent (base_tests_pass: documented expectation updates). */
+  intent?: string;
   concurrency?: number;
   /** Parent of the per-scenario work dirs; default os.tmpdir()/maestro-evals. */
   workRoot?: string;
@@ -152,6 +155,7 @@ export function cacheKey(parts: {
   protectedPaths?: string[];
   /** Who judges and measures similarity: a cached offline verdict must not stand in for a model's. */
   providers?: string[];
+  intent?: string;
 }): string {
   const checkConfig = createHash('sha256').update(stableStringify({ checks: parts.scenario.checks, fixtures: parts.scenario.fixtures, scoring: parts.scenario.scoring, timeout: parts.scenario.timeout })).digest('hex');
   return createHash('sha256')
@@ -171,6 +175,8 @@ export function cacheKey(parts: {
         claimed: parts.claimedFiles ?? null,
         protected: parts.protectedPaths ?? [],
         providers: parts.providers ?? [],
+        // Only when given, so keys of runs without an intent stay what they were.
+        ...(parts.intent !== undefined ? { intent: parts.intent } : {}),
       }),
     )
     .digest('hex');
@@ -200,6 +206,7 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
   const baseSha: string = resolvedBase;
   const tsxCli = opts.tsxCli ?? require.resolve('tsx/cli');
   const testArgv = opts.testCommand ? fillTestArgv(opts.testCommand, tsxCli) : await readTestArgv(repo, candidateSha, tsxCli);
+  const baseTestArgv = await readTestArgv(repo, baseSha, tsxCli);
   const cacheDir = opts.cacheDir === undefined ? path.join(DEFAULT_ARTIFACTS_DIR, 'cache') : opts.cacheDir;
   const workRoot = opts.workRoot ?? path.join(os.tmpdir(), 'maestro-evals');
   const runId = `${new Date(started).toISOString().replace(/[:.]/g, '-')}-${candidateSha.slice(0, 12)}-${randomUUID().slice(0, 8)}`;
@@ -221,7 +228,7 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
       if (exists.exitCode !== 0)
         return { ...head, skipped: `requires ${file}, which the candidate does not have`, score: 0, passed: false, repeats: [], checks: [], flakyChecks: [], cached: false, durationMs: Date.now() - t0 };
     }
-    const key = cacheKey({ scenario, candidateSha, baseSha, testArgv, repeats, perturbation: opts.perturbation, agent: opts.agent?.name, claimedFiles: opts.claimedFiles, protectedPaths: opts.protectedPaths, providers: providerIds });
+    const key = cacheKey({ scenario, candidateSha, baseSha, testArgv, repeats, perturbation: opts.perturbation, agent: opts.agent?.name, claimedFiles: opts.claimedFiles, protectedPaths: opts.protectedPaths, providers: providerIds, intent: opts.intent });
     const cacheFile = cacheDir ? path.join(cacheDir, key.slice(0, 2), `${key}.json`) : undefined;
     if (cacheFile) {
       const hit = await fs.readFile(cacheFile, 'utf8').then((t) => JSON.parse(t) as ScenarioResult, () => undefined);
@@ -260,11 +267,13 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
     const timeLeftMs = (): number => deadline - Date.now();
     const tree = path.join(dir, 'tree');
     const baseDir = path.join(dir, 'base');
+    const scratchDir = path.join(dir, 'p2p');
     // TMPDIR is short and directly under the system temp dir: tools put unix sockets there (108-byte path limit).
     const sandbox = { home: path.join(dir, 'home'), tmp: await fs.mkdtemp(path.join(os.tmpdir(), 'mev-')) };
     await fs.mkdir(sandbox.home, { recursive: true });
     const env = scrubbedEnv(sandbox);
     let baseCreated: Promise<string> | undefined;
+    let scratchCreated: Promise<string> | undefined;
     await withRepoLock(repo, () => addDetachedWorktree(repo, tree, candidateSha));
     try {
       const inputs = opts.perturbation ? perturb(scenario.fixtures, opts.perturbation) : { fixtures: scenario.fixtures };
@@ -291,7 +300,8 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
         if (!memo.has(name)) memo.set(name, fn());
         return memo.get(name) as Promise<T>;
       };
-      const runTests = (cwd: string): Promise<TestRun> => runCommand(testArgv!, cwd, Math.max(1, timeLeftMs()), env);
+      const runArgv = (argv: readonly string[], cwd: string): Promise<TestRun> => runCommand(argv, cwd, Math.max(1, timeLeftMs()), env);
+      const runTests = (cwd: string): Promise<TestRun> => runArgv(testArgv!, cwd);
       const baseTree = (): Promise<string> => {
         baseCreated ??= withRepoLock(repo, () => addDetachedWorktree(repo, baseDir, baseSha)).then(() => baseDir);
         return baseCreated;
@@ -318,6 +328,14 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
             return { run: await runTests(dirPath), testFiles };
           }),
         baseTree,
+        scratchCandidateTree: () => {
+          scratchCreated ??= withRepoLock(repo, () => addDetachedWorktree(repo, scratchDir, candidateSha)).then(() => scratchDir);
+          return scratchCreated;
+        },
+        baseTestArgv,
+        runTests: runArgv,
+        testChanges: () => once('test-changes', () => collectTestChanges(repo, baseSha, candidateSha, opts.intent)),
+        intent: opts.intent,
         similarity,
         judge: opts.judge,
       };
@@ -329,6 +347,7 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
       await withRepoLock(repo, async () => {
         await removeWorktree(repo, tree);
         if (baseCreated) await removeWorktree(repo, baseDir);
+        if (scratchCreated) await removeWorktree(repo, scratchDir);
       });
       await fs.rm(sandbox.tmp, { recursive: true, force: true }).catch(() => undefined);
     }

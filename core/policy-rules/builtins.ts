@@ -2,6 +2,7 @@
  * The built-in rules. Each is made from its validated config (core/policy-rules/config.ts) and the
  * roles of the policy; each returns null or a CompleteDenial (reason, evidence and fix all present).
  */
+import type { TestChangeKind } from '../test-changes';
 import type { RuleConfigOf, RuleId } from './config';
 import { addedLines } from '../diff';
 import { matchesPathPattern, protectedPathsTouched } from './paths';
@@ -225,6 +226,43 @@ export const llmBudgetCap: Factory<'llm-budget-cap'> = (config) => ({
   },
 });
 
+/** What to do about each kind of test weakening: the fix text names the honest alternative. */
+const WEAKENING_FIX: Record<TestChangeKind, string> = {
+  'test-file-deleted': 'keep the test file (move or rename it in a separate, behaviour-preserving change)',
+  'test-case-deleted': 'restore the deleted test cases, or explain in the change intent why the behaviour they check is gone',
+  'assertion-removed': 'restore the removed assertions',
+  'assertion-weakened': 'keep the strict assertion (strictEqual/deepStrictEqual, node:assert/strict)',
+  'expectation-changed': 'keep the expected values, or describe the new behaviour in the change intent (words the new expectation adds)',
+  'test-skipped': 'remove the skip/only/todo and make the test pass',
+  'tests-excluded': 'run every test file the base ran (test command, runner include/exclude)',
+  'unit-mocked': 'test the real unit: mock only its collaborators (I/O, clock), never the function under test',
+  'special-cased-input': 'implement the general rule instead of branching on the inputs the tests use',
+  'error-swallowed': 'let the unit report its error (rethrow, or return an explicit error outcome)',
+  'comparison-overloaded': 'remove the valueOf/toString/toPrimitive/equals override the assertions would go through',
+  'threshold-lowered': 'keep the threshold, or lower it in its own reviewed change',
+  'snapshot-rewritten': 'review the snapshot change and land it with the behaviour change it records, or keep the old snapshot',
+};
+
+export const testsWeakened: Factory<'tests-weakened'> = (config, roles) => ({
+  id: 'tests-weakened',
+  defaultSeverity: 'critical',
+  description:
+    config.params.action === 'deny' ? 'A change must not weaken the tests that judge it.' : 'A change that weakens the tests that judge it needs an approval.',
+  evaluate({ evals, approvals }) {
+    const findings = (evals.testChanges ?? []).filter((f) => !config.params.ignoreKinds.includes(f.kind));
+    if (findings.length === 0) return null;
+    const { action, approverRoles } = config.params;
+    if (action === 'require-approval' && approvalFor('tests-weakened', approverRoles, approvals, roles)) return null;
+    const kinds = [...new Set(findings.map((f) => f.kind))];
+    const files = [...new Set(findings.map((f) => f.file))];
+    return deny('tests-weakened', {
+      reason: `the change weakens the tests that judge it (${list(kinds)}) in ${list(files)}${action === 'require-approval' ? `, and no ${approverRoles.join('/')} has approved it` : ''}`,
+      evidence: findings.map((f) => `${f.file}:${f.line}: ${f.kind}: ${f.detail}`).join('\n'),
+      fix: `${kinds.map((k) => WEAKENING_FIX[k]).join('; ')}; then push a new candidate.${action === 'require-approval' ? ` Or ask ${holders(approverRoles, roles)} to approve (approve signal on this train).` : ''}`,
+    });
+  },
+});
+
 export const ruleFactories: { [K in RuleId]: Factory<K> } = {
   'eval-score-below-threshold': evalScoreBelowThreshold,
   'risk-above-threshold': riskAboveThreshold,
@@ -234,6 +272,7 @@ export const ruleFactories: { [K in RuleId]: Factory<K> } = {
   'environment-protection': environmentProtection,
   'llm-budget-cap': llmBudgetCap,
   'spec-criteria-uncovered': specCriteriaUncovered,
+  'tests-weakened': testsWeakened,
 };
 
 export type { Approval, PolicyInput };

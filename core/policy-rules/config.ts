@@ -7,6 +7,7 @@ import { PermanentError } from '../errors';
 import { z } from 'zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { describeIssues, ValidationError } from '../validation';
+import { TEST_CHANGE_KINDS } from '../test-changes';
 import { SEVERITIES, type RuleSeverity } from './types';
 
 const severity = z.enum(SEVERITIES as [RuleSeverity, ...RuleSeverity[]]);
@@ -83,6 +84,23 @@ export const ruleConfigSchemas = {
     })
     .strict(),
   'llm-budget-cap': z.object({ id: z.literal('llm-budget-cap'), ...base, params: z.object({ maxUsdPerChange: z.number().positive().default(5) }).strict().default({}) }).strict(),
+  /** Reads the eval report's testChanges (core/test-changes.ts): deny, or hold for an approver, when the change weakens its tests. */
+  'tests-weakened': z
+    .object({
+      id: z.literal('tests-weakened'),
+      ...base,
+      params: z
+        .object({
+          action: z.enum(['deny', 'require-approval']).default('deny'),
+          /** Who may lift it when action is require-approval. */
+          approverRoles: roleList.default(['owner']),
+          /** Finding kinds this repository accepts (say, snapshot-rewritten where snapshots are regenerated on purpose). */
+          ignoreKinds: z.array(z.enum(TEST_CHANGE_KINDS)).default([]),
+        })
+        .strict()
+        .default({}),
+    })
+    .strict(),
   /** Opt-in (not in the default policy): reads the eval report's spec_coverage check. */
   'spec-criteria-uncovered': z
     .object({

@@ -5,6 +5,7 @@ export const defaultPolicyConfig: PolicyConfigInput = {
   version: 1,
   rules: [
     { id: 'eval-score-below-threshold' },
+    { id: 'tests-weakened' },
     { id: 'secrets-in-diff' },
     { id: 'pii-migration-without-redaction' },
     { id: 'protected-path-touched' },

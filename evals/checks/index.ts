@@ -1,6 +1,7 @@
 /** Check dispatch: one implementation per DSL check type; errors become failed checks with the reason. */
 import { checkName, type CheckSpec } from '../dsl';
 import { clamp01 } from '../scoring';
+import { baseTestsPass } from './base-tests';
 import { patchApplies, riskScoreMax, testsPass } from './repo-checks';
 import { structuredRequirements } from './requirements';
 import { specCoverageCheck } from './spec-coverage';
@@ -20,6 +21,7 @@ const IMPLEMENTATIONS: { [T in CheckSpec['type']]: CheckImpl<T> } = {
   json_schema: jsonSchema,
   semantic,
   spec_coverage: specCoverageCheck,
+  base_tests_pass: baseTestsPass,
 };
 
 export interface EvalCheckResult {

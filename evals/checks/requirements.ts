@@ -17,6 +17,7 @@ import { ts } from 'ts-morph';
 import { git } from '../../io/git';
 import { judgeProviderFromEnv, type JudgeProvider } from '../semantic';
 import { parseTestOutcomes } from '../test-runner';
+import { TEST_FILE } from '../../core/test-changes';
 import type { CheckContext, CheckImpl } from './types';
 
 type RequirementSpec = Extract<import('../dsl').CheckSpec, { type: 'structured_requirements' }>['requirements'][number];
@@ -28,7 +29,7 @@ export interface RequirementResult {
   evidence: string;
 }
 
-export const TEST_FILE = /(^|\/)(test|tests|__tests__)\/|\.(test|spec)\.[cm]?[jt]sx?$/;
+export { TEST_FILE } from '../../core/test-changes';
 
 export const structuredRequirements: CheckImpl<'structured_requirements'> = async (spec, ctx) => {
   const results: RequirementResult[] = [];

@@ -1,5 +1,6 @@
 import type { CheckSpec, Scenario } from '../dsl';
 import type { JudgeProvider, SimilarityProvider } from '../semantic';
+import type { TestChangeAnalysis } from '../../core/test-changes';
 import type { TestRun } from '../test-runner';
 
 export type CheckStatus = 'passed' | 'failed' | 'unverified' | 'error' | 'skipped';
@@ -40,6 +41,16 @@ export interface CheckContext {
   baseTestsWithCandidateTests(): Promise<{ run: TestRun; testFiles: string[] }>;
   /** A clean work tree of the base commit (created on first use). */
   baseTree(): Promise<string>;
+  /** A second, clean work tree of the candidate (created on first use) that a check may change, e.g. to restore base tests. */
+  scratchCandidateTree(): Promise<string>;
+  /** The base commit's test command, placeholders filled; undefined when the base declares none. */
+  baseTestArgv?: string[];
+  /** Runs argv in `cwd` within the scenario's time limit and sandbox. */
+  runTests(argv: readonly string[], cwd: string): Promise<TestRun>;
+  /** How the change touches the tests (core/test-changes.ts), memoised. */
+  testChanges(): Promise<TestChangeAnalysis>;
+  /** The change request's intent, when known: it documents intended expectation updates. */
+  intent?: string;
   similarity: Map<string, SimilarityProvider>;
   judge?: JudgeProvider;
 }

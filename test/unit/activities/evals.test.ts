@@ -40,8 +40,13 @@ describe('runEvals', () => {
     expect(report.checks.map((c) => [c.check, c.passed, c.score])).toEqual([
       ['patch_applies', true, 1],
       ['tests_pass', true, 1],
+      ['base_tests_pass', true, 1],
     ]);
     expect(report.checks[1].explanation).toBe('14/14 tests passed');
+    // The base's tests judge the candidate; the two whose expectation the change updates (a "language" field,
+    // as its intent says) are the intended behaviour change, not a failure.
+    expect(report.checks[2].explanation).toMatch(/^8\/8 base tests pass on the candidate; intended by the change .*'GET \/greet returns a JSON greeting', 'greets by name'/);
+    expect(report.testChanges).toEqual([]);
     expect(report).toMatchObject({ score: 1, passed: true, threshold: 0.85 });
     // The harness wrote the run's artifacts under <artifactsDir>/<changeId>/.
     const dir = path.join(artifactsDir, 'good');
@@ -63,8 +68,9 @@ describe('runEvals', () => {
     for (const name of ['greets by name', 'greets the world when no name is given', 'accepts names in any script', 'GET /greet returns a JSON greeting'])
       expect(tests?.explanation).toContain(`'${name}'`);
     expect(report.passed).toBe(false);
-    // Weighted mean (1·1 + 3·0.6)/4, capped by the failed required tests_pass check: × 0.6 (evals/scoring.ts).
-    expect(report.score).toBeCloseTo(((1 * 1 + 3 * 0.6) / 4) * 0.6);
+    // Weighted mean (1·1 + 3·0.6 + 3·s_base)/7, capped by the lowest failed required check (evals/scoring.ts).
+    const base = report.checks.find((c) => c.check === 'base_tests_pass')!;
+    expect(report.score).toBeCloseTo(((1 * 1 + 3 * 0.6 + 3 * base.score) / 7) * Math.min(0.6, base.passed ? 1 : base.score));
   });
 
   it('does not leak the worker environment into the tests', async () => {
@@ -143,7 +149,7 @@ describe('runEvals', () => {
   it('fails patch_applies for a candidate commit that does not exist', async () => {
     const input = await prepared('good-change', 'ghost');
     const report = await evals.runEvals({ ...input, candidate: { ...input.candidate, sha: 'f'.repeat(40) } });
-    expect(report.checks.map((c) => c.passed)).toEqual([false, false]);
+    expect(report.checks.map((c) => c.passed)).toEqual([false, false, false]);
     expect(report.checks[0].explanation).toBe(`candidate ${'f'.repeat(40)} is not a commit of ${input.changeRequest.repo}`);
     expect(report.checks[1].explanation).toMatch(/^not run: /);
     expect(report).toMatchObject({ score: 0, passed: false, threshold: 0.85 });
@@ -157,11 +163,12 @@ describe('parseTestOutput and the gate scenario', () => {
     expect(parseTestOutput('no summary here')).toBeUndefined();
   });
 
-  it('weighs patch_applies 1 and tests_pass 3, both required, threshold 0.85', () => {
+  it('weighs patch_applies 1, tests_pass 3 and base_tests_pass 3, all required, threshold 0.85', () => {
     const scenario = gateScenario();
     expect(scenario.checks.map((c) => [c.type, c.weight, c.required])).toEqual([
       ['patch_applies', 1, true],
       ['tests_pass', 3, true],
+      ['base_tests_pass', 3, true],
     ]);
     expect(scenario.scoring.threshold).toBe(EVAL_THRESHOLD);
     expect(EVAL_THRESHOLD).toBe(0.85);
@@ -169,15 +176,18 @@ describe('parseTestOutput and the gate scenario', () => {
 
   it('needs the threshold and every check', () => {
     const { checks, scoring } = gateScenario();
-    const score = (patch: [number, boolean], tests: [number, boolean]) =>
+    const score = (patch: [number, boolean], tests: [number, boolean], base: [number, boolean] = [1, true]) =>
       scoreScenario(
-        checks.map((c, i) => ({ check: c.type, weight: c.weight, required: c.required, score: [patch, tests][i][0], passed: [patch, tests][i][1] })),
+        checks.map((c, i) => ({ check: c.type, weight: c.weight, required: c.required, score: [patch, tests, base][i][0], passed: [patch, tests, base][i][1] })),
         scoring.threshold,
       );
     expect(score([1, true], [1, true])).toMatchObject({ score: 1, passed: true });
     expect(score([1, true], [0.9, false]).passed).toBe(false);
-    expect(score([1, true], [0.9, false]).score).toBeCloseTo(((1 + 3 * 0.9) / 4) * 0.9);
+    expect(score([1, true], [0.9, false]).score).toBeCloseTo(((1 + 3 * 0.9 + 3) / 7) * 0.9);
     // A candidate that does not carry its change scores 0 however green its tests (was 0.75 as a plain mean).
     expect(score([0, false], [1, true])).toMatchObject({ score: 0, passed: false });
+    // Its own suite green, but a base test it deleted fails on its source: capped by the base check.
+    expect(score([1, true], [1, true], [0.8, false])).toMatchObject({ passed: false });
+    expect(score([1, true], [1, true], [0.8, false]).score).toBeCloseTo(((1 + 3 + 3 * 0.8) / 7) * 0.8);
   });
 });

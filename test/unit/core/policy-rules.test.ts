@@ -11,6 +11,7 @@ import { loadPolicyFile } from '../../../policy/load';
 import { decide, type PolicyInput } from '../../../core/policy';
 import { appealRoles, compilePolicy, defaultPolicy, parsePolicyYaml, PolicyConfigError, RULE_IDS, type CompiledPolicy } from '../../../core/policy-rules';
 import type { Denial } from '../../../core/stages';
+import { TEST_CHANGE_KINDS } from '../../../core/test-changes';
 
 const FIXTURE = path.join(__dirname, '../../helpers/strict.policy.yaml');
 const strict: CompiledPolicy = loadPolicyFile(FIXTURE);
@@ -206,6 +207,7 @@ describe('every denial is complete', () => {
       threshold: fc.double({ min: 0, max: 1, noNaN: true }),
       checks: fc.array(fc.record({ check: fc.string({ minLength: 1 }), score: fc.double({ min: 0, max: 1, noNaN: true }), passed: fc.boolean(), explanation: fc.string() }), { maxLength: 3 }),
       durationMs: fc.nat(),
+      testChanges: fc.option(fc.array(fc.record({ kind: fc.constantFrom(...TEST_CHANGE_KINDS), file: fc.constantFrom('test/a.test.ts', 'src/a.ts'), line: fc.nat(), detail: fc.string() }), { maxLength: 2 }), { nil: undefined }),
     }),
     approvals: fc.array(fc.record({ by: fc.constantFrom('olivia', 'rita', 'dave') }), { maxLength: 2 }),
     now: fc.date({ min: new Date('2026-12-01'), max: new Date('2027-01-31'), noInvalidDate: true }).map((d) => d.toISOString()),

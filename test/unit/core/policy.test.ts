@@ -6,6 +6,7 @@ import { asWorkerRuns } from '../../helpers/interceptors';
 const createPolicyActivities = (...args: Parameters<typeof createPolicyActivitiesUnwrapped>) => asWorkerRuns(createPolicyActivitiesUnwrapped(...args));
 import { decide, matchesPathPattern, policyRules, RISK_DENY_THRESHOLD, type PolicyInput } from '../../../core/policy';
 import type { CheckResult, Denial } from '../../../core/stages';
+import { TEST_CHANGE_KINDS } from '../../../core/test-changes';
 
 const passingEvals = { score: 0.95, passed: true, threshold: 0.85, durationMs: 1200, checks: [{ check: 'greets', score: 1, passed: true, explanation: 'ok' }] };
 const lowRisk = { score: 0.2, factors: [{ name: 'centrality', value: 0.1, weight: 0.45, detail: 'leaf file' }] };
@@ -164,6 +165,7 @@ describe('denials are complete', () => {
       threshold: fc.double({ min: 0, max: 1, noNaN: true }),
       checks: fc.array(check, { maxLength: 4 }),
       durationMs: fc.nat(),
+      testChanges: fc.option(fc.array(fc.record({ kind: fc.constantFrom(...TEST_CHANGE_KINDS), file: fc.constantFrom('test/x.test.ts', 'src/x.ts'), line: fc.nat(), detail: fc.string() }), { maxLength: 2 }), { nil: undefined }),
     }),
   });
 

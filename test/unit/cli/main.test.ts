@@ -4,10 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { COMMANDS } from '../../cli/main';
+import { COMMANDS } from '../../../cli/main';
 
 const run = promisify(execFile);
-const ROOT = path.resolve(__dirname, '../..');
+const ROOT = path.resolve(__dirname, '../../..');
 const MAESTRO = path.join(ROOT, 'bin/maestro');
 
 async function maestro(args: string[], nodeOptions = ''): Promise<{ code: number; stdout: string; stderr: string }> {
