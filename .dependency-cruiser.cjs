@@ -56,7 +56,12 @@ module.exports = {
       from: { path: '^workflows/' },
       to: { path: '^activities/', dependencyTypesNot: ['type-only'] },
     },
-    only('workers-wire-workflows-and-activities', '^workers/', ['^workers/', '^workflows/', '^activities/', '^io/', '^core/'], 'A worker registers workflows and activities.'),
+    only(
+      'workers-wire-workflows-and-activities',
+      '^workers/',
+      ['^workers/', '^workflows/', '^activities/', '^io/', '^core/', '^infra/postgres/server\\.ts$'],
+      'A worker registers workflows and activities; its default record is the embedded PostgreSQL.',
+    ),
     only(
       'cli-talks-to-workflows-by-messages',
       '^cli/',

@@ -11,6 +11,7 @@ import { createDeliveryActivities } from './delivery';
 import { LocalDeployer } from '../delivery/local-deployer';
 import { createRecordActivities } from './record';
 import { createProvenanceActivities } from './provenance';
+import { TSX_CLI } from '../io/paths';
 
 export interface ActivityDeps {
   /** Root for Maestro's local state (work trees, deployed versions, artifacts, releases). */
@@ -26,7 +27,6 @@ export interface ActivityDeps {
   llmEnv?: Record<string, string | undefined>;
 }
 
-export const TSX_CLI = require.resolve('tsx/cli');
 
 /** Every activity of the release train and the appeal workflow, built from injected dependencies. */
 export function createActivities(deps: ActivityDeps) {

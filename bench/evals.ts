@@ -9,7 +9,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createGreeterCorpus, CORPUS_PROTECTED_PATHS } from '../evals/corpus/greeter';
+import { createGreeterCorpus, CORPUS_PROTECTED_PATHS } from '../examples/corpus/greeter';
 import { loadRegistry } from '../evals/registry';
 import { runScenarios } from '../evals/runner';
 

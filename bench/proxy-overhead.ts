@@ -24,7 +24,7 @@ const REQUESTS = Number(process.argv[2] ?? 5000);
 const ROUNDS = Number(process.argv[3] ?? 3);
 /** Per series, before each round's measured requests: JIT, sockets and semi-space sizes settle. */
 const WARMUP = 1000;
-const TSX_CLI = require.resolve('tsx/cli');
+import { TSX_CLI } from '../io/paths';
 
 const SERVICE_SOURCE = `
 require('node:http')

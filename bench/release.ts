@@ -9,7 +9,7 @@ import path from 'node:path';
 import { percentile } from '../core/health';
 import type { progressiveRollout } from '../workflows/progressive-rollout';
 import type { releaseTrain } from '../workflows/release-train';
-import { DEMO_PLAN, DEMO_TRAFFIC_RPS } from '../cli/demo';
+import { DEMO_PLAN, DEMO_TRAFFIC_RPS } from '../examples/demo-repo';
 import { withOwnStack } from './own-stack';
 import { FAST_PLAN, TrainFixture } from '../examples/train-fixture';
 

@@ -1,24 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LocalDeployer } from '../delivery/local-deployer';
-import { TSX_CLI } from '../activities';
-import { STATE } from '../io/paths';
-import type { RolloutPlanInput } from '../core/rollout-plan';
+import { STATE, TSX_CLI } from '../io/paths';
 import { serviceDescriptorSchema } from '../core/stages';
-import { createDemoRepo, loadExampleChange, type ExampleChangeName } from '../examples/demo-repo';
+import { createDemoRepo, DEMO_PLAN, DEMO_SERVICE, DEMO_TRAFFIC_RPS, loadExampleChange, type ExampleChangeName } from '../examples/demo-repo';
 import type { TrainResult } from '../workflows/messages';
 import { connectClient, workflowUiLink } from './client';
 import { startTrain, waitForTrain } from './release';
 import { up } from './stack';
-
-export const DEMO_SERVICE = 'greeter';
-export const DEMO_TRAFFIC_RPS = 100;
-/** The demo's gates: short enough to watch, long enough to judge (≥ 20 canary requests per probe at 10%). */
-export const DEMO_PLAN: RolloutPlanInput = {
-  steps: [{ setWeight: 10 }, { setWeight: 50 }, { setWeight: 100 }],
-  gate: { probeInterval: '2s', consecutiveGreen: 3, maxRed: 2, timeout: '1m' },
-  thresholds: { maxP95LatencyMs: 300, maxErrorRate: 0.01, minEvalScore: 0.85, minRequests: 20 },
-};
 
 /** The denied change first: it is written against the initial greeter, which the good change moves on. */
 const SCRIPT: { change: ExampleChangeName; expect: TrainResult['outcome'] }[] = [

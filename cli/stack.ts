@@ -6,7 +6,7 @@ import { LocalDeployer } from '../delivery/local-deployer';
 import { isProcessAlive } from '../io/process';
 import { migrate } from '../record/migrate';
 import { ensurePostgres, redactUrl, stopPostgres } from '../infra/postgres/server';
-import { TSX_CLI } from '../activities';
+import { TSX_CLI } from '../io/paths';
 import { PROJECT_ROOT, STATE } from '../io/paths';
 
 const RUN_DIR = STATE.run;

@@ -6,6 +6,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseChangeRequest, type ChangeRequest } from '../core/change-request';
 import { git } from '../io/git';
+import type { RolloutPlanInput } from '../core/rollout-plan';
 
 export const GREETER_SERVICE_DIR = path.join(__dirname, 'greeter-service');
 export const EXAMPLE_CHANGES_DIR = path.join(__dirname, 'changes');
@@ -47,3 +48,12 @@ export function loadExampleChange(name: ExampleChangeName | string, repo: string
   const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   return parseChangeRequest({ ...raw, repo, id });
 }
+
+export const DEMO_SERVICE = 'greeter';
+export const DEMO_TRAFFIC_RPS = 100;
+/** The demo's gates: short enough to watch, long enough to judge (≥ 20 canary requests per probe at 10%). */
+export const DEMO_PLAN: RolloutPlanInput = {
+  steps: [{ setWeight: 10 }, { setWeight: 50 }, { setWeight: 100 }],
+  gate: { probeInterval: '2s', consecutiveGreen: 3, maxRed: 2, timeout: '1m' },
+  thresholds: { maxP95LatencyMs: 300, maxErrorRate: 0.01, minEvalScore: 0.85, minRequests: 20 },
+};

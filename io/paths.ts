@@ -35,3 +35,6 @@ export function statePaths(root: string = DEFAULT_STATE_DIR) {
 
 /** The default layout, under DEFAULT_STATE_DIR. */
 export const STATE = statePaths();
+
+/** tsx's CLI: every TypeScript process Maestro starts (services, proxy, worker, test commands) runs through it. */
+export const TSX_CLI = require.resolve('tsx/cli');

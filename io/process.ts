@@ -22,16 +22,33 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
+/**
+ * True while any process of the group is alive and not a zombie: a group whose members have all
+ * exited still answers kill(-pgid, 0) until their parents reap them.
+ */
 export function isGroupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch {
     return false;
   }
+  if (process.platform !== 'linux') return true;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    // Fields after "(comm)": state, ppid, pgrp, ...
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z') return true;
+  }
+  return false;
 }
 
-/** SIGTERM to the whole group (a launcher and the processes under it), SIGKILL if it lingers. */
+/** SIGTERM to the whole group (a launcher and the processes under it), SIGKILL if any of it lingers. */
 export async function stopProcessGroup(pgid: number, timeoutMs: number): Promise<void> {
   const signalGroup = (signal: NodeJS.Signals) => {
     try {
@@ -43,16 +60,12 @@ export async function stopProcessGroup(pgid: number, timeoutMs: number): Promise
   if (!isGroupAlive(pgid)) return;
   signalGroup('SIGTERM');
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isGroupAlive(pgid) || !isProcessAlive(pgid)) break;
-    await sleep(25);
-  }
-  // The leader may be gone while a child lingers: whatever is left of the group goes now.
-  if (isGroupAlive(pgid)) signalGroup('SIGKILL');
+  while (isGroupAlive(pgid) && Date.now() < deadline) await sleep(25);
+  if (!isGroupAlive(pgid)) return;
+  signalGroup('SIGKILL');
   const killDeadline = Date.now() + 2000;
-  while (isProcessAlive(pgid) && Date.now() < killDeadline) await sleep(25);
+  while (isGroupAlive(pgid) && Date.now() < killDeadline) await sleep(25);
 }
-
 
 /** True when something accepts TCP connections on host:port within the timeout. */
 export function isPortOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {

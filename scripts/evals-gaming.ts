@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runGamingCorpus, type CorpusRow } from '../evals/corpus/gaming';
+import { runGamingCorpus, type CorpusRow } from '../examples/corpus/gaming';
 
 async function main(): Promise<void> {
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'maestro-gaming-'));

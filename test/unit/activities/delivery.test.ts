@@ -19,7 +19,7 @@ import { isGroupAlive, isProcessAlive } from '../../../io/process';
 import { VERSION_HEADER, WeightedProxy } from '../../../delivery/proxy';
 import { runTraffic } from '../../../delivery/traffic';
 
-const TSX_CLI = require.resolve('tsx/cli');
+import { TSX_CLI } from '../../../io/paths';
 const DELIVERY_DIR = path.resolve(__dirname, '../../../delivery');
 const descriptor = { entry: 'server.ts', healthPath: '/healthz' };
 

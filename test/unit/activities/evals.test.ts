@@ -11,7 +11,7 @@ import { parseTestOutput } from '../../../evals/test-runner';
 import { parseChangeRequest } from '../../../core/change-request';
 import type { EvalReport } from '../../../core/stages';
 
-const TSX_CLI = require.resolve('tsx/cli');
+import { TSX_CLI } from '../../../io/paths';
 
 let tmp: string;
 let repoActivities: ReturnType<typeof createRepoActivities>;

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { GAMING_CORPUS, runGamingCorpus, type CorpusRow } from '../../../evals/corpus/gaming';
+import { GAMING_CORPUS, runGamingCorpus, type CorpusRow } from '../../../examples/corpus/gaming';
 
 // Every case runs the release-train gate (both test runs) and the default policy: slow on a shared machine.
 jest.setTimeout(900_000);

@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createGreeterCorpus, CORPUS_PROTECTED_PATHS, KNOWN_BAD, KNOWN_GOOD, type GreeterCorpus } from '../../../evals/corpus/greeter';
+import { createGreeterCorpus, CORPUS_PROTECTED_PATHS, KNOWN_BAD, KNOWN_GOOD, type GreeterCorpus } from '../../../examples/corpus/greeter';
 import { defineScenario } from '../../../evals/dsl';
 import { loadRegistry, type Registry } from '../../../evals/registry';
 import { runRobustness } from '../../../evals/robustness';

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
 import { LlmResponseError, LlmUnavailableError } from '../../../llm/openai';
-import { createGreeterCorpus, type GreeterCorpus } from '../../../evals/corpus/greeter';
+import { createGreeterCorpus, type GreeterCorpus } from '../../../examples/corpus/greeter';
 import { defineScenario } from '../../../evals/dsl';
 import { runScenarios } from '../../../evals/runner';
 import { embeddingProviderFromEnv, judgeProviderFromEnv, openAICompatibleEmbeddingProvider, openAICompatibleJudge } from '../../../evals/semantic';

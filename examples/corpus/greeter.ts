@@ -12,7 +12,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { git } from '../../io/git';
-import { createDemoRepo } from '../../examples/demo-repo';
+import { createDemoRepo } from '../demo-repo';
 
 export const CORPUS_PROTECTED_PATHS = ['src/server.ts', 'maestro.service.json'];
 export type CorpusName = 'good-fix' | 'tests-broken' | 'api-changed' | 'not-fixed' | 'risky-file';

@@ -8,11 +8,11 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { git } from '../../io/git';
-import { createDemoRepo } from '../../examples/demo-repo';
+import { createDemoRepo } from '../demo-repo';
 import { decide } from '../../core/policy';
 import { defaultPolicy, type CompiledPolicy } from '../../core/policy-rules';
 import type { EvalReport, PolicyDecision } from '../../core/stages';
-import { runGate, toEvalReport } from '../gate';
+import { runGate, toEvalReport } from '../../evals/gate';
 
 const GIT_ID = ['-c', 'user.name=Corpus', '-c', 'user.email=corpus@maestro.localhost', '-c', 'commit.gpgsign=false', '-c', 'core.hooksPath=/dev/null'];
 
