@@ -1,25 +1,11 @@
 /** Delivery activities: thin Temporal-facing wrappers over the deployer, heartbeating while it works. */
 import type { ProbeSample } from '../core/health';
-import {
-  DeliveryInputError,
-  checkWeight,
-  type DeployCanaryInput,
-  type DeployCanaryResult,
-  type LocalDeployer,
-  type PromoteResult,
-  type RollbackResult,
-  type ServiceRef,
-  type SetWeightInput,
-} from '../delivery/local-deployer';
+import type { DeployCanaryInput, DeployCanaryResult, Deployer, PromoteResult, RollbackResult, ServiceRef, SetWeightInput } from '../core/delivery';
+import { DeliveryInputError, checkWeight } from '../delivery/local-deployer';
 import { withHeartbeats } from './context';
 
-export { LocalDeployer, DeliveryInputError } from '../delivery/local-deployer';
-export type * from '../delivery/local-deployer';
-export { WeightedProxy, VERSION_HEADER } from '../delivery/proxy';
-export { runTraffic } from '../delivery/traffic';
-
 export interface DeliveryDeps {
-  deployer: LocalDeployer;
+  deployer: Deployer;
 }
 
 const HEARTBEAT_EVERY_MS = 1000;

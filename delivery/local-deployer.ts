@@ -15,10 +15,23 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type {
+  DeployableDescriptor,
+  DeployCanaryInput,
+  DeployCanaryResult,
+  Deployer,
+  EnsureStableInput,
+  EnsureStableResult,
+  PromoteResult,
+  RollbackResult,
+  ServiceRef,
+  ServiceStatus,
+  SetWeightInput,
+  StartTrafficInput,
+} from '../core/delivery';
 import type { ProbeSample } from '../core/health';
 import { withLock } from '../io/lock';
 import { isGroupAlive, stopProcessGroup } from '../io/process';
-import type { ServiceDescriptor } from '../core/stages';
 import { git, resolveCommit, spawnGit } from '../io/git';
 import type { ProxyMetrics, ProxyState } from './proxy';
 
@@ -33,60 +46,6 @@ export interface LocalDeployerOptions {
   stopTimeoutMs?: number;
   /** Pause between switching traffic away from a version and stopping it, for in-flight requests. */
   drainMs?: number;
-}
-
-/** What the deployer needs from a service's maestro.service.json. */
-export type DeployableDescriptor = Pick<ServiceDescriptor, 'entry' | 'healthPath'>;
-
-export interface DeployCanaryInput {
-  service: string;
-  repo: string;
-  baseSha: string;
-  sha: string;
-  descriptor: DeployableDescriptor;
-}
-export interface EnsureStableInput {
-  service: string;
-  repo: string;
-  sha: string;
-  descriptor: DeployableDescriptor;
-}
-export interface ServiceRef {
-  service: string;
-}
-export interface SetWeightInput {
-  service: string;
-  weight: number;
-}
-export interface StartTrafficInput {
-  service: string;
-  rps: number;
-  durationMs: number;
-  concurrency?: number;
-  paths?: string[];
-}
-
-export interface DeployedVersion {
-  sha: string;
-  url: string;
-}
-export interface DeployCanaryResult {
-  proxyUrl: string;
-  stable: DeployedVersion;
-  canary: DeployedVersion;
-}
-export interface EnsureStableResult {
-  proxyUrl: string;
-  stable: DeployedVersion;
-}
-export interface RollbackResult {
-  /** Epoch ms at which the proxy confirmed weight 0 (all traffic on stable). */
-  at: number;
-}
-export interface PromoteResult {
-  at: number;
-  stable: DeployedVersion;
-  previousStableSha: string | null;
 }
 
 interface VersionRecord {
@@ -130,22 +89,6 @@ interface ServiceState {
   updatedAt: number;
 }
 
-export interface ProcessStatus {
-  pid: number;
-  alive: boolean;
-}
-export interface ServiceStatus {
-  service: string;
-  repo: string;
-  proxy: (ProcessStatus & { publicUrl: string; adminUrl: string }) | null;
-  weight: number;
-  stable: (ProcessStatus & DeployedVersion) | null;
-  canary: (ProcessStatus & DeployedVersion) | null;
-  traffic: (ProcessStatus & { rps: number; durationMs: number; startedAt: number }) | null;
-  lastPromotion: { sha: string; at: number } | null;
-  lastRollback: { sha: string; at: number } | null;
-}
-
 /** Input that can never succeed on retry (unknown service, bad weight, unknown commit, ...). */
 export class DeliveryInputError extends InvalidInputError {}
 
@@ -156,7 +99,7 @@ const GIT_REVISION = /^[A-Za-z0-9._/^~-]{1,200}$/;
 /** Node flags for the proxy process: a fixed 16 MB young generation keeps GC pauses out of its p99. */
 export const PROXY_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=16', '--max-semi-space-size=16'];
 
-export class LocalDeployer {
+export class LocalDeployer implements Deployer {
   readonly stateDir: string;
   private readonly tsxCli: string;
   private readonly startTimeoutMs: number;

@@ -1,0 +1,99 @@
+/**
+ * The delivery ports (DESIGN §3): a Deployer runs the stable and canary versions of a service and
+ * splits traffic between them; a HealthSource reports per-version figures for the gates. The embedded
+ * implementation of both is delivery/local-deployer.ts (processes behind a weighted proxy on loopback).
+ */
+import type { ProbeSample } from './health';
+import type { ServiceDescriptor } from './stages';
+
+/** What the deployer needs from a service's maestro.service.json. */
+export type DeployableDescriptor = Pick<ServiceDescriptor, 'entry' | 'healthPath'>;
+
+export interface DeployCanaryInput {
+  service: string;
+  repo: string;
+  baseSha: string;
+  sha: string;
+  descriptor: DeployableDescriptor;
+}
+export interface EnsureStableInput {
+  service: string;
+  repo: string;
+  sha: string;
+  descriptor: DeployableDescriptor;
+}
+export interface ServiceRef {
+  service: string;
+}
+export interface SetWeightInput {
+  service: string;
+  weight: number;
+}
+export interface StartTrafficInput {
+  service: string;
+  rps: number;
+  durationMs: number;
+  concurrency?: number;
+  paths?: string[];
+}
+
+export interface DeployedVersion {
+  sha: string;
+  url: string;
+}
+export interface DeployCanaryResult {
+  proxyUrl: string;
+  stable: DeployedVersion;
+  canary: DeployedVersion;
+}
+export interface EnsureStableResult {
+  proxyUrl: string;
+  stable: DeployedVersion;
+}
+export interface RollbackResult {
+  /** Epoch ms at which the proxy confirmed weight 0 (all traffic on stable). */
+  at: number;
+}
+export interface PromoteResult {
+  at: number;
+  stable: DeployedVersion;
+  previousStableSha: string | null;
+}
+
+export interface ProcessStatus {
+  pid: number;
+  alive: boolean;
+}
+export interface ServiceStatus {
+  service: string;
+  repo: string;
+  proxy: (ProcessStatus & { publicUrl: string; adminUrl: string }) | null;
+  weight: number;
+  stable: (ProcessStatus & DeployedVersion) | null;
+  canary: (ProcessStatus & DeployedVersion) | null;
+  traffic: (ProcessStatus & { rps: number; durationMs: number; startedAt: number }) | null;
+  lastPromotion: { sha: string; at: number } | null;
+  lastRollback: { sha: string; at: number } | null;
+}
+
+/** Per-version request, error and latency figures since the previous probe. */
+export interface HealthSource {
+  probe(input: ServiceRef): Promise<ProbeSample>;
+}
+
+/**
+ * Every method is idempotent (a retried activity finds its work done) and serialised per service.
+ * `rollback` and `promote` act on the canary that `deployCanary` started.
+ */
+export interface Deployer extends HealthSource {
+  hasService(service: string): Promise<boolean>;
+  deployCanary(input: DeployCanaryInput): Promise<DeployCanaryResult>;
+  ensureStable(input: EnsureStableInput): Promise<EnsureStableResult>;
+  setWeight(input: SetWeightInput): Promise<{ weight: number }>;
+  rollback(input: ServiceRef): Promise<RollbackResult>;
+  promote(input: ServiceRef): Promise<PromoteResult>;
+  status(input: ServiceRef): Promise<ServiceStatus>;
+  startTraffic(input: StartTrafficInput): Promise<{ pid: number; targetUrl: string }>;
+  stopTraffic(input: ServiceRef): Promise<{ stopped: boolean }>;
+  stopService(input: ServiceRef): Promise<{ stoppedPids: number[] }>;
+}
