@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { parseChangeRequest, type ChangeRequest } from '../core/change-request';
 import {
   operatorSignalSchema,
@@ -16,12 +16,13 @@ import {
 import { CliError, EXIT } from './errors';
 import { parseOrThrow } from '../core/validation';
 import { findSecrets } from '../core/policy-rules';
+import { git, GitError } from '../io/git';
 
 export function trainWorkflowId(changeId: string): string {
   return `train-${changeId}`;
 }
 
-export function readChangeFile(file: string): ChangeRequest {
+export async function readChangeFile(file: string): Promise<ChangeRequest> {
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -39,21 +40,63 @@ export function readChangeFile(file: string): ChangeRequest {
         EXIT.usage,
       );
   }
+  await checkTarget(cr, file);
   return cr;
 }
 
+/**
+ * One train per change id, ever: a running id gets a clear message, a finished one its outcome and how
+ * to release the change again on purpose (Temporal's REJECT_DUPLICATE keeps the id from being reused).
+ */
 export async function startTrain(client: Client, cr: ChangeRequest): Promise<WorkflowHandle> {
-  return client.workflow.start('releaseTrain', {
-    taskQueue: TASK_QUEUE,
-    workflowId: trainWorkflowId(cr.id),
-    args: [cr],
-    typedSearchAttributes: [
-      { key: searchAttributes.changeId, value: cr.id },
-      { key: searchAttributes.repo, value: cr.repo },
-      { key: searchAttributes.stage, value: 'validating' },
-    ],
-    memo: { title: cr.title, author: cr.author },
-  });
+  const workflowId = trainWorkflowId(cr.id);
+  try {
+    return await client.workflow.start('releaseTrain', {
+      taskQueue: TASK_QUEUE,
+      workflowId,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      args: [cr],
+      typedSearchAttributes: [
+        { key: searchAttributes.changeId, value: cr.id },
+        { key: searchAttributes.repo, value: cr.repo },
+        { key: searchAttributes.stage, value: 'validating' },
+      ],
+      memo: { title: cr.title, author: cr.author },
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const existing = client.workflow.getHandle(workflowId);
+    const { status } = await existing.describe();
+    if (status.name === 'RUNNING')
+      throw new CliError(`change '${cr.id}' already has a running train ${workflowId}; nothing was started. Follow it with: maestro status ${workflowId}`, EXIT.usage);
+    const ended = await existing.result().then(
+      (result: TrainResult) => `${result.outcome} — ${result.reason}`,
+      (failure: unknown) => `${status.name.toLowerCase()} — ${failure instanceof WorkflowFailedError ? (failure.cause?.message ?? failure.message) : String(failure)}`,
+    );
+    throw new CliError(
+      `change '${cr.id}' was already released by train ${workflowId}: ${ended}. Nothing was started. ` +
+        `To release this change again on purpose, give it a new id (e.g. "${cr.id}-2").`,
+      EXIT.usage,
+    );
+  }
+}
+
+/** The target repository and base branch exist, checked before anything starts. */
+export async function checkTarget(cr: ChangeRequest, file: string): Promise<void> {
+  if (!fs.existsSync(cr.repo)) throw new CliError(`${file}: repo '${cr.repo}' does not exist; give the absolute path of a git repository`, EXIT.usage);
+  try {
+    if ((await resolveBranch(cr.repo, cr.baseBranch)) !== undefined) return;
+  } catch (err) {
+    if (err instanceof GitError && err.isPermanent) throw new CliError(`${file}: repo '${cr.repo}' is not a git repository`, EXIT.usage);
+    throw err;
+  }
+  const { stdout } = await git(cr.repo, ['for-each-ref', '--format=%(refname:short)', 'refs/heads']);
+  throw new CliError(`${file}: base branch '${cr.baseBranch}' does not exist in ${cr.repo}; branches: ${stdout.trim().split('\n').filter(Boolean).join(', ') || '(none)'}`, EXIT.usage);
+}
+
+async function resolveBranch(repo: string, branch: string): Promise<string | undefined> {
+  const result = await git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], { allowExitCodes: [1] });
+  return result.exitCode === 0 ? result.stdout.trim() : undefined;
 }
 
 /** The train's status with the live rollout figures of its child merged in. */

@@ -112,8 +112,17 @@ export const changeRequestSchema = z
     title: z.string().min(1).max(200),
     intent: z.string().min(1).max(4000),
     /** Absolute path of the target git repository (the local stand-in for a clone URL). */
-    repo: z.string().startsWith('/', 'must be an absolute path to a git repository'),
-    baseBranch: z.string().regex(/^[\w./-]+$/).default('main'),
+    repo: z
+      .string()
+      .startsWith('/', 'must be an absolute path to a git repository')
+      .refine((p) => p.split('/').slice(1).every((segment) => segment !== '' && segment !== '.' && segment !== '..'), {
+        message: "must be a normalised absolute path: no '.', '..', empty segments or trailing '/'",
+      }),
+    baseBranch: z
+      .string()
+      .regex(/^[\w./-]+$/, 'letters, digits, and . _ / - only')
+      .refine(isBranchName, { message: "must be a git branch name: no '..', no leading '-' or '/', no '//', no trailing '/', '.' or '.lock', no segment starting with '.'" })
+      .default('main'),
     /** Service name on the deployer; one running stable version per service. */
     service: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/),
     environment: z.enum(['dev', 'staging', 'prod']).default('dev'),
@@ -128,6 +137,13 @@ export const changeRequestSchema = z
     rollout: rolloutPlanSchema.default({}),
   })
   .strict();
+
+/** The subset of `git check-ref-format --branch` that the allowed characters can break. */
+function isBranchName(name: string): boolean {
+  if (name.startsWith('-') || name.startsWith('/') || name.endsWith('/') || name.endsWith('.') || name.endsWith('.lock')) return false;
+  if (name.includes('..') || name.includes('//')) return false;
+  return name.split('/').every((segment) => !segment.startsWith('.'));
+}
 
 export type ChangeRequestInput = z.input<typeof changeRequestSchema>;
 export type ChangeRequest = z.output<typeof changeRequestSchema>;

@@ -12,7 +12,7 @@ export const command = defineCommand({
     if (!file) throw new UsageError('start needs <change.json>');
     if (extra.length) throw new UsageError(`unexpected argument ${extra.join(' ')}`);
     const [{ connectClient, workflowUiLink }, { exitCodeFor, readChangeFile, startTrain, waitForTrain }] = await Promise.all([import('../client'), import('../release')]);
-    const cr = readChangeFile(file);
+    const cr = await readChangeFile(file);
     const client = await connectClient();
     const handle = await startTrain(client, cr);
     io.print(`started release train ${handle.workflowId}`);

@@ -72,6 +72,37 @@ test('release start --wait follows a train to promotion and exits 0; status show
   expect(status.stdout).toMatch(/gate-passed/);
 });
 
+test('a finished change id is refused with its outcome and how to re-run it on purpose; nothing starts', async () => {
+  const cr = fixture.change('failing-tests-change', `cli-again-${RUN}`);
+  const file = writeChange('again', cr);
+  // Denied (11) on the initial greeter; failed (13) once the promotion above has moved the repo on.
+  const first = await maestro(['release', 'start', file, '--wait']);
+  const outcome = ({ 11: 'denied', 13: 'failed' } as Record<number, string>)[first.code];
+  expect(outcome).toBeDefined();
+  const again = await maestro(['release', 'start', file]);
+  expect(again.code).toBe(2);
+  expect(again.stderr).toContain(`change '${cr.id}' was already released by train train-${cr.id}: ${outcome} — `);
+  expect(again.stderr).toContain(`give it a new id (e.g. "${cr.id}-2")`);
+  const runs = await env.client.workflow.list({ query: `WorkflowId = 'train-${cr.id}'` });
+  let count = 0;
+  for await (const _ of runs) count++;
+  expect(count).toBe(1);
+});
+
+test('a repo that does not exist, a path that climbs out, and an unknown base branch are refused before anything starts', async () => {
+  const missing = await maestro(['release', 'start', writeChange('missing-repo', { ...fixture.change('good-change', `cli-missing-${RUN}`), repo: '/nonexistent/greeter' })]);
+  expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining("repo '/nonexistent/greeter' does not exist")]);
+  const climbing = await maestro(['release', 'start', writeChange('climbing', { ...fixture.change('good-change', `cli-climb-${RUN}`), repo: `${fixture.repo}/../..` })]);
+  expect([climbing.code, climbing.stderr]).toEqual([2, expect.stringContaining("must be a normalised absolute path")]);
+  const branch = await maestro(['release', 'start', writeChange('bad-branch', { ...fixture.change('good-change', `cli-branch-${RUN}`), baseBranch: 'release-9' })]);
+  expect([branch.code, branch.stderr]).toEqual([2, expect.stringContaining("base branch 'release-9' does not exist")]);
+  const escaping = await maestro(['release', 'start', writeChange('escaping', { ...fixture.change('good-change', `cli-escape-${RUN}`), baseBranch: '../../etc' })]);
+  expect([escaping.code, escaping.stderr]).toEqual([2, expect.stringContaining('must be a git branch name')]);
+  for (const id of ['missing', 'climb', 'branch', 'escape']) {
+    await expect(env.client.workflow.getHandle(`train-cli-${id}-${RUN}`).describe()).rejects.toThrow(/not found/i);
+  }
+});
+
 test('a train that cannot apply its change fails with exit 13 and says why', async () => {
   // The good change was merged by the test above: applying it again to main cannot work.
   const cr = fixture.change('good-change', `cli-reapply-${RUN}`);
