@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { defaultDevServer, startDevServer, stopDevServer } from '../infra/temporal/dev-server';
 import { LocalDeployer } from '../delivery/local-deployer';
-import { isProcessAlive } from '../io/process';
+import { isGroupAlive, stopProcessGroup } from '../io/process';
 import { migrate } from '../record/migrate';
 import { ensurePostgres, redactUrl, stopPostgres } from '../infra/postgres/server';
 import { TSX_CLI } from '../io/paths';
@@ -18,7 +18,8 @@ const DEPLOY_DIR = STATE.deploy;
 function runningWorkerPid(): number | undefined {
   if (!fs.existsSync(WORKER_PID)) return undefined;
   const pid = Number(fs.readFileSync(WORKER_PID, 'utf8'));
-  return isProcessAlive(pid) ? pid : undefined;
+  // The recorded pid leads the worker's process group (a tsx launcher and the node process that polls).
+  return isGroupAlive(pid) ? pid : undefined;
 }
 
 /** Starts the record (PostgreSQL, migrated), the dev server and one worker, all detached; reuses what runs. */
@@ -37,7 +38,7 @@ export async function up(print: (line: string) => void): Promise<void> {
   fs.mkdirSync(RUN_DIR, { recursive: true });
   const logStart = fs.existsSync(WORKER_LOG) ? fs.statSync(WORKER_LOG).size : 0;
   const log = fs.openSync(WORKER_LOG, 'a');
-  const worker = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(PROJECT_ROOT, 'workers/main.ts')], {
+  const worker = spawn(process.execPath, [TSX_CLI, path.join(PROJECT_ROOT, 'workers/main.ts')], {
     detached: true,
     stdio: ['ignore', log, log],
     env: process.env,
@@ -52,7 +53,7 @@ export async function up(print: (line: string) => void): Promise<void> {
       print(`worker: started (pid ${worker.pid}, log ${WORKER_LOG})`);
       return;
     }
-    if (!isProcessAlive(worker.pid!)) throw new Error(`the worker exited during start-up:\n${output.slice(-2000)}`);
+    if (!isGroupAlive(worker.pid!)) throw new Error(`the worker exited during start-up:\n${output.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`the worker did not start polling within 60 s; see ${WORKER_LOG}`);
@@ -68,8 +69,9 @@ export async function down(print: (line: string) => void): Promise<void> {
   }
   const pid = runningWorkerPid();
   if (pid) {
-    process.kill(-pid, 'SIGTERM');
-    print(`worker: stopped (pid ${pid})`);
+    await stopProcessGroup(pid, 10_000);
+    if (isGroupAlive(pid)) throw new Error(`the worker's process group ${pid} is still running after SIGTERM and SIGKILL`);
+    print(`worker: stopped (process group ${pid})`);
   }
   fs.rmSync(WORKER_PID, { force: true });
   print((await stopDevServer()) ? 'Temporal: stopped' : 'Temporal: not started by this project');

@@ -5,6 +5,7 @@ import {
   isCancellation,
   log,
   proxyActivities,
+  setDefaultSignalHandler,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -16,6 +17,7 @@ import { ValidationError } from '../core/validation';
 import {
   abortSignal,
   acceptOperatorSignal,
+  OPERATOR_SIGNALS,
   pauseSignal,
   promoteSignal,
   resumeSignal,
@@ -70,6 +72,9 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
   const record = (kind: string, detail: string, by?: string) => status.history.push({ at: Date.now(), kind, detail, by });
 
   setHandler(rolloutStatusQuery, () => status);
+  setDefaultSignalHandler((name) => {
+    record('signal-rejected', `unknown signal '${name}'; allowed: ${OPERATOR_SIGNALS.filter((n) => n !== 'approve').join(', ')}`);
+  });
   const operator = (name: OperatorSignalName, apply: (s: OperatorSignal) => void) => (raw: unknown) => {
     const accepted = acceptOperatorSignal(name, raw, record);
     if (accepted) apply(accepted);

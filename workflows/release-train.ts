@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   ChildWorkflowHandle,
@@ -7,6 +8,7 @@ import {
   patched,
   proxyActivities,
   type RetryPolicy,
+  setDefaultSignalHandler,
   setHandler,
   startChild,
   upsertMemo,
@@ -20,6 +22,7 @@ import { ValidationError } from '../core/validation';
 import {
   abortSignal,
   acceptOperatorSignal,
+  OPERATOR_SIGNALS,
   approveSignal,
   pauseSignal,
   promoteSignal,
@@ -56,6 +59,8 @@ const codeGraph = proxyActivities<Activities>({ startToCloseTimeout: '3 minutes'
 const evalGate = proxyActivities<Activities>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '30s',
+  // An abort waits until the harness has really stopped (its test process groups killed), not just asked to.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { ...retry, initialInterval: '2s', maximumAttempts: 2 },
 });
 /**
@@ -88,6 +93,10 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
   let rollout: ChildWorkflowHandle<typeof progressiveRollout> | undefined;
 
   setHandler(trainStatusQuery, () => status);
+  // A signal no handler knows is recorded and rejected, not silently buffered.
+  setDefaultSignalHandler((name) => {
+    record('signal-rejected', `unknown signal '${name}'; allowed: ${[...OPERATOR_SIGNALS, 'appealDecided'].join(', ')}`);
+  });
   const forward = async (name: OperatorSignalName, payload: OperatorSignal) => {
     if (rollout) await rollout.signal(name, payload);
   };

@@ -6,7 +6,7 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 import type { Client } from '@temporalio/client';
 import { createActivities, type Activities } from '../../activities';
 import { defaultPostgres, serverUrl } from '../../infra/postgres/server';
-import { activityInterceptors } from '../../workers/interceptors';
+import { ACTIVITY_WORKER_OPTIONS } from '../../workers/worker';
 import { installQuietRuntime } from '../../infra/temporal/quiet-runtime';
 
 /** Connects to the dev server started by test/global-setup.ts (or MAESTRO_TEST_TEMPORAL_ADDRESS). */
@@ -39,7 +39,7 @@ export async function createTestWorker(
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities,
-    interceptors: { activity: activityInterceptors },
+    ...ACTIVITY_WORKER_OPTIONS,
   });
 }
 

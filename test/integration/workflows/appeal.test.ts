@@ -6,7 +6,7 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
-import { activityInterceptors } from '../../../workers/interceptors';
+import { ACTIVITY_WORKER_OPTIONS } from '../../../workers/worker';
 import { createAppealActivities } from '../../../activities/appeals';
 import { loadPolicyFile } from '../../../policy/load';
 import { createRecordActivities } from '../../../activities/record';
@@ -43,7 +43,7 @@ beforeAll(async () => {
   ]);
   env = e;
   db = d;
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: bundle, activities: createAppealActivities({ prisma: db.prisma, policy }), interceptors: { activity: activityInterceptors } });
+  worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: bundle, activities: createAppealActivities({ prisma: db.prisma, policy }), ...ACTIVITY_WORKER_OPTIONS });
   running = worker.run();
 }, 120_000);
 

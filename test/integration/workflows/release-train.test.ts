@@ -19,6 +19,7 @@ let running: Promise<void>;
 const stateDir = tempDir('wf-state');
 const fixtures: TrainFixture[] = [];
 let attemptsOfFlakyProbe = 0;
+const evalsCancelled: string[] = [];
 
 /** Each test releases into its own repo and service: merged changes never leak between tests. */
 async function newFixture(service: string): Promise<TrainFixture> {
@@ -35,6 +36,20 @@ beforeAll(async () => {
   const flakyProbedTrains = new Set<string>();
   worker = await createTestWorker(env, TASK_QUEUE, {
     ...activities,
+    // A change whose id starts with 'slow-evals' has an eval stage that runs until it is cancelled.
+    runEvals: async (input) => {
+      if (!input.changeRequest.id.startsWith('slow-evals')) return activities.runEvals(input);
+      const context = Context.current();
+      for (;;) {
+        context.heartbeat();
+        try {
+          await context.sleep(200);
+        } catch (err) {
+          evalsCancelled.push(input.changeRequest.id);
+          throw err;
+        }
+      }
+    },
     probeHealth: async (input) => {
       const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
       if (!flakyProbedTrains.has(workflowId)) {
@@ -143,6 +158,20 @@ test('cancelling a train mid-rollout still rolls traffic back and reverts the me
   expect(drift).toBe('');
 });
 
+test('an abort during a long eval stage cancels it at once: the train ends aborted, nothing merged', async () => {
+  const fixture = await newFixture('greeter-slow-evals');
+  const handle = await start(fixture.change('good-change', 'slow-evals-1'));
+  await waitFor(async () => (await handle.query(trainStatusQuery)).stage === 'runEvals');
+  const abortedAt = Date.now();
+  await handle.signal('abort', { by: 'dora@ops', reason: 'wrong branch' });
+  const result = await handle.result();
+  expect(Date.now() - abortedAt).toBeLessThan(10_000);
+  expect(result.outcome).toBe('aborted');
+  expect(result.reason).toBe('aborted by dora@ops during runEvals: wrong branch');
+  expect(result.mergeSha).toBeUndefined();
+  expect(evalsCancelled).toContain('slow-evals-1');
+});
+
 test('pause freezes the gate (no probes, weight held) and resume continues to promotion', async () => {
   const fixture = await newFixture('greeter-pause');
   const handle = await start(fixture.change('good-change', 'pause-1', { rollout: { ...fixtureSlowGate() } as never }));
@@ -169,6 +198,7 @@ test('a change that needs approval waits for an identified approve signal; a bad
   const handle = await start(fixture.change('good-change', 'approve-1', { approval: 'required' }));
   await waitFor(async () => (await handle.query(trainStatusQuery)).stage === 'awaitingApproval');
   await handle.signal('approve', { reason: 'no identity' } as never);
+  await handle.signal('aprove', { by: 'carol@owners' });
   await new Promise((r) => setTimeout(r, 500));
   expect((await handle.query(trainStatusQuery)).stage).toBe('awaitingApproval');
   await handle.signal('approve', { by: 'carol@owners' });
@@ -176,6 +206,7 @@ test('a change that needs approval waits for an identified approve signal; a bad
   expect(result.outcome).toBe('promoted');
   const history = (await handle.query(trainStatusQuery)).history;
   expect(history.find((h) => h.kind === 'signal-rejected')?.detail).toMatch(/approve: by: required/);
+  expect(history.some((h) => h.kind === 'signal-rejected' && /unknown signal 'aprove'; allowed: approve, abort/.test(h.detail))).toBe(true);
   expect(history.some((h) => h.kind === 'approve' && h.by === 'carol@owners')).toBe(true);
 });
 
