@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { GraphSnapshot } from '../../core/codegraph';
+import { runCommand } from '../../cli/command';
+import { command as graph } from '../../cli/commands/graph';
 
 /** A real git repository in a temp dir, with commits by named authors. */
 export class TempRepo {
@@ -61,3 +63,19 @@ export const SERVICE: Record<string, string> = {
   'test/service.test.ts': "import { handle } from '../src/service';\nhandle('t');\n",
   'README.md': '# svc\n',
 };
+
+/** A repository with two commits (alice writes the service, bob extends util.ts): the graph CLI tests' input. */
+export function twoCommitRepo(): { repo: TempRepo; head: string } {
+  const repo = new TempRepo();
+  repo.commit(SERVICE, 'alice');
+  const head = repo.commit({ 'src/util.ts': SERVICE['src/util.ts'] + 'export function third(n: number) { return n / 3; }\n' }, 'bob');
+  return { repo, head };
+}
+
+/** `maestro graph <argv>` in-process: exit code and output. */
+export async function runGraph(...argv: string[]): Promise<{ code: number; out: string; lines: string[] }> {
+  const lines: string[] = [];
+  const print = (l: string) => void lines.push(...l.split('\n'));
+  const code = await runCommand(graph, argv, { print, error: print });
+  return { code, out: lines.join('\n'), lines };
+}

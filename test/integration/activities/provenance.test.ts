@@ -1,40 +1,16 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createProvenanceActivities as createProvenanceActivitiesUnwrapped } from '../../../activities/provenance';
 import { createRecordActivities } from '../../../activities/record';
-import { parseChangeRequest } from '../../../core/change-request';
 import { runCommand } from '../../../cli/command';
 import { command as provenance } from '../../../cli/commands/provenance';
-import { renderManifests } from '../../../provenance/gitops';
-import { loadOrCreateSigningKey } from '../../../provenance/signing';
-import type { ReleaseInput } from '../../../provenance/release';
 import { asWorkerRuns } from '../../helpers/interceptors';
 
 // Called directly, the activities run through the worker's interceptor as they would on a worker.
 const createProvenanceActivities = (...args: Parameters<typeof createProvenanceActivitiesUnwrapped>) => asWorkerRuns(createProvenanceActivitiesUnwrapped(...args));
 const provenanceCommand = (argv: string[], print: (line: string) => void) => runCommand(provenance, argv, { print, error: print });
 import { freshDatabase, type FreshDb } from '../../helpers/fresh-db';
+import { allow, commit, cr, evalReport, key, keyDir, lines, release, tmp } from '../../helpers/provenance-fixture';
 
-const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), `maestro-${p}-`));
-const keyDir = tmp('keys');
-const key = loadOrCreateSigningKey(keyDir);
-const commit = 'c0ffee'.padEnd(40, '0');
-const cr = parseChangeRequest({ id: 'c-prov', title: 't', intent: 'i', repo: '/srv/repos/greeter', service: 'greeter', change: { kind: 'patch', diff: 'x' } });
-const evalReport = { score: 0.93, passed: true, threshold: 0.85, durationMs: 5, checks: [] };
-const allow = { outcome: 'allow', notes: ['ok'] };
-const release = (over: Partial<ReleaseInput> = {}, c = commit): ReleaseInput => ({
-  manifests: renderManifests({ service: 'greeter', commit: c, environment: 'dev' }),
-  changeRequest: cr,
-  evalReport,
-  policyDecision: allow,
-  evidence: { trainId: 'train-prov', changeId: cr.id, repo: cr.repo, commit: c, appeals: [{ id: 'appeal-1', status: 'granted', decidedBy: 'rita', rules: ['risk-above-threshold'] }] },
-  ...over,
-});
-const lines = () => {
-  const out: string[] = [];
-  return { print: (l: string) => void out.push(l), out };
-};
 
 describe('provenance activities record the envelope', () => {
   let db: FreshDb;

@@ -1,37 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { ensureGitopsRepo, GuardError, promote, renderManifests, trace } from '../../../provenance/gitops';
+import { ensureGitopsRepo, GuardError, promote, trace } from '../../../provenance/gitops';
 import { loadOrCreateSigningKey, signStatement, verifyEnvelope } from '../../../provenance/signing';
-import { verifyRelease, writeRelease, type ReleaseInput } from '../../../provenance/release';
-import { parseChangeRequest } from '../../../core/change-request';
+import { verifyRelease, writeRelease } from '../../../provenance/release';
 import { buildStatement, digestOf, DSSE_PAYLOAD_TYPE, IN_TOTO_STATEMENT_TYPE, SLSA_PROVENANCE_TYPE, sha256Hex, statementSchema } from '../../../core/provenance';
 import { runCommand } from '../../../cli/command';
 import { command as provenance } from '../../../cli/commands/provenance';
 import { command as traceCli } from '../../../cli/commands/trace';
+import { allow, commit, cr, evalReport, key, keyDir, lines, release, tmp } from '../../helpers/provenance-fixture';
 const provenanceCommand = (argv: string[], print: (line: string) => void) => runCommand(provenance, argv, { print, error: print });
 const traceCommand = (argv: string[], print: (line: string) => void) => runCommand(traceCli, argv, { print, error: print });
 
-const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), `maestro-${p}-`));
-const keyDir = tmp('keys');
-const key = loadOrCreateSigningKey(keyDir);
-const commit = 'c0ffee'.padEnd(40, '0');
-const cr = parseChangeRequest({ id: 'c-prov', title: 't', intent: 'i', repo: '/srv/repos/greeter', service: 'greeter', change: { kind: 'patch', diff: 'x' } });
-const evalReport = { score: 0.93, passed: true, threshold: 0.85, durationMs: 5, checks: [] };
-const allow = { outcome: 'allow', notes: ['ok'] };
-const release = (over: Partial<ReleaseInput> = {}, c = commit): ReleaseInput => ({
-  manifests: renderManifests({ service: 'greeter', commit: c, environment: 'dev' }),
-  changeRequest: cr,
-  evalReport,
-  policyDecision: allow,
-  evidence: { trainId: 'train-prov', changeId: cr.id, repo: cr.repo, commit: c, appeals: [{ id: 'appeal-1', status: 'granted', decidedBy: 'rita', rules: ['risk-above-threshold'] }] },
-  ...over,
-});
-const lines = () => {
-  const out: string[] = [];
-  return { print: (l: string) => void out.push(l), out };
-};
 
 describe('in-toto statement, DSSE envelope, ed25519', () => {
   it('the statement is in-toto v1 with a SLSA v1 predicate: subjects, git commit, evidence digests', () => {

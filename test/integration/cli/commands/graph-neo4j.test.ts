@@ -1,28 +1,17 @@
 /** `maestro graph --store neo4j` (graphCommand) on a real repository in a temp dir, against the Neo4j of the global setup. */
-import { runCommand } from '../../../../cli/command';
-import { command as graph } from '../../../../cli/commands/graph';
 import { graphNameFor } from '../../../../codegraph/service';
 import { Neo4jGraphStore } from '../../../../codegraph/neo4j-store';
 
-const graphCommand = (argv: string[], print: (line: string) => void) => runCommand(graph, argv, { print, error: print });
 import { ensureNeo4j } from '../../../../infra/neo4j/server';
-import { SERVICE, TempRepo } from '../../../helpers/codegraph-fixture';
+import { runGraph, twoCommitRepo, type TempRepo } from '../../../helpers/codegraph-fixture';
 
 let repo: TempRepo;
 let head: string;
-
 beforeAll(() => {
-  repo = new TempRepo();
-  repo.commit(SERVICE, 'alice');
-  head = repo.commit({ 'src/util.ts': SERVICE['src/util.ts'] + 'export function third(n: number) { return n / 3; }\n' }, 'bob');
+  ({ repo, head } = twoCommitRepo());
 });
 afterAll(() => repo.remove());
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; lines: string[] }> {
-  const lines: string[] = [];
-  const code = await graphCommand(argv, (l) => lines.push(...l.split('\n')));
-  return { code, out: lines.join('\n'), lines };
-}
+const run = runGraph;
 
 describe('maestro graph --store neo4j', () => {
   const saved = process.env.MAESTRO_NEO4J_URI;

@@ -1,24 +1,13 @@
 /** `maestro graph …` (graphCommand) on a real repository in a temp dir, called directly. */
-import { runCommand } from '../../../../cli/command';
-import { command as graph } from '../../../../cli/commands/graph';
-const graphCommand = (argv: string[], print: (line: string) => void) => runCommand(graph, argv, { print, error: print });
-import { SERVICE, TempRepo } from '../../../helpers/codegraph-fixture';
+import { runGraph, twoCommitRepo, type TempRepo } from '../../../helpers/codegraph-fixture';
 
 let repo: TempRepo;
 let head: string;
-
 beforeAll(() => {
-  repo = new TempRepo();
-  repo.commit(SERVICE, 'alice');
-  head = repo.commit({ 'src/util.ts': SERVICE['src/util.ts'] + 'export function third(n: number) { return n / 3; }\n' }, 'bob');
+  ({ repo, head } = twoCommitRepo());
 });
 afterAll(() => repo.remove());
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; lines: string[] }> {
-  const lines: string[] = [];
-  const code = await graphCommand(argv, (l) => lines.push(...l.split('\n')));
-  return { code, out: lines.join('\n'), lines };
-}
+const run = runGraph;
 
 describe('maestro graph (memory store)', () => {
   it('ingest prints progress and the summary counts', async () => {
