@@ -1,6 +1,6 @@
 /** Delivery activities: thin Temporal-facing wrappers over the deployer, heartbeating while it works. */
 import type { ProbeSample } from '../core/health';
-import type { DeployCanaryInput, DeployCanaryResult, Deployer, PromoteResult, RollbackResult, ServiceRef, SetWeightInput } from '../core/delivery';
+import type { DeployCanaryInput, DeployCanaryResult, Deployer, OwnedRef, PromoteResult, RollbackResult, ServiceRef, SetWeightInput } from '../core/delivery';
 import { DeliveryInputError, checkWeight } from '../delivery/local-deployer';
 import { withHeartbeats } from './context';
 
@@ -37,14 +37,14 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
       });
     },
 
-    async rollbackCanary(input: ServiceRef): Promise<RollbackResult> {
+    async rollbackCanary(input: OwnedRef): Promise<RollbackResult> {
       return asActivity('rollbackCanary', async () => {
         await requireKnownService(input.service);
         return deployer.rollback(input);
       });
     },
 
-    async promoteCanary(input: ServiceRef): Promise<PromoteResult> {
+    async promoteCanary(input: OwnedRef): Promise<PromoteResult> {
       return asActivity('promoteCanary', async () => {
         await requireKnownService(input.service);
         return deployer.promote(input);

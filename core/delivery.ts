@@ -11,6 +11,8 @@ export type DeployableDescriptor = Pick<ServiceDescriptor, 'entry' | 'healthPath
 
 export interface DeployCanaryInput {
   service: string;
+  /** The train deploying; a canary of another train makes the call fail with ServiceBusy. */
+  owner?: string;
   repo: string;
   baseSha: string;
   sha: string;
@@ -25,8 +27,16 @@ export interface EnsureStableInput {
 export interface ServiceRef {
   service: string;
 }
+/**
+ * A call on behalf of one release train. With an owner, the deployer acts only on that train's canary:
+ * another train's canary is never replaced, weighted, promoted or rolled back.
+ */
+export interface OwnedRef extends ServiceRef {
+  owner?: string;
+}
 export interface SetWeightInput {
   service: string;
+  owner?: string;
   weight: number;
 }
 export interface StartTrafficInput {
@@ -90,8 +100,8 @@ export interface Deployer extends HealthSource {
   deployCanary(input: DeployCanaryInput): Promise<DeployCanaryResult>;
   ensureStable(input: EnsureStableInput): Promise<EnsureStableResult>;
   setWeight(input: SetWeightInput): Promise<{ weight: number }>;
-  rollback(input: ServiceRef): Promise<RollbackResult>;
-  promote(input: ServiceRef): Promise<PromoteResult>;
+  rollback(input: OwnedRef): Promise<RollbackResult>;
+  promote(input: OwnedRef): Promise<PromoteResult>;
   status(input: ServiceRef): Promise<ServiceStatus>;
   startTraffic(input: StartTrafficInput): Promise<{ pid: number; targetUrl: string }>;
   stopTraffic(input: ServiceRef): Promise<{ stopped: boolean }>;

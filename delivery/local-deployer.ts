@@ -7,7 +7,7 @@
  * Every method is idempotent and serialised per service (in-process queue + a lock directory shared
  * with other processes): a retried call finds the work done and returns the same result.
  */
-import { InvalidInputError } from '../core/errors';
+import { InvalidInputError, PermanentError } from '../core/errors';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, promises as fs, openSync, readSync, statSync } from 'node:fs';
@@ -22,6 +22,7 @@ import type {
   Deployer,
   EnsureStableInput,
   EnsureStableResult,
+  OwnedRef,
   PromoteResult,
   RollbackResult,
   ServiceRef,
@@ -50,6 +51,8 @@ export interface LocalDeployerOptions {
 
 interface VersionRecord {
   sha: string;
+  /** The train whose canary this is (absent for versions started without an owner). */
+  owner?: string;
   /** Leader of the version's process group (the tsx launcher). */
   pid: number;
   port: number;
@@ -91,6 +94,23 @@ interface ServiceState {
 
 /** Input that can never succeed on retry (unknown service, bad weight, unknown commit, ...). */
 export class DeliveryInputError extends InvalidInputError {}
+
+/** Another train's canary holds the service: the caller waits its turn (one rollout per service). */
+export class ServiceBusyError extends PermanentError {
+  constructor(message: string, holder: string) {
+    super(message, 'ServiceBusy', { holder });
+  }
+}
+
+/** The canary belongs to another train: promoting or weighting it would ship someone else's change. */
+export class NotCanaryOwnerError extends PermanentError {
+  constructor(message: string) {
+    super(message, 'NotCanaryOwner');
+  }
+}
+
+/** True when `owner` may act on the service's canary (no owner given, no canary, or its own). */
+const ownsCanary = (canary: { owner?: string } | null, owner: string | undefined) => !owner || !canary?.owner || canary.owner === owner;
 
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 // Refs and shas only; a leading '-' would be read by git as an option.
@@ -140,6 +160,11 @@ export class LocalDeployer implements Deployer {
         await this.admin(state, 'POST', '/admin/upstreams', { stable: stable.url });
       }
 
+      if (state.canary && !ownsCanary(state.canary, input.owner))
+        throw new ServiceBusyError(
+          `service '${service}' is held by train ${state.canary.owner} (canary ${state.canary.sha.slice(0, 12)} since ${new Date(state.canary.startedAt).toISOString()}); it is free once that train promotes or rolls back`,
+          state.canary.owner!,
+        );
       const reusable = state.canary && state.canary.sha === sha && (await isVersionHealthy(state.canary));
       if (!reusable) {
         if (state.canary) {
@@ -149,7 +174,7 @@ export class LocalDeployer implements Deployer {
           state.weight = 0;
           await this.saveState(state);
         }
-        state.canary = await this.startVersion(state, sha, descriptor);
+        state.canary = { ...(await this.startVersion(state, sha, descriptor)), ...(input.owner ? { owner: input.owner } : {}) };
         state.lastRollback = null;
         state.lastPromotion = null;
         await this.saveState(state);
@@ -202,6 +227,7 @@ export class LocalDeployer implements Deployer {
     return this.withServiceLock(service, async () => {
       const state = await this.requireState(service);
       if (weight > 0 && !state.canary) throw new DeliveryInputError(`cannot set weight ${weight} for '${service}': no canary is deployed`);
+      if (!ownsCanary(state.canary, input.owner)) throw new NotCanaryOwnerError(`cannot set weight for '${service}': its canary belongs to train ${state.canary!.owner}, not ${input.owner}`);
       await this.ensureProxy(state);
       await this.admin(state, 'POST', '/admin/weight', { weight });
       state.weight = weight;
@@ -222,10 +248,12 @@ export class LocalDeployer implements Deployer {
   }
 
   /** Weight 0 first (all traffic back on stable at once), then the canary is stopped. */
-  async rollback(input: ServiceRef): Promise<RollbackResult> {
+  async rollback(input: OwnedRef): Promise<RollbackResult> {
     const service = checkServiceName(input.service);
     return this.withServiceLock(service, async () => {
       const state = await this.requireState(service);
+      // Another train's canary is not ours to roll back: ours no longer takes traffic, which is what was asked.
+      if (!ownsCanary(state.canary, input.owner)) return { at: Date.now() };
       await this.ensureProxy(state, { weight: 0 });
       await this.admin(state, 'POST', '/admin/weight', { weight: 0 });
       const at = Date.now();
@@ -248,10 +276,12 @@ export class LocalDeployer implements Deployer {
   }
 
   /** The canary becomes the stable version (weight back to 0, no canary) and the old stable is stopped. */
-  async promote(input: ServiceRef): Promise<PromoteResult> {
+  async promote(input: OwnedRef): Promise<PromoteResult> {
     const service = checkServiceName(input.service);
     return this.withServiceLock(service, async () => {
       const state = await this.requireState(service);
+      if (!ownsCanary(state.canary, input.owner))
+        throw new NotCanaryOwnerError(`cannot promote '${service}': its canary ${state.canary!.sha.slice(0, 12)} belongs to train ${state.canary!.owner}, not ${input.owner}`);
       const canary = state.canary;
       if (!canary) {
         const done = state.lastPromotion;

@@ -83,6 +83,8 @@ export interface RolloutStatus {
   history: HistoryEntry[];
   outcome?: 'promoted' | 'rolled_back' | 'aborted';
   mttrMs?: number;
+  /** Set while another train's canary holds the service (one rollout per service): who, since when. */
+  waitingFor?: string;
 }
 
 export interface ProgressiveRolloutResult {

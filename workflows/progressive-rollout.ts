@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -8,6 +9,7 @@ import {
   setDefaultSignalHandler,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { advanceGate, judgeProbe, type GateProgress, type JudgedProbe } from '../core/health';
@@ -42,8 +44,13 @@ export interface ProgressiveRolloutInput {
 
 const deploy = proxyActivities<Activities>({
   startToCloseTimeout: '3 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: ['InvalidInput'] },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: ['InvalidInput', 'ServiceBusy', 'NotCanaryOwner'] },
 });
+/** One rollout per service: a train finding another train's canary waits its turn, checking this often, at most this long. */
+const SERVICE_BUSY_RECHECK = '5s';
+const SERVICE_BUSY_MAX_WAIT_MS = 30 * 60_000;
+const isServiceBusy = (err: unknown): err is ActivityFailure =>
+  err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'ServiceBusy';
 const traffic = proxyActivities<Activities>({
   startToCloseTimeout: '20s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput'] },
@@ -85,7 +92,9 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
   setHandler(promoteSignal, operator('promote', (s) => (promoteBy = s)));
 
   const abortReason = () => `aborted by ${abortBy?.by}${abortBy?.reason ? `: ${abortBy.reason}` : ''}`;
-  const target = { service: input.service };
+  // The train owns its canary: the deployer refuses to let any other train weight, promote or roll it back.
+  const owner = workflowInfo().parent?.workflowId ?? workflowInfo().workflowId;
+  const target = { service: input.service, owner };
   let canaryDeployed = false;
   let firstRedAt: number | undefined;
 
@@ -111,7 +120,24 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
   };
 
   try {
-    await deploy.deployCanary({ service: input.service, repo: input.repo, baseSha: input.baseSha, sha: input.sha, descriptor: input.descriptor });
+    const waitStarted = Date.now();
+    for (;;) {
+      try {
+        await deploy.deployCanary({ service: input.service, owner, repo: input.repo, baseSha: input.baseSha, sha: input.sha, descriptor: input.descriptor });
+        break;
+      } catch (err) {
+        if (!isServiceBusy(err)) throw err;
+        const holder = err.cause instanceof ApplicationFailure ? err.cause.message : String(err);
+        if (status.waitingFor === undefined) record('waiting', holder);
+        status.waitingFor = holder;
+        if (Date.now() - waitStarted > SERVICE_BUSY_MAX_WAIT_MS)
+          throw ApplicationFailure.nonRetryable(`gave up after ${SERVICE_BUSY_MAX_WAIT_MS / 60_000} min waiting for '${input.service}': ${holder}`, 'ServiceBusy');
+        await condition(() => abortBy !== undefined, SERVICE_BUSY_RECHECK);
+        if (abortBy) return { outcome: 'aborted', reason: `${abortReason()} while waiting for '${input.service}'`, finalWeight: 0, probes: 0 };
+      }
+    }
+    if (status.waitingFor !== undefined) record('service-free', `'${input.service}' is free; deploying`);
+    status.waitingFor = undefined;
     canaryDeployed = true;
     record('deploy', `canary ${input.sha.slice(0, 12)} deployed at 0%`);
     let totalProbes = 0;

@@ -11,6 +11,7 @@ import type { releaseTrain } from '../../../workflows/release-train';
 import { connectTestEnv, createTestWorker, realActivities, scheduledActivities, tempDir } from '../../helpers/temporal';
 import { TrainFixture } from '../../../examples/train-fixture';
 import { git } from '../../../io/git';
+import { ServiceBusyError } from '../../../delivery/local-deployer';
 
 const TASK_QUEUE = 'test-release-train';
 let env: TestWorkflowEnvironment;
@@ -20,6 +21,7 @@ const stateDir = tempDir('wf-state');
 const fixtures: TrainFixture[] = [];
 let attemptsOfFlakyProbe = 0;
 const evalsCancelled: string[] = [];
+const busyAttempts = new Map<string, number>();
 
 /** Each test releases into its own repo and service: merged changes never leak between tests. */
 async function newFixture(service: string): Promise<TrainFixture> {
@@ -49,6 +51,13 @@ beforeAll(async () => {
           throw err;
         }
       }
+    },
+    // A change whose id starts with 'busy-service' finds its service held by another train twice.
+    deployCanary: async (input) => {
+      const attempts = (busyAttempts.get(input.owner ?? '') ?? 0) + 1;
+      busyAttempts.set(input.owner ?? '', attempts);
+      if (input.owner?.includes('busy-service') && attempts <= 2) throw new ServiceBusyError(`service '${input.service}' is held by train train-other (canary 0123456789ab since 2026-12-01T00:00:00.000Z)`, 'train-other');
+      return activities.deployCanary(input);
     },
     probeHealth: async (input) => {
       const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
@@ -170,6 +179,19 @@ test('an abort during a long eval stage cancels it at once: the train ends abort
   expect(result.reason).toBe('aborted by dora@ops during runEvals: wrong branch');
   expect(result.mergeSha).toBeUndefined();
   expect(evalsCancelled).toContain('slow-evals-1');
+});
+
+test('a train whose service is held by another train waits its turn, visibly, then rolls out', async () => {
+  const fixture = await newFixture('greeter-busy');
+  const handle = await start(fixture.change('good-change', 'busy-service-1'));
+  const result = await handle.result();
+  expect(result.outcome).toBe('promoted');
+  const history = (await env.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery)).history;
+  const waiting = history.filter((h) => h.kind === 'waiting');
+  expect(waiting).toHaveLength(1);
+  expect(waiting[0]!.detail).toContain('held by train train-other');
+  expect(history.some((h) => h.kind === 'service-free')).toBe(true);
+  expect(busyAttempts.get(handle.workflowId)).toBe(3);
 });
 
 test('pause freezes the gate (no probes, weight held) and resume continues to promotion', async () => {

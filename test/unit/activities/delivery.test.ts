@@ -376,6 +376,26 @@ describe('LocalDeployer (real processes)', () => {
     expect((await drive(proxyUrl, 10)).byVersion).toEqual({ stable: 10 });
   });
 
+  test('one rollout per service: another train cannot replace, weight, promote or roll back a canary it does not own', async () => {
+    const shared = 'shared';
+    const deployA = await deployer.deployCanary({ service: shared, owner: 'train-a', repo, baseSha: shas.good, sha: shas.goodAgain, descriptor });
+    expect(deployA.canary.sha).toBe(shas.goodAgain);
+    const asB = { service: shared, owner: 'train-b' };
+    await expect(deployer.deployCanary({ ...asB, repo, baseSha: shas.good, sha: shas.bad, descriptor })).rejects.toThrow(
+      expect.objectContaining({ name: 'ServiceBusyError', type: 'ServiceBusy', message: expect.stringContaining(`held by train train-a (canary ${shas.goodAgain.slice(0, 12)}`) }),
+    );
+    await expect(deployer.setWeight({ ...asB, weight: 50 })).rejects.toThrow(expect.objectContaining({ type: 'NotCanaryOwner' }));
+    await expect(deployer.promote(asB)).rejects.toThrow(expect.objectContaining({ type: 'NotCanaryOwner' }));
+    await deployer.rollback(asB); // B has nothing serving: a no-op, A's canary stays
+    const held = await deployer.status({ service: shared });
+    expect([held.canary?.sha, held.canary?.alive]).toEqual([shas.goodAgain, true]);
+    await deployer.setWeight({ service: shared, owner: 'train-a', weight: 50 });
+    await deployer.rollback({ service: shared, owner: 'train-a' });
+    const deployB = await deployer.deployCanary({ ...asB, repo, baseSha: shas.good, sha: shas.bad, descriptor });
+    expect(deployB.canary.sha).toBe(shas.bad);
+    await deployer.stopService({ service: shared });
+  });
+
   test('processes outlive the process that started them, and stopService kills every group', async () => {
     const output = runInNewProcess(
       root,
