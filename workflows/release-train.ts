@@ -150,7 +150,8 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     try {
       return await scope.run(work);
     } catch (err) {
-      if (abortBy && isCancellation(err)) throw new TrainStop('aborted', `aborted by ${abortBy.by} during ${stage}${abortBy.reason ? `: ${abortBy.reason}` : ''}`);
+      // Aborted is the outcome whatever the stage then reported: cancelled, or timed out on a lost worker.
+      if (abortBy) throw new TrainStop('aborted', `aborted by ${abortBy.by} during ${stage}${abortBy.reason ? `: ${abortBy.reason}` : ''}`);
       throw err;
     }
   };
