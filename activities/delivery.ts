@@ -1,17 +1,23 @@
 /** Delivery activities: thin Temporal-facing wrappers over the deployer, heartbeating while it works. */
 import type { ProbeSample } from '../core/health';
-import type { DeployCanaryInput, DeployCanaryResult, Deployer, OwnedRef, PromoteResult, RollbackResult, ServiceRef, SetWeightInput } from '../core/delivery';
-import { DeliveryInputError, checkWeight } from '../delivery/local-deployer';
-import { withHeartbeats } from './context';
+import type { DeployCanaryInput, DeployCanaryResult, Deployer, LeaseInput, OwnedRef, PromoteResult, RollbackResult, ServiceLease, ServiceRef, SetWeightInput } from '../core/delivery';
+import { DeliveryInputError, ServiceBusyError, checkWeight } from '../delivery/local-deployer';
+import { isWorkflowRunning, withHeartbeats } from './context';
 
 export interface DeliveryDeps {
   deployer: Deployer;
+  /** Whether a train (workflow id) is still running; by default asked of Temporal through the worker's client. */
+  isTrainRunning?: (workflowId: string) => Promise<boolean>;
 }
+
+/** Outside an activity (no client) a holder is assumed to be running, so nothing is taken from it. */
+const isRunningInTemporal = async (workflowId: string) => (await isWorkflowRunning(workflowId)) ?? true;
 
 const HEARTBEAT_EVERY_MS = 1000;
 
 export function createDeliveryActivities(deps: DeliveryDeps) {
   const { deployer } = deps;
+  const isTrainRunning = deps.isTrainRunning ?? isRunningInTemporal;
 
   const requireKnownService = async (service: string) => {
     if (!(await deployer.hasService(service))) throw new DeliveryInputError(`unknown service '${service}': no deployment recorded`);
@@ -20,6 +26,27 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
   return {
     async deployCanary(input: DeployCanaryInput): Promise<DeployCanaryResult> {
       return asActivity('deployCanary', () => deployer.deployCanary(input));
+    },
+
+    /**
+     * The service's lease for this train. A holder that is no longer running (terminated, or failed without
+     * giving it back) loses it to the caller; a running one makes the call fail with ServiceBusy.
+     */
+    async acquireServiceLease(input: LeaseInput): Promise<ServiceLease & { tookOverFrom?: string }> {
+      return asActivity('acquireServiceLease', async () => {
+        try {
+          return await deployer.acquireLease({ service: input.service, owner: input.owner });
+        } catch (err) {
+          if (!(err instanceof ServiceBusyError)) throw err;
+          const holder = (err.details as { holder: string }).holder;
+          if (await isTrainRunning(holder)) throw err;
+          return { ...(await deployer.acquireLease({ service: input.service, owner: input.owner, replacing: holder })), tookOverFrom: holder };
+        }
+      });
+    },
+
+    async releaseServiceLease(input: LeaseInput): Promise<{ released: boolean }> {
+      return asActivity('releaseServiceLease', () => deployer.releaseLease(input));
     },
 
     async setCanaryWeight(input: SetWeightInput): Promise<{ weight: number }> {

@@ -10,6 +10,8 @@ import { createAppealActivities } from './appeals';
 import { createDeliveryActivities } from './delivery';
 import { LocalDeployer } from '../delivery/local-deployer';
 import { createRecordActivities } from './record';
+import { createVerifyActivities } from './verify';
+import { RecordStore } from '../record/store';
 import { createProvenanceActivities } from './provenance';
 import { TSX_CLI } from '../io/paths';
 
@@ -32,6 +34,9 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const deployer = new LocalDeployer({ stateDir: path.join(deps.stateDir, 'deploy'), tsxCli: TSX_CLI });
   const codeGraph = new CodeGraphService({ store: deps.codeGraphStore });
+  const keyDir = deps.keyDir ?? path.join(deps.stateDir, 'keys');
+  const gitopsRepo = deps.gitopsRepo ?? path.join(deps.stateDir, 'gitops');
+  const record = new RecordStore({ url: deps.databaseUrl });
   return {
     ...createSpecActivities({ artifactsDir: path.join(deps.stateDir, 'artifacts', 'specs'), symbolsFor: codegraphSymbolsFor(codeGraph), env: deps.llmEnv }),
     ...createRepoActivities({ workRoot: path.join(deps.stateDir, 'work') }),
@@ -40,11 +45,12 @@ export function createActivities(deps: ActivityDeps) {
     ...createPolicyActivities({ policyFile: deps.policyFile }),
     ...createAppealActivities({ url: deps.databaseUrl, policyFile: deps.policyFile }),
     ...createDeliveryActivities({ deployer }),
-    ...createRecordActivities({ url: deps.databaseUrl }),
+    ...createRecordActivities({ store: record }),
+    ...createVerifyActivities({ deployer, record, gitopsRepo, keyDir }),
     ...createProvenanceActivities({
       url: deps.databaseUrl,
-      keyDir: deps.keyDir ?? path.join(deps.stateDir, 'keys'),
-      gitopsRepo: deps.gitopsRepo ?? path.join(deps.stateDir, 'gitops'),
+      keyDir,
+      gitopsRepo,
       releasesDir: deps.releasesDir ?? path.join(deps.stateDir, 'releases'),
     }),
   };

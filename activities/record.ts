@@ -21,8 +21,8 @@ export function activityKey(suffix: string): string {
 type Input<M extends keyof RecordStore> = Parameters<RecordStore[M]>[0];
 type WithOptionalKey<T> = Omit<T, 'key'> & { key?: string };
 
-export function createRecordActivities(deps: RecordDeps = {}) {
-  const store = new RecordStore(deps);
+export function createRecordActivities(deps: RecordDeps & { store?: RecordStore } = {}) {
+  const store = deps.store ?? new RecordStore(deps);
   return {
     recordTrainStarted: (input: Input<'recordTrainStarted'>) => store.recordTrainStarted(input),
     recordStage: (input: Input<'recordStage'>) => store.recordStage(input),

@@ -2,7 +2,8 @@
 import type { ChangeRequest } from '../core/change-request';
 import type { Candidate, MergeRecord } from '../core/stages';
 import { prepareChange } from '../repo/candidate';
-import { mergeCandidate, revertMerge, type MergeInput, type RevertInput, type RevertRecord } from '../repo/merge';
+import { checkMergeIsBaseTip, mergeCandidate, revertMerge, type BaseTipCheck, type MergeInput, type RevertInput, type RevertRecord } from '../repo/merge';
+import { withHeartbeats } from './context';
 
 export interface RepoActivityDeps {
   /** Directory for Maestro's own work trees; created on demand. */
@@ -12,13 +13,17 @@ export interface RepoActivityDeps {
 export function createRepoActivities(deps: RepoActivityDeps) {
   return {
     async prepareChange(cr: ChangeRequest): Promise<Candidate> {
-      return prepareChange(cr, deps.workRoot);
+      // Codemods on a large repository take a while: heartbeats let a lost worker be noticed in seconds.
+      return withHeartbeats(() => ({ activity: 'prepareChange', change: cr.id }), 1000, () => prepareChange(cr, deps.workRoot));
     },
     async mergeCandidate(input: MergeInput): Promise<MergeRecord> {
       return mergeCandidate(input);
     },
     async revertMerge(input: RevertInput): Promise<RevertRecord> {
       return revertMerge(input);
+    },
+    async checkMergeIsBaseTip(input: { repo: string; baseBranch: string; mergeSha: string }): Promise<BaseTipCheck> {
+      return checkMergeIsBaseTip(input);
     },
   };
 }

@@ -19,6 +19,16 @@ export async function connectClient(address = TEMPORAL_ADDRESS): Promise<Client>
   }
 }
 
+/** A client when Temporal answers, undefined otherwise (for commands that can do without it). */
+export async function tryConnectClient(address = TEMPORAL_ADDRESS): Promise<Client | undefined> {
+  try {
+    return await connectClient(address);
+  } catch (err) {
+    if (err instanceof CliError) return undefined;
+    throw err;
+  }
+}
+
 export function workflowUiLink(workflowId: string): string {
   return `${WEB_UI}/namespaces/${TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(workflowId)}`;
 }

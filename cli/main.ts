@@ -20,6 +20,8 @@ export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   promote: { summary: 'promote a rollout to 100% now', load: signal('promote') },
   appeal: { summary: 'appeal a denied train; decide or show an appeal', load: async () => (await import('./commands/appeal')).command },
   provenance: { summary: 'verify the signed provenance of a release (signature and digests)', load: async () => (await import('./commands/provenance')).command },
+  drill: { summary: 'fault drills on a stack of their own, with the invariant checked after each', load: async () => (await import('./commands/drill')).command },
+  verify: { summary: 'do what runs, the base branch, GitOps and the record agree for a service', load: async () => (await import('./commands/verify')).command },
   trace: { summary: 'what runs in an environment: commit, train, evidence', load: async () => (await import('./commands/trace')).command },
   evals: { summary: 'the eval harness: list, validate, coverage, run', load: async () => (await import('./commands/evals')).command },
   graph: { summary: 'the code graph: ingest, blast-radius, dependents, owners, hot-paths', load: async () => (await import('./commands/graph')).command },

@@ -34,6 +34,21 @@ export interface ServiceRef {
 export interface OwnedRef extends ServiceRef {
   owner?: string;
 }
+/**
+ * One rollout per service: a train holds the service's lease from before its merge until it has
+ * promoted or reverted, so no other train's merge or canary can land in between.
+ */
+export interface LeaseInput {
+  service: string;
+  /** The train (workflow id) taking or giving back the lease. */
+  owner: string;
+  /** Take the lease over from this holder, and only from it (a train that is known to have ended). */
+  replacing?: string;
+}
+export interface ServiceLease {
+  owner: string;
+  since: number;
+}
 export interface SetWeightInput {
   service: string;
   owner?: string;
@@ -80,10 +95,13 @@ export interface ServiceStatus {
   proxy: (ProcessStatus & { publicUrl: string; adminUrl: string }) | null;
   weight: number;
   stable: (ProcessStatus & DeployedVersion) | null;
-  canary: (ProcessStatus & DeployedVersion) | null;
+  canary: (ProcessStatus & DeployedVersion & { owner?: string }) | null;
+  /** Where the live proxy sends traffic (null when it does not answer). */
+  routes: { stable: string | null; canary: string | null } | null;
   traffic: (ProcessStatus & { rps: number; durationMs: number; startedAt: number }) | null;
   lastPromotion: { sha: string; at: number } | null;
   lastRollback: { sha: string; at: number } | null;
+  lease: ServiceLease | null;
 }
 
 /** Per-version request, error and latency figures since the previous probe. */
@@ -103,6 +121,11 @@ export interface Deployer extends HealthSource {
   rollback(input: OwnedRef): Promise<RollbackResult>;
   promote(input: OwnedRef): Promise<PromoteResult>;
   status(input: ServiceRef): Promise<ServiceStatus>;
+  /** Takes the service's lease, or fails with ServiceBusy naming its holder; idempotent for the holder. */
+  acquireLease(input: LeaseInput): Promise<ServiceLease>;
+  /** Gives the lease back; a no-op unless `owner` holds it. */
+  releaseLease(input: LeaseInput): Promise<{ released: boolean }>;
+  lease(input: ServiceRef): Promise<ServiceLease | null>;
   startTraffic(input: StartTrafficInput): Promise<{ pid: number; targetUrl: string }>;
   stopTraffic(input: ServiceRef): Promise<{ stopped: boolean }>;
   stopService(input: ServiceRef): Promise<{ stoppedPids: number[] }>;

@@ -22,9 +22,11 @@ import type {
   Deployer,
   EnsureStableInput,
   EnsureStableResult,
+  LeaseInput,
   OwnedRef,
   PromoteResult,
   RollbackResult,
+  ServiceLease,
   ServiceRef,
   ServiceStatus,
   SetWeightInput,
@@ -160,7 +162,11 @@ export class LocalDeployer implements Deployer {
         await this.admin(state, 'POST', '/admin/upstreams', { stable: stable.url });
       }
 
-      if (state.canary && !ownsCanary(state.canary, input.owner))
+      const lease = await this.readLease(service);
+      if (input.owner && lease && lease.owner !== input.owner) throw busy(service, lease);
+      // A canary left by a train whose lease was taken over (it ended without cleaning up) is replaced.
+      const leaseHolder = input.owner !== undefined && lease?.owner === input.owner;
+      if (state.canary && !ownsCanary(state.canary, input.owner) && !leaseHolder)
         throw new ServiceBusyError(
           `service '${service}' is held by train ${state.canary.owner} (canary ${state.canary.sha.slice(0, 12)} since ${new Date(state.canary.startedAt).toISOString()}); it is free once that train promotes or rolls back`,
           state.canary.owner!,
@@ -322,13 +328,42 @@ export class LocalDeployer implements Deployer {
         : null,
       weight: live?.weight ?? state.weight,
       stable: version(state.stable),
-      canary: version(state.canary),
+      canary: state.canary ? { ...version(state.canary)!, ...(state.canary.owner ? { owner: state.canary.owner } : {}) } : null,
+      routes: live ? { stable: live.stable, canary: live.canary } : null,
       traffic: state.traffic
         ? { pid: state.traffic.pid, alive: isGroupAlive(state.traffic.pid), rps: state.traffic.rps, durationMs: state.traffic.durationMs, startedAt: state.traffic.startedAt }
         : null,
       lastPromotion: state.lastPromotion,
       lastRollback: state.lastRollback,
+      lease: await this.readLease(service),
     };
+  }
+
+  async acquireLease(input: LeaseInput): Promise<ServiceLease> {
+    const service = checkServiceName(input.service);
+    const owner = checkOwner(input.owner);
+    return this.withServiceLock(service, async () => {
+      const lease = await this.readLease(service);
+      if (lease?.owner === owner) return lease;
+      if (lease && lease.owner !== input.replacing) throw busy(service, lease);
+      const taken: ServiceLease = { owner, since: Date.now() };
+      await writeJsonAtomically(this.leaseFile(service), taken);
+      return taken;
+    });
+  }
+
+  async releaseLease(input: LeaseInput): Promise<{ released: boolean }> {
+    const service = checkServiceName(input.service);
+    const owner = checkOwner(input.owner);
+    return this.withServiceLock(service, async () => {
+      if ((await this.readLease(service))?.owner !== owner) return { released: false };
+      await fs.rm(this.leaseFile(service), { force: true });
+      return { released: true };
+    });
+  }
+
+  async lease(input: ServiceRef): Promise<ServiceLease | null> {
+    return this.readLease(checkServiceName(input.service));
   }
 
   /** Stops traffic, canary, stable and proxy (whole process groups) and forgets the service's state. */
@@ -554,6 +589,18 @@ export class LocalDeployer implements Deployer {
     return path.join(this.serviceDir(service), 'state.json');
   }
 
+  private leaseFile(service: string): string {
+    return path.join(this.serviceDir(service), 'lease.json');
+  }
+  private async readLease(service: string): Promise<ServiceLease | null> {
+    try {
+      return JSON.parse(await fs.readFile(this.leaseFile(service), 'utf8')) as ServiceLease;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
   private async loadState(service: string): Promise<ServiceState | null> {
     try {
       return JSON.parse(await fs.readFile(this.stateFile(service), 'utf8')) as ServiceState;
@@ -569,14 +616,9 @@ export class LocalDeployer implements Deployer {
     return state;
   }
 
-  /** Write to a temporary file, then rename: readers see the old state or the new one, never half. */
   private async saveState(state: ServiceState): Promise<void> {
     state.updatedAt = Date.now();
-    const file = this.stateFile(state.service);
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await fs.writeFile(tmp, JSON.stringify(state, null, 2));
-    await fs.rename(tmp, file);
+    await writeJsonAtomically(this.stateFile(state.service), state);
   }
 
   /** One operation per service at a time, in this process and across processes. */
@@ -601,6 +643,26 @@ function newState(service: string, repo: string): ServiceState {
     lastRollback: null,
     updatedAt: Date.now(),
   };
+}
+
+/** Write to a temporary file, then rename: readers see the old content or the new one, never half. */
+async function writeJsonAtomically(file: string, value: unknown): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await fs.writeFile(tmp, JSON.stringify(value, null, 2));
+  await fs.rename(tmp, file);
+}
+
+function busy(service: string, lease: ServiceLease): ServiceBusyError {
+  return new ServiceBusyError(
+    `service '${service}' is held by train ${lease.owner} (since ${new Date(lease.since).toISOString()}); it is free once that train has promoted or reverted`,
+    lease.owner,
+  );
+}
+
+function checkOwner(owner: unknown): string {
+  if (typeof owner !== 'string' || owner.length === 0 || owner.length > 1000) throw new DeliveryInputError(`a lease owner must be a train's workflow id; got ${JSON.stringify(owner)}`);
+  return owner;
 }
 
 function proxyUrl(proxy: ProxyRecord): string {

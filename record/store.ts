@@ -7,6 +7,7 @@ import { Prisma } from '@prisma/client';
 import type { ChangeRequest } from '../core/change-request';
 import { InvalidInputError, PermanentError } from '../core/errors';
 import { digestOf } from '../core/provenance';
+import type { RecordedTrain } from '../core/invariant';
 import type { EvalReport, PolicyDecision, RiskReport } from '../core/stages';
 import { lazyDb, type Db } from './db';
 
@@ -28,6 +29,13 @@ export class TrainClosedError extends PermanentError {
 }
 
 const json = (v: unknown): Prisma.InputJsonValue => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue;
+
+export interface ServiceHistory {
+  latest: { trainId: string; repo: string; environment: string; baseBranch: string } | null;
+  lastPromoted: RecordedTrain | null;
+  lastMerged: RecordedTrain | null;
+  open: RecordedTrain[];
+}
 
 export class RecordStore {
   private readonly db: () => Db;
@@ -176,6 +184,31 @@ export class RecordStore {
   async assertTrainOpen(input: { trainId: string }): Promise<void> {
       const train = await this.openTrain(input.trainId);
       if (train.state === 'closed') throw new TrainClosedError(train.id, train.outcome);
+  }
+
+  /**
+   * What the record says about a service in an environment: its latest promoted train, its latest closed
+   * train that merged, its trains still open, and the repository and base branch of its latest train.
+   */
+  async serviceHistory(input: { service: string; environment?: string }): Promise<ServiceHistory> {
+    const db = this.db();
+    const where = { service: input.service, ...(input.environment ? { environment: input.environment } : {}) };
+    const pick = (t: { id: string; outcome: string | null; mergeSha: string | null; closedAt: Date | null } | null): RecordedTrain | null =>
+      t ? { trainId: t.id, outcome: t.outcome, mergeSha: t.mergeSha, closedAt: t.closedAt?.toISOString() ?? null } : null;
+    const newestClosed = [{ closedAt: 'desc' as const }, { id: 'desc' as const }];
+    const [latest, lastPromoted, lastMerged, open] = await Promise.all([
+      db.train.findFirst({ where, orderBy: [{ startedAt: 'desc' }, { id: 'desc' }] }),
+      db.train.findFirst({ where: { ...where, state: 'closed', outcome: 'promoted' }, orderBy: newestClosed }),
+      db.train.findFirst({ where: { ...where, state: 'closed', mergeSha: { not: null } }, orderBy: newestClosed }),
+      db.train.findMany({ where: { ...where, state: 'running' }, orderBy: { startedAt: 'asc' } }),
+    ]);
+    const cr = latest?.changeRequest as { baseBranch?: string } | undefined;
+    return {
+      latest: latest ? { trainId: latest.id, repo: latest.repo, environment: latest.environment, baseBranch: cr?.baseBranch ?? 'main' } : null,
+      lastPromoted: pick(lastPromoted),
+      lastMerged: pick(lastMerged),
+      open: open.map(pick).filter((t): t is RecordedTrain => t !== null),
+    };
   }
 
     /** The audit trail of a train, oldest first. */

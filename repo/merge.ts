@@ -74,6 +74,31 @@ export async function mergeCandidate({ changeRequest: cr, candidate }: MergeInpu
   return record(mergeSha, false);
 }
 
+export interface BaseTipCheck {
+  isTip: boolean;
+  tipSha: string;
+  reason?: string;
+}
+
+/**
+ * Whether the base branch still says exactly what the merge says: its tip is the merge, or a later
+ * commit with the same tree. Promoting anything else would run code the branch does not describe.
+ */
+export async function checkMergeIsBaseTip(input: { repo: string; baseBranch: string; mergeSha: string }): Promise<BaseTipCheck> {
+  const repo = await openRepo(input.repo);
+  const tipSha = await resolveCommit(repo, `refs/heads/${input.baseBranch}`);
+  if (!tipSha) throw new PermanentError(`base branch '${input.baseBranch}' does not exist in ${repo}`, 'BaseBranchNotFound');
+  if (tipSha === input.mergeSha) return { isTip: true, tipSha };
+  const [tipTree, mergeTree] = await Promise.all([resolveCommit(repo, `${tipSha}^{tree}`), resolveCommit(repo, `${input.mergeSha}^{tree}`)]);
+  if (tipTree === mergeTree) return { isTip: true, tipSha };
+  const since = (await git(repo, ['log', '--format=%h %s', '-n', '5', `${input.mergeSha}..${tipSha}`])).stdout.trim().split('\n').filter(Boolean);
+  return {
+    isTip: false,
+    tipSha,
+    reason: `${input.baseBranch} moved past merge ${input.mergeSha.slice(0, 12)} to ${tipSha.slice(0, 12)} (${since.length ? since.join('; ') : 'history rewritten'}); promoting it would run code ${input.baseBranch} does not describe`,
+  };
+}
+
 /**
  * Compensation for a rolled-back release: a commit on the base branch that undoes the merge (the
  * inverse three-way merge of the merge commit onto the current tip), so the branch matches what

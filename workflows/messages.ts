@@ -58,6 +58,7 @@ export type TrainStage =
   | 'decidePolicy'
   | 'awaitingAppeal'
   | 'awaitingApproval'
+  | 'awaitingService'
   | 'merge'
   | 'rollout'
   | 'revert'
@@ -107,6 +108,8 @@ export interface TrainStatus {
   mergeSha?: string;
   revertSha?: string;
   denials?: { rule: string; reason: string; fix: string }[];
+  /** While the train waits for another train to release its service: who holds it. */
+  waitingFor?: string;
   history: HistoryEntry[];
   rollout?: RolloutStatus;
 }
@@ -123,6 +126,8 @@ export interface TrainResult {
   evalScore?: number;
   risk?: number;
   rollout?: ProgressiveRolloutResult;
+  /** The four truths compared at the train's end (trains that merged): whether they agree, and where not. */
+  invariant?: { held: boolean; disagreements: { between: string[]; what: string }[] };
 }
 
 export const trainStatusQuery = defineQuery<TrainStatus>('status');

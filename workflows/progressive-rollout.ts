@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -30,6 +29,7 @@ import {
   type ProgressiveRolloutResult,
   type RolloutStatus,
 } from './messages';
+import { whenServiceFree } from './service-queue';
 
 export interface ProgressiveRolloutInput {
   changeId: string;
@@ -37,6 +37,8 @@ export interface ProgressiveRolloutInput {
   repo: string;
   baseSha: string;
   sha: string;
+  /** When given, `sha` is promoted only while it is still what this branch says (checked just before). */
+  baseBranch?: string;
   descriptor: ServiceDescriptor;
   plan: RolloutPlanInput;
   evalScore: number;
@@ -44,13 +46,10 @@ export interface ProgressiveRolloutInput {
 
 const deploy = proxyActivities<Activities>({
   startToCloseTimeout: '3 minutes',
+  // Deploy activities heartbeat every second: a lost worker is noticed in seconds, not minutes.
+  heartbeatTimeout: '15s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: ['InvalidInput', 'ServiceBusy', 'NotCanaryOwner'] },
 });
-/** One rollout per service: a train finding another train's canary waits its turn, checking this often, at most this long. */
-const SERVICE_BUSY_RECHECK = '5s';
-const SERVICE_BUSY_MAX_WAIT_MS = 30 * 60_000;
-const isServiceBusy = (err: unknown): err is ActivityFailure =>
-  err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'ServiceBusy';
 const traffic = proxyActivities<Activities>({
   startToCloseTimeout: '20s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput'] },
@@ -120,22 +119,19 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
   };
 
   try {
-    const waitStarted = Date.now();
-    for (;;) {
-      try {
-        await deploy.deployCanary({ service: input.service, owner, repo: input.repo, baseSha: input.baseSha, sha: input.sha, descriptor: input.descriptor });
-        break;
-      } catch (err) {
-        if (!isServiceBusy(err)) throw err;
-        const holder = err.cause instanceof ApplicationFailure ? err.cause.message : String(err);
-        if (status.waitingFor === undefined) record('waiting', holder);
-        status.waitingFor = holder;
-        if (Date.now() - waitStarted > SERVICE_BUSY_MAX_WAIT_MS)
-          throw ApplicationFailure.nonRetryable(`gave up after ${SERVICE_BUSY_MAX_WAIT_MS / 60_000} min waiting for '${input.service}': ${holder}`, 'ServiceBusy');
-        await condition(() => abortBy !== undefined, SERVICE_BUSY_RECHECK);
-        if (abortBy) return { outcome: 'aborted', reason: `${abortReason()} while waiting for '${input.service}'`, finalWeight: 0, probes: 0 };
-      }
-    }
+    // A train holding the service's lease is never refused here; an older train (started before leases) may wait.
+    const deployed = await whenServiceFree(
+      input.service,
+      () => deploy.deployCanary({ service: input.service, owner, repo: input.repo, baseSha: input.baseSha, sha: input.sha, descriptor: input.descriptor }),
+      {
+        waiting: (holder) => {
+          if (status.waitingFor === undefined) record('waiting', holder);
+          status.waitingFor = holder;
+        },
+        aborted: () => abortBy !== undefined,
+      },
+    );
+    if (!deployed) return { outcome: 'aborted', reason: `${abortReason()} while waiting for '${input.service}'`, finalWeight: 0, probes: 0 };
     if (status.waitingFor !== undefined) record('service-free', `'${input.service}' is free; deploying`);
     status.waitingFor = undefined;
     canaryDeployed = true;
@@ -187,6 +183,10 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
       log.info('rollout step passed', { changeId: input.changeId, weight: step.setWeight, probes: totalProbes });
     }
 
+    if (input.baseBranch) {
+      const tip = await deploy.checkMergeIsBaseTip({ repo: input.repo, baseBranch: input.baseBranch, mergeSha: input.sha });
+      if (!tip.isTip) return await rollBack('rolled_back', `not promoted: ${tip.reason}`);
+    }
     await deploy.promoteCanary(target);
     status.outcome = 'promoted';
     record('promote', `canary ${input.sha.slice(0, 12)} is now stable at 100%`);

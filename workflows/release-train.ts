@@ -40,12 +40,18 @@ import {
   type TrainStatus,
 } from './messages';
 import { progressiveRollout } from './progressive-rollout';
+import { whenServiceFree } from './service-queue';
 
 /**
  * Train outcomes go to the audit trail too. Added while trains were running: patched() keeps histories
  * recorded before it replaying (docs/workflow-changes.md); deprecatePatch() once none of those trains is open.
  */
 export const AUDIT_OUTCOME_PATCH = 'audit-train-outcome';
+/**
+ * One rollout per service, from before the merge: the train takes the service's lease before merging and
+ * gives it back once it has promoted or reverted, after checking the invariant (docs/workflow-changes.md).
+ */
+export const SERVICE_LEASE_PATCH = 'service-lease-before-merge';
 
 const nonRetryableErrorTypes = ['InvalidInput', 'InvalidChangeRequest'];
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes };
@@ -63,6 +69,14 @@ const evalGate = proxyActivities<Activities>({
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { ...retry, initialInterval: '2s', maximumAttempts: 2 },
 });
+/** The service's lease: a refusal (ServiceBusy) is the answer, not a failure to retry; the train waits its turn. */
+const serviceLease = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '15s',
+  retry: { ...retry, maximumAttempts: 5, nonRetryableErrorTypes: [...nonRetryableErrorTypes, 'ServiceBusy'] },
+});
+/** The invariant check reads the four truths; it informs, so it never fails the train. */
+const invariantCheck = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', heartbeatTimeout: '15s', retry: { ...retry, maximumAttempts: 3 } });
 /**
  * Writes that must land for the four truths to agree (the record, GitOps, the revert of a merge): they
  * retry for long enough to outlast an outage of minutes, instead of failing the train with them half done.
@@ -155,10 +169,30 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
       throw err;
     }
   };
+  let leased = false;
+  // With its work done (promoted or reverted, and recorded), the train checks that the four truths agree,
+  // then lets the next train for the service go.
+  const checkAndRelease = async (): Promise<TrainResult['invariant']> => {
+    if (!leased) return undefined;
+    let invariant: TrainResult['invariant'];
+    try {
+      const report = await invariantCheck.checkInvariant({ service: cr.service, environment: cr.environment, repo: cr.repo, baseBranch: cr.baseBranch, self: trainId });
+      invariant = { held: report.held, disagreements: report.disagreements };
+      record('invariant', report.held ? 'runs, base branch, GitOps and record agree' : `VIOLATED: ${report.disagreements.map((d) => `[${d.between.join('/')}] ${d.what}`).join('; ')}`);
+      if (!report.held) await mustLand.recordAudit({ trainId, actor: 'maestro', action: 'train.invariant-violated', detail: { disagreements: report.disagreements } });
+    } catch (err) {
+      record('invariant', `not checked: ${String((err as Error).message)}`);
+    }
+    await mustLand.releaseServiceLease({ service: cr.service, owner: trainId });
+    leased = false;
+    record('lease', `'${cr.service}' released`);
+    return invariant;
+  };
   const finish = async (result: Omit<TrainResult, 'changeId'>): Promise<TrainResult> => {
     await closeStage();
     await mustLand.closeTrain({ trainId, outcome: result.outcome, reason: result.reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha });
     await auditOutcome(result.outcome, result.reason);
+    const invariant = await checkAndRelease();
     status.stage = 'done';
     status.outcome = result.outcome;
     record('outcome', `${result.outcome}: ${result.reason}`);
@@ -167,7 +201,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
       { key: searchAttributes.outcome, value: result.outcome },
     ]);
     upsertMemo({ outcome: result.outcome, reason: result.reason });
-    return { changeId: cr.id, ...result };
+    return { changeId: cr.id, ...result, ...(invariant ? { invariant } : {}) };
   };
 
   upsertSearchAttributes([
@@ -252,6 +286,22 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
       if (!decided) return await finish({ ...facts, outcome: 'denied', reason: `no approval within ${timeoutMs} ms` });
     }
 
+    if (patched(SERVICE_LEASE_PATCH)) {
+      // Before the merge: no other train's merge or canary for this service may land between ours and its promotion.
+      await enter('awaitingService');
+      const lease = await whenServiceFree(cr.service, () => serviceLease.acquireServiceLease({ service: cr.service, owner: trainId }), {
+        waiting: (holder) => {
+          if (status.waitingFor === undefined) record('waiting', holder);
+          status.waitingFor = holder;
+        },
+        aborted: () => abortBy !== undefined,
+      });
+      if (!lease) throw new TrainStop('aborted', `aborted by ${abortBy?.by} while waiting for '${cr.service}'${abortBy?.reason ? `: ${abortBy.reason}` : ''}`);
+      leased = true;
+      status.waitingFor = undefined;
+      record('lease', `'${cr.service}' held by this train${lease.tookOverFrom ? ` (taken over from ended train ${lease.tookOverFrom})` : ''}`);
+    }
+
     await enter('merge');
     merged = await repository.mergeCandidate({ changeRequest: cr, candidate });
     status.mergeSha = facts.mergeSha = merged.mergeSha;
@@ -276,7 +326,19 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     if (evalWaiver) record('gate', `eval-score floor lifted for the health gates by ${evalWaiver.appealId}`, evalWaiver.decidedBy);
     rollout = await startChild(progressiveRollout, {
       workflowId: rolloutWorkflowId(workflowInfo().workflowId),
-      args: [{ changeId: cr.id, service: cr.service, repo: cr.repo, baseSha: candidate.baseSha, sha: merged.mergeSha, descriptor: candidate.service, plan, evalScore: evals.score }],
+      args: [
+        {
+          changeId: cr.id,
+          service: cr.service,
+          repo: cr.repo,
+          baseSha: candidate.baseSha,
+          sha: merged.mergeSha,
+          ...(leased ? { baseBranch: cr.baseBranch } : {}),
+          descriptor: candidate.service,
+          plan,
+          evalScore: evals.score,
+        },
+      ],
       typedSearchAttributes: [
         { key: searchAttributes.changeId, value: cr.id },
         { key: searchAttributes.repo, value: cr.repo },
@@ -316,6 +378,8 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
       await mustLand.closeTrain({ trainId, outcome: 'failed', reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha });
       await auditOutcome('failed', reason);
     }).catch(() => undefined);
+    // The lease goes back even when the record could not be closed: a stuck lease would stop every later train.
+    await CancellationScope.nonCancellable(checkAndRelease).catch((releaseErr) => record('lease-release-failed', String(releaseErr)));
     throw err;
   }
 }

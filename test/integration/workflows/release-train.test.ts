@@ -11,7 +11,6 @@ import type { releaseTrain } from '../../../workflows/release-train';
 import { connectTestEnv, createTestWorker, realActivities, scheduledActivities, tempDir } from '../../helpers/temporal';
 import { TrainFixture } from '../../../examples/train-fixture';
 import { git } from '../../../io/git';
-import { ServiceBusyError } from '../../../delivery/local-deployer';
 
 const TASK_QUEUE = 'test-release-train';
 let env: TestWorkflowEnvironment;
@@ -21,7 +20,19 @@ const stateDir = tempDir('wf-state');
 const fixtures: TrainFixture[] = [];
 let attemptsOfFlakyProbe = 0;
 const evalsCancelled: string[] = [];
-const busyAttempts = new Map<string, number>();
+/** A docs-only change that merges cleanly on top of good-change. */
+const README_APPEND = [
+  'diff --git a/README.md b/README.md',
+  '--- a/README.md',
+  '+++ b/README.md',
+  '@@ -25,3 +25,5 @@',
+  " curl 'http://127.0.0.1:8080/greet?name=Ada'",
+  ' node --import tsx --test test/greeting.test.ts test/app.test.ts   # or: npm test (tsx on the path)',
+  ' ```',
+  '+',
+  '+Released by Maestro Conductor trains, one at a time.',
+  '',
+].join('\n');
 
 /** Each test releases into its own repo and service: merged changes never leak between tests. */
 async function newFixture(service: string): Promise<TrainFixture> {
@@ -51,13 +62,6 @@ beforeAll(async () => {
           throw err;
         }
       }
-    },
-    // A change whose id starts with 'busy-service' finds its service held by another train twice.
-    deployCanary: async (input) => {
-      const attempts = (busyAttempts.get(input.owner ?? '') ?? 0) + 1;
-      busyAttempts.set(input.owner ?? '', attempts);
-      if (input.owner?.includes('busy-service') && attempts <= 2) throw new ServiceBusyError(`service '${input.service}' is held by train train-other (canary 0123456789ab since 2026-12-01T00:00:00.000Z)`, 'train-other');
-      return activities.deployCanary(input);
     },
     probeHealth: async (input) => {
       const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
@@ -181,18 +185,31 @@ test('an abort during a long eval stage cancels it at once: the train ends abort
   expect(evalsCancelled).toContain('slow-evals-1');
 });
 
-test('a train whose service is held by another train waits its turn, visibly, then rolls out', async () => {
+test('a second train for a held service waits before merging, visibly, then ships on top of the first; both end with the invariant held', async () => {
   const fixture = await newFixture('greeter-busy');
-  const handle = await start(fixture.change('good-change', 'busy-service-1'));
-  const result = await handle.result();
-  expect(result.outcome).toBe('promoted');
-  const history = (await env.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery)).history;
-  const waiting = history.filter((h) => h.kind === 'waiting');
-  expect(waiting).toHaveLength(1);
-  expect(waiting[0]!.detail).toContain('held by train train-other');
-  expect(history.some((h) => h.kind === 'service-free')).toBe(true);
-  expect(busyAttempts.get(handle.workflowId)).toBe(3);
-});
+  const first = await start(fixture.change('good-change', 'busy-first', { rollout: { ...fixtureSlowGate() } as never }));
+  await waitFor(async () => (await first.query(trainStatusQuery)).stage === 'rollout');
+  await first.signal('pause', { by: 'ops@example.com', reason: 'hold the service while a second train queues' });
+  const second = await start({ ...fixture.change('good-change', 'busy-second'), title: 'Document that trains release the greeter', intent: 'Add a line to the README saying that Maestro trains release the service', change: { kind: 'patch', diff: README_APPEND } });
+  await waitFor(async () => (await second.query(trainStatusQuery)).waitingFor !== undefined);
+  const waiting = await second.query(trainStatusQuery);
+  expect(waiting.stage).toBe('awaitingService');
+  expect(waiting.waitingFor).toContain(`held by train ${first.workflowId}`);
+  expect(waiting.mergeSha).toBeUndefined();
+  await first.signal('resume', { by: 'ops@example.com' });
+
+  const [a, b] = [await first.result(), await second.result()];
+  expect([a.outcome, b.outcome]).toEqual(['promoted', 'promoted']);
+  expect(a.invariant).toEqual({ held: true, disagreements: [] });
+  expect(b.invariant).toEqual({ held: true, disagreements: [] });
+  // The second merge sits on the first: main, and what runs, carry both changes.
+  expect((await git(fixture.repo, ['merge-base', '--is-ancestor', a.mergeSha!, b.mergeSha!], { allowExitCodes: [1] })).exitCode).toBe(0);
+  const status = await fixture.deployer.status({ service: fixture.service });
+  expect(status.stable?.sha).toBe(b.mergeSha);
+  expect(status.lease).toBeNull();
+  const history = (await second.query(trainStatusQuery)).history;
+  expect(history.filter((h) => h.kind === 'waiting')).toHaveLength(1);
+}, 240_000);
 
 test('pause freezes the gate (no probes, weight held) and resume continues to promotion', async () => {
   const fixture = await newFixture('greeter-pause');

@@ -1,0 +1,25 @@
+/** The invariant check as an activity: the four truths about a service, compared (verify/service-truths.ts). */
+import type { Deployer } from '../core/delivery';
+import type { InvariantReport } from '../core/invariant';
+import type { RecordStore } from '../record/store';
+import { loadOrCreateSigningKey } from '../provenance/signing';
+import { verifyService, type VerifyInput } from '../verify/service-truths';
+import { isWorkflowRunning, withHeartbeats } from './context';
+
+export interface VerifyActivityDeps {
+  deployer: Deployer;
+  record: RecordStore;
+  gitopsRepo: string;
+  keyDir: string;
+}
+
+export function createVerifyActivities(deps: VerifyActivityDeps) {
+  return {
+    async checkInvariant(input: VerifyInput): Promise<InvariantReport> {
+      const isTrainRunning = async (id: string) => (await isWorkflowRunning(id)) ?? true;
+      return withHeartbeats(() => ({ activity: 'checkInvariant' }), 1000, () =>
+        verifyService({ deployer: deps.deployer, record: deps.record, gitopsRepo: deps.gitopsRepo, publicKey: loadOrCreateSigningKey(deps.keyDir).publicKey, isTrainRunning }, input),
+      );
+    },
+  };
+}
