@@ -30,7 +30,8 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
 
     /**
      * The service's lease for this train. A holder that is no longer running (terminated, or failed without
-     * giving it back) loses it to the caller; a running one makes the call fail with ServiceBusy.
+     * giving it back) loses it to the caller, and its canary is rolled back; a running one makes the call
+     * fail with ServiceBusy.
      */
     async acquireServiceLease(input: LeaseInput): Promise<ServiceLease & { tookOverFrom?: string }> {
       return asActivity('acquireServiceLease', async () => {
@@ -40,7 +41,10 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
           if (!(err instanceof ServiceBusyError)) throw err;
           const holder = (err.details as { holder: string }).holder;
           if (await isTrainRunning(holder)) throw err;
-          return { ...(await deployer.acquireLease({ service: input.service, owner: input.owner, replacing: holder })), tookOverFrom: holder };
+          const lease = await deployer.acquireLease({ service: input.service, owner: input.owner, replacing: holder });
+          // The ended holder's canary must not keep taking traffic: all of it goes back to stable.
+          if (await deployer.hasService(input.service)) await deployer.rollback({ service: input.service, owner: holder });
+          return { ...lease, tookOverFrom: holder };
         }
       });
     },

@@ -135,6 +135,8 @@ export const changeRequestSchema = z
     /** When set, a denial stays open this long for an appeal or an approval; absent, a denial is final. */
     appealWindow: durationMs.optional(),
     rollout: rolloutPlanSchema.default({}),
+    /** When another train holds the service: wait in its queue, or end at once (outcome aborted) saying who holds it. */
+    whenServiceBusy: z.enum(['wait', 'refuse']).default('wait'),
   })
   .strict();
 

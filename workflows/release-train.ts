@@ -188,6 +188,21 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     record('lease', `'${cr.service}' released`);
     return invariant;
   };
+  /**
+   * A train that ended without giving the service back (terminated, or its worker lost for good) may have
+   * left its merge on the base branch: merging on top would ship it ungated. The record is closed for it,
+   * and this train stops unless the base branch still describes what runs.
+   */
+  const takeOverFrom = async (ended: string) => {
+    await mustLand.closeTrain({ trainId: ended, outcome: 'failed', reason: `ended without closing; its service lease was taken over by ${trainId}` }).catch(() => undefined);
+    const report = await invariantCheck.checkInvariant({ service: cr.service, environment: cr.environment, repo: cr.repo, baseBranch: cr.baseBranch, self: trainId });
+    const off = report.disagreements.filter((d) => d.between.includes('base'));
+    if (off.length > 0)
+      throw new TrainStop(
+        'failed',
+        `not merged: train ${ended} ended without reverting, and ${cr.baseBranch} no longer describes what runs (${off.map((d) => d.what).join('; ')}); revert its merge on ${cr.baseBranch} (or re-run it), check with 'maestro verify ${cr.service}', then start this train again`,
+      );
+  };
   const finish = async (result: Omit<TrainResult, 'changeId'>): Promise<TrainResult> => {
     await closeStage();
     await mustLand.closeTrain({ trainId, outcome: result.outcome, reason: result.reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha });
@@ -291,6 +306,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
       await enter('awaitingService');
       const lease = await whenServiceFree(cr.service, () => serviceLease.acquireServiceLease({ service: cr.service, owner: trainId }), {
         waiting: (holder) => {
+          if (cr.whenServiceBusy === 'refuse') throw new TrainStop('aborted', `refused: ${holder} (this change request says whenServiceBusy: refuse; start it again later, or with 'wait' to queue)`);
           if (status.waitingFor === undefined) record('waiting', holder);
           status.waitingFor = holder;
         },
@@ -300,6 +316,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
       leased = true;
       status.waitingFor = undefined;
       record('lease', `'${cr.service}' held by this train${lease.tookOverFrom ? ` (taken over from ended train ${lease.tookOverFrom})` : ''}`);
+      if (lease.tookOverFrom) await takeOverFrom(lease.tookOverFrom);
     }
 
     await enter('merge');

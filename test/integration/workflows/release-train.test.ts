@@ -8,9 +8,10 @@ import type { Worker } from '@temporalio/worker';
 import { appeal } from '../../../workflows/appeal';
 import { appealStatusQuery, decideAppealSignal, rolloutStatusQuery, rolloutWorkflowId, trainStatusQuery } from '../../../workflows/messages';
 import type { releaseTrain } from '../../../workflows/release-train';
-import { connectTestEnv, createTestWorker, realActivities, scheduledActivities, tempDir } from '../../helpers/temporal';
+import { connectTestEnv, createTestWorker, realActivities, scheduledActivities, tempDir, TEST_DATABASE_URL } from '../../helpers/temporal';
 import { TrainFixture } from '../../../examples/train-fixture';
 import { git } from '../../../io/git';
+import { RecordStore } from '../../../record/store';
 
 const TASK_QUEUE = 'test-release-train';
 let env: TestWorkflowEnvironment;
@@ -196,6 +197,12 @@ test('a second train for a held service waits before merging, visibly, then ship
   expect(waiting.stage).toBe('awaitingService');
   expect(waiting.waitingFor).toContain(`held by train ${first.workflowId}`);
   expect(waiting.mergeSha).toBeUndefined();
+  // A third train that would rather not queue is told at once who holds the service.
+  const impatient = await start({ ...fixture.change('good-change', 'busy-impatient'), whenServiceBusy: 'refuse' });
+  const refused = await impatient.result();
+  expect(refused.outcome).toBe('aborted');
+  expect(refused.reason).toContain(`refused: service 'greeter-busy' is held by train ${first.workflowId}`);
+  expect(refused.mergeSha).toBeUndefined();
   await first.signal('resume', { by: 'ops@example.com' });
 
   const [a, b] = [await first.result(), await second.result()];
@@ -209,6 +216,27 @@ test('a second train for a held service waits before merging, visibly, then ship
   expect(status.lease).toBeNull();
   const history = (await second.query(trainStatusQuery)).history;
   expect(history.filter((h) => h.kind === 'waiting')).toHaveLength(1);
+}, 240_000);
+
+test('a train that ended holding its service (terminated mid-rollout) is taken over: its canary rolled back, its record closed, and no merge onto a branch that no longer says what runs', async () => {
+  const fixture = await newFixture('greeter-stale');
+  const first = await start(fixture.change('good-change', 'stale-first', { rollout: { ...fixtureSlowGate() } as never }));
+  await waitFor(async () => (await env.client.workflow.getHandle(rolloutWorkflowId(first.workflowId)).query(rolloutStatusQuery)).weight === 10);
+  await first.terminate('lost: simulating a train that never gives its service back');
+  expect((await fixture.deployer.status({ service: fixture.service })).lease?.owner).toBe(first.workflowId);
+
+  const second = await start({ ...fixture.change('good-change', 'stale-second'), title: 'Document that trains release the greeter', intent: 'Add a line to the README saying that Maestro trains release the service', change: { kind: 'patch', diff: README_APPEND } });
+  const result = await second.result();
+  expect(result.outcome).toBe('failed');
+  expect(result.reason).toContain(`train ${first.workflowId} ended without reverting`);
+  expect(result.reason).toContain("maestro verify greeter-stale");
+  expect(result.mergeSha).toBeUndefined();
+  const status = await fixture.deployer.status({ service: fixture.service });
+  expect(status.canary).toBeNull();
+  expect(status.weight).toBe(0);
+  expect(status.lease).toBeNull();
+  const history = await new RecordStore({ url: TEST_DATABASE_URL }).serviceHistory({ service: fixture.service });
+  expect(history.open).toEqual([]);
 }, 240_000);
 
 test('pause freezes the gate (no probes, weight held) and resume continues to promotion', async () => {
