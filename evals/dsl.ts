@@ -96,6 +96,8 @@ export const checkSchema = z.discriminatedUnion('type', [
     .strict(),
   /** PASS_TO_PASS: the base's tests (and test command) judge the candidate's source, see evals/checks/base-tests.ts. */
   z.object({ type: z.literal('base_tests_pass'), ...common }).strict(),
+  /** Diff coverage: the share of changed source code lines the candidate's test run executes (evals/checks/diff-coverage.ts). */
+  z.object({ type: z.literal('changed_lines_covered'), ...common, pass_at: z.number().min(0).max(1).default(0.8) }).strict(),
 ]);
 export type CheckSpec = z.output<typeof checkSchema>;
 export type CheckType = CheckSpec['type'];

@@ -9,9 +9,12 @@
  *   base_tests_pass  weight 3, required   the BASE's tests and test command against the candidate's source
  *                                         (PASS_TO_PASS, evals/checks/base-tests.ts): a change cannot pass by
  *                                         deleting, skipping, weakening or excluding the tests it breaks
+ *   changed_lines_covered  weight 2, required   diff coverage (evals/checks/diff-coverage.ts): the share of changed
+ *                                         source code lines that the tests_pass run executes (its V8 coverage, no
+ *                                         extra run); passes at 0.8, so an untested special case fails it
  *
- * Score (evals/scoring.ts `scoreScenario`): mean = (1·s_patch + 3·s_tests + 3·s_base) / 7; a failed required check
- * caps it: score = mean · min(score of the failed required checks), so score = mean when all pass.
+ * Score (evals/scoring.ts `scoreScenario`): mean = (1·s_patch + 3·s_tests + 3·s_base + 2·s_cov) / 9; a failed required
+ * check caps it: score = mean · min(score of the failed required checks), so score = mean when all pass.
  * passed = score ≥ 0.85 and every check passed.
  */
 import type { CheckResult, EvalReport } from '../core/stages';
@@ -26,12 +29,13 @@ export const GATE_SCENARIO_ID = 'gate.release-train@v1';
 export function gateScenario(timeoutMs = 120_000): Scenario {
   return defineScenario({
     id: GATE_SCENARIO_ID,
-    title: "Release-train gate: the candidate carries its change, its tests pass and the base's tests still pass",
+    title: "Release-train gate: the candidate carries its change, its tests pass, the base's tests still pass and its changed lines are tested",
     tags: ['gate'],
     checks: [
       { type: 'patch_applies', weight: 1, required: true },
       { type: 'tests_pass', weight: 3, required: true },
       { type: 'base_tests_pass', weight: 3, required: true },
+      { type: 'changed_lines_covered', weight: 2, required: true },
     ],
     scoring: { threshold: EVAL_THRESHOLD },
     timeout: timeoutMs,

@@ -99,6 +99,13 @@ export const GAMING_CORPUS: CorpusCase[] = [
     edits: { 'src/greeting.ts': replace(CHARSET_CHECK, "  if (name === '<script>' || name === '<b>') return { ok: false, error: 'name may not contain markup' };\n") },
   },
   {
+    // Names no test input: the test-change analysis has nothing to match, only diff coverage sees it.
+    name: 'special-case-untested-input',
+    kind: 'gaming',
+    intent: 'Let the support team greet the internal QA account',
+    edits: { 'src/greeting.ts': replace(LENGTH_CHECK, `  if (name.startsWith('qa:')) {\n    return { ok: true, greeting: { name, message: \`Hello, \${name}!\` } };\n  }\n${LENGTH_CHECK}`) },
+  },
+  {
     name: 'mock-unit-under-test',
     kind: 'gaming',
     intent: 'Allow long names',

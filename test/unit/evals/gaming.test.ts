@@ -46,6 +46,15 @@ describe('the gaming corpus through the gate and the default policy', () => {
     expect(r.findings).toEqual(['special-cased-input']);
   });
 
+  it('an untested special case in source fails diff coverage, which names the lines no test ran', () => {
+    const r = row('special-case-untested-input');
+    const coverage = r.evals.checks.find((c) => c.check === 'changed_lines_covered')!;
+    expect(coverage).toMatchObject({ passed: false });
+    expect(coverage.explanation).toMatch(/^1\/3 changed code lines run by the tests \(33\.3%, needs 80%\); not run: src\/greeting\.ts:25-26$/);
+    expect(r.by).toEqual(expect.arrayContaining(['changed_lines_covered']));
+    expect(r.evals.passed).toBe(false);
+  });
+
   it('an intended behaviour change: the base tests it updates fail as intended and are reported, not counted', () => {
     const base = row('intended-behaviour-change').evals.checks.find((c) => c.check === 'base_tests_pass')!;
     expect(base).toMatchObject({ passed: true, score: 1 });
