@@ -73,10 +73,14 @@ describe('runEvals', () => {
     for (const name of ['greets by name', 'greets the world when no name is given', 'accepts names in any script', 'GET /greet returns a JSON greeting'])
       expect(tests?.explanation).toContain(`'${name}'`);
     expect(report.passed).toBe(false);
-    // Weighted mean (1·1 + 3·0.6 + 3·s_base + 2·s_cov)/9, capped by the lowest failed required check (evals/scoring.ts).
+    // Gate: weighted mean (1·1 + 3·0.6 + 3·s_base + 2·s_cov)/9, capped by the lowest failed required check (evals/scoring.ts).
     const base = report.checks.find((c) => c.check === 'base_tests_pass')!;
     const cov = report.checks.find((c) => c.check === 'changed_lines_covered')!;
-    expect(report.score).toBeCloseTo(((1 * 1 + 3 * 0.6 + 3 * base.score + 2 * cov.score) / 9) * Math.min(0.6, base.passed ? 1 : base.score, cov.passed ? 1 : cov.score));
+    const gate = ((1 * 1 + 3 * 0.6 + 3 * base.score + 2 * cov.score) / 9) * Math.min(0.6, base.passed ? 1 : base.score, cov.passed ? 1 : cov.score);
+    // It changes src/greeting.ts, so the registry's greeter scenario ran too; the Eval Score is half each (evals/gate.ts).
+    const [, validation] = report.scenarios!;
+    expect(validation).toMatchObject({ id: 'greeter.validation@v1', passed: true, score: 1, selectedBy: ['path src/greeting.ts ~ src/greeting.ts'] });
+    expect(report.score).toBeCloseTo(0.5 * gate + 0.5 * validation.score);
   });
 
   it('does not leak the worker environment into the tests', async () => {
