@@ -1,7 +1,8 @@
 /**
  * The eval activity: the release train's gate is one built-in scenario of the eval harness, defined and run by
- * evals/gate.ts (see its header for the checks, weights and scoring: patch_applies, tests_pass and
- * base_tests_pass, the base's tests judging the candidate), so there is a single way to run checks.
+ * evals/gate.ts (see its header for the checks, weights and scoring: patch_applies, tests_pass, base_tests_pass
+ * (the base's tests judging the candidate) and changed_lines_covered), plus the registry scenarios that apply to
+ * the change, combined into one Eval Score; so there is a single way to run checks.
  *
  * The harness runs the tests in isolated detached work trees with their own HOME/TMPDIR, a scrubbed environment
  * (PATH and locale only: no tokens) and in their own process group, killed when `testTimeoutMs` (the gate
@@ -12,7 +13,8 @@ import { Context } from '@temporalio/activity';
 import type { ChangeRequest } from '../core/change-request';
 import type { Candidate, CheckResult, EvalReport } from '../core/stages';
 import type { Scenario } from '../evals/dsl';
-import { gateScenario, runGate, toEvalReport } from '../evals/gate';
+import { gateScenario, runGate, selectScenarios, toEvalReport } from '../evals/gate';
+import { DEFAULT_SCENARIOS_DIR, loadRegistry } from '../evals/registry';
 import { writeArtifacts } from '../evals/report';
 import { CommitNotFoundError, type RunResult } from '../evals/runner';
 
@@ -28,6 +30,8 @@ export interface EvalActivityDeps {
    * eval-score.md (the Eval Score tile) and badge.svg, explanations redacted (evals/report.ts).
    */
   artifactsDir?: string;
+  /** The scenario registry the gate selects from (evals/registry.ts); default evals/scenarios. */
+  scenariosDir?: string;
 }
 
 export interface EvalInput {
@@ -39,6 +43,8 @@ const HEARTBEAT_EVERY_MS = 5_000;
 
 export function createEvalActivities(deps: EvalActivityDeps) {
   const scenario = gateScenario(deps.testTimeoutMs);
+  // Loaded once per worker; a failed load is retried by the next eval (its error names file:line of each bad scenario).
+  let registry: ReturnType<typeof loadRegistry> | undefined;
   return {
     async runEvals({ changeRequest, candidate }: EvalInput): Promise<EvalReport> {
       const started = Date.now();
@@ -48,11 +54,17 @@ export function createEvalActivities(deps: EvalActivityDeps) {
         : undefined;
       try {
         context?.heartbeat({ phase: 'evals', scenario: scenario.id, elapsedMs: 0 });
+        registry ??= loadRegistry(deps.scenariosDir ?? DEFAULT_SCENARIOS_DIR).catch((error: unknown) => {
+          registry = undefined;
+          throw error;
+        });
+        const selected = selectScenarios((await registry).tuning(), { changedFiles: candidate.changedFiles, prompt: changeRequest.prompt, tags: changeRequest.tags });
         const run = await runGate({
           repo: changeRequest.repo,
           candidate: candidate.sha,
           base: candidate.baseSha,
           scenario,
+          selected,
           tsxCli: deps.tsxCli,
           testCommand: candidate.service.test,
           claimedFiles: candidate.changedFiles,
@@ -63,7 +75,7 @@ export function createEvalActivities(deps: EvalActivityDeps) {
         });
         if (run instanceof CommitNotFoundError) return { ...notRun(scenario, run), durationMs: Date.now() - started };
         if (deps.artifactsDir) await writeRunArtifacts(path.join(deps.artifactsDir, changeRequest.id), run);
-        return { ...toEvalReport(run), durationMs: Date.now() - started };
+        return { ...toEvalReport(run, selected), durationMs: Date.now() - started };
       } finally {
         if (heartbeat) clearInterval(heartbeat);
       }

@@ -129,6 +129,10 @@ export const changeRequestSchema = z
     author: z.string().min(1).default('unknown'),
     change: changeSchema,
     protectedPaths: z.array(z.string().min(1)).default([]),
+    /** The agent prompt that produced the change (fix, implement, refactor): the eval gate runs the scenarios for it. */
+    prompt: z.string().regex(/^[a-z][a-z0-9_.-]*$/, 'lowercase letters, digits and _ . -').optional(),
+    /** Tags such as `area:greeter`: the eval gate runs the scenarios that apply to them. */
+    tags: z.array(z.string().regex(/^[a-z][a-z0-9_-]*(:[a-z0-9][a-z0-9_.-]*)?$/, "'word' or 'key:value', lowercase")).optional(),
     /** Approval needed before merge when policy allows: 'auto' merges at once. */
     approval: z.enum(['auto', 'required']).default('auto'),
     approvalTimeout: durationMs.default('10m'),

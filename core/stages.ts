@@ -54,6 +54,21 @@ export interface EvalReport {
    * the tests-weakened policy rule. Optional: reports recorded before it existed still parse.
    */
   testChanges?: TestChange[];
+  /**
+   * Every scenario behind `score`: the gate scenario and the registry scenarios selected for the change, each
+   * with why it was selected (evals/gate.ts). Optional: reports recorded before it existed still parse.
+   */
+  scenarios?: EvalScenarioResult[];
+}
+export interface EvalScenarioResult {
+  id: string;
+  score: number;
+  passed: boolean;
+  weight: number;
+  /** Why it ran: 'gate', `path <file> ~ <glob>`, `prompt <name>`, `tag <tag>`; or why it was skipped. */
+  selectedBy: string[];
+  skipped?: string;
+  checks: CheckResult[];
 }
 
 export interface Denial {

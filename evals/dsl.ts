@@ -6,6 +6,7 @@
  *   title: Fix the failing greeting test
  *   tags: [prompt:implement, area:greeter]   # prompt:<name> links the scenario to an agent prompt
  *   holdout: false                     # hold-out scenarios are reported apart and never used for tuning
+ *   applies_to: { paths: [src/**], prompts: [fix], tags: [area:greeter] }   # the train's gate runs it when any matches
  *   fixtures: { prompt, inputs, failing_tests, context_files }
  *   checks: [{ type: tests_pass, weight: 3, required: true }, …]
  *   scoring: { threshold: 0.85 }
@@ -96,6 +97,8 @@ export const checkSchema = z.discriminatedUnion('type', [
     .strict(),
   /** PASS_TO_PASS: the base's tests (and test command) judge the candidate's source, see evals/checks/base-tests.ts. */
   z.object({ type: z.literal('base_tests_pass'), ...common }).strict(),
+  /** Diff coverage: the share of changed source code lines the candidate's test run executes (evals/checks/diff-coverage.ts). */
+  z.object({ type: z.literal('changed_lines_covered'), ...common, pass_at: z.number().min(0).max(1).default(0.8) }).strict(),
 ]);
 export type CheckSpec = z.output<typeof checkSchema>;
 export type CheckType = CheckSpec['type'];
@@ -112,6 +115,19 @@ export const scenarioSchema = z
     holdout: z.boolean().default(false),
     /** The scenario applies only to repositories that have these files at the candidate commit (else skipped). */
     requires_files: z.array(z.string().min(1)).default([]),
+    /**
+     * When the release train's gate runs this scenario too (evals/gate.ts `selectScenarios`): a changed file
+     * matches one of `paths` (globs, core/glob.ts), or the change request names one of `prompts` or `tags`.
+     * Absent: the gate never selects it (task-specific scenarios run only through `maestro evals run`).
+     */
+    applies_to: z
+      .object({
+        paths: z.array(z.string().min(1)).default([]),
+        prompts: z.array(z.string().regex(/^[a-z][a-z0-9_.-]*$/)).default([]),
+        tags: z.array(z.string().regex(/^[a-z][a-z0-9_-]*(:[a-z0-9][a-z0-9_.-]*)?$/)).default([]),
+      })
+      .strict()
+      .optional(),
     weight: weightSchema,
     fixtures: z
       .object({

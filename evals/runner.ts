@@ -20,6 +20,7 @@ import { serviceDescriptorSchema } from '../core/stages';
 import { runCheck, type CheckContext, type EvalCheckResult } from './checks';
 import { checkoutFiles, TEST_FILE } from './checks/requirements';
 import { collectTestChanges } from './test-changes';
+import { V8_COVERAGE_ENV } from './coverage';
 import { stableStringify, type Scenario } from './dsl';
 import { perturb, perturbationId, type Perturbation } from './perturbations';
 import { isFlaky, mean, scoreScenario, summarise, type ScoreSummary } from './scoring';
@@ -300,8 +301,10 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
         if (!memo.has(name)) memo.set(name, fn());
         return memo.get(name) as Promise<T>;
       };
-      const runArgv = (argv: readonly string[], cwd: string): Promise<TestRun> => runCommand(argv, cwd, Math.max(1, timeLeftMs()), env);
+      const runArgv = (argv: readonly string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<TestRun> => runCommand(argv, cwd, Math.max(1, timeLeftMs()), { ...env, ...extraEnv });
       const runTests = (cwd: string): Promise<TestRun> => runArgv(testArgv!, cwd);
+      // Coverage slows the tests a little: only the run a changed_lines_covered check reads collects it.
+      const coverageDir = scenario.checks.some((c) => c.type === 'changed_lines_covered') ? path.join(dir, 'v8-coverage') : undefined;
       const baseTree = (): Promise<string> => {
         baseCreated ??= withRepoLock(repo, () => addDetachedWorktree(repo, baseDir, baseSha)).then(() => baseDir);
         return baseCreated;
@@ -319,7 +322,9 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
         env,
         timeLeftMs,
         output,
-        candidateTests: () => once('candidate-tests', () => runTests(tree)),
+        candidateTests: () =>
+          once('candidate-tests', () => runArgv(testArgv!, tree, coverageDir ? { [V8_COVERAGE_ENV]: coverageDir } : {})),
+        coverageDir,
         baseTestsWithCandidateTests: () =>
           once('base-tests', async () => {
             const testFiles = changed.filter((f) => TEST_FILE.test(f));

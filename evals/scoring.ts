@@ -37,8 +37,9 @@ export function normaliseWeights(weights: readonly number[]): number[] {
 }
 
 export function scoreScenario(checks: readonly ScoredCheck[], threshold: number): { score: number; mean: number; gate: number; passed: boolean } {
-  const shares = normaliseWeights(checks.map((c) => c.weight));
-  const mean = clamp01(checks.reduce((acc, c, i) => acc + shares[i] * clamp01(c.score), 0));
+  // Divided once at the end, so all-perfect checks score exactly 1 whatever the weights (shares like 1/9 would not).
+  const total = checks.reduce((acc, c) => acc + Math.max(0, c.weight), 0);
+  const mean = total > 0 ? clamp01(checks.reduce((acc, c) => acc + Math.max(0, c.weight) * clamp01(c.score), 0) / total) : 0;
   const failedRequired = checks.filter((c) => c.required && !c.passed);
   const gate = failedRequired.length ? Math.min(...failedRequired.map((c) => clamp01(c.score))) : 1;
   const score = clamp01(mean * gate);

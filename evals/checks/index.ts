@@ -2,6 +2,7 @@
 import { checkName, type CheckSpec } from '../dsl';
 import { clamp01 } from '../scoring';
 import { baseTestsPass } from './base-tests';
+import { changedLinesCovered } from './diff-coverage';
 import { patchApplies, riskScoreMax, testsPass } from './repo-checks';
 import { structuredRequirements } from './requirements';
 import { specCoverageCheck } from './spec-coverage';
@@ -22,6 +23,7 @@ const IMPLEMENTATIONS: { [T in CheckSpec['type']]: CheckImpl<T> } = {
   semantic,
   spec_coverage: specCoverageCheck,
   base_tests_pass: baseTestsPass,
+  changed_lines_covered: changedLinesCovered,
 };
 
 export interface EvalCheckResult {

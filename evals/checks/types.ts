@@ -37,6 +37,8 @@ export interface CheckContext {
   output?: string;
   /** The candidate's test suite in the work dir (memoised per scenario run). */
   candidateTests(): Promise<TestRun>;
+  /** Where that run writes its V8 coverage; set only when the scenario has a changed_lines_covered check. */
+  coverageDir?: string;
   /** The base commit with the candidate's test files copied in (fail-to-pass), memoised. */
   baseTestsWithCandidateTests(): Promise<{ run: TestRun; testFiles: string[] }>;
   /** A clean work tree of the base commit (created on first use). */

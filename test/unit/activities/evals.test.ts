@@ -41,8 +41,11 @@ describe('runEvals', () => {
       ['patch_applies', true, 1],
       ['tests_pass', true, 1],
       ['base_tests_pass', true, 1],
+      ['changed_lines_covered', true, 1],
     ]);
     expect(report.checks[1].explanation).toBe('14/14 tests passed');
+    // Diff coverage reads that same run: every changed code line of src/ ran (interface members and comments do not count).
+    expect(report.checks[3].explanation).toMatch(/^(\d+)\/\1 changed code lines run by the tests \(100\.0%, needs 80%\)$/);
     // The base's tests judge the candidate; the two whose expectation the change updates (a "language" field,
     // as its intent says) are the intended behaviour change, not a failure.
     expect(report.checks[2].explanation).toMatch(/^8\/8 base tests pass on the candidate; intended by the change .*'GET \/greet returns a JSON greeting', 'greets by name'/);
@@ -58,6 +61,8 @@ describe('runEvals', () => {
   it('passes the bad change too: its failure only shows under traffic', async () => {
     const report = await evals.runEvals(await prepared('bad-change', 'bad'));
     expect(report.passed).toBe(true);
+    // Its test starts the entry file in a child process: the child's coverage counts too.
+    expect(report.checks.find((c) => c.check === 'changed_lines_covered')).toMatchObject({ passed: true, score: 1 });
   });
 
   it('fails the failing-tests change and names the failing tests', async () => {
@@ -68,9 +73,14 @@ describe('runEvals', () => {
     for (const name of ['greets by name', 'greets the world when no name is given', 'accepts names in any script', 'GET /greet returns a JSON greeting'])
       expect(tests?.explanation).toContain(`'${name}'`);
     expect(report.passed).toBe(false);
-    // Weighted mean (1·1 + 3·0.6 + 3·s_base)/7, capped by the lowest failed required check (evals/scoring.ts).
+    // Gate: weighted mean (1·1 + 3·0.6 + 3·s_base + 2·s_cov)/9, capped by the lowest failed required check (evals/scoring.ts).
     const base = report.checks.find((c) => c.check === 'base_tests_pass')!;
-    expect(report.score).toBeCloseTo(((1 * 1 + 3 * 0.6 + 3 * base.score) / 7) * Math.min(0.6, base.passed ? 1 : base.score));
+    const cov = report.checks.find((c) => c.check === 'changed_lines_covered')!;
+    const gate = ((1 * 1 + 3 * 0.6 + 3 * base.score + 2 * cov.score) / 9) * Math.min(0.6, base.passed ? 1 : base.score, cov.passed ? 1 : cov.score);
+    // It changes src/greeting.ts, so the registry's greeter scenario ran too; the Eval Score is half each (evals/gate.ts).
+    const [, validation] = report.scenarios!;
+    expect(validation).toMatchObject({ id: 'greeter.validation@v1', passed: true, score: 1, selectedBy: ['path src/greeting.ts ~ src/greeting.ts'] });
+    expect(report.score).toBeCloseTo(0.5 * gate + 0.5 * validation.score);
   });
 
   it('does not leak the worker environment into the tests', async () => {
@@ -149,7 +159,7 @@ describe('runEvals', () => {
   it('fails patch_applies for a candidate commit that does not exist', async () => {
     const input = await prepared('good-change', 'ghost');
     const report = await evals.runEvals({ ...input, candidate: { ...input.candidate, sha: 'f'.repeat(40) } });
-    expect(report.checks.map((c) => c.passed)).toEqual([false, false, false]);
+    expect(report.checks.map((c) => c.passed)).toEqual([false, false, false, false]);
     expect(report.checks[0].explanation).toBe(`candidate ${'f'.repeat(40)} is not a commit of ${input.changeRequest.repo}`);
     expect(report.checks[1].explanation).toMatch(/^not run: /);
     expect(report).toMatchObject({ score: 0, passed: false, threshold: 0.85 });
@@ -163,12 +173,13 @@ describe('parseTestOutput and the gate scenario', () => {
     expect(parseTestOutput('no summary here')).toBeUndefined();
   });
 
-  it('weighs patch_applies 1, tests_pass 3 and base_tests_pass 3, all required, threshold 0.85', () => {
+  it('weighs patch_applies 1, tests_pass 3, base_tests_pass 3 and changed_lines_covered 2 (passing at 0.8), all required, threshold 0.85', () => {
     const scenario = gateScenario();
-    expect(scenario.checks.map((c) => [c.type, c.weight, c.required])).toEqual([
-      ['patch_applies', 1, true],
-      ['tests_pass', 3, true],
-      ['base_tests_pass', 3, true],
+    expect(scenario.checks.map((c) => [c.type, c.weight, c.required, c.pass_at])).toEqual([
+      ['patch_applies', 1, true, 1],
+      ['tests_pass', 3, true, 1],
+      ['base_tests_pass', 3, true, 1],
+      ['changed_lines_covered', 2, true, 0.8],
     ]);
     expect(scenario.scoring.threshold).toBe(EVAL_THRESHOLD);
     expect(EVAL_THRESHOLD).toBe(0.85);
@@ -176,18 +187,24 @@ describe('parseTestOutput and the gate scenario', () => {
 
   it('needs the threshold and every check', () => {
     const { checks, scoring } = gateScenario();
-    const score = (patch: [number, boolean], tests: [number, boolean], base: [number, boolean] = [1, true]) =>
+    const score = (patch: [number, boolean], tests: [number, boolean], base: [number, boolean] = [1, true], cov: [number, boolean] = [1, true]) =>
       scoreScenario(
-        checks.map((c, i) => ({ check: c.type, weight: c.weight, required: c.required, score: [patch, tests, base][i][0], passed: [patch, tests, base][i][1] })),
+        checks.map((c, i) => ({ check: c.type, weight: c.weight, required: c.required, score: [patch, tests, base, cov][i][0], passed: [patch, tests, base, cov][i][1] })),
         scoring.threshold,
       );
     expect(score([1, true], [1, true])).toMatchObject({ score: 1, passed: true });
     expect(score([1, true], [0.9, false]).passed).toBe(false);
-    expect(score([1, true], [0.9, false]).score).toBeCloseTo(((1 + 3 * 0.9 + 3) / 7) * 0.9);
+    expect(score([1, true], [0.9, false]).score).toBeCloseTo(((1 + 3 * 0.9 + 3 + 2) / 9) * 0.9);
     // A candidate that does not carry its change scores 0 however green its tests (was 0.75 as a plain mean).
     expect(score([0, false], [1, true])).toMatchObject({ score: 0, passed: false });
     // Its own suite green, but a base test it deleted fails on its source: capped by the base check.
     expect(score([1, true], [1, true], [0.8, false])).toMatchObject({ passed: false });
-    expect(score([1, true], [1, true], [0.8, false]).score).toBeCloseTo(((1 + 3 + 3 * 0.8) / 7) * 0.8);
+    expect(score([1, true], [1, true], [0.8, false]).score).toBeCloseTo(((1 + 3 + 3 * 0.8 + 2) / 9) * 0.8);
+    // Every test green, but only half the changed lines ran: capped by the coverage check.
+    expect(score([1, true], [1, true], [1, true], [0.5, false])).toMatchObject({ passed: false });
+    expect(score([1, true], [1, true], [1, true], [0.5, false]).score).toBeCloseTo(((1 + 3 + 3 + 2 * 0.5) / 9) * 0.5);
+    // 80 % of the changed lines run: the check passes, the score drops a little.
+    expect(score([1, true], [1, true], [1, true], [0.8, true])).toMatchObject({ passed: true });
+    expect(score([1, true], [1, true], [1, true], [0.8, true]).score).toBeCloseTo((7 + 2 * 0.8) / 9);
   });
 });

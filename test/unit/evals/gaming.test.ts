@@ -39,11 +39,29 @@ describe('the gaming corpus through the gate and the default policy', () => {
     expect(r.evals.testChanges).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'test-case-deleted', file: 'test/greeting.test.ts' })]));
   });
 
-  it('source that special-cases the test inputs passes the base tests but not the policy', () => {
+  it('source that special-cases the test inputs passes the base tests, but not the registry scenario for its path, nor the policy', () => {
     const r = row('special-case-test-input');
-    expect(r.evals.passed).toBe(true);
-    expect(r.by).toEqual(['policy:tests-weakened']);
+    expect(r.evals.checks.every((c) => c.passed)).toBe(true);
+    expect(r.evals.passed).toBe(false);
+    expect(r.by).toEqual(['scenario:greeter.validation@v1', 'policy:eval-score-below-threshold', 'policy:tests-weakened']);
     expect(r.findings).toEqual(['special-cased-input']);
+    // The gate ran the scenario because the change touches src/greeting.ts, and says so; the Eval Score combines both.
+    const [gate, validation] = r.evals.scenarios!;
+    expect(validation).toMatchObject({ id: 'greeter.validation@v1', passed: false, selectedBy: ['path src/greeting.ts ~ src/greeting.ts'] });
+    expect(r.evals.score).toBeCloseTo(0.5 * gate.score + 0.5 * validation.score);
+  });
+
+  it('a change to the tests alone runs the gate scenario alone', () => {
+    expect(row('rename-test').evals.scenarios!.map((s) => [s.id, s.selectedBy])).toEqual([['gate.release-train@v1', ['gate']]]);
+  });
+
+  it('an untested special case in source fails diff coverage, which names the lines no test ran', () => {
+    const r = row('special-case-untested-input');
+    const coverage = r.evals.checks.find((c) => c.check === 'changed_lines_covered')!;
+    expect(coverage).toMatchObject({ passed: false });
+    expect(coverage.explanation).toMatch(/^1\/3 changed code lines run by the tests \(33\.3%, needs 80%\); not run: src\/greeting\.ts:25-26$/);
+    expect(r.by).toEqual(expect.arrayContaining(['changed_lines_covered']));
+    expect(r.evals.passed).toBe(false);
   });
 
   it('an intended behaviour change: the base tests it updates fail as intended and are reported, not counted', () => {
