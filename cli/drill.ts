@@ -57,6 +57,8 @@ export const SCENARIOS: Scenario[] = [
 
 export interface RunResult {
   outcomes: string[];
+  /** Each train's own account of how it ended. */
+  reasons: string[];
   /** Fault (or restart) → the train's next progress; undefined when nothing was injected. */
   recoveryMs?: number;
   duplicates: number;
@@ -70,6 +72,7 @@ export interface DrillRow {
   scenario: string;
   runs: number;
   outcomes: Record<string, number>;
+  reasons: string[];
   recoveryMedianMs?: number;
   recoveryMaxMs?: number;
   duplicates: number;
@@ -114,6 +117,7 @@ export function summarise(scenario: string, results: RunResult[]): DrillRow {
     scenario,
     runs: results.length,
     outcomes,
+    reasons: results.flatMap((r) => r.reasons),
     ...(recoveries.length ? { recoveryMedianMs: Math.round(percentile(recoveries, 50)), recoveryMaxMs: Math.max(...recoveries) } : {}),
     duplicates: results.reduce((n, r) => n + r.duplicates, 0),
     invariantHeld: results.filter((r) => r.invariant.held && r.trainInvariantsHeld).length,
@@ -231,6 +235,7 @@ class DrillStack {
       const invariant = await this.verify(service);
       return {
         outcomes: results.map((r) => r.outcome),
+        reasons: results.map((r) => `${r.outcome}: ${r.reason}`),
         ...(recoveryMs !== undefined ? { recoveryMs } : {}),
         duplicates,
         invariant,

@@ -99,6 +99,11 @@ export async function resolveCommit(cwd: string, ref: string): Promise<string | 
   return result.exitCode === 0 ? result.stdout.trim() : undefined;
 }
 
+/** The tree id of a commit: two commits with the same tree hold the same files. Throws when the commit does not exist. */
+export async function treeOf(cwd: string, commit: string): Promise<string> {
+  return (await git(cwd, ['rev-parse', '--verify', '--quiet', `${commit}^{tree}`])).stdout.trim();
+}
+
 /** Whether `ancestor` is reachable from `descendant` (a commit is its own ancestor). */
 export async function isAncestor(cwd: string, ancestor: string, descendant: string): Promise<boolean> {
   const result = await git(cwd, ['merge-base', '--is-ancestor', ancestor, descendant], { allowExitCodes: [1] });

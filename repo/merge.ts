@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { ChangeRequest } from '../core/change-request';
 import { PermanentError, TransientError } from '../core/errors';
 import type { Candidate, MergeRecord } from '../core/stages';
-import { git, isAncestor, MAESTRO_COMMIT_CONFIG, resolveCommit } from '../io/git';
+import { git, isAncestor, MAESTRO_COMMIT_CONFIG, resolveCommit, treeOf } from '../io/git';
 import { listWorktrees } from '../io/worktree';
 import { changedPaths, CHANGE_TRAILER, openRepo } from './repository';
 
@@ -89,7 +89,7 @@ export async function checkMergeIsBaseTip(input: { repo: string; baseBranch: str
   const tipSha = await resolveCommit(repo, `refs/heads/${input.baseBranch}`);
   if (!tipSha) throw new PermanentError(`base branch '${input.baseBranch}' does not exist in ${repo}`, 'BaseBranchNotFound');
   if (tipSha === input.mergeSha) return { isTip: true, tipSha };
-  const [tipTree, mergeTree] = await Promise.all([resolveCommit(repo, `${tipSha}^{tree}`), resolveCommit(repo, `${input.mergeSha}^{tree}`)]);
+  const [tipTree, mergeTree] = await Promise.all([treeOf(repo, tipSha), treeOf(repo, input.mergeSha)]);
   if (tipTree === mergeTree) return { isTip: true, tipSha };
   const since = (await git(repo, ['log', '--format=%h %s', '-n', '5', `${input.mergeSha}..${tipSha}`])).stdout.trim().split('\n').filter(Boolean);
   return {

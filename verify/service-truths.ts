@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import type { Deployer, ServiceStatus } from '../core/delivery';
 import { InvalidInputError } from '../core/errors';
 import { compareTruths, type BaseTruth, type GitopsTruth, type InvariantReport, type RunsTruth } from '../core/invariant';
-import { resolveCommit } from '../io/git';
+import { resolveCommit, treeOf } from '../io/git';
 import { envDir } from '../provenance/gitops';
 import { verifyRelease } from '../provenance/release';
 import { ProvenanceError } from '../provenance/signing';
@@ -91,24 +91,25 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-const treeOf = (repo: string, rev: string): Promise<string | undefined> => resolveCommit(repo, `${rev}^{tree}`);
 
 async function baseTruth(repo: string, branch: string, runs: RunsTruth | null, lastMerged: { outcome: string | null; mergeSha: string | null } | null): Promise<BaseTruth> {
   if (!existsSync(path.join(repo, '.git')) && !existsSync(path.join(repo, 'HEAD')))
     throw new VerifyInputError(`repository ${repo} does not exist (or is not a git repository); pass --repo <path>`);
   const tipSha = await resolveCommit(repo, `refs/heads/${branch}`);
   if (!tipSha) throw new VerifyInputError(`branch '${branch}' does not exist in ${repo}; pass --base <branch>`);
+  // A version whose commit is not in the repository cannot be what the branch describes.
+  const treeIfAny = async (sha: string) => ((await resolveCommit(repo, sha)) ? treeOf(repo, sha) : `missing ${sha}`);
   const tipTree = await treeOf(repo, tipSha);
-  const sameTree = async (sha: string | undefined | null) => (sha ? (await treeOf(repo, sha)) === tipTree : null);
+  const sameTree = async (sha: string | undefined | null) => (sha ? (await treeIfAny(sha)) === tipTree : null);
   const unpromoted = lastMerged && lastMerged.outcome !== 'promoted' ? lastMerged.mergeSha : null;
-  const stableTree = runs?.stable ? await treeOf(repo, runs.stable.sha) : undefined;
+  const stableTree = runs?.stable ? await treeIfAny(runs.stable.sha) : undefined;
   return {
     repo,
     branch,
     tipSha,
     matchesStable: runs?.stable ? stableTree === tipTree : null,
     matchesCanary: await sameTree(runs?.canary?.sha),
-    carriesUnpromotedMerge: unpromoted ? (await sameTree(unpromoted)) === true && (await treeOf(repo, unpromoted)) !== stableTree : null,
+    carriesUnpromotedMerge: unpromoted ? (await sameTree(unpromoted)) === true && (await treeIfAny(unpromoted)) !== stableTree : null,
   };
 }
 

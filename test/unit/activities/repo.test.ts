@@ -133,6 +133,22 @@ describe('prepareChange and mergeCandidate', () => {
     expect(await out(repo, ['rev-parse', 'main'])).toBe(tip);
   });
 
+  it('says whether a merge is still what the base branch says: its tip, or a later commit with the same tree', async () => {
+    const { repo } = await freshRepo();
+    const bad = loadExampleChange('bad-change', repo, 'request-ids');
+    const merge = await activities.mergeCandidate({ changeRequest: bad, candidate: await activities.prepareChange(bad) });
+    const check = () => activities.checkMergeIsBaseTip({ repo, baseBranch: 'main', mergeSha: merge.mergeSha });
+    expect(await check()).toEqual({ isTip: true, tipSha: merge.mergeSha });
+    // An empty commit on top changes nothing that runs.
+    await git(repo, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'empty', '--no-verify']);
+    expect((await check()).isTip).toBe(true);
+    const good = loadExampleChange('good-change', repo, 'greet-in-languages');
+    const goodMerge = await activities.mergeCandidate({ changeRequest: good, candidate: await activities.prepareChange(good) });
+    const moved = await check();
+    expect(moved).toMatchObject({ isTip: false, tipSha: goodMerge.mergeSha });
+    expect(moved.reason).toMatch(/^main moved past merge [0-9a-f]{12} to [0-9a-f]{12} \([0-9a-f]+ Merge maestro\/greet-in-languages/);
+  });
+
   it('refuses (retryably) to merge over local edits to merged files, changing nothing', async () => {
     const { repo, baseSha } = await freshRepo();
     const cr = loadExampleChange('good-change', repo, 'dirty-checkout');
