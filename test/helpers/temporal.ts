@@ -8,13 +8,24 @@ import { createActivities, type Activities } from '../../activities';
 import { defaultPostgres, serverUrl } from '../../infra/postgres/server';
 import { ACTIVITY_WORKER_OPTIONS } from '../../workers/worker';
 import { installQuietRuntime } from '../../infra/temporal/quiet-runtime';
+import { codecKeysEnvSchema, EncryptionCodec, maestroDataConverter } from '../../io/payload-codec';
+
+/**
+ * The run's payload codec. The global setup puts one key ring in MAESTRO_CODEC_KEYS, so that the test
+ * clients and workers, and the workers and CLIs the tests spawn (they inherit the environment), share it.
+ */
+export function testCodec(): EncryptionCodec {
+  const keys = process.env.MAESTRO_CODEC_KEYS;
+  if (!keys) throw new Error('MAESTRO_CODEC_KEYS is not set: run the tests with npm test (jest global setup makes a key ring)');
+  return new EncryptionCodec(codecKeysEnvSchema.parse(keys));
+}
 
 /** Connects to the dev server started by test/global-setup.ts (or MAESTRO_TEST_TEMPORAL_ADDRESS). */
 export async function connectTestEnv(): Promise<TestWorkflowEnvironment> {
   installQuietRuntime();
   const address = process.env.MAESTRO_TEST_TEMPORAL_ADDRESS;
   if (!address) throw new Error('MAESTRO_TEST_TEMPORAL_ADDRESS is not set: run the tests with npm test (jest global setup starts Temporal)');
-  return TestWorkflowEnvironment.createFromExistingServer({ address });
+  return TestWorkflowEnvironment.createFromExistingServer({ address, client: { dataConverter: maestroDataConverter(testCodec()) } });
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -40,6 +51,7 @@ export async function createTestWorker(
     workflowBundle: await workflowBundle(),
     activities,
     ...ACTIVITY_WORKER_OPTIONS,
+    dataConverter: maestroDataConverter(testCodec()),
   });
 }
 
