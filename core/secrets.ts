@@ -8,6 +8,7 @@ import { matchesPathPattern } from './policy-rules/paths';
 /** Well-known credential shapes; the match is never echoed, only its kind, place and a short prefix. */
 export const SECRET_PATTERNS: readonly { name: string; regex: string }[] = [
   { name: 'AWS access key id', regex: '\\b(?:AKIA|ASIA)[0-9A-Z]{16}\\b' },
+  { name: 'AWS secret access key', regex: 'secret_?access_?key["\']?\\s*[:=]\\s*["\'][A-Za-z0-9/+]{40}["\']' },
   { name: 'private key', regex: '-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY( BLOCK)?-----' },
   { name: 'GitHub token', regex: '\\bgh[pousr]_[A-Za-z0-9]{36,}\\b' },
   { name: 'Slack token', regex: '\\bxox[abposr]-[A-Za-z0-9-]{10,}' },

@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,4 +71,24 @@ export async function scheduledActivities(client: Client, workflowId: string): P
     if (name) counts[name] = (counts[name] ?? 0) + 1;
   }
   return counts;
+}
+
+/** A real worker process (workers/main.ts) with `env` on top of this one's, its output in `logFile`; resolves once it polls. */
+export function spawnWorker(env: Record<string, string>, logFile: string): Promise<ChildProcess> {
+  const log = fs.openSync(logFile, 'a');
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, '../../workers/main.ts')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', log, log],
+    detached: true,
+  });
+  fs.closeSync(log);
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 60_000;
+    const check = () => {
+      if (fs.readFileSync(logFile, 'utf8').includes('maestro worker: polling')) return resolve(child);
+      if (child.exitCode !== null || Date.now() > deadline) return reject(new Error(`worker did not start:\n${fs.readFileSync(logFile, 'utf8')}`));
+      setTimeout(check, 200);
+    };
+    check();
+  });
 }

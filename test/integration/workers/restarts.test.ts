@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { startDevServer, stopDevServer, type DevServerOptions } from '../../../infra/temporal/dev-server';
@@ -8,10 +7,9 @@ import type { releaseTrain } from '../../../workflows/release-train';
 import { createReleaseWorker } from '../../../workers/worker';
 import { workerConfigFromEnv } from '../../../workers/config';
 import { connectTemporalClient } from '../../../io/payload-codec';
-import { scheduledActivities, tempDir, testCodec, workflowBundle } from '../../helpers/temporal';
+import { scheduledActivities, spawnWorker, tempDir, testCodec, workflowBundle } from '../../helpers/temporal';
 import { TrainFixture } from '../../../examples/train-fixture';
 
-const PROJECT_ROOT = path.resolve(__dirname, '../../..');
 const slowGate = {
   steps: [{ setWeight: 10 }, { setWeight: 50 }, { setWeight: 100 }],
   gate: { probeInterval: 500, consecutiveGreen: 3, maxRed: 2, timeout: 60_000 },
@@ -25,25 +23,6 @@ async function waitFor(predicate: () => Promise<boolean>, timeoutMs = 90_000): P
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error('condition not met in time');
-}
-
-function spawnWorker(env: Record<string, string>, logFile: string): Promise<ChildProcess> {
-  const log = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(PROJECT_ROOT, 'workers/main.ts')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', log, log],
-    detached: true,
-  });
-  fs.closeSync(log);
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 60_000;
-    const check = () => {
-      if (fs.readFileSync(logFile, 'utf8').includes('maestro worker: polling')) return resolve(child);
-      if (child.exitCode !== null || Date.now() > deadline) return reject(new Error(`worker did not start:\n${fs.readFileSync(logFile, 'utf8')}`));
-      setTimeout(check, 200);
-    };
-    check();
-  });
 }
 
 test('a worker killed mid-gate is replaced and the same train continues; no step is repeated', async () => {

@@ -60,18 +60,19 @@ describe('a change by reference', () => {
 
 describe('a credential in an inline patch', () => {
   const AWS = 'AKIAQ7RZ3X5W2KDL6PNV';
-  const diff = `--- a/src/config.ts\n+++ b/src/config.ts\n@@ -1 +1,2 @@\n export const region = 'eu-west-1';\n+export const accessKeyId = '${AWS}';\n`;
+  const SECRET_KEY = 'q8Zr1/VbT3kP+0wXyLmN4sDfGhJ2aC5eR7uI9oE6';
+  const diff = `--- a/src/config.ts\n+++ b/src/config.ts\n@@ -1 +1,3 @@\n export const region = 'eu-west-1';\n+export const accessKeyId = '${AWS}';\n+export const secretAccessKey = '${SECRET_KEY}';\n`;
 
   test('is refused naming its kind and place, never the secret itself', () => {
     const refusal = inlineSecretsRefusal(parse({ change: { kind: 'patch', diff } }));
-    expect(refusal).toMatch(/change 'c-1': the patch adds 1 likely secret\(s\); nothing was started/);
+    expect(refusal).toMatch(/change 'c-1': the patch adds 2 likely secret\(s\); nothing was started/);
     expect(refusal).toContain('src/config.ts:2: AWS access key id');
-    expect(refusal).not.toContain(AWS);
-    expect(refusal).not.toContain(AWS.slice(4));
+    expect(refusal).toContain('src/config.ts:3: AWS secret access key');
+    for (const secret of [AWS, SECRET_KEY]) expect(refusal).not.toContain(secret.slice(4));
   });
 
   test('a clean patch, a codemod and a ref are not refused', () => {
-    expect(inlineSecretsRefusal(parse({ change: { kind: 'patch', diff: diff.replace(AWS, 'process.env.AWS_KEY') } }))).toBeUndefined();
+    expect(inlineSecretsRefusal(parse({ change: { kind: 'patch', diff: diff.replace(`'${AWS}'`, 'process.env.AWS_KEY').replace(`'${SECRET_KEY}'`, 'process.env.AWS_SECRET') } }))).toBeUndefined();
     expect(inlineSecretsRefusal(parse({ change: { kind: 'ref', ref: 'feature/x' } }))).toBeUndefined();
     expect(inlineSecretsRefusal(parse({ change: { kind: 'codemod', codemod: { codemod: 'rename-symbol', from: 'a', to: 'b' } } }))).toBeUndefined();
   });
