@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { migrate } from '../record/migrate';
 import { ensurePostgres } from '../infra/postgres/server';
@@ -9,6 +9,7 @@ import { startDevServer, stopDevServer, type DevServerOptions } from '../infra/t
 import { workerConfigFromEnv } from '../workers/config';
 import { createReleaseWorker } from '../workers/worker';
 import { installQuietRuntime } from '../infra/temporal/quiet-runtime';
+import { connectTemporalClient, EncryptionCodec, loadKeyRing } from '../io/payload-codec';
 
 export interface OwnStack {
   client: Client;
@@ -43,7 +44,8 @@ export async function withOwnStack<T>(opts: { port: number; queue: string; maxAc
     nativeConnection,
   );
   const running = worker.run();
-  const client = new Client({ connection: await Connection.connect({ address }) });
+  // The worker made the state dir's key file; the client reads the same one.
+  const client = await connectTemporalClient({ address, namespace: 'default', codec: new EncryptionCodec(loadKeyRing({ stateDir })) });
   try {
     return await run({ client, address, stateDir });
   } finally {

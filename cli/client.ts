@@ -1,15 +1,32 @@
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { z } from 'zod';
+import { parseOrThrow } from '../core/validation';
+import { DEFAULT_STATE_DIR } from '../io/paths';
+import { codecKeysEnvSchema, connectTemporalClient, EncryptionCodec, loadKeyRing, type CodecSettings } from '../io/payload-codec';
 import { CliError, EXIT } from './errors';
 
 export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS || '127.0.0.1:7233';
 export const TEMPORAL_NAMESPACE = process.env.TEMPORAL_NAMESPACE || 'default';
 export const WEB_UI = process.env.MAESTRO_WEB_UI || 'http://127.0.0.1:8233';
 
+/** Where the worker's payload codec keys are (same variables as workers/config.ts). */
+export function codecSettings(env: NodeJS.ProcessEnv = process.env): CodecSettings {
+  const { MAESTRO_STATE_DIR, MAESTRO_CODEC_KEYS } = parseOrThrow(
+    z.object({ MAESTRO_STATE_DIR: z.string().min(1).default(DEFAULT_STATE_DIR), MAESTRO_CODEC_KEYS: codecKeysEnvSchema.optional() }),
+    { MAESTRO_STATE_DIR: env.MAESTRO_STATE_DIR || undefined, MAESTRO_CODEC_KEYS: env.MAESTRO_CODEC_KEYS || undefined },
+    'payload codec configuration (environment variables)',
+  );
+  return { stateDir: MAESTRO_STATE_DIR, keys: MAESTRO_CODEC_KEYS };
+}
+
+/** The worker's payload codec: what the CLI sends and reads is encrypted with its keys. */
+export const cliCodec = (): EncryptionCodec => new EncryptionCodec(loadKeyRing(codecSettings()));
+
 /** Connects to Temporal, or says plainly that it is not running and how to start it. */
 export async function connectClient(address = TEMPORAL_ADDRESS): Promise<Client> {
+  const codec = cliCodec();
   try {
-    const connection = await Connection.connect({ address, connectTimeout: '3s' });
-    return new Client({ connection, namespace: TEMPORAL_NAMESPACE });
+    return await connectTemporalClient({ address, namespace: TEMPORAL_NAMESPACE, codec });
   } catch (err) {
     throw new CliError(
       `Temporal is not reachable at ${address} (${(err as Error).message}).\n` +

@@ -10,6 +10,7 @@ export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   init: { summary: 'write maestro.service.json, a starter eval scenario and policy into a repository', load: async () => (await import('./commands/init')).command },
   up: { summary: 'start PostgreSQL, the Temporal dev server (Web UI :8233) and a worker', load: async () => (await import('./commands/up')).command },
   down: { summary: 'stop what `up` started and the deployed services', load: async () => (await import('./commands/down')).command },
+  codec: { summary: 'the codec endpoint for the Web UI (serve), and payload key rotation (rotate)', load: async () => (await import('./commands/codec')).command },
   demo: { summary: 'release a good, a bad and a denied change of examples/ end to end', load: async () => (await import('./commands/demo')).command },
   release: { summary: 'start a release train from a change file (--wait: follow it to the end)', load: async () => (await import('./commands/release')).command },
   status: { summary: "a train's stage, weight, last probes and history", load: async () => (await import('./commands/status')).command },

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { parseChangeRequest, type ChangeRequest } from '../core/change-request';
+import { inlineSecretsRefusal, parseChangeRequest, type ChangeRequest } from '../core/change-request';
 import {
   operatorSignalSchema,
   rolloutStatusQuery,
@@ -15,31 +15,26 @@ import {
 } from '../workflows/messages';
 import { CliError, EXIT } from './errors';
 import { parseOrThrow } from '../core/validation';
-import { findSecrets } from '../core/policy-rules';
 import { git, GitError } from '../io/git';
+import { branchNames, resolveChangeRef } from '../repo/repository';
 
 export function trainWorkflowId(changeId: string): string {
   return `train-${changeId}`;
 }
 
-export async function readChangeFile(file: string): Promise<ChangeRequest> {
+/** `ref`: the change is that branch or commit of the target repository (release --ref), whatever the file says. */
+export async function readChangeFile(file: string, opts: { ref?: string } = {}): Promise<ChangeRequest> {
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     throw new CliError(`cannot read change file ${file}: ${(err as Error).message}`, EXIT.usage);
   }
+  if (opts.ref !== undefined && typeof raw === 'object' && raw !== null) raw = { ...raw, change: { kind: 'ref', ref: opts.ref } };
   const cr = parseChangeRequest(raw);
   // Secrets never enter workflow history: a patch that adds one is refused before any train starts.
-  if (cr.change.kind === 'patch') {
-    const secrets = findSecrets(cr.change.diff);
-    if (secrets.length)
-      throw new CliError(
-        `${file}: the patch adds ${secrets.length} likely secret(s); nothing was started:\n${secrets.map((f) => `  ${f.redacted}`).join('\n')}\n` +
-          `Remove them from the change (and rotate them), then read them from the environment or a secret store.`,
-        EXIT.usage,
-      );
-  }
+  const refusal = inlineSecretsRefusal(cr);
+  if (refusal) throw new CliError(`${file}: ${refusal}`, EXIT.usage);
   await checkTarget(cr, file);
   return cr;
 }
@@ -85,13 +80,20 @@ export async function startTrain(client: Client, cr: ChangeRequest): Promise<Wor
 export async function checkTarget(cr: ChangeRequest, file: string): Promise<void> {
   if (!fs.existsSync(cr.repo)) throw new CliError(`${file}: repo '${cr.repo}' does not exist; give the absolute path of a git repository`, EXIT.usage);
   try {
-    if ((await resolveBranch(cr.repo, cr.baseBranch)) !== undefined) return;
+    if ((await resolveBranch(cr.repo, cr.baseBranch)) !== undefined) {
+      if (cr.change.kind === 'ref' && !(await resolveChangeRef(cr.repo, cr.change.ref)))
+        throw new CliError(`${file}: ref '${cr.change.ref}' is neither a branch nor a commit of ${cr.repo}; branches: ${await branches(cr.repo)}`, EXIT.usage);
+      return;
+    }
   } catch (err) {
     if (err instanceof GitError && err.isPermanent) throw new CliError(`${file}: repo '${cr.repo}' is not a git repository`, EXIT.usage);
     throw err;
   }
-  const { stdout } = await git(cr.repo, ['for-each-ref', '--format=%(refname:short)', 'refs/heads']);
-  throw new CliError(`${file}: base branch '${cr.baseBranch}' does not exist in ${cr.repo}; branches: ${stdout.trim().split('\n').filter(Boolean).join(', ') || '(none)'}`, EXIT.usage);
+  throw new CliError(`${file}: base branch '${cr.baseBranch}' does not exist in ${cr.repo}; branches: ${await branches(cr.repo)}`, EXIT.usage);
+}
+
+async function branches(repo: string): Promise<string> {
+  return (await branchNames(repo)).join(', ') || '(none)';
 }
 
 async function resolveBranch(repo: string, branch: string): Promise<string | undefined> {

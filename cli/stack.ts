@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { defaultDevServer, startDevServer, stopDevServer } from '../infra/temporal/dev-server';
+import { DEFAULT_CODEC_PORT, defaultDevServer, startDevServer, stopDevServer } from '../infra/temporal/dev-server';
 import { LocalDeployer } from '../delivery/local-deployer';
 import { isGroupAlive, stopProcessGroup } from '../io/process';
 import { migrate } from '../record/migrate';
@@ -10,56 +10,89 @@ import { TSX_CLI } from '../io/paths';
 import { PROJECT_ROOT, STATE } from '../io/paths';
 
 const RUN_DIR = STATE.run;
-const WORKER_PID = path.join(RUN_DIR, 'worker.pid');
-const WORKER_LOG = path.join(RUN_DIR, 'worker.log');
 const DEPLOY_DIR = STATE.deploy;
 
+/** A detached process of the stack: its pid file leads its process group (a tsx launcher and the node process). */
+interface StackProcess {
+  name: string;
+  pidFile: string;
+  log: string;
+  args: string[];
+  /** The line it prints once it serves. */
+  ready: string;
+}
+const WORKER: StackProcess = {
+  name: 'worker',
+  pidFile: path.join(RUN_DIR, 'worker.pid'),
+  log: path.join(RUN_DIR, 'worker.log'),
+  args: [path.join(PROJECT_ROOT, 'workers/main.ts')],
+  ready: 'maestro worker: polling',
+};
+/** The Web UI's codec endpoint (infra/temporal/codec-server.ts), with the worker's keys. */
+const CODEC: StackProcess = {
+  name: 'codec endpoint',
+  pidFile: path.join(RUN_DIR, 'codec.pid'),
+  log: path.join(RUN_DIR, 'codec.log'),
+  args: [path.join(PROJECT_ROOT, 'cli/main.ts'), 'codec', 'serve', '--port', String(DEFAULT_CODEC_PORT), '--ui-port', String(defaultDevServer.uiPort)],
+  ready: 'codec endpoint: listening',
+};
 
-function runningWorkerPid(): number | undefined {
-  if (!fs.existsSync(WORKER_PID)) return undefined;
-  const pid = Number(fs.readFileSync(WORKER_PID, 'utf8'));
-  // The recorded pid leads the worker's process group (a tsx launcher and the node process that polls).
+function runningPid(p: StackProcess): number | undefined {
+  if (!fs.existsSync(p.pidFile)) return undefined;
+  const pid = Number(fs.readFileSync(p.pidFile, 'utf8'));
   return isGroupAlive(pid) ? pid : undefined;
 }
 
-/** Starts the record (PostgreSQL, migrated), the dev server and one worker, all detached; reuses what runs. */
+/** Starts `p` detached unless it runs; waits until it prints its ready line. */
+async function ensureRunning(p: StackProcess, print: (line: string) => void): Promise<void> {
+  const existing = runningPid(p);
+  if (existing) {
+    print(`${p.name}: already running (pid ${existing})`);
+    return;
+  }
+  fs.mkdirSync(RUN_DIR, { recursive: true });
+  const logStart = fs.existsSync(p.log) ? fs.statSync(p.log).size : 0;
+  const log = fs.openSync(p.log, 'a');
+  const child = spawn(process.execPath, [TSX_CLI, ...p.args], { detached: true, stdio: ['ignore', log, log], env: process.env });
+  child.unref();
+  fs.closeSync(log);
+  fs.writeFileSync(p.pidFile, String(child.pid));
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const output = fs.readFileSync(p.log, 'utf8').slice(logStart);
+    if (output.includes(p.ready)) {
+      print(`${p.name}: started (pid ${child.pid}, log ${p.log})`);
+      return;
+    }
+    if (!isGroupAlive(child.pid!)) throw new Error(`the ${p.name} exited during start-up:\n${output.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the ${p.name} did not start within 60 s; see ${p.log}`);
+}
+
+async function stop(p: StackProcess, print: (line: string) => void): Promise<void> {
+  const pid = runningPid(p);
+  if (pid) {
+    await stopProcessGroup(pid, 10_000);
+    if (isGroupAlive(pid)) throw new Error(`the ${p.name}'s process group ${pid} is still running after SIGTERM and SIGKILL`);
+    print(`${p.name}: stopped (process group ${pid})`);
+  }
+  fs.rmSync(p.pidFile, { force: true });
+}
+
+/** Starts the record (PostgreSQL, migrated), the codec endpoint, the dev server and one worker, all detached; reuses what runs. */
 export async function up(print: (line: string) => void): Promise<void> {
   const postgres = await ensurePostgres();
   const { applied } = await migrate(postgres.url);
   print(`record: PostgreSQL ${postgres.started ? 'started' : 'already running'} at ${redactUrl(postgres.url)}${applied.length ? `, migrations applied: ${applied.join(', ')}` : ''}`);
+  await ensureRunning(CODEC, print);
   const server = await startDevServer();
   print(server.reused ? `Temporal: already running on 127.0.0.1:${defaultDevServer.port}` : `Temporal: dev server started on 127.0.0.1:${defaultDevServer.port} (SQLite ${defaultDevServer.dbFile})`);
-  print(`Web UI: http://127.0.0.1:${defaultDevServer.uiPort}`);
-  const existing = runningWorkerPid();
-  if (existing) {
-    print(`worker: already running (pid ${existing})`);
-    return;
-  }
-  fs.mkdirSync(RUN_DIR, { recursive: true });
-  const logStart = fs.existsSync(WORKER_LOG) ? fs.statSync(WORKER_LOG).size : 0;
-  const log = fs.openSync(WORKER_LOG, 'a');
-  const worker = spawn(process.execPath, [TSX_CLI, path.join(PROJECT_ROOT, 'workers/main.ts')], {
-    detached: true,
-    stdio: ['ignore', log, log],
-    env: process.env,
-  });
-  worker.unref();
-  fs.closeSync(log);
-  fs.writeFileSync(WORKER_PID, String(worker.pid));
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const output = fs.readFileSync(WORKER_LOG, 'utf8').slice(logStart);
-    if (output.includes('maestro worker: polling')) {
-      print(`worker: started (pid ${worker.pid}, log ${WORKER_LOG})`);
-      return;
-    }
-    if (!isGroupAlive(worker.pid!)) throw new Error(`the worker exited during start-up:\n${output.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`the worker did not start polling within 60 s; see ${WORKER_LOG}`);
+  print(`Web UI: http://127.0.0.1:${defaultDevServer.uiPort} (payloads decrypted through ${defaultDevServer.codecEndpoint}${server.reused ? ' if the running server was started by maestro up' : ''})`);
+  await ensureRunning(WORKER, print);
 }
 
-/** Stops the deployed services (proxy, versions, traffic), the worker and the dev server that `up` started. */
+/** Stops the deployed services (proxy, versions, traffic), the worker, the codec endpoint and the dev server that `up` started. */
 export async function down(print: (line: string) => void): Promise<void> {
   const deployer = new LocalDeployer({ stateDir: DEPLOY_DIR, tsxCli: TSX_CLI });
   for (const service of fs.existsSync(DEPLOY_DIR) ? fs.readdirSync(DEPLOY_DIR) : []) {
@@ -67,13 +100,8 @@ export async function down(print: (line: string) => void): Promise<void> {
     const { stoppedPids } = await deployer.stopService({ service });
     print(`service ${service}: stopped ${stoppedPids.length} processes`);
   }
-  const pid = runningWorkerPid();
-  if (pid) {
-    await stopProcessGroup(pid, 10_000);
-    if (isGroupAlive(pid)) throw new Error(`the worker's process group ${pid} is still running after SIGTERM and SIGKILL`);
-    print(`worker: stopped (process group ${pid})`);
-  }
-  fs.rmSync(WORKER_PID, { force: true });
+  await stop(WORKER, print);
+  await stop(CODEC, print);
   print((await stopDevServer()) ? 'Temporal: stopped' : 'Temporal: not started by this project');
   print((await stopPostgres()) ? 'record: PostgreSQL stopped' : 'record: no PostgreSQL of this project was running');
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationMs, rolloutPlanSchema } from './rollout-plan';
+import { findSecrets } from './secrets';
 import { parseOrThrow } from './validation';
 
 /**
@@ -101,9 +102,20 @@ export const codemodSchema = z.discriminatedUnion('codemod', [
 ]);
 export type Codemod = z.infer<typeof codemodSchema>;
 
+/** A branch name or a commit id (full or abbreviated hex). */
+const gitRef = z
+  .string()
+  .regex(/^[\w./-]+$/, 'a branch name or commit id: letters, digits, and . _ / - only')
+  .refine(isBranchName, { message: "must be a git branch name or commit id: no '..', no leading '-' or '/', no '//', no trailing '/', '.' or '.lock', no segment starting with '.'" });
+
 export const changeSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('patch'), diff: z.string().min(1, 'a patch needs a unified diff') }).strict(),
   z.object({ kind: z.literal('codemod'), codemod: codemodSchema }).strict(),
+  /**
+   * A branch or commit already in the target repository: its changes since it left the base branch are
+   * read there (repo/candidate.ts), so no patch text travels through Temporal.
+   */
+  z.object({ kind: z.literal('ref'), ref: gitRef }).strict(),
 ]);
 
 export const changeRequestSchema = z
@@ -156,4 +168,19 @@ export type ChangeRequest = z.output<typeof changeRequestSchema>;
 
 export function parseChangeRequest(input: unknown): ChangeRequest {
   return parseOrThrow(changeRequestSchema, input, 'change request');
+}
+
+/**
+ * Why a change request must not start, when its inline patch adds a likely credential: said by the CLI
+ * and by the workflow before any activity runs, so the secret reaches no branch, record or artifact.
+ * Names kind and place only, never the secret.
+ */
+export function inlineSecretsRefusal(cr: ChangeRequest): string | undefined {
+  if (cr.change.kind !== 'patch') return undefined;
+  const found = findSecrets(cr.change.diff);
+  if (found.length === 0) return undefined;
+  return (
+    `change '${cr.id}': the patch adds ${found.length} likely secret(s); nothing was started:\n${found.map((f) => `  ${f.redacted}`).join('\n')}\n` +
+    `Remove them from the change (and rotate them), then read them from the environment or a secret store.`
+  );
 }

@@ -168,6 +168,7 @@ function changeSummary(cr: ChangeRequest): string {
     const files = filesTouchedByDiff(change.diff);
     return files.length > 0 ? `the patch touching ${files.map(code).join(', ')}` : 'the patch';
   }
+  if (change.kind === 'ref') return `the changes of ${code(change.ref)}`;
   return codemodSummary(change.codemod);
 }
 
@@ -219,6 +220,8 @@ export function synthesizeSpecFromRequest(cr: ChangeRequest, context: SpecContex
       });
       criteria.push(`The candidate differs from ${code(cr.baseBranch)} only in ${files.map(code).join(', ')}`);
     }
+  } else if (change.kind === 'ref') {
+    // What the ref changes is read in the repository by prepareChange, after the spec: the intent is the promise.
   } else if (change.codemod.codemod === 'rename-symbol') {
     const { from, to, scope } = change.codemod;
     scenarios.push({

@@ -19,6 +19,8 @@ export function statePaths(root: string = DEFAULT_STATE_DIR) {
     /** The local deployer's processes, logs and proxy state. */
     deploy: path.join(root, 'deploy'),
     keys: path.join(root, 'keys'),
+    /** The payload codec's AES keys (io/payload-codec.ts), 0600. */
+    codecKeys: path.join(root, 'keys', 'payload-codec.json'),
     gitops: path.join(root, 'gitops'),
     /** Merge provenance bundles, one directory per train. */
     releases: path.join(root, 'releases'),

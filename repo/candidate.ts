@@ -11,7 +11,7 @@ import type { Candidate } from '../core/stages';
 import { applyCodemod, CodemodError } from '../refactor';
 import { git, GitError, MAESTRO_COMMIT_CONFIG, resolveCommit } from '../io/git';
 import { addDetachedWorktree, removeWorktree } from '../io/worktree';
-import { changedPaths, CHANGE_TRAILER, openRepo } from './repository';
+import { branchNames, changedPaths, CHANGE_TRAILER, openRepo, resolveChangeRef } from './repository';
 import { readServiceDescriptor } from './service-descriptor';
 
 /** Diffs above this size are cut in the Candidate (it travels through workflow history, which caps payloads). */
@@ -40,7 +40,10 @@ export async function prepareChange(cr: ChangeRequest, workRoot: string): Promis
   await addDetachedWorktree(repo, worktreeDir, baseSha);
   try {
     if (cr.change.kind === 'patch') await applyPatch(worktreeDir, cr.change.diff, cr.baseBranch, baseSha);
-    else {
+    else if (cr.change.kind === 'ref') {
+      const diff = await changesOfRef(repo, cr.change.ref, cr.baseBranch, baseSha);
+      if (diff) await applyPatch(worktreeDir, diff, cr.baseBranch, baseSha);
+    } else {
       try {
         await applyCodemod(worktreeDir, cr.change.codemod);
       } catch (error) {
@@ -74,6 +77,18 @@ function commitMessage(cr: ChangeRequest): string {
 async function commitBelongsToChange(repo: string, sha: string, changeId: string): Promise<boolean> {
   const { stdout } = await git(repo, ['log', '-1', '--format=%B', sha]);
   return stdout.split('\n').some((line) => line.trim() === `${CHANGE_TRAILER}: ${changeId}`);
+}
+
+/**
+ * What a branch or commit changes since it left the base branch, read in the repository: the patch
+ * text of a change by reference never travels through Temporal.
+ */
+async function changesOfRef(repo: string, ref: string, baseBranch: string, baseSha: string): Promise<string> {
+  const sha = await resolveChangeRef(repo, ref);
+  if (!sha) throw new PermanentError(`ref '${ref}' is neither a branch nor a commit of ${repo}; branches: ${(await branchNames(repo)).join(', ') || '(none)'}`, 'RefNotFound');
+  const base = await git(repo, ['merge-base', baseSha, sha], { allowExitCodes: [1] });
+  if (base.exitCode !== 0) throw new PermanentError(`ref '${ref}' (${sha.slice(0, 12)}) shares no history with ${baseBranch}`, 'RefUnrelated');
+  return (await git(repo, ['diff', '--binary', '--no-renames', base.stdout.trim(), sha])).stdout;
 }
 
 /** `git apply --index`; a patch that does not apply is bad input, reported with git's words and the files. */

@@ -19,6 +19,8 @@ import type { CodeGraphService } from '../codegraph/service';
 /** Files of `index` a change request touches, from its diff or its codemod's declared targets. */
 export function filesTouchedByRequest(index: GraphIndex, cr: ChangeRequest): string[] {
   if (cr.change.kind === 'patch') return filesTouchedByDiff(cr.change.diff);
+  // Known only once prepareChange has read the ref in the repository.
+  if (cr.change.kind === 'ref') return [];
   const mod = cr.change.codemod;
   switch (mod.codemod) {
     case 'replace-literal':

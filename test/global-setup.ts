@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TEMPORAL_CLI } from '../infra/temporal/dev-server';
 import { ensureNeo4j } from '../infra/neo4j/server';
@@ -15,6 +16,8 @@ interface Started {
  * `temporal` CLI; or MAESTRO_TEST_TEMPORAL_ADDRESS), PostgreSQL and Neo4j (reused when running).
  */
 export default async function globalSetup(): Promise<void> {
+  // One payload codec key ring for the run (test/helpers/temporal.ts testCodec), inherited by every process the tests start.
+  process.env.MAESTRO_CODEC_KEYS ||= `test-run:${randomBytes(32).toString('base64')}`;
   if (process.env.MAESTRO_SKIP_SERVERS) return;
   const started: Started = { stops: [] };
   (globalThis as { __maestroServers?: Started }).__maestroServers = started;

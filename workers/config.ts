@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseOrThrow } from '../core/validation';
 import { defaultPostgres, serverUrl } from '../infra/postgres/server';
 import { DEFAULT_STATE_DIR } from '../io/paths';
+import { codecKeysEnvSchema } from '../io/payload-codec';
 
 const workerConfigSchema = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d+$/, "host:port, e.g. '127.0.0.1:7233'").default('127.0.0.1:7233'),
@@ -18,6 +19,8 @@ const workerConfigSchema = z.object({
   MAESTRO_GITOPS_REPO: z.string().min(1).optional(),
   MAESTRO_RELEASES_DIR: z.string().min(1).optional(),
   MAESTRO_KEY_DIR: z.string().min(1).optional(),
+  /** Payload encryption keys `id:base64[,…]` (first encrypts); unset: the key file under MAESTRO_STATE_DIR. */
+  MAESTRO_CODEC_KEYS: codecKeysEnvSchema.optional(),
   /** The LLM spec provider (validated by specsynth/openai.ts when the activities are built); unset: offline. */
   MAESTRO_LLM_BASE_URL: z.string().optional(),
   MAESTRO_LLM_MODEL: z.string().optional(),

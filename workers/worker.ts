@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { EncryptionCodec, loadKeyRing, maestroDataConverter } from '../io/payload-codec';
 import { TASK_QUEUE } from '../workflows/messages';
 import type { WorkerConfig } from './config';
 import { activityInterceptors } from './interceptors';
@@ -29,6 +30,7 @@ export async function createReleaseWorker(
     activities: createActivities(activityDepsFromConfig(config)),
     ...ACTIVITY_WORKER_OPTIONS,
     maxConcurrentActivityTaskExecutions: config.MAESTRO_MAX_CONCURRENT_ACTIVITIES,
+    dataConverter: maestroDataConverter(new EncryptionCodec(loadKeyRing({ stateDir: config.MAESTRO_STATE_DIR, keys: config.MAESTRO_CODEC_KEYS }))),
     ...workflows,
   });
 }

@@ -16,7 +16,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { parseChangeRequest, type ChangeRequest, type ChangeRequestInput } from '../core/change-request';
+import { inlineSecretsRefusal, parseChangeRequest, type ChangeRequest, type ChangeRequestInput } from '../core/change-request';
 import type { MergeRecord, PolicyDecision } from '../core/stages';
 import { ValidationError } from '../core/validation';
 import {
@@ -96,6 +96,9 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     if (err instanceof ValidationError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidChangeRequest');
     throw err;
   }
+  // A client that bypasses the CLI: refused before any activity, so the secret reaches no branch, record or log.
+  const secretsRefusal = inlineSecretsRefusal(cr);
+  if (secretsRefusal) throw ApplicationFailure.nonRetryable(secretsRefusal, 'SecretInChange');
 
   const status: TrainStatus = { changeId: cr.id, stage: 'validating', weight: 0, history: [] };
   const record = (kind: string, detail: string, by?: string) => status.history.push({ at: Date.now(), kind, detail, by });

@@ -2,17 +2,19 @@ import { defineCommand, UsageError } from '../command';
 
 export const command = defineCommand({
   name: 'release',
-  usage: `usage: maestro release start <change.json> [--wait]
+  usage: `usage: maestro release start <change.json> [--wait] [--ref <branch or commit>]
   start a release train; prints its id and Web UI link
+  --ref    the change is this branch or commit of the target repository (its changes since it left the base
+           branch), read there by the train: no patch text travels through Temporal; replaces the file's "change"
   --wait   follow the train to its end; the exit code is its outcome (0 promoted, 10 rolled back, 11 denied, 12 aborted, 13 failed)`,
-  options: { wait: { type: 'boolean' } },
+  options: { wait: { type: 'boolean' }, ref: { type: 'string' } },
   async run({ values, positionals }, io) {
     const [sub, file, ...extra] = positionals;
     if (sub !== 'start') throw new UsageError(sub ? `unknown subcommand '${sub}'; allowed: start` : 'missing subcommand start');
     if (!file) throw new UsageError('start needs <change.json>');
     if (extra.length) throw new UsageError(`unexpected argument ${extra.join(' ')}`);
     const [{ connectClient, workflowUiLink }, { exitCodeFor, readChangeFile, startTrain, waitForTrain }] = await Promise.all([import('../client'), import('../release')]);
-    const cr = await readChangeFile(file);
+    const cr = await readChangeFile(file, { ref: values.ref });
     const client = await connectClient();
     const handle = await startTrain(client, cr);
     io.print(`started release train ${handle.workflowId}`);

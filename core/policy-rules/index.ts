@@ -8,7 +8,8 @@ import { rolesOf, SEVERITIES, type PolicyRule, type Roles } from './types';
 export * from './config';
 export * from './types';
 export { matchesPathPattern, protectedPathsTouched } from './paths';
-export { SECRET_PATTERNS, redactSecret, approvalFor, findSecrets, type SecretFinding } from './builtins';
+export { approvalFor } from './builtins';
+export { SECRET_PATTERNS, redactSecret, findSecrets, type SecretFinding } from '../secrets';
 export { defaultPolicyConfig } from './default-policy';
 
 export interface CompiledPolicy {

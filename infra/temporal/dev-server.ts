@@ -15,13 +15,18 @@ export interface DevServerOptions {
   dbFile: string;
   /** Where the pid and log files go. */
   runDir: string;
+  /** The Web UI decodes payloads through this endpoint (codec-server.ts), so it shows inputs in clear. */
+  codecEndpoint?: string;
 }
+
+export const DEFAULT_CODEC_PORT = 8234;
 
 export const defaultDevServer: DevServerOptions = {
   port: 7233,
   uiPort: 8233,
   dbFile: STATE.temporalDb,
   runDir: STATE.temporal,
+  codecEndpoint: `http://127.0.0.1:${DEFAULT_CODEC_PORT}`,
 };
 
 const SEARCH_ATTRIBUTE_TYPES: Record<string, string> = { KEYWORD: 'Keyword', INT: 'Int', DOUBLE: 'Double' };
@@ -29,6 +34,7 @@ const SEARCH_ATTRIBUTE_TYPES: Record<string, string> = { KEYWORD: 'Keyword', INT
 export function devServerArgs(opts: DevServerOptions): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--ui-port', String(opts.uiPort), '--db-filename', opts.dbFile, '--log-level', 'warn'];
   for (const key of Object.values(searchAttributes)) args.push('--search-attribute', `${key.name}=${SEARCH_ATTRIBUTE_TYPES[key.type]}`);
+  if (opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
   return args;
 }
 

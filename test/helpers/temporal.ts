@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,13 +9,24 @@ import { createActivities, type Activities } from '../../activities';
 import { defaultPostgres, serverUrl } from '../../infra/postgres/server';
 import { ACTIVITY_WORKER_OPTIONS } from '../../workers/worker';
 import { installQuietRuntime } from '../../infra/temporal/quiet-runtime';
+import { codecKeysEnvSchema, EncryptionCodec, maestroDataConverter } from '../../io/payload-codec';
+
+/**
+ * The run's payload codec. The global setup puts one key ring in MAESTRO_CODEC_KEYS, so that the test
+ * clients and workers, and the workers and CLIs the tests spawn (they inherit the environment), share it.
+ */
+export function testCodec(): EncryptionCodec {
+  const keys = process.env.MAESTRO_CODEC_KEYS;
+  if (!keys) throw new Error('MAESTRO_CODEC_KEYS is not set: run the tests with npm test (jest global setup makes a key ring)');
+  return new EncryptionCodec(codecKeysEnvSchema.parse(keys));
+}
 
 /** Connects to the dev server started by test/global-setup.ts (or MAESTRO_TEST_TEMPORAL_ADDRESS). */
 export async function connectTestEnv(): Promise<TestWorkflowEnvironment> {
   installQuietRuntime();
   const address = process.env.MAESTRO_TEST_TEMPORAL_ADDRESS;
   if (!address) throw new Error('MAESTRO_TEST_TEMPORAL_ADDRESS is not set: run the tests with npm test (jest global setup starts Temporal)');
-  return TestWorkflowEnvironment.createFromExistingServer({ address });
+  return TestWorkflowEnvironment.createFromExistingServer({ address, client: { dataConverter: maestroDataConverter(testCodec()) } });
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -40,6 +52,7 @@ export async function createTestWorker(
     workflowBundle: await workflowBundle(),
     activities,
     ...ACTIVITY_WORKER_OPTIONS,
+    dataConverter: maestroDataConverter(testCodec()),
   });
 }
 
@@ -58,4 +71,24 @@ export async function scheduledActivities(client: Client, workflowId: string): P
     if (name) counts[name] = (counts[name] ?? 0) + 1;
   }
   return counts;
+}
+
+/** A real worker process (workers/main.ts) with `env` on top of this one's, its output in `logFile`; resolves once it polls. */
+export function spawnWorker(env: Record<string, string>, logFile: string): Promise<ChildProcess> {
+  const log = fs.openSync(logFile, 'a');
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, '../../workers/main.ts')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', log, log],
+    detached: true,
+  });
+  fs.closeSync(log);
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 60_000;
+    const check = () => {
+      if (fs.readFileSync(logFile, 'utf8').includes('maestro worker: polling')) return resolve(child);
+      if (child.exitCode !== null || Date.now() > deadline) return reject(new Error(`worker did not start:\n${fs.readFileSync(logFile, 'utf8')}`));
+      setTimeout(check, 200);
+    };
+    check();
+  });
 }

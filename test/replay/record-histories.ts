@@ -9,9 +9,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TEMPORAL_CLI } from '../../infra/temporal/dev-server';
+import { createCodecServer, listenCodecServer } from '../../infra/temporal/codec-server';
+import { EncryptionCodec, loadKeyRing } from '../../io/payload-codec';
 import { withOwnStack } from '../../bench/own-stack';
 import { appealStatusQuery, decideAppealSignal, rolloutStatusQuery, rolloutWorkflowId, trainStatusQuery, type TrainStage } from '../../workflows/messages';
 import type { appeal } from '../../workflows/appeal';
@@ -94,32 +97,40 @@ function parseArgs(argv: string[]): { tag: string; names: string[] } {
 async function main(): Promise<void> {
   const { tag, names } = parseArgs(process.argv.slice(2));
   await withOwnStack({ port: 7273, queue: QUEUE }, async ({ client, address, stateDir }) => {
-    // One at a time: the machine is shared and health gates judge latency.
-    for (const name of names) {
-      const fixture = new TrainFixture(`greeter-${tag}-${name}`, stateDir);
-      await fixture.start();
-      try {
-        const workflowId = `train-${tag}-${name}`;
-        const start = (cr: Parameters<typeof releaseTrain>[0]) => client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: QUEUE, workflowId, args: [cr] });
-        const { train, others = [] } = await scenarios[name]!.run({ client, fixture, start, id: `${tag}-${name}` });
-        const outcome = await train.result().then(
-          (r) => `${r.outcome} (${r.reason})`,
-          async () => (await train.describe()).status.name.toLowerCase(),
-        );
-        console.log(`${name}: ${outcome}`);
-        if (!outcome.startsWith(scenarios[name]!.expected)) throw new Error(`${name}: expected ${scenarios[name]!.expected}, got ${outcome}`);
-        const ids = [workflowId, ...others];
-        if (await exists(client, rolloutWorkflowId(workflowId))) ids.push(rolloutWorkflowId(workflowId));
-        // Files are named by workflow id: a replay must use the id the history was recorded with.
-        for (const id of ids) {
-          // The CLI's JSON export is the format replayers (and the Web UI's download) use.
-          const json = execFileSync(TEMPORAL_CLI, ['workflow', 'show', '--address', address, '--workflow-id', id, '--output', 'json'], { maxBuffer: 64 << 20 });
-          fs.writeFileSync(path.join(OUT, `${id}.json`), json);
-          console.log(`  ${path.relative(process.cwd(), path.join(OUT, `${id}.json`))}`);
+    // Histories are exported decrypted (through a codec endpoint with the stack's keys), so that they replay with any key.
+    const codecServer = createCodecServer({ codec: new EncryptionCodec(loadKeyRing({ stateDir })), namespace: 'default', allowedOrigins: [] });
+    const codecEndpoint = await listenCodecServer(codecServer, 0);
+    try {
+      // One at a time: the machine is shared and health gates judge latency.
+      for (const name of names) {
+        const fixture = new TrainFixture(`greeter-${tag}-${name}`, stateDir);
+        await fixture.start();
+        try {
+          const workflowId = `train-${tag}-${name}`;
+          const start = (cr: Parameters<typeof releaseTrain>[0]) => client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: QUEUE, workflowId, args: [cr] });
+          const { train, others = [] } = await scenarios[name]!.run({ client, fixture, start, id: `${tag}-${name}` });
+          const outcome = await train.result().then(
+            (r) => `${r.outcome} (${r.reason})`,
+            async () => (await train.describe()).status.name.toLowerCase(),
+          );
+          console.log(`${name}: ${outcome}`);
+          if (!outcome.startsWith(scenarios[name]!.expected)) throw new Error(`${name}: expected ${scenarios[name]!.expected}, got ${outcome}`);
+          const ids = [workflowId, ...others];
+          if (await exists(client, rolloutWorkflowId(workflowId))) ids.push(rolloutWorkflowId(workflowId));
+          // Files are named by workflow id: a replay must use the id the history was recorded with.
+          for (const id of ids) {
+            // The CLI's JSON export is the format replayers (and the Web UI's download) use.
+            // Asynchronously: the codec endpoint that the CLI calls runs in this process.
+            const { stdout: json } = await promisify(execFile)(TEMPORAL_CLI, ['workflow', 'show', '--address', address, '--workflow-id', id, '--output', 'json', '--codec-endpoint', codecEndpoint], { maxBuffer: 64 << 20 });
+            fs.writeFileSync(path.join(OUT, `${id}.json`), json);
+            console.log(`  ${path.relative(process.cwd(), path.join(OUT, `${id}.json`))}`);
+          }
+        } finally {
+          await fixture.stop();
         }
-      } finally {
-        await fixture.stop();
       }
+    } finally {
+      codecServer.close();
     }
   });
 }

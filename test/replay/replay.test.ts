@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { workflowBundle } from '../helpers/temporal';
+import { maestroDataConverter } from '../../io/payload-codec';
+import { testCodec, workflowBundle } from '../helpers/temporal';
 import { AUDIT_OUTCOME_PATCH } from '../../workflows/release-train';
 
 const DIR = path.join(__dirname, 'histories');
@@ -38,8 +39,10 @@ test('both branches of the audit-train-outcome patch have recorded train histori
   expect(trains.filter((f) => !patchesIn(f).includes(AUDIT_OUTCOME_PATCH)).length).toBeGreaterThan(0);
 });
 
+// With the worker's payload codec: histories recorded before it (plain payloads) pass through its decode.
 test.each(files)('%s replays deterministically against the current workflow code', async (file) => {
-  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, load(file), idOf(file))).resolves.toBeUndefined();
+  const options = { workflowBundle: await workflowBundle(), dataConverter: maestroDataConverter(testCodec()) };
+  await expect(Worker.runReplayHistory(options, load(file), idOf(file))).resolves.toBeUndefined();
 });
 
 test('a train history does not replay against workflow code with an extra, unpatched activity call', async () => {

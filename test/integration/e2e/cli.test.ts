@@ -103,6 +103,15 @@ test('a repo that does not exist, a path that climbs out, and an unknown base br
   }
 });
 
+test('release --ref: a ref the target repo does not have, or not a ref name, is refused before anything starts', async () => {
+  const file = writeChange('by-ref', fixture.change('good-change', `cli-ref-${RUN}`));
+  const missing = await maestro(['release', 'start', file, '--ref', 'feature/nope']);
+  expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/ref 'feature\/nope' is neither a branch nor a commit of .*; branches: (.*, )?main\b/)]);
+  const malformed = await maestro(['release', 'start', file, '--ref', '../main']);
+  expect([malformed.code, malformed.stderr]).toEqual([2, expect.stringContaining('change.ref: must be a git branch name or commit id')]);
+  await expect(env.client.workflow.getHandle(`train-cli-ref-${RUN}`).describe()).rejects.toThrow(/not found/i);
+});
+
 test('a train that cannot apply its change fails with exit 13 and says why', async () => {
   // The good change was merged by the test above: applying it again to main cannot work.
   const cr = fixture.change('good-change', `cli-reapply-${RUN}`);

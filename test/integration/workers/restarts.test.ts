@@ -1,17 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
-import { Client, Connection } from '@temporalio/client';
 import { startDevServer, stopDevServer, type DevServerOptions } from '../../../infra/temporal/dev-server';
 import { rolloutStatusQuery, rolloutWorkflowId, trainStatusQuery } from '../../../workflows/messages';
 import type { releaseTrain } from '../../../workflows/release-train';
 import { createReleaseWorker } from '../../../workers/worker';
 import { workerConfigFromEnv } from '../../../workers/config';
-import { scheduledActivities, tempDir, workflowBundle } from '../../helpers/temporal';
+import { connectTemporalClient } from '../../../io/payload-codec';
+import { scheduledActivities, spawnWorker, tempDir, testCodec, workflowBundle } from '../../helpers/temporal';
 import { TrainFixture } from '../../../examples/train-fixture';
 
-const PROJECT_ROOT = path.resolve(__dirname, '../../..');
 const slowGate = {
   steps: [{ setWeight: 10 }, { setWeight: 50 }, { setWeight: 100 }],
   gate: { probeInterval: 500, consecutiveGreen: 3, maxRed: 2, timeout: 60_000 },
@@ -27,33 +25,13 @@ async function waitFor(predicate: () => Promise<boolean>, timeoutMs = 90_000): P
   throw new Error('condition not met in time');
 }
 
-function spawnWorker(env: Record<string, string>, logFile: string): Promise<ChildProcess> {
-  const log = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(PROJECT_ROOT, 'workers/main.ts')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', log, log],
-    detached: true,
-  });
-  fs.closeSync(log);
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 60_000;
-    const check = () => {
-      if (fs.readFileSync(logFile, 'utf8').includes('maestro worker: polling')) return resolve(child);
-      if (child.exitCode !== null || Date.now() > deadline) return reject(new Error(`worker did not start:\n${fs.readFileSync(logFile, 'utf8')}`));
-      setTimeout(check, 200);
-    };
-    check();
-  });
-}
-
 test('a worker killed mid-gate is replaced and the same train continues; no step is repeated', async () => {
   const address = process.env.MAESTRO_TEST_TEMPORAL_ADDRESS!;
   const stateDir = tempDir('restart-state');
   const fixture = new TrainFixture('greeter-restart', stateDir);
   await fixture.start();
   const workerEnv = { TEMPORAL_ADDRESS: address, MAESTRO_STATE_DIR: stateDir, MAESTRO_TASK_QUEUE: 'test-worker-restart' };
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
+  const client = await connectTemporalClient({ address, namespace: 'default', codec: testCodec() });
   let workerA: ChildProcess | undefined;
   let workerB: ChildProcess | undefined;
   try {
@@ -83,7 +61,7 @@ test('a worker killed mid-gate is replaced and the same train continues; no step
   } finally {
     for (const w of [workerA, workerB]) if (w?.pid && w.exitCode === null) try { process.kill(-w.pid, 'SIGKILL'); } catch { /* gone */ }
     await fixture.stop();
-    await connection.close();
+    await client.connection.close();
   }
 });
 
@@ -97,13 +75,13 @@ test('running trains continue after the dev server restarts from its SQLite file
   const address = `127.0.0.1:${server.port}`;
   const nativeConnection = await NativeConnection.connect({ address });
   const worker = await createReleaseWorker(
-    workerConfigFromEnv({ TEMPORAL_ADDRESS: address, MAESTRO_STATE_DIR: stateDir, MAESTRO_TASK_QUEUE: 'test-server-restart' }),
+    workerConfigFromEnv({ TEMPORAL_ADDRESS: address, MAESTRO_STATE_DIR: stateDir, MAESTRO_TASK_QUEUE: 'test-server-restart', MAESTRO_CODEC_KEYS: process.env.MAESTRO_CODEC_KEYS }),
     nativeConnection,
     { workflowBundle: await workflowBundle() },
   );
   const running = worker.run();
   try {
-    let client = new Client({ connection: await Connection.connect({ address }) });
+    let client = await connectTemporalClient({ address, namespace: 'default', codec: testCodec() });
     const workflowId = `train-srv-restart-${Date.now().toString(36)}`;
     const handle = await client.workflow.start<typeof releaseTrain>('releaseTrain', {
       taskQueue: 'test-server-restart',
@@ -114,7 +92,7 @@ test('running trains continue after the dev server restarts from its SQLite file
     await client.connection.close();
     await stopDevServer(server);
     await startDevServer(server);
-    client = new Client({ connection: await Connection.connect({ address }) });
+    client = await connectTemporalClient({ address, namespace: 'default', codec: testCodec() });
     const result = await client.workflow.getHandle<typeof releaseTrain>(workflowId).result();
     expect(result.outcome).toBe('promoted');
     await client.connection.close();

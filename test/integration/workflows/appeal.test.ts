@@ -16,10 +16,13 @@ import { appeal } from '../../../workflows/appeal';
 import { appealStatusQuery, decideAppealSignal, withdrawAppealSignal } from '../../../workflows/messages';
 import { freshDatabase, type FreshDb } from '../../helpers/fresh-db';
 import { receivedQuery, standInTrain } from './appeal-workflows';
+import { maestroDataConverter } from '../../../io/payload-codec';
+import { testCodec } from '../../helpers/temporal';
 
 const policy = loadPolicyFile(path.join(__dirname, '../../helpers/strict.policy.yaml'));
 const cr = parseChangeRequest({ id: 'c-appeal', title: 't', intent: 'i', repo: '/tmp/r', service: 'greeter', author: 'dave', change: { kind: 'patch', diff: 'x' } });
 const TASK_QUEUE = 'appeal-test';
+const dataConverter = maestroDataConverter(testCodec());
 
 let env: TestWorkflowEnvironment;
 let db: FreshDb;
@@ -36,14 +39,14 @@ beforeAll(async () => {
   const address = process.env.MAESTRO_TEST_TEMPORAL_ADDRESS;
   const [e, d, bundle] = await Promise.all([
     address
-      ? TestWorkflowEnvironment.createFromExistingServer({ address })
-      : TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: TEMPORAL_CLI }, ip: '127.0.0.1', extraArgs: ['--log-level', 'error'] } }),
+      ? TestWorkflowEnvironment.createFromExistingServer({ address, client: { dataConverter } })
+      : TestWorkflowEnvironment.createLocal({ client: { dataConverter }, server: { executable: { type: 'existing-path', path: TEMPORAL_CLI }, ip: '127.0.0.1', extraArgs: ['--log-level', 'error'] } }),
     freshDatabase('appeal'),
     bundleWorkflowCode({ workflowsPath: require.resolve('./appeal-workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } }) as Promise<WorkflowBundleWithSourceMap>,
   ]);
   env = e;
   db = d;
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: bundle, activities: createAppealActivities({ prisma: db.prisma, policy }), ...ACTIVITY_WORKER_OPTIONS });
+  worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: bundle, activities: createAppealActivities({ prisma: db.prisma, policy }), ...ACTIVITY_WORKER_OPTIONS, dataConverter });
   running = worker.run();
 }, 120_000);
 

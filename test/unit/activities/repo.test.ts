@@ -234,3 +234,44 @@ describe('prepareChange and mergeCandidate', () => {
     await expectNonRetryable(activities.prepareChange({ ...noop, repo: path.join(tmp, 'nowhere') }), /not a git repository/);
   });
 });
+
+describe('a change by reference: a branch or commit already in the repository', () => {
+  /** The good change committed on `feature/greet` of the repo itself; main then moves on with an unrelated commit. */
+  async function repoWithBranch(): Promise<{ repo: string; branchSha: string }> {
+    const { repo } = await freshRepo();
+    const diff = loadExampleChange('good-change', repo, 'x').change;
+    if (diff.kind !== 'patch') throw new Error('good-change is a patch');
+    await git(repo, ['checkout', '--quiet', '-b', 'feature/greet']);
+    await git(repo, ['apply', '--index', '-'], { input: diff.diff });
+    await git(repo, ['-c', 'user.name=dev', '-c', 'user.email=dev@localhost', 'commit', '--quiet', '-m', 'greet in languages']);
+    const branchSha = await out(repo, ['rev-parse', 'HEAD']);
+    await git(repo, ['checkout', '--quiet', 'main']);
+    await fs.appendFile(path.join(repo, 'package.json'), '\n');
+    await git(repo, ['-c', 'user.name=dev', '-c', 'user.email=dev@localhost', 'commit', '--quiet', '-am', 'unrelated']);
+    return { repo, branchSha };
+  }
+  const refChange = (repo: string, id: string, ref: string) =>
+    parseChangeRequest({ id, title: id, intent: 'greet in languages', repo, service: 'greeter', change: { kind: 'ref', ref } });
+
+  it('takes the changes of a branch since it left the base branch onto the base tip; by commit id too', async () => {
+    const { repo, branchSha } = await repoWithBranch();
+    const mainSha = await out(repo, ['rev-parse', 'main']);
+    const byBranch = await activities.prepareChange(refChange(repo, 'by-branch', 'feature/greet'));
+    expect(byBranch.baseSha).toBe(mainSha);
+    expect(byBranch.changedFiles).toEqual(['README.md', 'src/app.ts', 'src/greeting.ts', 'test/app.test.ts', 'test/greeting.test.ts']);
+    expect(await out(repo, ['log', '-1', '--format=%B', byBranch.sha])).toContain('Maestro-Change: by-branch');
+    const bySha = await activities.prepareChange(refChange(repo, 'by-sha', branchSha.slice(0, 12)));
+    expect(await out(repo, ['rev-parse', `${bySha.sha}^{tree}`])).toBe(await out(repo, ['rev-parse', `${byBranch.sha}^{tree}`]));
+    // The user's branch is left as it was.
+    expect(await out(repo, ['rev-parse', 'feature/greet'])).toBe(branchSha);
+  });
+
+  it('a ref the repository does not have, or one with no history in common, is refused saying so', async () => {
+    const { repo } = await repoWithBranch();
+    await expectNonRetryable(activities.prepareChange(refChange(repo, 'missing', 'feature/nope')), /ref 'feature\/nope' is neither a branch nor a commit of .*; branches: feature\/greet, main/);
+    await git(repo, ['checkout', '--quiet', '--orphan', 'stranger']);
+    await git(repo, ['-c', 'user.name=dev', '-c', 'user.email=dev@localhost', 'commit', '--quiet', '-m', 'unrelated root']);
+    await git(repo, ['checkout', '--quiet', 'main']);
+    await expectNonRetryable(activities.prepareChange(refChange(repo, 'stranger', 'stranger')), /ref 'stranger' \([0-9a-f]{12}\) shares no history with main/);
+  });
+});

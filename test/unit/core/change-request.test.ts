@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
-import { parseChangeRequest } from '../../../core/change-request';
+import { inlineSecretsRefusal, parseChangeRequest } from '../../../core/change-request';
 import { ValidationError } from '../../../core/validation';
 
 const base = { id: 'c-1', title: 't', intent: 'i', repo: '/srv/repos/greeter', service: 'greeter', change: { kind: 'patch', diff: 'x' } };
@@ -46,5 +46,34 @@ describe('the change request boundary: repo path and base branch', () => {
         expect(parse({ repo }).repo).toBe(repo);
       }),
     );
+  });
+});
+
+describe('a change by reference', () => {
+  test.each(['feature/greet', 'topic-1', '3f2a9c1', '3f2a9c1d4e5b6a7980112233445566778899aabb'])('ref %s is accepted', (ref) => {
+    expect(parse({ change: { kind: 'ref', ref } }).change).toEqual({ kind: 'ref', ref });
+  });
+  test.each(['../main', '-x', 'a..b', 'a//b', 'x.lock', 'feature/.hidden', 'HEAD~1', 'main^', 'a b', ''])('ref %j is refused, naming the field', (ref) => {
+    expect(() => parse({ change: { kind: 'ref', ref } })).toThrow(/change\.ref/);
+  });
+});
+
+describe('a credential in an inline patch', () => {
+  const AWS = 'AKIAQ7RZ3X5W2KDL6PNV';
+  const SECRET_KEY = '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';
+  const diff = `--- a/src/config.ts\n+++ b/src/config.ts\n@@ -1 +1,3 @@\n export const region = 'eu-west-1';\n+export const accessKeyId = '${AWS}';\n+export const secretAccessKey = '${SECRET_KEY}';\n`;
+
+  test('is refused naming its kind and place, never the secret itself', () => {
+    const refusal = inlineSecretsRefusal(parse({ change: { kind: 'patch', diff } }));
+    expect(refusal).toMatch(/change 'c-1': the patch adds 2 likely secret\(s\); nothing was started/);
+    expect(refusal).toContain('src/config.ts:2: AWS access key id');
+    expect(refusal).toContain('src/config.ts:3: AWS secret access key');
+    for (const secret of [AWS, SECRET_KEY]) expect(refusal).not.toContain(secret.slice(4));
+  });
+
+  test('a clean patch, a codemod and a ref are not refused', () => {
+    expect(inlineSecretsRefusal(parse({ change: { kind: 'patch', diff: diff.replace(`'${AWS}'`, 'process.env.AWS_KEY').replace(`'${SECRET_KEY}'`, 'process.env.AWS_SECRET') } }))).toBeUndefined();
+    expect(inlineSecretsRefusal(parse({ change: { kind: 'ref', ref: 'feature/x' } }))).toBeUndefined();
+    expect(inlineSecretsRefusal(parse({ change: { kind: 'codemod', codemod: { codemod: 'rename-symbol', from: 'a', to: 'b' } } }))).toBeUndefined();
   });
 });
