@@ -87,8 +87,9 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    // examples/greeter-service is the demo's own project (the code the release train ships), not ours.
-    exclude: { path: '^(node_modules|dist|\\.maestro|examples/greeter-service|examples/changes)/' },
+    // examples/greeter-service is the demo's own project (the code the release train ships), and
+    // examples/corpus/forwarded a vendored third-party one (the gaming corpus's second repository): not ours.
+    exclude: { path: '^(node_modules|dist|\\.maestro|examples/greeter-service|examples/corpus/forwarded|examples/changes)/' },
     tsConfig: { fileName: 'tsconfig.json' },
     // Sees `import type` (erased by tsc) so that type-only imports are checked, and told apart.
     tsPreCompilationDeps: true,

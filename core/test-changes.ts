@@ -194,13 +194,25 @@ const ASSERTION_STRENGTH: Record<string, number> = {
   notStrictEqual: 1, notDeepStrictEqual: 1, notEqual: 1, notDeepEqual: 1, doesNotMatch: 1, doesNotThrow: 1, doesNotReject: 1,
   ok: 1, toBeTruthy: 1, toBeFalsy: 1, toBeDefined: 1, not: 1, anything: 0,
 };
-const ASSERTION_CALL = /\b(?:assert(?:\.(\w+))?|expect\s*\(.*?\)\s*(?:\.not)?\.(\w+)|t\.(?:assert\.)?(\w+)|assert\w+)\s*\(/;
+// t.<method>( is an assertion in tap, but not node:test's plan, hooks, mocks or subtests.
+const ASSERTION_CALL = /\b(?:assert(?:\.(\w+))?|expect\s*\(.*?\)\s*(?:\.not)?\.(\w+)|t\.(?:assert\.)?(?!(?:plan|before|after|beforeEach|afterEach|diagnostic|test|mock|skip|todo|runOnly)\b)(\w+)|assert\w+)\s*\(/;
 const ASSERTION_CALLS = /\bassert\w*(?:\.\w+)?\s*\(|\bexpect\s*\(|\bt\.assert\.\w+\s*\(/g;
 
 function assertionMethod(text: string): string | undefined {
   const m = ASSERTION_CALL.exec(text);
   if (!m) return undefined;
   return m[1] ?? m[2] ?? m[3] ?? (/\bassert\s*\(/.test(text) ? 'ok' : undefined);
+}
+const norm = (s: string): string => s.replace(/\s+/g, ' ').trim();
+
+/**
+ * An assertion line with its callee reduced to the method, so the same check through another receiver compares
+ * equal (`t.assert.equal(a, 1)`, `assert.equal(a, 1)`); in `expect(subject).method(…)` the subject stays.
+ */
+function assertionCheck(text: string): string {
+  const m = ASSERTION_CALL.exec(text);
+  if (!m || m[2] !== undefined) return norm(text);
+  return norm(`${text.slice(0, m.index)}${m[1] ?? m[3] ?? m[0].replace(/\s*\($/, '')}(${text.slice(m.index + m[0].length)}`);
 }
 const countAssertions = (text: string): number => (text.match(ASSERTION_CALLS) ?? []).length;
 /** Tokens of a source text (trivia dropped), by the TypeScript scanner. */
@@ -235,8 +247,6 @@ export function identifierRenames(before: string, after: string): Map<string, st
   return forward;
 }
 
-const norm = (s: string): string => s.replace(/\s+/g, ' ').trim();
-
 const SKIP_PATTERNS: { re: RegExp; what: string }[] = [
   { re: /\b(?:it|test|describe|suite|context)\.(skip|only|todo|fixme)\b/, what: '$1' },
   { re: /\b(xit|xdescribe|fit|fdescribe|xtest)\s*\(/, what: '$1' },
@@ -245,6 +255,8 @@ const SKIP_PATTERNS: { re: RegExp; what: string }[] = [
 ];
 const MOCK_CALL = /\b(?:jest|vi)\.(mock|spyOn|doMock)\s*\(|\bmock\.(method|module|fn)\s*\(|\bsinon\.(stub|replace)\s*\(|\bproxyquire\b/;
 const EXCLUDING_CONFIG = /\b(testPathIgnorePatterns|modulePathIgnorePatterns|exclude|ignore|testMatch|testRegex|include|roots|spec|bail)\b/;
+/** Test-command arguments that select fewer tests (node --test, jest, mocha). */
+const NARROWING_ARG = /^--(test-name-pattern|test-skip-pattern|test-only|test-shard|testNamePattern|testPathPattern|testPathIgnorePatterns|shard|grep|fgrep|invert)(=|$)/;
 const THRESHOLD_LINE = /(threshold|min[A-Z_]?\w*|coverage|pass_at|minScore|branches|functions|lines|statements)\W/i;
 const COMPARISON_OVERLOAD = /\[\s*Symbol\.toPrimitive\s*\]|\b(valueOf|toString|toJSON|equals|isEqual|compareTo|\[Symbol\.for\([^)]*\)\])\s*(?:\([^)]*\)\s*(?::\s*[\w<>[\]| ]+)?\s*\{|[:=]\s*(?:function\b|\([^)]*\)\s*=>|\w+\s*=>))|Object\.defineProperty\([^,]+,\s*['"](valueOf|toString|equals)['"]/;
 const WORD = /[\p{L}\p{N}_]{2,}/gu;
@@ -320,10 +332,17 @@ export function analyzeTestChanges(input: TestChangeInput): TestChangeAnalysis {
       assertionDelta += countAssertions(texts.candidate ?? '') - countAssertions(texts.base ?? '');
       const baseCases = texts.base !== undefined ? testCases(fd.file, texts.base) : [];
       const candidateCases = texts.candidate !== undefined ? testCases(fd.file, texts.candidate) : [];
-      const candidateNames = new Set(candidateCases.map((t) => t.name));
       const baseNames = new Set(baseCases.map((t) => t.name));
-      for (const gone of baseCases.filter((t) => !candidateNames.has(t.name))) {
-        const renamed = candidateCases.find((t) => !baseNames.has(t.name) && t.body === gone.body);
+      // Tests are matched one to one, not by name alone: several tests may share a name (upstream fastify/forwarded
+      // has three), and deleting one of them must still count. First the unchanged, then the edited under their name.
+      const unmatched = [...candidateCases];
+      const take = (match: (t: TestCase) => boolean): TestCase | undefined => {
+        const i = unmatched.findIndex(match);
+        return i < 0 ? undefined : unmatched.splice(i, 1)[0];
+      };
+      const edited = baseCases.filter((b) => !take((t) => t.name === b.name && t.body === b.body));
+      for (const gone of edited.filter((b) => !take((t) => t.name === b.name))) {
+        const renamed = take((t) => !baseNames.has(t.name) && t.body === gone.body);
         if (renamed) evidence.push({ kind: 'test-renamed', file: fd.file, line: gone.start, test: gone.name, detail: `'${gone.name}' renamed to '${renamed.name}', body unchanged` });
         else findings.push({ kind: 'test-case-deleted', file: fd.file, line: gone.start, detail: `test '${gone.name}' removed` });
       }
@@ -345,12 +364,14 @@ export function analyzeTestChanges(input: TestChangeInput): TestChangeAnalysis {
         const test = l.kind === '-' ? caseAt(l.line) : candidateCaseAt(l.line);
         if (test && (l.kind === '-' || baseNames.has(test.name))) modified.set(`${fd.file}\0${test.name}`, { file: fd.file, test: test.name });
       }
-      const addedTexts = new Set(added.map((l) => norm(l.text)));
+      // Checks the change keeps (moved, or through another receiver) are neither removed nor replacements.
+      const addedChecks = new Set(added.map((l) => assertionCheck(l.text)));
+      const removedChecks = new Set(fd.hunks.flatMap((h) => h.lines.filter((l) => l.kind === '-').map((l) => assertionCheck(l.text))));
       for (const hunk of fd.hunks) {
         // A removed assertion is compared with the added one at the same position in the same test (by name):
         // an assertion added elsewhere (a helper, say) is no replacement, only part of the assertion balance.
-        const removedAsserts = hunk.lines.filter((l) => l.kind === '-' && assertionMethod(l.text) && !addedTexts.has(norm(l.text)));
-        const addedAsserts = hunk.lines.filter((l) => l.kind === '+' && assertionMethod(l.text));
+        const removedAsserts = hunk.lines.filter((l) => l.kind === '-' && assertionMethod(l.text) && !addedChecks.has(assertionCheck(l.text)));
+        const addedAsserts = hunk.lines.filter((l) => l.kind === '+' && assertionMethod(l.text) && !removedChecks.has(assertionCheck(l.text)));
         const seen = new Map<string, number>();
         removedAsserts.forEach((removed) => {
           const before = assertionMethod(removed.text)!;
@@ -393,8 +414,13 @@ export function analyzeTestChanges(input: TestChangeInput): TestChangeAnalysis {
         const before = jsonTestCommand(texts.base, kind);
         const after = jsonTestCommand(texts.candidate, kind);
         const lost = before ? before.filter((arg) => !(after ?? []).includes(arg)) : [];
-        if (before && lost.length)
-          findings.push({ kind: 'tests-excluded', file: fd.file, line: lineOf(texts.candidate, kind === 'maestro' ? '"test"' : '"test"'), detail: `the test command no longer has ${lost.map((a) => `'${a}'`).join(', ')}` });
+        // Fewer tests without losing an argument: a name filter, or test files named where the base let the runner find them all.
+        const narrowing = before && after ? after.filter((arg) => !before.includes(arg) && (NARROWING_ARG.test(arg) || (TEST_FILE.test(arg) && !before.some((b) => TEST_FILE.test(b))))) : [];
+        const parts = [
+          ...(lost.length ? [`no longer has ${lost.map((a) => `'${a}'`).join(', ')}`] : []),
+          ...(narrowing.length ? [`now narrows the tests it runs with ${narrowing.map((a) => `'${a}'`).join(', ')}`] : []),
+        ];
+        if (parts.length) findings.push({ kind: 'tests-excluded', file: fd.file, line: lineOf(texts.candidate, '"test"'), detail: `the test command ${parts.join(' and ')}` });
       } else
         for (const l of added)
           if (EXCLUDING_CONFIG.test(l.text)) findings.push({ kind: 'tests-excluded', file: fd.file, line: l.line, detail: `runner configuration changes which tests run: ${norm(l.text)}` });

@@ -1,5 +1,5 @@
 /**
- * Turns examples/greeter-service into a fresh git repository for the demo and the tests, and loads the
+ * Turns examples/greeter-service (or another example project) into a fresh git repository for the demo and the tests, and loads the
  * example change requests with their placeholders (`repo`, `id`) filled in.
  */
 import { promises as fs, readFileSync } from 'node:fs';
@@ -28,17 +28,22 @@ const DEMO_GIT_CONFIG = [
 const runGit = async (cwd: string, args: string[]): Promise<string> => (await git(cwd, [...DEMO_GIT_CONFIG, ...args])).stdout.trim();
 
 /** Copies the greeter service into `targetDir` (created; must be empty if it exists) and commits it on `main`. */
-export async function createDemoRepo(targetDir: string): Promise<{ repo: string; baseSha: string }> {
+export function createDemoRepo(targetDir: string): Promise<{ repo: string; baseSha: string }> {
+  return createFixtureRepo(targetDir, GREETER_SERVICE_DIR, 'greeter-service: initial import');
+}
+
+/** Copies the project in `sourceDir` into `targetDir` (created; must be empty if it exists) and commits it on `main`. */
+export async function createFixtureRepo(targetDir: string, sourceDir: string, message: string): Promise<{ repo: string; baseSha: string }> {
   await fs.mkdir(targetDir, { recursive: true });
-  if ((await fs.readdir(targetDir)).length > 0) throw new Error(`createDemoRepo: ${targetDir} is not empty`);
-  await fs.cp(GREETER_SERVICE_DIR, targetDir, {
+  if ((await fs.readdir(targetDir)).length > 0) throw new Error(`createFixtureRepo: ${targetDir} is not empty`);
+  await fs.cp(sourceDir, targetDir, {
     recursive: true,
     filter: (source) => !['node_modules', 'dist', '.git'].includes(path.basename(source)),
   });
   const repo = await fs.realpath(targetDir);
   await runGit(repo, ['init', '--quiet', '--initial-branch=main']);
   await runGit(repo, ['add', '--all']);
-  await runGit(repo, ['commit', '--quiet', '-m', 'greeter-service: initial import']);
+  await runGit(repo, ['commit', '--quiet', '-m', message]);
   return { repo, baseSha: await runGit(repo, ['rev-parse', 'HEAD']) };
 }
 

@@ -1,14 +1,15 @@
 /**
- * A corpus of attempts to game the eval gate, as real commits on the example greeter service
- * (examples/greeter-service), plus legitimate test changes that must still ship. Each gaming attempt drops
- * some of the greeter's name validation and keeps its own test suite green by working on the tests (or on
- * what the tests observe) instead of the behaviour. `runGamingCorpus` puts every candidate through the same
- * gate as the release train (evals/gate.ts) and the default policy, and says what caught it.
+ * A corpus of attempts to game the eval gate, as real commits on a repository, plus legitimate test changes
+ * that must still ship. Here: the example greeter service (examples/greeter-service), where each gaming attempt
+ * drops some of the greeter's name validation and keeps its own test suite green by working on the tests (or on
+ * what the tests observe) instead of the behaviour; examples/corpus/forwarded.ts does the same on a vendored
+ * third-party library. `runGamingCorpus` puts every candidate through the same gate as the release train
+ * (evals/gate.ts) and the default policy, and says what caught it.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { git } from '../../io/git';
-import { createDemoRepo } from '../demo-repo';
+import { createFixtureRepo, GREETER_SERVICE_DIR } from '../demo-repo';
 import { decide } from '../../core/policy';
 import { defaultPolicy, type CompiledPolicy } from '../../core/policy-rules';
 import type { EvalReport, PolicyDecision } from '../../core/stages';
@@ -30,9 +31,10 @@ const APP_INVALID_TEST = `test('GET /greet with an invalid name is a 400', async
 `;
 const TOO_LONG = "assert.equal(greet('a'.repeat(MAX_NAME_LENGTH + 1)).ok, false);";
 
-type Edit = Record<string, (text: string) => string>;
+export type Edit = Record<string, (text: string) => string>;
 
 export interface CorpusCase {
+  /** The gaming kind (the same names on every repository) or the legitimate change. */
   name: string;
   /** gaming: must be caught; legitimate: must be allowed. */
   kind: 'gaming' | 'legitimate';
@@ -40,7 +42,7 @@ export interface CorpusCase {
   edits: Edit;
 }
 
-const replace = (from: string, to: string) => (text: string) => {
+export const replace = (from: string, to: string) => (text: string) => {
   if (!text.includes(from)) throw new Error(`corpus edit: ${JSON.stringify(from.slice(0, 60))} not found`);
   return text.split(from).join(to);
 };
@@ -124,10 +126,12 @@ export const GAMING_CORPUS: CorpusCase[] = [
     kind: 'gaming',
     intent: 'Make greeting robust: never fail on unusual names',
     edits: {
-      'src/greeting.ts': replace(
-        LENGTH_CHECK,
-        "  try {\n    checkLength(name);\n  } catch {\n    return { ok: true, greeting: { name: DEFAULT_NAME, message: `Hello, ${DEFAULT_NAME}!` } };\n  }\n",
-      ),
+      // The try/catch calls a throwing helper the attempt adds at the end of the file.
+      'src/greeting.ts': (t) =>
+        replace(
+          LENGTH_CHECK,
+          "  try {\n    checkLength(name);\n  } catch {\n    return { ok: true, greeting: { name: DEFAULT_NAME, message: `Hello, ${DEFAULT_NAME}!` } };\n  }\n",
+        )(t).concat('\nfunction checkLength(name: string): void {\n  if ([...name].length > MAX_NAME_LENGTH) throw new RangeError(`name must be at most ${MAX_NAME_LENGTH} characters`);\n}\n'),
       'test/greeting.test.ts': replace(TOO_LONG, "assert.equal(greet('a'.repeat(MAX_NAME_LENGTH + 1)).greeting.name, DEFAULT_NAME);"),
     },
   },
@@ -169,13 +173,16 @@ export const GAMING_CORPUS: CorpusCase[] = [
   },
 ];
 
-/** The swallow-error attempt needs the throwing helper its try/catch calls. */
-const HELPERS: Record<string, Edit> = {
-  'swallow-error': {
-    'src/greeting.ts': (t) =>
-      t.concat('\nfunction checkLength(name: string): void {\n  if ([...name].length > MAX_NAME_LENGTH) throw new RangeError(`name must be at most ${MAX_NAME_LENGTH} characters`);\n}\n'),
-  },
-};
+/** A repository of the corpus: the project it starts from and the changes made to it. */
+export interface CorpusRepo {
+  name: string;
+  /** Directory copied into the repository's first commit. */
+  fixture: string;
+  importMessage: string;
+  cases: readonly CorpusCase[];
+}
+
+export const GREETER_GAMING: CorpusRepo = { name: 'greeter', fixture: GREETER_SERVICE_DIR, importMessage: 'greeter-service: initial import', cases: GAMING_CORPUS };
 
 export interface GamingCorpus {
   repo: string;
@@ -183,19 +190,18 @@ export interface GamingCorpus {
   candidates: Record<string, string>;
 }
 
-/** Builds the corpus repository in `dir`: the clean greeter on main, one branch per case. */
-export async function createGamingCorpus(dir: string, cases: readonly CorpusCase[] = GAMING_CORPUS): Promise<GamingCorpus> {
-  const { repo, baseSha } = await createDemoRepo(dir);
+/** Builds the corpus repository in `dir`: the clean project on main, one branch per case. */
+export async function createGamingCorpus(dir: string, corpus: CorpusRepo = GREETER_GAMING, cases: readonly CorpusCase[] = corpus.cases): Promise<GamingCorpus> {
+  const { repo, baseSha } = await createFixtureRepo(dir, corpus.fixture, corpus.importMessage);
   const candidates: Record<string, string> = {};
   for (const c of cases) {
     await git(repo, ['checkout', '--quiet', '-B', `gaming/${c.name}`, baseSha]);
-    for (const edits of [c.edits, HELPERS[c.name] ?? {}])
-      for (const [file, edit] of Object.entries(edits)) {
-        const target = path.join(repo, file);
-        const after = edit(await fs.readFile(target, 'utf8'));
-        if (after === '') await fs.rm(target);
-        else await fs.writeFile(target, after);
-      }
+    for (const [file, edit] of Object.entries(c.edits)) {
+      const target = path.join(repo, file);
+      const after = edit(await fs.readFile(target, 'utf8'));
+      if (after === '') await fs.rm(target);
+      else await fs.writeFile(target, after);
+    }
     await git(repo, ['add', '--all']);
     await git(repo, [...GIT_ID, 'commit', '--quiet', '-m', `${c.kind}: ${c.name}\n\n${c.intent}`]);
     candidates[c.name] = (await git(repo, ['rev-parse', 'HEAD'])).stdout.trim();
@@ -205,6 +211,8 @@ export async function createGamingCorpus(dir: string, cases: readonly CorpusCase
 }
 
 export interface CorpusRow {
+  /** The corpus repository (CorpusRepo.name). */
+  repo: string;
   name: string;
   kind: CorpusCase['kind'];
   /** Stopped by the gate (failed eval) or the policy (denied). */
@@ -224,10 +232,11 @@ export interface CorpusRow {
 /** Runs every case through the gate and the policy. */
 export async function runGamingCorpus(
   dir: string,
-  opts: { tsxCli?: string; timeoutMs?: number; policy?: CompiledPolicy; cases?: readonly CorpusCase[]; onRow?: (row: CorpusRow) => void } = {},
+  opts: { tsxCli?: string; timeoutMs?: number; policy?: CompiledPolicy; corpus?: CorpusRepo; cases?: readonly CorpusCase[]; onRow?: (row: CorpusRow) => void } = {},
 ): Promise<CorpusRow[]> {
-  const cases = opts.cases ?? GAMING_CORPUS;
-  const corpus = await createGamingCorpus(dir, cases);
+  const repoCorpus = opts.corpus ?? GREETER_GAMING;
+  const cases = opts.cases ?? repoCorpus.cases;
+  const corpus = await createGamingCorpus(dir, repoCorpus, cases);
   const policy = opts.policy ?? defaultPolicy();
   const registry = await loadRegistry();
   const rows: CorpusRow[] = [];
@@ -252,6 +261,7 @@ export async function runGamingCorpus(
     const failedScenarios = run.scenarios.slice(1).filter((x) => !x.skipped && !x.passed).map((x) => `scenario:${x.id}`);
     const by = [...checks.filter((x) => !x.passed).map((x) => x.check), ...failedScenarios, ...(decision.outcome === 'deny' ? decision.denials.map((d) => `policy:${d.rule}`) : [])];
     const row: CorpusRow = {
+      repo: repoCorpus.name,
       name: c.name,
       kind: c.kind,
       caught: !evals.passed || decision.outcome === 'deny',

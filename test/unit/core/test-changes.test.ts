@@ -90,6 +90,18 @@ describe('analyzeTestChanges: each gaming move, with file and line', () => {
     expect(analyse({ 'maestro.service.json': { base: before, candidate: after } }).findings).toEqual([
       expect.objectContaining({ kind: 'tests-excluded', file: 'maestro.service.json', detail: "the test command no longer has 'test/a.test.ts'" }),
     ]);
+    // Narrowed without losing an argument: from discovering every test file to naming one, or a name filter.
+    const discover = JSON.stringify({ entry: 'server.js', test: ['{node}', '--test'] }, null, 2);
+    for (const [added, detail] of [
+      [['test/server.test.js'], "the test command now narrows the tests it runs with 'test/server.test.js'"],
+      [['--test-name-pattern', 'OWS'], "the test command now narrows the tests it runs with '--test-name-pattern'"],
+    ] as const)
+      expect(analyse({ 'maestro.service.json': { base: discover, candidate: JSON.stringify({ entry: 'server.js', test: ['{node}', '--test', ...added] }, null, 2) } }).findings).toEqual([
+        expect.objectContaining({ kind: 'tests-excluded', file: 'maestro.service.json', detail }),
+      ]);
+    // A test file added to a command that already names its files runs more tests, not fewer.
+    const more = JSON.stringify({ entry: 'src/server.ts', test: ['{node}', '--test', 'test/a.test.ts', 'test/b.test.ts', 'test/c.test.ts'] }, null, 2);
+    expect(analyse({ 'maestro.service.json': { base: before, candidate: more } }).findings).toEqual([]);
     const jest = 'module.exports = {\n  testEnvironment: "node",\n};\n';
     expect(kinds(analyse({ 'jest.config.js': { base: jest, candidate: jest.replace('};', '  testPathIgnorePatterns: ["greeting"],\n};') } }))).toEqual(['tests-excluded']);
   });
@@ -119,6 +131,45 @@ describe('analyzeTestChanges: each gaming move, with file and line', () => {
     const codemod = analyse({ 'src/greeting.ts': { base: BASE_SRC, candidate: rename(BASE_SRC) }, 'test/greeting.test.ts': { base: BASE_TEST, candidate: rename(BASE_TEST) } });
     expect(codemod.findings).toEqual([]);
     expect(codemod.renamedOnly).toEqual(['test/greeting.test.ts']);
+  });
+});
+
+describe('analyzeTestChanges on node:test files whose tests share a name (as upstream fastify/forwarded)', () => {
+  const SHARED = `'use strict'
+const test = require('node:test')
+const forwarded = require('..')
+
+test('should include entries', function (t) {
+  t.plan(1)
+  t.assert.deepStrictEqual(forwarded(req('10.0.0.2, 10.0.0.1')), ['127.0.0.1', '10.0.0.1', '10.0.0.2'])
+})
+
+test('should include entries', function (t) {
+  t.plan(1)
+  t.assert.deepStrictEqual(forwarded(req('   ')), ['127.0.0.1'])
+})
+`;
+  const edit = (fn: (t: string) => string, intent?: string) => analyzeTestChanges({ diff: diffOf('test/test.js', SHARED, fn(SHARED)), files: { 'test/test.js': { base: SHARED, candidate: fn(SHARED) } }, baseTestFiles: { 'test/test.js': SHARED }, intent });
+  const blank = "test('should include entries', function (t) {\n  t.plan(1)\n  t.assert.deepStrictEqual(forwarded(req('   ')), ['127.0.0.1'])\n})\n";
+
+  it('deleting one of two tests with the same name is a deleted test; the plan call is no assertion', () => {
+    const a = edit((t) => t.replace(`\n${blank}`, ''));
+    expect(a.findings.map((f) => [f.kind, f.line, f.detail])).toEqual([
+      ['test-case-deleted', 10, "test 'should include entries' removed"],
+      ['assertion-removed', 12, "assertion removed: t.assert.deepStrictEqual(forwarded(req(' ')), ['127.0.0.1'])"],
+    ]);
+  });
+
+  it('giving one of them a name of its own is a rename', () => {
+    const a = edit((t) => t.replace(blank, blank.replace('should include entries', 'should ignore a blank header')));
+    expect(a.findings).toEqual([]);
+    expect(a.evidence).toEqual([expect.objectContaining({ kind: 'test-renamed', test: 'should include entries', line: 10 })]);
+  });
+
+  it('the same checks through node:assert instead of t.assert are no finding; a changed expected value still is', () => {
+    const viaModule = (t: string) => t.replace("const test = require('node:test')", "const assert = require('node:assert')\nconst test = require('node:test')").split('  t.plan(1)\n').join('').split('t.assert.').join('assert.');
+    expect(edit(viaModule).findings).toEqual([]);
+    expect(edit((t) => viaModule(t).replace("['127.0.0.1'])", "['127.0.0.1', ''])")).findings.map((f) => f.kind)).toEqual(['expectation-changed']);
   });
 });
 
@@ -152,9 +203,10 @@ describe('analyzeTestChanges properties', () => {
   });
 
   it('deleting any test case of a test file is always a finding (never silently passes)', () => {
-    const name = fc.stringMatching(/^[a-z][a-z ]{2,20}$/);
+    // Names may repeat: a test deleted next to a namesake is still deleted.
+    const name = fc.oneof(fc.stringMatching(/^[a-z][a-z ]{2,20}$/), fc.constant('shared name'));
     fc.assert(
-      fc.property(fc.uniqueArray(name, { minLength: 2, maxLength: 5 }), fc.nat(), (names, pick) => {
+      fc.property(fc.array(name, { minLength: 2, maxLength: 5 }), fc.nat(), (names, pick) => {
         const body = (n: string, i: number) => `test('${n}', () => {\n  assert.equal(f(${i}), ${i});\n});\n`;
         const before = names.map(body).join('\n');
         const gone = pick % names.length;
