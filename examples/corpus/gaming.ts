@@ -232,7 +232,7 @@ export interface CorpusRow {
 /** Runs every case through the gate and the policy. */
 export async function runGamingCorpus(
   dir: string,
-  opts: { tsxCli?: string; timeoutMs?: number; policy?: CompiledPolicy; corpus?: CorpusRepo; cases?: readonly CorpusCase[]; onRow?: (row: CorpusRow) => void } = {},
+  opts: { tsxCli?: string; policy?: CompiledPolicy; corpus?: CorpusRepo; cases?: readonly CorpusCase[]; onRow?: (row: CorpusRow) => void } = {},
 ): Promise<CorpusRow[]> {
   const repoCorpus = opts.corpus ?? GREETER_GAMING;
   const cases = opts.cases ?? repoCorpus.cases;
