@@ -1,6 +1,6 @@
 /** Delivery activities: thin Temporal-facing wrappers over the deployer, heartbeating while it works. */
 import type { ProbeSample } from '../core/health';
-import type { DeployCanaryInput, DeployCanaryResult, Deployer, LeaseInput, OwnedRef, PromoteResult, RollbackResult, ServiceLease, ServiceRef, SetWeightInput } from '../core/delivery';
+import type { DeployCanaryInput, DeployCanaryResult, Deployer, EnsureStableInput, EnsureStableResult, LeaseInput, OwnedRef, PromoteResult, RollbackResult, ServiceLease, ServiceRef, SetWeightInput } from '../core/delivery';
 import { DeliveryInputError, ServiceBusyError, checkWeight } from '../delivery/local-deployer';
 import { isWorkflowRunning, withHeartbeats } from './context';
 
@@ -47,6 +47,11 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
           return { ...lease, tookOverFrom: holder };
         }
       });
+    },
+
+    /** Puts `sha` back as the stable version (100% of traffic): the compensation for a promotion that could not be completed. */
+    async restoreStable(input: EnsureStableInput): Promise<EnsureStableResult> {
+      return asActivity('restoreStable', () => deployer.ensureStable(input));
     },
 
     async releaseServiceLease(input: LeaseInput): Promise<{ released: boolean }> {

@@ -95,6 +95,8 @@ export interface ProgressiveRolloutResult {
   /** First red probe → traffic 100% on stable, measured by the activities' clocks. */
   mttrMs?: number;
   probes: number;
+  /** The version the promotion replaced: what to put back if the release cannot be completed. */
+  previousStableSha?: string | null;
 }
 
 export interface TrainStatus {

@@ -187,11 +187,11 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
       const tip = await deploy.checkMergeIsBaseTip({ repo: input.repo, baseBranch: input.baseBranch, mergeSha: input.sha });
       if (!tip.isTip) return await rollBack('rolled_back', `not promoted: ${tip.reason}`);
     }
-    await deploy.promoteCanary(target);
+    const promoted = await deploy.promoteCanary(target);
     status.outcome = 'promoted';
     record('promote', `canary ${input.sha.slice(0, 12)} is now stable at 100%`);
     upsertSearchAttributes([{ key: searchAttributes.outcome, value: 'promoted' }]);
-    return { outcome: 'promoted', reason: 'all health gates passed', finalWeight: 100, probes: totalProbes };
+    return { outcome: 'promoted', reason: 'all health gates passed', finalWeight: 100, probes: totalProbes, previousStableSha: promoted.previousStableSha };
   } catch (err) {
     // Compensation: a cancelled or failed rollout must never leave the canary taking traffic.
     if (canaryDeployed && status.outcome === undefined) {

@@ -374,12 +374,23 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     if (result.outcome !== 'promoted') await revert(result.reason);
     else {
       await enter('promoteRelease');
-      const promoted = await mustLand.promoteRelease({
-        environment: cr.environment,
-        service: cr.service,
-        by: approvedBy?.by ?? cr.author,
-        release: { changeRequest: cr, evalReport: evals, policyDecision: decision, evidence: { ...evidence, environment: cr.environment } },
-      });
+      let promoted;
+      try {
+        promoted = await mustLand.promoteRelease({
+          environment: cr.environment,
+          service: cr.service,
+          by: approvedBy?.by ?? cr.author,
+          release: { changeRequest: cr, evalReport: evals, policyDecision: decision, evidence: { ...evidence, environment: cr.environment } },
+        });
+      } catch (err) {
+        // GitOps refused the release (a guard) or stayed unreachable: what runs goes back to the previous
+        // version, so that runs, GitOps and (after the revert below) the base branch agree again.
+        if (leased && result.previousStableSha && !isCancellation(err)) {
+          await mustLand.restoreStable({ service: cr.service, repo: cr.repo, sha: result.previousStableSha, descriptor: candidate.service });
+          record('restore', `GitOps promotion failed; ${result.previousStableSha.slice(0, 12)} is stable again`);
+        }
+        throw err;
+      }
       record('gitops', `${cr.environment} runs ${merged.mergeSha.slice(0, 12)} (statement sha256:${promoted.statementDigest.slice(0, 16)}…)`);
     }
     return await finish({ ...facts, outcome: result.outcome, reason: result.reason, rollout: result });

@@ -247,6 +247,24 @@ test('a train that ended holding its service (terminated mid-rollout) is taken o
   expect(history.open).toEqual([]);
 }, 240_000);
 
+test('a release GitOps refuses after the canary was promoted (staging before dev) is compensated: the previous version runs again, main is reverted, the invariant holds', async () => {
+  const fixture = await newFixture('greeter-guard');
+  const handle = await start({ ...fixture.change('good-change', 'guard-1'), environment: 'staging' });
+  const failure = await handle.result().then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(failure).toBeInstanceOf(WorkflowFailedError);
+  const history = (await handle.query(trainStatusQuery)).history.map((h) => `${h.kind}: ${h.detail}`);
+  expect(history).toEqual(expect.arrayContaining([expect.stringMatching(/^restore: GitOps promotion failed; [0-9a-f]{12} is stable again$/), expect.stringMatching(/^revert: main reverted as/)]));
+  expect(history).toContain('invariant: runs, base branch, GitOps and record agree');
+  const status = await fixture.deployer.status({ service: fixture.service });
+  expect(status.stable?.sha).toBe(fixture.baseSha);
+  expect(status.lease).toBeNull();
+  const { stdout: drift } = await git(fixture.repo, ['diff', '--stat', fixture.baseSha, 'main']);
+  expect(drift.trim()).toBe('');
+}, 240_000);
+
 test('pause freezes the gate (no probes, weight held) and resume continues to promotion', async () => {
   const fixture = await newFixture('greeter-pause');
   const handle = await start(fixture.change('good-change', 'pause-1', { rollout: { ...fixtureSlowGate() } as never }));
