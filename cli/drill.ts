@@ -228,7 +228,10 @@ class DrillStack {
       if (scenario.at && scenario.fault !== 'concurrent') {
         const reached = await this.waitForStage(handles[0]!, scenario.at);
         if (reached) recoveryMs = await this.inject(scenario, handles[0]!, fixture);
-        else error = `the train ended before reaching ${scenario.at}`;
+        else {
+          const ended = await handles[0]!.query(trainStatusQuery).catch(() => undefined);
+          error = `the train ended before reaching ${scenario.at}: ${ended?.history.at(-1)?.detail ?? 'no status'}`;
+        }
       }
       const results = await Promise.all(handles.map((h) => h.result().then((r: TrainResult) => r, (err: Error) => ({ outcome: 'failed', reason: err.message }) as TrainResult)));
       const duplicates = (await Promise.all(handles.map((h) => this.duplicates(h)))).reduce((a, b) => a + b, 0);
