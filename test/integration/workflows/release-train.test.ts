@@ -209,7 +209,7 @@ test('a second train for a held service waits before merging, visibly, then ship
   const impatient = await start({ ...fixture.change('good-change', 'busy-impatient'), ...docsChange('impatient'), whenServiceBusy: 'refuse' });
   const refused = await impatient.result();
   expect(refused.outcome).toBe('aborted');
-  expect(refused.reason).toContain(`refused: service 'greeter-busy' is held by train ${first.workflowId}`);
+  expect(refused.reason).toContain(`refused: service '${fixture.service}' is held by train ${first.workflowId}`);
   expect(refused.mergeSha).toBeUndefined();
   await first.signal('resume', { by: 'ops@example.com' });
 
@@ -237,7 +237,7 @@ test('a train that ended holding its service (terminated mid-rollout) is taken o
   const result = await second.result();
   expect(result.outcome).toBe('failed');
   expect(result.reason).toContain(`train ${first.workflowId} ended without reverting`);
-  expect(result.reason).toContain("maestro verify greeter-stale");
+  expect(result.reason).toContain(`maestro verify ${fixture.service}`);
   expect(result.mergeSha).toBeUndefined();
   const status = await fixture.deployer.status({ service: fixture.service });
   expect(status.canary).toBeNull();
