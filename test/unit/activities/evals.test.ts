@@ -136,14 +136,16 @@ describe('runEvals', () => {
   it('kills a test command that exceeds its time limit', async () => {
     const input = await prepared('good-change', 'slow');
     const hanging = { ...input.candidate, service: { ...input.candidate.service, test: ['{node}', '-e', 'setInterval(() => {}, 1000)'] } };
-    const quick = createEvalActivities({ tsxCli: TSX_CLI, testTimeoutMs: 500 });
+    // No registry scenarios: this is about the gate's own limit (each selected scenario has its own).
+    const quick = createEvalActivities({ tsxCli: TSX_CLI, testTimeoutMs: 3000, scenariosDir: await fs.mkdtemp(path.join(os.tmpdir(), 'no-scenarios-')) });
     const report = await quick.runEvals({ changeRequest: input.changeRequest, candidate: hanging });
     expect(report.checks[1]).toMatchObject({ passed: false, score: 0 });
     // The harness bounds the whole gate scenario by the limit and reports how long the test command ran before the kill.
     const [, ms] = /timed out after (\d+) ms and was killed/.exec(report.checks[1].explanation) ?? [];
     expect(Number(ms)).toBeGreaterThan(0);
-    expect(Number(ms)).toBeLessThanOrEqual(500 + 250);
-    expect(report.durationMs).toBeLessThan(5_000);
+    // 3 s, not less: on a loaded machine the patch check alone can take a second before the tests start.
+    expect(Number(ms)).toBeLessThanOrEqual(3000 + 250);
+    expect(report.durationMs).toBeLessThan(10_000);
   });
 
   it('heartbeats when it runs as an activity', async () => {
