@@ -592,22 +592,12 @@ export class LocalDeployer implements Deployer {
   private leaseFile(service: string): string {
     return path.join(this.serviceDir(service), 'lease.json');
   }
-  private async readLease(service: string): Promise<ServiceLease | null> {
-    try {
-      return JSON.parse(await fs.readFile(this.leaseFile(service), 'utf8')) as ServiceLease;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
+  private readLease(service: string): Promise<ServiceLease | null> {
+    return readJsonIfAny<ServiceLease>(this.leaseFile(service));
   }
 
-  private async loadState(service: string): Promise<ServiceState | null> {
-    try {
-      return JSON.parse(await fs.readFile(this.stateFile(service), 'utf8')) as ServiceState;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
+  private loadState(service: string): Promise<ServiceState | null> {
+    return readJsonIfAny<ServiceState>(this.stateFile(service));
   }
 
   private async requireState(service: string): Promise<ServiceState> {
@@ -643,6 +633,16 @@ function newState(service: string, repo: string): ServiceState {
     lastRollback: null,
     updatedAt: Date.now(),
   };
+}
+
+/** The parsed file, or null when it does not exist. */
+async function readJsonIfAny<T>(file: string): Promise<T | null> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
 }
 
 /** Write to a temporary file, then rename: readers see the old content or the new one, never half. */
