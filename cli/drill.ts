@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { ChangeRequest } from '../core/change-request';
 import { percentile } from '../core/health';
 import type { InvariantReport } from '../core/invariant';
@@ -19,6 +19,8 @@ import { ensurePostgres, serverDir, stopPostgres, type PostgresOptions, defaultP
 import { startDevServer, stopDevServer, type DevServerOptions } from '../infra/temporal/dev-server';
 import { isGroupAlive, stopProcessGroup } from '../io/process';
 import { PROJECT_ROOT, TSX_CLI } from '../io/paths';
+import { connectTemporalClient, EncryptionCodec, loadKeyRing } from '../io/payload-codec';
+import { codecSettings } from './client';
 import { loadOrCreateSigningKey } from '../provenance/signing';
 import { createPrisma } from '../record/db';
 import { migrate } from '../record/migrate';
@@ -173,8 +175,11 @@ class DrillStack {
     await migrate(databaseUrl);
     const temporal: DevServerOptions = { port, uiPort: port + 1000, dbFile: path.join(root, 'temporal', 'dev.sqlite'), runDir: path.join(root, 'temporal') };
     await startDevServer(temporal);
-    const client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${port}` }) });
-    const stack = new DrillStack(print, root, temporal, postgres, databaseUrl, path.join(root, 'state'), client);
+    const stateDir = path.join(root, 'state');
+    // The worker encrypts payloads with the keys of its state dir (or MAESTRO_CODEC_KEYS): the drill reads them with the same.
+    const codec = new EncryptionCodec(loadKeyRing(codecSettings({ ...process.env, MAESTRO_STATE_DIR: stateDir })));
+    const client = await connectTemporalClient({ address: `127.0.0.1:${port}`, namespace: 'default', codec });
+    const stack = new DrillStack(print, root, temporal, postgres, databaseUrl, stateDir, client);
     await stack.startWorker();
     return stack;
   }
