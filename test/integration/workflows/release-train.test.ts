@@ -45,7 +45,8 @@ function docsChange(name: string): Pick<ChangeRequest, 'title' | 'intent' | 'cha
 }
 
 async function newFixture(service: string): Promise<TrainFixture> {
-  const fixture = new TrainFixture(service, stateDir);
+  // Named per run too: the record is one database across runs, and an earlier run's open trains must not count.
+  const fixture = new TrainFixture(`${service}-${RUN}`, stateDir);
   fixtures.push(fixture);
   await fixture.start();
   return fixture;
