@@ -43,7 +43,7 @@ export function propertiesOf(root: string, file: string, source: string, modules
       const bindings = clause.namedBindings;
       if (bindings && ts.isNamespaceImport(bindings)) importedFrom.set(bindings.name.text, module);
       if (bindings && ts.isNamedImports(bindings)) for (const el of bindings.elements) if (!el.isTypeOnly) importedFrom.set(el.name.text, module);
-    } else if (ts.isFunctionDeclaration(statement) && statement.name) helpers.set(statement.name.text, statement);
+    } else if ((ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) && statement.name) helpers.set(statement.name.text, statement);
     else if (ts.isVariableStatement(statement))
       for (const d of statement.declarationList.declarations) if (ts.isIdentifier(d.name)) helpers.set(d.name.text, d);
   }
