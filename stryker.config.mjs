@@ -33,8 +33,8 @@ export default {
   reporters: ['html', 'json', 'clear-text', 'progress'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
-  // The machine's two cores are shared: one test process, and a generous timeout for a loaded CPU.
-  concurrency: 1,
+  // The machine's two cores are shared: two test processes at most, and a generous timeout for a loaded CPU.
+  concurrency: 2,
   timeoutMS: 10000,
   thresholds: { high: 85, low: 70, break: 70 },
   tempDirName: '.stryker-tmp',

@@ -174,7 +174,7 @@ const planInput = fc
   .uniqueArray(fc.integer({ min: 1, max: 99 }), { maxLength: 3 })
   .chain((ws) =>
     fc.record({
-      weights: fc.constant([...ws.sort((a, b) => a - b), 100]),
+      weights: fc.constant<number[]>([...ws.sort((a, b) => a - b), 100]),
       gate: gateInput,
       overrides: fc.array(fc.option(fc.oneof(gateInput, gateInput.map(({ maxRed }) => ({ maxRed }))), { nil: undefined }), { minLength: ws.length + 1, maxLength: ws.length + 1 }),
     }),
