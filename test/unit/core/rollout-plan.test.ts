@@ -61,6 +61,10 @@ describe('parseRolloutPlan', () => {
     bad({ steps: [] }, 'steps');
   });
 
+  it('names the rollout plan and each bad field in its error', () => {
+    expect(() => parseRolloutPlan({ steps: [{ setWeight: 10 }, { setWeight: 90 }] })).toThrow('invalid rollout plan:\n  - steps.1.setWeight: the last step must be 100 (full promotion)');
+  });
+
   it('refuses unknown fields at every level', () => {
     expect(issuesOf({ stepz: [] }).map((i) => i.path)).toEqual(['']);
     expect(issuesOf({ gate: { probeIntervall: 1 } }).map((i) => i.path)).toEqual(['gate']);
