@@ -155,8 +155,17 @@ describe('buildStatement', () => {
 describe('schemas', () => {
   const ev = { trainId: 't', changeId: 'c', repo: '/r', commit: 'a'.repeat(40), changeRequestDigest: 'b'.repeat(64), evalReportDigest: 'c'.repeat(64), policyDecisionDigest: 'd'.repeat(64) };
 
+  it('name the in-toto, SLSA and DSSE types by their published URIs', () => {
+    expect([IN_TOTO_STATEMENT_TYPE, SLSA_PROVENANCE_TYPE, DSSE_PAYLOAD_TYPE]).toEqual(['https://in-toto.io/Statement/v1', 'https://slsa.dev/provenance/v1', 'application/vnd.in-toto+json']);
+  });
+
   it('reject a subject digest that is not a lowercase sha256, and a statement of another type', () => {
     const statement = buildStatement({ s: 'e'.repeat(64) }, ev);
+    const subjectIssue = (sha256: string) => statementSchema.safeParse({ ...statement, subject: [{ name: 's', digest: { sha256 } }] }).error?.issues.map((i) => i.message);
+    expect(subjectIssue(`x${'e'.repeat(64)}`)).toEqual(['a lowercase hex sha256']);
+    expect(subjectIssue(`${'e'.repeat(64)}x`)).toEqual(['a lowercase hex sha256']);
+    const { invocationId: _dropped, ...metadata } = statement.predicate.runDetails.metadata;
+    expect(statementSchema.safeParse({ ...statement, predicate: { ...statement.predicate, runDetails: { ...statement.predicate.runDetails, metadata } } }).success).toBe(false);
     expect(statementSchema.safeParse({ ...statement, subject: [{ name: 's', digest: { sha256: 'E'.repeat(64) } }] }).success).toBe(false);
     expect(statementSchema.safeParse({ ...statement, subject: [{ name: 's', digest: { sha256: 'e'.repeat(63) } }] }).success).toBe(false);
     expect(statementSchema.safeParse({ ...statement, subject: [] }).success).toBe(false);
