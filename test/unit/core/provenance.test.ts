@@ -67,6 +67,12 @@ describe('canonicalJson and digestOf', () => {
     expect(canonicalJson({ b: [3, { d: 1, c: undefined }, 1], a: null, u: undefined })).toBe('{"a":null,"b":[3,{"d":1},1]}');
   });
 
+  it('keeps a "__proto__" member of parsed JSON, so it changes the digest (found by the property above)', () => {
+    const withProto = JSON.parse('{"b":2,"__proto__":{"a":1}}') as unknown;
+    expect(canonicalJson(withProto)).toBe('{"__proto__":{"a":1},"b":2}');
+    expect(digestOf(withProto)).not.toBe(digestOf({ b: 2 }));
+  });
+
   it('digestOf is the sha256 of the canonical JSON, and tells apart values whose canonical JSON differs', () => {
     fc.assert(
       fc.property(fc.jsonValue(), fc.jsonValue(), (a, b) => {
