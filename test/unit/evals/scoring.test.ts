@@ -103,6 +103,12 @@ describe('detectDrop and isFlaky', () => {
 
   it('a drop is real when the intervals separate by at least minDelta, not when they touch or the drop is small', () => {
     expect(detectDrop(at(0.9, 0.85, 0.95), at(0.7, 0.65, 0.75))).toEqual({ real: true, delta: 0.9 - 0.7, rule: DROP_RULE, regressedScenarios: [] });
+    expect(DROP_RULE).toBe(
+      'a drop is real when the candidate 95% CI lies entirely below the base 95% CI (no overlap) and base − candidate ≥ minDelta, ' +
+        'or when some scenario passed in every base repeat and failed in every candidate repeat',
+    );
+    // A drop of exactly minDelta counts (0.75 − 0.5 is exact in binary).
+    expect(detectDrop(at(0.75, 0.75, 0.75), at(0.5, 0.5, 0.5), [], 0.25).real).toBe(true);
     expect(detectDrop(at(0.9, 0.85, 0.95), at(0.8, 0.75, 0.85)).real).toBe(false);
     expect(detectDrop(at(0.9, 0.9, 0.9), at(0.89, 0.89, 0.89)).real).toBe(false);
     expect(detectDrop(at(0.9, 0.9, 0.9), at(0.88, 0.88, 0.88), [], 0.02).real).toBe(true);
@@ -128,5 +134,8 @@ describe('detectDrop and isFlaky', () => {
   it('percentile is the nearest-rank value, 0 for none', () => {
     expect(percentile([], 50)).toBe(0);
     expect([0, 25, 26, 50, 75, 100].map((p) => percentile([4, 1, 3, 2], p))).toEqual([1, 1, 2, 2, 3, 4]);
+    // p outside 0..100 is held to the ends.
+    expect(percentile([4, 1, 3, 2], 150)).toBe(4);
+    expect(percentile([4, 1, 3, 2], -10)).toBe(1);
   });
 });
