@@ -15,12 +15,8 @@ export const durationMs = z.union(
       // '0s' passes the regex; a zero probe interval or timeout is as invalid as the number 0.
       .refine((ms) => ms > 0, 'a duration must be longer than 0'),
   ],
-  // A string matching neither branch fails the union as a whole: say here what a duration looks like.
-  {
-    errorMap: (issue, ctx) => ({
-      message: issue.code === 'invalid_union' ? "use a duration like '500ms', '2s' or '1m', or a number of milliseconds" : ctx.defaultError,
-    }),
-  },
+  // A string matching neither branch fails the union as a whole (its only own issue): say what a duration looks like.
+  { errorMap: () => ({ message: "use a duration like '500ms', '2s' or '1m', or a number of milliseconds" }) },
 );
 
 export const healthThresholdsSchema = z
