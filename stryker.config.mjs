@@ -28,6 +28,7 @@ export default {
   tsconfigFile: 'tsconfig.mutation.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   // Only mutants in changed code (or whose tests changed) run again; the file is kept between runs, gitignored.
+  // Static mutants (module-level schemas, constants) keep their result when only tests change: `--force` after adding tests.
   incremental: true,
   incrementalFile: 'reports/mutation/stryker-incremental.json',
   reporters: ['html', 'json', 'clear-text', 'progress'],
