@@ -38,7 +38,7 @@ export function judgeProbe(sample: ProbeSample, thresholds: HealthThresholds, ev
   } else if (reasons.length === 0) {
     return { ...sample, verdict: 'inconclusive', reasons: [`only ${canary.requests} canary requests (< ${thresholds.minRequests})`] };
   }
-  return { ...sample, verdict: reasons.length ? 'red' : 'green', reasons };
+  return { ...sample, verdict: reasons.length > 0 ? 'red' : 'green', reasons };
 }
 
 export interface GateProgress {

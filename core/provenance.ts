@@ -22,14 +22,10 @@ export function canonicalJson(value: unknown): string {
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value as object).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortKeys(v);
-    }
-    return out;
-  }
+  // fromEntries defines every key as an own member, "__proto__" included (an assignment would set the prototype and
+  // drop the member from the digest); an undefined member stays undefined and JSON.stringify leaves it out.
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]));
   return value;
 }
 

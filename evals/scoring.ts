@@ -39,6 +39,7 @@ export function normaliseWeights(weights: readonly number[]): number[] {
 export function scoreScenario(checks: readonly ScoredCheck[], threshold: number): { score: number; mean: number; gate: number; passed: boolean } {
   // Divided once at the end, so all-perfect checks score exactly 1 whatever the weights (shares like 1/9 would not).
   const total = checks.reduce((acc, c) => acc + Math.max(0, c.weight), 0);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent; without weight the quotient is 0/0 = NaN, which clamp01 also makes 0. Kept so the rule reads plainly.
   const mean = total > 0 ? clamp01(checks.reduce((acc, c) => acc + Math.max(0, c.weight) * clamp01(c.score), 0) / total) : 0;
   const failedRequired = checks.filter((c) => c.required && !c.passed);
   const gate = failedRequired.length ? Math.min(...failedRequired.map((c) => clamp01(c.score))) : 1;
@@ -90,12 +91,8 @@ export interface ScoreSummary {
 export function summarise(scenarios: readonly { scores: readonly number[]; weight: number }[]): ScoreSummary {
   const perScenario = scenarios.map((s) => ({ value: mean(s.scores), weight: s.weight }));
   const score = weightedMean(perScenario);
-  const ci =
-    scenarios.length === 1
-      ? confidenceInterval(scenarios[0].scores)
-      : scenarios.length === 0
-        ? { low: 0, high: 0 }
-        : confidenceInterval(perScenario.map((s) => s.value));
+  // One scenario: the spread of its repeats; none or several: of the per-scenario means (none gives 0..0).
+  const ci = scenarios.length === 1 ? confidenceInterval(scenarios[0].scores) : confidenceInterval(perScenario.map((s) => s.value));
   // The interval is centred on the unweighted mean; make sure it still contains the weighted score.
   return { score, ci: { low: Math.min(ci.low, score), high: Math.max(ci.high, score) } };
 }

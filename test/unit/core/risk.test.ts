@@ -89,3 +89,96 @@ describe('computeRisk', () => {
     }
   });
 });
+
+describe('computeRisk: every factor says what it saw', () => {
+  it('values, weights and details of a change with every kind of input (checked by hand against the formula)', () => {
+    const report = computeRisk({
+      changedFiles: ['src/b.ts', 'src/a.ts', 'src/a.ts', 'test/a.test.ts', 'src/gone.ts'],
+      insertions: 30,
+      deletions: 10,
+      graph: { ...graph({ 'src/a.ts': node(2, 0.5, 0.25), 'src/b.ts': node(0) }, 5), source: 'memory@abc', base: { source: 'memory@base', totalFiles: 5, files: { 'src/gone.ts': node(1) } } },
+      protectedTouched: ['src/b.ts', 'src/a.ts', 'src/b.ts'],
+      churn: { 'src/a.ts': 5, 'src/b.ts': 7 },
+      authorCommits: { 'src/b.ts': 3 },
+      authorOwns: ['test/a.test.ts'],
+      testFiles: ['test/a.test.ts'],
+      testedFiles: ['src/a.ts'],
+      unparsedFiles: ['src/x.ts'],
+      testWeakening: ['test/a.test.ts:3 assertion-removed'],
+    });
+    // centrality 0.5·(2/4) + 0.25·0.5 + 0.25·0.25; s = 40 lines + 10·4 files; familiarity a 0, b 3/6, gone 0, the owned test 1;
+    // churn 7/17; untested b and gone of a, b, gone; weakened 1/2.
+    expect(report).toEqual({
+      score: 0.591325,
+      factors: [
+        {
+          name: 'centrality',
+          value: 0.4375,
+          weight: 0.35,
+          detail: 'graph memory@abc (5 files); most central touched node: src/a.ts (fan-in 2, PageRank 0.5, betweenness 0.25); deleted file(s) read from the base graph memory@base: src/gone.ts; skipped 1 unparseable file(s): src/x.ts',
+        },
+        { name: 'change size', value: 0.285714, weight: 0.15, detail: '+30 −10 lines in 4 file(s); saturates as s/(s+200)' },
+        { name: 'protected paths', value: 1, weight: 0.2, detail: 'touches protected path(s): src/a.ts, src/b.ts' },
+        { name: 'owner familiarity', value: 0.625, weight: 0.1, detail: '1 − mean familiarity of the author with the changed files; least familiar: src/a.ts (0 commit(s))' },
+        { name: 'churn', value: 0.411765, weight: 0.1, detail: 'most churned changed file: src/b.ts, 7 commit(s); c/(c+10)' },
+        { name: 'test coverage', value: 0.666667, weight: 0.1, detail: 'no test reaches 2 of 3 changed source file(s): src/b.ts, src/gone.ts' },
+        { name: 'test weakening', value: 0.5, weight: 0.05, detail: '1 test-weakening finding(s): test/a.test.ts:3 assertion-removed' },
+      ],
+    });
+  });
+
+  it('says so when nothing is central, protected, churned or untested, and when only tests changed', () => {
+    const files = Array.from({ length: 7 }, (_, i) => `src/f${i}.ts`);
+    const quiet = computeRisk({ ...base, changedFiles: files, graph: graph(Object.fromEntries(files.map((f) => [f, node(0)]))), testedFiles: files, authorOwns: ['src/f0.ts'] });
+    const detail = (name: string) => quiet.factors.find((f) => f.name === name)!.detail;
+    expect(detail('centrality')).toBe('graph memory@test (11 files); no touched node is depended upon (7 file(s), 0 symbol(s) checked)');
+    expect(detail('protected paths')).toBe('no protected path touched');
+    expect(detail('churn')).toBe('no changed file has history');
+    expect(detail('test coverage')).toBe('every changed source file is reached by a test (7)');
+    expect(detail('owner familiarity')).toContain('least familiar: src/f1.ts (0 commit(s))');
+    const owned = computeRisk(base).factors.find((f) => f.name === 'owner familiarity')!.detail;
+    expect(owned).toBe('1 − mean familiarity of the author with the changed files; least familiar: src/a.ts (CODEOWNER)');
+    const protectedMany = computeRisk({ ...base, changedFiles: files, protectedTouched: files }).factors.find((f) => f.name === 'protected paths')!.detail;
+    expect(protectedMany).toBe('touches protected path(s): src/f0.ts, src/f1.ts, src/f2.ts, src/f3.ts, src/f4.ts and 2 more');
+    const testsOnly = computeRisk({ ...base, changedFiles: ['test/a.test.ts'], testFiles: ['test/a.test.ts'] });
+    expect(testsOnly.factors.find((f) => f.name === 'test coverage')).toMatchObject({ value: 0, detail: 'only tests changed' });
+    expect(computeRisk({ ...base, changedFiles: [] }).factors.find((f) => f.name === 'owner familiarity')).toMatchObject({ value: 0, detail: 'no file changed' });
+  });
+
+  it('names every bad figure by its path', () => {
+    const issues = (inputs: unknown) => {
+      try {
+        computeRisk(inputs as RiskInputs);
+      } catch (err) {
+        if (err instanceof ValidationError) return err.issues;
+        throw err;
+      }
+      return [];
+    };
+    expect(
+      issues({
+        changedFiles: 'src/a.ts',
+        protectedTouched: null,
+        insertions: Infinity,
+        deletions: '3',
+        graph: { source: 's', totalFiles: -1, files: { 'a.ts': { fanIn: 1, pageRank: 1.5, betweenness: -0.1 } }, symbols: null, base: 'x' },
+        churn: { 'a.ts': -1 },
+        authorCommits: { 'a.ts': Number.NaN },
+      }),
+    ).toEqual([
+      { path: 'insertions', message: 'must be a non-negative finite number, got Infinity' },
+      { path: 'deletions', message: 'must be a non-negative finite number, got 3' },
+      { path: 'changedFiles', message: 'must be an array of paths' },
+      { path: 'protectedTouched', message: 'must be an array of paths' },
+      { path: 'graph.totalFiles', message: 'must be a non-negative finite number, got -1' },
+      { path: 'graph.base', message: 'must be an object' },
+      { path: 'graph.files.a.ts.pageRank', message: 'must be a number in [0, 1], got 1.5' },
+      { path: 'graph.files.a.ts.betweenness', message: 'must be a number in [0, 1], got -0.1' },
+      { path: 'graph.symbols', message: 'must be an object' },
+      { path: 'churn.a.ts', message: 'must be a non-negative finite number, got -1' },
+      { path: 'authorCommits.a.ts', message: 'must be a non-negative finite number, got NaN' },
+    ]);
+    expect(issues({ ...base, graph: { ...graph(), base: { source: 'b', totalFiles: 1, files: null } } })).toEqual([{ path: 'graph.base.files', message: 'must be an object' }]);
+    expect(issues({ ...base, graph: graph({ 'a.ts': node(0, 1, 1) }, 0) })).toEqual([]);
+  });
+});

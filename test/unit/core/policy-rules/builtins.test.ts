@@ -1,0 +1,180 @@
+import { policyFrom, type PolicyInput } from '../../../../core/policy-rules';
+
+/** Every built-in rule with non-default settings, and one change that breaks all of them. */
+const policy = policyFrom({
+  version: 1,
+  roles: { owner: ['olivia'], 'release-manager': ['rita', '*'], developer: ['dave'] },
+  rules: [
+    { id: 'eval-score-below-threshold', params: { minScore: 0.9 } },
+    { id: 'risk-above-threshold', params: { threshold: 0.5, approverRoles: ['owner'] } },
+    { id: 'secrets-in-diff' },
+    { id: 'pii-migration-without-redaction', params: { redactedColumns: ['users.phone'] } },
+    { id: 'protected-path-touched', params: { paths: ['infra/**'], approverRoles: ['owner'] } },
+    {
+      id: 'environment-protection',
+      params: { environments: { prod: { requiresApproval: true, approverRoles: ['release-manager'], freezeWindows: [{ start: '2026-12-20T00:00:00Z', end: '2027-01-02T00:00:00Z', reason: 'holidays' }] } } },
+    },
+    { id: 'llm-budget-cap', params: { maxUsdPerChange: 2 } },
+    { id: 'tests-weakened', params: { action: 'require-approval', approverRoles: ['owner'] } },
+  ],
+});
+const diff = (file: string, ...lines: string[]) => `diff --git a/${file} b/${file}\n--- a/${file}\n+++ b/${file}\n@@ -0,0 +1,${lines.length} @@\n${lines.map((l) => `+${l}`).join('\n')}\n`;
+const sha = 'f'.repeat(40);
+const breaksAll: PolicyInput = {
+  changeRequest: { id: 'c-7', protectedPaths: ['src/core'], environment: 'prod', author: 'dave' },
+  candidate: {
+    sha,
+    changedFiles: ['infra/k8s.yaml', 'src/core/a.ts', 'db/migrations/2.sql'],
+    diff: diff('src/core/a.ts', 'const k = "AKIAIOSFODNN7EXAMPLE";') + diff('db/migrations/2.sql', 'ALTER TABLE users ADD COLUMN email text;', 'UPDATE users SET phone = null;'),
+  },
+  risk: { score: 0.6, factors: [{ name: 'centrality', value: 0.2, weight: 0.35, detail: 'leaf' }, { name: 'change size', value: 0.9, weight: 0.15, detail: 'big' }] },
+  evals: {
+    score: 0.88,
+    passed: true,
+    threshold: 0.85,
+    durationMs: 1,
+    checks: [{ check: 'b', score: 0.9, passed: true, explanation: '' }, { check: 'a', score: 0.7, passed: true, explanation: 'weak' }],
+    testChanges: [{ kind: 'assertion-removed', file: 'test/a.test.ts', line: 4, detail: 'expect(x) removed' }],
+  },
+  now: '2026-12-24T12:00:00Z',
+  llmCostUsd: 2.5,
+  approvals: [{ by: 'dave' }],
+};
+const evaluate = (input: PolicyInput) => Object.fromEntries(policy.rules.map((r) => [r.id, r.evaluate(input)]));
+
+describe('built-in rules: what each denial says', () => {
+  it('reason, evidence and fix of every rule for a change that breaks them all (an approval by someone without the role lifts nothing)', () => {
+    expect(evaluate(breaksAll)).toEqual({
+      'eval-score-below-threshold': {
+        rule: 'eval-score-below-threshold',
+        reason: 'eval score 0.880 is below the threshold 0.900; no check failed outright, the lowest scores are: a (0.700), b (0.900)',
+        evidence: 'pass b score=0.900: (no explanation)\npass a score=0.700: weak',
+        fix: "Make a, b pass (see each check's explanation in the evidence), push a new candidate and re-run the train.",
+      },
+      'secrets-in-diff': {
+        rule: 'secrets-in-diff',
+        reason: 'the diff adds 1 likely secret(s) (AWS access key id) in src/core/a.ts',
+        evidence: 'src/core/a.ts:1: AWS access key id: AKIA… (20 chars, redacted)',
+        fix: "Remove the secret(s) from src/core/a.ts, rotate them (they reached a branch), and read them from the environment or a secret store instead; a false positive in a fixture can be excluded with the rule's ignorePaths.",
+      },
+      'pii-migration-without-redaction': {
+        rule: 'pii-migration-without-redaction',
+        reason: 'a migration touches PII column(s) users.email that have no redaction rule',
+        evidence: 'db/migrations/2.sql:1: ALTER TABLE users ADD COLUMN email text;  [users.email]',
+        fix: 'Add a redaction rule for users.email (redactedColumns of pii-migration-without-redaction in the policy file, with the redaction in logs, exports and eval artifacts), or do not touch these columns in this migration.',
+      },
+      'protected-path-touched': {
+        rule: 'protected-path-touched',
+        reason: "the change touches protected path(s) infra/k8s.yaml, src/core/a.ts (protected by 'infra/**', 'src/core')",
+        evidence: `infra/k8s.yaml matches protected pattern 'infra/**' (candidate ${sha})\nsrc/core/a.ts matches protected pattern 'src/core' (candidate ${sha})`,
+        fix: "Get approval from the owners of 'infra/**', 'src/core': 'owner' (olivia) (approve signal on this train), or drop the changes to infra/k8s.yaml, src/core/a.ts and re-run the train.",
+      },
+      'environment-protection': {
+        rule: 'environment-protection',
+        reason: 'prod is in a freeze window (holidays)',
+        evidence: 'freeze 2026-12-20T00:00:00Z – 2027-01-02T00:00:00Z: holidays; decision time 2026-12-24T12:00:00Z',
+        fix: "Wait until 2027-01-02T00:00:00Z and re-run the train, or appeal to 'release-manager' (rita) for an emergency exception.",
+      },
+      'tests-weakened': {
+        rule: 'tests-weakened',
+        reason: 'the change weakens the tests that judge it (assertion-removed) in test/a.test.ts, and no owner has approved it',
+        evidence: 'test/a.test.ts:4: assertion-removed: expect(x) removed',
+        fix: "restore the removed assertions; then push a new candidate. Or ask 'owner' (olivia) to approve (approve signal on this train).",
+      },
+      'risk-above-threshold': {
+        rule: 'risk-above-threshold',
+        reason: 'risk score 0.600 is above 0.5, driven mostly by change size, and no owner has approved it',
+        evidence: 'centrality: value=0.200 weight=0.350 (leaf)\nchange size: value=0.900 weight=0.150 (big)',
+        fix: "Request owner approval from 'owner' (olivia) (approve signal on this train), or split the change so each part touches fewer, less central files.",
+      },
+      'llm-budget-cap': {
+        rule: 'llm-budget-cap',
+        reason: 'change c-7 has spent $2.5000 on LLM calls, above its cap of $2.00',
+        evidence: 'llmCostUsd=2.500000 maxUsdPerChange=2 (sum of the cost ledger for this train)',
+        fix: 'Narrow the change or use a cheaper model and re-run; or raise maxUsdPerChange of llm-budget-cap in the policy file if this change is worth it.',
+      },
+    });
+  });
+
+  it('an owner lifts the rules owners approve; a release manager (anyone, by "*") lifts environment protection outside a freeze', () => {
+    const byOwner = evaluate({ ...breaksAll, approvals: [{ by: 'olivia' }], now: '2027-01-02T00:00:00Z' });
+    expect(byOwner['risk-above-threshold']).toBeNull();
+    expect(byOwner['protected-path-touched']).toBeNull();
+    expect(byOwner['tests-weakened']).toBeNull();
+    // The freeze ended at its end instant; olivia holds release-manager through '*'.
+    expect(byOwner['environment-protection']).toBeNull();
+    const scoped = evaluate({ ...breaksAll, approvals: [{ by: 'olivia', rules: ['risk-above-threshold'] }], now: '2026-12-19T23:59:59Z' });
+    expect(scoped['risk-above-threshold']).toBeNull();
+    expect(scoped['protected-path-touched']?.rule).toBe('protected-path-touched');
+    // An approval scoped to some rules covers only those.
+    expect(scoped['environment-protection']?.reason).toBe('prod is a protected environment and no release-manager has approved this change');
+  });
+
+  it('protected environments need an approval; the time of the decision decides the freeze', () => {
+    const strict = policyFrom({
+      version: 1,
+      roles: { 'release-manager': ['rita'] },
+      rules: [{ id: 'environment-protection', params: { environments: { prod: { requiresApproval: true, approverRoles: ['release-manager'] } } } }],
+    }).rules[0]!;
+    expect(strict.evaluate({ ...breaksAll, approvals: [{ by: 'dave' }, { by: 'olivia' }] })).toEqual({
+      rule: 'environment-protection',
+      reason: 'prod is a protected environment and no release-manager has approved this change',
+      evidence: 'environment=prod requiresApproval=true approvals=[dave, olivia]',
+      fix: "Ask 'release-manager' (rita) to approve this train (approve signal), then re-run the policy.",
+    });
+    expect(strict.evaluate({ ...breaksAll, approvals: undefined })?.evidence).toBe('environment=prod requiresApproval=true approvals=[]');
+    expect(strict.evaluate({ ...breaksAll, approvals: [{ by: 'rita' }] })).toBeNull();
+    expect(strict.evaluate({ ...breaksAll, changeRequest: { ...breaksAll.changeRequest, environment: 'dev' } })).toBeNull();
+    expect(strict.evaluate({ ...breaksAll, changeRequest: { ...breaksAll.changeRequest, environment: undefined } })).toBeNull();
+    const frozen = evaluate({ ...breaksAll, now: '2026-12-20T00:00:00Z' })['environment-protection'];
+    expect(frozen?.reason).toBe('prod is in a freeze window (holidays)');
+    expect(evaluate({ ...breaksAll, now: 'not a date', approvals: [{ by: 'rita' }] })['environment-protection']).toBeNull();
+  });
+
+  it('figures exactly at a limit pass: risk at the threshold, spend at the cap, score at the floor', () => {
+    const atLimits = evaluate({ ...breaksAll, risk: { ...breaksAll.risk, score: 0.5 }, llmCostUsd: 2, evals: { ...breaksAll.evals, score: 0.9 } });
+    expect(atLimits['risk-above-threshold']).toBeNull();
+    expect(atLimits['llm-budget-cap']).toBeNull();
+    expect(atLimits['eval-score-below-threshold']).toBeNull();
+    expect(evaluate({ ...breaksAll, llmCostUsd: undefined })['llm-budget-cap']).toBeNull();
+    expect(evaluate({ ...breaksAll, risk: { score: 0.9, factors: [] } })['risk-above-threshold']).toMatchObject({
+      reason: 'risk score 0.900 is above 0.5, and no owner has approved it',
+      evidence: 'score=0.900 (no factors reported)',
+    });
+  });
+
+  it('an eval failure names the failing checks; a report with no checks asks for scenarios', () => {
+    const failing = evaluate({ ...breaksAll, evals: { ...breaksAll.evals, score: 0.95, passed: false, checks: [{ check: 'x', score: 0.2, passed: false, explanation: 'broke' }, { check: 'y', score: 1, passed: true, explanation: 'ok' }] } });
+    expect(failing['eval-score-below-threshold']).toEqual({
+      rule: 'eval-score-below-threshold',
+      reason: 'the eval harness reported a failure (score 0.950, threshold 0.900); failing checks: x',
+      evidence: 'FAIL x score=0.200: broke\npass y score=1.000: ok',
+      fix: "Make x pass (see each check's explanation in the evidence), push a new candidate and re-run the train.",
+    });
+    const empty = evaluate({ ...breaksAll, evals: { ...breaksAll.evals, score: 0, passed: false, checks: [] } });
+    expect(empty['eval-score-below-threshold']).toEqual({
+      rule: 'eval-score-below-threshold',
+      reason: 'eval score 0.000 is below the threshold 0.900; the report lists no checks',
+      evidence: 'score=0.000 threshold=0.900 passed=false checks=[]',
+      fix: 'Add eval scenarios for this service so the harness has checks to run, then re-run the train.',
+    });
+    const weakest = evaluate({ ...breaksAll, evals: { ...breaksAll.evals, checks: ['p', 'q', 'r', 's'].map((check, i) => ({ check, score: 1 - i / 10, passed: true, explanation: '' })) } });
+    expect(weakest['eval-score-below-threshold']?.reason).toContain('the lowest scores are: s (0.700), r (0.800), q (0.900)');
+  });
+
+  it('without a diff, the diff rules have nothing to judge; a denying tests-weakened rule ignores the kinds it is told to', () => {
+    const noDiff = evaluate({ ...breaksAll, candidate: { ...breaksAll.candidate, diff: undefined } });
+    expect(noDiff['secrets-in-diff']).toBeNull();
+    expect(noDiff['pii-migration-without-redaction']).toBeNull();
+    const rule = policyFrom({ version: 1, roles: { owner: ['olivia'], 'release-manager': ['rita'] }, rules: [{ id: 'tests-weakened', params: { action: 'deny', ignoreKinds: ['test-skipped'] } }] }).rules[0]!;
+    expect(rule.description).toBe('A change must not weaken the tests that judge it.');
+    const skippedOnly = { ...breaksAll, evals: { ...breaksAll.evals, testChanges: [{ kind: 'test-skipped' as const, file: 't.ts', line: 1, detail: 'it.skip' }] } };
+    expect(rule.evaluate(skippedOnly)).toBeNull();
+    expect(rule.evaluate({ ...breaksAll, approvals: [{ by: 'olivia' }] })).toEqual({
+      rule: 'tests-weakened',
+      reason: 'the change weakens the tests that judge it (assertion-removed) in test/a.test.ts',
+      evidence: 'test/a.test.ts:4: assertion-removed: expect(x) removed',
+      fix: 'restore the removed assertions; then push a new candidate.',
+    });
+  });
+});

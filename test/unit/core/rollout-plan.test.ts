@@ -1,0 +1,110 @@
+import { describePlan, gateForStep, parseRolloutPlan } from '../../../core/rollout-plan';
+import { ValidationError } from '../../../core/validation';
+
+function issuesOf(input: unknown): { path: string; message: string }[] {
+  try {
+    parseRolloutPlan(input);
+  } catch (err) {
+    if (err instanceof ValidationError) return err.issues;
+    throw err;
+  }
+  return [];
+}
+
+describe('parseRolloutPlan', () => {
+  it('fills in the documented defaults (also for no plan at all)', () => {
+    const expected = {
+      steps: [{ setWeight: 10 }, { setWeight: 50 }, { setWeight: 100 }],
+      gate: { probeInterval: 5000, consecutiveGreen: 3, maxRed: 2, timeout: 120_000 },
+      thresholds: { maxP95LatencyMs: 300, maxErrorRate: 0.01, minEvalScore: 0.85, minRequests: 20 },
+    };
+    expect(parseRolloutPlan({})).toEqual(expected);
+    expect(parseRolloutPlan(undefined)).toEqual(expected);
+    expect(parseRolloutPlan(null)).toEqual(expected);
+  });
+
+  it('reads durations in ms, s and m, and refuses other spellings', () => {
+    const interval = (probeInterval: unknown) => parseRolloutPlan({ gate: { probeInterval, timeout: '1000m' } }).gate.probeInterval;
+    expect(interval('500ms')).toBe(500);
+    expect(interval('2s')).toBe(2000);
+    expect(interval('3m')).toBe(180_000);
+    expect(interval(750)).toBe(750);
+    for (const bad of ['2 s', ' 2s', '2sx', 'x2s', '2h', 's', '1.5s'])
+      expect(issuesOf({ gate: { probeInterval: bad } })).toEqual([{ path: 'gate.probeInterval', message: "use a duration like '500ms', '2s' or '1m', or a number of milliseconds" }]);
+    for (const bad of [1.5, 0, -1]) expect(issuesOf({ gate: { probeInterval: bad } }).map((i) => i.path)).toEqual(['gate.probeInterval']);
+    expect(issuesOf({ gate: { probeInterval: '2h' } })).toContainEqual({ path: 'gate.probeInterval', message: "use a duration like '500ms', '2s' or '1m', or a number of milliseconds" });
+    expect(issuesOf({ gate: { probeInterval: '0s' } })).toContainEqual({ path: 'gate.probeInterval', message: 'a duration must be longer than 0' });
+    expect(issuesOf({ gate: { timeout: '0ms' } })).toContainEqual({ path: 'gate.timeout', message: 'a duration must be longer than 0' });
+  });
+
+  it('holds each setting to its range, inclusive at both ends', () => {
+    const ok = (input: unknown) => expect(issuesOf(input)).toEqual([]);
+    const bad = (input: unknown, path: string) => expect(issuesOf(input).map((i) => i.path)).toEqual([path]);
+    ok({ gate: { consecutiveGreen: 1, maxRed: 1 } });
+    ok({ gate: { consecutiveGreen: 100, maxRed: 100, probeInterval: 1, timeout: 100 } });
+    bad({ gate: { consecutiveGreen: 0 } }, 'gate.consecutiveGreen');
+    bad({ gate: { consecutiveGreen: 101, probeInterval: 1 } }, 'gate.consecutiveGreen');
+    bad({ gate: { maxRed: 0 } }, 'gate.maxRed');
+    bad({ gate: { maxRed: 101 } }, 'gate.maxRed');
+    bad({ gate: { maxRed: 1.5 } }, 'gate.maxRed');
+    ok({ thresholds: { maxErrorRate: 0, minEvalScore: 0, minRequests: 1, maxP95LatencyMs: 0.5 } });
+    ok({ thresholds: { maxErrorRate: 1, minEvalScore: 1 } });
+    bad({ thresholds: { maxErrorRate: 1.01 } }, 'thresholds.maxErrorRate');
+    bad({ thresholds: { maxErrorRate: -0.01 } }, 'thresholds.maxErrorRate');
+    bad({ thresholds: { minEvalScore: 1.01 } }, 'thresholds.minEvalScore');
+    bad({ thresholds: { minEvalScore: -0.01 } }, 'thresholds.minEvalScore');
+    bad({ thresholds: { minRequests: 0 } }, 'thresholds.minRequests');
+    bad({ thresholds: { minRequests: 2.5 } }, 'thresholds.minRequests');
+    bad({ thresholds: { maxP95LatencyMs: 0 } }, 'thresholds.maxP95LatencyMs');
+    ok({ steps: [{ setWeight: 1 }, { setWeight: 100 }] });
+    bad({ steps: [{ setWeight: 0 }, { setWeight: 100 }] }, 'steps.0.setWeight');
+    expect(issuesOf({ steps: [{ setWeight: 101 }] })).toContainEqual({ path: 'steps.0.setWeight', message: 'Number must be less than or equal to 100' });
+    bad({ steps: [] }, 'steps');
+  });
+
+  it('names the rollout plan and each bad field in its error', () => {
+    expect(() => parseRolloutPlan({ steps: [{ setWeight: 10 }, { setWeight: 90 }] })).toThrow('invalid rollout plan:\n  - steps.1.setWeight: the last step must be 100 (full promotion)');
+  });
+
+  it('refuses unknown fields at every level', () => {
+    expect(issuesOf({ stepz: [] }).map((i) => i.path)).toEqual(['']);
+    expect(issuesOf({ gate: { probeIntervall: 1 } }).map((i) => i.path)).toEqual(['gate']);
+    expect(issuesOf({ thresholds: { maxLatency: 1 } }).map((i) => i.path)).toEqual(['thresholds']);
+    expect(issuesOf({ steps: [{ setWeight: 100, pause: true }] }).map((i) => i.path)).toEqual(['steps.0']);
+    expect(issuesOf({ steps: [{ setWeight: 100, gate: { maxRedd: 1 } }] }).map((i) => i.path)).toEqual(['steps.0.gate']);
+  });
+
+  it('says what is wrong with the weights and the gate timeout', () => {
+    expect(issuesOf({ steps: [{ setWeight: 50 }, { setWeight: 50 }, { setWeight: 100 }] })).toEqual([
+      { path: 'steps.1.setWeight', message: "must be greater than the previous step's 50" },
+    ]);
+    expect(issuesOf({ steps: [{ setWeight: 10 }, { setWeight: 90 }] })).toEqual([{ path: 'steps.1.setWeight', message: 'the last step must be 100 (full promotion)' }]);
+    expect(issuesOf({ gate: { probeInterval: '1s', consecutiveGreen: 3, timeout: '2999ms' } })).toEqual(
+      [0, 1, 2].map((i) => ({
+        path: `steps.${i}.gate.timeout`,
+        message: 'gate timeout 2999ms is shorter than 3 green probes × 1000ms: the gate could never pass',
+      })),
+    );
+    // Exactly enough time for the green probes is enough.
+    expect(issuesOf({ gate: { probeInterval: '1s', consecutiveGreen: 3, timeout: '3s' } })).toEqual([]);
+  });
+});
+
+describe('gateForStep and describePlan', () => {
+  const plan = parseRolloutPlan({
+    steps: [{ setWeight: 10, gate: { consecutiveGreen: 5, timeout: '1m' } }, { setWeight: 100 }],
+    gate: { probeInterval: '2s', consecutiveGreen: 2, maxRed: 3, timeout: '30s' },
+  });
+
+  it('a step gate overrides the plan gate for that step only', () => {
+    expect(gateForStep(plan, 0)).toEqual({ probeInterval: 2000, consecutiveGreen: 5, maxRed: 3, timeout: 60_000 });
+    expect(gateForStep(plan, 1)).toEqual({ probeInterval: 2000, consecutiveGreen: 2, maxRed: 3, timeout: 30_000 });
+  });
+
+  it('prints one numbered line per step with its gate', () => {
+    expect(describePlan(plan)).toBe(
+      '1. setWeight 10% → gate: probe every 2000ms, pass after 5 green, fail on 3 red, timeout 60000ms\n' +
+        '2. setWeight 100% → gate: probe every 2000ms, pass after 2 green, fail on 3 red, timeout 30000ms',
+    );
+  });
+});
