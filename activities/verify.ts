@@ -18,7 +18,7 @@ export function createVerifyActivities(deps: VerifyActivityDeps) {
     async checkInvariant(input: VerifyInput): Promise<InvariantReport> {
       const isTrainRunning = async (id: string) => (await isWorkflowRunning(id)) ?? true;
       return withHeartbeats(() => ({ activity: 'checkInvariant' }), 1000, () =>
-        verifyService({ deployer: deps.deployer, record: deps.record, gitopsRepo: deps.gitopsRepo, publicKey: loadOrCreateSigningKey(deps.keyDir).publicKey, isTrainRunning }, input),
+        verifyService({ deployer: deps.deployer, record: deps.record, gitopsRepo: deps.gitopsRepo, publicKey: () => loadOrCreateSigningKey(deps.keyDir).publicKey, isTrainRunning }, input),
       );
     },
   };

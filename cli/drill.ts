@@ -350,7 +350,7 @@ class DrillStack {
           deployer: new TrainFixture(service, this.stateDir).deployer,
           record: new RecordStore({ prisma }),
           gitopsRepo: this.gitopsRepo,
-          publicKey: loadOrCreateSigningKey(this.keyDir).publicKey,
+          publicKey: () => loadOrCreateSigningKey(this.keyDir).publicKey,
           isTrainRunning: async (id) => (await this.client.workflow.getHandle(id).describe()).status.name === 'RUNNING',
         },
         { service },

@@ -19,7 +19,8 @@ export interface VerifyDeps {
   deployer: Deployer;
   record: RecordStore;
   gitopsRepo: string;
-  publicKey: crypto.KeyObject;
+  /** The provenance key, loaded only when the environment has a release to verify (a missing key is then a GitOps problem). */
+  publicKey: () => crypto.KeyObject;
   /** Whether a train's workflow still runs; without it, open record rows and the lease holder are not cross-checked. */
   isTrainRunning?: (workflowId: string) => Promise<boolean>;
 }
@@ -117,11 +118,11 @@ function gitopsTruth(deps: VerifyDeps, environment: string, service: string): Gi
   const dir = envDir(deps.gitopsRepo, environment, service);
   if (!existsSync(dir)) return { environment, commit: null };
   try {
-    const release = verifyRelease(dir, deps.publicKey);
+    const release = verifyRelease(dir, deps.publicKey());
     const trainId = release.statement.predicate.runDetails.metadata.invocationId;
     return { environment, commit: release.commit ?? null, ...(trainId ? { trainId } : {}) };
   } catch (err) {
-    if (err instanceof ProvenanceError) return { environment, commit: null, problem: err.message };
+    if (err instanceof ProvenanceError || (err as NodeJS.ErrnoException).code === 'ENOENT') return { environment, commit: null, problem: (err as Error).message };
     throw err;
   }
 }

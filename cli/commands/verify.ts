@@ -1,5 +1,6 @@
 /** `maestro verify <service>`: exit 0 when what runs, the base branch, GitOps and the record agree; 1 when not; 2 usage. */
 import { defineCommand, UsageError } from '../command';
+import { EXIT } from '../errors';
 import { gitopsRepo, loadProvenance, publicKeyFile } from './provenance';
 
 export const command = defineCommand({
@@ -23,7 +24,7 @@ export const command = defineCommand({
     if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(service)) throw new UsageError(`'${service}' is not a service name (lowercase letters, digits and dashes)`);
     if (values.env !== undefined && !['dev', 'staging', 'prod'].includes(values.env)) throw new UsageError(`--env must be dev, staging or prod; got '${values.env}'`);
 
-    const [p, { LocalDeployer }, { RecordStore }, { createPrisma }, { verifyService }, { serverUrl, defaultPostgres }, { STATE, TSX_CLI }, { tryConnectClient }] = await Promise.all([
+    const [p, { LocalDeployer }, { RecordStore }, { createPrisma }, { verifyService }, { serverUrl, defaultPostgres, redactUrl }, { STATE, TSX_CLI }, { tryConnectClient }] = await Promise.all([
       loadProvenance(),
       import('../../delivery/local-deployer'),
       import('../../record/store'),
@@ -34,7 +35,8 @@ export const command = defineCommand({
       import('../client'),
     ]);
     const client = await tryConnectClient();
-    const prisma = createPrisma(process.env.MAESTRO_DATABASE_URL ?? serverUrl(defaultPostgres));
+    const databaseUrl = process.env.MAESTRO_DATABASE_URL ?? serverUrl(defaultPostgres);
+    const prisma = createPrisma(databaseUrl);
     const record = new RecordStore({ prisma });
     try {
       const report = await verifyService(
@@ -42,7 +44,7 @@ export const command = defineCommand({
           deployer: new LocalDeployer({ stateDir: values['deploy-dir'] ?? STATE.deploy, tsxCli: TSX_CLI }),
           record,
           gitopsRepo: gitopsRepo(p, { repo: values.gitops }),
-          publicKey: p.loadPublicKey(publicKeyFile(p, { key: values.key })),
+          publicKey: () => p.loadPublicKey(publicKeyFile(p, { key: values.key })),
           ...(client
             ? {
                 isTrainRunning: async (id: string) => {
@@ -76,7 +78,12 @@ export const command = defineCommand({
     } catch (err) {
       if ((err as Error).name === 'VerifyInputError') {
         io.error(`maestro verify: ${(err as Error).message}`);
-        return 2;
+        return EXIT.usage;
+      }
+      // Prisma's "can't reach database server": say which record and how to start it, not a stack trace.
+      if ((err as { code?: string }).code === 'P1001') {
+        io.error(`maestro verify: the record (PostgreSQL at ${redactUrl(databaseUrl)}) is not reachable: start the stack with 'bin/maestro up', or set MAESTRO_DATABASE_URL`);
+        return EXIT.unreachable;
       }
       throw err;
     } finally {
