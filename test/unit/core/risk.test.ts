@@ -1,3 +1,4 @@
+import { validationIssues } from '../../helpers/validation';
 import { computeRisk, LINES_PER_FILE, nodeCentrality, RISK_WEIGHTS, SIZE_HALF_POINT, type RiskInputs } from '../../../core/risk';
 import { ValidationError } from '../../../core/validation';
 
@@ -146,15 +147,7 @@ describe('computeRisk: every factor says what it saw', () => {
   });
 
   it('names every bad figure by its path', () => {
-    const issues = (inputs: unknown) => {
-      try {
-        computeRisk(inputs as RiskInputs);
-      } catch (err) {
-        if (err instanceof ValidationError) return err.issues;
-        throw err;
-      }
-      return [];
-    };
+    const issues = (inputs: unknown) => validationIssues(() => computeRisk(inputs as RiskInputs));
     expect(
       issues({
         changedFiles: 'src/a.ts',

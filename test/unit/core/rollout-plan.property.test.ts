@@ -1,6 +1,6 @@
+import { validationIssues } from '../../helpers/validation';
 import fc from 'fast-check';
 import { describePlan, gateForStep, parseRolloutPlan, type RolloutPlanInput } from '../../../core/rollout-plan';
-import { ValidationError } from '../../../core/validation';
 
 /** Strictly increasing weights in 1..100 that end at 100. */
 const validWeights = fc.uniqueArray(fc.integer({ min: 1, max: 99 }), { maxLength: 8 }).map((ws) => [...ws.sort((a, b) => a - b), 100]);
@@ -27,15 +27,7 @@ const validPlan = fc.record({ weights: validWeights, gate: feasibleGate }).map((
   gateMs: gate.ms,
 }));
 
-function issuesOf(input: unknown): { path: string; message: string }[] {
-  try {
-    parseRolloutPlan(input);
-  } catch (err) {
-    if (err instanceof ValidationError) return err.issues;
-    throw err;
-  }
-  return [];
-}
+const issuesOf = (input: unknown) => validationIssues(() => parseRolloutPlan(input));
 
 describe('rollout plan properties', () => {
   it('any valid plan parses to strictly increasing weights ending at 100 and round-trips', () => {

@@ -1,15 +1,7 @@
+import { validationIssues } from '../../helpers/validation';
 import { describePlan, gateForStep, parseRolloutPlan } from '../../../core/rollout-plan';
-import { ValidationError } from '../../../core/validation';
 
-function issuesOf(input: unknown): { path: string; message: string }[] {
-  try {
-    parseRolloutPlan(input);
-  } catch (err) {
-    if (err instanceof ValidationError) return err.issues;
-    throw err;
-  }
-  return [];
-}
+const issuesOf = (input: unknown) => validationIssues(() => parseRolloutPlan(input));
 
 describe('parseRolloutPlan', () => {
   it('fills in the documented defaults (also for no plan at all)', () => {
