@@ -56,7 +56,8 @@ export async function startDevServer(opts: DevServerOptions = defaultDevServer, 
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
-    if (await isPortOpen(opts.port)) return { pid: child.pid, reused: false };
+    // Started means both answer: the frontend, and the Web UI (it opens its port a moment later).
+    if ((await isPortOpen(opts.port)) && (await isPortOpen(opts.uiPort))) return { pid: child.pid, reused: false };
     await new Promise((r) => setTimeout(r, 200));
   }
   const tail = fs.readFileSync(path.join(opts.runDir, `server-${opts.port}.log`), 'utf8').split('\n').slice(-15).join('\n');
