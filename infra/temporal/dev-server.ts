@@ -56,12 +56,21 @@ export async function startDevServer(opts: DevServerOptions = defaultDevServer, 
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
-    // Started means both answer: the frontend, and the Web UI (it opens its port a moment later).
-    if ((await isPortOpen(opts.port)) && (await isPortOpen(opts.uiPort))) return { pid: child.pid, reused: false };
+    // Started means the Web UI answers from the frontend: the UI opens its port before its gRPC
+    // connection is up, and a dial refused at start backs off for seconds.
+    if ((await isPortOpen(opts.port)) && (await webUiReachesFrontend(opts.uiPort))) return { pid: child.pid, reused: false };
     await new Promise((r) => setTimeout(r, 200));
   }
   const tail = fs.readFileSync(path.join(opts.runDir, `server-${opts.port}.log`), 'utf8').split('\n').slice(-15).join('\n');
   throw new Error(`Temporal dev server did not start on 127.0.0.1:${opts.port} within ${timeoutMs} ms. Log tail:\n${tail}`);
+}
+
+async function webUiReachesFrontend(uiPort: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${uiPort}/api/v1/namespaces/default`, { signal: AbortSignal.timeout(2_000) })).ok;
+  } catch {
+    return false;
+  }
 }
 
 /** Stops the server this project started on that port (by pid file); waits until the port is closed. */
