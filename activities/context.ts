@@ -1,6 +1,6 @@
 /** The Temporal activity context, when there is one: activities are also called directly (tests, scripts). */
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { isWorkflowRunning } from '../io/payload-codec';
 
 export function currentActivityContext(): Context | undefined {
   try {
@@ -29,14 +29,7 @@ export async function withHeartbeats<T>(details: () => unknown, everyMs: number,
 }
 
 /** Whether a workflow still runs, asked of Temporal through the worker's client; outside an activity: undefined (unknown). */
-export async function isWorkflowRunning(workflowId: string): Promise<boolean | undefined> {
+export async function isWorkflowRunningViaWorker(workflowId: string): Promise<boolean | undefined> {
   const context = currentActivityContext();
-  if (!context) return undefined;
-  try {
-    const { status } = await context.client.workflow.getHandle(workflowId).describe();
-    return status.name === 'RUNNING';
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
-  }
+  return context ? isWorkflowRunning(context.client, workflowId) : undefined;
 }

@@ -2,7 +2,7 @@
 import type { ProbeSample } from '../core/health';
 import type { DeployCanaryInput, DeployCanaryResult, Deployer, EnsureStableInput, EnsureStableResult, LeaseInput, OwnedRef, PromoteResult, RollbackResult, ServiceLease, ServiceRef, SetWeightInput } from '../core/delivery';
 import { DeliveryInputError, ServiceBusyError, checkWeight } from '../delivery/local-deployer';
-import { isWorkflowRunning, withHeartbeats } from './context';
+import { isWorkflowRunningViaWorker, withHeartbeats } from './context';
 
 export interface DeliveryDeps {
   deployer: Deployer;
@@ -11,7 +11,7 @@ export interface DeliveryDeps {
 }
 
 /** Outside an activity (no client) a holder is assumed to be running, so nothing is taken from it. */
-const isRunningInTemporal = async (workflowId: string) => (await isWorkflowRunning(workflowId)) ?? true;
+const isRunningInTemporal = async (workflowId: string) => (await isWorkflowRunningViaWorker(workflowId)) ?? true;
 
 const HEARTBEAT_EVERY_MS = 1000;
 

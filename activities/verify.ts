@@ -4,7 +4,7 @@ import type { InvariantReport } from '../core/invariant';
 import type { RecordStore } from '../record/store';
 import { loadOrCreateSigningKey } from '../provenance/signing';
 import { verifyService, type VerifyInput } from '../verify/service-truths';
-import { isWorkflowRunning, withHeartbeats } from './context';
+import { isWorkflowRunningViaWorker, withHeartbeats } from './context';
 
 export interface VerifyActivityDeps {
   deployer: Deployer;
@@ -16,7 +16,7 @@ export interface VerifyActivityDeps {
 export function createVerifyActivities(deps: VerifyActivityDeps) {
   return {
     async checkInvariant(input: VerifyInput): Promise<InvariantReport> {
-      const isTrainRunning = async (id: string) => (await isWorkflowRunning(id)) ?? true;
+      const isTrainRunning = async (id: string) => (await isWorkflowRunningViaWorker(id)) ?? true;
       return withHeartbeats(() => ({ activity: 'checkInvariant' }), 1000, () =>
         verifyService({ deployer: deps.deployer, record: deps.record, gitopsRepo: deps.gitopsRepo, publicKey: () => loadOrCreateSigningKey(deps.keyDir).publicKey, isTrainRunning }, input),
       );

@@ -35,6 +35,13 @@ export const defineCommand = <O extends Options>(command: Command<O>): Command<O
 /** Bad arguments: exit 2, the message, then the command's usage. */
 export class UsageError extends Error {}
 
+/** A `--<name>` TCP port option; `fallback` when absent. */
+export function portOption(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) throw new UsageError(`--${name} must be a TCP port (0-65535), got '${raw}'`);
+  return Number(raw);
+}
+
 export async function runCommand<O extends Options>(command: Command<O>, argv: readonly string[], io: Io): Promise<number> {
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {

@@ -19,7 +19,7 @@ import { ensurePostgres, serverDir, stopPostgres, type PostgresOptions, defaultP
 import { startDevServer, stopDevServer, type DevServerOptions } from '../infra/temporal/dev-server';
 import { isGroupAlive, stopProcessGroup } from '../io/process';
 import { PROJECT_ROOT, TSX_CLI } from '../io/paths';
-import { connectTemporalClient, EncryptionCodec, loadKeyRing } from '../io/payload-codec';
+import { connectTemporalClient, EncryptionCodec, isWorkflowRunning, loadKeyRing } from '../io/payload-codec';
 import { codecSettings } from './client';
 import { loadOrCreateSigningKey } from '../provenance/signing';
 import { createPrisma } from '../record/db';
@@ -351,7 +351,7 @@ class DrillStack {
           record: new RecordStore({ prisma }),
           gitopsRepo: this.gitopsRepo,
           publicKey: () => loadOrCreateSigningKey(this.keyDir).publicKey,
-          isTrainRunning: async (id) => (await this.client.workflow.getHandle(id).describe()).status.name === 'RUNNING',
+          isTrainRunning: (id) => isWorkflowRunning(this.client, id),
         },
         { service },
       );

@@ -7,7 +7,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { type DataConverter, type Duration, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { z } from 'zod';
@@ -150,4 +150,14 @@ export interface ClientSettings {
 export async function connectTemporalClient(settings: ClientSettings): Promise<Client> {
   const connection = await Connection.connect({ address: settings.address, connectTimeout: settings.connectTimeout ?? '3s' });
   return new Client({ connection, namespace: settings.namespace, dataConverter: maestroDataConverter(settings.codec) });
+}
+
+/** Whether a workflow still runs, asked of Temporal; false when Temporal has never heard of it. */
+export async function isWorkflowRunning(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    return (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
 }

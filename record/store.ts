@@ -7,8 +7,10 @@ import { Prisma } from '@prisma/client';
 import type { ChangeRequest } from '../core/change-request';
 import { InvalidInputError, PermanentError } from '../core/errors';
 import { digestOf } from '../core/provenance';
+import { trainSummarySchema, type TrainDossier, type TrainOutcomeName, type TrainSummary } from '../core/dossier';
 import type { RecordedTrain } from '../core/invariant';
-import type { EvalReport, PolicyDecision, RiskReport } from '../core/stages';
+import type { TrainFacts } from '../core/kpi';
+import type { CheckResult, Denial, EvalReport, PolicyDecision, RiskFactor, RiskReport } from '../core/stages';
 import { lazyDb, type Db } from './db';
 
 export interface RecordDeps {
@@ -168,7 +170,7 @@ export class RecordStore {
   }
 
     /** Closes the train with its outcome; closing again with the same outcome is a no-op. */
-  async closeTrain(input: { trainId: string; outcome: TrainOutcomeValue; reason?: string; candidateSha?: string; mergeSha?: string }): Promise<void> {
+  async closeTrain(input: { trainId: string; outcome: TrainOutcomeValue; reason?: string; candidateSha?: string; mergeSha?: string; summary?: TrainSummary }): Promise<void> {
       const train = await this.openTrain(input.trainId);
       if (train.state === 'closed') {
         if (train.outcome === input.outcome) return;
@@ -176,7 +178,15 @@ export class RecordStore {
       }
       await this.db().train.updateMany({
         where: { id: input.trainId, state: 'running' },
-        data: { state: 'closed', outcome: input.outcome, reason: input.reason ?? null, candidateSha: input.candidateSha ?? train.candidateSha, mergeSha: input.mergeSha ?? train.mergeSha, closedAt: new Date() },
+        data: {
+          state: 'closed',
+          outcome: input.outcome,
+          reason: input.reason ?? null,
+          candidateSha: input.candidateSha ?? train.candidateSha,
+          mergeSha: input.mergeSha ?? train.mergeSha,
+          closedAt: new Date(),
+          ...(input.summary ? { summary: json(input.summary) } : {}),
+        },
       });
   }
 
@@ -216,4 +226,152 @@ export class RecordStore {
       const rows = await this.db().auditEvent.findMany({ where: { trainId: input.trainId }, orderBy: [{ at: 'asc' }, { id: 'asc' }] });
       return rows.map((r) => ({ at: r.at.toISOString(), actor: r.actor, action: r.action, detail: r.detail }));
   }
+
+  /** Everything the record holds about a train (core/dossier.ts); UnknownTrain when there is none. */
+  async trainDossier(input: { trainId: string }): Promise<TrainDossier> {
+    const t = await this.db().train.findUnique({
+      where: { id: input.trainId },
+      include: {
+        stages: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] },
+        evalResults: { orderBy: { recordedAt: 'asc' } },
+        riskReports: { orderBy: { recordedAt: 'asc' } },
+        decisions: { orderBy: { decidedAt: 'asc' } },
+        appeals: { orderBy: { openedAt: 'asc' } },
+        provenance: { orderBy: { createdAt: 'asc' } },
+        costs: { orderBy: { recordedAt: 'asc' } },
+        audit: { orderBy: [{ at: 'asc' }, { id: 'asc' }] },
+      },
+    });
+    if (!t) throw new PermanentError(`no train ${input.trainId} in the record (list them with 'maestro serve' or query the trains table)`, 'UnknownTrain');
+    const iso = (d: Date | null) => d?.toISOString() ?? null;
+    const summary = trainSummarySchema.safeParse(t.summary);
+    return {
+      train: {
+        id: t.id,
+        changeId: t.changeId,
+        title: t.title,
+        repo: t.repo,
+        service: t.service,
+        environment: t.environment,
+        author: t.author,
+        ...promptOf(t.changeRequest),
+        state: t.state,
+        outcome: t.outcome as TrainOutcomeName | null,
+        reason: t.reason,
+        candidateSha: t.candidateSha,
+        mergeSha: t.mergeSha,
+        startedAt: t.startedAt.toISOString(),
+        closedAt: iso(t.closedAt),
+      },
+      stages: t.stages.map((s) => ({ name: s.name, status: s.status, detail: s.detail, startedAt: s.startedAt.toISOString(), finishedAt: iso(s.finishedAt) })),
+      evals: t.evalResults.map((e) => ({
+        candidateSha: e.candidateSha,
+        score: e.score,
+        threshold: e.threshold,
+        passed: e.passed,
+        checks: e.checks as unknown as CheckResult[],
+        durationMs: e.durationMs,
+        recordedAt: e.recordedAt.toISOString(),
+      })),
+      risk: t.riskReports.map((r) => ({ candidateSha: r.candidateSha, score: r.score, factors: r.factors as unknown as RiskFactor[] })),
+      decisions: t.decisions.map((d) => ({
+        candidateSha: d.candidateSha,
+        outcome: d.outcome,
+        denials: d.denials as unknown as Denial[],
+        notes: d.notes as unknown as string[],
+        decidedAt: d.decidedAt.toISOString(),
+      })),
+      appeals: t.appeals.map((a) => ({
+        id: a.id,
+        rules: a.rules,
+        appellant: a.appellant,
+        reason: a.reason,
+        status: a.status,
+        decidedBy: a.decidedBy,
+        decisionReason: a.decisionReason,
+        openedAt: a.openedAt.toISOString(),
+        decidedAt: iso(a.decidedAt),
+      })),
+      provenance: t.provenance.map((p) => ({ kind: p.kind, environment: p.environment, statementDigest: p.statementDigest, keyId: p.keyId, createdAt: p.createdAt.toISOString() })),
+      costs: t.costs.map((c) => ({
+        category: c.category,
+        provider: c.provider,
+        model: c.model,
+        tokensIn: c.tokensIn,
+        tokensOut: c.tokensOut,
+        costUsd: Number(c.costUsd.toString()),
+        recordedAt: c.recordedAt.toISOString(),
+      })),
+      audit: t.audit.map((a) => ({ at: a.at.toISOString(), actor: a.actor, action: a.action, detail: a.detail })),
+      ...(summary.success && t.summary !== null ? { summary: summary.data } : {}),
+    };
+  }
+
+  /** The trains that started in [since, until), newest first, at most `limit`. */
+  async listTrains(input: { since?: Date; until?: Date; service?: string; limit?: number }): Promise<TrainDossier['train'][]> {
+    const rows = await this.db().train.findMany({
+      where: { startedAt: { gte: input.since, lt: input.until }, ...(input.service ? { service: input.service } : {}) },
+      orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
+      take: input.limit ?? 100,
+    });
+    return rows.map((t) => ({
+      id: t.id,
+      changeId: t.changeId,
+      title: t.title,
+      repo: t.repo,
+      service: t.service,
+      environment: t.environment,
+      author: t.author,
+      ...promptOf(t.changeRequest),
+      state: t.state,
+      outcome: t.outcome as TrainOutcomeName | null,
+      reason: t.reason,
+      candidateSha: t.candidateSha,
+      mergeSha: t.mergeSha,
+      startedAt: t.startedAt.toISOString(),
+      closedAt: t.closedAt?.toISOString() ?? null,
+    }));
+  }
+
+  /** What the KPIs need (core/kpi.ts) of every train that started in [since, until). */
+  async trainFacts(input: { since: Date; until: Date }): Promise<TrainFacts[]> {
+    const rows = await this.db().train.findMany({
+      where: { startedAt: { gte: input.since, lt: input.until } },
+      include: {
+        stages: { where: { name: 'merge' } },
+        evalResults: { orderBy: { recordedAt: 'asc' } },
+        decisions: { orderBy: { decidedAt: 'asc' } },
+        appeals: { where: { status: 'granted' } },
+        costs: true,
+      },
+      orderBy: { startedAt: 'asc' },
+    });
+    return rows.map((t) => {
+      const summary = trainSummarySchema.safeParse(t.summary);
+      const lastEval = t.evalResults.at(-1);
+      const mutation = (lastEval?.checks as unknown as CheckResult[] | undefined)?.find((c) => c.check === 'mutation_score');
+      const decisions = t.decisions.map((d) => d.outcome);
+      const merged = t.stages.find((s) => s.status === 'completed' && s.finishedAt);
+      return {
+        id: t.id,
+        service: t.service,
+        startedAt: t.startedAt.getTime(),
+        closedAt: t.closedAt?.getTime() ?? null,
+        outcome: t.outcome as TrainOutcomeName | null,
+        autonomous: promptOf(t.changeRequest).prompt !== undefined,
+        mergedAt: t.mergeSha && merged?.finishedAt ? merged.finishedAt.getTime() : null,
+        evalScore: lastEval?.score ?? null,
+        mutationScore: mutation?.score ?? null,
+        mttrMs: summary.success ? (summary.data.rollout?.mttrMs ?? null) : null,
+        decisions,
+        overridden: t.appeals.length > 0 || decisions.some((d, i) => d === 'deny' && decisions.slice(i + 1).includes('allow')),
+        costUsd: t.costs.reduce((s, c) => s + Number(c.costUsd.toString()), 0),
+      };
+    });
+  }
+}
+
+function promptOf(changeRequest: Prisma.JsonValue): { prompt?: string } {
+  const prompt = (changeRequest as { prompt?: unknown } | null)?.prompt;
+  return typeof prompt === 'string' ? { prompt } : {};
 }

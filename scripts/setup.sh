@@ -18,4 +18,6 @@ mkdir -p .maestro
 # The record (PostgreSQL from Debian + Prisma client) and the code graph (Neo4j 5.26 from Maven Central).
 bash scripts/setup-postgres.sh
 bash scripts/setup-neo4j.sh
+# The browser the dashboard tests drive (Debian chromium).
+bash scripts/setup-chromium.sh
 echo "setup: ready ($(.venv/bin/temporal --version))"

@@ -17,6 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { inlineSecretsRefusal, parseChangeRequest, type ChangeRequest, type ChangeRequestInput } from '../core/change-request';
+import type { TrainSummary } from '../core/dossier';
 import type { MergeRecord, PolicyDecision } from '../core/stages';
 import { ValidationError } from '../core/validation';
 import {
@@ -206,9 +207,16 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
         `not merged: train ${ended} ended without reverting, and ${cr.baseBranch} no longer describes what runs (${off.map((d) => d.what).join('; ')}); revert its merge on ${cr.baseBranch} (or re-run it), check with 'maestro verify ${cr.service}', then start this train again`,
       );
   };
+  // The record keeps what the workflow knew, for `maestro explain` and the KPIs once the history is gone.
+  const summary = (rollout?: TrainResult['rollout']): TrainSummary => ({
+    timeline: status.history.map((e) => ({ ...e, source: 'train' as const })),
+    ...(rollout
+      ? { rollout: { outcome: rollout.outcome, reason: rollout.reason, finalWeight: rollout.finalWeight, probes: rollout.probes, ...(rollout.mttrMs !== undefined ? { mttrMs: rollout.mttrMs } : {}) } }
+      : {}),
+  });
   const finish = async (result: Omit<TrainResult, 'changeId'>): Promise<TrainResult> => {
     await closeStage();
-    await mustLand.closeTrain({ trainId, outcome: result.outcome, reason: result.reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha });
+    await mustLand.closeTrain({ trainId, outcome: result.outcome, reason: result.reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha, summary: summary(result.rollout) });
     await auditOutcome(result.outcome, result.reason);
     const invariant = await checkAndRelease();
     status.stage = 'done';
@@ -406,7 +414,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     // The record says how it ended even when the train fails or is cancelled.
     const reason = String((err as Error).message);
     await CancellationScope.nonCancellable(async () => {
-      await mustLand.closeTrain({ trainId, outcome: 'failed', reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha });
+      await mustLand.closeTrain({ trainId, outcome: 'failed', reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha, summary: summary() });
       await auditOutcome('failed', reason);
     }).catch(() => undefined);
     // The lease goes back even when the record could not be closed: a stuck lease would stop every later train.

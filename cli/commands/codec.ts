@@ -1,5 +1,5 @@
 /** `maestro codec serve|rotate`: the Web UI's codec endpoint, and key rotation for the payload codec. */
-import { defineCommand, UsageError } from '../command';
+import { defineCommand, portOption, UsageError } from '../command';
 import { CliError, EXIT } from '../errors';
 
 export const command = defineCommand({
@@ -14,11 +14,6 @@ export const command = defineCommand({
   async run({ values, positionals }, io) {
     const [sub, ...extra] = positionals;
     if (extra.length) throw new UsageError(`unexpected argument(s) ${extra.join(' ')}`);
-    const port = (name: string, raw: string | undefined, fallback: number) => {
-      if (raw === undefined) return fallback;
-      if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) throw new UsageError(`--${name} must be a TCP port (0-65535), got '${raw}'`);
-      return Number(raw);
-    };
     const [{ codecSettings, cliCodec, TEMPORAL_NAMESPACE }, { statePaths }] = await Promise.all([import('../client'), import('../../io/paths')]);
     if (sub === 'rotate') {
       const settings = codecSettings();
@@ -34,9 +29,9 @@ export const command = defineCommand({
       import('../../infra/temporal/codec-server'),
       import('../../infra/temporal/dev-server'),
     ]);
-    const uiPort = port('ui-port', values['ui-port'], defaultDevServer.uiPort);
+    const uiPort = portOption('ui-port', values['ui-port'], defaultDevServer.uiPort);
     const server = createCodecServer({ codec: cliCodec(), namespace: TEMPORAL_NAMESPACE, allowedOrigins: webUiOrigins(uiPort) });
-    const url = await listenCodecServer(server, port('port', values.port, DEFAULT_CODEC_PORT));
+    const url = await listenCodecServer(server, portOption('port', values.port, DEFAULT_CODEC_PORT));
     io.print(`codec endpoint: listening on ${url} for the Web UI at http://127.0.0.1:${uiPort} (namespace ${TEMPORAL_NAMESPACE})`);
     await new Promise<void>((resolve) => {
       for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => server.close(() => resolve()));

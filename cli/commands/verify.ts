@@ -1,6 +1,8 @@
 /** `maestro verify <service>`: exit 0 when what runs, the base branch, GitOps and the record agree; 1 when not; 2 usage. */
 import { defineCommand, UsageError } from '../command';
 import { EXIT } from '../errors';
+import { openRecord, recordUnreachable } from '../record';
+import { isWorkflowRunning } from '../../io/payload-codec';
 import { gitopsRepo, loadProvenance, publicKeyFile } from './provenance';
 
 export const command = defineCommand({
@@ -24,20 +26,15 @@ export const command = defineCommand({
     if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(service)) throw new UsageError(`'${service}' is not a service name (lowercase letters, digits and dashes)`);
     if (values.env !== undefined && !['dev', 'staging', 'prod'].includes(values.env)) throw new UsageError(`--env must be dev, staging or prod; got '${values.env}'`);
 
-    const [p, { LocalDeployer }, { RecordStore }, { createPrisma }, { verifyService }, { serverUrl, defaultPostgres, redactUrl }, { STATE, TSX_CLI }, { tryConnectClient }] = await Promise.all([
+    const [p, { LocalDeployer }, { verifyService }, { STATE, TSX_CLI }, { tryConnectClient }, { record, databaseUrl, close }] = await Promise.all([
       loadProvenance(),
       import('../../delivery/local-deployer'),
-      import('../../record/store'),
-      import('../../record/db'),
       import('../../verify/service-truths'),
-      import('../../infra/postgres/server'),
       import('../../io/paths'),
       import('../client'),
+      openRecord(),
     ]);
     const client = await tryConnectClient();
-    const databaseUrl = process.env.MAESTRO_DATABASE_URL ?? serverUrl(defaultPostgres);
-    const prisma = createPrisma(databaseUrl);
-    const record = new RecordStore({ prisma });
     try {
       const report = await verifyService(
         {
@@ -45,17 +42,7 @@ export const command = defineCommand({
           record,
           gitopsRepo: gitopsRepo(p, { repo: values.gitops }),
           publicKey: () => p.loadPublicKey(publicKeyFile(p, { key: values.key })),
-          ...(client
-            ? {
-                isTrainRunning: async (id: string) => {
-                  try {
-                    return (await client.workflow.getHandle(id).describe()).status.name === 'RUNNING';
-                  } catch {
-                    return false;
-                  }
-                },
-              }
-            : {}),
+          ...(client ? { isTrainRunning: (id: string) => isWorkflowRunning(client, id) } : {}),
         },
         { service, environment: values.env, repo: values.repo, baseBranch: values.base },
       );
@@ -80,14 +67,9 @@ export const command = defineCommand({
         io.error(`maestro verify: ${(err as Error).message}`);
         return EXIT.usage;
       }
-      // Prisma's "can't reach database server": say which record and how to start it, not a stack trace.
-      if ((err as { code?: string }).code === 'P1001') {
-        io.error(`maestro verify: the record (PostgreSQL at ${redactUrl(databaseUrl)}) is not reachable: start the stack with 'bin/maestro up', or set MAESTRO_DATABASE_URL`);
-        return EXIT.unreachable;
-      }
-      throw err;
+      throw await recordUnreachable(err, databaseUrl);
     } finally {
-      await prisma.$disconnect();
+      await close();
       await client?.connection.close();
     }
   },

@@ -99,7 +99,7 @@ describe('runner', () => {
       const probe = ['{node}', '-e', "const p=require('path');console.log(JSON.stringify({secret: process.env.MAESTRO_FAKE_SECRET ?? null, cwd: process.cwd(), home: process.env.HOME, tmp: process.env.TMPDIR}))"];
       const scenarios = [
         defineScenario({ id: 'iso.env@v1', title: 'env', checks: [{ type: 'json_schema', source: 'command', command: probe, schema: { type: 'object', properties: { secret: { type: 'null' } }, required: ['secret'] } }] }),
-        defineScenario({ id: 'iso.slow@v1', title: 'slow', timeout: '1s', checks: [{ type: 'contains', source: 'command', command: ['{node}', '-e', 'setInterval(() => {}, 1000)'], values: ['x'] }] }),
+        defineScenario({ id: 'iso.slow@v1', title: 'slow', timeout: '5s', checks: [{ type: 'contains', source: 'command', command: ['{node}', '-e', 'setInterval(() => {}, 1000)'], values: ['x'] }] }),
         defineScenario({ id: 'iso.flaky@v1', title: 'flaky', repeats: 2, checks: [{ type: 'regex', source: 'command', command: ['{node}', '-e', 'console.log(process.cwd())'], pattern: '/r1/tree\\s*$' }] }),
       ];
       const result = await runScenarios({ repo: corpus.repo, candidate: corpus.candidates['good-fix'], scenarios, cacheDir: null, workRoot: path.join(tmp, 'iso'), concurrency: 3 });

@@ -1,0 +1,165 @@
+/** The dashboard's pages, as HTML strings from data (no I/O): the overview and one train. */
+import type { TrainDossier } from '../core/dossier';
+import { formatMs, type Explanation } from '../core/explain';
+import type { KpiValue, TrainFacts } from '../core/kpi';
+import { esc, page, table, td, tdHtml, trendLine } from './html';
+
+/** What a running train looks like right now, as Temporal's status query says (cli/release.ts queryStatus). */
+export interface LiveTrain {
+  stage: string;
+  weight: number;
+  outcome?: string;
+  evalScore?: number;
+  waitingFor?: string;
+  history: { at: number; kind: string; detail: string; by?: string }[];
+  lastProbe?: { verdict: string; weight: number; canary: { requests: number; errors: number; p95Ms: number }; stable: { p95Ms: number }; reasons: string[] };
+}
+
+export interface OverviewData {
+  period: { since: number; until: number };
+  trains: TrainDossier['train'][];
+  facts: TrainFacts[];
+  kpis: KpiValue[];
+  trend: { since: number; kpis: KpiValue[] }[];
+}
+
+const when = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 19) : '');
+const trainState = (t: TrainDossier['train']) => (t.state === 'running' ? 'running' : (t.outcome ?? 'closed'));
+
+export function overviewPage(d: OverviewData): string {
+  const facts = new Map(d.facts.map((f) => [f.id, f]));
+  const merged = d.facts.filter((f) => f.mergedAt !== null).length;
+  const spend = d.facts.reduce((s, f) => s + f.costUsd, 0);
+  const evalScores = d.facts.filter((f) => f.evalScore !== null).map((f) => f.evalScore!);
+  const tiles = [
+    ['trains', String(d.trains.length)],
+    ['running', String(d.trains.filter((t) => t.state === 'running').length)],
+    ['promoted', String(d.trains.filter((t) => t.outcome === 'promoted').length)],
+    ['rolled back', String(d.trains.filter((t) => t.outcome === 'rolled_back').length)],
+    ['denied', String(d.trains.filter((t) => t.outcome === 'denied').length)],
+    ['Eval Score (mean)', evalScores.length ? (evalScores.reduce((a, b) => a + b, 0) / evalScores.length).toFixed(3) : 'n/a'],
+    ['$ per PR', merged ? `$${(spend / merged).toFixed(4)}` : 'n/a'],
+  ];
+  const trains = table(
+    ['train', 'service', 'env', 'title', 'author', 'state', 'Eval Score', 'MTTR', 'cost', 'started'],
+    d.trains.map((t) => {
+      const f = facts.get(t.id);
+      return [
+        tdHtml(`<a href="/trains/${encodeURIComponent(t.id)}">${esc(t.id)}</a>`),
+        td(t.service),
+        td(t.environment),
+        td(t.title),
+        td(t.author),
+        td(trainState(t).replace('_', ' '), trainState(t)),
+        td(f?.evalScore?.toFixed(3) ?? '', 'num'),
+        td(f?.mttrMs != null ? formatMs(f.mttrMs) : '', 'num'),
+        td(f && f.costUsd > 0 ? `$${f.costUsd.toFixed(4)}` : '', 'num'),
+        td(when(t.startedAt)),
+      ];
+    }),
+    'id="trains"',
+  );
+  const kpis = table(
+    ['KPI', 'value', 'target', 'trains', 'trend', 'definition'],
+    d.kpis.map((k) => [
+      td(k.name),
+      td(k.display, k.met === null ? '' : k.met ? 'met' : 'missed'),
+      td(k.target),
+      td(k.n, 'num'),
+      tdHtml(trendLine(d.trend.map((b) => b.kpis.find((x) => x.id === k.id)?.value ?? null), k.id)),
+      td(k.note ? `${k.definition} (${k.note})` : k.definition),
+    ]),
+    'id="kpis"',
+  );
+  const spenders = spendBy(d, (t) => t.author);
+  const services = spendBy(d, (t) => t.service);
+  const body = `<h1>Release trains</h1>
+<p>Trains started ${esc(new Date(d.period.since).toISOString().slice(0, 16))} … ${esc(new Date(d.period.until).toISOString().slice(0, 16))} UTC (<a href="/?since=24h">24 h</a> · <a href="/?since=7d">7 days</a> · <a href="/?since=4w">4 weeks</a>)</p>
+<div id="tiles">${tiles.map(([l, v]) => `<div class="tile"><div class="v">${esc(v)}</div><div class="l">${esc(l)}</div></div>`).join('')}</div>
+<h2>KPIs</h2>${kpis}
+<h2>Trains</h2>${trains}
+<h2>Spend in the period</h2>
+<div style="display:flex;gap:24px"><div style="flex:1"><h3>by author</h3>${spenders}</div><div style="flex:1"><h3>by service</h3>${services}</div></div>`;
+  return page('Release trains', body, 'setTimeout(() => location.reload(), 10000);');
+}
+
+/** The biggest spenders first; ties by name. */
+function spendBy(d: OverviewData, key: (t: TrainDossier['train']) => string): string {
+  const facts = new Map(d.facts.map((f) => [f.id, f]));
+  const sums = new Map<string, { usd: number; trains: number; merged: number }>();
+  for (const t of d.trains) {
+    const f = facts.get(t.id);
+    const s = sums.get(key(t)) ?? { usd: 0, trains: 0, merged: 0 };
+    s.usd += f?.costUsd ?? 0;
+    s.trains += 1;
+    s.merged += f?.mergedAt != null ? 1 : 0;
+    sums.set(key(t), s);
+  }
+  const rows = [...sums.entries()].sort((a, b) => b[1].usd - a[1].usd || a[0].localeCompare(b[0]));
+  return table(
+    ['who', 'spend', 'trains', '$ per merged'],
+    rows.map(([k, s]) => [td(k), td(`$${s.usd.toFixed(4)}`, 'num'), td(s.trains, 'num'), td(s.merged ? `$${(s.usd / s.merged).toFixed(4)}` : 'n/a', 'num')]),
+  );
+}
+
+export function trainPage(d: TrainDossier, explanation: Explanation): string {
+  const t = d.train;
+  const lastEval = d.evals.at(-1);
+  const evalTile = lastEval
+    ? `<div class="tile" id="eval-score"><div class="v ${lastEval.passed ? 'met' : 'missed'}">${lastEval.score.toFixed(3)}</div><div class="l">Eval Score (threshold ${esc(lastEval.threshold)}) ${lastEval.passed ? 'passed' : 'FAILED'}</div></div>`
+    : '';
+  const stages = table(
+    ['stage', 'status', 'started', 'took', 'detail'],
+    d.stages.map((s) => [td(s.name), td(s.status), td(when(s.startedAt)), td(s.finishedAt ? formatMs(Date.parse(s.finishedAt) - Date.parse(s.startedAt)) : 'running', 'num'), td(s.detail)]),
+    'id="stages"',
+  );
+  const checks = lastEval
+    ? table(
+        ['check', 'score', 'result', 'why'],
+        lastEval.checks.map((c) => [td(c.check), td(c.score.toFixed(2), 'num'), td(c.passed ? 'pass' : 'FAIL', c.passed ? 'met' : 'missed'), td(c.explanation)]),
+        'id="checks"',
+      )
+    : '<p>No eval result (yet).</p>';
+  const explained = `<div class="headline" id="explanation"><strong>${esc(explanation.headline)}</strong>${explanation.sections
+    .map((s) => `<h3>${esc(s.title)}</h3><pre>${esc(s.lines.join('\n'))}</pre>`)
+    .join('')}</div>`;
+  const live =
+    t.state === 'running'
+      ? `<h2>Live</h2><div id="live" data-train="${esc(t.id)}"><div class="tile"><div class="v" id="live-stage">…</div><div class="l">stage</div></div><div class="tile"><div class="v" id="live-weight">…</div><div class="l">canary weight</div></div><div class="tile"><div class="v" id="live-probe">…</div><div class="l">last probe</div></div><table><thead><tr><th>time</th><th>event</th><th>by</th><th>detail</th></tr></thead><tbody id="live-timeline"></tbody></table></div>`
+      : '';
+  const body = `<h1>${esc(t.title)}</h1>
+<p>${esc(t.id)} · ${esc(t.service)} → ${esc(t.environment)} · by ${esc(t.author)} · <span class="${esc(trainState(t))}" id="state">${esc(trainState(t).replace('_', ' '))}</span>${t.mergeSha ? ` · merged ${esc(t.mergeSha.slice(0, 12))}` : ''}</p>
+${evalTile}${live}
+<h2>Why</h2>${explained}
+<h2>Stages</h2>${stages}
+<h2>Eval checks</h2>${checks}`;
+  return page(t.title, body, t.state === 'running' ? liveScript : '');
+}
+
+/** Polls the live endpoint once a second while the train runs; reloads once it has ended, to show the record. */
+const liveScript = `
+const root = document.getElementById('live');
+const id = root.dataset.train;
+const text = (el, v) => { document.getElementById(el).textContent = v; };
+async function tick() {
+  try {
+    const r = await fetch('/api/trains/' + encodeURIComponent(id) + '/live');
+    if (r.ok) {
+      const s = await r.json();
+      text('live-stage', s.stage + (s.waitingFor ? ' (waiting for ' + s.waitingFor + ')' : ''));
+      text('live-weight', s.weight + '%');
+      const p = s.lastProbe;
+      text('live-probe', p ? p.verdict + ' at ' + p.weight + '%: ' + p.canary.requests + ' req, ' + p.canary.errors + ' err, p95 ' + p.canary.p95Ms.toFixed(1) + ' ms' : 'none yet');
+      const body = document.getElementById('live-timeline');
+      body.replaceChildren(...s.history.map((h) => {
+        const tr = document.createElement('tr');
+        for (const v of [new Date(h.at).toISOString().slice(11, 23), h.kind, h.by || '', h.detail]) { const td = document.createElement('td'); td.textContent = v; tr.appendChild(td); }
+        return tr;
+      }));
+      if (s.stage === 'done') { setTimeout(() => location.reload(), 1500); return; }
+    }
+  } catch (e) { /* the server restarted: try again */ }
+  setTimeout(tick, 1000);
+}
+tick();
+`;

@@ -1,0 +1,167 @@
+/**
+ * The dashboard as a person sees it, in headless chromium: the overview over a real record (KPIs, trains,
+ * spend), why a train ended, and a real train running on Temporal followed live until it is promoted.
+ */
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Browser, Page } from 'puppeteer-core';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { createActivities } from '../../../activities';
+import { queryStatus } from '../../../cli/release';
+import { createDashboard } from '../../../dashboard/server';
+import { TrainFixture } from '../../../examples/train-fixture';
+import { RecordStore } from '../../../record/store';
+import { approveSignal } from '../../../workflows/messages';
+import type { releaseTrain } from '../../../workflows/release-train';
+import { launchBrowser } from '../../helpers/browser';
+import { freshDatabase, type FreshDb } from '../../helpers/fresh-db';
+import { seedTrain } from '../../helpers/record-fixture';
+import { connectTestEnv, createTestWorker, tempDir } from '../../helpers/temporal';
+
+const RUN = Date.now().toString(36);
+const TASK_QUEUE = `test-dashboard-${RUN}`;
+let db: FreshDb;
+let app: FastifyInstance;
+let base: string;
+let browser: Browser;
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+const stateDir = tempDir('dashboard-state');
+const fixture = new TrainFixture(`dash-${RUN}`, stateDir);
+
+beforeAll(async () => {
+  db = await freshDatabase('dashboard');
+  const record = new RecordStore({ prisma: db.prisma });
+  await seedTrain(record, {
+    id: `promoted-${RUN}`,
+    title: 'Greet politely',
+    author: 'ada',
+    prompt: 'implement',
+    outcome: 'promoted',
+    reason: 'all health gates passed',
+    evalScore: 0.97,
+    merged: true,
+    costUsd: 0.42,
+    summary: { timeline: [], rollout: { outcome: 'promoted', reason: 'all health gates passed', finalWeight: 100, probes: 6 } },
+  });
+  await seedTrain(record, {
+    id: `rolled-${RUN}`,
+    title: 'Greet <loudly>',
+    author: 'grace',
+    outcome: 'rolled_back',
+    reason: 'health gate at 10% failed',
+    evalScore: 0.9,
+    merged: true,
+    costUsd: 0.08,
+    summary: {
+      timeline: [{ at: Date.now() - 30_000, kind: 'rollback', detail: 'health gate at 10% failed: error rate 33.00% > 1.00%; 100% on stable', source: 'rollout' }],
+      rollout: { outcome: 'rolled_back', reason: 'health gate at 10% failed: error rate 33.00% > 1.00%', finalWeight: 0, probes: 2, mttrMs: 1_850 },
+    },
+  });
+  await seedTrain(record, {
+    id: `denied-${RUN}`,
+    title: 'Delete the failing test',
+    author: 'agent-7',
+    prompt: 'fix',
+    outcome: 'denied',
+    evalScore: 0.5,
+    denials: [{ rule: 'tests-weakened', reason: 'the change deletes the test that fails', evidence: 'test/greeting.test.ts: 1 test removed', fix: 'fix greet() instead' }],
+  });
+
+  env = await connectTestEnv();
+  worker = await createTestWorker(env, TASK_QUEUE, createActivities({ stateDir, databaseUrl: db.url }));
+  running = worker.run();
+  await fixture.start();
+  app = createDashboard({
+    record,
+    liveTrain: async (id) => {
+      const s = await queryStatus(env.client, id).catch(() => undefined);
+      return s && { stage: s.stage, weight: s.weight, history: [...s.history, ...(s.rollout?.history ?? [])], lastProbe: s.rollout?.lastProbes.at(-1) };
+    },
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  browser = await launchBrowser();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  worker?.shutdown();
+  await running;
+  await fixture.stop();
+  await db?.drop();
+});
+
+async function open(path: string): Promise<Page> {
+  const page = await browser.newPage();
+  const response = await page.goto(`${base}${path}`, { waitUntil: 'load' });
+  expect(response?.status()).toBe(200);
+  return page;
+}
+const text = (page: Page, selector: string) => page.$eval(selector, (el) => (el as unknown as { innerText: string }).innerText);
+
+test('the overview shows every train with its state, the KPIs computed from the record, and spend by author', async () => {
+  const page = await open('/?since=24h');
+  const trains = await text(page, '#trains');
+  expect(trains).toContain(`rolled-${RUN}`);
+  expect(trains).toContain('Greet <loudly>');
+  expect(trains).toMatch(new RegExp(`denied-${RUN}\\s+greeter\\s+dev\\s+Delete the failing test\\s+agent-7\\s+denied`));
+  const kpis = await text(page, '#kpis');
+  // One rolled-back train with a 1.85 s MTTR; 1 of 2 merged trains promoted.
+  expect(kpis).toMatch(/rollback MTTR, median\s+1\.85 s \(max 1\.85 s\)\s+≤ 300 s\s+1/);
+  expect(kpis).toMatch(/change failure rate\s+50\.0%/);
+  expect(kpis).toMatch(/\$ per PR\s+\$0\.2500/);
+  expect(await page.$$eval('#kpis svg.trend', (svgs) => svgs.length)).toBe(9);
+  expect(await page.$eval('svg.trend[data-kpi="rollback_mttr_median_s"]', (svg) => svg.getAttribute('data-points'))).toBe('1');
+  expect(await text(page, 'body')).toMatch(/ada\s+\$0\.4200\s+1\s+\$0\.4200/);
+  await page.close();
+});
+
+test('a train page says why it ended, with the gate figures; a bad link and a bad period say what is wrong', async () => {
+  const page = await open('/');
+  await Promise.all([page.waitForNavigation(), page.click(`a[href="/trains/rolled-${RUN}"]`)]);
+  const why = await text(page, '#explanation');
+  expect(why).toContain('was rolled back: health gate at 10% failed: error rate 33.00% > 1.00% (back on stable 1.9 s after the first red probe).');
+  expect(await text(page, '#eval-score')).toContain('0.900');
+  await page.goto(`${base}/trains/denied-${RUN}`);
+  expect(await text(page, '#explanation')).toContain('[tests-weakened] the change deletes the test that fails. Evidence: test/greeting.test.ts: 1 test removed. Fix: fix greet() instead');
+
+  const missing = await page.goto(`${base}/trains/no-such-train`);
+  expect(missing?.status()).toBe(404);
+  expect(await text(page, '#error')).toBe("No train 'no-such-train' in the record.");
+  const bad = await page.goto(`${base}/?since=yesterday`);
+  expect(bad?.status()).toBe(400);
+  expect(await text(page, '#error')).toContain("since: use a span back from now like '24h', '7d' or '4w'");
+  await page.close();
+});
+
+test('a running train is followed live: its stage while it waits for approval, then the record once it is promoted', async () => {
+  const handle = await env.client.workflow.start<typeof releaseTrain>('releaseTrain', {
+    taskQueue: TASK_QUEUE,
+    workflowId: `live-${RUN}`,
+    args: [fixture.change('good-change', `live-${RUN}`, { approval: 'required', author: 'ada' })],
+  });
+  const page = await browser.newPage();
+  // The train row exists from its first activity on.
+  for (let i = 0; i < 100; i++) {
+    const r = await page.goto(`${base}/trains/live-${RUN}`);
+    if (r?.status() === 200) break;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  // Expressions run in the page (strings: this file is compiled without the DOM's types).
+  await page.waitForFunction("document.getElementById('live-stage')?.textContent === 'awaitingApproval'", { timeout: 90_000 });
+  expect(await text(page, '#live-timeline')).toMatch(/evals\s+score \d\.\d{3} \(threshold 0\.85\)/);
+
+  await handle.signal(approveSignal, { by: 'grace', reason: 'looks right' });
+  // Live weights while it rolls out, then the page reloads onto the closed record.
+  await page.waitForFunction("/canary weight (10|50|100)%/.test(document.getElementById('live-timeline')?.textContent ?? '')", { timeout: 90_000 });
+  await page.waitForFunction("document.getElementById('state')?.textContent === 'promoted'", { timeout: 90_000 });
+  expect((await handle.result()).outcome).toBe('promoted');
+  const why = await text(page, '#explanation');
+  expect(why).toMatch(/was promoted: all health gates passed, Eval Score \d\.\d{3}\./);
+  expect(why).toContain('approve by grace: looks right');
+  await page.close();
+}, 240_000);
