@@ -17,6 +17,7 @@ import { CliError, EXIT } from './errors';
 import { parseOrThrow } from '../core/validation';
 import { git, GitError } from '../io/git';
 import { branchNames, resolveChangeRef } from '../repo/repository';
+import type { LiveTrain } from '../dashboard/pages';
 
 export function trainWorkflowId(changeId: string): string {
   return `train-${changeId}`;
@@ -187,3 +188,17 @@ export async function sendOperatorSignal(client: Client, workflowId: string, nam
   }
 }
 
+/** A running train as the dashboard and `maestro explain` show it: stage, weight, last probe and one timeline (train and rollout); undefined when Temporal does not know it. */
+export async function liveTrain(client: Client, workflowId: string): Promise<LiveTrain | undefined> {
+  const s = await queryStatus(client, workflowId).catch(() => undefined);
+  if (!s) return undefined;
+  return {
+    stage: s.stage,
+    weight: s.weight,
+    ...(s.outcome ? { outcome: s.outcome } : {}),
+    ...(s.evalScore !== undefined ? { evalScore: s.evalScore } : {}),
+    ...(s.waitingFor ? { waitingFor: s.waitingFor } : {}),
+    timeline: [...s.history.map((e) => ({ ...e, source: 'train' as const })), ...(s.rollout?.history ?? []).map((e) => ({ ...e, source: 'rollout' as const }))].sort((a, b) => a.at - b.at),
+    ...(s.rollout?.lastProbes.length ? { lastProbe: s.rollout.lastProbes.at(-1) } : {}),
+  };
+}

@@ -77,7 +77,7 @@ function headline(d: TrainDossier, timeline: TimelineEntry[]): string {
   const t = d.train;
   const what = `${t.id} (${t.service} → ${t.environment}, "${t.title}" by ${t.author})`;
   if (t.state === 'running') {
-    const stage = d.stages.at(-1)?.name ?? 'starting';
+    const stage = [...timeline].reverse().find((e) => e.kind === 'stage')?.detail ?? d.stages.at(-1)?.name ?? 'starting';
     return `${what} is running: stage ${stage}`;
   }
   const denial = d.decisions.at(-1)?.outcome === 'deny' ? d.decisions.at(-1)?.denials[0] : undefined;

@@ -1,5 +1,5 @@
 /** The dashboard's pages, as HTML strings from data (no I/O): the overview and one train. */
-import type { TrainDossier } from '../core/dossier';
+import type { TimelineEntry, TrainDossier } from '../core/dossier';
 import { formatMs, type Explanation } from '../core/explain';
 import type { KpiValue, TrainFacts } from '../core/kpi';
 import { esc, page, table, td, tdHtml, trendLine } from './html';
@@ -11,7 +11,8 @@ export interface LiveTrain {
   outcome?: string;
   evalScore?: number;
   waitingFor?: string;
-  history: { at: number; kind: string; detail: string; by?: string }[];
+  /** The train's and its rollout's entries, oldest first. */
+  timeline: TimelineEntry[];
   lastProbe?: { verdict: string; weight: number; canary: { requests: number; errors: number; p95Ms: number }; stable: { p95Ms: number }; reasons: string[] };
 }
 
@@ -102,7 +103,7 @@ function spendBy(d: OverviewData, key: (t: TrainDossier['train']) => string): st
   );
 }
 
-export function trainPage(d: TrainDossier, explanation: Explanation): string {
+export function trainPage(d: TrainDossier, explanation: Explanation, live?: LiveTrain): string {
   const t = d.train;
   const lastEval = d.evals.at(-1);
   const evalTile = lastEval
@@ -123,20 +124,20 @@ export function trainPage(d: TrainDossier, explanation: Explanation): string {
   const explained = `<div class="headline" id="explanation"><strong>${esc(explanation.headline)}</strong>${explanation.sections
     .map((s) => `<h3>${esc(s.title)}</h3><pre>${esc(s.lines.join('\n'))}</pre>`)
     .join('')}</div>`;
-  const live =
+  const livePanel =
     t.state === 'running'
-      ? `<h2>Live</h2><div id="live" data-train="${esc(t.id)}"><div class="tile"><div class="v" id="live-stage">…</div><div class="l">stage</div></div><div class="tile"><div class="v" id="live-weight">…</div><div class="l">canary weight</div></div><div class="tile"><div class="v" id="live-probe">…</div><div class="l">last probe</div></div><table><thead><tr><th>time</th><th>event</th><th>by</th><th>detail</th></tr></thead><tbody id="live-timeline"></tbody></table></div>`
+      ? `<h2>Live</h2><div id="live" data-train="${esc(t.id)}" data-stage="${esc(live?.stage ?? '')}"><div class="tile"><div class="v" id="live-stage">…</div><div class="l">stage</div></div><div class="tile"><div class="v" id="live-weight">…</div><div class="l">canary weight</div></div><div class="tile"><div class="v" id="live-probe">…</div><div class="l">last probe</div></div><table><thead><tr><th>time</th><th>event</th><th>by</th><th>detail</th></tr></thead><tbody id="live-timeline"></tbody></table></div>`
       : '';
   const body = `<h1>${esc(t.title)}</h1>
 <p>${esc(t.id)} · ${esc(t.service)} → ${esc(t.environment)} · by ${esc(t.author)} · <span class="${esc(trainState(t))}" id="state">${esc(trainState(t).replace('_', ' '))}</span>${t.mergeSha ? ` · merged ${esc(t.mergeSha.slice(0, 12))}` : ''}</p>
-${evalTile}${live}
+${evalTile}${livePanel}
 <h2>Why</h2>${explained}
 <h2>Stages</h2>${stages}
 <h2>Eval checks</h2>${checks}`;
   return page(t.title, body, t.state === 'running' ? liveScript : '');
 }
 
-/** Polls the live endpoint once a second while the train runs; reloads once it has ended, to show the record. */
+/** Polls the live endpoint once a second while the train runs; reloads when the stage changes or the train ends, to show the record. */
 const liveScript = `
 const root = document.getElementById('live');
 const id = root.dataset.train;
@@ -151,12 +152,13 @@ async function tick() {
       const p = s.lastProbe;
       text('live-probe', p ? p.verdict + ' at ' + p.weight + '%: ' + p.canary.requests + ' req, ' + p.canary.errors + ' err, p95 ' + p.canary.p95Ms.toFixed(1) + ' ms' : 'none yet');
       const body = document.getElementById('live-timeline');
-      body.replaceChildren(...s.history.map((h) => {
+      body.replaceChildren(...s.timeline.map((h) => {
         const tr = document.createElement('tr');
         for (const v of [new Date(h.at).toISOString().slice(11, 23), h.kind, h.by || '', h.detail]) { const td = document.createElement('td'); td.textContent = v; tr.appendChild(td); }
         return tr;
       }));
-      if (s.stage === 'done') { setTimeout(() => location.reload(), 1500); return; }
+      // A new stage (or the end) has new figures in the record: show them.
+      if (s.stage !== root.dataset.stage) { setTimeout(() => location.reload(), s.stage === 'done' ? 1500 : 0); return; }
     }
   } catch (e) { /* the server restarted: try again */ }
   setTimeout(tick, 1000);

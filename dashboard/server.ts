@@ -87,7 +87,9 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
   app.get('/trains/:id', async (request, reply) => {
     const d = await dossier(request.params);
     if (!d) return notFound(reply, false, String((request.params as { id: string }).id));
-    return reply.type('text/html').send(trainPage(d, explainTrain(d)));
+    const live = d.train.state === 'running' && deps.liveTrain ? await deps.liveTrain(d.train.id) : undefined;
+    if (live) d.summary = { timeline: live.timeline };
+    return reply.type('text/html').send(trainPage(d, explainTrain(d), live));
   });
   app.get('/api/trains/:id', async (request, reply) => {
     const d = await dossier(request.params);

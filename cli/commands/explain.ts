@@ -36,19 +36,12 @@ export const command = defineCommand({
 
 /** A running train's timeline so far, when Temporal answers (the record has it only once the train closes). */
 async function liveSummary(trainId: string) {
-  const [{ tryConnectClient }, { queryStatus }] = await Promise.all([import('../client'), import('../release')]);
+  const [{ tryConnectClient }, { liveTrain }] = await Promise.all([import('../client'), import('../release')]);
   const client = await tryConnectClient();
   if (!client) return undefined;
   try {
-    const status = await queryStatus(client, trainId);
-    return {
-      timeline: [
-        ...status.history.map((e) => ({ ...e, source: 'train' as const })),
-        ...(status.rollout?.history ?? []).map((e) => ({ ...e, source: 'rollout' as const })),
-      ].sort((a, b) => a.at - b.at),
-    };
-  } catch {
-    return undefined;
+    const live = await liveTrain(client, trainId);
+    return live && { timeline: live.timeline };
   } finally {
     await client.connection.close();
   }

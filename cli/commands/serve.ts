@@ -13,24 +13,14 @@ export const command = defineCommand({
   options: { port: { type: 'string' } },
   async run({ values }, io) {
     const port = portOption('port', values.port, DASHBOARD_PORT);
-    const [{ createDashboard, listenDashboard }, { tryConnectClient }, { queryStatus }, { record, close }] = await Promise.all([
+    const [{ createDashboard, listenDashboard }, { tryConnectClient }, { liveTrain }, { record, close }] = await Promise.all([
       import('../../dashboard/server'),
       import('../client'),
       import('../release'),
       openRecord(),
     ]);
     const client = await tryConnectClient();
-    const app = createDashboard({
-      record,
-      ...(client
-        ? {
-            liveTrain: async (trainId: string) => {
-              const s = await queryStatus(client, trainId).catch(() => undefined);
-              return s && { stage: s.stage, weight: s.weight, outcome: s.outcome, evalScore: s.evalScore, waitingFor: s.waitingFor, history: [...s.history, ...(s.rollout?.history ?? [])].sort((a, b) => a.at - b.at), lastProbe: s.rollout?.lastProbes.at(-1) };
-            },
-          }
-        : {}),
-    });
+    const app = createDashboard({ record, ...(client ? { liveTrain: (trainId: string) => liveTrain(client, trainId) } : {}) });
     const url = await listenDashboard(app, port);
     io.print(`dashboard: ${url}${client ? '' : ' (Temporal not reachable: no live status for running trains)'}`);
     await new Promise<void>((resolve) => {

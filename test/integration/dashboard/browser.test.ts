@@ -8,7 +8,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createActivities } from '../../../activities';
-import { queryStatus } from '../../../cli/release';
+import { liveTrain } from '../../../cli/release';
 import { createDashboard } from '../../../dashboard/server';
 import { TrainFixture } from '../../../examples/train-fixture';
 import { RecordStore } from '../../../record/store';
@@ -76,10 +76,7 @@ beforeAll(async () => {
   await fixture.start();
   app = createDashboard({
     record,
-    liveTrain: async (id) => {
-      const s = await queryStatus(env.client, id).catch(() => undefined);
-      return s && { stage: s.stage, weight: s.weight, history: [...s.history, ...(s.rollout?.history ?? [])], lastProbe: s.rollout?.lastProbes.at(-1) };
-    },
+    liveTrain: (id) => liveTrain(env.client, id),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -95,12 +92,22 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function open(path: string): Promise<Page> {
+async function newPage(): Promise<Page> {
   const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 900 });
+  return page;
+}
+
+async function open(path: string): Promise<Page> {
+  const page = await newPage();
   const response = await page.goto(`${base}${path}`, { waitUntil: 'load' });
   expect(response?.status()).toBe(200);
   return page;
 }
+/** MAESTRO_SCREENSHOTS=<dir>: the pages as they were checked, for the README (docs/images/). */
+const screenshot = async (page: Page, name: string) => {
+  if (process.env.MAESTRO_SCREENSHOTS) await page.screenshot({ path: `${process.env.MAESTRO_SCREENSHOTS}/${name}.png`, fullPage: true });
+};
 const text = (page: Page, selector: string) => page.$eval(selector, (el) => (el as unknown as { innerText: string }).innerText);
 
 test('the overview shows every train with its state, the KPIs computed from the record, and spend by author', async () => {
@@ -117,6 +124,7 @@ test('the overview shows every train with its state, the KPIs computed from the 
   expect(await page.$$eval('#kpis svg.trend', (svgs) => svgs.length)).toBe(9);
   expect(await page.$eval('svg.trend[data-kpi="rollback_mttr_median_s"]', (svg) => svg.getAttribute('data-points'))).toBe('1');
   expect(await text(page, 'body')).toMatch(/ada\s+\$0\.4200\s+1\s+\$0\.4200/);
+  await screenshot(page, 'dashboard-overview');
   await page.close();
 });
 
@@ -126,6 +134,7 @@ test('a train page says why it ended, with the gate figures; a bad link and a ba
   const why = await text(page, '#explanation');
   expect(why).toContain('was rolled back: health gate at 10% failed: error rate 33.00% > 1.00% (back on stable 1.9 s after the first red probe).');
   expect(await text(page, '#eval-score')).toContain('0.900');
+  await screenshot(page, 'dashboard-rolled-back');
   await page.goto(`${base}/trains/denied-${RUN}`);
   expect(await text(page, '#explanation')).toContain('[tests-weakened] the change deletes the test that fails. Evidence: test/greeting.test.ts: 1 test removed. Fix: fix greet() instead');
 
@@ -144,7 +153,7 @@ test('a running train is followed live: its stage while it waits for approval, t
     workflowId: `live-${RUN}`,
     args: [fixture.change('good-change', `live-${RUN}`, { approval: 'required', author: 'ada' })],
   });
-  const page = await browser.newPage();
+  const page = await newPage();
   // The train row exists from its first activity on.
   for (let i = 0; i < 100; i++) {
     const r = await page.goto(`${base}/trains/live-${RUN}`);
@@ -152,8 +161,11 @@ test('a running train is followed live: its stage while it waits for approval, t
     await new Promise((r) => setTimeout(r, 300));
   }
   // Expressions run in the page (strings: this file is compiled without the DOM's types).
-  await page.waitForFunction("document.getElementById('live-stage')?.textContent === 'awaitingApproval'", { timeout: 90_000 });
+  // The page reloads when the stage changes: wait for the one rendered at awaitingApproval.
+  await page.waitForFunction("document.getElementById('live')?.dataset.stage === 'awaitingApproval' && document.getElementById('live-stage')?.textContent === 'awaitingApproval'", { timeout: 90_000 });
   expect(await text(page, '#live-timeline')).toMatch(/evals\s+score \d\.\d{3} \(threshold 0\.85\)/);
+  await screenshot(page, 'dashboard-live');
+  expect(await text(page, '#explanation')).toContain('is running: stage awaitingApproval');
 
   await handle.signal(approveSignal, { by: 'grace', reason: 'looks right' });
   // Live weights while it rolls out, then the page reloads onto the closed record.
