@@ -109,5 +109,6 @@ export function formatMs(ms: number): string {
 }
 
 export function formatExplanation(e: Explanation): string {
-  return [e.headline, ...e.sections.flatMap((s) => ['', `${s.title}:`, ...s.lines.map((l) => `  ${l}`)])].join('\n');
+  // A line of several (multi-line evidence) stays inside its item.
+  return [e.headline, ...e.sections.flatMap((s) => ['', `${s.title}:`, ...s.lines.map((l) => `  ${l.replace(/\n/g, '\n    ')}`)])].join('\n');
 }

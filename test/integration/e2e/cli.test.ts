@@ -55,6 +55,25 @@ test('a denied train exits 11 and prints the reason and the fix', async () => {
   const out = await maestro(['release', 'start', writeChange('denied', cr), '--wait']);
   expect(out.code).toBe(11);
   expect(out.stdout).toMatch(/outcome: denied — \[eval-score-below-threshold\].*fix:/);
+
+  // Why, from the record, in words; and the KPIs that count it.
+  const why = await maestro(['explain', `train-${cr.id}`]);
+  expect(why.code).toBe(0);
+  expect(why.stdout.split('\n')[0]).toMatch(new RegExp(`^train-${cr.id} \\(greeter-cli → dev, ".*" by .*\\) was denied by rule eval-score-below-threshold: `));
+  expect(why.stdout).toMatch(/denied by policy:\n  \[eval-score-below-threshold\] .*Evidence: .*\n    FAIL tests_pass score=0\.600: .*Fix: Make tests_pass, base_tests_pass pass/s);
+  expect(why.stdout).toMatch(/FAIL  tests_pass/);
+  const kpi = await maestro(['kpi', '--since', '1h', '--json']);
+  expect(kpi.code).toBe(0);
+  const overrides = (JSON.parse(kpi.stdout) as { kpis: { id: string; n: number }[] }).kpis.find((k) => k.id === 'reviewer_override_rate');
+  expect(overrides?.n).toBeGreaterThanOrEqual(1);
+});
+
+test('explain and kpi refuse what they cannot answer, saying what to give instead', async () => {
+  const missing = await maestro(['explain', 'train-never-ran']);
+  expect([missing.code, missing.stderr.trim()]).toEqual([4, "maestro explain: no train 'train-never-ran' in the record (train ids are the workflow ids 'maestro release' prints)"]);
+  const period = await maestro(['kpi', '--since', 'yesterday']);
+  expect(period.code).toBe(2);
+  expect(period.stderr).toContain("since: use a span back from now like '24h', '7d' or '4w', or an ISO date like '2026-11-01'");
 });
 
 test('release start --wait follows a train to promotion and exits 0; status shows the history', async () => {
@@ -70,7 +89,8 @@ test('release start --wait follows a train to promotion and exits 0; status show
   expect(status.code).toBe(0);
   expect(status.stdout).toMatch(/outcome promoted, canary weight 100%/);
   expect(status.stdout).toMatch(/gate-passed/);
-});
+  // Under load a whole train with its CLI start-ups can take longer than the default 2 minutes.
+}, 240_000);
 
 test('a finished change id is refused with its outcome and how to re-run it on purpose; nothing starts', async () => {
   const cr = fixture.change('failing-tests-change', `cli-again-${RUN}`);
