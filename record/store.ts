@@ -246,23 +246,7 @@ export class RecordStore {
     const iso = (d: Date | null) => d?.toISOString() ?? null;
     const summary = trainSummarySchema.safeParse(t.summary);
     return {
-      train: {
-        id: t.id,
-        changeId: t.changeId,
-        title: t.title,
-        repo: t.repo,
-        service: t.service,
-        environment: t.environment,
-        author: t.author,
-        ...promptOf(t.changeRequest),
-        state: t.state,
-        outcome: t.outcome as TrainOutcomeName | null,
-        reason: t.reason,
-        candidateSha: t.candidateSha,
-        mergeSha: t.mergeSha,
-        startedAt: t.startedAt.toISOString(),
-        closedAt: iso(t.closedAt),
-      },
+      train: trainRow(t),
       stages: t.stages.map((s) => ({ name: s.name, status: s.status, detail: s.detail, startedAt: s.startedAt.toISOString(), finishedAt: iso(s.finishedAt) })),
       evals: t.evalResults.map((e) => ({
         candidateSha: e.candidateSha,
@@ -314,23 +298,7 @@ export class RecordStore {
       orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
       take: input.limit ?? 100,
     });
-    return rows.map((t) => ({
-      id: t.id,
-      changeId: t.changeId,
-      title: t.title,
-      repo: t.repo,
-      service: t.service,
-      environment: t.environment,
-      author: t.author,
-      ...promptOf(t.changeRequest),
-      state: t.state,
-      outcome: t.outcome as TrainOutcomeName | null,
-      reason: t.reason,
-      candidateSha: t.candidateSha,
-      mergeSha: t.mergeSha,
-      startedAt: t.startedAt.toISOString(),
-      closedAt: t.closedAt?.toISOString() ?? null,
-    }));
+    return rows.map(trainRow);
   }
 
   /** What the KPIs need (core/kpi.ts) of every train that started in [since, until). */
@@ -369,6 +337,26 @@ export class RecordStore {
       };
     });
   }
+}
+
+function trainRow(t: Prisma.TrainGetPayload<object>): TrainDossier['train'] {
+  return {
+    id: t.id,
+    changeId: t.changeId,
+    title: t.title,
+    repo: t.repo,
+    service: t.service,
+    environment: t.environment,
+    author: t.author,
+    ...promptOf(t.changeRequest),
+    state: t.state,
+    outcome: t.outcome as TrainOutcomeName | null,
+    reason: t.reason,
+    candidateSha: t.candidateSha,
+    mergeSha: t.mergeSha,
+    startedAt: t.startedAt.toISOString(),
+    closedAt: t.closedAt?.toISOString() ?? null,
+  };
 }
 
 function promptOf(changeRequest: Prisma.JsonValue): { prompt?: string } {
