@@ -389,3 +389,48 @@ export function assertMigrationRuns(m: Migration, snapshot: SchemaSnapshot): Mig
   if (problems.length > 0) throw new MigrationRefusedError(m.name, problems);
   return m;
 }
+
+export type MigrationPhase = 'expanding' | 'backfilling' | 'validating' | 'ready' | 'contracting' | 'completed' | 'rolling_back' | 'rolled_back';
+
+/** How hard the backfill pushes; changed while it runs by the workflow's `throttle` signal. */
+export const backfillThrottleSchema = z
+  .object({
+    /** Rows per batch (one transaction each). */
+    batchSize: z.number().int().min(1).max(100_000),
+    /** Pause between batches. */
+    delayMs: z.number().int().min(0).max(60_000),
+  })
+  .strict();
+export type BackfillThrottle = z.infer<typeof backfillThrottleSchema>;
+
+export interface MigrationTimeouts {
+  /** How long a statement waits for a lock before giving up (and retrying later). */
+  lockTimeoutMs: number;
+  /** How long one statement (a batch, a step) may run. */
+  statementTimeoutMs: number;
+}
+
+/** Everything a status page or the workflow query shows about one migration. */
+export interface MigrationProgress {
+  name: string;
+  phase: MigrationPhase;
+  fromVersion: string;
+  toVersion: string;
+  /** Steps done / planned in the current phase (expand, validate, contract, rollback). */
+  step: number;
+  steps: number;
+  rowsTotal: number;
+  rowsDone: number;
+  rowsLeft: number;
+  rowsUpdated: number;
+  batches: number;
+  /** Rows per second over the last backfill slice (0 when not backfilling). */
+  rate: number;
+  etaSeconds: number | null;
+  lockWaits: number;
+  errors: number;
+  lastError: string | null;
+  tables: { table: string; lastKey: string | null; rowsDone: number; batches: number; done: boolean }[];
+  startedAt: string;
+  updatedAt: string;
+}

@@ -10,50 +10,9 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { PermanentError, TransientError } from '../core/errors';
-import { assertMigrationRuns, parseMigration, type Migration } from '../core/migration';
+import { assertMigrationRuns, parseMigration, type BackfillThrottle, type Migration, type MigrationPhase, type MigrationProgress, type MigrationTimeouts } from '../core/migration';
 import { planMigration, versionSearchPath, type MigrationPlan, type SqlStep } from '../core/migration-plan';
 import { readSchema } from './introspect';
-
-export type MigrationPhase = 'expanding' | 'backfilling' | 'validating' | 'ready' | 'contracting' | 'completed' | 'rolling_back' | 'rolled_back';
-
-export interface BackfillThrottle {
-  /** Rows per batch (one transaction each). */
-  batchSize: number;
-  /** Pause between batches. */
-  delayMs: number;
-}
-
-export interface MigrationTimeouts {
-  /** How long a statement waits for a lock before giving up (and retrying later). */
-  lockTimeoutMs: number;
-  /** How long one statement (a batch, a step) may run. */
-  statementTimeoutMs: number;
-}
-
-/** Everything a status page or the workflow query shows about one migration. */
-export interface MigrationProgress {
-  name: string;
-  phase: MigrationPhase;
-  fromVersion: string;
-  toVersion: string;
-  /** Steps done / planned in the current phase (expand, validate, contract, rollback). */
-  step: number;
-  steps: number;
-  rowsTotal: number;
-  rowsDone: number;
-  rowsLeft: number;
-  rowsUpdated: number;
-  batches: number;
-  /** Rows per second over the last backfill slice (0 when not backfilling). */
-  rate: number;
-  etaSeconds: number | null;
-  lockWaits: number;
-  errors: number;
-  lastError: string | null;
-  tables: { table: string; lastKey: string | null; rowsDone: number; batches: number; done: boolean }[];
-  startedAt: string;
-  updatedAt: string;
-}
 
 export class MigrationStateError extends PermanentError {
   constructor(message: string) {
