@@ -7,7 +7,7 @@
  * other" is checked while the migration runs, not only at the end.
  */
 import { Pool } from 'pg';
-import { versionConnection } from '../../migrations/engine';
+import { MigrationEngine, versionConnection } from '../../migrations/engine';
 
 export interface PersonName {
   first: string;
@@ -49,6 +49,20 @@ export const createPeopleMigration = {
     },
   ],
 };
+
+/** Makes `people` through the first migration (so v1 has its views) and seeds `rows` rows through v1. */
+export async function createPeopleTable(engine: MigrationEngine, url: string, rows: number): Promise<void> {
+  await engine.register(createPeopleMigration);
+  await engine.expand('create_people');
+  await engine.backfill('create_people', { batchSize: 1000, delayMs: 0 }, 10_000);
+  await engine.complete('create_people');
+  const v1 = new Pool(versionConnection(url, 'public', 'v1'));
+  try {
+    await v1.query(`INSERT INTO people (name, email) SELECT 'First' || g || ' Last' || g, 'p' || g || '@example.org' FROM generate_series(1, $1::int) g`, [rows]);
+  } finally {
+    await v1.end();
+  }
+}
 
 export interface LoadFigures {
   requests: number;

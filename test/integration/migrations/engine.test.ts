@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import { createPeopleMigration, mismatchedRows, percentile, splitNameMigration, VersionLoad } from '../../../bench/lib/people-load';
+import { createPeopleTable, mismatchedRows, percentile, splitNameMigration, VersionLoad } from '../../../bench/lib/people-load';
 import { MigrationRefusedError } from '../../../core/migration';
 import { MigrationEngine, MigrationStateError } from '../../../migrations/engine';
 import { readSchema } from '../../../migrations/introspect';
@@ -20,13 +20,7 @@ async function peopleDatabase(prefix: string): Promise<Stack> {
   const db = await emptyDatabase(prefix);
   const pool = new Pool({ connectionString: db.url, max: 4 });
   const engine = new MigrationEngine(pool);
-  await engine.register(createPeopleMigration);
-  await engine.expand('create_people');
-  await engine.backfill('create_people', throttle, 10_000);
-  await engine.complete('create_people');
-  const v1 = new Pool({ connectionString: db.url, options: '-c search_path=public_v1' });
-  await v1.query(`INSERT INTO people (name, email) SELECT 'First' || g || ' Last' || g, 'p' || g || '@example.org' FROM generate_series(1, ${SEED_ROWS}) g`);
-  await v1.end();
+  await createPeopleTable(engine, db.url, SEED_ROWS);
   return {
     url: db.url,
     pool,
