@@ -234,7 +234,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     await condition(() => migrationEnd !== undefined);
     const end = migrationEnd!;
     if (end.result) record('migration', `${end.result.name} ${end.result.outcome}: ${end.result.reason}`);
-    else record('migration-failed', String(end.error?.message));
+    else record('migration-failed', rootMessage(end.error));
   };
   const finish = async (result: Omit<TrainResult, 'changeId'>): Promise<TrainResult> => {
     await endMigration(result.outcome === 'promoted', result.reason);
@@ -372,7 +372,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
       if (abortBy) throw new TrainStop('aborted', `aborted by ${abortBy.by} during the migration${abortBy.reason ? `: ${abortBy.reason}` : ''}`);
       if (!migrationReady) {
         const end = migrationEnd!;
-        const why = end.result ? `${end.result.outcome}: ${end.result.reason}` : String(end.error?.message);
+        const why = end.result ? `${end.result.outcome}: ${end.result.reason}` : rootMessage(end.error);
         throw new TrainStop('failed', `migration ${cr.migration.definition.name} did not get ready (${why}); nothing was merged`);
       }
       record('migration', `${cr.migration.definition.name} ready: ${migrationReady.rowsDone} rows backfilled, ${migrationReady.lockWaits} lock waits`);
@@ -476,6 +476,13 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     await CancellationScope.nonCancellable(checkAndRelease).catch((releaseErr) => record('lease-release-failed', String(releaseErr)));
     throw err;
   }
+}
+
+/** A child's failure says only that it failed; the reason is at the end of its cause chain. */
+function rootMessage(err: Error | undefined): string {
+  let e: Error | undefined = err;
+  while (e && e.cause instanceof Error) e = e.cause;
+  return String(e?.message);
 }
 
 class TrainStop extends Error {
