@@ -312,6 +312,9 @@ export class MigrationEngine {
   private async exclusive(name: string, work: (client: PoolClient) => Promise<void>): Promise<MigrationProgress> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A connection lost while checked out (PostgreSQL restarted) emits 'error': kept, not thrown at the process.
+    const lost = (err: Error) => (broken = err);
+    client.on('error', lost);
     try {
       const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtext('maestro-migration:' || $1)) AS locked`, [name]);
       if (!rows[0].locked) throw new TransientError(`migration '${name}' is being run by another worker`, 'MigrationBusy');
@@ -321,6 +324,7 @@ export class MigrationEngine {
         await client.query(`SELECT pg_advisory_unlock(hashtext('maestro-migration:' || $1))`, [name]).catch((err: Error) => (broken = err));
       }
     } finally {
+      client.off('error', lost);
       // A connection that failed (e.g. PostgreSQL restarted) is destroyed, not returned to the pool.
       client.release(broken);
     }
