@@ -141,11 +141,8 @@ export class MigrationEngine {
         const rateOf = (): number => scannedInSlice / Math.max((Date.now() - sliceStart) / 1000, 0.001);
         for (const target of s.plan.backfill) {
           for (;;) {
-            if (Date.now() - sliceStart >= sliceMs) {
-              await this.pool.query(`UPDATE maestro_migrations.migration SET rate = $2, updated_at = now() WHERE name = $1`, [name, rateOf()]);
-              return;
-            }
-            const scanned = await this.batch(client, name, target, throttle.batchSize);
+            if (Date.now() - sliceStart >= sliceMs) return;
+            const scanned = await this.batch(client, name, target, throttle.batchSize, (n) => (scannedInSlice + n) / Math.max((Date.now() - sliceStart) / 1000, 0.001));
             if (scanned === null) break;
             scannedInSlice += scanned;
             if (onBatch) onBatch(await this.progress(name));
@@ -229,7 +226,7 @@ export class MigrationEngine {
   }
 
   /** One batch and its checkpoint in one transaction; null when the table is done. Retries lock timeouts. */
-  private async batch(client: PoolClient, name: string, target: MigrationPlan['backfill'][number], batchSize: number): Promise<number | null> {
+  private async batch(client: PoolClient, name: string, target: MigrationPlan['backfill'][number], batchSize: number, rateWith: (scanned: number) => number): Promise<number | null> {
     return this.retryingLocks(client, name, `backfill of ${target.table}`, async () => {
       await client.query('BEGIN');
       await this.setLocalTimeouts(client);
@@ -252,8 +249,8 @@ export class MigrationEngine {
         [name, target.table, newKey, scanned, scanned < batchSize],
       );
       await client.query(
-        `UPDATE maestro_migrations.migration SET rows_done = rows_done + $2, rows_updated = rows_updated + $3, batches = batches + 1, updated_at = now() WHERE name = $1`,
-        [name, scanned, updated],
+        `UPDATE maestro_migrations.migration SET rows_done = rows_done + $2, rows_updated = rows_updated + $3, batches = batches + 1, rate = $4, updated_at = now() WHERE name = $1`,
+        [name, scanned, updated, rateWith(scanned)],
       );
       await client.query('COMMIT');
       return scanned;
