@@ -3,7 +3,7 @@
  * the old version's writes before vs during the backfill, for the split-name migration on `people`.
  * A database of its own on the project's PostgreSQL, dropped at the end.
  *
- *   npx tsx bench/migration-backfill.ts [rows=1000000] [batchSize=5000]
+ *   npx tsx bench/migration-backfill.ts [rows=1000000] [batchSize=5000] [delayMs=0]
  */
 import crypto from 'node:crypto';
 import { Client, Pool } from 'pg';
@@ -13,6 +13,8 @@ import { MigrationEngine } from '../migrations/engine';
 
 const rows = Number(process.argv[2] ?? 1_000_000);
 const batchSize = Number(process.argv[3] ?? 5000);
+/** The throttle's pause between batches: the write-latency impact traded for rows/s. */
+const delayMs = Number(process.argv[4] ?? 0);
 const LOAD_MS = 5000;
 
 async function main(): Promise<void> {
@@ -40,7 +42,7 @@ async function main(): Promise<void> {
     t = Date.now();
     let lastBatchAt = t;
     let during: number[] = [];
-    let p = await engine.backfill('split_name', { batchSize, delayMs: 0 }, 60 * 60_000, (progress) => {
+    let p = await engine.backfill('split_name', { batchSize, delayMs }, 60 * 60_000, (progress) => {
       lastBatchAt = Date.now();
       if (progress.rowsLeft === 0 && during.length === 0) during = v1.figures.writeLatenciesMs.splice(0);
     });
@@ -53,7 +55,7 @@ async function main(): Promise<void> {
     await v1.close();
     console.log(
       [
-        `migration split_name on ${rows} rows, batches of ${batchSize}:`,
+        `migration split_name on ${rows} rows, batches of ${batchSize}, ${delayMs} ms apart:`,
         `  expand ${expandMs} ms, backfill ${(backfillMs / 1000).toFixed(1)} s = ${Math.round(p.rowsDone / (backfillMs / 1000))} rows/s (${p.batches} batches), validate ${validateMs} ms, contract ${contractMs} ms`,
         `  lock waits ${p.lockWaits}, errors ${p.errors}`,
         `  v1 writes: ${before.length} in ${LOAD_MS / 1000} s before (p50 ${percentile(before, 50).toFixed(2)} ms, p99 ${percentile(before, 99).toFixed(2)} ms), ` +
