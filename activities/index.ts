@@ -11,6 +11,7 @@ import { createDeliveryActivities } from './delivery';
 import { LocalDeployer } from '../delivery/local-deployer';
 import { createRecordActivities } from './record';
 import { createVerifyActivities } from './verify';
+import { createMigrationActivities } from './migrations';
 import { RecordStore } from '../record/store';
 import { createProvenanceActivities } from './provenance';
 import { TSX_CLI } from '../io/paths';
@@ -47,6 +48,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDeliveryActivities({ deployer }),
     ...createRecordActivities({ store: record }),
     ...createVerifyActivities({ deployer, record, gitopsRepo, keyDir }),
+    ...createMigrationActivities(),
     ...createProvenanceActivities({
       url: deps.databaseUrl,
       keyDir,

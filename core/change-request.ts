@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { migrationSchema } from './migration';
 import { durationMs, rolloutPlanSchema } from './rollout-plan';
 import { findSecrets } from './secrets';
 import { parseOrThrow } from './validation';
@@ -153,8 +154,29 @@ export const changeRequestSchema = z
     rollout: rolloutPlanSchema.default({}),
     /** When another train holds the service: wait in its queue, or end at once (outcome aborted) saying who holds it. */
     whenServiceBusy: z.enum(['wait', 'refuse']).default('wait'),
+    /**
+     * A schema change that ships with the code: expanded and backfilled before the merge and the canary,
+     * contracted after promotion, rolled back on any other end (workflows/database-migration.ts).
+     */
+    migration: z
+      .object({
+        /** The service's database (postgresql://…); its password, if any, comes from the environment, not from here. */
+        databaseUrl: z.string().refine(isPasswordlessPostgresUrl, 'a postgresql:// url without a password'),
+        definition: migrationSchema,
+      })
+      .strict()
+      .optional(),
   })
   .strict();
+
+function isPasswordlessPostgresUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return (parsed.protocol === 'postgresql:' || parsed.protocol === 'postgres:') && parsed.password === '';
+  } catch {
+    return false;
+  }
+}
 
 /** The subset of `git check-ref-format --branch` that the allowed characters can break. */
 function isBranchName(name: string): boolean {

@@ -1,3 +1,4 @@
 export { releaseTrain } from './release-train';
 export { progressiveRollout } from './progressive-rollout';
 export { appeal } from './appeal';
+export { databaseMigration } from './database-migration';

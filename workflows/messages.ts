@@ -2,6 +2,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { z } from 'zod';
 import type { JudgedProbe } from '../core/health';
+import type { BackfillThrottle, MigrationInput, MigrationProgress } from '../core/migration';
 import { describeIssues } from '../core/validation';
 
 export const TASK_QUEUE = 'maestro-release';
@@ -59,6 +60,7 @@ export type TrainStage =
   | 'awaitingAppeal'
   | 'awaitingApproval'
   | 'awaitingService'
+  | 'migrate'
   | 'merge'
   | 'rollout'
   | 'revert'
@@ -102,6 +104,8 @@ export interface ProgressiveRolloutResult {
 export interface TrainStatus {
   changeId: string;
   stage: TrainStage;
+  /** The migration child (query it with `migrationStatus`), when the change carries one. */
+  migrationWorkflowId?: string;
   outcome?: TrainOutcome;
   weight: number;
   evalScore?: number;
@@ -210,3 +214,48 @@ export const withdrawAppealSignal = defineSignal<[WithdrawAppealSignal]>('withdr
 export const appealStatusQuery = defineQuery<AppealStatus>('appealStatus');
 /** Sent to the train when an appeal is decided; the train re-decides with the waivers. */
 export const appealDecidedSignal = defineSignal<[AppealResult]>('appealDecided');
+
+/** The database migration a train runs around its rollout (workflows/database-migration.ts). */
+export interface DatabaseMigrationInput {
+  databaseUrl: string;
+  migration: MigrationInput;
+  /** The train to tell when the new shape is ready for the canary (absent when run on its own). */
+  parentWorkflowId?: string;
+  throttle?: BackfillThrottle;
+  /** How long one backfill activity runs before the workflow looks at its signals again. */
+  sliceMs?: number;
+}
+
+export type MigrationWorkflowPhase = 'registering' | MigrationProgress['phase'];
+
+/** What the `migrationStatus` query answers: enough for a page to show phase, lag, rate, ETA, lock waits and errors. */
+export interface MigrationStatus {
+  name: string;
+  phase: MigrationWorkflowPhase;
+  paused: boolean;
+  throttle: BackfillThrottle;
+  progress?: MigrationProgress;
+  /** The train it belongs to. */
+  trainWorkflowId?: string;
+  history: HistoryEntry[];
+}
+
+export interface DatabaseMigrationResult {
+  name: string;
+  outcome: 'completed' | 'rolled_back';
+  reason: string;
+  progress?: MigrationProgress;
+}
+
+/** pause/resume/throttle steer the backfill between slices; finish ends a ready migration: contract (promote) or rollback. */
+export const migrationPauseSignal = defineSignal<[OperatorSignal]>('pause');
+export const migrationResumeSignal = defineSignal<[OperatorSignal]>('resume');
+export const migrationThrottleSignal = defineSignal<[unknown]>('throttle');
+export const finishMigrationSignal = defineSignal<[{ promote: boolean; reason: string }]>('finishMigration');
+export const migrationStatusQuery = defineQuery<MigrationStatus>('migrationStatus');
+/** Child → train: the new shape is backfilled and validated; the canary may use it. */
+export const migrationReadySignal = defineSignal<[MigrationProgress]>('migrationReady');
+
+export function migrationWorkflowId(trainWorkflowId: string): string {
+  return `${trainWorkflowId}--migration`;
+}

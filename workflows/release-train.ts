@@ -5,6 +5,7 @@ import {
   ChildWorkflowHandle,
   isCancellation,
   condition,
+  ParentClosePolicy,
   patched,
   proxyActivities,
   type RetryPolicy,
@@ -32,7 +33,11 @@ import {
   searchAttributes,
   trainStatusQuery,
   appealDecidedSignal,
+  finishMigrationSignal,
+  migrationReadySignal,
+  migrationWorkflowId,
   type AppealResult,
+  type DatabaseMigrationResult,
   type OperatorSignal,
   type OperatorSignalName,
   type TrainOutcome,
@@ -40,6 +45,8 @@ import {
   type TrainResult,
   type TrainStatus,
 } from './messages';
+import type { MigrationProgress } from '../core/migration';
+import { databaseMigration } from './database-migration';
 import { progressiveRollout } from './progressive-rollout';
 import { whenServiceFree } from './service-queue';
 
@@ -53,6 +60,12 @@ export const AUDIT_OUTCOME_PATCH = 'audit-train-outcome';
  * gives it back once it has promoted or reverted, after checking the invariant (docs/workflow-changes.md).
  */
 export const SERVICE_LEASE_PATCH = 'service-lease-before-merge';
+
+/**
+ * A change request may carry a database migration: expanded and backfilled (child workflow) before the merge
+ * and the canary, contracted after promotion, rolled back on any other end (docs/workflow-changes.md).
+ */
+export const DATABASE_MIGRATION_PATCH = 'database-migration-around-rollout';
 
 const nonRetryableErrorTypes = ['InvalidInput', 'InvalidChangeRequest'];
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes };
@@ -109,6 +122,9 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
   let abortBy: OperatorSignal | undefined;
   let paused = false;
   let rollout: ChildWorkflowHandle<typeof progressiveRollout> | undefined;
+  let migration: ChildWorkflowHandle<typeof databaseMigration> | undefined;
+  let migrationReady: MigrationProgress | undefined;
+  let migrationEnd: { result?: DatabaseMigrationResult; error?: Error } | undefined;
 
   setHandler(trainStatusQuery, () => status);
   // A signal no handler knows is recorded and rejected, not silently buffered.
@@ -117,6 +133,8 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
   });
   const forward = async (name: OperatorSignalName, payload: OperatorSignal) => {
     if (rollout) await rollout.signal(name, payload);
+    // Pause and resume also hold and release a running backfill.
+    if (migration && !migrationEnd && (name === 'pause' || name === 'resume')) await migration.signal(name, payload);
   };
   const operator = (name: OperatorSignalName, apply: (s: OperatorSignal) => void) => async (raw: unknown) => {
     const accepted = acceptOperatorSignal(name, raw, record);
@@ -129,6 +147,9 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
   setHandler(pauseSignal, operator('pause', () => (paused = true)));
   setHandler(resumeSignal, operator('resume', () => (paused = false)));
   setHandler(promoteSignal, operator('promote', () => undefined));
+  setHandler(migrationReadySignal, (progress: MigrationProgress) => {
+    migrationReady = progress;
+  });
   setHandler(appealDecidedSignal, (result: AppealResult) => {
     if (result?.trainWorkflowId !== trainId) {
       record('signal-rejected', `appealDecided for another train: ${String(result?.trainWorkflowId)}`);
@@ -214,7 +235,17 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
       ? { rollout: { outcome: rollout.outcome, reason: rollout.reason, finalWeight: rollout.finalWeight, probes: rollout.probes, ...(rollout.mttrMs !== undefined ? { mttrMs: rollout.mttrMs } : {}) } }
       : {}),
   });
+  /** Ends the migration child: contract after a promotion, rollback otherwise (a no-op when there is none or it ended). */
+  const endMigration = async (promote: boolean, reason: string) => {
+    if (!migration || migrationEnd) return;
+    await migration.signal(finishMigrationSignal, { promote, reason });
+    await condition(() => migrationEnd !== undefined);
+    const end = migrationEnd!;
+    if (end.result) record('migration', `${end.result.name} ${end.result.outcome}: ${end.result.reason}`);
+    else record('migration-failed', rootMessage(end.error));
+  };
   const finish = async (result: Omit<TrainResult, 'changeId'>): Promise<TrainResult> => {
+    await endMigration(result.outcome === 'promoted', result.reason);
     await closeStage();
     await mustLand.closeTrain({ trainId, outcome: result.outcome, reason: result.reason, candidateSha: facts.candidateSha, mergeSha: facts.mergeSha, summary: summary(result.rollout) });
     await auditOutcome(result.outcome, result.reason);
@@ -330,6 +361,31 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
       if (lease.tookOverFrom) await takeOverFrom(lease.tookOverFrom);
     }
 
+    if (cr.migration && patched(DATABASE_MIGRATION_PATCH)) {
+      // The new shape is expanded and backfilled before anything merges: a refused or failed migration stops the train with nothing to revert.
+      await enter('migrate');
+      migration = await startChild(databaseMigration, {
+        workflowId: migrationWorkflowId(trainId),
+        args: [{ databaseUrl: cr.migration.databaseUrl, migration: cr.migration.definition, parentWorkflowId: trainId }],
+        // A train that ends without ending its migration asks it to cancel, which rolls it back.
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      });
+      status.migrationWorkflowId = migration.workflowId;
+      migration.result().then(
+        (result) => (migrationEnd = { result }),
+        (error: Error) => (migrationEnd = { error }),
+      );
+      if (paused) await migration.signal('pause', { by: 'release-train', reason: 'train was paused before the migration started' });
+      await condition(() => migrationReady !== undefined || migrationEnd !== undefined || abortBy !== undefined);
+      if (abortBy) throw new TrainStop('aborted', `aborted by ${abortBy.by} during the migration${abortBy.reason ? `: ${abortBy.reason}` : ''}`);
+      if (!migrationReady) {
+        const end = migrationEnd!;
+        const why = end.result ? `${end.result.outcome}: ${end.result.reason}` : rootMessage(end.error);
+        throw new TrainStop('failed', `migration ${cr.migration.definition.name} did not get ready (${why}); nothing was merged`);
+      }
+      record('migration', `${cr.migration.definition.name} ready: ${migrationReady.rowsDone} rows backfilled, ${migrationReady.lockWaits} lock waits`);
+    }
+
     await enter('merge');
     merged = await repository.mergeCandidate({ changeRequest: cr, candidate });
     status.mergeSha = facts.mergeSha = merged.mergeSha;
@@ -379,7 +435,10 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     status.weight = result.finalWeight;
     upsertSearchAttributes([{ key: searchAttributes.canaryWeight, value: result.finalWeight }]);
     // Production went back to stable; the base branch follows, so it says what runs.
-    if (result.outcome !== 'promoted') await revert(result.reason);
+    if (result.outcome !== 'promoted') {
+      await endMigration(false, result.reason);
+      await revert(result.reason);
+    }
     else {
       await enter('promoteRelease');
       let promoted;
@@ -400,12 +459,16 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
         throw err;
       }
       record('gitops', `${cr.environment} runs ${merged.mergeSha.slice(0, 12)} (statement sha256:${promoted.statementDigest.slice(0, 16)}…)`);
+      // Only the promoted version uses the new shape now: the old one is dropped.
+      await endMigration(true, `promoted in ${cr.environment}`);
     }
     return await finish({ ...facts, outcome: result.outcome, reason: result.reason, rollout: result });
   } catch (err) {
     if (err instanceof TrainStop) return await finish({ ...facts, outcome: err.outcome, reason: err.message });
     // Failed or cancelled after the merge: the rollout child has rolled traffic back (its own compensation);
     // the branch must follow, so that it says what runs.
+    const failedWhy = isCancellation(err) ? 'release train cancelled' : `release train failed: ${String((err as Error).message)}`;
+    await CancellationScope.nonCancellable(() => endMigration(false, failedWhy)).catch((migrationErr) => record('migration-failed', String(migrationErr)));
     if (merged && !facts.revertSha) {
       const why = isCancellation(err) ? 'release train cancelled' : `release train failed: ${String((err as Error).message)}`;
       await CancellationScope.nonCancellable(() => revert(why)).catch((revertErr) => record('revert-failed', String(revertErr)));
@@ -421,6 +484,13 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     await CancellationScope.nonCancellable(checkAndRelease).catch((releaseErr) => record('lease-release-failed', String(releaseErr)));
     throw err;
   }
+}
+
+/** A child's failure says only that it failed; the reason is at the end of its cause chain. */
+function rootMessage(err: Error | undefined): string {
+  let e: Error | undefined = err;
+  while (e && e.cause instanceof Error) e = e.cause;
+  return String(e?.message);
 }
 
 class TrainStop extends Error {

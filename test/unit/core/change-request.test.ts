@@ -77,3 +77,22 @@ describe('a credential in an inline patch', () => {
     expect(inlineSecretsRefusal(parse({ change: { kind: 'codemod', codemod: { codemod: 'rename-symbol', from: 'a', to: 'b' } } }))).toBeUndefined();
   });
 });
+
+describe('the change request boundary: a migration', () => {
+  const definition = { name: 'split_name', fromVersion: 'v1', toVersion: 'v2', operations: [{ op: 'rename_column', table: 'people', from: 'name', to: 'full_name' }] };
+
+  test('is parsed with its defaults', () => {
+    const cr = parse({ migration: { databaseUrl: 'postgresql://app@127.0.0.1:5432/greeter', definition } });
+    expect(cr.migration?.definition.schema).toBe('public');
+  });
+
+  test.each(['postgresql://app:hunter2@127.0.0.1/greeter', 'mysql://app@127.0.0.1/greeter', 'not a url'])('refuses the database url %s', (databaseUrl) => {
+    expect(() => parse({ migration: { databaseUrl, definition } })).toThrow(/migration\.databaseUrl: a postgresql:\/\/ url without a password/);
+  });
+
+  test('refuses an invalid migration before the train starts, naming the field', () => {
+    expect(() => parse({ migration: { databaseUrl: 'postgresql://app@127.0.0.1/greeter', definition: { ...definition, operations: [{ op: 'rename_column', table: 'people', from: 'name' }] } } })).toThrow(
+      /migration\.definition\.operations\.0\.to: required/,
+    );
+  });
+});
