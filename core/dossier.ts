@@ -49,6 +49,8 @@ export interface TrainDossier {
     author: string;
     /** The agent prompt that produced the change, when an agent did (ChangeRequest.prompt). */
     prompt?: string;
+    /** The database migration the change carries (ChangeRequest.migration): where, and its name. */
+    migration?: { databaseUrl: string; name: string };
     state: 'running' | 'closed';
     outcome: TrainOutcomeName | null;
     reason: string | null;

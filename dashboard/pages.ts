@@ -3,6 +3,7 @@ import type { TimelineEntry, TrainDossier } from '../core/dossier';
 import { formatMs, type Explanation } from '../core/explain';
 import type { KpiValue, TrainFacts } from '../core/kpi';
 import { esc, page, table, td, tdHtml, trendLine } from './html';
+import type { MigrationReading } from './migrations';
 
 /** What a running train looks like right now, as Temporal's status query says (cli/release.ts queryStatus). */
 export interface LiveTrain {
@@ -76,6 +77,7 @@ export function overviewPage(d: OverviewData): string {
   const services = spendBy(d, (t) => t.service);
   const body = `<h1>Release trains</h1>
 <p>Trains started ${esc(new Date(d.period.since).toISOString().slice(0, 16))} … ${esc(new Date(d.period.until).toISOString().slice(0, 16))} UTC (<a href="/?since=24h">24 h</a> · <a href="/?since=7d">7 days</a> · <a href="/?since=4w">4 weeks</a>)</p>
+<p><a href="/migrations">Database migrations</a></p>
 <div id="tiles">${tiles.map(([l, v]) => `<div class="tile"><div class="v">${esc(v)}</div><div class="l">${esc(l)}</div></div>`).join('')}</div>
 <h2>KPIs</h2>${kpis}
 <h2>Trains</h2>${trains}
@@ -164,4 +166,51 @@ async function tick() {
   setTimeout(tick, 1000);
 }
 tick();
+`;
+
+export interface MigrationRow {
+  train: TrainDossier['train'];
+  name: string;
+  reading: MigrationReading;
+}
+
+/** Rows of the migrations table; the page renders them once and its script re-renders them from /api/migrations. */
+export function migrationCells(m: MigrationRow): string[] {
+  const link = tdHtml(`<a href="/trains/${encodeURIComponent(m.train.id)}">${esc(m.train.id)}</a>`);
+  if ('error' in m.reading) return [link, td(m.name), td('unreadable', 'missed'), td(''), td(''), td(''), td(''), td(''), td(''), td(m.reading.error)];
+  const p = m.reading.progress;
+  const done = p.rowsTotal > 0 ? Math.min(1, p.rowsDone / p.rowsTotal) : p.phase === 'backfilling' ? 0 : 1;
+  return [
+    link,
+    td(`${p.name} (${p.fromVersion} → ${p.toVersion})`),
+    td(p.phase, p.phase === 'rolled_back' || p.phase === 'rolling_back' ? 'missed' : p.phase === 'completed' || p.phase === 'ready' ? 'met' : 'running'),
+    tdHtml(`<progress max="1" value="${done.toFixed(4)}"></progress> ${esc((done * 100).toFixed(1))}%`),
+    td(p.rowsLeft, 'num'),
+    td(p.rate > 0 ? `${Math.round(p.rate)} rows/s` : '', 'num'),
+    td(p.etaSeconds !== null ? formatMs(p.etaSeconds * 1000) : '', 'num'),
+    td(p.lockWaits, 'num'),
+    td(p.errors, 'num'),
+    td(p.lastError ?? ''),
+  ];
+}
+
+export const MIGRATION_HEADERS = ['train', 'migration', 'phase', 'done', 'rows left', 'rate', 'ETA', 'lock waits', 'errors', 'last error'];
+
+export function migrationsPage(rows: MigrationRow[]): string {
+  const body = `<h1>Database migrations</h1>
+<p>Every migration a train in the last 7 days carries, read live from its database (expanding → backfilling → validating → ready → contracting → completed, or rolling back).</p>
+${table(MIGRATION_HEADERS, rows.map(migrationCells), 'id="migrations"')}`;
+  return page('Database migrations', body, migrationsScript);
+}
+
+/** Re-renders the table from /api/migrations once a second (the server renders the cells: one way to draw them). */
+const migrationsScript = `
+async function tick() {
+  try {
+    const r = await fetch('/api/migrations?cells=1');
+    if (r.ok) document.querySelector('#migrations tbody').innerHTML = (await r.json()).rows.map((cells) => '<tr>' + cells.join('') + '</tr>').join('');
+  } catch (e) { /* the server restarted: try again */ }
+  setTimeout(tick, 1000);
+}
+setTimeout(tick, 1000);
 `;

@@ -11,7 +11,8 @@ import { computeKpis, kpiTrend, parsePeriod } from '../core/kpi';
 import { describeIssues } from '../core/validation';
 import type { RecordStore } from '../record/store';
 import { esc, page } from './html';
-import { overviewPage, trainPage, type LiveTrain } from './pages';
+import { migrationReader } from './migrations';
+import { migrationCells, migrationsPage, overviewPage, trainPage, type LiveTrain, type MigrationRow } from './pages';
 
 export interface DashboardDeps {
   record: RecordStore;
@@ -76,6 +77,21 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
     api
       ? reply.code(404).send({ error: `no train '${id}' in the record` })
       : reply.code(404).type('text/html').send(page('Not found', `<h1>Not found</h1><p id="error">No train '${esc(id)}' in the record.</p><p><a href="/">All trains</a></p>`));
+
+  // The migrations trains of the last week carry, each read from its own database.
+  const migrations = migrationReader();
+  app.addHook('onClose', () => migrations.close());
+  const migrationRows = async (): Promise<MigrationRow[]> => {
+    const trains = (await deps.record.listTrains({ since: new Date(now() - 7 * DAY), limit: 500 })).filter((t) => t.migration);
+    return Promise.all(trains.map(async (train) => ({ train, name: train.migration!.name, reading: await migrations.read(train.migration!.databaseUrl, train.migration!.name) })));
+  };
+  app.get('/migrations', async (_request, reply) => reply.type('text/html').send(migrationsPage(await migrationRows())));
+  app.get('/api/migrations', async (request) => {
+    const rows = await migrationRows();
+    // ?cells=1: the rendered cells, for the page's own refresh.
+    if ((request.query as { cells?: string }).cells === '1') return { rows: rows.map(migrationCells) };
+    return { migrations: rows.map((r) => ({ trainId: r.train.id, name: r.name, ...r.reading })) };
+  });
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/', async (request, reply) => reply.type('text/html').send(overviewPage(await overview(request.query))));

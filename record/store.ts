@@ -349,6 +349,7 @@ function trainRow(t: Prisma.TrainGetPayload<object>): TrainDossier['train'] {
     environment: t.environment,
     author: t.author,
     ...promptOf(t.changeRequest),
+    ...migrationOf(t.changeRequest),
     state: t.state,
     outcome: t.outcome as TrainOutcomeName | null,
     reason: t.reason,
@@ -357,6 +358,11 @@ function trainRow(t: Prisma.TrainGetPayload<object>): TrainDossier['train'] {
     startedAt: t.startedAt.toISOString(),
     closedAt: t.closedAt?.toISOString() ?? null,
   };
+}
+
+function migrationOf(changeRequest: Prisma.JsonValue): { migration?: { databaseUrl: string; name: string } } {
+  const m = (changeRequest as { migration?: { databaseUrl?: unknown; definition?: { name?: unknown } } } | null)?.migration;
+  return typeof m?.databaseUrl === 'string' && typeof m.definition?.name === 'string' ? { migration: { databaseUrl: m.databaseUrl, name: m.definition.name } } : {};
 }
 
 function promptOf(changeRequest: Prisma.JsonValue): { prompt?: string } {

@@ -18,6 +18,8 @@ export interface SeededTrain {
   merged?: boolean;
   costUsd?: number;
   summary?: TrainSummary;
+  /** ChangeRequest.migration: the service database and the migration as data. */
+  migration?: { databaseUrl: string; definition: unknown };
 }
 
 export async function seedTrain(store: RecordStore, t: SeededTrain): Promise<void> {
@@ -30,6 +32,7 @@ export async function seedTrain(store: RecordStore, t: SeededTrain): Promise<voi
     service: t.service ?? 'greeter',
     author: t.author ?? 'ada',
     ...(t.prompt ? { prompt: t.prompt } : {}),
+    ...(t.migration ? { migration: t.migration } : {}),
     change: { kind: 'patch', diff: 'diff --git a/x b/x' },
   });
   await store.recordTrainStarted({ trainId: t.id, changeRequest });

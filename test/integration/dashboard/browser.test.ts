@@ -7,7 +7,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'puppeteer-core';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import { Pool } from 'pg';
 import { createActivities } from '../../../activities';
+import { createPeopleTable, splitNameMigration } from '../../../bench/lib/people-load';
+import { MigrationEngine } from '../../../migrations/engine';
 import { liveTrain } from '../../../cli/release';
 import { createDashboard } from '../../../dashboard/server';
 import { TrainFixture } from '../../../examples/train-fixture';
@@ -15,7 +18,7 @@ import { RecordStore } from '../../../record/store';
 import { approveSignal } from '../../../workflows/messages';
 import type { releaseTrain } from '../../../workflows/release-train';
 import { launchBrowser } from '../../helpers/browser';
-import { freshDatabase, type FreshDb } from '../../helpers/fresh-db';
+import { emptyDatabase, freshDatabase, type FreshDb } from '../../helpers/fresh-db';
 import { seedTrain } from '../../helpers/record-fixture';
 import { connectTestEnv, createTestWorker, tempDir } from '../../helpers/temporal';
 
@@ -177,3 +180,37 @@ test('a running train is followed live: its stage while it waits for approval, t
   expect(why).toContain('approve by grace: looks right');
   await page.close();
 }, 240_000);
+
+test('the migrations page follows a backfill live: phase, rows left, rate and ETA, then ready', async () => {
+  const service = await emptyDatabase('dash_people');
+  const pool = new Pool({ connectionString: service.url, max: 3 });
+  const engine = new MigrationEngine(pool);
+  try {
+    await createPeopleTable(engine, service.url, 20_000);
+    await engine.register(splitNameMigration);
+    await engine.expand('split_name');
+    await seedTrain(new RecordStore({ prisma: db.prisma }), { id: `migrating-${RUN}`, title: 'Split the name column', migration: { databaseUrl: service.url, definition: splitNameMigration } });
+    // Throttled so that the page sees it running: 200 rows every 20 ms.
+    const backfill = (async () => {
+      let p = await engine.backfill('split_name', { batchSize: 200, delayMs: 20 }, 500);
+      while (p.phase === 'backfilling' || p.phase === 'validating') p = await engine.backfill('split_name', { batchSize: 200, delayMs: 20 }, 500);
+      return p;
+    })();
+    const page = await open('/migrations');
+    const row = async () => text(page, '#migrations tbody');
+    await page.waitForFunction("/backfilling/.test(document.querySelector('#migrations tbody')?.innerText ?? '') && /rows\\/s/.test(document.querySelector('#migrations tbody')?.innerText ?? '')", { timeout: 60_000 });
+    const during = await row();
+    expect(during).toContain(`migrating-${RUN}`);
+    expect(during).toContain('split_name (v1 → v2)');
+    const left = Number(/backfilling\s+[\d.]+%\s+(\d+)/.exec(during)?.[1]);
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThanOrEqual(20_000);
+    await screenshot(page, 'dashboard-migrations');
+    expect((await backfill).phase).toBe('ready');
+    await page.waitForFunction("/ready\\s+100\\.0%\\s+0/.test(document.querySelector('#migrations tbody')?.innerText ?? '')", { timeout: 30_000 });
+    await page.close();
+  } finally {
+    await pool.end();
+    await service.drop();
+  }
+}, 180_000);
