@@ -178,10 +178,11 @@ function judgeErrorRate(window: GateWindow, judge: StatisticalJudge, alpha: numb
 
 function judgeLatency(window: GateWindow, judge: StatisticalJudge, alpha: number): MetricEvidence {
   const { tolerance, margin } = judge.latency;
-  const canary = window.canary.latenciesMs;
-  const stable = window.stable.latenciesMs;
-  const canaryMedian = median(canary);
-  const stableMedian = median(stable);
+  // Sorted once: the rank tests, medians and spread all read the sorted samples.
+  const canary = Float64Array.from(window.canary.latenciesMs).sort();
+  const stable = Float64Array.from(window.stable.latenciesMs).sort();
+  const canaryMedian = quantileOfSorted(canary, 0.5);
+  const stableMedian = quantileOfSorted(stable, 0.5);
   const measured = `latency: canary median ${ms(canaryMedian)} (${canary.length} samples) vs stable ${ms(stableMedian)} (${stable.length})`;
   const base = {
     metric: 'latency' as const,
@@ -203,10 +204,10 @@ function judgeLatency(window: GateWindow, judge: StatisticalJudge, alpha: number
     };
   }
   // Slower than stable×(1+tolerance)? Rank test of the canary scaled down by the tolerance.
-  const slower = mannWhitney(canary, stable, 1 + tolerance);
+  const slower = rankTest(canary, stable, 1 + tolerance);
   const pRegression = upperTail(slower.z);
   // Faster than stable×(1+margin)? The same test against the margin, lower tail.
-  const withinMargin = mannWhitney(canary, stable, 1 + margin);
+  const withinMargin = rankTest(canary, stable, 1 + margin);
   const pNonInferiority = normalCdf(withinMargin.z, 0, 1);
   const requiredSamples = rankTestSamplesNeeded(stable, canary.length, margin, alpha, judge.power);
   const outcome: MetricOutcome =
@@ -233,19 +234,27 @@ function judgeLatency(window: GateWindow, judge: StatisticalJudge, alpha: number
  * half), with its normal approximation: tie-corrected variance and a continuity correction.
  */
 export function mannWhitney(canary: readonly number[], stable: readonly number[], scale = 1): { u: number; z: number } {
-  const n1 = canary.length;
-  const n2 = stable.length;
-  const pooled = [...canary.map((v) => ({ v: v / scale, canary: true })), ...stable.map((v) => ({ v, canary: false }))].sort((a, b) => a.v - b.v);
+  return rankTest(Float64Array.from(canary).sort(), Float64Array.from(stable).sort(), scale);
+}
+
+/** mannWhitney on samples already sorted ascending (dividing by a positive scale keeps them sorted). */
+function rankTest(c: Float64Array, s: Float64Array, scale: number): { u: number; z: number } {
+  const n1 = c.length;
+  const n2 = s.length;
+  // Merge the two sorted samples, giving each run of tied values its average rank.
   let rankSum = 0;
   let tieTerm = 0;
-  for (let i = 0; i < pooled.length; ) {
-    let j = i;
-    while (j + 1 < pooled.length && pooled[j + 1]!.v === pooled[i]!.v) j++;
-    const rank = (i + j) / 2 + 1;
-    const size = j - i + 1;
+  let placed = 0;
+  for (let i = 0, j = 0; i < n1 || j < n2; ) {
+    const v = j >= n2 || (i < n1 && c[i]! / scale <= s[j]!) ? c[i]! / scale : s[j]!;
+    let inCanary = 0;
+    let inStable = 0;
+    while (i < n1 && c[i]! / scale === v) (i++, inCanary++);
+    while (j < n2 && s[j] === v) (j++, inStable++);
+    const size = inCanary + inStable;
+    rankSum += inCanary * (placed + (size + 1) / 2);
     tieTerm += size ** 3 - size;
-    for (let k = i; k <= j; k++) if (pooled[k]!.canary) rankSum += rank;
-    i = j + 1;
+    placed += size;
   }
   const u = rankSum - (n1 * (n1 + 1)) / 2;
   const n = n1 + n2;
@@ -260,9 +269,11 @@ export function mannWhitney(canary: readonly number[], stable: readonly number[]
  * Noether's sample size for the rank test to show "within the margin" when canary and stable are alike:
  * the spread of stable's log-latencies (robust: IQR/1.349) turns the margin into P(X > Y) under the shift.
  */
-function rankTestSamplesNeeded(stable: readonly number[], canaryCount: number, margin: number, alpha: number, power: number): number {
-  const logs = stable.filter((v) => v > 0).map(Math.log);
-  const sigma = logs.length > 1 ? (quantile(logs, 0.75) - quantile(logs, 0.25)) / 1.349 : 0;
+function rankTestSamplesNeeded(stable: Float64Array, canaryCount: number, margin: number, alpha: number, power: number): number {
+  // Quartiles of the logs are the logs of the quartiles (log is monotone); latencies are > 0.
+  const q1 = quantileOfSorted(stable, 0.25);
+  const q3 = quantileOfSorted(stable, 0.75);
+  const sigma = q1 > 0 ? (Math.log(q3) - Math.log(q1)) / 1.349 : 0;
   const shiftProbability = sigma > 0 ? normalCdf(Math.log(1 + margin) / (sigma * Math.SQRT2), 0, 1) : 1;
   const share = canaryCount / (canaryCount + stable.length);
   const zSum = zQuantile(1 - alpha) + zQuantile(power);
@@ -270,16 +281,13 @@ function rankTestSamplesNeeded(stable: readonly number[], canaryCount: number, m
   return Math.ceil(share * total);
 }
 
-function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
+/** Linear-interpolated quantile of an ascending sample; 0 for none. */
+function quantileOfSorted(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
   const at = (sorted.length - 1) * q;
   const low = Math.floor(at);
   const high = Math.min(sorted.length - 1, low + 1);
   return sorted[low]! + (sorted[high]! - sorted[low]!) * (at - low);
-}
-
-function median(values: readonly number[]): number {
-  return values.length === 0 ? 0 : quantile(values, 0.5);
 }
 
 const fmt = (n: number) => n.toFixed(2);
