@@ -1,20 +1,9 @@
 import fc from 'fast-check';
+import { rng as uniforms } from '../../../evals/perturbations';
 import { judgeWindow, statisticalJudgeSchema, type GateWindow, type MetricOutcome } from '../../../core/judge';
 
 const judge = statisticalJudgeSchema.parse({});
 const rank: Record<MetricOutcome, number> = { pass: 0, inconclusive: 1, fail: 2 };
-
-/** Mulberry32 seeded by fast-check: the draws are reproducible from the property's seed. */
-function uniforms(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function logNormal(next: () => number, medianMs: number): number {
   const z = Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
