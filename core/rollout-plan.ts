@@ -95,6 +95,9 @@ export function judgesStatistically(plan: RolloutPlan, index: number): boolean {
   return plan.judge !== undefined && plan.steps[index]!.setWeight < 100;
 }
 
+/** A fraction as a percentage without float noise (0.07 → '7'). */
+const hundredths = (fraction: number) => String(Number((fraction * 100).toPrecision(6)));
+
 /** One line per step, for people reading a plan before it runs. */
 export function describePlan(plan: RolloutPlan): string {
   return plan.steps
@@ -102,7 +105,7 @@ export function describePlan(plan: RolloutPlan): string {
       const g = gateForStep(plan, i);
       const judge = plan.judge;
       if (judge && judgesStatistically(plan, i))
-        return `${i + 1}. setWeight ${step.setWeight}% → gate: canary against stable every ${g.probeInterval}ms (errors within ${judge.errorRate.margin * 100} points, latency within ${judge.latency.margin * 100}%, error budget ${judge.errorBudget}), at least ${g.consecutiveGreen} probes, soak up to ${judge.maxSoakMs}ms while inconclusive, then ${judge.onInconclusive}`;
+        return `${i + 1}. setWeight ${step.setWeight}% → gate: canary against stable every ${g.probeInterval}ms (errors within ${hundredths(judge.errorRate.margin)} points, latency within ${hundredths(judge.latency.margin)}%, error budget ${judge.errorBudget}), at least ${g.consecutiveGreen} probes, soak up to ${judge.maxSoakMs}ms while inconclusive, then ${judge.onInconclusive}`;
       return `${i + 1}. setWeight ${step.setWeight}% → gate: probe every ${g.probeInterval}ms, pass after ${g.consecutiveGreen} green, fail on ${g.maxRed} red, timeout ${g.timeout}ms`;
     })
     .join('\n');

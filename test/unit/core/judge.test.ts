@@ -113,9 +113,13 @@ describe('the gate window', () => {
 describe('the judge in a rollout plan', () => {
   it('is off unless asked for, and never judges the 100% step (no stable traffic to compare with)', () => {
     expect(parseRolloutPlan({}).judge).toBeUndefined();
-    const plan = parseRolloutPlan({ judge: { latency: { margin: 0.2 } } });
+    const plan = parseRolloutPlan({ judge: { latency: { margin: 0.07 } } });
     expect(plan.steps.map((_, i) => judgesStatistically(plan, i))).toEqual([true, true, false]);
-    expect(describePlan(plan)).toContain('latency within 20%');
+    expect(describePlan(plan).split('\n')).toEqual([
+      expect.stringMatching(/^1\. setWeight 10% → gate: canary against stable every 5000ms \(errors within 0\.5 points, latency within 7%, error budget 0\.01\), at least 3 probes, soak up to 600000ms while inconclusive, then rollback$/),
+      expect.stringMatching(/^2\. setWeight 50% → gate: canary against stable/),
+      expect.stringMatching(/^3\. setWeight 100% → gate: probe every 5000ms, pass after 3 green/),
+    ]);
   });
 
   it('rejects a tolerance that is not below its margin, saying where', () => {
