@@ -126,8 +126,15 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
     return { outcome, reason, finalWeight: 0, mttrMs, probes: status.lastProbes.length };
   };
 
-  /** Waits one probe interval (paused time does not count) and says what the operator asked meanwhile. */
-  const awaitProbeTurn = async (interval: number): Promise<{ turn: 'abort' | 'skip' | 'probe'; waitedMs: number }> => {
+  const skipGate = (weight: number) => {
+    record('gate-skipped', `gate at ${weight}% skipped`, promoteBy?.by);
+    promoteBy = undefined;
+  };
+  /**
+   * Waits one probe interval (paused time does not count) and says what the operator asked meanwhile;
+   * a promote skips the gate at `weight` (recorded here).
+   */
+  const awaitProbeTurn = async (interval: number, weight: number): Promise<{ turn: 'abort' | 'skip' | 'probe'; waitedMs: number }> => {
     let waitedMs = 0;
     for (;;) {
       const waitStart = Date.now();
@@ -139,12 +146,10 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
         await condition(() => !status.paused || abortBy !== undefined);
         continue;
       }
-      return { turn: promoteBy ? 'skip' : 'probe', waitedMs };
+      if (!promoteBy) return { turn: 'probe', waitedMs };
+      skipGate(weight);
+      return { turn: 'skip', waitedMs };
     }
-  };
-  const skipGate = (weight: number) => {
-    record('gate-skipped', `gate at ${weight}% skipped`, promoteBy?.by);
-    promoteBy = undefined;
   };
 
   try {
@@ -184,13 +189,10 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
         let activeMs = 0;
         status.gate = { consecutiveGreen: 0, red: 0, probes: 0 };
         for (;;) {
-          const { turn, waitedMs } = await awaitProbeTurn(gate.probeInterval);
+          const { turn, waitedMs } = await awaitProbeTurn(gate.probeInterval, step.setWeight);
           activeMs += waitedMs;
           if (turn === 'abort') return await rollBack('aborted', abortReason());
-          if (turn === 'skip') {
-            skipGate(step.setWeight);
-            break;
-          }
+          if (turn === 'skip') break;
           const sample = await traffic.probeHealth(target);
           totalProbes++;
           probes++;
@@ -230,13 +232,10 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
       status.gate = progress;
       let activeMs = 0;
       for (;;) {
-        const { turn, waitedMs } = await awaitProbeTurn(gate.probeInterval);
+        const { turn, waitedMs } = await awaitProbeTurn(gate.probeInterval, step.setWeight);
         activeMs += waitedMs;
         if (turn === 'abort') return await rollBack('aborted', abortReason());
-        if (turn === 'skip') {
-          skipGate(step.setWeight);
-          break;
-        }
+        if (turn === 'skip') break;
         const sample = await traffic.probeHealth(target);
         const judged: JudgedProbe = judgeProbe(withoutLatencies(sample), plan.thresholds, input.evalScore);
         totalProbes++;
