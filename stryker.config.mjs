@@ -11,6 +11,7 @@ export default {
   mutate: [
     'core/rollout-plan.ts',
     'core/health.ts',
+    'core/judge.ts',
     'core/risk.ts',
     'core/provenance.ts',
     'core/policy-rules/*.ts',

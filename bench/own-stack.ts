@@ -23,12 +23,12 @@ export interface OwnStack {
  * PostgreSQL started and migrated if needed; everything started here is stopped afterwards.
  * For scripts (bench, history recording) that must not disturb a running stack.
  */
-export async function withOwnStack<T>(opts: { port: number; queue: string; maxActivities?: number }, run: (stack: OwnStack) => Promise<T>): Promise<T> {
+export async function withOwnStack<T>(opts: { port: number; uiPort?: number; queue: string; maxActivities?: number }, run: (stack: OwnStack) => Promise<T>): Promise<T> {
   installQuietRuntime();
   const postgres = await ensurePostgres();
   await migrate(postgres.url);
   const runDir = tempDir(`temporal-${opts.port}`);
-  const server: DevServerOptions = { port: opts.port, uiPort: opts.port + 1000, dbFile: path.join(runDir, 'dev.sqlite'), runDir };
+  const server: DevServerOptions = { port: opts.port, uiPort: opts.uiPort ?? opts.port + 1000, dbFile: path.join(runDir, 'dev.sqlite'), runDir };
   await startDevServer(server);
   const address = `127.0.0.1:${server.port}`;
   const stateDir = tempDir(`state-${opts.queue}`);

@@ -129,10 +129,14 @@ export function formatStatus(s: TrainStatus): string {
   if (s.candidateSha) lines.push(`  candidate ${s.candidateSha.slice(0, 12)}${s.mergeSha ? `, merged ${s.mergeSha.slice(0, 12)}` : ''}`);
   for (const d of s.denials ?? []) lines.push(`  DENIED [${d.rule}] ${d.reason}\n    fix: ${d.fix}`);
   const probe = s.rollout?.lastProbes.at(-1);
-  if (probe)
+  if (probe) {
+    // A statistical verdict explains itself per metric; the thresholds' reasons are short enough for one line.
+    const reasons = probe.evidence === undefined && probe.reasons.length ? ` (${probe.reasons.join(', ')})` : '';
     lines.push(
-      `  last probe: ${probe.verdict} at ${probe.weight}% — canary ${probe.canary.requests} req, ${probe.canary.errors} err, p95 ${probe.canary.p95Ms.toFixed(1)} ms; stable p95 ${probe.stable.p95Ms.toFixed(1)} ms${probe.reasons.length ? ` (${probe.reasons.join(', ')})` : ''}`,
+      `  last probe: ${probe.verdict} at ${probe.weight}% — canary ${probe.canary.requests} req, ${probe.canary.errors} err, p95 ${probe.canary.p95Ms.toFixed(1)} ms; stable p95 ${probe.stable.p95Ms.toFixed(1)} ms${reasons}`,
     );
+    for (const e of probe.evidence ?? []) lines.push(`    ${e.words}`);
+  }
   const history = [...s.history, ...(s.rollout?.history ?? [])].sort((a, b) => a.at - b.at);
   lines.push('  history:');
   for (const h of history) lines.push(`    ${new Date(h.at).toISOString()} ${h.kind}${h.by ? ` by ${h.by}` : ''}${h.detail ? `: ${h.detail}` : ''}`);

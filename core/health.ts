@@ -1,3 +1,4 @@
+import type { MetricEvidence } from './judge';
 import type { HealthGate, HealthThresholds } from './rollout-plan';
 
 /** Traffic figures for one version over one probe window, as measured by the deployer's proxy. */
@@ -6,7 +7,12 @@ export interface VersionSample {
   errors: number;
   p50Ms: number;
   p95Ms: number;
+  /** A uniform sample of the window's latencies (at most LATENCY_SAMPLE_SIZE), for the rank test. */
+  latenciesMs?: number[];
 }
+
+/** Latencies a probe reports per version: bounded, so a probe result stays small in history. */
+export const LATENCY_SAMPLE_SIZE = 200;
 
 export interface ProbeSample {
   /** Epoch ms at which the window closed (set by the activity, never by workflow code). */
@@ -21,13 +27,13 @@ export type ProbeVerdict = 'green' | 'red' | 'inconclusive';
 export interface JudgedProbe extends ProbeSample {
   verdict: ProbeVerdict;
   reasons: string[];
+  /** The statistical judge's evidence over the gate's window so far (absent under fixed thresholds). */
+  evidence?: MetricEvidence[];
 }
 
 /** Judges one probe window of the canary against the thresholds and the change's eval score. */
 export function judgeProbe(sample: ProbeSample, thresholds: HealthThresholds, evalScore: number): JudgedProbe {
-  const reasons: string[] = [];
-  if (evalScore < thresholds.minEvalScore)
-    reasons.push(`eval score ${evalScore.toFixed(3)} < ${thresholds.minEvalScore}`);
+  const reasons: string[] = evalScoreReasons(evalScore, thresholds);
   const { canary } = sample;
   if (canary.requests >= thresholds.minRequests) {
     const errorRate = canary.errors / canary.requests;
@@ -39,6 +45,17 @@ export function judgeProbe(sample: ProbeSample, thresholds: HealthThresholds, ev
     return { ...sample, verdict: 'inconclusive', reasons: [`only ${canary.requests} canary requests (< ${thresholds.minRequests})`] };
   }
   return { ...sample, verdict: reasons.length > 0 ? 'red' : 'green', reasons };
+}
+
+/** The change's eval score below the minimum makes every probe red, whatever the traffic says. */
+export function evalScoreReasons(evalScore: number, thresholds: HealthThresholds): string[] {
+  return evalScore < thresholds.minEvalScore ? [`eval score ${evalScore.toFixed(3)} < ${thresholds.minEvalScore}`] : [];
+}
+
+/** The probe without its latency samples: what the rollout's status keeps (its query stays small). */
+export function withoutLatencies(sample: ProbeSample): ProbeSample {
+  const strip = ({ latenciesMs: _latencies, ...figures }: VersionSample): VersionSample => figures;
+  return { ...sample, canary: strip(sample.canary), stable: strip(sample.stable) };
 }
 
 export interface GateProgress {

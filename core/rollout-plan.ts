@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { statisticalJudgeSchema } from './judge';
 import { parseOrThrow } from './validation';
 
 /** Durations are milliseconds in the validated plan; input accepts '2s', '500ms', '1m' or a number of ms. */
@@ -47,6 +48,11 @@ export const rolloutPlanSchema = z
     steps: z.array(rolloutStepSchema).min(1).default([{ setWeight: 10 }, { setWeight: 50 }, { setWeight: 100 }]),
     gate: healthGateSchema.default({}),
     thresholds: healthThresholdsSchema.default({}),
+    /**
+     * When given, gates below 100% judge the canary against stable statistically (core/judge.ts) instead
+     * of by the thresholds; the 100% step has no stable traffic to compare with and keeps the thresholds.
+     */
+    judge: statisticalJudgeSchema.optional(),
   })
   .strict()
   .superRefine((plan, ctx) => {
@@ -84,11 +90,22 @@ export function gateForStep(plan: RolloutPlan, index: number): HealthGate {
   return mergeGate(plan.gate, plan.steps[index]!.gate);
 }
 
+/** Whether the gate after a step is judged statistically (canary against stable) rather than by thresholds. */
+export function judgesStatistically(plan: RolloutPlan, index: number): boolean {
+  return plan.judge !== undefined && plan.steps[index]!.setWeight < 100;
+}
+
+/** A fraction as a percentage without float noise (0.07 → '7'). */
+const hundredths = (fraction: number) => String(Number((fraction * 100).toPrecision(6)));
+
 /** One line per step, for people reading a plan before it runs. */
 export function describePlan(plan: RolloutPlan): string {
   return plan.steps
     .map((step, i) => {
       const g = gateForStep(plan, i);
+      const judge = plan.judge;
+      if (judge && judgesStatistically(plan, i))
+        return `${i + 1}. setWeight ${step.setWeight}% → gate: canary against stable every ${g.probeInterval}ms (errors within ${hundredths(judge.errorRate.margin)} points, latency within ${hundredths(judge.latency.margin)}%, error budget ${judge.errorBudget}), at least ${g.consecutiveGreen} probes, soak up to ${judge.maxSoakMs}ms while inconclusive, then ${judge.onInconclusive}`;
       return `${i + 1}. setWeight ${step.setWeight}% → gate: probe every ${g.probeInterval}ms, pass after ${g.consecutiveGreen} green, fail on ${g.maxRed} red, timeout ${g.timeout}ms`;
     })
     .join('\n');

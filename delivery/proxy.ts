@@ -13,7 +13,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { percentile, type VersionSample } from '../core/health';
+import { LATENCY_SAMPLE_SIZE, percentile, type VersionSample } from '../core/health';
 
 export type VersionRole = 'stable' | 'canary';
 
@@ -105,6 +105,7 @@ class VersionWindow {
       errors: this.errors,
       p50Ms: round3(percentile(latencies, 50)),
       p95Ms: round3(percentile(latencies, 95)),
+      latenciesMs: uniformSample(latencies, LATENCY_SAMPLE_SIZE).map(round3),
     };
   }
 }
@@ -466,6 +467,16 @@ function closeServer(server: http.Server): Promise<void> {
     if (!server.listening) return resolve();
     server.close(() => resolve());
   });
+}
+
+/** At most `size` of the values, each equally likely (a partial Fisher–Yates shuffle of the given array). */
+function uniformSample(values: number[], size: number): number[] {
+  const take = Math.min(size, values.length);
+  for (let i = 0; i < take; i++) {
+    const j = i + Math.floor(Math.random() * (values.length - i));
+    [values[i], values[j]] = [values[j]!, values[i]!];
+  }
+  return values.slice(0, take);
 }
 
 function round3(n: number): number {

@@ -14,7 +14,7 @@ import ts from 'typescript';
 export const MIN_PROPERTIES = 3;
 
 /** The hot paths (the modules Stryker mutates, stryker.config.mjs): a file, or a folder counted as one module. */
-export const HOT_PATH_MODULES = ['core/rollout-plan.ts', 'core/health.ts', 'core/risk.ts', 'core/provenance.ts', 'core/policy-rules', 'evals/scoring.ts'] as const;
+export const HOT_PATH_MODULES = ['core/rollout-plan.ts', 'core/health.ts', 'core/judge.ts', 'core/risk.ts', 'core/provenance.ts', 'core/policy-rules', 'evals/scoring.ts'] as const;
 
 export interface PropertyCount {
   module: string;

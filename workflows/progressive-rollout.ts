@@ -4,6 +4,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setDefaultSignalHandler,
   setHandler,
@@ -11,8 +12,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { advanceGate, judgeProbe, type GateProgress, type JudgedProbe } from '../core/health';
-import { gateForStep, parseRolloutPlan, type RolloutPlanInput } from '../core/rollout-plan';
+import { advanceGate, evalScoreReasons, judgeProbe, withoutLatencies, type GateProgress, type JudgedProbe, type ProbeVerdict } from '../core/health';
+import { accumulateWindow, emptyWindow, judgeWindow, looksPerGate } from '../core/judge';
+import { gateForStep, judgesStatistically, parseRolloutPlan, type RolloutPlanInput } from '../core/rollout-plan';
 import type { ServiceDescriptor } from '../core/stages';
 import { ValidationError } from '../core/validation';
 import {
@@ -62,6 +64,12 @@ const compensation = proxyActivities<Activities>({
 });
 
 const MAX_PROBES_KEPT = 10;
+
+/**
+ * Gates of a plan with a `judge` compare the canary with stable statistically and soak on while the
+ * judge is inconclusive (more probes than the threshold gate would take): a new command sequence.
+ */
+export const STATISTICAL_JUDGE_PATCH = 'statistical-health-judge';
 
 /** Canary rollout of one version: weight steps, each followed by a health gate; rollback is a compensation. */
 export async function progressiveRollout(input: ProgressiveRolloutInput): Promise<ProgressiveRolloutResult> {
@@ -118,6 +126,32 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
     return { outcome, reason, finalWeight: 0, mttrMs, probes: status.lastProbes.length };
   };
 
+  const skipGate = (weight: number) => {
+    record('gate-skipped', `gate at ${weight}% skipped`, promoteBy?.by);
+    promoteBy = undefined;
+  };
+  /**
+   * Waits one probe interval (paused time does not count) and says what the operator asked meanwhile;
+   * a promote skips the gate at `weight` (recorded here).
+   */
+  const awaitProbeTurn = async (interval: number, weight: number): Promise<{ turn: 'abort' | 'skip' | 'probe'; waitedMs: number }> => {
+    let waitedMs = 0;
+    for (;;) {
+      const waitStart = Date.now();
+      await condition(() => abortBy !== undefined || promoteBy !== undefined || status.paused, interval);
+      waitedMs += Date.now() - waitStart;
+      if (abortBy) return { turn: 'abort', waitedMs };
+      if (status.paused) {
+        // A paused gate neither probes nor counts towards its timeout.
+        await condition(() => !status.paused || abortBy !== undefined);
+        continue;
+      }
+      if (!promoteBy) return { turn: 'probe', waitedMs };
+      skipGate(weight);
+      return { turn: 'skip', waitedMs };
+    }
+  };
+
   try {
     // A train holding the service's lease is never refused here; an older train (started before leases) may wait.
     const deployed = await whenServiceFree(
@@ -145,26 +179,65 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
       await setWeight(step.setWeight);
 
       const gate = gateForStep(plan, index);
+      const judge = plan.judge;
+      if (judge && judgesStatistically(plan, index) && patched(STATISTICAL_JUDGE_PATCH)) {
+        // Canary against stable over everything this step has seen; one conclusive verdict decides.
+        const looks = looksPerGate(judge, gate.probeInterval);
+        let window = emptyWindow();
+        let passStreak = 0;
+        let probes = 0;
+        let activeMs = 0;
+        status.gate = { consecutiveGreen: 0, red: 0, probes: 0 };
+        for (;;) {
+          const { turn, waitedMs } = await awaitProbeTurn(gate.probeInterval, step.setWeight);
+          activeMs += waitedMs;
+          if (turn === 'abort') return await rollBack('aborted', abortReason());
+          if (turn === 'skip') break;
+          const sample = await traffic.probeHealth(target);
+          totalProbes++;
+          probes++;
+          window = accumulateWindow(window, sample);
+          const verdict = judgeWindow(window, judge, looks);
+          const evalReasons = evalScoreReasons(input.evalScore, plan.thresholds);
+          const probeVerdict: ProbeVerdict = evalReasons.length > 0 || verdict.outcome === 'fail' ? 'red' : verdict.outcome === 'pass' ? 'green' : 'inconclusive';
+          const reasons = [...evalReasons, ...(verdict.outcome === 'pass' ? [] : verdict.evidence.filter((e) => e.outcome !== 'pass').map((e) => e.words))];
+          const judged: JudgedProbe = { ...withoutLatencies(sample), verdict: probeVerdict, reasons, evidence: verdict.evidence };
+          status.lastProbes = [...status.lastProbes, judged].slice(-MAX_PROBES_KEPT);
+          passStreak = probeVerdict === 'green' ? passStreak + 1 : 0;
+          status.gate = { consecutiveGreen: passStreak, red: probeVerdict === 'red' ? 1 : 0, probes };
+          if (probeVerdict === 'red') {
+            firstRedAt ??= judged.at;
+            return await rollBack('rolled_back', `health gate at ${step.setWeight}% failed: ${reasons.join('; ')}`);
+          }
+          // A minimum soak of `consecutiveGreen` probes: a canary is not passed on its first seconds.
+          if (probeVerdict === 'green' && probes >= gate.consecutiveGreen) {
+            record('gate-passed', `gate at ${step.setWeight}% passed after ${probes} probes: ${verdict.words}`);
+            break;
+          }
+          if (activeMs >= judge.maxSoakMs) {
+            const still = `health gate at ${step.setWeight}% still inconclusive after ${activeMs} ms: ${verdict.words}`;
+            // Fail closed: too little evidence is never a pass. An operator may take the decision instead.
+            if (judge.onInconclusive === 'rollback') return await rollBack('rolled_back', still);
+            record('approval-needed', `${still}; promote to pass the gate, abort to roll back`);
+            await condition(() => abortBy !== undefined || promoteBy !== undefined);
+            if (abortBy) return await rollBack('aborted', abortReason());
+            skipGate(step.setWeight);
+            break;
+          }
+        }
+        log.info('rollout step passed', { changeId: input.changeId, weight: step.setWeight, probes: totalProbes });
+        continue;
+      }
       let progress: GateProgress = { consecutiveGreen: 0, red: 0, probes: 0 };
       status.gate = progress;
       let activeMs = 0;
       for (;;) {
-        const waitStart = Date.now();
-        await condition(() => abortBy !== undefined || promoteBy !== undefined || status.paused, gate.probeInterval);
-        activeMs += Date.now() - waitStart;
-        if (abortBy) return await rollBack('aborted', abortReason());
-        if (status.paused) {
-          // A paused gate neither probes nor counts towards its timeout.
-          await condition(() => !status.paused || abortBy !== undefined);
-          continue;
-        }
-        if (promoteBy) {
-          record('gate-skipped', `gate at ${step.setWeight}% skipped`, promoteBy.by);
-          promoteBy = undefined;
-          break;
-        }
+        const { turn, waitedMs } = await awaitProbeTurn(gate.probeInterval, step.setWeight);
+        activeMs += waitedMs;
+        if (turn === 'abort') return await rollBack('aborted', abortReason());
+        if (turn === 'skip') break;
         const sample = await traffic.probeHealth(target);
-        const judged: JudgedProbe = judgeProbe(sample, plan.thresholds, input.evalScore);
+        const judged: JudgedProbe = judgeProbe(withoutLatencies(sample), plan.thresholds, input.evalScore);
         totalProbes++;
         status.lastProbes = [...status.lastProbes, judged].slice(-MAX_PROBES_KEPT);
         if (judged.verdict === 'red' && firstRedAt === undefined) firstRedAt = judged.at;

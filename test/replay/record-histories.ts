@@ -6,6 +6,7 @@
  *   npm run record-histories                       # every path, ids train-record-<path>
  *   npm run record-histories -- promoted denied    # only these paths
  *   npm run record-histories -- --tag v2 promoted  # ids train-v2-<path>: new files next to the old ones
+ *   npm run record-histories -- --port 7710 promoted  # the dev server (and UI, next port) elsewhere than 7273
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +20,7 @@ import { withOwnStack } from '../../bench/own-stack';
 import { appealStatusQuery, decideAppealSignal, rolloutStatusQuery, rolloutWorkflowId, trainStatusQuery, type TrainStage } from '../../workflows/messages';
 import type { appeal } from '../../workflows/appeal';
 import type { releaseTrain } from '../../workflows/release-train';
-import { TrainFixture } from '../../examples/train-fixture';
+import { FAST_PLAN, TrainFixture } from '../../examples/train-fixture';
 
 const OUT = path.join(__dirname, 'histories');
 const QUEUE = 'record';
@@ -37,6 +38,11 @@ interface Scenario {
 const scenarios: Record<string, Scenario> = {
   promoted: { expected: 'promoted', run: async ({ fixture, start, id }) => ({ train: await start(fixture.change('good-change', id)) }) },
   'rolled-back': { expected: 'rolled_back', run: async ({ fixture, start, id }) => ({ train: await start(fixture.change('bad-change', id)) }) },
+  // The statistical judge's gate (STATISTICAL_JUDGE_PATCH): the bad change fails its error-rate test.
+  judged: {
+    expected: 'rolled_back',
+    run: async ({ fixture, start, id }) => ({ train: await start(fixture.change('bad-change', id, { rollout: { ...FAST_PLAN, judge: { maxSoakMs: 20_000 } } as never })) }),
+  },
   denied: { expected: 'denied', run: async ({ fixture, start, id }) => ({ train: await start(fixture.change('failing-tests-change', id)) }) },
   'appeal-granted': {
     expected: 'promoted',
@@ -84,19 +90,22 @@ const scenarios: Record<string, Scenario> = {
   },
 };
 
-function parseArgs(argv: string[]): { tag: string; names: string[] } {
-  const tagAt = argv.indexOf('--tag');
-  const tag = tagAt >= 0 ? argv[tagAt + 1] : 'record';
-  if (!tag || !/^[a-z0-9-]+$/.test(tag)) throw new Error('--tag needs a value of a-z, 0-9 and -');
-  const names = tagAt >= 0 ? [...argv.slice(0, tagAt), ...argv.slice(tagAt + 2)] : argv;
+function parseArgs(argv: string[]): { tag: string; port: number; names: string[] } {
+  const valueOf = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
+  const tag = valueOf('--tag') ?? 'record';
+  if (!/^[a-z0-9-]+$/.test(tag)) throw new Error('--tag needs a value of a-z, 0-9 and -');
+  const port = Number(valueOf('--port') ?? 7273);
+  if (!Number.isInteger(port) || port < 1024 || port > 65_000) throw new Error(`--port needs a port number from 1024 to 65000, got '${valueOf('--port')}'`);
+  const names = argv.filter((arg, i) => !['--tag', '--port'].includes(arg) && !['--tag', '--port'].includes(argv[i - 1] ?? ''));
   const unknown = names.filter((n) => !(n in scenarios));
   if (unknown.length) throw new Error(`unknown path(s) ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
-  return { tag, names: names.length ? names : Object.keys(scenarios) };
+  return { tag, port, names: names.length ? names : Object.keys(scenarios) };
 }
 
 async function main(): Promise<void> {
-  const { tag, names } = parseArgs(process.argv.slice(2));
-  await withOwnStack({ port: 7273, queue: QUEUE }, async ({ client, address, stateDir }) => {
+  const { tag, port, names } = parseArgs(process.argv.slice(2));
+  // The Web UI right above the server's port, so a --port range stays one range.
+  await withOwnStack({ port, uiPort: port + 1, queue: QUEUE }, async ({ client, address, stateDir }) => {
     // Histories are exported decrypted (through a codec endpoint with the stack's keys), so that they replay with any key.
     const codecServer = createCodecServer({ codec: new EncryptionCodec(loadKeyRing({ stateDir })), namespace: 'default', allowedOrigins: [] });
     const codecEndpoint = await listenCodecServer(codecServer, 0);

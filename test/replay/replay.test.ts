@@ -9,6 +9,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { maestroDataConverter } from '../../io/payload-codec';
 import { testCodec, workflowBundle } from '../helpers/temporal';
 import { AUDIT_OUTCOME_PATCH } from '../../workflows/release-train';
+import { STATISTICAL_JUDGE_PATCH } from '../../workflows/progressive-rollout';
 
 const DIR = path.join(__dirname, 'histories');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
@@ -37,6 +38,12 @@ test('both branches of the audit-train-outcome patch have recorded train histori
   const trains = files.filter((f) => f.startsWith('train-') && !f.includes('--'));
   expect(trains.filter((f) => patchesIn(f).includes(AUDIT_OUTCOME_PATCH)).length).toBeGreaterThan(0);
   expect(trains.filter((f) => !patchesIn(f).includes(AUDIT_OUTCOME_PATCH)).length).toBeGreaterThan(0);
+});
+
+test('rollouts judged statistically (the statistical-health-judge patch) have recorded histories, next to ones judged by thresholds', () => {
+  const rollouts = files.filter((f) => f.endsWith('--rollout.json'));
+  expect(rollouts.filter((f) => patchesIn(f).includes(STATISTICAL_JUDGE_PATCH)).length).toBeGreaterThan(0);
+  expect(rollouts.filter((f) => !patchesIn(f).includes(STATISTICAL_JUDGE_PATCH)).length).toBeGreaterThan(0);
 });
 
 // With the worker's payload codec: histories recorded before it (plain payloads) pass through its decode.

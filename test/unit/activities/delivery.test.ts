@@ -13,7 +13,7 @@ import { createDeliveryActivities as createDeliveryActivitiesUnwrapped } from '.
 import { asWorkerRuns } from '../../helpers/interceptors';
 // Called directly, the activities run through the worker's interceptor as they would on a worker.
 const createDeliveryActivities = (...args: Parameters<typeof createDeliveryActivitiesUnwrapped>) => asWorkerRuns(createDeliveryActivitiesUnwrapped(...args));
-import type { ProbeSample } from '../../../core/health';
+import { LATENCY_SAMPLE_SIZE, percentile, type ProbeSample } from '../../../core/health';
 import { LocalDeployer } from '../../../delivery/local-deployer';
 import { isGroupAlive, isProcessAlive } from '../../../io/process';
 import { VERSION_HEADER, WeightedProxy } from '../../../delivery/proxy';
@@ -275,6 +275,10 @@ describe('LocalDeployer (real processes)', () => {
     expect(sample.stable).toMatchObject({ requests: byVersion.stable, errors: 0 });
     expect(sample.canary.p95Ms).toBeGreaterThanOrEqual(20);
     expect(sample.canary.p95Ms).toBeGreaterThan(sample.stable.p95Ms);
+    // A sample of each version's latencies for the rank test: every request up to LATENCY_SAMPLE_SIZE, then a bounded subset.
+    expect(sample.canary.latenciesMs).toHaveLength(Math.min(sample.canary.requests, LATENCY_SAMPLE_SIZE));
+    expect(sample.stable.latenciesMs).toHaveLength(Math.min(sample.stable.requests, LATENCY_SAMPLE_SIZE));
+    expect(percentile(sample.canary.latenciesMs!, 50)).toBeGreaterThan(percentile(sample.stable.latenciesMs!, 50));
     expect(sample.at).toBeLessThanOrEqual(Date.now());
   });
 
