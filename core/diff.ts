@@ -1,11 +1,11 @@
-/** Reading unified diffs (jsdiff's parser): which new-side lines each file's hunks cover or add. */
+/** Reading unified diffs (jsdiff's parser): which new-side lines each file's hunks cover or add, and which old-side lines they remove. */
 import { parsePatch } from 'diff';
 
-/** Each file a diff leaves behind (deleted files have none) with its hunks; `a/`, `b/` prefixes dropped. */
-function filePatches(diff: string) {
+/** Each file a diff leaves behind (deleted files have none), or had before (`side` 'old'), with its hunks; `a/`, `b/` prefixes dropped. */
+function filePatches(diff: string, side: 'new' | 'old' = 'new') {
   return parsePatch(diff).flatMap((p) => {
-    const target = p.newFileName?.trim();
-    return target === undefined || target === '/dev/null' ? [] : [{ file: target.replace(/^b\//, ''), hunks: p.hunks }];
+    const target = (side === 'new' ? p.newFileName : p.oldFileName)?.trim();
+    return target === undefined || target === '/dev/null' ? [] : [{ file: target.replace(side === 'new' ? /^b\// : /^a\//, ''), hunks: p.hunks }];
   });
 }
 
@@ -29,6 +29,20 @@ export function addedLines(diff: string): { file: string; line: number; text: st
       let line = h.newStart;
       for (const raw of h.lines) {
         if (raw.startsWith('+')) out.push({ file, line: line++, text: raw.slice(1) });
+        else if (raw.startsWith(' ')) line++;
+      }
+    }
+  return out;
+}
+
+/** The lines a unified diff removes (or rewrites), with the file and the old line number of each. */
+export function removedLines(diff: string): { file: string; line: number; text: string }[] {
+  const out: { file: string; line: number; text: string }[] = [];
+  for (const { file, hunks } of filePatches(diff, 'old'))
+    for (const h of hunks) {
+      let line = h.oldStart;
+      for (const raw of h.lines) {
+        if (raw.startsWith('-')) out.push({ file, line: line++, text: raw.slice(1) });
         else if (raw.startsWith(' ')) line++;
       }
     }
