@@ -1,0 +1,91 @@
+/**
+ * The mutation_score check on the greeter's two example changes (examples/changes/weak-tests-change.json and
+ * strengthened-tests-change.json): the same new function, once with a test that runs every line but pins no
+ * boundary, once with a test at noon and 18:00. Each goes through what the train does: prepareChange, the
+ * scenarios selected for the change (its `mutation` tag selects mutation.changed-code@v1), runGate with a real
+ * Stryker run in a temporary git repository, toEvalReport and the default policy.
+ */
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createDemoRepo, loadExampleChange } from '../../../../examples/demo-repo';
+import { prepareChange } from '../../../../repo/candidate';
+import { loadRegistry } from '../../../../evals/registry';
+import { runGate, selectScenarios, toEvalReport } from '../../../../evals/gate';
+import { decide } from '../../../../core/policy';
+import type { EvalReport, PolicyDecision } from '../../../../core/stages';
+
+jest.setTimeout(15 * 60_000);
+
+let dir: string;
+let repo: string;
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'maestro-mutation-'));
+  ({ repo } = await createDemoRepo(path.join(dir, 'repo')));
+});
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function train(name: 'weak-tests-change' | 'strengthened-tests-change'): Promise<{ evals: EvalReport; decision: PolicyDecision; selectedBy: string[] }> {
+  const cr = loadExampleChange(name, repo, name);
+  const candidate = await prepareChange(cr, path.join(dir, 'work'));
+  const selected = selectScenarios((await loadRegistry()).tuning(), { changedFiles: candidate.changedFiles, prompt: cr.prompt, tags: cr.tags });
+  const run = await runGate({
+    repo,
+    candidate: candidate.sha,
+    base: candidate.baseSha,
+    selected,
+    testCommand: candidate.service.test,
+    claimedFiles: candidate.changedFiles,
+    intent: cr.intent,
+    workRoot: path.join(dir, 'evals'),
+  });
+  const evals: EvalReport = { ...toEvalReport(run, selected), durationMs: run.durationMs };
+  const decision = decide({
+    changeRequest: { id: cr.id, protectedPaths: cr.protectedPaths },
+    candidate: { sha: candidate.sha, changedFiles: candidate.changedFiles, diff: candidate.diff },
+    risk: { score: 0, factors: [] },
+    evals,
+    now: new Date().toISOString(),
+  });
+  const mutation = evals.mutation;
+  // The figures behind docs/architecture.md "Test strength": the check's own time, apart from the gate's.
+  console.log(`${name}: mutation ${mutation?.candidate.score} in ${mutation?.durationMs} ms; eval stage ${run.durationMs} ms`);
+  return { evals, decision, selectedBy: evals.scenarios?.find((s) => s.id === 'mutation.changed-code@v1')?.selectedBy ?? [] };
+}
+
+test('a change whose test leaves the boundary mutants alive is denied, and the fix names them with a test outline for each', async () => {
+  const { evals, decision, selectedBy } = await train('weak-tests-change');
+  expect(selectedBy).toEqual(['tag mutation']);
+  // The gate alone is content: every changed line runs, every test passes.
+  expect(evals.scenarios?.[0]).toMatchObject({ id: 'gate.release-train@v1', passed: true });
+  const mutation = evals.mutation!;
+  expect(mutation.mutated).toEqual(['src/greeting.ts:30-33']);
+  expect(mutation.candidate.score).toBeLessThan(0.7);
+  expect(mutation.candidate.survived).toBeGreaterThan(0);
+  expect(mutation.base).toBeNull();
+  expect(mutation.baseNote).toMatch(/only adds code/);
+  const boundary = mutation.candidate.survivors.filter((m) => m.mutator === 'EqualityOperator' && m.replacement.includes('<='));
+  expect(boundary.map((m) => [m.line, m.original, m.replacement])).toEqual([
+    [31, 'hour < 12', 'hour <= 12'],
+    [32, 'hour < 18', 'hour <= 18'],
+  ]);
+
+  expect(decision.outcome).toBe('deny');
+  const denial = decision.outcome === 'deny' ? decision.denials.find((d) => d.rule === 'mutation-score-below-threshold') : undefined;
+  expect(denial?.reason).toMatch(/of the mutants in the changed code .* below 70\.0%/);
+  expect(denial?.fix).toContain('src/greeting.ts:31 EqualityOperator `hour < 12` → `hour <= 12`: a test where `hour` equals `12`');
+  expect(denial?.fix).toContain('a test where `hour` equals `18`');
+  expect(denial?.evidence).toContain('src/greeting.ts:31:7 EqualityOperator `hour < 12` → `hour <= 12` (survived)');
+});
+
+test('the same change with a test at both boundaries kills every mutant and is allowed', async () => {
+  const { evals, decision } = await train('strengthened-tests-change');
+  const mutation = evals.mutation!;
+  expect(mutation.candidate).toMatchObject({ score: 1, survived: 0, noCoverage: 0, survivors: [] });
+  expect(mutation.candidate.killed + mutation.candidate.timeout).toBeGreaterThanOrEqual(10);
+  expect(evals.passed).toBe(true);
+  expect(decision).toEqual({ outcome: 'allow', notes: expect.any(Array) });
+});
