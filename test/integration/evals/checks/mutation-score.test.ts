@@ -62,7 +62,7 @@ test('a change whose test leaves the boundary mutants alive is denied, and the f
   // The gate alone is content: every changed line runs, every test passes.
   expect(evals.scenarios?.[0]).toMatchObject({ id: 'gate.release-train@v1', passed: true });
   const mutation = evals.mutation!;
-  expect(mutation.mutated).toEqual(['src/greeting.ts:30-33']);
+  expect(mutation.mutated).toEqual(['src/greeting.ts:30-34']);
   expect(mutation.candidate.score).toBeLessThan(0.7);
   expect(mutation.candidate.survived).toBeGreaterThan(0);
   expect(mutation.base).toBeNull();

@@ -7,7 +7,7 @@ const run = (over: Partial<MutationRun>): MutationRun => ({ score: 0.5, killed: 
 const mutation = (candidate: MutationRun, base: ChangeMutationReport['base'] = null): ChangeMutationReport => ({
   check: 'mutation_score',
   passAt: 0.7,
-  mutated: ['src/greeting.ts:30-33'],
+  mutated: ['src/greeting.ts:30-34'],
   candidate,
   base,
   ...(base ? {} : { baseNote: 'the change only adds code: the base has no version of these lines' }),
@@ -42,7 +42,7 @@ describe('mutation-score-below-threshold', () => {
       rule: 'mutation-score-below-threshold',
       reason: 'the tests kill 50.0% of the mutants in the changed code (6 of 12), below 70.0%; 6 survive in src/greeting.ts',
       evidence: [
-        'eval check mutation_score: score 50.0% (5 killed, 5 survived, 1 no coverage, 1 timeout) over src/greeting.ts:30-33',
+        'eval check mutation_score: score 50.0% (5 killed, 5 survived, 1 no coverage, 1 timeout) over src/greeting.ts:30-34',
         'base: the change only adds code: the base has no version of these lines',
         'src/greeting.ts:31:7 EqualityOperator `hour < 12` → `hour <= 12` (survived)',
         'src/greeting.ts:32:7 ConditionalExpression `hour < 18` → `true` (survived)',
