@@ -48,3 +48,21 @@ export function removedLines(diff: string): { file: string; line: number; text: 
     }
   return out;
 }
+
+/** Line numbers per file, each file's folded into sorted runs of consecutive lines `[first, last]`; files in first-seen order. */
+export function lineRuns(lines: readonly { file: string; line: number }[]): Map<string, [number, number][]> {
+  const byFile = new Map<string, Set<number>>();
+  for (const { file, line } of lines) byFile.set(file, (byFile.get(file) ?? new Set<number>()).add(line));
+  const runs = new Map<string, [number, number][]>();
+  for (const [file, set] of byFile) {
+    const sorted = [...set].sort((a, b) => a - b);
+    const list: [number, number][] = [];
+    for (const n of sorted) {
+      const last = list[list.length - 1];
+      if (last && n === last[1] + 1) last[1] = n;
+      else list.push([n, n]);
+    }
+    runs.set(file, list);
+  }
+  return runs;
+}

@@ -6,6 +6,7 @@
  * `mutation-score-below-threshold` reads the summary from the EvalReport.
  */
 import { z } from 'zod';
+import { lineRuns } from './diff';
 
 const position = z.object({ line: z.number().int().min(1), column: z.number().int().min(0) }).passthrough();
 
@@ -101,19 +102,7 @@ export const changeMutationReportSchema = z
 
 /** Stryker `mutate` entries for the given lines: consecutive lines of a file folded into `file:start-end`. */
 export function mutateRanges(lines: readonly { file: string; line: number }[]): string[] {
-  const byFile = new Map<string, Set<number>>();
-  for (const { file, line } of lines) byFile.set(file, (byFile.get(file) ?? new Set()).add(line));
-  const ranges: string[] = [];
-  for (const [file, set] of [...byFile].sort(([a], [b]) => a.localeCompare(b))) {
-    const sorted = [...set].sort((a, b) => a - b);
-    for (let i = 0; i < sorted.length; ) {
-      let j = i;
-      while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
-      ranges.push(`${file}:${sorted[i]}-${sorted[j]}`);
-      i = j + 1;
-    }
-  }
-  return ranges;
+  return [...lineRuns(lines)].flatMap(([file, runs]) => runs.map(([first, last]) => `${file}:${first}-${last}`));
 }
 
 /** The source text between two report positions (lines 1-based, columns 1-based as the report schema has them). */

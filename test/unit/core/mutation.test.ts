@@ -4,11 +4,11 @@ import { describeMutant, describeRun, mutateRanges, strykerReportSchema, summari
 const mutant = (over: Partial<LiveMutant>): LiveMutant => ({ file: 'src/a.ts', line: 3, column: 7, mutator: 'EqualityOperator', original: 'a < b', replacement: 'a <= b', status: 'Survived', ...over });
 
 describe('mutateRanges', () => {
-  it('folds consecutive lines of a file into start-end ranges, files in order', () => {
+  it('folds consecutive lines of a file into start-end ranges, files in the order they come', () => {
     expect(mutateRanges([{ file: 'src/b.ts', line: 4 }, { file: 'src/a.ts', line: 2 }, { file: 'src/b.ts', line: 3 }, { file: 'src/b.ts', line: 9 }, { file: 'src/b.ts', line: 3 }])).toEqual([
-      'src/a.ts:2-2',
       'src/b.ts:3-4',
       'src/b.ts:9-9',
+      'src/a.ts:2-2',
     ]);
     expect(mutateRanges([])).toEqual([]);
   });
