@@ -21,33 +21,26 @@ export function touchedLines(diff: string): Map<string, [number, number][]> {
   return out;
 }
 
-/** The lines a unified diff adds, with the file and the new line number of each. */
-export function addedLines(diff: string): { file: string; line: number; text: string }[] {
+/** The lines one side of a unified diff has alone ('+' lines on the new side, '-' lines on the old), numbered on that side. */
+function sideLines(diff: string, side: 'new' | 'old'): { file: string; line: number; text: string }[] {
+  const mark = side === 'new' ? '+' : '-';
   const out: { file: string; line: number; text: string }[] = [];
-  for (const { file, hunks } of filePatches(diff))
+  for (const { file, hunks } of filePatches(diff, side))
     for (const h of hunks) {
-      let line = h.newStart;
+      let line = side === 'new' ? h.newStart : h.oldStart;
       for (const raw of h.lines) {
-        if (raw.startsWith('+')) out.push({ file, line: line++, text: raw.slice(1) });
+        if (raw.startsWith(mark)) out.push({ file, line: line++, text: raw.slice(1) });
         else if (raw.startsWith(' ')) line++;
       }
     }
   return out;
 }
 
+/** The lines a unified diff adds, with the file and the new line number of each. */
+export const addedLines = (diff: string): { file: string; line: number; text: string }[] => sideLines(diff, 'new');
+
 /** The lines a unified diff removes (or rewrites), with the file and the old line number of each. */
-export function removedLines(diff: string): { file: string; line: number; text: string }[] {
-  const out: { file: string; line: number; text: string }[] = [];
-  for (const { file, hunks } of filePatches(diff, 'old'))
-    for (const h of hunks) {
-      let line = h.oldStart;
-      for (const raw of h.lines) {
-        if (raw.startsWith('-')) out.push({ file, line: line++, text: raw.slice(1) });
-        else if (raw.startsWith(' ')) line++;
-      }
-    }
-  return out;
-}
+export const removedLines = (diff: string): { file: string; line: number; text: string }[] => sideLines(diff, 'old');
 
 /** Line numbers per file, each file's folded into sorted runs of consecutive lines `[first, last]`; files in first-seen order. */
 export function lineRuns(lines: readonly { file: string; line: number }[]): Map<string, [number, number][]> {

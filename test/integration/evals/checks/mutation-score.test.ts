@@ -12,8 +12,11 @@ import { createDemoRepo, loadExampleChange } from '../../../../examples/demo-rep
 import { prepareChange } from '../../../../repo/candidate';
 import { loadRegistry } from '../../../../evals/registry';
 import { runGate, selectScenarios, toEvalReport } from '../../../../evals/gate';
+import { runScenarios } from '../../../../evals/runner';
+import { git } from '../../../../io/git';
 import { decide } from '../../../../core/policy';
 import type { EvalReport, PolicyDecision } from '../../../../core/stages';
+import type { ChangeMutationReport } from '../../../../core/mutation';
 
 jest.setTimeout(15 * 60_000);
 
@@ -88,4 +91,23 @@ test('the same change with a test at both boundaries kills every mutant and is a
   expect(mutation.candidate.killed + mutation.candidate.timeout).toBeGreaterThanOrEqual(10);
   expect(evals.passed).toBe(true);
   expect(decision).toEqual({ outcome: 'allow', notes: expect.any(Array) });
+});
+
+test('a change that rewrites a line is compared with the base: the same line mutated there, under the base tests', async () => {
+  const mutationScenario = (await loadRegistry()).tuning().find((s) => s.id === 'mutation.changed-code@v1')!;
+  const file = path.join(repo, 'src/greeting.ts');
+  await git(repo, ['checkout', '--quiet', '--detach', 'main']);
+  const text = await fs.readFile(file, 'utf8');
+  // The same rule with the message in double quotes: line 25 rewritten, its mutants the same on both sides.
+  await fs.writeFile(file, text.replace("error: 'name may contain only letters, digits, spaces and . \\' -' }", `error: "name may contain only letters, digits, spaces and . ' -" }`));
+  await git(repo, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '--all', '-m', 'double quotes']);
+  const run = await runScenarios({ repo, candidate: 'HEAD', scenarios: [mutationScenario], cacheDir: null, workRoot: path.join(dir, 'evals') });
+  const mutation = run.scenarios[0].checks[0].details?.mutation as ChangeMutationReport;
+  console.log(`rewrite: candidate ${mutation.candidate.score}, base ${mutation.base?.score} in ${mutation.durationMs} ms`);
+  expect(mutation.mutated).toEqual(['src/greeting.ts:25-25']);
+  expect(mutation.base?.mutated).toEqual(['src/greeting.ts:25-25']);
+  expect(mutation.base?.score).toBeGreaterThan(0);
+  // The message's text is asserted by no test, on either side.
+  for (const side of [mutation.candidate, mutation.base!]) expect(side.survivors.filter((m) => m.mutator === 'StringLiteral').map((m) => m.line)).toEqual([25]);
+  expect(mutation.candidate.score).toBe(mutation.base?.score);
 });
