@@ -13,6 +13,7 @@ import { prepareChange } from '../../../../repo/candidate';
 import { loadRegistry } from '../../../../evals/registry';
 import { runGate, selectScenarios, toEvalReport } from '../../../../evals/gate';
 import { runScenarios } from '../../../../evals/runner';
+import { defineScenario } from '../../../../evals/dsl';
 import { git } from '../../../../io/git';
 import { decide } from '../../../../core/policy';
 import type { EvalReport, PolicyDecision } from '../../../../core/stages';
@@ -93,15 +94,19 @@ test('the same change with a test at both boundaries kills every mutant and is a
   expect(decision).toEqual({ outcome: 'allow', notes: expect.any(Array) });
 });
 
-test('a change that rewrites a line is compared with the base: the same line mutated there, under the base tests', async () => {
-  const mutationScenario = (await loadRegistry()).tuning().find((s) => s.id === 'mutation.changed-code@v1')!;
+/** The same rule with its message in double quotes: line 25 of src/greeting.ts rewritten, its mutants the same on both sides. */
+async function rewriteLine25(): Promise<string> {
   const file = path.join(repo, 'src/greeting.ts');
   await git(repo, ['checkout', '--quiet', '--detach', 'main']);
   const text = await fs.readFile(file, 'utf8');
-  // The same rule with the message in double quotes: line 25 rewritten, its mutants the same on both sides.
   await fs.writeFile(file, text.replace("error: 'name may contain only letters, digits, spaces and . \\' -' }", `error: "name may contain only letters, digits, spaces and . ' -" }`));
   await git(repo, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '--all', '-m', 'double quotes']);
-  const run = await runScenarios({ repo, candidate: 'HEAD', scenarios: [mutationScenario], cacheDir: null, workRoot: path.join(dir, 'evals') });
+  return (await git(repo, ['rev-parse', 'HEAD'])).stdout.trim();
+}
+
+test('a change that rewrites a line is compared with the base: the same line mutated there, under the base tests', async () => {
+  const mutationScenario = (await loadRegistry()).tuning().find((s) => s.id === 'mutation.changed-code@v1')!;
+  const run = await runScenarios({ repo, candidate: await rewriteLine25(), scenarios: [mutationScenario], cacheDir: null, workRoot: path.join(dir, 'evals') });
   const mutation = run.scenarios[0].checks[0].details?.mutation as ChangeMutationReport;
   console.log(`rewrite: candidate ${mutation.candidate.score}, base ${mutation.base?.score} in ${mutation.durationMs} ms`);
   expect(mutation.mutated).toEqual(['src/greeting.ts:25-25']);
@@ -110,4 +115,14 @@ test('a change that rewrites a line is compared with the base: the same line mut
   // The message's text is asserted by no test, on either side.
   for (const side of [mutation.candidate, mutation.base!]) expect(side.survivors.filter((m) => m.mutator === 'StringLiteral').map((m) => m.line)).toEqual([25]);
   expect(mutation.candidate.score).toBe(mutation.base?.score);
+});
+
+test("Stryker is one process group under the scenario's time limit: past it, it is killed and the check errs", async () => {
+  const quick = defineScenario({ id: 'mutation.quick@v1', title: 't', checks: [{ type: 'mutation_score', required: true }], timeout: 3000 });
+  const started = Date.now();
+  const run = await runScenarios({ repo, candidate: await rewriteLine25(), scenarios: [quick], cacheDir: null, workRoot: path.join(dir, 'evals') });
+  const check = run.scenarios[0].checks[0];
+  expect(check).toMatchObject({ passed: false, status: 'error' });
+  expect(check.explanation).toMatch(/^mutation testing of src\/greeting.ts:25-25 did not finish: Stryker was stopped at the scenario's time limit \(3000 ms\)/);
+  expect(Date.now() - started).toBeLessThan(20_000);
 });
