@@ -120,3 +120,8 @@ export const mutationScore: CheckImpl<'mutation_score'> = async (spec, ctx) => {
   }
   return { score, passed, explanation: parts.join('; '), details: { mutation: report(run, base, baseNote) } };
 };
+
+/** The figures of the first mutation_score check among these scenarios' checks (the EvalReport's `mutation`, the tile's table). */
+export function mutationFigures(scenarios: readonly { checks: readonly { type: string; details?: Record<string, unknown> }[] }[]): ChangeMutationReport | undefined {
+  return scenarios.flatMap((s) => s.checks).find((c) => c.type === 'mutation_score' && c.details?.mutation)?.details?.mutation as ChangeMutationReport | undefined;
+}
