@@ -82,6 +82,9 @@ describe('testOutline: the test that kills a mutant, derived from the mutant', (
     );
     expect(testOutline(mutant({ mutator: 'ConditionalExpression', original: 'ok', replacement: 'false' }))).toMatch(/^a test where `ok` is true/);
     expect(testOutline(mutant({ mutator: 'LogicalOperator', original: 'a && b', replacement: 'a || b' }))).toBe('a test where exactly one of `a` and `b` holds, so `a && b` and `a || b` differ');
+    expect(testOutline(mutant({ mutator: 'LogicalOperator', original: 'count > 0 && user.age >= 18', replacement: 'count > 0 || user.age >= 18' }))).toMatch(
+      /^a test where exactly one of `count > 0` and `user.age >= 18` holds/,
+    );
     expect(testOutline(mutant({ mutator: 'LogicalOperator', original: 'x ?? 1', replacement: 'x && 1' }))).toMatch(/falsy value that is not null or undefined/);
     expect(testOutline(mutant({ mutator: 'StringLiteral', original: "'Good evening'", replacement: '""' }))).toBe(
       "assert the exact text that `'Good evening'` produces at src/a.ts:3 (the whole message, not only that there is one): the mutant empties it",
@@ -93,6 +96,18 @@ describe('testOutline: the test that kills a mutant, derived from the mutant', (
     expect(testOutline(mutant({ mutator: 'MethodExpression', original: 's.trimEnd()', replacement: 's.trimStart()' }))).toMatch(/input makes `s.trimEnd\(\)` and `s.trimStart\(\)` return different values/);
     expect(testOutline(mutant({ mutator: 'ArithmeticOperator', original: 'a * b', replacement: 'a / b' }))).toMatch(/avoid 0 and 1/);
     expect(testOutline(mutant({ mutator: 'SomethingNew', original: 'x', replacement: 'y' }))).toBe('a test that reaches src/a.ts:3 and asserts a result that changes when `x` becomes `y`');
+  });
+
+  it('every mutator Stryker has gets the outline of its kind (found by running Stryker on this module: these cases were unreached)', () => {
+    const outline = (mutator: string, original: string, replacement: string) => testOutline(mutant({ mutator, original, replacement }));
+    expect(outline('ConditionalExpression', 'ok', 'false')).toBe('a test where `ok` is true, asserting what happens then (the mutant never takes that path)');
+    expect(outline('BooleanLiteral', 'true', 'false')).toBe('assert the value at src/a.ts:3 where `true` is used: the mutant makes it `false` and no test notices');
+    for (const mutator of ['ArrayDeclaration', 'ObjectLiteral'])
+      expect(outline(mutator, '{ a: 1 }', '{}')).toBe('assert the contents of `{ a: 1 }` at src/a.ts:3, not only that it exists: the mutant makes it `{}`');
+    expect(outline('Regex', '/^a+$/', '/a+$/')).toBe('a test with an input that `/^a+$/` and `/a+$/` classify differently, asserting the outcome');
+    for (const mutator of ['ArithmeticOperator', 'AssignmentOperator', 'UnaryOperator', 'UpdateOperator'])
+      expect(outline(mutator, 'i++', 'i--')).toBe('a test whose inputs make `i++` and `i--` compute different values (avoid 0 and 1, which hide + − × ÷ swaps), asserting the computed value');
+    expect(outline('OptionalChaining', 'a?.b', 'a.b')).toBe('a test where the value before `a?.b` is null or undefined, asserting no error is thrown');
   });
 
   it('describes a mutant on one line, long code shortened', () => {
