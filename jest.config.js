@@ -2,6 +2,8 @@
 const shared = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  // A failing fast-check property writes a repro file and names it (test/helpers/fast-check-repro.ts).
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/fast-check-repro.ts'],
 };
 
 /**

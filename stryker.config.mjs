@@ -16,6 +16,8 @@ export default {
     'core/provenance.ts',
     'core/policy-rules/*.ts',
     'evals/scoring.ts',
+    // The outline a denial gives for each live mutant of a change, and the figures it is drawn from.
+    'core/mutation.ts',
   ],
   testRunner: 'jest',
   // The unit project of jest.config.js, narrowed to the tests of these modules (jest.mutation.config.js).

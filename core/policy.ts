@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { PolicyDecision } from './stages';
 import { TEST_CHANGE_KINDS } from './test-changes';
+import { changeMutationReportSchema } from './mutation';
 import { defaultPolicy, deny, IncompleteDenialError, type CompleteDenial, type PolicyInput, type PolicyRule } from './policy-rules';
 
 export { matchesPathPattern, protectedPathsTouched } from './policy-rules';
@@ -90,6 +91,7 @@ export const policyInputSchema = z.object({
       checks: z.array(z.object({ check: z.string().min(1), score: z.number().finite(), passed: z.boolean(), explanation: z.string() })),
       durationMs: z.number().min(0),
       testChanges: z.array(z.object({ kind: z.enum(TEST_CHANGE_KINDS), file: z.string().min(1), line: z.number().int().min(0), detail: z.string() })).optional(),
+      mutation: changeMutationReportSchema.optional(),
     })
     .passthrough(),
   approvals: z.array(z.object({ by: z.string().min(1), rules: z.array(z.string().min(1)).optional(), reason: z.string().optional() }).strict()).optional(),

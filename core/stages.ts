@@ -1,5 +1,6 @@
 /** The results each release-train stage hands to the next (see DESIGN.md §1). */
 import { z } from 'zod';
+import type { ChangeMutationReport } from './mutation';
 import type { TestChange } from './test-changes';
 
 export interface SpecScenario {
@@ -59,6 +60,11 @@ export interface EvalReport {
    * with why it was selected (evals/gate.ts). Optional: reports recorded before it existed still parse.
    */
   scenarios?: EvalScenarioResult[];
+  /**
+   * The mutation score of the changed code and its surviving mutants, when a selected scenario ran a
+   * `mutation_score` check (evals/checks/mutation-score.ts); read by the mutation-score-below-threshold rule.
+   */
+  mutation?: ChangeMutationReport;
 }
 export interface EvalScenarioResult {
   id: string;

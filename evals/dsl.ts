@@ -99,6 +99,18 @@ export const checkSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('base_tests_pass'), ...common }).strict(),
   /** Diff coverage: the share of changed source code lines the candidate's test run executes (evals/checks/diff-coverage.ts). */
   z.object({ type: z.literal('changed_lines_covered'), ...common, pass_at: z.number().min(0).max(1).default(0.8) }).strict(),
+  /** Mutation score of the changed code lines under the candidate's tests, Stryker (evals/checks/mutation-score.ts). */
+  z
+    .object({
+      type: z.literal('mutation_score'),
+      ...common,
+      pass_at: z.number().min(0).max(1).default(0.7),
+      /** Also mutate the lines the change rewrites, on the base with the base's tests. */
+      compare_base: z.boolean().default(true),
+      /** Stryker's test processes at once (each runs the whole test command). */
+      concurrency: z.number().int().min(1).max(8).default(1),
+    })
+    .strict(),
 ]);
 export type CheckSpec = z.output<typeof checkSchema>;
 export type CheckType = CheckSpec['type'];

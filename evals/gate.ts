@@ -29,6 +29,7 @@
 import type { CheckResult, EvalReport, EvalScenarioResult } from '../core/stages';
 import type { TestChange } from '../core/test-changes';
 import { globMatcher } from '../core/glob';
+import { mutationFigures } from './checks/mutation-score';
 import { defineScenario, type Scenario } from './dsl';
 import { runScenarios, type RunOptions, type RunResult, type ScenarioResult } from './runner';
 import { weightedMean } from './scoring';
@@ -108,5 +109,6 @@ export function toEvalReport(run: RunResult, selected: readonly SelectedScenario
   const ran = others.filter((r) => !r.skipped);
   const score = ran.length ? 0.5 * gate.score + 0.5 * weightedMean(ran.map((r) => ({ value: r.score, weight: r.weight }))) : gate.score;
   const passed = gate.passed && ran.every((r) => r.passed) && score >= gate.threshold;
-  return { score, passed, threshold: gate.threshold, checks: checkResults(gate), ...(testChanges ? { testChanges } : {}), scenarios };
+  const mutation = mutationFigures(run.scenarios);
+  return { score, passed, threshold: gate.threshold, checks: checkResults(gate), ...(testChanges ? { testChanges } : {}), scenarios, ...(mutation ? { mutation } : {}) };
 }

@@ -11,6 +11,8 @@ import * as path from 'node:path';
 import type { RobustnessReport } from './robustness';
 import type { RunResult } from './runner';
 import type { DropVerdict } from './scoring';
+import { mutationFigures } from './checks/mutation-score';
+import { describeRun, testOutline } from '../core/mutation';
 
 export interface RunArtifacts {
   run: RunResult;
@@ -31,6 +33,8 @@ export function redact(text: string): string {
   return out;
 }
 
+/** Live mutants the tile lists; the run's JSON holds all of them. */
+const TILE_MUTANTS = 10;
 const pct = (n: number): string => `${(n * 100).toFixed(1)}%`;
 const mdEscape = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -60,6 +64,16 @@ export function renderTile(a: RunArtifacts): string {
     const checks = s.checks.map((c) => `${c.passed ? '✔' : c.status === 'unverified' ? '?' : '✖'} ${c.check} ${c.score.toFixed(2)}`).join(', ');
     const flaky = s.flakyChecks.length ? ` ⚠ flaky: ${s.flakyChecks.join(', ')}` : '';
     lines.push(`| ${s.id}${s.holdout ? ' (hold-out)' : ''} | ${s.score.toFixed(3)} | ${s.passed ? 'pass' : 'FAIL'}${s.cached ? ' (cached)' : ''} | ${mdEscape(checks)}${flaky} |`);
+  }
+  const mutation = mutationFigures(run.scenarios);
+  if (mutation && mutation.candidate.score !== null) {
+    lines.push('', `**Mutation score of the changed code**: ${describeRun(mutation.candidate)}${mutation.base ? ` · base, the lines it rewrites: ${describeRun(mutation.base)}` : ''}`);
+    const shown = mutation.candidate.survivors.slice(0, TILE_MUTANTS);
+    if (shown.length) {
+      lines.push('', '| live mutant | a test that kills it |', '|---|---|');
+      for (const m of shown) lines.push(`| ${mdEscape(redact(`${m.file}:${m.line} ${m.mutator} \`${m.original}\` → \`${m.replacement}\``))} | ${mdEscape(redact(testOutline(m)))} |`);
+      if (mutation.candidate.survivors.length > shown.length) lines.push(`| … and ${mutation.candidate.survivors.length - shown.length} more (runs/<runId>.json) | |`);
+    }
   }
   const failing = run.scenarios.flatMap((s) => s.checks.filter((c) => !c.passed).map((c) => `- **${s.id} / ${c.check}** (${c.status}): ${mdEscape(redact(c.explanation)).slice(0, 400)}`));
   if (failing.length) lines.push('', '<details><summary>Why checks failed</summary>', '', ...failing, '', '</details>');

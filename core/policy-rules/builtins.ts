@@ -5,6 +5,7 @@
 import type { TestChangeKind } from '../test-changes';
 import type { RuleConfigOf, RuleId } from './config';
 import { addedLines } from '../diff';
+import { describeMutant, describeRun, formatScore, testOutline } from '../mutation';
 import { findSecrets } from '../secrets';
 import { matchesPathPattern, protectedPathsTouched } from './paths';
 import { specCriteriaUncovered } from './spec-coverage';
@@ -225,6 +226,35 @@ export const testsWeakened: Factory<'tests-weakened'> = (config, roles) => ({
   },
 });
 
+export const mutationScoreBelowThreshold: Factory<'mutation-score-below-threshold'> = (config) => ({
+  id: 'mutation-score-below-threshold',
+  defaultSeverity: 'high',
+  description: `The tests kill at least ${formatScore(config.params.minScore)} of the mutants in the code a change adds or rewrites (eval check mutation_score).`,
+  evaluate({ evals }) {
+    const mutation = evals.mutation;
+    const run = mutation?.candidate;
+    const { minScore, maxOutlines } = config.params;
+    if (!mutation || !run || run.score === null || run.score >= minScore) return null;
+    const detected = run.killed + run.timeout;
+    const judged = detected + run.survived + run.noCoverage;
+    // The smallest next step: how many of the live mutants a better test must kill to reach the bar.
+    const toKill = Math.max(1, Math.ceil(minScore * judged - detected - 1e-9));
+    const files = [...new Set(run.survivors.map((m) => m.file))];
+    const base = mutation.base ? `; on the base, the lines it rewrites scored ${formatScore(mutation.base.score)}` : '';
+    const outlines = run.survivors.slice(0, maxOutlines).map((m) => `- ${m.file}:${m.line} ${m.mutator} \`${m.original.replace(/\s+/g, ' ').trim()}\` → \`${m.replacement}\`: ${testOutline(m)}`);
+    const more = run.survivors.length > outlines.length ? `\n(and ${run.survivors.length - outlines.length} more in the evidence)` : '';
+    return deny('mutation-score-below-threshold', {
+      reason: `the tests kill ${formatScore(run.score)} of the mutants in the changed code (${detected} of ${judged}), below ${formatScore(minScore)}; ${run.survived + run.noCoverage} survive in ${list(files)}${base}`,
+      evidence: [
+        `eval check ${mutation.check}: ${describeRun(run)} over ${list(mutation.mutated)}`,
+        mutation.base ? `base: ${describeRun(mutation.base)} over ${list(mutation.base.mutated)}` : `base: ${mutation.baseNote ?? 'not measured'}`,
+        ...run.survivors.map(describeMutant),
+      ].join('\n'),
+      fix: `Add or sharpen tests so that at least ${toKill} more of these mutants fail them (each line: the mutant, then a test that kills it), push a new candidate and re-run the train:\n${outlines.join('\n')}${more}`,
+    });
+  },
+});
+
 export const ruleFactories: { [K in RuleId]: Factory<K> } = {
   'eval-score-below-threshold': evalScoreBelowThreshold,
   'risk-above-threshold': riskAboveThreshold,
@@ -235,6 +265,7 @@ export const ruleFactories: { [K in RuleId]: Factory<K> } = {
   'llm-budget-cap': llmBudgetCap,
   'spec-criteria-uncovered': specCriteriaUncovered,
   'tests-weakened': testsWeakened,
+  'mutation-score-below-threshold': mutationScoreBelowThreshold,
 };
 
 export type { Approval, PolicyInput };

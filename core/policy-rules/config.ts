@@ -109,6 +109,22 @@ export const ruleConfigSchemas = {
       params: z.object({ check: z.string().min(1).default('spec_coverage'), minCoverage: z.number().min(0).max(1).default(1) }).strict().default({}),
     })
     .strict(),
+  /** Reads the eval report's mutation figures (a mutation_score check, core/mutation.ts); silent when no such check ran. */
+  'mutation-score-below-threshold': z
+    .object({
+      id: z.literal('mutation-score-below-threshold'),
+      ...base,
+      params: z
+        .object({
+          /** Share of the changed code's mutants the tests must kill. */
+          minScore: z.number().min(0).max(1).default(0.7),
+          /** Surviving mutants the fix spells out a test outline for (the evidence lists all). */
+          maxOutlines: z.number().int().min(1).max(100).default(10),
+        })
+        .strict()
+        .default({}),
+    })
+    .strict(),
 } as const;
 
 export type RuleId = keyof typeof ruleConfigSchemas;

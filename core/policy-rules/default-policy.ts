@@ -6,6 +6,8 @@ export const defaultPolicyConfig: PolicyConfigInput = {
   rules: [
     { id: 'eval-score-below-threshold' },
     { id: 'tests-weakened' },
+    // Judges only when a mutation_score check ran (the opt-in scenario mutation.changed-code@v1): no cost otherwise.
+    { id: 'mutation-score-below-threshold' },
     { id: 'secrets-in-diff' },
     { id: 'pii-migration-without-redaction' },
     { id: 'protected-path-touched' },

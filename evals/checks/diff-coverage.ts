@@ -7,7 +7,7 @@
  * uncovered. Passes at `pass_at` (default 0.8).
  */
 import { git } from '../../io/git';
-import { addedLines } from '../../core/diff';
+import { addedLines, lineRuns } from '../../core/diff';
 import { isTestFile } from '../../core/test-changes';
 import { isCodeText, readLineCoverage } from '../coverage';
 import type { CheckImpl } from './types';
@@ -16,21 +16,7 @@ const SOURCE_FILE = /\.[cm]?[jt]sx?$/;
 
 /** `a.ts:3, 5-7` — consecutive lines folded into ranges. */
 export function formatLines(lines: readonly { file: string; line: number }[]): string {
-  const byFile = new Map<string, number[]>();
-  for (const { file, line } of lines) byFile.set(file, [...(byFile.get(file) ?? []), line]);
-  return [...byFile]
-    .map(([file, nums]) => {
-      const ranges: string[] = [];
-      const sorted = [...nums].sort((a, b) => a - b);
-      for (let i = 0; i < sorted.length; ) {
-        let j = i;
-        while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
-        ranges.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
-        i = j + 1;
-      }
-      return `${file}:${ranges.join(', ')}`;
-    })
-    .join('; ');
+  return [...lineRuns(lines)].map(([file, runs]) => `${file}:${runs.map(([first, last]) => (first === last ? `${first}` : `${first}-${last}`)).join(', ')}`).join('; ');
 }
 
 export const changedLinesCovered: CheckImpl<'changed_lines_covered'> = async (spec, ctx) => {

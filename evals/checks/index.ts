@@ -3,6 +3,7 @@ import { checkName, type CheckSpec } from '../dsl';
 import { clamp01 } from '../scoring';
 import { baseTestsPass } from './base-tests';
 import { changedLinesCovered } from './diff-coverage';
+import { mutationScore } from './mutation-score';
 import { patchApplies, riskScoreMax, testsPass } from './repo-checks';
 import { structuredRequirements } from './requirements';
 import { specCoverageCheck } from './spec-coverage';
@@ -24,6 +25,7 @@ const IMPLEMENTATIONS: { [T in CheckSpec['type']]: CheckImpl<T> } = {
   spec_coverage: specCoverageCheck,
   base_tests_pass: baseTestsPass,
   changed_lines_covered: changedLinesCovered,
+  mutation_score: mutationScore,
 };
 
 export interface EvalCheckResult {

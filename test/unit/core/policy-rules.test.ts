@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
+import { arbitraryMutationReport } from '../../helpers/mutation-arbitrary';
 import { ApplicationFailure } from '@temporalio/common';
 import { createPolicyActivities as createPolicyActivitiesUnwrapped } from '../../../activities/policy';
 import { asWorkerRuns } from '../../helpers/interceptors';
@@ -208,6 +209,7 @@ describe('every denial is complete', () => {
       checks: fc.array(fc.record({ check: fc.string({ minLength: 1 }), score: fc.double({ min: 0, max: 1, noNaN: true }), passed: fc.boolean(), explanation: fc.string() }), { maxLength: 3 }),
       durationMs: fc.nat(),
       testChanges: fc.option(fc.array(fc.record({ kind: fc.constantFrom(...TEST_CHANGE_KINDS), file: fc.constantFrom('test/a.test.ts', 'src/a.ts'), line: fc.nat(), detail: fc.string() }), { maxLength: 2 }), { nil: undefined }),
+      mutation: fc.option(arbitraryMutationReport, { nil: undefined }),
     }),
     approvals: fc.array(fc.record({ by: fc.constantFrom('olivia', 'rita', 'dave') }), { maxLength: 2 }),
     now: fc.date({ min: new Date('2026-12-01'), max: new Date('2027-01-31'), noInvalidDate: true }).map((d) => d.toISOString()),

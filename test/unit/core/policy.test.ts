@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { arbitraryMutationReport } from '../../helpers/mutation-arbitrary';
 import { ApplicationFailure } from '@temporalio/common';
 import { createPolicyActivities as createPolicyActivitiesUnwrapped } from '../../../activities/policy';
 import { asWorkerRuns } from '../../helpers/interceptors';
@@ -166,6 +167,7 @@ describe('denials are complete', () => {
       checks: fc.array(check, { maxLength: 4 }),
       durationMs: fc.nat(),
       testChanges: fc.option(fc.array(fc.record({ kind: fc.constantFrom(...TEST_CHANGE_KINDS), file: fc.constantFrom('test/x.test.ts', 'src/x.ts'), line: fc.nat(), detail: fc.string() }), { maxLength: 2 }), { nil: undefined }),
+      mutation: fc.option(arbitraryMutationReport, { nil: undefined }),
     }),
   });
 

@@ -25,7 +25,13 @@ describe('scenario DSL', () => {
   it('names file, line, column (of the bad value), field and the allowed check types for an unknown type', () => {
     const lines = errorsOf('id: a.b@v1\ntitle: t\nchecks:\n  - type: tests_pass\n  - type: test_pass\n    weight: 2\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^evals\/scenarios\/x\.yaml:5:11: checks\.1\.type: got 'test_pass', allowed: 'patch_applies', 'tests_pass', 'risk_score_max', 'structured_requirements', 'exact', 'contains', 'regex', 'json_schema', 'semantic', 'spec_coverage', 'base_tests_pass', 'changed_lines_covered'$/);
+    expect(lines[0]).toMatch(/^evals\/scenarios\/x\.yaml:5:11: checks\.1\.type: got 'test_pass', allowed: 'patch_applies', 'tests_pass', 'risk_score_max', 'structured_requirements', 'exact', 'contains', 'regex', 'json_schema', 'semantic', 'spec_coverage', 'base_tests_pass', 'changed_lines_covered', 'mutation_score'$/);
+  });
+
+  it('mutation_score: passes at 70% by default, compares with the base, one test process; a bad concurrency says where', () => {
+    const s = parseScenario('id: mutation.x@v1\ntitle: t\nchecks:\n  - type: mutation_score\n');
+    expect(s.checks[0]).toEqual({ type: 'mutation_score', weight: 1, required: false, pass_at: 0.7, compare_base: true, concurrency: 1 });
+    expect(errorsOf('id: a.b@v1\ntitle: t\nchecks:\n  - type: mutation_score\n    concurrency: 0\n')).toEqual(['evals/scenarios/x.yaml:5:18: checks.0.concurrency: must be ≥ 1']);
   });
 
   it('points at the value for bad enums and numbers, at the key for unknown fields, at the parent for missing ones', () => {

@@ -34,6 +34,8 @@ describe('selectScenarios', () => {
     expect(ids({ changedFiles: ['src/greeting.ts', 'test/greeting.test.ts'] })).toEqual(['greeter.validation@v1']);
     expect(ids({ changedFiles: ['test/greeting.test.ts'] })).toEqual([]);
     expect(ids({ changedFiles: ['README.md'], prompt: 'fix' })).toEqual(['fix.suite-green@v1']);
+    // Mutation testing costs a test run per mutant: only a change that asks for it (tag `mutation`) gets it.
+    expect(ids({ changedFiles: ['README.md'], tags: ['mutation'] })).toEqual(['mutation.changed-code@v1']);
   });
 });
 
@@ -44,6 +46,16 @@ describe('toEvalReport', () => {
   });
   const run = (scenarios: ScenarioResult[]) => ({ scenarios }) as unknown as RunResult;
   const gateId = gateScenario().id;
+
+  it("lifts a mutation_score check's figures into the report's `mutation`; without one there is none", () => {
+    const figures = { check: 'mutation_score', passAt: 0.7, mutated: ['src/a.ts:1-2'], candidate: { score: 1, killed: 2, survived: 0, noCoverage: 0, timeout: 0, errors: 0, survivors: [] }, base: null, durationMs: 5 };
+    const mutationScenario: ScenarioResult = {
+      ...result('mutation.changed-code@v1', 1, true),
+      checks: [{ check: 'mutation_score', type: 'mutation_score', score: 1, passed: true, status: 'passed', explanation: 'x', weight: 1, required: true, durationMs: 5, details: { mutation: figures } }],
+    };
+    expect(toEvalReport(run([result(gateId, 1, true), mutationScenario])).mutation).toEqual(figures);
+    expect(toEvalReport(run([result(gateId, 1, true)]))).not.toHaveProperty('mutation');
+  });
 
   it('alone, the gate scenario is the Eval Score', () => {
     expect(toEvalReport(run([result(gateId, 0.9, true)]))).toMatchObject({ score: 0.9, passed: true, scenarios: [{ id: gateId, selectedBy: ['gate'] }] });
