@@ -99,6 +99,8 @@ export interface ProgressiveRolloutResult {
   probes: number;
   /** The version the promotion replaced: what to put back if the release cannot be completed. */
   previousStableSha?: string | null;
+  /** The rollout's timeline (weights, gates, rollback), for the train's record; absent in results recorded before it. */
+  history?: HistoryEntry[];
 }
 
 export interface TrainStatus {

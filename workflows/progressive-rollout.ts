@@ -123,7 +123,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
       { key: searchAttributes.canaryWeight, value: 0 },
       { key: searchAttributes.outcome, value: outcome },
     ]);
-    return { outcome, reason, finalWeight: 0, mttrMs, probes: status.lastProbes.length };
+    return { outcome, reason, finalWeight: 0, mttrMs, probes: status.lastProbes.length, history: status.history };
   };
 
   const skipGate = (weight: number) => {
@@ -165,7 +165,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
         aborted: () => abortBy !== undefined,
       },
     );
-    if (!deployed) return { outcome: 'aborted', reason: `${abortReason()} while waiting for '${input.service}'`, finalWeight: 0, probes: 0 };
+    if (!deployed) return { outcome: 'aborted', reason: `${abortReason()} while waiting for '${input.service}'`, finalWeight: 0, probes: 0, history: status.history };
     if (status.waitingFor !== undefined) record('service-free', `'${input.service}' is free; deploying`);
     status.waitingFor = undefined;
     canaryDeployed = true;
@@ -264,7 +264,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
     status.outcome = 'promoted';
     record('promote', `canary ${input.sha.slice(0, 12)} is now stable at 100%`);
     upsertSearchAttributes([{ key: searchAttributes.outcome, value: 'promoted' }]);
-    return { outcome: 'promoted', reason: 'all health gates passed', finalWeight: 100, probes: totalProbes, previousStableSha: promoted.previousStableSha };
+    return { outcome: 'promoted', reason: 'all health gates passed', finalWeight: 100, probes: totalProbes, previousStableSha: promoted.previousStableSha, history: status.history };
   } catch (err) {
     // Compensation: a cancelled or failed rollout must never leave the canary taking traffic.
     if (canaryDeployed && status.outcome === undefined) {

@@ -230,7 +230,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
   };
   // The record keeps what the workflow knew, for `maestro explain` and the KPIs once the history is gone.
   const summary = (rollout?: TrainResult['rollout']): TrainSummary => ({
-    timeline: status.history.map((e) => ({ ...e, source: 'train' as const })),
+    timeline: [...status.history.map((e) => ({ ...e, source: 'train' as const })), ...(rollout?.history ?? []).map((e) => ({ ...e, source: 'rollout' as const }))].sort((a, b) => a.at - b.at),
     ...(rollout
       ? { rollout: { outcome: rollout.outcome, reason: rollout.reason, finalWeight: rollout.finalWeight, probes: rollout.probes, ...(rollout.mttrMs !== undefined ? { mttrMs: rollout.mttrMs } : {}) } }
       : {}),

@@ -178,6 +178,8 @@ test('a running train is followed live: its stage while it waits for approval, t
   const why = await text(page, '#explanation');
   expect(why).toMatch(/was promoted: all health gates passed, Eval Score \d\.\d{3}\./);
   expect(why).toContain('approve by grace: looks right');
+  // The rollout's own timeline is in the record too: its weights and gates.
+  expect(why).toMatch(/weight: canary weight 10%[\s\S]*gate-passed: gate at 10% passed[\s\S]*weight: canary weight 100%/);
   await page.close();
 }, 240_000);
 
