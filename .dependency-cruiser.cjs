@@ -6,7 +6,7 @@
  * Third-party packages are not restricted here; Node builtins only in core.
  * examples/ (the demo repo and its changes) is not a layer of the design: the demo (cli), the tests and bench use it.
  */
-const CAPABILITIES = '(codegraph|dashboard|delivery|evals|llm|migrations|policy|provenance|record|refactor|specsynth|repo|verify)';
+const CAPABILITIES = '(codegraph|dashboard|delivery|evals|llm|migrations|outliers|policy|provenance|record|refactor|specsynth|repo|verify)';
 const THIRD_PARTY = 'node_modules/';
 
 /** A rule: `layer` (a path regex) may import only `allowed` (path regexes) of ours. */

@@ -24,6 +24,7 @@ export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   drill: { summary: 'fault drills on a stack of their own, with the invariant checked after each', load: async () => (await import('./commands/drill')).command },
   verify: { summary: 'do what runs, the base branch, GitOps and the record agree for a service', load: async () => (await import('./commands/verify')).command },
   explain: { summary: 'why a train ended as it did: verdicts, denials, operator actions, in words', load: async () => (await import('./commands/explain')).command },
+  analyze: { summary: 'the outlier analyzer: eval degradations and failed rollouts, one issue each with a repro bundle', load: async () => (await import('./commands/analyze')).command },
   serve: { summary: 'the dashboard: trains (live), why each ended, Eval Score, KPIs with trends, spend', load: async () => (await import('./commands/serve')).command },
   kpi: { summary: 'the KPIs over a period (merge → prod, MTTR, Eval Score, overrides, $/PR …)', load: async () => (await import('./commands/kpi')).command },
   trace: { summary: 'what runs in an environment: commit, train, evidence', load: async () => (await import('./commands/trace')).command },

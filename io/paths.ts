@@ -18,6 +18,8 @@ export function statePaths(root: string = DEFAULT_STATE_DIR) {
     evalArtifacts: path.join(root, 'artifacts', 'evals'),
     /** The local deployer's processes, logs and proxy state. */
     deploy: path.join(root, 'deploy'),
+    /** The outlier analyzer's issues, one folder per anomaly (outliers/file-issues.ts). */
+    issues: path.join(root, 'issues'),
     keys: path.join(root, 'keys'),
     /** The payload codec's AES keys (io/payload-codec.ts), 0600. */
     codecKeys: path.join(root, 'keys', 'payload-codec.json'),

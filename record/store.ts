@@ -9,6 +9,7 @@ import { InvalidInputError, PermanentError } from '../core/errors';
 import { digestOf } from '../core/provenance';
 import { trainSummarySchema, type TrainDossier, type TrainOutcomeName, type TrainSummary } from '../core/dossier';
 import type { RecordedTrain } from '../core/invariant';
+import type { EvalPoint } from '../core/anomalies';
 import type { TrainFacts } from '../core/kpi';
 import type { CheckResult, Denial, EvalReport, PolicyDecision, RiskFactor, RiskReport } from '../core/stages';
 import { lazyDb, type Db } from './db';
@@ -301,6 +302,21 @@ export class RecordStore {
     return rows.map(trainRow);
   }
 
+  /** The change request a train was started with, as recorded. */
+  async changeRequestOf(input: { trainId: string }): Promise<unknown> {
+    return (await this.openTrain(input.trainId)).changeRequest;
+  }
+
+  /** Every eval figure (the Eval Score and each check's score) recorded in [since, until): the analyzer's series. */
+  async evalPoints(input: { since: Date; until: Date }): Promise<EvalPoint[]> {
+    const rows = await this.db().evalResult.findMany({
+      where: { recordedAt: { gte: input.since, lt: input.until } },
+      include: { train: { select: { service: true } } },
+      orderBy: { recordedAt: 'asc' },
+    });
+    return pointsOf(rows);
+  }
+
   /** What the KPIs need (core/kpi.ts) of every train that started in [since, until). */
   async trainFacts(input: { since: Date; until: Date }): Promise<TrainFacts[]> {
     const rows = await this.db().train.findMany({
@@ -337,6 +353,14 @@ export class RecordStore {
       };
     });
   }
+}
+
+/** Eval results as series points: the Eval Score and each check, per train (RecordStore.evalPoints). */
+function pointsOf(rows: { trainId: string; score: number; checks: Prisma.JsonValue; recordedAt: Date; train: { service: string } }[]): EvalPoint[] {
+  return rows.flatMap((r) => [
+    { trainId: r.trainId, service: r.train.service, at: r.recordedAt.getTime(), metric: 'eval_score', score: r.score },
+    ...(r.checks as unknown as CheckResult[]).map((c) => ({ trainId: r.trainId, service: r.train.service, at: r.recordedAt.getTime(), metric: c.check, score: c.score })),
+  ]);
 }
 
 function trainRow(t: Prisma.TrainGetPayload<object>): TrainDossier['train'] {

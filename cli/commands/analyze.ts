@@ -1,0 +1,53 @@
+/** `maestro analyze`: the outlier analyzer over a period; files (or updates) one issue per anomaly. */
+import { InvalidInputError } from '../../core/errors';
+import { defineCommand, UsageError } from '../command';
+import { openRecord, recordUnreachable } from '../record';
+
+export const command = defineCommand({
+  name: 'analyze',
+  usage: `usage: maestro analyze [--since 7d|24h|4w|<ISO date>] [--until <same>] [--dir <issues dir>] [--json]
+  finds eval-score degradations (each series against its rolling baseline, Mann–Whitney, p < 0.01) and failed
+  rollouts among the trains of the period, and files one issue per anomaly in <dir> (default <state>/issues):
+  issue.md with the evidence, the explanation and the commands that reproduce it, and a repro bundle (change
+  request, diff, eval report, gate figures, workflow history). Found again, an anomaly updates its issue.`,
+  options: { since: { type: 'string' }, until: { type: 'string' }, dir: { type: 'string' }, json: { type: 'boolean' } },
+  async run({ values }, io) {
+    const [{ parsePeriod }, { fileIssues }, { statePaths }, { codecSettings, tryConnectClient }, { historyToJSON }] = await Promise.all([
+      import('../../core/kpi'),
+      import('../../outliers/file-issues'),
+      import('../../io/paths'),
+      import('../client'),
+      import('@temporalio/common/lib/proto-utils'),
+    ]);
+    let period: { since: number; until: number };
+    try {
+      period = parsePeriod({ since: values.since, until: values.until }, Date.now());
+    } catch (err) {
+      if (err instanceof InvalidInputError) throw new UsageError(err.message);
+      throw err;
+    }
+    const dir = values.dir ?? statePaths(codecSettings().stateDir).issues;
+    const [{ record, databaseUrl, close }, client] = await Promise.all([openRecord(), tryConnectClient()]);
+    try {
+      const filed = await fileIssues(
+        {
+          record,
+          dir,
+          ...(client ? { history: async (id: string) => historyToJSON(await client.workflow.getHandle(id).fetchHistory()) } : {}),
+        },
+        { since: new Date(period.since), until: new Date(period.until) },
+      );
+      if (values.json) io.print(JSON.stringify({ dir, issues: filed }, null, 2));
+      else {
+        io.print(`${filed.length} anomal${filed.length === 1 ? 'y' : 'ies'} in trains started ${new Date(period.since).toISOString()} … ${new Date(period.until).toISOString()}${client ? '' : ' (Temporal not reachable: bundles without workflow history)'}`);
+        for (const f of filed) io.print(`  ${f.status.padEnd(9)} ${f.title}\n            ${f.file}`);
+      }
+      return 0;
+    } catch (err) {
+      throw await recordUnreachable(err, databaseUrl);
+    } finally {
+      await close();
+      await client?.connection.close();
+    }
+  },
+});
