@@ -35,6 +35,17 @@ export const defineCommand = <O extends Options>(command: Command<O>): Command<O
 /** Bad arguments: exit 2, the message, then the command's usage. */
 export class UsageError extends Error {}
 
+/** `--since`/`--until` as a period (core/kpi.ts parsePeriod); bad values are usage errors. */
+export async function periodOptions(values: { since?: string; until?: string }): Promise<{ since: number; until: number }> {
+  const [{ parsePeriod }, { InvalidInputError }] = await Promise.all([import('../core/kpi'), import('../core/errors')]);
+  try {
+    return parsePeriod({ since: values.since, until: values.until }, Date.now());
+  } catch (err) {
+    if (err instanceof InvalidInputError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 /** A `--<name>` TCP port option; `fallback` when absent. */
 export function portOption(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;

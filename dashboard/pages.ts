@@ -30,8 +30,6 @@ const trainState = (t: TrainDossier['train']) => (t.state === 'running' ? 'runni
 
 export function overviewPage(d: OverviewData): string {
   const facts = new Map(d.facts.map((f) => [f.id, f]));
-  const merged = d.facts.filter((f) => f.mergedAt !== null).length;
-  const spend = d.facts.reduce((s, f) => s + f.costUsd, 0);
   const evalScores = d.facts.filter((f) => f.evalScore !== null).map((f) => f.evalScore!);
   const tiles = [
     ['trains', String(d.trains.length)],
@@ -40,7 +38,8 @@ export function overviewPage(d: OverviewData): string {
     ['rolled back', String(d.trains.filter((t) => t.outcome === 'rolled_back').length)],
     ['denied', String(d.trains.filter((t) => t.outcome === 'denied').length)],
     ['Eval Score (mean)', evalScores.length ? (evalScores.reduce((a, b) => a + b, 0) / evalScores.length).toFixed(3) : 'n/a'],
-    ['$ per PR', merged ? `$${(spend / merged).toFixed(4)}` : 'n/a'],
+    // The KPI's own figure: one definition of $ per PR.
+    ['$ per PR', d.kpis.find((k) => k.id === 'cost_per_pr_usd')?.display ?? 'n/a'],
   ];
   const trains = table(
     ['train', 'service', 'env', 'title', 'author', 'state', 'Eval Score', 'MTTR', 'cost', 'started'],
@@ -73,8 +72,8 @@ export function overviewPage(d: OverviewData): string {
     ]),
     'id="kpis"',
   );
-  const spenders = spendBy(d, (t) => t.author);
-  const services = spendBy(d, (t) => t.service);
+  const spenders = spendBy(d.trains, facts, (t) => t.author);
+  const services = spendBy(d.trains, facts, (t) => t.service);
   const body = `<h1>Release trains</h1>
 <p>Trains started ${esc(new Date(d.period.since).toISOString().slice(0, 16))} … ${esc(new Date(d.period.until).toISOString().slice(0, 16))} UTC (<a href="/?since=24h">24 h</a> · <a href="/?since=7d">7 days</a> · <a href="/?since=4w">4 weeks</a>)</p>
 <p><a href="/migrations">Database migrations</a></p>
@@ -87,10 +86,9 @@ export function overviewPage(d: OverviewData): string {
 }
 
 /** The biggest spenders first; ties by name. */
-function spendBy(d: OverviewData, key: (t: TrainDossier['train']) => string): string {
-  const facts = new Map(d.facts.map((f) => [f.id, f]));
+function spendBy(trains: TrainDossier['train'][], facts: Map<string, TrainFacts>, key: (t: TrainDossier['train']) => string): string {
   const sums = new Map<string, { usd: number; trains: number; merged: number }>();
-  for (const t of d.trains) {
+  for (const t of trains) {
     const f = facts.get(t.id);
     const s = sums.get(key(t)) ?? { usd: 0, trains: 0, merged: 0 };
     s.usd += f?.costUsd ?? 0;

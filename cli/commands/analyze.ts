@@ -1,6 +1,5 @@
 /** `maestro analyze`: the outlier analyzer over a period; files (or updates) one issue per anomaly. */
-import { InvalidInputError } from '../../core/errors';
-import { defineCommand, UsageError } from '../command';
+import { defineCommand, periodOptions } from '../command';
 import { openRecord, recordUnreachable } from '../record';
 
 export const command = defineCommand({
@@ -12,20 +11,13 @@ export const command = defineCommand({
   request, diff, eval report, gate figures, workflow history). Found again, an anomaly updates its issue.`,
   options: { since: { type: 'string' }, until: { type: 'string' }, dir: { type: 'string' }, json: { type: 'boolean' } },
   async run({ values }, io) {
-    const [{ parsePeriod }, { fileIssues }, { statePaths }, { codecSettings, tryConnectClient }, { historyToJSON }] = await Promise.all([
-      import('../../core/kpi'),
+    const period = await periodOptions(values);
+    const [{ fileIssues }, { statePaths }, { codecSettings, tryConnectClient }, { historyToJSON }] = await Promise.all([
       import('../../outliers/file-issues'),
       import('../../io/paths'),
       import('../client'),
       import('@temporalio/common/lib/proto-utils'),
     ]);
-    let period: { since: number; until: number };
-    try {
-      period = parsePeriod({ since: values.since, until: values.until }, Date.now());
-    } catch (err) {
-      if (err instanceof InvalidInputError) throw new UsageError(err.message);
-      throw err;
-    }
     const dir = values.dir ?? statePaths(codecSettings().stateDir).issues;
     const [{ record, databaseUrl, close }, client] = await Promise.all([openRecord(), tryConnectClient()]);
     try {

@@ -1,6 +1,5 @@
 /** `maestro kpi`: the seed's KPIs over a period, computed from the record (core/kpi.ts). */
-import { InvalidInputError } from '../../core/errors';
-import { defineCommand, UsageError } from '../command';
+import { defineCommand, periodOptions } from '../command';
 import { openRecord, recordUnreachable } from '../record';
 
 export const command = defineCommand({
@@ -11,15 +10,8 @@ export const command = defineCommand({
   each with its definition, target and the number of trains it is computed over`,
   options: { since: { type: 'string' }, until: { type: 'string' }, json: { type: 'boolean' } },
   async run({ values }, io) {
-    const [{ computeKpis, formatKpis, parsePeriod }, { record, databaseUrl, close }] = await Promise.all([import('../../core/kpi'), openRecord()]);
-    let period: { since: number; until: number };
-    try {
-      period = parsePeriod({ since: values.since, until: values.until }, Date.now());
-    } catch (err) {
-      await close();
-      if (err instanceof InvalidInputError) throw new UsageError(err.message);
-      throw err;
-    }
+    const period = await periodOptions(values);
+    const [{ computeKpis, formatKpis }, { record, databaseUrl, close }] = await Promise.all([import('../../core/kpi'), openRecord()]);
     try {
       const kpis = computeKpis(await record.trainFacts({ since: new Date(period.since), until: new Date(period.until) }), period);
       if (values.json) io.print(JSON.stringify({ since: new Date(period.since).toISOString(), until: new Date(period.until).toISOString(), kpis }, null, 2));
