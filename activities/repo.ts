@@ -17,7 +17,7 @@ export function createRepoActivities(deps: RepoActivityDeps) {
       return withHeartbeats(() => ({ activity: 'prepareChange', change: cr.id }), 1000, () => prepareChange(cr, deps.workRoot));
     },
     async mergeCandidate(input: MergeInput): Promise<MergeRecord> {
-      return mergeCandidate(input);
+      return withHeartbeats(() => ({ activity: 'mergeCandidate', change: input.changeRequest.id }), 1000, () => mergeCandidate(input));
     },
     async revertMerge(input: RevertInput): Promise<RevertRecord> {
       return revertMerge(input);

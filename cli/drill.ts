@@ -42,6 +42,7 @@ export interface Scenario {
 }
 
 export const SCENARIOS: Scenario[] = [
+  { name: 'kill-worker@prepareChange', fault: 'kill-worker', at: 'prepareChange', downMs: 2000 },
   { name: 'kill-worker@runEvals', fault: 'kill-worker', at: 'runEvals', downMs: 2000 },
   { name: 'kill-worker@rollout', fault: 'kill-worker', at: 'rollout', downMs: 2000 },
   { name: 'kill-proxy@rollout', fault: 'kill-proxy', at: 'rollout' },
@@ -49,8 +50,11 @@ export const SCENARIOS: Scenario[] = [
   { name: 'kill-stable@rollout', fault: 'kill-stable', at: 'rollout' },
   { name: 'postgres-down-20s@runEvals', fault: 'kill-postgres', at: 'runEvals', downMs: 20_000 },
   { name: 'postgres-down-20s@rollout', fault: 'kill-postgres', at: 'rollout', downMs: 20_000 },
+  { name: 'postgres-down-60s@rollout', fault: 'kill-postgres', at: 'rollout', downMs: 60_000 },
   { name: 'temporal-down-5s@rollout', fault: 'kill-temporal', at: 'rollout', downMs: 5000 },
+  { name: 'temporal-down-60s@runEvals', fault: 'kill-temporal', at: 'runEvals', downMs: 60_000 },
   { name: 'abort@prepareChange', fault: 'abort', at: 'prepareChange' },
+  { name: 'abort@assessRisk', fault: 'abort', at: 'assessRisk' },
   { name: 'abort@runEvals', fault: 'abort', at: 'runEvals' },
   { name: 'abort@rollout', fault: 'abort', at: 'rollout' },
   { name: 'concurrent-2', fault: 'concurrent', trains: 2 },

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { PolicyDecision } from './stages';
 import { TEST_CHANGE_KINDS } from './test-changes';
 import { changeMutationReportSchema } from './mutation';
+import { propertyReproSchema } from './property-repro';
 import { defaultPolicy, deny, IncompleteDenialError, type CompleteDenial, type PolicyInput, type PolicyRule } from './policy-rules';
 
 export { matchesPathPattern, protectedPathsTouched } from './policy-rules';
@@ -92,6 +93,7 @@ export const policyInputSchema = z.object({
       durationMs: z.number().min(0),
       testChanges: z.array(z.object({ kind: z.enum(TEST_CHANGE_KINDS), file: z.string().min(1), line: z.number().int().min(0), detail: z.string() })).optional(),
       mutation: changeMutationReportSchema.optional(),
+      failingProperties: z.object({ count: z.number().int().min(0), repros: z.array(propertyReproSchema) }).optional(),
     })
     .passthrough(),
   approvals: z.array(z.object({ by: z.string().min(1), rules: z.array(z.string().min(1)).optional(), reason: z.string().optional() }).strict()).optional(),

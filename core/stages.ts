@@ -1,6 +1,7 @@
 /** The results each release-train stage hands to the next (see DESIGN.md §1). */
 import { z } from 'zod';
 import type { ChangeMutationReport } from './mutation';
+import type { PropertyRepro } from './property-repro';
 import type { TestChange } from './test-changes';
 
 export interface SpecScenario {
@@ -65,6 +66,11 @@ export interface EvalReport {
    * `mutation_score` check (evals/checks/mutation-score.ts); read by the mutation-score-below-threshold rule.
    */
   mutation?: ChangeMutationReport;
+  /**
+   * The failing fast-check properties of the stage's test runs, each with its seed, shrunk counterexample and
+   * replay command (core/property-repro.ts): at most MAX_CARRIED_REPROS carried, `count` all of them.
+   */
+  failingProperties?: { count: number; repros: PropertyRepro[] };
 }
 export interface EvalScenarioResult {
   id: string;

@@ -29,6 +29,7 @@
 import type { CheckResult, EvalReport, EvalScenarioResult } from '../core/stages';
 import type { TestChange } from '../core/test-changes';
 import { globMatcher } from '../core/glob';
+import { MAX_CARRIED_REPROS, type PropertyRepro } from '../core/property-repro';
 import { mutationFigures } from './checks/mutation-score';
 import { defineScenario, type Scenario } from './dsl';
 import { runScenarios, type RunOptions, type RunResult, type ScenarioResult } from './runner';
@@ -110,5 +111,22 @@ export function toEvalReport(run: RunResult, selected: readonly SelectedScenario
   const score = ran.length ? 0.5 * gate.score + 0.5 * weightedMean(ran.map((r) => ({ value: r.score, weight: r.weight }))) : gate.score;
   const passed = gate.passed && ran.every((r) => r.passed) && score >= gate.threshold;
   const mutation = mutationFigures(run.scenarios);
-  return { score, passed, threshold: gate.threshold, checks: checkResults(gate), ...(testChanges ? { testChanges } : {}), scenarios, ...(mutation ? { mutation } : {}) };
+  const failingProperties = failingPropertiesOf(run.scenarios);
+  return {
+    score,
+    passed,
+    threshold: gate.threshold,
+    checks: checkResults(gate),
+    ...(testChanges ? { testChanges } : {}),
+    scenarios,
+    ...(mutation ? { mutation } : {}),
+    ...(failingProperties ? { failingProperties } : {}),
+  };
+}
+
+/** The repro files every test run of the stage wrote, one per property and seed (the base's and the candidate's runs may both fail it). */
+function failingPropertiesOf(results: readonly ScenarioResult[]): EvalReport['failingProperties'] {
+  const unique = new Map<string, PropertyRepro>();
+  for (const repro of results.flatMap((r) => r.repeats.flatMap((rep) => rep.propertyRepros ?? []))) unique.set(`${repro.file}\0${repro.test}\0${repro.seed}`, repro);
+  return unique.size ? { count: unique.size, repros: [...unique.values()].slice(0, MAX_CARRIED_REPROS) } : undefined;
 }

@@ -13,6 +13,7 @@ import type { RunResult } from './runner';
 import type { DropVerdict } from './scoring';
 import { mutationFigures } from './checks/mutation-score';
 import { describeRun, testOutline } from '../core/mutation';
+import { MAX_CARRIED_REPROS } from '../core/property-repro';
 
 export interface RunArtifacts {
   run: RunResult;
@@ -74,6 +75,12 @@ export function renderTile(a: RunArtifacts): string {
       for (const m of shown) lines.push(`| ${mdEscape(redact(`${m.file}:${m.line} ${m.mutator} \`${m.original}\` → \`${m.replacement}\``))} | ${mdEscape(redact(testOutline(m)))} |`);
       if (mutation.candidate.survivors.length > shown.length) lines.push(`| … and ${mutation.candidate.survivors.length - shown.length} more (runs/<runId>.json) | |`);
     }
+  }
+  const repros = run.scenarios.flatMap((s) => s.repeats.flatMap((r) => r.propertyRepros ?? []));
+  if (repros.length) {
+    lines.push('', '| failing property | counterexample (shrunk) | replay |', '|---|---|---|');
+    for (const r of repros.slice(0, MAX_CARRIED_REPROS)) lines.push(`| ${mdEscape(redact(`${r.test} (${r.file})`))} | ${mdEscape(redact(r.counterexample)).slice(0, 200)} | \`${mdEscape(redact(r.replay))}\` |`);
+    if (repros.length > MAX_CARRIED_REPROS) lines.push(`| … and ${repros.length - MAX_CARRIED_REPROS} more (runs/<runId>.json) | | |`);
   }
   const failing = run.scenarios.flatMap((s) => s.checks.filter((c) => !c.passed).map((c) => `- **${s.id} / ${c.check}** (${c.status}): ${mdEscape(redact(c.explanation)).slice(0, 400)}`));
   if (failing.length) lines.push('', '<details><summary>Why checks failed</summary>', '', ...failing, '', '</details>');

@@ -21,6 +21,8 @@ import { runCheck, type CheckContext, type EvalCheckResult } from './checks';
 import { checkoutFiles, TEST_FILE } from './checks/requirements';
 import { collectTestChanges } from './test-changes';
 import { V8_COVERAGE_ENV } from './coverage';
+import { readPropertyRepros } from './property-repros';
+import { PROPERTY_REPRO_DIR_ENV, type PropertyRepro } from '../core/property-repro';
 import { stableStringify, type Scenario } from './dsl';
 import { perturb, perturbationId, type Perturbation } from './perturbations';
 import { isFlaky, mean, scoreScenario, summarise, type ScoreSummary } from './scoring';
@@ -69,6 +71,8 @@ export interface RepeatResult {
   passed: boolean;
   checks: EvalCheckResult[];
   durationMs: number;
+  /** Repro files of failing fast-check properties the repeat's test runs wrote (core/property-repro.ts). */
+  propertyRepros?: PropertyRepro[];
 }
 
 export interface ScenarioResult {
@@ -301,7 +305,10 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
         if (!memo.has(name)) memo.set(name, fn());
         return memo.get(name) as Promise<T>;
       };
-      const runArgv = (argv: readonly string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<TestRun> => runCommand(argv, cwd, Math.max(1, timeLeftMs()), { ...env, ...extraEnv });
+      // A failing property of the repository's tests leaves its repro here, for the train's evidence.
+      const reproDir = path.join(dir, 'property-repros');
+      const runArgv = (argv: readonly string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<TestRun> =>
+        runCommand(argv, cwd, Math.max(1, timeLeftMs()), { ...env, [PROPERTY_REPRO_DIR_ENV]: reproDir, ...extraEnv });
       const runTests = (cwd: string): Promise<TestRun> => runArgv(testArgv!, cwd);
       // Coverage slows the tests a little: only the run a changed_lines_covered check reads collects it.
       const coverageDir = scenario.checks.some((c) => c.type === 'changed_lines_covered') ? path.join(dir, 'v8-coverage') : undefined;
@@ -347,7 +354,8 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
       const checks: EvalCheckResult[] = [];
       for (const spec of scenario.checks) checks.push(await runCheck(spec, ctx));
       const { score, passed } = scoreScenario(checks, scenario.scoring.threshold);
-      return { score, passed, checks, durationMs: Date.now() - t0 };
+      const repros = await readPropertyRepros(reproDir);
+      return { score, passed, checks, durationMs: Date.now() - t0, ...(repros.length ? { propertyRepros: repros } : {}) };
     } finally {
       await withRepoLock(repo, async () => {
         await removeWorktree(repo, tree);

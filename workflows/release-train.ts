@@ -71,10 +71,10 @@ const nonRetryableErrorTypes = ['InvalidInput', 'InvalidChangeRequest'];
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes };
 /** Pure decisions and the spec: quick, few retries. */
 const decisions = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { ...retry, maximumAttempts: 3 } });
-/** Candidate branch and merge in the target repository. */
-const repository = proxyActivities<Activities>({ startToCloseTimeout: '3 minutes', retry: { ...retry, maximumAttempts: 3 } });
-/** The code graph behind the risk score (ingest heartbeats its progress). */
-const codeGraph = proxyActivities<Activities>({ startToCloseTimeout: '3 minutes', retry: { ...retry, maximumAttempts: 3 } });
+/** Candidate branch and merge in the target repository; both heartbeat every second, so a lost worker is noticed in seconds. */
+const repository = proxyActivities<Activities>({ startToCloseTimeout: '3 minutes', heartbeatTimeout: '15s', retry: { ...retry, maximumAttempts: 3 } });
+/** The code graph behind the risk score (it heartbeats every second and per ingest step). */
+const codeGraph = proxyActivities<Activities>({ startToCloseTimeout: '3 minutes', heartbeatTimeout: '15s', retry: { ...retry, maximumAttempts: 3 } });
 /** The eval gate: long, heartbeats every few seconds, so a lost worker is noticed in seconds, not at the timeout. */
 const evalGate = proxyActivities<Activities>({
   startToCloseTimeout: '15 minutes',

@@ -7,6 +7,7 @@ import type { RuleConfigOf, RuleId } from './config';
 import { addedLines } from '../diff';
 import { describeMutant, describeRun, formatScore, testOutline } from '../mutation';
 import { findSecrets } from '../secrets';
+import { describeRepro } from '../property-repro';
 import { matchesPathPattern, protectedPathsTouched } from './paths';
 import { specCriteriaUncovered } from './spec-coverage';
 import { deny, rolesOf, type Approval, type PolicyInput, type PolicyRule, type Roles, type RuleSeverity } from './types';
@@ -48,13 +49,16 @@ export const evalScoreBelowThreshold: Factory<'eval-score-below-threshold'> = (c
         : culprits.length > 0
           ? `${what}; no check failed outright, the lowest scores are: ${list(culprits.map((c) => `${c.check} (${fmt(c.score)})`))}`
           : `${what}; the report lists no checks`;
-    const evidence =
+    const checks =
       evals.checks.length > 0
         ? evals.checks.map((c) => `${c.passed ? 'pass' : 'FAIL'} ${c.check} score=${fmt(c.score)}: ${c.explanation || '(no explanation)'}`).join('\n')
         : `score=${fmt(evals.score)} threshold=${fmt(threshold)} passed=${evals.passed} checks=[]`;
+    // A failing property's shrunk counterexample and replay command are the fastest way to the fault.
+    const properties = evals.failingProperties;
+    const evidence = properties ? `${checks}\n${properties.count} failing propert${properties.count === 1 ? 'y' : 'ies'}:\n${properties.repros.map(describeRepro).join('\n')}` : checks;
     const fix =
       culprits.length > 0
-        ? `Make ${list(culprits.map((c) => c.check))} pass (see each check's explanation in the evidence), push a new candidate and re-run the train.`
+        ? `Make ${list(culprits.map((c) => c.check))} pass (see each check's explanation in the evidence${properties ? '; replay each failing property with its command' : ''}), push a new candidate and re-run the train.`
         : 'Add eval scenarios for this service so the harness has checks to run, then re-run the train.';
     return deny('eval-score-below-threshold', { reason, evidence, fix });
   },

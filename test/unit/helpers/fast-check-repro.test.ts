@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { PropertyRepro } from '../../helpers/fast-check-repro';
+import { readPropertyRepros } from '../../../evals/property-repros';
 
 // A property that fails for every n ≥ 10: fast-check shrinks any failure to exactly 10.
 const belowTen = fc.property(fc.integer({ min: 0, max: 1000 }), (n) => {
@@ -30,7 +30,8 @@ describe('a failing property leaves a repro file (jest setup test/helpers/fast-c
     const file = /^repro file: (.+)$/m.exec(message)?.[1];
     expect(file).toBe(path.join(dir, 'a-failing-property-leaves-a-repro-file-jest-setup-test-helpers-fast-check-repro.42.json'));
     expect(message).toContain('Counterexample: [10]');
-    const repro = JSON.parse(await fs.readFile(file!, 'utf8')) as PropertyRepro;
+    // The file is what the eval gate reads back (evals/property-repros.ts) into a train's evidence.
+    const [repro] = await readPropertyRepros(dir);
     expect(repro).toMatchObject({
       file: 'test/unit/helpers/fast-check-repro.test.ts',
       seed: 42,

@@ -158,6 +158,12 @@ describe('built-in rules: what each denial says', () => {
       evidence: 'score=0.000 threshold=0.900 passed=false checks=[]',
       fix: 'Add eval scenarios for this service so the harness has checks to run, then re-run the train.',
     });
+    const repro = { test: 'sum is commutative', file: 'test/sum.test.ts', seed: 7, path: '3:0', counterexample: '[-1,2]', numRuns: 4, error: 'boom', replay: 'npm test -- --seed 7' };
+    const withProperty = evaluate({ ...breaksAll, evals: { ...breaksAll.evals, score: 0.5, passed: false, checks: [{ check: 'tests_pass', score: 0.5, passed: false, explanation: '1/2 passed' }], failingProperties: { count: 3, repros: [repro] } } });
+    expect(withProperty['eval-score-below-threshold']).toMatchObject({
+      evidence: "FAIL tests_pass score=0.500: 1/2 passed\n3 failing properties:\nproperty 'sum is commutative' (test/sum.test.ts) fails for [-1,2] after 4 run(s), seed 7; replay: npm test -- --seed 7",
+      fix: "Make tests_pass pass (see each check's explanation in the evidence; replay each failing property with its command), push a new candidate and re-run the train.",
+    });
     const weakest = evaluate({ ...breaksAll, evals: { ...breaksAll.evals, checks: ['p', 'q', 'r', 's'].map((check, i) => ({ check, score: 1 - i / 10, passed: true, explanation: '' })) } });
     expect(weakest['eval-score-below-threshold']?.reason).toContain('the lowest scores are: s (0.700), r (0.800), q (0.900)');
   });
