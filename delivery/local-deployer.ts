@@ -36,6 +36,7 @@ import type { ProbeSample } from '../core/health';
 import { withLock } from '../io/lock';
 import { isGroupAlive, stopProcessGroup } from '../io/process';
 import { git, resolveCommit, spawnGit } from '../io/git';
+import { linkNodeModules } from '../io/worktree';
 import type { ProxyMetrics, ProxyState } from './proxy';
 
 export interface LocalDeployerOptions {
@@ -527,10 +528,7 @@ export class LocalDeployer implements Deployer {
         if (!existsSync(dir)) throw err;
       }
     }
-    // Services resolve their packages from the repository's node_modules, as they would in place.
-    const repoModules = path.join(repo, 'node_modules');
-    const versionModules = path.join(dir, 'node_modules');
-    if (existsSync(repoModules) && !existsSync(versionModules)) await fs.symlink(repoModules, versionModules, 'dir').catch(() => undefined);
+    await linkNodeModules(repo, dir);
     return dir;
   }
 
