@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createActivities } from '../../../activities';
+import { InvalidInputError } from '../../../core/errors';
 import { FAST_PLAN, TrainFixture } from '../../../examples/train-fixture';
 import { ensurePrometheus, type RunningPrometheus } from '../../../infra/prometheus/server';
 import { PrometheusHealthSource } from '../../../delivery/prometheus-health';
@@ -63,9 +64,12 @@ async function train(service: string, change: 'good-change' | 'bad-change') {
   return { fixture, handle, rollout };
 }
 
-test('Prometheus starts on loopback and is ready within seconds', () => {
+test('Prometheus starts on loopback and is ready within seconds; a query it refuses is bad input, naming the query', async () => {
   expect(prometheus.url).toBe(`http://127.0.0.1:${PROMETHEUS_PORT}`);
   expect(startedInMs).toBeLessThan(30_000);
+  const source = new PrometheusHealthSource({ url: prometheus.url, routes: async () => ({ stable: null, canary: null, weight: 0 }) });
+  await expect(source.query('sum(rate(x[30s])')).rejects.toThrow(InvalidInputError);
+  await expect(source.query('sum(rate(x[30s])')).rejects.toThrow(/^PromQL refused by Prometheus: .*; query: sum\(rate\(x\[30s\]\)$/);
 });
 
 test('a good change is promoted on the PromQL checks, which read the proxy and the greeter as Prometheus scraped them', async () => {
