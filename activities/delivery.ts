@@ -1,11 +1,14 @@
 /** Delivery activities: thin Temporal-facing wrappers over the deployer, heartbeating while it works. */
 import type { ProbeSample } from '../core/health';
-import type { DeployCanaryInput, DeployCanaryResult, Deployer, EnsureStableInput, EnsureStableResult, LeaseInput, OwnedRef, PromoteResult, RollbackResult, ServiceLease, ServiceRef, SetWeightInput } from '../core/delivery';
+import type { DeployCanaryInput, DeployCanaryResult, Deployer, EnsureStableInput, EnsureStableResult, HealthSource, LeaseInput, OwnedRef, ProbeInput, PromoteResult, RollbackResult, ServiceLease, SetWeightInput } from '../core/delivery';
+import type { Trip, TripwireInput } from '../core/tripwire';
 import { DeliveryInputError, ServiceBusyError, checkWeight } from '../delivery/local-deployer';
-import { isWorkflowRunningViaWorker, withHeartbeats } from './context';
+import { currentActivityContext, isWorkflowRunningViaWorker, withHeartbeats } from './context';
 
 export interface DeliveryDeps {
   deployer: Deployer;
+  /** Where the gates' figures come from; default the deployer's own (the proxy's per-version figures). */
+  healthSource?: HealthSource;
   /** Whether a train (workflow id) is still running; by default asked of Temporal through the worker's client. */
   isTrainRunning?: (workflowId: string) => Promise<boolean>;
 }
@@ -14,9 +17,12 @@ export interface DeliveryDeps {
 const isRunningInTemporal = async (workflowId: string) => (await isWorkflowRunningViaWorker(workflowId)) ?? true;
 
 const HEARTBEAT_EVERY_MS = 1000;
+/** One tripwire long-poll: short enough that a cancelled watcher ends within it. */
+const TRIP_POLL_MS = 2000;
 
 export function createDeliveryActivities(deps: DeliveryDeps) {
   const { deployer } = deps;
+  const healthSource = deps.healthSource ?? deployer;
   const isTrainRunning = deps.isTrainRunning ?? isRunningInTemporal;
 
   const requireKnownService = async (service: string) => {
@@ -66,10 +72,27 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
       });
     },
 
-    async probeHealth(input: ServiceRef): Promise<ProbeSample> {
+    async probeHealth(input: ProbeInput): Promise<ProbeSample> {
       return asActivity('probeHealth', async () => {
         await requireKnownService(input.service);
-        return deployer.probe(input);
+        return healthSource.probe(input);
+      });
+    },
+
+    /**
+     * The tripwire's watcher: waits (long-polling the proxy, heartbeating) until the canary fails hard
+     * and returns the trip; runs until then or until the rollout cancels it.
+     */
+    async watchCanary(input: OwnedRef & { tripwire: TripwireInput }): Promise<Trip> {
+      return asActivity('watchCanary', async () => {
+        await requireKnownService(input.service);
+        const cancelled = currentActivityContext()?.cancellationSignal;
+        const since = Date.now();
+        for (;;) {
+          if (cancelled?.aborted) throw cancelled.reason;
+          const trip = await deployer.awaitTrip({ service: input.service, tripwire: input.tripwire, since, waitMs: TRIP_POLL_MS });
+          if (trip) return trip;
+        }
       });
     },
 

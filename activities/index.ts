@@ -9,6 +9,7 @@ import { createPolicyActivities } from './policy';
 import { createAppealActivities } from './appeals';
 import { createDeliveryActivities } from './delivery';
 import { LocalDeployer } from '../delivery/local-deployer';
+import { PrometheusHealthSource } from '../delivery/prometheus-health';
 import { createRecordActivities } from './record';
 import { createVerifyActivities } from './verify';
 import { createMigrationActivities } from './migrations';
@@ -26,6 +27,8 @@ export interface ActivityDeps {
   gitopsRepo?: string;
   releasesDir?: string;
   keyDir?: string;
+  /** The gates' figures: the proxy's own (default) or Prometheus (PromQL over its HTTP API). */
+  healthSource?: { kind: 'proxy' } | { kind: 'prometheus'; url: string };
   /** MAESTRO_LLM_* for the spec provider; none: offline. */
   llmEnv?: Record<string, string | undefined>;
 }
@@ -45,7 +48,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEvalActivities({ tsxCli: TSX_CLI, artifactsDir: path.join(deps.stateDir, 'artifacts', 'evals') }),
     ...createPolicyActivities({ policyFile: deps.policyFile }),
     ...createAppealActivities({ url: deps.databaseUrl, policyFile: deps.policyFile }),
-    ...createDeliveryActivities({ deployer }),
+    ...createDeliveryActivities({ deployer, healthSource: deps.healthSource?.kind === 'prometheus' ? prometheusSource(deployer, deps.healthSource.url) : undefined }),
     ...createRecordActivities({ store: record }),
     ...createVerifyActivities({ deployer, record, gitopsRepo, keyDir }),
     ...createMigrationActivities(),
@@ -59,3 +62,14 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** Prometheus as the health source, finding each version through the deployer's live routes. */
+function prometheusSource(deployer: LocalDeployer, url: string): PrometheusHealthSource {
+  return new PrometheusHealthSource({
+    url,
+    routes: async (service) => {
+      const status = await deployer.status({ service });
+      return { stable: status.routes?.stable ?? status.stable?.url ?? null, canary: status.routes?.canary ?? status.canary?.url ?? null, weight: status.weight };
+    },
+  });
+}

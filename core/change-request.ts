@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { migrationSchema } from './migration';
-import { durationMs, rolloutPlanSchema } from './rollout-plan';
+import { durationMs } from './durations';
+import { rolloutPlanSchema } from './rollout-plan';
 import { findSecrets } from './secrets';
 import { parseOrThrow } from './validation';
 

@@ -4,6 +4,8 @@
  * implementation of both is delivery/local-deployer.ts (processes behind a weighted proxy on loopback).
  */
 import type { ProbeSample } from './health';
+import type { MetricTemplateInput } from './metric-gates';
+import type { Trip, TripwireInput } from './tripwire';
 import type { ServiceDescriptor } from './stages';
 
 /** What the deployer needs from a service's maestro.service.json. */
@@ -104,9 +106,22 @@ export interface ServiceStatus {
   lease: ServiceLease | null;
 }
 
+/** A probe of one service; a source that runs PromQL also checks the metric templates (default: Flagger's two). */
+export interface ProbeInput extends ServiceRef {
+  metrics?: MetricTemplateInput[];
+}
+
 /** Per-version request, error and latency figures since the previous probe. */
 export interface HealthSource {
-  probe(input: ServiceRef): Promise<ProbeSample>;
+  probe(input: ProbeInput): Promise<ProbeSample>;
+}
+
+export interface WatchCanaryInput extends ServiceRef {
+  tripwire: TripwireInput;
+  /** Epoch ms: only canary requests from then on count. */
+  since: number;
+  /** How long to wait for a trip before answering null (the caller heartbeats and asks again). */
+  waitMs: number;
 }
 
 /**
@@ -129,4 +144,6 @@ export interface Deployer extends HealthSource {
   startTraffic(input: StartTrafficInput): Promise<{ pid: number; targetUrl: string }>;
   stopTraffic(input: ServiceRef): Promise<{ stopped: boolean }>;
   stopService(input: ServiceRef): Promise<{ stoppedPids: number[] }>;
+  /** The canary's hard failure (core/tripwire.ts) as soon as the traffic shows one, or null after waitMs. */
+  awaitTrip(input: WatchCanaryInput): Promise<Trip | null>;
 }

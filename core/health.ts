@@ -1,4 +1,5 @@
 import type { MetricEvidence } from './judge';
+import type { MetricReading } from './metric-gates';
 import type { HealthGate, HealthThresholds } from './rollout-plan';
 
 /** Traffic figures for one version over one probe window, as measured by the deployer's proxy. */
@@ -20,6 +21,10 @@ export interface ProbeSample {
   weight: number;
   canary: VersionSample;
   stable: VersionSample;
+  /** Where the figures come from when not the proxy's own: the PromQL source, its url and the figures' window. */
+  source?: { kind: 'prometheus'; url: string; windowMs: number };
+  /** The metric templates checked for the canary (a PromQL source only), each with its query and raw value. */
+  metrics?: MetricReading[];
 }
 
 export type ProbeVerdict = 'green' | 'red' | 'inconclusive';

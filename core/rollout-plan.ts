@@ -1,24 +1,9 @@
 import { z } from 'zod';
+import { durationMs } from './durations';
 import { statisticalJudgeSchema } from './judge';
+import { DEFAULT_METRIC_TEMPLATES, describeTemplates, metricTemplatesSchema } from './metric-gates';
+import { tripwireSchema } from './tripwire';
 import { parseOrThrow } from './validation';
-
-/** Durations are milliseconds in the validated plan; input accepts '2s', '500ms', '1m' or a number of ms. */
-export const durationMs = z.union(
-  [
-    z.number().int().positive(),
-    z
-      .string()
-      .regex(/^\d+(ms|s|m)$/)
-      .transform((s) => {
-        const n = parseInt(s, 10);
-        return s.endsWith('ms') ? n : s.endsWith('m') ? n * 60_000 : n * 1000;
-      })
-      // '0s' passes the regex; a zero probe interval or timeout is as invalid as the number 0.
-      .refine((ms) => ms > 0, 'a duration must be longer than 0'),
-  ],
-  // A string matching neither branch fails the union as a whole (its only own issue): say what a duration looks like.
-  { errorMap: () => ({ message: "use a duration like '500ms', '2s' or '1m', or a number of milliseconds" }) },
-);
 
 export const healthThresholdsSchema = z
   .object({
@@ -53,6 +38,13 @@ export const rolloutPlanSchema = z
      * of by the thresholds; the 100% step has no stable traffic to compare with and keeps the thresholds.
      */
     judge: statisticalJudgeSchema.optional(),
+    /**
+     * The checks a PromQL health source (Prometheus) runs at every probe, as metric templates; absent: Flagger's
+     * request-success-rate and request-duration. The proxy's own figures ignore them.
+     */
+    metrics: metricTemplatesSchema.optional(),
+    /** When given, a hard failure of the canary (error burst, unreachable) rolls back at once, between probes. */
+    tripwire: tripwireSchema.optional(),
   })
   .strict()
   .superRefine((plan, ctx) => {
@@ -109,4 +101,13 @@ export function describePlan(plan: RolloutPlan): string {
       return `${i + 1}. setWeight ${step.setWeight}% → gate: probe every ${g.probeInterval}ms, pass after ${g.consecutiveGreen} green, fail on ${g.maxRed} red, timeout ${g.timeout}ms`;
     })
     .join('\n');
+}
+
+/** The plan's metric templates and tripwire in words, for people reading a plan before it runs. */
+export function describeHealthChecks(plan: RolloutPlan): string {
+  const metrics = `metric checks where the health source runs PromQL${plan.metrics ? '' : ' (the defaults)'}:\n${describeTemplates(plan.metrics ?? DEFAULT_METRIC_TEMPLATES)}`;
+  const tripwire = plan.tripwire
+    ? `tripwire: roll back at once on ${plan.tripwire.errors} canary errors within ${plan.tripwire.withinMs}ms (≥ ${hundredths(plan.tripwire.minErrorRatio)}% of its requests) or ${plan.tripwire.unreachableAfter} unanswered requests in a row`
+    : 'tripwire: off';
+  return [metrics, tripwire].join('\n');
 }

@@ -31,11 +31,14 @@ import type {
   ServiceStatus,
   SetWeightInput,
   StartTrafficInput,
+  WatchCanaryInput,
 } from '../core/delivery';
+import { tripwireSchema, type Trip } from '../core/tripwire';
 import type { ProbeSample } from '../core/health';
 import { withLock } from '../io/lock';
 import { isGroupAlive, stopProcessGroup } from '../io/process';
 import { git, resolveCommit, spawnGit } from '../io/git';
+import { linkNodeModules } from '../io/worktree';
 import type { ProxyMetrics, ProxyState } from './proxy';
 
 export interface LocalDeployerOptions {
@@ -49,6 +52,11 @@ export interface LocalDeployerOptions {
   stopTimeoutMs?: number;
   /** Pause between switching traffic away from a version and stopping it, for in-flight requests. */
   drainMs?: number;
+  /**
+   * Where each service's scrape targets are written (`<service>.json`, Prometheus file-based discovery:
+   * the proxy and every running version); default `<stateDir>/scrape-targets`.
+   */
+  scrapeTargetsDir?: string;
 }
 
 interface VersionRecord {
@@ -127,6 +135,7 @@ export class LocalDeployer implements Deployer {
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
   private readonly drainMs: number;
+  readonly scrapeTargetsDir: string;
 
   constructor(options: LocalDeployerOptions) {
     if (!path.isAbsolute(options.tsxCli) || !existsSync(options.tsxCli))
@@ -136,6 +145,7 @@ export class LocalDeployer implements Deployer {
     this.startTimeoutMs = options.startTimeoutMs ?? 30_000;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
     this.drainMs = options.drainMs ?? 250;
+    this.scrapeTargetsDir = path.resolve(options.scrapeTargetsDir ?? path.join(this.stateDir, 'scrape-targets'));
   }
 
   /** Ensures the proxy and a stable version run (deploying baseSha only if there is no stable yet), then deploys sha as canary at weight 0. */
@@ -251,6 +261,33 @@ export class LocalDeployer implements Deployer {
       const metrics = (await this.admin(state, 'GET', '/admin/metrics?reset=1')) as ProxyMetrics;
       return { at: Date.now(), weight: metrics.weight, canary: metrics.canary, stable: metrics.stable };
     });
+  }
+
+  /**
+   * Long-polls the proxy's tripwire: it answers the moment the canary's requests since `since` trip it.
+   * Not under the service lock (it waits for seconds); a proxy that is down counts as no trip yet.
+   */
+  async awaitTrip(input: WatchCanaryInput): Promise<Trip | null> {
+    const service = checkServiceName(input.service);
+    const tripwire = tripwireSchema.parse(input.tripwire);
+    const state = await this.requireState(service);
+    if (!state.proxy || !isGroupAlive(state.proxy.pid)) {
+      await sleep(Math.min(input.waitMs, 500));
+      return null;
+    }
+    const query = new URLSearchParams({
+      since: String(input.since),
+      waitMs: String(input.waitMs),
+      errors: String(tripwire.errors),
+      withinMs: String(tripwire.withinMs),
+      minErrorRatio: String(tripwire.minErrorRatio),
+      unreachableAfter: String(tripwire.unreachableAfter),
+    });
+    const { status, json } = await httpJson('GET', `${adminUrl(state.proxy)}/admin/tripwire?${query}`, undefined, input.waitMs + 5000).catch(() => ({ status: 0, json: undefined }));
+    if (status === 400) throw new DeliveryInputError(`tripwire refused by the proxy: ${(json as { error?: string }).error}`);
+    if (status === 200) return (json as { tripped: Trip | null }).tripped;
+    await sleep(Math.min(input.waitMs, 500)); // a proxy being restarted: ask again shortly
+    return null;
   }
 
   /** Weight 0 first (all traffic back on stable at once), then the canary is stopped. */
@@ -377,6 +414,7 @@ export class LocalDeployer implements Deployer {
       );
       for (const pid of pids) await stopProcessGroup(pid, this.stopTimeoutMs);
       await fs.rm(this.stateFile(service), { force: true });
+      await fs.rm(this.scrapeTargetsFile(service), { force: true });
       return { stoppedPids: pids };
     });
   }
@@ -527,10 +565,7 @@ export class LocalDeployer implements Deployer {
         if (!existsSync(dir)) throw err;
       }
     }
-    // Services resolve their packages from the repository's node_modules, as they would in place.
-    const repoModules = path.join(repo, 'node_modules');
-    const versionModules = path.join(dir, 'node_modules');
-    if (existsSync(repoModules) && !existsSync(versionModules)) await fs.symlink(repoModules, versionModules, 'dir').catch(() => undefined);
+    await linkNodeModules(repo, dir);
     return dir;
   }
 
@@ -609,6 +644,11 @@ export class LocalDeployer implements Deployer {
   private async saveState(state: ServiceState): Promise<void> {
     state.updatedAt = Date.now();
     await writeJsonAtomically(this.stateFile(state.service), state);
+    await writeJsonAtomically(this.scrapeTargetsFile(state.service), scrapeTargets(state));
+  }
+
+  private scrapeTargetsFile(service: string): string {
+    return path.join(this.scrapeTargetsDir, `${service}.json`);
   }
 
   /** One operation per service at a time, in this process and across processes. */
@@ -651,6 +691,15 @@ async function writeJsonAtomically(file: string, value: unknown): Promise<void> 
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await fs.writeFile(tmp, JSON.stringify(value, null, 2));
   await fs.rename(tmp, file);
+}
+
+/** Prometheus file_sd groups: the proxy's admin listener (its /metrics) and each running version's own /metrics. */
+function scrapeTargets(state: ServiceState): { targets: string[]; labels: Record<string, string> }[] {
+  const groups: { targets: string[]; labels: Record<string, string> }[] = [];
+  if (state.proxy) groups.push({ targets: [`127.0.0.1:${state.proxy.adminPort}`], labels: { service: state.service, component: 'proxy' } });
+  for (const [role, version] of [['stable', state.stable], ['canary', state.canary]] as const)
+    if (version) groups.push({ targets: [`127.0.0.1:${version.port}`], labels: { service: state.service, component: 'service', role, sha: version.sha } });
+  return groups;
 }
 
 function busy(service: string, lease: ServiceLease): ServiceBusyError {

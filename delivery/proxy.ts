@@ -7,13 +7,19 @@
  *   POST /admin/upstreams {stable?, canary?} → ProxyState   (canary: null removes it and sets weight 0)
  *   POST /admin/weight {weight}             → ProxyState
  *   GET  /admin/metrics[?reset=1]           → ProxyMetrics for the window since the last reset
+ *   GET  /admin/tripwire?since=&waitMs=&…   → {tripped: Trip | null, canary} as soon as the canary's outcomes
+ *                                             since `since` trip the wire (core/tripwire.ts), else after waitMs
+ *   GET  /metrics                           → Prometheus text: requests by role, upstream and status code,
+ *                                             a duration histogram by role and upstream (prom-client)
  *   POST /admin/shutdown                    → closes both listeners
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
 import { LATENCY_SAMPLE_SIZE, percentile, type VersionSample } from '../core/health';
+import { checkTrip, tripwireSchema, type CanaryOutcome, type Trip, type Tripwire } from '../core/tripwire';
 
 export type VersionRole = 'stable' | 'canary';
 
@@ -63,6 +69,30 @@ export const upstreamsBodySchema = z
   .object({ stable: loopbackUrlSchema.optional(), canary: loopbackUrlSchema.nullable().optional() })
   .strict();
 export const weightBodySchema = z.object({ weight: z.number().int().min(0).max(100) }).strict();
+/** The tripwire's query string: the wire (numbers as text), from when, and how long to wait for a trip. */
+export const tripwireQuerySchema = z
+  .object({
+    since: z.coerce.number().int().min(0),
+    waitMs: z.coerce.number().int().min(0).max(60_000).default(10_000),
+    errors: z.coerce.number().optional(),
+    withinMs: z.coerce.number().optional(),
+    minErrorRatio: z.coerce.number().optional(),
+    unreachableAfter: z.coerce.number().optional(),
+  })
+  .strict()
+  .transform(({ since, waitMs, ...wire }, ctx) => {
+    const parsed = tripwireSchema.safeParse(Object.fromEntries(Object.entries(wire).filter(([, v]) => v !== undefined)));
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: issue.path });
+      return z.NEVER;
+    }
+    return { since, waitMs, tripwire: parsed.data };
+  });
+
+/** Latency buckets in seconds: fine below 100 ms, where the greeter and most canaries live. */
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Canary outcomes kept for the tripwire: the newest ones, plenty for any burst window. */
+const TRIPWIRE_OUTCOMES_KEPT = 5_000;
 
 // Hop-by-hop headers belong to one connection and must not be forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP = new Set([
@@ -112,6 +142,8 @@ class VersionWindow {
 
 interface Upstream {
   url: string;
+  /** host:port, the `upstream` label of its series: each started version has its own. */
+  address: string;
   hostname: string;
   port: number;
   agent: http.Agent;
@@ -139,6 +171,24 @@ export class WeightedProxy {
   private readonly upstreamTimeoutMs: number;
   private publicPort = 0;
   private adminPort = 0;
+  /** Prometheus series (one registry per proxy, so tests may run several in one process). */
+  readonly registry = new Registry();
+  private readonly requestsTotal = new Counter({
+    name: 'maestro_proxy_requests_total',
+    help: 'Requests the proxy forwarded, by version role, upstream address and status code (502/504 when the upstream failed)',
+    labelNames: ['role', 'upstream', 'code'] as const,
+    registers: [this.registry],
+  });
+  private readonly requestDuration = new Histogram({
+    name: 'maestro_proxy_request_duration_seconds',
+    help: 'Time from the request reaching the proxy to the end of the upstream answer, by version role and upstream address',
+    labelNames: ['role', 'upstream'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  /** The current canary's finished requests, oldest first (reset when the canary changes). */
+  private canaryOutcomes: CanaryOutcome[] = [];
+  private tripWaiters = new Set<{ since: number; tripwire: Tripwire; done: (trip: Trip | null) => void }>();
 
   constructor(private readonly options: WeightedProxyOptions = {}) {
     this.upstreamTimeoutMs = options.upstreamTimeoutMs ?? 30_000;
@@ -156,6 +206,7 @@ export class WeightedProxy {
   }
 
   async stop(): Promise<void> {
+    for (const waiter of this.tripWaiters) waiter.done(null);
     this.publicServer.closeAllConnections();
     this.adminServer.closeAllConnections();
     await Promise.all([closeServer(this.publicServer), closeServer(this.adminServer)]);
@@ -217,6 +268,40 @@ export class WeightedProxy {
     }
     this.upstreams[role] = url ? makeUpstream(url) : null;
     this.windows[role] = new VersionWindow();
+    if (role === 'canary') this.canaryOutcomes = [];
+  }
+
+  /** Called once per finished request: the Prometheus series, and the tripwire for the canary. */
+  recordOutcome(role: VersionRole, upstream: Upstream, code: number, seconds: number, isError: boolean, unreachable: boolean): void {
+    this.requestsTotal.inc({ role, upstream: upstream.address, code: String(code) });
+    this.requestDuration.observe({ role, upstream: upstream.address }, seconds);
+    if (role !== 'canary' || this.upstreams.canary !== upstream) return;
+    const outcome: CanaryOutcome = { at: Date.now(), error: isError, unreachable };
+    this.canaryOutcomes.push(outcome);
+    if (this.canaryOutcomes.length > 2 * TRIPWIRE_OUTCOMES_KEPT) this.canaryOutcomes = this.canaryOutcomes.slice(-TRIPWIRE_OUTCOMES_KEPT);
+    for (const waiter of this.tripWaiters) {
+      const trip = checkTrip(this.canaryOutcomes, waiter.tripwire, waiter.since);
+      if (trip) waiter.done(trip);
+    }
+  }
+
+  /** Resolves with the trip as soon as the canary's outcomes since `since` trip the wire, or null after waitMs. */
+  awaitTrip(since: number, tripwire: Tripwire, waitMs: number): Promise<Trip | null> {
+    const now = checkTrip(this.canaryOutcomes, tripwire, since);
+    if (now || waitMs === 0) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      const waiter = {
+        since,
+        tripwire,
+        done: (trip: Trip | null) => {
+          clearTimeout(timer);
+          this.tripWaiters.delete(waiter);
+          resolve(trip);
+        },
+      };
+      const timer = setTimeout(() => waiter.done(null), waitMs);
+      this.tripWaiters.add(waiter);
+    });
   }
 
   private chooseRole(): VersionRole {
@@ -267,7 +352,7 @@ export class WeightedProxy {
       agent: upstream.agent,
       timeout: this.upstreamTimeoutMs,
     }) as Tagged<http.ClientRequest>;
-    const exchange = new Exchange(res, upstreamReq, role, this.windows[role], startedAt);
+    const exchange = new Exchange(res, upstreamReq, role, this, upstream, this.windows[role], startedAt);
     upstreamReq[EXCHANGE] = exchange;
     upstreamReq.on('response', onUpstreamResponse);
     upstreamReq.on('error', onUpstreamError);
@@ -288,6 +373,16 @@ export class WeightedProxy {
           return sendJson(res, 200, this.state());
         case 'GET /admin/metrics':
           return sendJson(res, 200, this.metrics(url.searchParams.get('reset') === '1'));
+        case 'GET /admin/tripwire': {
+          const query = parseBody(tripwireQuerySchema, Object.fromEntries(url.searchParams));
+          const tripped = await this.awaitTrip(query.since, query.tripwire, query.waitMs);
+          return sendJson(res, 200, { tripped, canary: this.upstreams.canary?.url ?? null });
+        }
+        case 'GET /metrics': {
+          const text = await this.registry.metrics();
+          res.writeHead(200, { 'content-type': this.registry.contentType, 'content-length': Buffer.byteLength(text) }).end(text);
+          return;
+        }
         case 'POST /admin/upstreams':
           return sendJson(res, 200, this.setUpstreams(await readJson(req)));
         case 'POST /admin/weight':
@@ -323,14 +418,19 @@ class Exchange {
     readonly res: http.ServerResponse,
     readonly upstreamReq: http.ClientRequest,
     readonly role: VersionRole,
+    private readonly proxy: WeightedProxy,
+    private readonly upstream: Upstream,
     private readonly window: VersionWindow,
     private readonly startedAt: number,
   ) {}
 
-  finish(isError: boolean): void {
+  /** `code` is the status the client got; `unreachable` when the upstream never answered (refused, reset). */
+  finish(isError: boolean, code = this.status, unreachable = false): void {
     if (this.recorded) return;
     this.recorded = true;
-    this.window.record(performance.now() - this.startedAt, isError);
+    const latencyMs = performance.now() - this.startedAt;
+    this.window.record(latencyMs, isError);
+    this.proxy.recordOutcome(this.role, this.upstream, code, latencyMs / 1000, isError, unreachable);
   }
 
   /** A client that goes away is not the version's fault: nothing is recorded for it. */
@@ -391,13 +491,14 @@ function onUpstreamTimeout(this: http.ClientRequest): void {
 
 function onUpstreamError(this: Tagged<http.ClientRequest>, err: Error): void {
   const exchange = this[EXCHANGE];
-  exchange.finish(true);
   const res = exchange.res;
+  const timedOut = err instanceof UpstreamTimeout;
+  const code = (err as NodeJS.ErrnoException).code;
+  exchange.finish(true, res.headersSent ? exchange.status : timedOut ? 504 : 502, !res.headersSent && (code === 'ECONNREFUSED' || code === 'ECONNRESET'));
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const timedOut = err instanceof UpstreamTimeout;
   res
     .writeHead(timedOut ? 504 : 502, { 'content-type': 'text/plain', [VERSION_HEADER]: exchange.role })
     .end(`${timedOut ? 'upstream timed out' : 'upstream unavailable'} (${exchange.role}): ${err.message}\n`);
@@ -415,6 +516,7 @@ function makeUpstream(url: string): Upstream {
   const parsed = new URL(url);
   return {
     url: parsed.origin,
+    address: parsed.host,
     hostname: parsed.hostname === 'localhost' ? '127.0.0.1' : parsed.hostname.replace(/^\[|\]$/g, ''),
     port: Number(parsed.port),
     agent: new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' }),

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
-import { durationMs } from '../core/rollout-plan';
+import { durationMs } from '../core/durations';
 import { specSchema } from '../core/spec';
 
 export const SCENARIO_ID = /^([a-z][a-z0-9-]*(?:\.[a-z0-9][a-z0-9-]*)*)@v([1-9]\d*)$/;

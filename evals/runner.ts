@@ -15,7 +15,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { git, resolveCommit } from '../io/git';
-import { addDetachedWorktree, removeWorktree } from '../io/worktree';
+import { addDetachedWorktree, linkNodeModules, removeWorktree } from '../io/worktree';
 import { serviceDescriptorSchema } from '../core/stages';
 import { runCheck, type CheckContext, type EvalCheckResult } from './checks';
 import { checkoutFiles, TEST_FILE } from './checks/requirements';
@@ -280,6 +280,7 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
     let baseCreated: Promise<string> | undefined;
     let scratchCreated: Promise<string> | undefined;
     await withRepoLock(repo, () => addDetachedWorktree(repo, tree, candidateSha));
+    await linkNodeModules(repo, tree);
     try {
       const inputs = opts.perturbation ? perturb(scenario.fixtures, opts.perturbation) : { fixtures: scenario.fixtures };
       for (const [name, text] of Object.entries(inputs.fixtures.context_files)) {
@@ -313,7 +314,7 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
       // Coverage slows the tests a little: only the run a changed_lines_covered check reads collects it.
       const coverageDir = scenario.checks.some((c) => c.type === 'changed_lines_covered') ? path.join(dir, 'v8-coverage') : undefined;
       const baseTree = (): Promise<string> => {
-        baseCreated ??= withRepoLock(repo, () => addDetachedWorktree(repo, baseDir, baseSha)).then(() => baseDir);
+        baseCreated ??= withRepoLock(repo, () => addDetachedWorktree(repo, baseDir, baseSha)).then(() => linkNodeModules(repo, baseDir)).then(() => baseDir);
         return baseCreated;
       };
       const ctx: CheckContext = {

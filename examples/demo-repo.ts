@@ -41,11 +41,22 @@ export async function createFixtureRepo(targetDir: string, sourceDir: string, me
     filter: (source) => !['node_modules', 'dist', '.git'].includes(path.basename(source)),
   });
   const repo = await fs.realpath(targetDir);
+  await linkProjectPackages(sourceDir, repo);
   await runGit(repo, ['init', '--quiet', '--initial-branch=main']);
   await runGit(repo, ['add', '--all']);
   await runGit(repo, ['commit', '--quiet', '-m', message]);
   return { repo, baseSha: await runGit(repo, ['rev-parse', 'HEAD']) };
 }
+
+/**
+ * A fixture with dependencies (the greeter's prom-client) gets them as an installed checkout would: its
+ * node_modules is the project's, where package.json pins the same versions (and .gitignore keeps it out of commits).
+ */
+async function linkProjectPackages(sourceDir: string, repo: string): Promise<void> {
+  const manifest = JSON.parse(await fs.readFile(path.join(sourceDir, 'package.json'), 'utf8').catch(() => '{}')) as { dependencies?: Record<string, string> };
+  if (Object.keys(manifest.dependencies ?? {}).length > 0) await fs.symlink(PROJECT_NODE_MODULES, path.join(repo, 'node_modules'), 'dir');
+}
+const PROJECT_NODE_MODULES = path.join(__dirname, '..', 'node_modules');
 
 /** Reads examples/changes/<name>.json, fills in `repo` and `id`, and validates it as a change request. */
 export function loadExampleChange(name: ExampleChangeName | string, repo: string, id: string): ChangeRequest {

@@ -33,14 +33,15 @@ export class TrainFixture {
     this.deployer = new LocalDeployer({ stateDir: path.join(stateDir, 'deploy'), tsxCli: require.resolve('tsx/cli') });
   }
 
-  async start(rps = 150): Promise<void> {
+  /** Traffic runs for `trafficMs` (a bench of many rollouts needs more than the default ten minutes). */
+  async start(rps = 150, trafficMs = 10 * 60_000): Promise<void> {
     const created = await createDemoRepo(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'maestro-repo-')), this.service));
     this.repo = created.repo;
     this.baseSha = created.baseSha;
     const descriptor = serviceDescriptorSchema.parse(JSON.parse(fs.readFileSync(path.join(this.repo, 'maestro.service.json'), 'utf8')));
     const { proxyUrl } = await this.deployer.ensureStable({ service: this.service, repo: this.repo, sha: this.baseSha, descriptor });
     this.traffic = new AbortController();
-    void runTraffic({ url: proxyUrl, rps, durationMs: 10 * 60_000, paths: ['/greet?name=Ada', '/greet', '/healthz'] }, this.traffic.signal);
+    void runTraffic({ url: proxyUrl, rps, durationMs: trafficMs, paths: ['/greet?name=Ada', '/greet', '/healthz'] }, this.traffic.signal);
   }
 
   change(name: ExampleChangeName, id: string, overrides: Partial<ChangeRequest> = {}): ChangeRequest {

@@ -1,4 +1,5 @@
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
 import { git } from './git';
 
 /**
@@ -8,6 +9,16 @@ import { git } from './git';
 export async function addDetachedWorktree(repo: string, dir: string, commit: string): Promise<void> {
   await removeWorktree(repo, dir); // a leftover from a crashed attempt
   await git(repo, ['worktree', 'add', '--quiet', '--detach', dir, commit]);
+}
+
+/**
+ * Code run from `dir` (a work tree or an extracted version of `repo`) resolves its packages as it would in
+ * the checkout: the checkout's node_modules, which is never committed, is linked in when there is one.
+ */
+export async function linkNodeModules(repo: string, dir: string): Promise<void> {
+  const modules = path.join(repo, 'node_modules');
+  const linked = path.join(dir, 'node_modules');
+  if (existsSync(modules) && !existsSync(linked)) await fs.symlink(modules, linked, 'dir').catch(() => undefined);
 }
 
 /** Removes a linked work tree and its metadata; never fails (cleanup must not hide the real error). */

@@ -20,4 +20,6 @@ bash scripts/setup-postgres.sh
 bash scripts/setup-neo4j.sh
 # The browser the dashboard tests drive (Debian chromium).
 bash scripts/setup-chromium.sh
+# The production health source of the rollout gates (Debian prometheus).
+bash scripts/setup-prometheus.sh
 echo "setup: ready ($(.venv/bin/temporal --version))"

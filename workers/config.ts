@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseOrThrow } from '../core/validation';
 import { defaultPostgres, serverUrl } from '../infra/postgres/server';
+import { defaultPrometheus, prometheusUrl } from '../infra/prometheus/server';
 import { DEFAULT_STATE_DIR } from '../io/paths';
 import { codecKeysEnvSchema } from '../io/payload-codec';
 
@@ -15,6 +16,9 @@ const workerConfigSchema = z.object({
   /** 'neo4j' keeps code graphs in Neo4j at MAESTRO_NEO4J_URI; 'memory' keeps them in the worker. */
   MAESTRO_CODEGRAPH_STORE: z.enum(['memory', 'neo4j']).default('memory'),
   MAESTRO_NEO4J_URI: z.string().regex(/^(bolt|neo4j)(\+s|\+ssc)?:\/\//, 'a bolt:// or neo4j:// url').default('bolt://127.0.0.1:7687'),
+  /** Where the rollout gates' figures come from: the proxy's own ('proxy') or PromQL against MAESTRO_PROMETHEUS_URL. */
+  MAESTRO_HEALTH_SOURCE: z.enum(['proxy', 'prometheus']).default('proxy'),
+  MAESTRO_PROMETHEUS_URL: z.string().regex(/^https?:\/\/[^/]+\/?$/, "an http:// base url, e.g. 'http://127.0.0.1:9090'").default(prometheusUrl(defaultPrometheus)),
   MAESTRO_POLICY_FILE: z.string().min(1).optional(),
   MAESTRO_GITOPS_REPO: z.string().min(1).optional(),
   MAESTRO_RELEASES_DIR: z.string().min(1).optional(),

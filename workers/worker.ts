@@ -42,6 +42,7 @@ function activityDepsFromConfig(config: WorkerConfig): ActivityDeps {
     databaseUrl: config.MAESTRO_DATABASE_URL,
     codeGraphStore: config.MAESTRO_CODEGRAPH_STORE === 'neo4j' ? { kind: 'neo4j', uri: config.MAESTRO_NEO4J_URI } : { kind: 'memory' },
     policyFile: config.MAESTRO_POLICY_FILE,
+    healthSource: config.MAESTRO_HEALTH_SOURCE === 'prometheus' ? { kind: 'prometheus', url: config.MAESTRO_PROMETHEUS_URL } : { kind: 'proxy' },
     gitopsRepo: config.MAESTRO_GITOPS_REPO,
     releasesDir: config.MAESTRO_RELEASES_DIR,
     keyDir: config.MAESTRO_KEY_DIR,

@@ -14,6 +14,8 @@ import {
 import type { Activities } from '../activities';
 import { advanceGate, evalScoreReasons, judgeProbe, withoutLatencies, type GateProgress, type JudgedProbe, type ProbeVerdict } from '../core/health';
 import { accumulateWindow, emptyWindow, judgeWindow, looksPerGate } from '../core/judge';
+import { advanceMetricChecks, type MetricFailures } from '../core/metric-gates';
+import type { Trip } from '../core/tripwire';
 import { gateForStep, judgesStatistically, parseRolloutPlan, type RolloutPlanInput } from '../core/rollout-plan';
 import type { ServiceDescriptor } from '../core/stages';
 import { ValidationError } from '../core/validation';
@@ -63,6 +65,13 @@ const compensation = proxyActivities<Activities>({
   retry: { initialInterval: '200ms', backoffCoefficient: 1.5, maximumInterval: '5s', nonRetryableErrorTypes: ['InvalidInput'] },
 });
 
+/** The tripwire's watcher waits as long as the rollout runs; heartbeats tell a lost worker within seconds. */
+const watcher = proxyActivities<Activities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '10s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', nonRetryableErrorTypes: ['InvalidInput'] },
+});
+
 const MAX_PROBES_KEPT = 10;
 
 /**
@@ -70,6 +79,12 @@ const MAX_PROBES_KEPT = 10;
  * judge is inconclusive (more probes than the threshold gate would take): a new command sequence.
  */
 export const STATISTICAL_JUDGE_PATCH = 'statistical-health-judge';
+
+/**
+ * A plan with a `tripwire` runs a watcher activity beside the gates, and a trip rolls back between
+ * probes: a new command sequence.
+ */
+export const TRIPWIRE_PATCH = 'health-tripwire';
 
 /** Canary rollout of one version: weight steps, each followed by a health gate; rollback is a compensation. */
 export async function progressiveRollout(input: ProgressiveRolloutInput): Promise<ProgressiveRolloutResult> {
@@ -104,6 +119,10 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
   const target = { service: input.service, owner };
   let canaryDeployed = false;
   let firstRedAt: number | undefined;
+  /** Set by the tripwire's watcher when the canary fails hard; every wait of the rollout ends on it. */
+  let trip: Trip | undefined;
+  let stopWatching = () => undefined as void;
+  const probeTarget = { ...target, ...(plan.metrics ? { metrics: plan.metrics } : {}) };
 
   const setWeight = async (weight: number) => {
     await traffic.setCanaryWeight({ ...target, weight });
@@ -113,6 +132,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
   };
 
   const rollBack = async (outcome: 'rolled_back' | 'aborted', reason: string): Promise<ProgressiveRolloutResult> => {
+    stopWatching();
     const { at } = await compensation.rollbackCanary(target);
     status.weight = 0;
     status.outcome = outcome;
@@ -126,6 +146,13 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
     return { outcome, reason, finalWeight: 0, mttrMs, probes: status.lastProbes.length, history: status.history };
   };
 
+  /** The canary failed hard: back to stable now, the trip as the reason and the first red. */
+  const rollBackOnTrip = (tripped: Trip, weight: number) => {
+    firstRedAt ??= tripped.at;
+    record('tripwire', tripped.words);
+    return rollBack('rolled_back', `tripwire at ${weight}%: ${tripped.words}`);
+  };
+
   const skipGate = (weight: number) => {
     record('gate-skipped', `gate at ${weight}% skipped`, promoteBy?.by);
     promoteBy = undefined;
@@ -134,16 +161,17 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
    * Waits one probe interval (paused time does not count) and says what the operator asked meanwhile;
    * a promote skips the gate at `weight` (recorded here).
    */
-  const awaitProbeTurn = async (interval: number, weight: number): Promise<{ turn: 'abort' | 'skip' | 'probe'; waitedMs: number }> => {
+  const awaitProbeTurn = async (interval: number, weight: number): Promise<{ turn: 'abort' | 'skip' | 'probe' | 'trip'; waitedMs: number }> => {
     let waitedMs = 0;
     for (;;) {
       const waitStart = Date.now();
-      await condition(() => abortBy !== undefined || promoteBy !== undefined || status.paused, interval);
+      await condition(() => abortBy !== undefined || promoteBy !== undefined || status.paused || trip !== undefined, interval);
       waitedMs += Date.now() - waitStart;
       if (abortBy) return { turn: 'abort', waitedMs };
+      if (trip) return { turn: 'trip', waitedMs };
       if (status.paused) {
-        // A paused gate neither probes nor counts towards its timeout.
-        await condition(() => !status.paused || abortBy !== undefined);
+        // A paused gate neither probes nor counts towards its timeout; a trip still ends it.
+        await condition(() => !status.paused || abortBy !== undefined || trip !== undefined);
         continue;
       }
       if (!promoteBy) return { turn: 'probe', waitedMs };
@@ -171,10 +199,24 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
     canaryDeployed = true;
     record('deploy', `canary ${input.sha.slice(0, 12)} deployed at 0%`);
     let totalProbes = 0;
+    const tripwire = plan.tripwire;
+    if (tripwire && patched(TRIPWIRE_PATCH)) {
+      const watching = new CancellationScope();
+      stopWatching = () => watching.cancel();
+      watching
+        .run(() => watcher.watchCanary({ ...target, tripwire }))
+        .then(
+          (tripped) => void (trip = tripped),
+          (err: unknown) => {
+            if (!isCancellation(err)) record('tripwire-lost', `the tripwire's watcher failed (${String(err)}); the gates' probes still judge`);
+          },
+        );
+    }
 
     for (const [index, step] of plan.steps.entries()) {
-      await condition(() => !status.paused || abortBy !== undefined);
+      await condition(() => !status.paused || abortBy !== undefined || trip !== undefined);
       if (abortBy) return await rollBack('aborted', abortReason());
+      if (trip) return await rollBackOnTrip(trip, status.weight);
       status.stepIndex = index;
       await setWeight(step.setWeight);
 
@@ -192,8 +234,9 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
           const { turn, waitedMs } = await awaitProbeTurn(gate.probeInterval, step.setWeight);
           activeMs += waitedMs;
           if (turn === 'abort') return await rollBack('aborted', abortReason());
+          if (turn === 'trip') return await rollBackOnTrip(trip!, step.setWeight);
           if (turn === 'skip') break;
-          const sample = await traffic.probeHealth(target);
+          const sample = await traffic.probeHealth(probeTarget);
           totalProbes++;
           probes++;
           window = accumulateWindow(window, sample);
@@ -219,8 +262,9 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
             // Fail closed: too little evidence is never a pass. An operator may take the decision instead.
             if (judge.onInconclusive === 'rollback') return await rollBack('rolled_back', still);
             record('approval-needed', `${still}; promote to pass the gate, abort to roll back`);
-            await condition(() => abortBy !== undefined || promoteBy !== undefined);
+            await condition(() => abortBy !== undefined || promoteBy !== undefined || trip !== undefined);
             if (abortBy) return await rollBack('aborted', abortReason());
+            if (trip) return await rollBackOnTrip(trip, step.setWeight);
             skipGate(step.setWeight);
             break;
           }
@@ -231,20 +275,31 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
       let progress: GateProgress = { consecutiveGreen: 0, red: 0, probes: 0 };
       status.gate = progress;
       let activeMs = 0;
+      let metricFailures: MetricFailures = {};
       for (;;) {
         const { turn, waitedMs } = await awaitProbeTurn(gate.probeInterval, step.setWeight);
         activeMs += waitedMs;
         if (turn === 'abort') return await rollBack('aborted', abortReason());
+        if (turn === 'trip') return await rollBackOnTrip(trip!, step.setWeight);
         if (turn === 'skip') break;
-        const sample = await traffic.probeHealth(target);
-        const judged: JudgedProbe = judgeProbe(withoutLatencies(sample), plan.thresholds, input.evalScore);
+        const sample = await traffic.probeHealth(probeTarget);
+        let judged: JudgedProbe;
+        let metricCheckFailed = false;
+        if (sample.metrics && sample.metrics.length > 0) {
+          // A PromQL source: the metric templates judge the canary, each reading with its query and value.
+          const checked = advanceMetricChecks(metricFailures, sample.metrics);
+          metricFailures = checked.failures;
+          metricCheckFailed = checked.failed.length > 0;
+          const evalReasons = evalScoreReasons(input.evalScore, plan.thresholds);
+          judged = { ...withoutLatencies(sample), verdict: evalReasons.length > 0 ? 'red' : checked.verdict, reasons: [...evalReasons, ...checked.reasons] };
+        } else judged = judgeProbe(withoutLatencies(sample), plan.thresholds, input.evalScore);
         totalProbes++;
         status.lastProbes = [...status.lastProbes, judged].slice(-MAX_PROBES_KEPT);
         if (judged.verdict === 'red' && firstRedAt === undefined) firstRedAt = judged.at;
         const next = advanceGate(progress, judged.verdict, gate);
         progress = next.progress;
         status.gate = progress;
-        if (next.outcome === 'failed')
+        if (next.outcome === 'failed' || metricCheckFailed)
           return await rollBack('rolled_back', `health gate at ${step.setWeight}% failed: ${judged.reasons.join(', ')}`);
         if (next.outcome === 'passed') {
           record('gate-passed', `gate at ${step.setWeight}% passed after ${progress.probes} probes`);
@@ -256,10 +311,12 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
       log.info('rollout step passed', { changeId: input.changeId, weight: step.setWeight, probes: totalProbes });
     }
 
+    if (trip) return await rollBackOnTrip(trip, status.weight);
     if (input.baseBranch) {
       const tip = await deploy.checkMergeIsBaseTip({ repo: input.repo, baseBranch: input.baseBranch, mergeSha: input.sha });
       if (!tip.isTip) return await rollBack('rolled_back', `not promoted: ${tip.reason}`);
     }
+    stopWatching();
     const promoted = await deploy.promoteCanary(target);
     status.outcome = 'promoted';
     record('promote', `canary ${input.sha.slice(0, 12)} is now stable at 100%`);

@@ -43,7 +43,12 @@ const scenarios: Record<string, Scenario> = {
     expected: 'rolled_back',
     run: async ({ fixture, start, id }) => ({ train: await start(fixture.change('bad-change', id, { rollout: { ...FAST_PLAN, judge: { maxSoakMs: 20_000 } } as never })) }),
   },
-  denied: { expected: 'denied', run: async ({ fixture, start, id }) => ({ train: await start(fixture.change('failing-tests-change', id)) }) },
+  // The tripwire (TRIPWIRE_PATCH): the watcher activity beside the gates, the bad change's error burst trips it.
+  tripped: {
+    expected: 'rolled_back',
+    run: async ({ fixture, start, id }) => ({ train: await start(fixture.change('bad-change', id, { rollout: { ...FAST_PLAN, tripwire: {} } as never })) }),
+  },
+    denied: { expected: 'denied', run: async ({ fixture, start, id }) => ({ train: await start(fixture.change('failing-tests-change', id)) }) },
   'appeal-granted': {
     expected: 'promoted',
     run: async ({ client, fixture, start, id }) => {

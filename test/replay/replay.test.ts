@@ -9,7 +9,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { maestroDataConverter } from '../../io/payload-codec';
 import { testCodec, workflowBundle } from '../helpers/temporal';
 import { AUDIT_OUTCOME_PATCH } from '../../workflows/release-train';
-import { STATISTICAL_JUDGE_PATCH } from '../../workflows/progressive-rollout';
+import { STATISTICAL_JUDGE_PATCH, TRIPWIRE_PATCH } from '../../workflows/progressive-rollout';
 
 const DIR = path.join(__dirname, 'histories');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
@@ -44,6 +44,12 @@ test('rollouts judged statistically (the statistical-health-judge patch) have re
   const rollouts = files.filter((f) => f.endsWith('--rollout.json'));
   expect(rollouts.filter((f) => patchesIn(f).includes(STATISTICAL_JUDGE_PATCH)).length).toBeGreaterThan(0);
   expect(rollouts.filter((f) => !patchesIn(f).includes(STATISTICAL_JUDGE_PATCH)).length).toBeGreaterThan(0);
+});
+
+test('rollouts with the tripwire (the health-tripwire patch) have recorded histories, next to ones without', () => {
+  const rollouts = files.filter((f) => f.endsWith('--rollout.json'));
+  expect(rollouts.filter((f) => patchesIn(f).includes(TRIPWIRE_PATCH)).length).toBeGreaterThan(0);
+  expect(rollouts.filter((f) => !patchesIn(f).includes(TRIPWIRE_PATCH)).length).toBeGreaterThan(0);
 });
 
 // With the worker's payload codec: histories recorded before it (plain payloads) pass through its decode.

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import { handleRequest } from './app';
+import { instrument } from './metrics';
 
 const port = Number(process.env.PORT ?? 8080);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -17,6 +18,9 @@ const server = createServer((req, res) => {
     res.end(JSON.stringify({ error: 'internal error' }));
   }
 });
+
+// Every request counted and timed, and GET /metrics for Prometheus.
+instrument(server);
 
 server.listen(port, '127.0.0.1', () => {
   const address = server.address();

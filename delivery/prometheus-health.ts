@@ -1,0 +1,131 @@
+/**
+ * The production health source: the gates' figures come from Prometheus (PromQL over its HTTP API),
+ * which scrapes the weighted proxy's /metrics (delivery/proxy.ts) and each version's own. Each version
+ * is found by its upstream address (a new address per started version), so a rolled-back canary's
+ * errors never count against the next one. Besides the per-version figures every probe runs the plan's
+ * metric templates (core/metric-gates.ts) for the canary and returns each reading with its query.
+ */
+import { z } from 'zod';
+import { InvalidInputError, TransientError } from '../core/errors';
+import type { HealthSource, ProbeInput } from '../core/delivery';
+import type { ProbeSample, VersionSample } from '../core/health';
+import { checkReading, DEFAULT_METRIC_TEMPLATES, metricTemplatesSchema, promDuration, renderQuery, type MetricReading } from '../core/metric-gates';
+
+export interface PrometheusHealthSourceOptions {
+  /** Prometheus' base url, e.g. http://127.0.0.1:9090. */
+  url: string;
+  /** Where the service's stable and canary are served now, and the canary weight (the deployer's live routes). */
+  routes: (service: string) => Promise<{ stable: string | null; canary: string | null; weight: number }>;
+  /** Per-query deadline. */
+  timeoutMs?: number;
+  /** The figures' window when the service was not probed before (later: the time since the last probe). */
+  firstWindowMs?: number;
+}
+
+/** What Prometheus' /api/v1/query answers (the parts read here). */
+const queryResponseSchema = z.object({
+  status: z.enum(['success', 'error']),
+  error: z.string().optional(),
+  data: z
+    .object({
+      resultType: z.string(),
+      result: z.array(z.object({ metric: z.record(z.string()), value: z.tuple([z.number(), z.string()]) })),
+    })
+    .optional(),
+});
+
+/** One instant-vector sample: its labels and value (NaN and ±Inf kept as numbers). */
+export interface PromSample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Windows are clamped: at least two scrapes, at most five minutes. */
+const MIN_WINDOW_MS = 2_000;
+const MAX_WINDOW_MS = 300_000;
+
+export class PrometheusHealthSource implements HealthSource {
+  private readonly url: string;
+  private readonly timeoutMs: number;
+  private readonly firstWindowMs: number;
+  private readonly lastProbeAt = new Map<string, number>();
+
+  constructor(private readonly options: PrometheusHealthSourceOptions) {
+    this.url = options.url.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 5_000;
+    this.firstWindowMs = options.firstWindowMs ?? 5_000;
+  }
+
+  /** Runs one PromQL instant query; a PromQL error is bad input (retrying the same query cannot help). */
+  async query(promql: string): Promise<PromSample[]> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.url}/api/v1/query?${new URLSearchParams({ query: promql })}`, { signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (err) {
+      throw new TransientError(`Prometheus at ${this.url} did not answer (${(err as Error).message}); is it running? (tsx infra/prometheus/cli.ts start)`, 'PrometheusUnavailable');
+    }
+    const body = queryResponseSchema.safeParse(await res.json().catch(() => undefined));
+    if (!body.success) throw new TransientError(`Prometheus at ${this.url} answered ${res.status} with something that is not a query result`, 'PrometheusUnavailable');
+    if (body.data.status === 'error') {
+      if (res.status === 400 || res.status === 422) throw new InvalidInputError(`PromQL refused by Prometheus: ${body.data.error ?? res.status}; query: ${promql}`);
+      throw new TransientError(`Prometheus query failed (${res.status}): ${body.data.error ?? ''}; query: ${promql}`, 'PrometheusUnavailable');
+    }
+    return (body.data.data?.result ?? []).map((r) => ({ labels: r.metric, value: Number(r.value[1]) }));
+  }
+
+  async probe(input: ProbeInput): Promise<ProbeSample> {
+    const templates = input.metrics ? metricTemplatesSchema.parse(input.metrics) : DEFAULT_METRIC_TEMPLATES;
+    const routes = await this.options.routes(input.service);
+    const now = Date.now();
+    const last = this.lastProbeAt.get(input.service);
+    const windowMs = Math.min(MAX_WINDOW_MS, Math.max(MIN_WINDOW_MS, last === undefined ? this.firstWindowMs : now - last));
+    this.lastProbeAt.set(input.service, now);
+    const address = (url: string | null) => (url ? new URL(url).host : null);
+    const versions = { stable: address(routes.stable), canary: address(routes.canary) };
+
+    const service = `service="${input.service.replace(/"/g, '\\"')}"`;
+    const range = promDuration(windowMs);
+    const [requests, errors, p50, p95] = await Promise.all([
+      this.query(`sum by (upstream) (increase(maestro_proxy_requests_total{${service}}[${range}]))`),
+      this.query(`sum by (upstream) (increase(maestro_proxy_requests_total{${service},code=~"5.."}[${range}]))`),
+      this.query(`histogram_quantile(0.5, sum by (upstream, le) (rate(maestro_proxy_request_duration_seconds_bucket{${service}}[${range}]))) * 1000`),
+      this.query(`histogram_quantile(0.95, sum by (upstream, le) (rate(maestro_proxy_request_duration_seconds_bucket{${service}}[${range}]))) * 1000`),
+    ]);
+    const figure = (samples: PromSample[], upstream: string | null, round: (n: number) => number) => {
+      const value = samples.find((s) => s.labels.upstream === upstream)?.value;
+      return value === undefined || !Number.isFinite(value) ? 0 : round(value);
+    };
+    const version = (upstream: string | null): VersionSample => ({
+      requests: figure(requests, upstream, Math.round),
+      errors: figure(errors, upstream, Math.round),
+      p50Ms: figure(p50, upstream, round3),
+      p95Ms: figure(p95, upstream, round3),
+    });
+
+    const metrics: MetricReading[] = [];
+    if (versions.canary) {
+      const canary = versions.canary;
+      const readings = await Promise.all(
+        templates.map(async (template) => {
+          const promql = renderQuery(template, { service: input.service, role: 'canary', upstream: canary });
+          const result = await this.query(promql);
+          const value = result.length > 0 && Number.isFinite(result[0]!.value) ? round3(result[0]!.value) : null;
+          return checkReading(template, promql, value);
+        }),
+      );
+      metrics.push(...readings);
+    }
+    return {
+      at: Date.now(),
+      weight: routes.weight,
+      canary: version(versions.canary),
+      stable: version(versions.stable),
+      source: { kind: 'prometheus', url: this.url, windowMs },
+      metrics,
+    };
+  }
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

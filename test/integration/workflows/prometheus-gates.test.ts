@@ -1,0 +1,112 @@
+/**
+ * Trains whose gates read Prometheus (MAESTRO_HEALTH_SOURCE=prometheus): a real Prometheus (the Debian
+ * package, started by infra/prometheus) scrapes the real proxy and greeter processes the deployer starts;
+ * the gates run the default metric templates (Flagger's request-success-rate and request-duration) as
+ * PromQL. A good change is promoted, a bad one rolled back with the query and its raw value as the reason.
+ */
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { createActivities } from '../../../activities';
+import { InvalidInputError } from '../../../core/errors';
+import { FAST_PLAN, TrainFixture } from '../../../examples/train-fixture';
+import { ensurePrometheus, type RunningPrometheus } from '../../../infra/prometheus/server';
+import { PrometheusHealthSource } from '../../../delivery/prometheus-health';
+import { rolloutStatusQuery, rolloutWorkflowId } from '../../../workflows/messages';
+import type { releaseTrain } from '../../../workflows/release-train';
+import { connectTestEnv, createTestWorker, tempDir, TEST_DATABASE_URL } from '../../helpers/temporal';
+
+const TASK_QUEUE = 'test-prometheus-gates';
+const RUN = Date.now().toString(36);
+const PROMETHEUS_PORT = Number(process.env.MAESTRO_TEST_PROMETHEUS_PORT ?? 7211);
+const stateDir = tempDir('prometheus-state');
+const fixtures: TrainFixture[] = [];
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let prometheus: RunningPrometheus;
+let startedInMs: number;
+
+beforeAll(async () => {
+  const t0 = Date.now();
+  prometheus = await ensurePrometheus({
+    baseDir: tempDir('prometheus'),
+    port: PROMETHEUS_PORT,
+    targetsDir: path.join(stateDir, 'deploy', 'scrape-targets'),
+    scrapeIntervalMs: 1000,
+    binary: '/usr/bin/prometheus',
+  });
+  startedInMs = Date.now() - t0;
+  env = await connectTestEnv();
+  worker = await createTestWorker(env, TASK_QUEUE, createActivities({ stateDir, databaseUrl: TEST_DATABASE_URL, healthSource: { kind: 'prometheus', url: prometheus.url } }));
+  running = worker.run();
+}, 120_000);
+
+afterEach(async () => {
+  await Promise.all(fixtures.splice(0).map((f) => f.stop()));
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  await prometheus?.stop();
+});
+
+async function train(service: string, change: 'good-change' | 'bad-change') {
+  const fixture = new TrainFixture(`${service}-${RUN}`, stateDir);
+  fixtures.push(fixture);
+  await fixture.start();
+  // Prometheus needs a scrape or two of the canary before the templates have data: a longer gate timeout.
+  const request = fixture.change(change, `${service}-1`, { rollout: { ...FAST_PLAN, gate: { ...FAST_PLAN.gate, timeout: 40_000 } } as never });
+  const handle = await env.client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: TASK_QUEUE, workflowId: `train-${service}-${RUN}`, args: [request] });
+  const rollout = () => env.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery);
+  return { fixture, handle, rollout };
+}
+
+test('Prometheus starts on loopback and is ready within seconds; a query it refuses is bad input, naming the query', async () => {
+  expect(prometheus.url).toBe(`http://127.0.0.1:${PROMETHEUS_PORT}`);
+  expect(startedInMs).toBeLessThan(30_000);
+  const source = new PrometheusHealthSource({ url: prometheus.url, routes: async () => ({ stable: null, canary: null, weight: 0 }) });
+  await expect(source.query('sum(rate(x[30s])')).rejects.toThrow(InvalidInputError);
+  await expect(source.query('sum(rate(x[30s])')).rejects.toThrow(/^PromQL refused by Prometheus: .*; query: sum\(rate\(x\[30s\]\)$/);
+});
+
+test('a good change is promoted on the PromQL checks, which read the proxy and the greeter as Prometheus scraped them', async () => {
+  const { fixture, handle, rollout } = await train('prom-good', 'good-change');
+  const result = await handle.result();
+  expect(result.outcome).toBe('promoted');
+  const probes = (await rollout()).lastProbes;
+  const last = probes.at(-1)!;
+  expect(last.source).toMatchObject({ kind: 'prometheus', url: prometheus.url });
+  expect(last.metrics!.map((m) => [m.name, m.outcome])).toEqual([
+    ['request-success-rate', 'pass'],
+    ['request-duration', 'pass'],
+  ]);
+  const success = last.metrics![0]!;
+  expect(success.query).toContain(`maestro_proxy_requests_total{service="${fixture.service}",upstream="127.0.0.1:`);
+  expect(success.value).toBe(100);
+  // The greeter's own /metrics is scraped too, labelled with its role and commit by the deployer's targets.
+  const source = new PrometheusHealthSource({ url: prometheus.url, routes: async () => ({ stable: null, canary: null, weight: 0 }) });
+  const greeter = await source.query(`sum by (role, sha) (greeter_http_requests_total{service="${fixture.service}",route="/greet"})`);
+  expect(greeter.length).toBeGreaterThan(0);
+  expect(greeter.every((s) => /^[0-9a-f]{40}$/.test(s.labels.sha!) && s.value > 0)).toBe(true);
+}, 180_000);
+
+test('a bad change is rolled back; the reason names the failed check, its raw value and the PromQL it ran', async () => {
+  const { fixture, handle, rollout } = await train('prom-bad', 'bad-change');
+  const result = await handle.result();
+  expect(result.outcome).toBe('rolled_back');
+  expect(result.reason).toMatch(
+    new RegExp(`^health gate at 10% failed: request-success-rate = (\\d+(\\.\\d+)?) \\(should be ≥ 99; failed\\) from sum\\(rate\\(maestro_proxy_requests_total\\{service="${fixture.service}",upstream="127\\.0\\.0\\.1:\\d+",code!~"5\\.\\."\\}\\[30s\\]\\)\\)`),
+  );
+  const value = Number(/request-success-rate = ([\d.]+)/.exec(result.reason)![1]);
+  // The bad change fails one request in five.
+  expect(value).toBeGreaterThan(50);
+  expect(value).toBeLessThan(99);
+  const last = (await rollout()).lastProbes.at(-1)!;
+  expect(last.verdict).toBe('red');
+  expect(last.metrics!.find((m) => m.name === 'request-success-rate')).toMatchObject({ outcome: 'fail', thresholdRange: { min: 99 } });
+  expect(last.canary.errors).toBeGreaterThan(0);
+  expect((await fixture.deployer.status({ service: fixture.service })).weight).toBe(0);
+}, 180_000);
