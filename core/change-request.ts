@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { migrationSchema } from './migration';
-import { prismaDerivationSchema } from './prisma-migration';
+import { migrationSchema, prismaDerivationSchema } from './migration';
 import { durationMs, rolloutPlanSchema } from './rollout-plan';
 import { findSecrets } from './secrets';
 import { parseOrThrow } from './validation';

@@ -11,26 +11,10 @@
  * as Prisma creates it (String → text, DateTime → timestamp(3), `@db.*` native types, …).
  */
 import { getSchema, PrismaParser, VisitorClassFactory, type Attribute, type BlockAttribute, type Field, type Func, type Value } from '@mrleebo/prisma-ast';
-import { z } from 'zod';
 import { InvalidInputError } from './errors';
-import { parseMigration, type Migration, type Operation } from './migration';
+import { parseMigration, type Migration, type Operation, type PrismaDerivation, type PrismaRename } from './migration';
 import { quoteIdent, quoteLiteral } from './sql-text';
 
-/** How a change request asks for its migration to be derived (`migration.prisma`). */
-export const prismaDerivationSchema = z
-  .object({
-    /** Migration name; default from the change request's id. */
-    name: z.string().optional(),
-    /** The application versions (their schemas of views, `<schema>_<version>`), as in a written migration. */
-    fromVersion: z.string(),
-    toVersion: z.string(),
-    schema: z.string().default('public'),
-    /** Renames a schema diff cannot tell from a drop and an add: Prisma field names in the candidate's model. */
-    renames: z.array(z.object({ model: z.string().min(1), from: z.string().min(1), to: z.string().min(1) }).strict()).default([]),
-  })
-  .strict();
-export type PrismaDerivation = z.output<typeof prismaDerivationSchema>;
-export type PrismaRename = PrismaDerivation['renames'][number];
 
 /** One thing the derivation cannot turn into a safe migration: where it is and what it is. */
 export interface UnderivableChange {

@@ -13,7 +13,7 @@ export const EXAMPLE_CHANGES_DIR = path.join(__dirname, 'changes');
 /** The example change files carry this in `repo`; loadExampleChange replaces it. */
 export const REPO_PLACEHOLDER = '/REPLACED_AT_DEMO_TIME';
 
-export type ExampleChangeName = 'good-change' | 'bad-change' | 'failing-tests-change' | 'weak-tests-change' | 'strengthened-tests-change';
+export type ExampleChangeName = 'good-change' | 'bad-change' | 'failing-tests-change' | 'weak-tests-change' | 'strengthened-tests-change' | 'split-name-change';
 
 // The demo commit is a person's (the example changes' author), not Maestro's; local -c flags so the
 // demo works on machines without a global git identity and does not change it.
@@ -27,9 +27,18 @@ const DEMO_GIT_CONFIG = [
 
 const runGit = async (cwd: string, args: string[]): Promise<string> => (await git(cwd, [...DEMO_GIT_CONFIG, ...args])).stdout.trim();
 
-/** Copies the greeter service into `targetDir` (created; must be empty if it exists) and commits it on `main`. */
-export function createDemoRepo(targetDir: string): Promise<{ repo: string; baseSha: string }> {
-  return createFixtureRepo(targetDir, GREETER_SERVICE_DIR, 'greeter-service: initial import');
+/** Maestro's installed packages: the greeter's one dependency (pg, the same pinned version) comes from here. */
+const INSTALLED_MODULES = path.join(__dirname, '..', 'node_modules');
+
+/**
+ * Copies the greeter service into `targetDir` (created; must be empty if it exists) and commits it on `main`.
+ * Its `node_modules` (ignored by git) links Maestro's, in place of an `npm install`: the deployer gives
+ * every version the repository's node_modules.
+ */
+export async function createDemoRepo(targetDir: string): Promise<{ repo: string; baseSha: string }> {
+  const created = await createFixtureRepo(targetDir, GREETER_SERVICE_DIR, 'greeter-service: initial import');
+  await fs.symlink(INSTALLED_MODULES, path.join(created.repo, 'node_modules'), 'dir');
+  return created;
 }
 
 /** Copies the project in `sourceDir` into `targetDir` (created; must be empty if it exists) and commits it on `main`. */

@@ -35,6 +35,12 @@ test('GET /greet with an invalid name is a 400', async () => {
   assert.equal(response.status, 400);
 });
 
+test('the people routes answer 503 while no database is configured', async () => {
+  const response = await fetch(`${baseUrl}/people?name=Ada`, { method: 'POST' });
+  assert.equal(response.status, 503);
+  assert.deepEqual(await response.json(), { error: 'no database configured (GREETER_DATABASE_URL)' });
+});
+
 test('unknown routes are 404 and other methods 405', async () => {
   assert.equal((await fetch(`${baseUrl}/nope`)).status, 404);
   assert.equal((await fetch(`${baseUrl}/greet`, { method: 'POST' })).status, 405);
