@@ -128,4 +128,5 @@ test('split-name-change promotes and contracts while the greeter keeps reading a
   const rows = (await pool.query<{ id: string; first_name: string; last_name: string }>('SELECT id::text AS id, first_name, last_name FROM people')).rows;
   const stored = new Map(rows.map((r) => [r.id, [r.first_name, r.last_name].filter(Boolean).join(' ')]));
   expect([...load.acknowledged].filter(([id, name]) => stored.get(id) !== name)).toEqual([]);
+  console.log(`split-name-change: ${load.requests} requests through the proxy during and after the train, ${load.acknowledged.size} people written, ${load.failures.length} failed; ${history[0]}`);
 }, 420_000);
