@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   await withOwnStack({ port: Number(process.env.BENCH_TEMPORAL_PORT ?? 7250), uiPort: Number(process.env.BENCH_TEMPORAL_UI_PORT ?? 7251), queue: QUEUE }, async ({ client, stateDir }) => {
     const fixture = new TrainFixture('bench-tripwire', stateDir);
     // Traffic for the whole bench: thirty rollouts take longer than a fixture's default ten minutes.
-    await fixture.start(DEMO_TRAFFIC_RPS, 60 * 60_000);
+    await fixture.start(DEMO_TRAFFIC_RPS, { trafficMs: 60 * 60_000 });
     try {
       await runAll(client, stateDir, fixture);
     } finally {

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LocalDeployer } from '../delivery/local-deployer';
+import { createDatabaseIfMissing, defaultPostgres, ensurePostgres, redactUrl, serverUrl } from '../infra/postgres/server';
+import { createGreeterTables, GREETER_DATABASE_ENV } from '../examples/greeter-database';
 import { STATE, TSX_CLI } from '../io/paths';
 import { serviceDescriptorSchema } from '../core/stages';
 import { createDemoRepo, DEMO_PLAN, DEMO_SERVICE, DEMO_TRAFFIC_RPS, loadExampleChange, type ExampleChangeName } from '../examples/demo-repo';
@@ -9,12 +11,17 @@ import { connectClient, workflowUiLink } from './client';
 import { startTrain, waitForTrain } from './release';
 import { up } from './stack';
 
-/** The denied change first: it is written against the initial greeter, which the good change moves on. */
+/**
+ * The denied change first: it is written against the initial greeter, which the good change moves on. The
+ * last one changes the greeter's table (name → first_name + last_name) with a zero-downtime migration.
+ */
 const SCRIPT: { change: ExampleChangeName; expect: TrainResult['outcome'] }[] = [
   { change: 'failing-tests-change', expect: 'denied' },
   { change: 'good-change', expect: 'promoted' },
   { change: 'bad-change', expect: 'rolled_back' },
+  { change: 'split-name-change', expect: 'promoted' },
 ];
+const DEMO_PEOPLE = ['Ada Lovelace', 'Grace Hopper', 'Katherine Johnson', 'Margaret Hamilton'];
 
 /** Everything `maestro up` starts, then three trains of examples/ with their timeline and figures. */
 export async function runDemo(print: (line: string) => void): Promise<number> {
@@ -26,16 +33,27 @@ export async function runDemo(print: (line: string) => void): Promise<number> {
   const deployer = new LocalDeployer({ stateDir: STATE.deploy, tsxCli: TSX_CLI });
   if (await deployer.hasService(DEMO_SERVICE)) await deployer.stopService({ service: DEMO_SERVICE });
   const descriptor = serviceDescriptorSchema.parse(JSON.parse(fs.readFileSync(path.join(repo, 'maestro.service.json'), 'utf8')));
-  const { proxyUrl } = await deployer.ensureStable({ service: DEMO_SERVICE, repo, sha: baseSha, descriptor });
-  await deployer.startTraffic({ service: DEMO_SERVICE, rps: DEMO_TRAFFIC_RPS, durationMs: 15 * 60_000, paths: ['/greet?name=Ada', '/greet?name=Grace', '/greet', '/healthz'] });
-  print(`stable ${baseSha.slice(0, 12)} serving at ${proxyUrl}; synthetic traffic ${DEMO_TRAFFIC_RPS} req/s`);
+  // The greeter's own database (one per demo run) on the project's PostgreSQL, its table made by its first migration.
+  const postgres = await ensurePostgres();
+  const greeterDb = `greeter_${runId}`;
+  await createDatabaseIfMissing(serverUrl(defaultPostgres, 'postgres'), greeterDb);
+  const greeterUrl = postgres.url.replace(/\/[^/?]*(\?.*)?$/, `/${greeterDb}`);
+  await createGreeterTables(greeterUrl);
+  const { proxyUrl } = await deployer.ensureStable({ service: DEMO_SERVICE, repo, sha: baseSha, descriptor, env: { [GREETER_DATABASE_ENV]: greeterUrl } });
+  for (const name of DEMO_PEOPLE) await fetch(`${proxyUrl}/people?name=${encodeURIComponent(name)}`, { method: 'POST' });
+  const peoplePaths = DEMO_PEOPLE.map((_, i) => `/people/${i + 1}`);
+  await deployer.startTraffic({ service: DEMO_SERVICE, rps: DEMO_TRAFFIC_RPS, durationMs: 15 * 60_000, paths: ['/greet?name=Ada', '/greet?name=Grace', '/greet', '/healthz', ...peoplePaths] });
+  print(`stable ${baseSha.slice(0, 12)} serving at ${proxyUrl} with its table in ${redactUrl(greeterUrl)}; synthetic traffic ${DEMO_TRAFFIC_RPS} req/s`);
 
   const client = await connectClient();
   const rows: string[] = [];
   let allAsExpected = true;
   try {
     for (const step of SCRIPT) {
-      const cr = { ...loadExampleChange(step.change, repo, `${step.change}-${runId}`), service: DEMO_SERVICE, rollout: DEMO_PLAN };
+      const loaded = loadExampleChange(step.change, repo, `${step.change}-${runId}`);
+      // A change with a migration migrates the demo's greeter database.
+      const migration = loaded.migration && { ...loaded.migration, databaseUrl: greeterUrl };
+      const cr = { ...loaded, service: DEMO_SERVICE, rollout: DEMO_PLAN, ...(migration ? { migration } : {}) };
       const started = Date.now();
       const handle = await startTrain(client, cr as never);
       print(`\n▶ ${cr.title} (${step.change}): train ${handle.workflowId}\n  ${workflowUiLink(handle.workflowId)}`);

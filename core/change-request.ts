@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { migrationSchema } from './migration';
+import { migrationSchema, prismaDerivationSchema } from './migration';
 import { durationMs } from './durations';
 import { rolloutPlanSchema } from './rollout-plan';
 import { findSecrets } from './secrets';
@@ -163,9 +163,15 @@ export const changeRequestSchema = z
       .object({
         /** The service's database (postgresql://…); its password, if any, comes from the environment, not from here. */
         databaseUrl: z.string().refine(isPasswordlessPostgresUrl, 'a postgresql:// url without a password'),
-        definition: migrationSchema,
+        /** The migration written by hand … */
+        definition: migrationSchema.optional(),
+        /** … or derived from the change's schema.prisma when the candidate is prepared (core/prisma-migration.ts). */
+        prisma: prismaDerivationSchema.optional(),
       })
       .strict()
+      .refine((m) => (m.definition === undefined) !== (m.prisma === undefined), {
+        message: "give either 'definition' (the migration written by hand) or 'prisma' (derive it from the change's schema.prisma), not both or neither",
+      })
       .optional(),
   })
   .strict();

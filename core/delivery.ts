@@ -25,6 +25,11 @@ export interface EnsureStableInput {
   repo: string;
   sha: string;
   descriptor: DeployableDescriptor;
+  /**
+   * The service's configuration (e.g. its database url): every version of the service starts with it,
+   * canaries too. Kept until a later ensureStable gives another one.
+   */
+  env?: Record<string, string>;
 }
 export interface ServiceRef {
   service: string;

@@ -118,6 +118,25 @@ export const migrationSchema = z
   .strict()
   .refine((m) => m.fromVersion !== m.toVersion, { message: 'fromVersion and toVersion must differ', path: ['toVersion'] });
 
+/**
+ * How a change request asks for its migration to be derived from its schema.prisma (`migration.prisma`,
+ * core/prisma-migration.ts; kept here, free of the parser, because workflows validate change requests).
+ */
+export const prismaDerivationSchema = z
+  .object({
+    /** Migration name; default from the change request's id. */
+    name: plainName.optional(),
+    /** The application versions (their schemas of views, `<schema>_<version>`), as in a written migration. */
+    fromVersion: plainName,
+    toVersion: plainName,
+    schema: plainName.default('public'),
+    /** Renames a schema diff cannot tell from a drop and an add: Prisma field names in the candidate's model. */
+    renames: z.array(z.object({ model: z.string().min(1), from: z.string().min(1), to: z.string().min(1) }).strict()).default([]),
+  })
+  .strict();
+export type PrismaDerivation = z.output<typeof prismaDerivationSchema>;
+export type PrismaRename = PrismaDerivation['renames'][number];
+
 export type Migration = z.output<typeof migrationSchema>;
 export type MigrationInput = z.input<typeof migrationSchema>;
 export type Operation = Migration['operations'][number];

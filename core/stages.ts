@@ -1,5 +1,6 @@
 /** The results each release-train stage hands to the next (see DESIGN.md §1). */
 import { z } from 'zod';
+import type { Migration } from './migration';
 import type { ChangeMutationReport } from './mutation';
 import type { PropertyRepro } from './property-repro';
 import type { TestChange } from './test-changes';
@@ -26,6 +27,8 @@ export interface Candidate {
   diff: string;
   /** The candidate's own maestro.service.json, validated. */
   service: ServiceDescriptor;
+  /** The migration derived from the change's schema.prisma (change request `migration.prisma`), and how. */
+  derivedMigration?: { file: string; definition: Migration; notes: string[] };
 }
 
 export interface RiskFactor {

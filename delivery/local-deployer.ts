@@ -99,6 +99,8 @@ interface ServiceState {
   retiring: VersionRecord[];
   lastPromotion: { sha: string; at: number } | null;
   lastRollback: { sha: string; at: number } | null;
+  /** The service's configuration, given to every version it starts (absent in state written before it). */
+  env?: Record<string, string>;
   updatedAt: number;
 }
 
@@ -216,9 +218,11 @@ export class LocalDeployer implements Deployer {
     const descriptor = checkDescriptor(input.descriptor);
     const repo = await checkRepo(input.repo);
     const sha = await checkedCommit(repo, input.sha);
+    const env = input.env === undefined ? undefined : checkServiceEnv(input.env);
     return this.withServiceLock(service, async () => {
       const state = (await this.loadState(service)) ?? newState(service, repo);
       state.repo = repo;
+      if (env) state.env = env;
       await this.sweepRetiring(state);
       await this.ensureProxy(state);
       if (!state.stable || state.stable.sha !== sha || !(await isVersionHealthy(state.stable))) {
@@ -529,7 +533,7 @@ export class LocalDeployer implements Deployer {
       const pid = this.spawnDetached([entryPath], {
         cwd: dir,
         logFile,
-        env: { PORT: String(port), HOST: '127.0.0.1', MAESTRO_SERVICE: state.service, MAESTRO_SHA: sha },
+        env: { ...state.env, PORT: String(port), HOST: '127.0.0.1', MAESTRO_SERVICE: state.service, MAESTRO_SHA: sha },
       });
       const record: VersionRecord = { sha, pid, port, url, dir, logFile, entry: descriptor.entry, healthPath: descriptor.healthPath, startedAt: Date.now() };
       try {
@@ -741,6 +745,16 @@ function checkDescriptor(descriptor: DeployableDescriptor): DeployableDescriptor
   if (typeof healthPath !== 'string' || !healthPath.startsWith('/'))
     throw new DeliveryInputError(`descriptor.healthPath must start with '/'; got ${JSON.stringify(healthPath)}`);
   return { entry, healthPath };
+}
+
+/** Environment names a service may be configured with: the deployer's own (PORT, HOST, MAESTRO_*) are not among them. */
+function checkServiceEnv(env: Record<string, string>): Record<string, string> {
+  for (const [name, value] of Object.entries(env ?? {})) {
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new DeliveryInputError(`env: '${name}' is not an environment variable name (upper case letters, digits and _)`);
+    if (name === 'PORT' || name === 'HOST' || name.startsWith('MAESTRO_')) throw new DeliveryInputError(`env: '${name}' is set by the deployer itself; configure the service with names of its own`);
+    if (typeof value !== 'string' || value.includes('\0')) throw new DeliveryInputError(`env: the value of '${name}' must be a string without NUL characters`);
+  }
+  return { ...env };
 }
 
 async function checkRepo(repo: string): Promise<string> {

@@ -13,7 +13,7 @@ export const EXAMPLE_CHANGES_DIR = path.join(__dirname, 'changes');
 /** The example change files carry this in `repo`; loadExampleChange replaces it. */
 export const REPO_PLACEHOLDER = '/REPLACED_AT_DEMO_TIME';
 
-export type ExampleChangeName = 'good-change' | 'bad-change' | 'failing-tests-change' | 'weak-tests-change' | 'strengthened-tests-change';
+export type ExampleChangeName = 'good-change' | 'bad-change' | 'failing-tests-change' | 'weak-tests-change' | 'strengthened-tests-change' | 'split-name-change';
 
 // The demo commit is a person's (the example changes' author), not Maestro's; local -c flags so the
 // demo works on machines without a global git identity and does not change it.
@@ -27,7 +27,11 @@ const DEMO_GIT_CONFIG = [
 
 const runGit = async (cwd: string, args: string[]): Promise<string> => (await git(cwd, [...DEMO_GIT_CONFIG, ...args])).stdout.trim();
 
-/** Copies the greeter service into `targetDir` (created; must be empty if it exists) and commits it on `main`. */
+/**
+ * Copies the greeter service into `targetDir` (created; must be empty if it exists) and commits it on `main`.
+ * Its `node_modules` (ignored by git) links Maestro's, in place of an `npm install` (createFixtureRepo): the
+ * deployer gives every version the repository's node_modules.
+ */
 export function createDemoRepo(targetDir: string): Promise<{ repo: string; baseSha: string }> {
   return createFixtureRepo(targetDir, GREETER_SERVICE_DIR, 'greeter-service: initial import');
 }
@@ -49,7 +53,7 @@ export async function createFixtureRepo(targetDir: string, sourceDir: string, me
 }
 
 /**
- * A fixture with dependencies (the greeter's prom-client) gets them as an installed checkout would: its
+ * A fixture with dependencies (the greeter's prom-client and pg) gets them as an installed checkout would: its
  * node_modules is the project's, where package.json pins the same versions (and .gitignore keeps it out of commits).
  */
 async function linkProjectPackages(sourceDir: string, repo: string): Promise<void> {

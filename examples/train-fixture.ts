@@ -7,6 +7,7 @@ import type { ChangeRequest } from '../core/change-request';
 import type { RolloutPlanInput } from '../core/rollout-plan';
 import { serviceDescriptorSchema } from '../core/stages';
 import { createDemoRepo, loadExampleChange, type ExampleChangeName } from './demo-repo';
+import { createGreeterTables, GREETER_DATABASE_ENV } from './greeter-database';
 
 /** Short gates so a whole train runs in seconds; same shape as the demo's. */
 export const FAST_PLAN: RolloutPlanInput = {
@@ -23,6 +24,8 @@ export class TrainFixture {
   readonly deployer: LocalDeployer;
   repo = '';
   baseSha = '';
+  /** Where the service answers (the weighted proxy), once started. */
+  proxyUrl = '';
   private traffic?: AbortController;
 
   /** stateDir is the worker's: the fixture and the activities share one deployer state. */
@@ -33,15 +36,21 @@ export class TrainFixture {
     this.deployer = new LocalDeployer({ stateDir: path.join(stateDir, 'deploy'), tsxCli: require.resolve('tsx/cli') });
   }
 
-  /** Traffic runs for `trafficMs` (a bench of many rollouts needs more than the default ten minutes). */
-  async start(rps = 150, trafficMs = 10 * 60_000): Promise<void> {
+  /**
+   * With `databaseUrl` (an empty database), the greeter's tables are made there and every version uses it. Traffic runs
+   * for `trafficMs` (a bench of many rollouts needs more than the default ten minutes).
+   */
+  async start(rps = 150, opts: { databaseUrl?: string; trafficMs?: number } = {}): Promise<void> {
     const created = await createDemoRepo(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'maestro-repo-')), this.service));
     this.repo = created.repo;
     this.baseSha = created.baseSha;
     const descriptor = serviceDescriptorSchema.parse(JSON.parse(fs.readFileSync(path.join(this.repo, 'maestro.service.json'), 'utf8')));
-    const { proxyUrl } = await this.deployer.ensureStable({ service: this.service, repo: this.repo, sha: this.baseSha, descriptor });
+    if (opts.databaseUrl) await createGreeterTables(opts.databaseUrl);
+    const env = opts.databaseUrl ? { [GREETER_DATABASE_ENV]: opts.databaseUrl } : undefined;
+    const { proxyUrl } = await this.deployer.ensureStable({ service: this.service, repo: this.repo, sha: this.baseSha, descriptor, env });
+    this.proxyUrl = proxyUrl;
     this.traffic = new AbortController();
-    void runTraffic({ url: proxyUrl, rps, durationMs: trafficMs, paths: ['/greet?name=Ada', '/greet', '/healthz'] }, this.traffic.signal);
+    void runTraffic({ url: proxyUrl, rps, durationMs: opts.trafficMs ?? 10 * 60_000, paths: ['/greet?name=Ada', '/greet', '/healthz'] }, this.traffic.signal);
   }
 
   change(name: ExampleChangeName, id: string, overrides: Partial<ChangeRequest> = {}): ChangeRequest {

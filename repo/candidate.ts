@@ -12,6 +12,7 @@ import { applyCodemod, CodemodError } from '../refactor';
 import { git, GitError, MAESTRO_COMMIT_CONFIG, resolveCommit } from '../io/git';
 import { addDetachedWorktree, removeWorktree } from '../io/worktree';
 import { branchNames, changedPaths, CHANGE_TRAILER, openRepo, resolveChangeRef } from './repository';
+import { migrationOfChange } from './prisma-migration';
 import { readServiceDescriptor } from './service-descriptor';
 
 /** Diffs above this size are cut in the Candidate (it travels through workflow history, which caps payloads). */
@@ -28,7 +29,7 @@ export async function prepareChange(cr: ChangeRequest, workRoot: string): Promis
   const existingTip = await resolveCommit(repo, branchRef);
   if (existingTip && (await commitBelongsToChange(repo, existingTip, cr.id))) {
     const parent = await resolveCommit(repo, `${existingTip}^1`);
-    if (parent) return describeCandidate(repo, branch, parent, existingTip);
+    if (parent) return describeCandidate(cr, repo, branch, parent, existingTip);
   }
 
   const baseSha = await resolveCommit(repo, `refs/heads/${cr.baseBranch}`);
@@ -58,7 +59,7 @@ export async function prepareChange(cr: ChangeRequest, workRoot: string): Promis
 
     await git(worktreeDir, [...MAESTRO_COMMIT_CONFIG, 'commit', '--quiet', '--no-verify', '-m', commitMessage(cr)]);
     const sha = (await git(worktreeDir, ['rev-parse', 'HEAD'])).stdout.trim();
-    const candidate = await describeCandidate(repo, branch, baseSha, sha); // validates maestro.service.json first
+    const candidate = await describeCandidate(cr, repo, branch, baseSha, sha); // validates maestro.service.json and derives a Prisma migration first
     // Compare-and-swap: only create the branch, or replace a stale tip from an interrupted attempt.
     await git(repo, ['update-ref', '-m', `maestro: prepare ${cr.id}`, branchRef, sha, existingTip ?? ''.padEnd(40, '0')]);
     return candidate;
@@ -120,9 +121,10 @@ export function filesNamedByApplyErrors(stderr: string): string[] {
   return [...files];
 }
 
-async function describeCandidate(repo: string, branch: string, baseSha: string, sha: string): Promise<Candidate> {
+async function describeCandidate(cr: ChangeRequest, repo: string, branch: string, baseSha: string, sha: string): Promise<Candidate> {
   const service = await readServiceDescriptor(repo, sha);
   const changedFiles = await changedPaths(repo, baseSha, sha);
+  const derivedMigration = await migrationOfChange(cr, repo, baseSha, sha, changedFiles);
   const numstat = (await git(repo, ['diff', '--numstat', '--no-renames', baseSha, sha])).stdout;
   const diffStat = { files: 0, insertions: 0, deletions: 0 };
   for (const line of numstat.split('\n').filter(Boolean)) {
@@ -134,5 +136,5 @@ async function describeCandidate(repo: string, branch: string, baseSha: string, 
   let diff = (await git(repo, ['diff', '--no-renames', baseSha, sha])).stdout;
   if (diff.length > MAX_CANDIDATE_DIFF_CHARS)
     diff = diff.slice(0, MAX_CANDIDATE_DIFF_CHARS) + `\n… diff truncated (${diff.length} characters in all)\n`;
-  return { branch, baseSha, sha, changedFiles, diffStat, diff, service };
+  return { branch, baseSha, sha, changedFiles, diffStat, diff, service, ...(derivedMigration ? { derivedMigration } : {}) };
 }

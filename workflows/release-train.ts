@@ -361,12 +361,15 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
       if (lease.tookOverFrom) await takeOverFrom(lease.tookOverFrom);
     }
 
-    if (cr.migration && patched(DATABASE_MIGRATION_PATCH)) {
+    // The migration written by hand, or the one prepareChange derived from the change's schema.prisma (none when it touches no table).
+    const migrationDefinition = cr.migration?.definition ?? candidate.derivedMigration?.definition;
+    if (cr.migration && migrationDefinition && patched(DATABASE_MIGRATION_PATCH)) {
       // The new shape is expanded and backfilled before anything merges: a refused or failed migration stops the train with nothing to revert.
       await enter('migrate');
+      if (candidate.derivedMigration) record('migration', `${migrationDefinition.name} derived from ${candidate.derivedMigration.file}: ${migrationDefinition.operations.map((o) => o.op).join(', ')}${candidate.derivedMigration.notes.length ? ` (${candidate.derivedMigration.notes.join('; ')})` : ''}`);
       migration = await startChild(databaseMigration, {
         workflowId: migrationWorkflowId(trainId),
-        args: [{ databaseUrl: cr.migration.databaseUrl, migration: cr.migration.definition, parentWorkflowId: trainId }],
+        args: [{ databaseUrl: cr.migration.databaseUrl, migration: migrationDefinition, parentWorkflowId: trainId }],
         // A train that ends without ending its migration asks it to cancel, which rolls it back.
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       });
@@ -381,9 +384,9 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
       if (!migrationReady) {
         const end = migrationEnd!;
         const why = end.result ? `${end.result.outcome}: ${end.result.reason}` : rootMessage(end.error);
-        throw new TrainStop('failed', `migration ${cr.migration.definition.name} did not get ready (${why}); nothing was merged`);
+        throw new TrainStop('failed', `migration ${migrationDefinition.name} did not get ready (${why}); nothing was merged`);
       }
-      record('migration', `${cr.migration.definition.name} ready: ${migrationReady.rowsDone} rows backfilled, ${migrationReady.lockWaits} lock waits`);
+      record('migration', `${migrationDefinition.name} ready: ${migrationReady.rowsDone} rows backfilled, ${migrationReady.lockWaits} lock waits`);
     }
 
     await enter('merge');

@@ -1,6 +1,7 @@
 /**
  * Continuous reads and writes through the application versions of the `people` table while a
- * migration runs: v1 sees `name`, v2 sees `first_name` + `last_name` (the split-name migration).
+ * migration runs: v1 sees `name`, v2 sees `first_name` + `last_name` (the split-name migration). The table
+ * is the greeter's (examples/greeter-database.ts).
  * Every acknowledged write is remembered, so the end state can be checked row by row; every failed
  * request is counted with its message. Each writer inserts a row, updates it once, then freezes it;
  * the other version's reader checks frozen rows, so "a write through one version is visible to the
@@ -8,6 +9,7 @@
  */
 import { Pool } from 'pg';
 import { MigrationEngine, versionConnection } from '../../migrations/engine';
+import { createPeopleThrough } from '../../examples/greeter-database';
 
 export interface PersonName {
   first: string;
@@ -32,30 +34,9 @@ export const splitNameMigration = {
   ],
 };
 
-/** The table as version v1 knows it, created by a first migration so that v1 has its schema of views. */
-export const createPeopleMigration = {
-  name: 'create_people',
-  fromVersion: 'v0',
-  toVersion: 'v1',
-  operations: [
-    {
-      op: 'create_table',
-      table: 'people',
-      columns: [
-        { name: 'id', type: 'bigserial', primaryKey: true },
-        { name: 'name', type: 'text', nullable: false },
-        { name: 'email', type: 'text' },
-      ],
-    },
-  ],
-};
-
-/** Makes `people` through the first migration (so v1 has its views) and seeds `rows` rows through v1. */
+/** Makes `people` through the greeter's first migration (so v1 has its views) and seeds `rows` rows through v1. */
 export async function createPeopleTable(engine: MigrationEngine, url: string, rows: number): Promise<void> {
-  await engine.register(createPeopleMigration);
-  await engine.expand('create_people');
-  await engine.backfill('create_people', { batchSize: 1000, delayMs: 0 }, 10_000);
-  await engine.complete('create_people');
+  await createPeopleThrough(engine);
   const v1 = new Pool(versionConnection(url, 'public', 'v1'));
   try {
     await v1.query(`INSERT INTO people (name, email) SELECT 'First' || g || ' Last' || g, 'p' || g || '@example.org' FROM generate_series(1, $1::int) g`, [rows]);

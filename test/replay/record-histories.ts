@@ -1,7 +1,8 @@
 /**
  * Records the histories that test/replay/replay.test.ts replays: one train per path (promoted, rolled back,
- * denied, appeal granted, approval, aborted, cancelled) with its child workflows (rollout, appeal), run
- * against a dev server and worker of its own. See docs/workflow-changes.md for when to run it.
+ * denied, appeal granted, approval, aborted, cancelled, and with a database migration: contracted or rolled
+ * back) with its child workflows (rollout, appeal, migration), run against a dev server and worker of its
+ * own. See docs/workflow-changes.md for when to run it.
  *
  *   npm run record-histories                       # every path, ids train-record-<path>
  *   npm run record-histories -- promoted denied    # only these paths
@@ -17,7 +18,24 @@ import { TEMPORAL_CLI } from '../../infra/temporal/dev-server';
 import { createCodecServer, listenCodecServer } from '../../infra/temporal/codec-server';
 import { EncryptionCodec, loadKeyRing } from '../../io/payload-codec';
 import { withOwnStack } from '../../bench/own-stack';
-import { appealStatusQuery, decideAppealSignal, rolloutStatusQuery, rolloutWorkflowId, trainStatusQuery, type TrainStage } from '../../workflows/messages';
+import { Pool } from 'pg';
+import {
+  appealStatusQuery,
+  decideAppealSignal,
+  migrationPauseSignal,
+  migrationResumeSignal,
+  migrationStatusQuery,
+  migrationThrottleSignal,
+  migrationWorkflowId,
+  rolloutStatusQuery,
+  rolloutWorkflowId,
+  trainStatusQuery,
+  type TrainStage,
+} from '../../workflows/messages';
+import type { ChangeRequest } from '../../core/change-request';
+import { MigrationEngine } from '../../migrations/engine';
+import { createPeopleTable, splitNameMigration } from '../../bench/lib/people-load';
+import { emptyDatabase } from '../helpers/fresh-db';
 import type { appeal } from '../../workflows/appeal';
 import type { releaseTrain } from '../../workflows/release-train';
 import { FAST_PLAN, TrainFixture } from '../../examples/train-fixture';
@@ -31,8 +49,44 @@ type Train = WorkflowHandle<typeof releaseTrain>;
 interface Scenario {
   /** What happens to the train; `expected` is its outcome (cancelled trains have none). */
   expected: string;
-  /** Starts the train and drives it; returns the ids of the child workflows it caused (besides the rollout). */
-  run(ctx: { client: Client; fixture: TrainFixture; start: (cr: Parameters<typeof releaseTrain>[0]) => Promise<Train>; id: string }): Promise<{ train: Train; others?: string[] }>;
+  /**
+   * Starts the train and drives it; returns the ids of the workflows it caused besides its rollout and
+   * migration children, and what to clean up once the train ended.
+   */
+  run(ctx: { client: Client; fixture: TrainFixture; start: (cr: Parameters<typeof releaseTrain>[0]) => Promise<Train>; id: string }): Promise<{ train: Train; others?: string[]; cleanup?: () => Promise<void> }>;
+}
+
+/**
+ * A train whose change carries the split-name migration of a `people` table (a database of its own): the
+ * operator throttles, pauses and resumes the backfill through the migration child, so its history holds
+ * every signal handler's path.
+ */
+async function migratingTrain(ctx: Parameters<Scenario['run']>[0], change: 'good-change' | 'bad-change'): Promise<{ train: Train; cleanup: () => Promise<void> }> {
+  const db = await emptyDatabase('record_migration');
+  const pool = new Pool({ connectionString: db.url, max: 2 });
+  pool.on('error', () => undefined);
+  const cleanup = async () => {
+    await pool.end();
+    await db.drop();
+  };
+  try {
+    await createPeopleTable(new MigrationEngine(pool), db.url, 20_000);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  const train = await ctx.start(ctx.fixture.change(change, ctx.id, { migration: { databaseUrl: db.url, definition: splitNameMigration } as ChangeRequest['migration'] }));
+  const migration = ctx.client.workflow.getHandle(migrationWorkflowId(train.workflowId));
+  await until(async () => {
+    // A train that ended before its migration started never gets one: say so instead of waiting.
+    const running = await train.describe().then((d) => d.status.name === 'RUNNING');
+    if (!running) throw new ScenarioFailed(`${train.workflowId} ended before its migration ran: ${JSON.stringify(await train.result().catch(String))}`);
+    return (await migration.query(migrationStatusQuery)).phase !== 'registering';
+  });
+  await migration.signal(migrationThrottleSignal, { batchSize: 500, delayMs: 20 });
+  await migration.signal(migrationPauseSignal, { by: 'dana@dba', reason: 'checking replication lag' });
+  await migration.signal(migrationResumeSignal, { by: 'dana@dba', reason: 'lag is fine' });
+  return { train, cleanup };
 }
 
 const scenarios: Record<string, Scenario> = {
@@ -84,6 +138,10 @@ const scenarios: Record<string, Scenario> = {
       return { train };
     },
   },
+  // The database-migration-around-rollout patch: migrated before the merge, contracted after promotion …
+  migrated: { expected: 'promoted', run: (ctx) => migratingTrain(ctx, 'good-change') },
+  // … or rolled back with its canary.
+  'migrated-rolled-back': { expected: 'rolled_back', run: (ctx) => migratingTrain(ctx, 'bad-change') },
   cancelled: {
     expected: 'cancelled',
     run: async ({ client, fixture, start, id }) => {
@@ -122,15 +180,18 @@ async function main(): Promise<void> {
         try {
           const workflowId = `train-${tag}-${name}`;
           const start = (cr: Parameters<typeof releaseTrain>[0]) => client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: QUEUE, workflowId, args: [cr] });
-          const { train, others = [] } = await scenarios[name]!.run({ client, fixture, start, id: `${tag}-${name}` });
-          const outcome = await train.result().then(
-            (r) => `${r.outcome} (${r.reason})`,
-            async () => (await train.describe()).status.name.toLowerCase(),
-          );
+          const { train, others = [], cleanup } = await scenarios[name]!.run({ client, fixture, start, id: `${tag}-${name}` });
+          const outcome = await train
+            .result()
+            .then(
+              (r) => `${r.outcome} (${r.reason})`,
+              async () => (await train.describe()).status.name.toLowerCase(),
+            )
+            .finally(cleanup);
           console.log(`${name}: ${outcome}`);
           if (!outcome.startsWith(scenarios[name]!.expected)) throw new Error(`${name}: expected ${scenarios[name]!.expected}, got ${outcome}`);
           const ids = [workflowId, ...others];
-          if (await exists(client, rolloutWorkflowId(workflowId))) ids.push(rolloutWorkflowId(workflowId));
+          for (const child of [rolloutWorkflowId(workflowId), migrationWorkflowId(workflowId)]) if (await exists(client, child)) ids.push(child);
           // Files are named by workflow id: a replay must use the id the history was recorded with.
           for (const id of ids) {
             // The CLI's JSON export is the format replayers (and the Web UI's download) use.
@@ -159,6 +220,9 @@ async function exists(client: Client, workflowId: string): Promise<boolean> {
     );
 }
 
+/** Thrown inside an `until` predicate: the scenario cannot reach its condition any more. */
+class ScenarioFailed extends Error {}
+
 const untilStage = (train: Train, stage: TrainStage) => until(async () => (await train.query(trainStatusQuery)).stage === stage);
 const untilCanaryAt10 = (client: Client, train: Train) =>
   until(async () => (await client.workflow.getHandle(rolloutWorkflowId(train.workflowId)).query(rolloutStatusQuery)).weight === 10);
@@ -166,8 +230,8 @@ const untilCanaryAt10 = (client: Client, train: Train) =>
 async function until(predicate: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    // The workflow (or its child) may not exist yet: a failed query means "not yet".
-    if (await predicate().catch(() => false)) return;
+    // The workflow (or its child) may not exist yet: a failed query means "not yet"; ScenarioFailed is final.
+    if (await predicate().catch((err: unknown) => (err instanceof ScenarioFailed ? Promise.reject(err) : false))) return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error('condition not met in time');

@@ -8,7 +8,7 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { maestroDataConverter } from '../../io/payload-codec';
 import { testCodec, workflowBundle } from '../helpers/temporal';
-import { AUDIT_OUTCOME_PATCH } from '../../workflows/release-train';
+import { AUDIT_OUTCOME_PATCH, DATABASE_MIGRATION_PATCH } from '../../workflows/release-train';
 import { STATISTICAL_JUDGE_PATCH, TRIPWIRE_PATCH } from '../../workflows/progressive-rollout';
 
 const DIR = path.join(__dirname, 'histories');
@@ -50,6 +50,15 @@ test('rollouts with the tripwire (the health-tripwire patch) have recorded histo
   const rollouts = files.filter((f) => f.endsWith('--rollout.json'));
   expect(rollouts.filter((f) => patchesIn(f).includes(TRIPWIRE_PATCH)).length).toBeGreaterThan(0);
   expect(rollouts.filter((f) => !patchesIn(f).includes(TRIPWIRE_PATCH)).length).toBeGreaterThan(0);
+});
+
+test('both branches of the database-migration-around-rollout patch have recorded train histories, and the migration child too', () => {
+  const trains = files.filter((f) => f.startsWith('train-') && !f.includes('--'));
+  const migrated = trains.filter((f) => patchesIn(f).includes(DATABASE_MIGRATION_PATCH)).map(idOf);
+  // Contracted after promotion, and rolled back with the canary.
+  expect(migrated).toEqual(expect.arrayContaining(['train-migration-migrated', 'train-migration-migrated-rolled-back']));
+  expect(trains.filter((f) => !patchesIn(f).includes(DATABASE_MIGRATION_PATCH)).length).toBeGreaterThan(0);
+  for (const id of migrated) expect(files.map(idOf)).toContain(`${id}--migration`);
 });
 
 // With the worker's payload codec: histories recorded before it (plain payloads) pass through its decode.

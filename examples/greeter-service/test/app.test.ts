@@ -35,6 +35,19 @@ test('GET /greet with an invalid name is a 400', async () => {
   assert.equal(response.status, 400);
 });
 
+test('the people routes check names first, then answer 503 while no database is configured', async () => {
+  const post = (query: string) => fetch(`${baseUrl}/people${query}`, { method: 'POST' });
+  assert.deepEqual(await (await post('')).json(), { error: 'name is required' });
+  const invalid = await post(`?name=${encodeURIComponent('<b>')}`);
+  assert.equal(invalid.status, 400);
+  const stored = await post('?name=Ada');
+  assert.equal(stored.status, 503);
+  assert.deepEqual(await stored.json(), { error: 'no database configured (GREETER_DATABASE_URL)' });
+  assert.equal((await fetch(`${baseUrl}/people/1`)).status, 503);
+  assert.equal((await fetch(`${baseUrl}/people/x`)).status, 404);
+  assert.equal((await fetch(`${baseUrl}/people/1`, { method: 'DELETE' })).status, 405);
+});
+
 test('unknown routes are 404 and other methods 405', async () => {
   assert.equal((await fetch(`${baseUrl}/nope`)).status, 404);
   assert.equal((await fetch(`${baseUrl}/greet`, { method: 'POST' })).status, 405);

@@ -251,6 +251,15 @@ describe('LocalDeployer (real processes)', () => {
     }
   });
 
+  test("a service's env holds its own variables only: the deployer's names and non-names are refused", async () => {
+    for (const [env, why] of [
+      [{ PORT: '1' }, /env: 'PORT' is set by the deployer itself/],
+      [{ MAESTRO_SHA: 'x' }, /env: 'MAESTRO_SHA' is set by the deployer itself/],
+      [{ 'database-url': 'x' }, /env: 'database-url' is not an environment variable name/],
+    ] as const)
+      await expect(deployer.ensureStable({ service, repo, sha: shas.good, descriptor, env })).rejects.toThrow(why);
+  });
+
   test('inside an activity context the activities heartbeat', async () => {
     const { MockActivityEnvironment } = await import('@temporalio/testing');
     const env = new MockActivityEnvironment();

@@ -43,19 +43,19 @@ describe('runEvals', () => {
       ['base_tests_pass', true, 1],
       ['changed_lines_covered', true, 1],
     ]);
-    expect(report.checks[1].explanation).toBe('14/14 tests passed');
+    expect(report.checks[1].explanation).toBe('18/18 tests passed');
     // Diff coverage reads that same run: every changed code line of src/ ran (interface members and comments do not count).
     expect(report.checks[3].explanation).toMatch(/^(\d+)\/\1 changed code lines run by the tests \(100\.0%, needs 80%\)$/);
     // The base's tests judge the candidate; the two whose expectation the change updates (a "language" field,
     // as its intent says) are the intended behaviour change, not a failure.
-    expect(report.checks[2].explanation).toMatch(/^8\/8 base tests pass on the candidate; intended by the change .*'GET \/greet returns a JSON greeting', 'greets by name'/);
+    expect(report.checks[2].explanation).toMatch(/^12\/12 base tests pass on the candidate; intended by the change .*'GET \/greet returns a JSON greeting', 'greets by name'/);
     expect(report.testChanges).toEqual([]);
     expect(report).toMatchObject({ score: 1, passed: true, threshold: 0.85 });
     // The harness wrote the run's artifacts under <artifactsDir>/<changeId>/.
     const dir = path.join(artifactsDir, 'good');
     expect((await fs.readdir(dir)).sort()).toEqual(['badge.svg', 'eval-score.md', 'latest.json', 'runs']);
     expect(await fs.readFile(path.join(dir, 'eval-score.md'), 'utf8')).toMatch(/^### Eval Score: 100\.0% ✅ pass[\s\S]*\| gate\.release-train@v1 \| 1\.000 \| pass \|/);
-    expect(JSON.parse(await fs.readFile(path.join(dir, 'latest.json'), 'utf8')).run.scenarios[0].checks[1].explanation).toBe('14/14 tests passed');
+    expect(JSON.parse(await fs.readFile(path.join(dir, 'latest.json'), 'utf8')).run.scenarios[0].checks[1].explanation).toBe('18/18 tests passed');
   });
 
   it('passes the bad change too: its failure only shows under traffic', async () => {
@@ -68,15 +68,15 @@ describe('runEvals', () => {
   it('fails the failing-tests change and names the failing tests', async () => {
     const report = await evals.runEvals(await prepared('failing-tests-change', 'failing'));
     const tests = report.checks.find((c) => c.check === 'tests_pass');
-    expect(tests).toMatchObject({ passed: false, score: 0.6 });
-    expect(tests?.explanation).toMatch(/^6\/10 tests passed; failing: /);
+    expect(tests).toMatchObject({ passed: false, score: 10 / 14 });
+    expect(tests?.explanation).toMatch(/^10\/14 tests passed; failing: /);
     for (const name of ['greets by name', 'greets the world when no name is given', 'accepts names in any script', 'GET /greet returns a JSON greeting'])
       expect(tests?.explanation).toContain(`'${name}'`);
     expect(report.passed).toBe(false);
-    // Gate: weighted mean (1·1 + 3·0.6 + 3·s_base + 2·s_cov)/9, capped by the lowest failed required check (evals/scoring.ts).
+    // Gate: weighted mean (1·1 + 3·10/14 + 3·s_base + 2·s_cov)/9, capped by the lowest failed required check (evals/scoring.ts).
     const base = report.checks.find((c) => c.check === 'base_tests_pass')!;
     const cov = report.checks.find((c) => c.check === 'changed_lines_covered')!;
-    const gate = ((1 * 1 + 3 * 0.6 + 3 * base.score + 2 * cov.score) / 9) * Math.min(0.6, base.passed ? 1 : base.score, cov.passed ? 1 : cov.score);
+    const gate = ((1 * 1 + 3 * (10 / 14) + 3 * base.score + 2 * cov.score) / 9) * Math.min(10 / 14, base.passed ? 1 : base.score, cov.passed ? 1 : cov.score);
     // It changes src/greeting.ts, so the registry's greeter scenario ran too; the Eval Score is half each (evals/gate.ts).
     const [, validation] = report.scenarios!;
     expect(validation).toMatchObject({ id: 'greeter.validation@v1', passed: true, score: 1, selectedBy: ['path src/greeting.ts ~ src/greeting.ts'] });

@@ -73,7 +73,7 @@ describe('prepareChange and mergeCandidate', () => {
     expect(candidate.service).toEqual({
       entry: 'src/server.ts',
       healthPath: '/healthz',
-      test: ['{node}', '{tsx}', '--test', 'test/greeting.test.ts', 'test/app.test.ts'],
+      test: ['{node}', '{tsx}', '--test', 'test/greeting.test.ts', 'test/app.test.ts', 'test/people.test.ts'],
     });
     expect(await out(repo, ['log', '-1', '--format=%B', candidate.sha])).toContain('Maestro-Change: greet-in-languages');
     expect(await out(repo, ['log', '-1', '--format=%cn <%ce>', candidate.sha])).toBe('Maestro Conductor <maestro@localhost>');

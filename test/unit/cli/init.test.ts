@@ -42,7 +42,7 @@ describe('maestro init', () => {
     expect(serviceDescriptorSchema.parse(JSON.parse(read(dir, INIT_FILES.service)))).toEqual({
       entry: 'src/server.ts',
       healthPath: '/healthz',
-      test: ['{node}', '--import', 'tsx', '--test', 'test/greeting.test.ts', 'test/app.test.ts'],
+      test: ['{node}', '--import', 'tsx', '--test', 'test/greeting.test.ts', 'test/app.test.ts', 'test/people.test.ts'],
     });
     expect(parseScenario(read(dir, INIT_FILES.scenario)).id).toBe('starter.tests-green@v1');
     expect(parsePolicyYaml(read(dir, INIT_FILES.policy)).rules.length).toBeGreaterThan(0);

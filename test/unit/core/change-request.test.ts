@@ -83,7 +83,7 @@ describe('the change request boundary: a migration', () => {
 
   test('is parsed with its defaults', () => {
     const cr = parse({ migration: { databaseUrl: 'postgresql://app@127.0.0.1:5432/greeter', definition } });
-    expect(cr.migration?.definition.schema).toBe('public');
+    expect(cr.migration?.definition?.schema).toBe('public');
   });
 
   test.each(['postgresql://app:hunter2@127.0.0.1/greeter', 'mysql://app@127.0.0.1/greeter', 'not a url'])('refuses the database url %s', (databaseUrl) => {
@@ -94,5 +94,15 @@ describe('the change request boundary: a migration', () => {
     expect(() => parse({ migration: { databaseUrl: 'postgresql://app@127.0.0.1/greeter', definition: { ...definition, operations: [{ op: 'rename_column', table: 'people', from: 'name' }] } } })).toThrow(
       /migration\.definition\.operations\.0\.to: required/,
     );
+  });
+
+  test('is written by hand or derived from the Prisma schema: exactly one of the two', () => {
+    const databaseUrl = 'postgresql://app@127.0.0.1/greeter';
+    const cr = parse({ migration: { databaseUrl, prisma: { fromVersion: 'v1', toVersion: 'v2', renames: [{ model: 'Person', from: 'name', to: 'fullName' }] } } });
+    expect(cr.migration?.prisma).toEqual({ fromVersion: 'v1', toVersion: 'v2', schema: 'public', renames: [{ model: 'Person', from: 'name', to: 'fullName' }] });
+    const either = /migration: give either 'definition' \(the migration written by hand\) or 'prisma' \(derive it from the change's schema.prisma\), not both or neither/;
+    expect(() => parse({ migration: { databaseUrl } })).toThrow(either);
+    expect(() => parse({ migration: { databaseUrl, definition, prisma: { fromVersion: 'v1', toVersion: 'v2' } } })).toThrow(either);
+    expect(() => parse({ migration: { databaseUrl, prisma: { fromVersion: 'v1', toVersion: 'v2', renames: [{ model: 'Person', from: 'name' }] } } })).toThrow(/migration\.prisma\.renames\.0\.to: required/);
   });
 });
