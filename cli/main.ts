@@ -43,7 +43,8 @@ ${Object.entries(COMMANDS)
 
 Exit codes: 0 promoted (or command done), 10 rolled back, 11 denied, 12 aborted, 13 failed,
             2 bad usage or input, 3 Temporal unreachable, 4 train not found.
-Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE, MAESTRO_WEB_UI.`;
+Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE, MAESTRO_WEB_UI,
+             MAESTRO_OTLP_ENDPOINT (trace what the CLI starts), MAESTRO_TRACE_UI.`;
 
 const io = { print: (line: string) => console.log(line), error: (line: string) => console.error(line) };
 
@@ -59,7 +60,12 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { runCommand } = await import('./command');
-  return runCommand(await entry.load(), rest, io);
+  try {
+    return await runCommand(await entry.load(), rest, io);
+  } finally {
+    // The spans a traced command made (cli/client.ts) leave before the process exits.
+    if (process.env.MAESTRO_OTLP_ENDPOINT) await (await import('../io/tracing')).activeTracing()?.shutdown();
+  }
 }
 
 if (require.main === module) {
