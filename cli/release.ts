@@ -47,22 +47,22 @@ export async function readChangeFile(file: string, opts: { ref?: string } = {}):
  * One train per change id, ever: a running id gets a clear message, a finished one its outcome and how
  * to release the change again on purpose (Temporal's REJECT_DUPLICATE keeps the id from being reused).
  */
-export async function startTrain(client: Client, cr: ChangeRequest): Promise<WorkflowHandle> {
+export async function startTrain(client: Client, cr: ChangeRequest, taskQueue = TASK_QUEUE): Promise<WorkflowHandle> {
   const workflowId = trainWorkflowId(cr.id);
   // The train's trace starts here; its id goes into the memo (shown by the Web UI, status and explain).
   return maestroTracer().startActiveSpan(`release train ${workflowId}`, { attributes: { [WORKFLOW_ID_ATTRIBUTE]: workflowId, 'maestro.change.id': cr.id, 'maestro.service': cr.service } }, async (span) => {
     try {
-      return await startTrainTraced(client, cr, workflowId, traceIdOf(span));
+      return await startTrainTraced(client, cr, workflowId, taskQueue, traceIdOf(span));
     } finally {
       span.end();
     }
   });
 }
 
-async function startTrainTraced(client: Client, cr: ChangeRequest, workflowId: string, traceId: string | undefined): Promise<WorkflowHandle> {
+async function startTrainTraced(client: Client, cr: ChangeRequest, workflowId: string, taskQueue: string, traceId: string | undefined): Promise<WorkflowHandle> {
   try {
     return await client.workflow.start('releaseTrain', {
-      taskQueue: TASK_QUEUE,
+      taskQueue,
       workflowId,
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       args: [cr],
