@@ -26,6 +26,7 @@ export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   explain: { summary: 'why a train ended as it did: verdicts, denials, operator actions, in words', load: async () => (await import('./commands/explain')).command },
   analyze: { summary: 'the outlier analyzer: eval degradations and failed rollouts, one issue each with a repro bundle', load: async () => (await import('./commands/analyze')).command },
   serve: { summary: 'the dashboard: trains (live), why each ended, Eval Score, KPIs with trends, spend', load: async () => (await import('./commands/serve')).command },
+  report: { summary: 'the weekly savers/spenders report (--week): spend by author and service, KPIs against last week', load: async () => (await import('./commands/report')).command },
   kpi: { summary: 'the KPIs over a period (merge → prod, MTTR, Eval Score, overrides, $/PR …)', load: async () => (await import('./commands/kpi')).command },
   trace: { summary: 'what runs in an environment: commit, train, evidence', load: async () => (await import('./commands/trace')).command },
   evals: { summary: 'the eval harness: list, validate, coverage, run', load: async () => (await import('./commands/evals')).command },
