@@ -20,4 +20,6 @@ bash scripts/setup-postgres.sh
 bash scripts/setup-neo4j.sh
 # The browser the dashboard tests drive (Debian chromium).
 bash scripts/setup-chromium.sh
+# The tracing backend (Jaeger v1.76.0 from the Go module proxy; cached by version in ~/.cache/maestro).
+bash scripts/setup-jaeger.sh
 echo "setup: ready ($(.venv/bin/temporal --version))"
