@@ -141,7 +141,7 @@ test('a train is one trace in Jaeger: client, workflow, activities, the LLM call
   const trace = await trainTrace(client, handle.workflowId);
   expect(trace?.traceId).toMatch(/^[0-9a-f]{32}$/);
 
-  const wanted = ['release train', 'StartWorkflow:releaseTrain', 'RunWorkflow:releaseTrain', 'RunActivity:synthesizeSpec', 'chat spec-model', 'RunActivity:runEvals', 'StartChildWorkflowExecution:progressiveRollout', 'RunWorkflow:progressiveRollout', 'RunActivity:deployCanary', 'RunActivity:promoteCanary', 'RunActivity:mergeCandidate'];
+  const wanted = ['release train', 'StartWorkflow:releaseTrain', 'RunWorkflow:releaseTrain', 'RunActivity:synthesizeSpec', 'chat spec-model', 'RunActivity:runEvals', 'StartChildWorkflow:progressiveRollout', 'RunWorkflow:progressiveRollout', 'RunActivity:deployCanary', 'RunActivity:promoteCanary', 'RunActivity:mergeCandidate'];
   const has = (spans: JaegerSpan[], name: string) => spans.some((s) => s.operationName.startsWith(name));
   const spans = await jaegerTrace(trace!.traceId, (s) => wanted.every((name) => has(s, name)));
   expect(wanted.filter((name) => !has(spans, name))).toEqual([]);
