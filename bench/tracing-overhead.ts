@@ -8,11 +8,10 @@
  * Ports: Temporal BENCH_TRACING_PORT (default 7350, UI +1), Jaeger MAESTRO_JAEGER_OTLP_PORT / MAESTRO_JAEGER_QUERY_PORT.
  */
 import { median } from 'simple-statistics';
-import { startTrain, trainTrace } from '../cli/release';
 import { TrainFixture } from '../examples/train-fixture';
 import { defaultJaeger, ensureJaeger, stopJaeger } from '../infra/jaeger/server';
-import { startTracing } from '../io/tracing';
-import type { TrainResult } from '../workflows/messages';
+import { maestroTracer, startTracing, traceIdOf } from '../io/tracing';
+import type { releaseTrain } from '../workflows/release-train';
 import { withOwnStack } from './own-stack';
 
 const PER_ROUND = Number(process.argv[2] ?? 2);
@@ -29,26 +28,33 @@ interface Timed {
 async function trainsOnOwnStack(arm: Timed['arm'], round: number, queryUrl: string): Promise<Timed[]> {
   const queue = `bench-tracing-${arm}-${round}`;
   return withOwnStack({ port: PORT, uiPort: PORT + 1, queue }, async ({ client, stateDir }) => {
-    const fixture = new TrainFixture(`bench-trace-${arm}-${round}-${RUN}`, stateDir);
-    await fixture.start(50);
-    try {
-      const out: Timed[] = [];
-      for (let i = 0; i < PER_ROUND; i++) {
+    const out: Timed[] = [];
+    for (let i = 0; i < PER_ROUND; i++) {
+      // A service of its own per train: the good change applies to the initial greeter only.
+      const fixture = new TrainFixture(`bench-trace-${arm}-${round}-${i}-${RUN}`, stateDir);
+      await fixture.start(50);
+      try {
         const cr = fixture.change('good-change', `bench-trace-${arm}-${round}-${i}-${RUN}`);
         const started = performance.now();
-        const handle = await startTrain(client, cr, queue);
-        const result: TrainResult = await handle.result();
+        // As the CLI starts a train (cli/release.ts startTrain): a root span, the workflow started inside it.
+        const { result, traceId } = await maestroTracer().startActiveSpan(`release train ${cr.id}`, async (span) => {
+          try {
+            const handle = await client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: queue, workflowId: `train-${cr.id}`, args: [cr] });
+            return { result: await handle.result(), traceId: traceIdOf(span) };
+          } finally {
+            span.end();
+          }
+        });
         const ms = performance.now() - started;
         if (result.outcome !== 'promoted') throw new Error(`${cr.id}: expected promoted, got ${result.outcome} (${result.reason})`);
-        const trace = await trainTrace(client, handle.workflowId);
-        const spans = trace ? await spanCount(queryUrl, trace.traceId) : undefined;
+        const spans = traceId ? await spanCount(queryUrl, traceId) : undefined;
         console.log(`  round ${round} tracing ${arm}: ${cr.id} promoted in ${(ms / 1000).toFixed(2)} s${spans !== undefined ? `, ${spans} spans in Jaeger` : ''}`);
         out.push({ arm, ms, ...(spans !== undefined ? { spans } : {}) });
+      } finally {
+        await fixture.stop();
       }
-      return out;
-    } finally {
-      await fixture.stop();
     }
+    return out;
   });
 }
 
