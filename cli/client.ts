@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { parseOrThrow } from '../core/validation';
 import { DEFAULT_STATE_DIR } from '../io/paths';
+import { otlpEndpointFromEnv, startTracing } from '../io/tracing';
 import { codecKeysEnvSchema, connectTemporalClient, EncryptionCodec, loadKeyRing, type CodecSettings } from '../io/payload-codec';
 import { CliError, EXIT } from './errors';
 
@@ -22,9 +23,18 @@ export function codecSettings(env: NodeJS.ProcessEnv = process.env): CodecSettin
 /** The worker's payload codec: what the CLI sends and reads is encrypted with its keys. */
 export const cliCodec = (): EncryptionCodec => new EncryptionCodec(loadKeyRing(codecSettings()));
 
+/** Where a trace is shown: the tracing backend's UI (MAESTRO_TRACE_UI, e.g. Jaeger's http://127.0.0.1:16686). */
+export function traceUiLink(traceId: string): string | undefined {
+  const ui = process.env.MAESTRO_TRACE_UI?.replace(/\/+$/, '');
+  return ui ? `${ui}/trace/${traceId}` : undefined;
+}
+
 /** Connects to Temporal, or says plainly that it is not running and how to start it. */
 export async function connectClient(address = TEMPORAL_ADDRESS): Promise<Client> {
   const codec = cliCodec();
+  // With MAESTRO_OTLP_ENDPOINT set, what this client starts or signals is traced (io/tracing.ts); main() flushes at exit.
+  const endpoint = otlpEndpointFromEnv();
+  if (endpoint) await startTracing({ endpoint, serviceName: 'maestro-cli' });
   try {
     return await connectTemporalClient({ address, namespace: TEMPORAL_NAMESPACE, codec });
   } catch (err) {

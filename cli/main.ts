@@ -26,6 +26,7 @@ export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   explain: { summary: 'why a train ended as it did: verdicts, denials, operator actions, in words', load: async () => (await import('./commands/explain')).command },
   analyze: { summary: 'the outlier analyzer: eval degradations and failed rollouts, one issue each with a repro bundle', load: async () => (await import('./commands/analyze')).command },
   serve: { summary: 'the dashboard: trains (live), why each ended, Eval Score, KPIs with trends, spend', load: async () => (await import('./commands/serve')).command },
+  report: { summary: 'the weekly savers/spenders report (--week): spend by author and service, KPIs against last week', load: async () => (await import('./commands/report')).command },
   kpi: { summary: 'the KPIs over a period (merge → prod, MTTR, Eval Score, overrides, $/PR …)', load: async () => (await import('./commands/kpi')).command },
   trace: { summary: 'what runs in an environment: commit, train, evidence', load: async () => (await import('./commands/trace')).command },
   evals: { summary: 'the eval harness: list, validate, coverage, run', load: async () => (await import('./commands/evals')).command },
@@ -43,7 +44,8 @@ ${Object.entries(COMMANDS)
 
 Exit codes: 0 promoted (or command done), 10 rolled back, 11 denied, 12 aborted, 13 failed,
             2 bad usage or input, 3 Temporal unreachable, 4 train not found.
-Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE, MAESTRO_WEB_UI.`;
+Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE, MAESTRO_WEB_UI,
+             MAESTRO_OTLP_ENDPOINT (trace what the CLI starts), MAESTRO_TRACE_UI.`;
 
 const io = { print: (line: string) => console.log(line), error: (line: string) => console.error(line) };
 
@@ -59,7 +61,12 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { runCommand } = await import('./command');
-  return runCommand(await entry.load(), rest, io);
+  try {
+    return await runCommand(await entry.load(), rest, io);
+  } finally {
+    // The spans a traced command made (cli/client.ts) leave before the process exits.
+    if (process.env.MAESTRO_OTLP_ENDPOINT) await (await import('../io/tracing')).activeTracing()?.shutdown();
+  }
 }
 
 if (require.main === module) {

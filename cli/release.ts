@@ -14,6 +14,9 @@ import {
   type TrainStatus,
 } from '../workflows/messages';
 import { CliError, EXIT } from './errors';
+import { traceUiLink } from './client';
+import { maestroTracer, traceIdOf } from '../io/tracing';
+import { z } from 'zod';
 import { parseOrThrow } from '../core/validation';
 import { git, GitError } from '../io/git';
 import { branchNames, resolveChangeRef } from '../repo/repository';
@@ -44,11 +47,22 @@ export async function readChangeFile(file: string, opts: { ref?: string } = {}):
  * One train per change id, ever: a running id gets a clear message, a finished one its outcome and how
  * to release the change again on purpose (Temporal's REJECT_DUPLICATE keeps the id from being reused).
  */
-export async function startTrain(client: Client, cr: ChangeRequest): Promise<WorkflowHandle> {
+export async function startTrain(client: Client, cr: ChangeRequest, taskQueue = TASK_QUEUE): Promise<WorkflowHandle> {
   const workflowId = trainWorkflowId(cr.id);
+  // The train's trace starts here; its id goes into the memo (shown by the Web UI, status and explain).
+  return maestroTracer().startActiveSpan(`release train ${workflowId}`, { attributes: { [WORKFLOW_ID_ATTRIBUTE]: workflowId, 'maestro.change.id': cr.id, 'maestro.service': cr.service } }, async (span) => {
+    try {
+      return await startTrainTraced(client, cr, workflowId, taskQueue, traceIdOf(span));
+    } finally {
+      span.end();
+    }
+  });
+}
+
+async function startTrainTraced(client: Client, cr: ChangeRequest, workflowId: string, taskQueue: string, traceId: string | undefined): Promise<WorkflowHandle> {
   try {
     return await client.workflow.start('releaseTrain', {
-      taskQueue: TASK_QUEUE,
+      taskQueue,
       workflowId,
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       args: [cr],
@@ -57,7 +71,7 @@ export async function startTrain(client: Client, cr: ChangeRequest): Promise<Wor
         { key: searchAttributes.repo, value: cr.repo },
         { key: searchAttributes.stage, value: 'validating' },
       ],
-      memo: { title: cr.title, author: cr.author },
+      memo: { title: cr.title, author: cr.author, ...trainTraceMemo(traceId) },
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -75,6 +89,30 @@ export async function startTrain(client: Client, cr: ChangeRequest): Promise<Wor
       EXIT.usage,
     );
   }
+}
+
+/** The attribute Temporal's interceptors give a workflow's spans; the root span carries it too. */
+const WORKFLOW_ID_ATTRIBUTE = 'temporalWorkflowId';
+
+/** The memo fields that lead to the train's trace: its id and, when the tracing UI is known, the link. */
+export function trainTraceMemo(traceId: string | undefined): { traceId?: string; traceUrl?: string } {
+  if (!traceId) return {};
+  const url = traceUiLink(traceId);
+  return { traceId, ...(url ? { traceUrl: url } : {}) };
+}
+
+const traceMemoSchema = z.object({ traceId: z.string().regex(/^[0-9a-f]{32}$/), traceUrl: z.string().optional() });
+
+/** The train's trace (from its memo), when it was started traced; undefined otherwise. */
+export async function trainTrace(client: Client, workflowId: string): Promise<{ traceId: string; traceUrl?: string } | undefined> {
+  const { memo } = await client.workflow.getHandle(workflowId).describe();
+  const parsed = traceMemoSchema.safeParse(memo ?? {});
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** One line naming the train's trace and where to see it. */
+export function formatTrace(trace: { traceId: string; traceUrl?: string }): string {
+  return `  trace ${trace.traceId}${trace.traceUrl ? ` — ${trace.traceUrl}` : ''}`;
 }
 
 /** The target repository and base branch exist, checked before anything starts. */

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../core/errors';
 import { parseOrThrow } from '../core/validation';
 import { statePaths } from './paths';
+import { tracingClientInterceptors } from './tracing';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 const KEY_ID = 'encryption-key-id';
@@ -149,7 +150,9 @@ export interface ClientSettings {
 /** The one way to a Temporal client: every client Maestro creates encrypts what it sends and decrypts what it reads. */
 export async function connectTemporalClient(settings: ClientSettings): Promise<Client> {
   const connection = await Connection.connect({ address: settings.address, connectTimeout: settings.connectTimeout ?? '3s' });
-  return new Client({ connection, namespace: settings.namespace, dataConverter: maestroDataConverter(settings.codec) });
+  // With tracing on in this process (io/tracing.ts), each call is a span whose context the workflow continues.
+  const interceptors = await tracingClientInterceptors();
+  return new Client({ connection, namespace: settings.namespace, dataConverter: maestroDataConverter(settings.codec), ...(interceptors ? { interceptors } : {}) });
 }
 
 /** Whether a workflow still runs, asked of Temporal; false when Temporal has never heard of it. */

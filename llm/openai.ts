@@ -8,6 +8,11 @@
  *   MAESTRO_LLM_EMBEDDING_MODEL  embedding model (eval `semantic` provider `embedding`)
  *   MAESTRO_LLM_API_KEY          bearer token; optional (local servers often need none)
  *   MAESTRO_LLM_TIMEOUT_MS       per-request timeout, default 60000
+ *   MAESTRO_LLM_PRICE_INPUT_PER_MTOK, MAESTRO_LLM_PRICE_OUTPUT_PER_MTOK   USD per million tokens, default 0
+ *
+ * Every request is a client span (`chat <model>`, `embeddings <model>`) with the GenAI semantic
+ * conventions' attributes, the token counts the server reports and their cost (core/llm-usage.ts); with
+ * tracing off (io/tracing.ts) the span is the API's no-op.
  *
  * The API key lives only in the client's closure: it is never a property of a client or provider, never
  * logged, and redacted from every error message (an upstream body that echoes it included). Redirects
@@ -16,7 +21,10 @@
  * - LlmRejectedError (non-retryable): any other 4xx (bad key, unknown model).
  * - LlmResponseError (non-retryable): a 2xx whose body is not JSON or not of the expected shape.
  */
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { z } from 'zod';
+import { GEN_AI, llmPricesSchema, usageAttributes, usageOfAnswer, type LlmUsage } from '../core/llm-usage';
+import { maestroTracer } from '../io/tracing';
 
 export const llmClientConfigSchema = z
   .object({
@@ -27,6 +35,7 @@ export const llmClientConfigSchema = z
     model: z.string().trim().min(1, 'is required when MAESTRO_LLM_BASE_URL is set'),
     apiKey: z.string().min(1).optional(),
     timeoutMs: z.number().int().min(1).max(600_000).default(60_000),
+    prices: llmPricesSchema.default({}),
   })
   .strict();
 export type LlmClientConfigInput = z.input<typeof llmClientConfigSchema>;
@@ -86,13 +95,25 @@ export function llmEnvInput(
   const baseUrl = env.MAESTRO_LLM_BASE_URL?.trim();
   if (!baseUrl) return undefined;
   const timeout = env.MAESTRO_LLM_TIMEOUT_MS?.trim();
-  const names: Record<string, string> = { baseUrl: 'MAESTRO_LLM_BASE_URL', model: modelVar, apiKey: 'MAESTRO_LLM_API_KEY', timeoutMs: 'MAESTRO_LLM_TIMEOUT_MS' };
+  const price = (name: string) => {
+    const text = env[name]?.trim();
+    return text ? Number(text) : undefined;
+  };
+  const prices = { inputPerMTok: price('MAESTRO_LLM_PRICE_INPUT_PER_MTOK'), outputPerMTok: price('MAESTRO_LLM_PRICE_OUTPUT_PER_MTOK') };
+  const names: Record<string, string> = {
+    baseUrl: 'MAESTRO_LLM_BASE_URL',
+    model: modelVar,
+    apiKey: 'MAESTRO_LLM_API_KEY',
+    timeoutMs: 'MAESTRO_LLM_TIMEOUT_MS',
+    prices: 'MAESTRO_LLM_PRICE_INPUT_PER_MTOK / MAESTRO_LLM_PRICE_OUTPUT_PER_MTOK',
+  };
   return {
     input: {
       baseUrl,
       model: env[modelVar] ?? '',
       ...(env.MAESTRO_LLM_API_KEY ? { apiKey: env.MAESTRO_LLM_API_KEY } : {}),
       ...(timeout ? { timeoutMs: /^\d+$/.test(timeout) ? Number(timeout) : NaN } : {}),
+      prices: Object.fromEntries(Object.entries(prices).filter(([, v]) => v !== undefined)),
     },
     fieldName: (k) => names[k] ?? k,
   };
@@ -141,6 +162,9 @@ export function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
+/** The GenAI `operation.name` of each endpoint path. */
+const GEN_AI_OPERATIONS: Record<string, string> = { 'chat/completions': 'chat', embeddings: 'embeddings', completions: 'text_completion' };
+
 /** A client for one OpenAI-compatible endpoint; `label` names the caller in every error message. */
 export function createLlmClient(configInput: LlmClientConfigInput, label: string): LlmClient {
   const config = parseLlmConfigWith(llmClientConfigSchema, configInput, 'LLM client');
@@ -148,8 +172,35 @@ export function createLlmClient(configInput: LlmClientConfigInput, label: string
   const base = config.baseUrl.replace(/\/+$/, '');
   const redact = (text: string): string => (apiKey ? text.split(apiKey).join('[redacted]') : text);
 
-  async function postJson(path: string, payload: Record<string, unknown>): Promise<unknown> {
+  /** One request as a GenAI client span: model, server, tokens and cost; failures as the span's error. */
+  function postJson(path: string, payload: Record<string, unknown>): Promise<unknown> {
+    const operation = GEN_AI_OPERATIONS[path.replace(/^\/+|\/+$/g, '')] ?? path;
     const endpoint = new URL(`${base}/${path.replace(/^\/+/, '')}`);
+    const attributes = {
+      [GEN_AI.operationName]: operation,
+      [GEN_AI.providerName]: 'openai',
+      [GEN_AI.requestModel]: typeof payload.model === 'string' ? payload.model : config.model,
+      ...(typeof payload.temperature === 'number' ? { [GEN_AI.requestTemperature]: payload.temperature } : {}),
+      'server.address': endpoint.hostname,
+      ...(endpoint.port ? { 'server.port': Number(endpoint.port) } : {}),
+    };
+    return maestroTracer().startActiveSpan(`${operation} ${attributes[GEN_AI.requestModel]}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+      try {
+        const answer = await send(endpoint, payload);
+        const usage: LlmUsage | undefined = usageOfAnswer(answer, config.prices);
+        if (usage) span.setAttributes(usageAttributes(usage));
+        return answer;
+      } catch (err) {
+        span.setAttribute('error.type', (err as Error).name);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  async function send(endpoint: URL, payload: Record<string, unknown>): Promise<unknown> {
     const where = describeUrl(endpoint);
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (apiKey) headers.authorization = `Bearer ${apiKey}`;

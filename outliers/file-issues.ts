@@ -1,7 +1,8 @@
 /**
  * The outlier analyzer: finds eval-score degradations and failed rollouts in the record (core/anomalies.ts)
  * and files one issue per anomaly: a markdown file with a repro bundle next to it, and an audit event in
- * the record. The same anomaly found again updates its issue (the trains it was seen in), never a second one.
+ * the record, and, when configured, a GitHub issue (outliers/github-issues.ts). The same anomaly found again
+ * updates its issue (the trains it was seen in), never a second one.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { findEvalDegradations, findFailedRollouts, type Anomaly } from '../core/
 import type { TrainDossier } from '../core/dossier';
 import { explainTrain, formatExplanation } from '../core/explain';
 import type { RecordStore } from '../record/store';
+import type { GitHubIssueSink, SyncedIssue } from './github-issues';
 
 export interface FileIssuesDeps {
   record: RecordStore;
@@ -16,6 +18,8 @@ export interface FileIssuesDeps {
   dir: string;
   /** A train's workflow history as JSON (Temporal's export), when Temporal is reachable. */
   history?: (workflowId: string) => Promise<string | undefined>;
+  /** Also file on GitHub Issues (outliers/github-issues.ts); the folder stays the local copy. */
+  github?: GitHubIssueSink;
 }
 
 export interface FiledIssue {
@@ -24,6 +28,8 @@ export interface FiledIssue {
   /** filed: new; updated: seen in a train it had not listed; unchanged: nothing new. */
   status: 'filed' | 'updated' | 'unchanged';
   title: string;
+  /** The GitHub issue, when the GitHub sink is configured. */
+  github?: SyncedIssue;
 }
 
 interface IssueState {
@@ -50,7 +56,9 @@ async function fileOne(deps: FileIssuesDeps, anomaly: Anomaly): Promise<FiledIss
   const trainIds = [...new Set([...(previous?.trainIds ?? []), ...anomaly.trainIds])];
   const status: FiledIssue['status'] = !previous ? 'filed' : trainIds.length > previous.trainIds.length ? 'updated' : 'unchanged';
   const file = path.join(folder, 'issue.md');
-  if (status === 'unchanged') return { key: anomaly.key, file, status, title: previous!.title };
+  const toGitHub = async (body: string) => deps.github && { github: await deps.github.sync({ key: anomaly.key, kind: anomaly.kind, title: anomaly.title, body, trainIds }) };
+  // Unchanged here may still be missing there (the sink was configured later): GitHub's own state decides.
+  if (status === 'unchanged') return { key: anomaly.key, file, status, title: previous!.title, ...(await toGitHub(fs.readFileSync(file, 'utf8'))) };
 
   const reproduce = anomaly.trainIds.at(-1)!;
   const dossier = await deps.record.trainDossier({ trainId: reproduce });
@@ -67,7 +75,9 @@ async function fileOne(deps: FileIssuesDeps, anomaly: Anomaly): Promise<FiledIss
   if (history) write('history.json', history);
 
   const state: IssueState = { key: anomaly.key, title: anomaly.title, firstSeen: previous?.firstSeen ?? new Date().toISOString(), trainIds };
-  fs.writeFileSync(file, issueMarkdown(anomaly, state, dossier, Boolean(history)));
+  const markdown = issueMarkdown(anomaly, state, dossier, Boolean(history));
+  fs.writeFileSync(file, markdown);
+  const github = await toGitHub(markdown);
   // Written last: an interrupted filing is done again on the next run.
   fs.writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
   await deps.record.recordAudit({
@@ -75,9 +85,9 @@ async function fileOne(deps: FileIssuesDeps, anomaly: Anomaly): Promise<FiledIss
     trainId: reproduce,
     actor: 'maestro-analyzer',
     action: status === 'filed' ? 'anomaly.filed' : 'anomaly.updated',
-    detail: { key: anomaly.key, title: anomaly.title, trainIds, issue: file },
+    detail: { key: anomaly.key, title: anomaly.title, trainIds, issue: file, ...(github ? { githubIssue: github.github.url } : {}) },
   });
-  return { key: anomaly.key, file, status, title: anomaly.title };
+  return { key: anomaly.key, file, status, title: anomaly.title, ...github };
 }
 
 function issueMarkdown(anomaly: Anomaly, state: IssueState, d: TrainDossier, withHistory: boolean): string {

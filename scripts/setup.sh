@@ -22,4 +22,6 @@ bash scripts/setup-neo4j.sh
 bash scripts/setup-chromium.sh
 # The production health source of the rollout gates (Debian prometheus).
 bash scripts/setup-prometheus.sh
+# The tracing backend (Jaeger v1.76.0 from the Go module proxy; cached by version in ~/.cache/maestro).
+bash scripts/setup-jaeger.sh
 echo "setup: ready ($(.venv/bin/temporal --version))"

@@ -4,6 +4,7 @@ import { defaultPostgres, serverUrl } from '../infra/postgres/server';
 import { defaultPrometheus, prometheusUrl } from '../infra/prometheus/server';
 import { DEFAULT_STATE_DIR } from '../io/paths';
 import { codecKeysEnvSchema } from '../io/payload-codec';
+import { otlpEndpointSchema } from '../io/tracing';
 
 const workerConfigSchema = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d+$/, "host:port, e.g. '127.0.0.1:7233'").default('127.0.0.1:7233'),
@@ -30,6 +31,10 @@ const workerConfigSchema = z.object({
   MAESTRO_LLM_MODEL: z.string().optional(),
   MAESTRO_LLM_API_KEY: z.string().optional(),
   MAESTRO_LLM_TIMEOUT_MS: z.string().optional(),
+  MAESTRO_LLM_PRICE_INPUT_PER_MTOK: z.string().optional(),
+  MAESTRO_LLM_PRICE_OUTPUT_PER_MTOK: z.string().optional(),
+  /** OTLP/HTTP endpoint of the tracing backend (e.g. Jaeger's); unset: tracing off (io/tracing.ts). */
+  MAESTRO_OTLP_ENDPOINT: otlpEndpointSchema.optional(),
 });
 export type WorkerConfig = z.output<typeof workerConfigSchema>;
 

@@ -2,6 +2,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities, type ActivityDeps } from '../activities';
 import { EncryptionCodec, loadKeyRing, maestroDataConverter } from '../io/payload-codec';
 import { TASK_QUEUE } from '../workflows/messages';
+import { activeTracing, type Tracing } from '../io/tracing';
 import type { WorkerConfig } from './config';
 import { activityInterceptors } from './interceptors';
 
@@ -17,13 +18,26 @@ export const ACTIVITY_WORKER_OPTIONS = {
   maxHeartbeatThrottleInterval: '1s',
 } satisfies Partial<WorkerOptions>;
 
-/** Builds the release-train worker; callers own connection shutdown. */
+/**
+ * With tracing on (io/tracing.ts), Temporal's OpenTelemetry plugin: spans for the workflow (through a
+ * sink into the process's span processor), its activities and child workflows, continuing the trace the
+ * starting client carried in the headers. Off, nothing: no interceptor runs.
+ */
+export async function tracingWorkerOptions(tracing: Tracing | undefined): Promise<Pick<WorkerOptions, 'plugins'>> {
+  if (!tracing) return {};
+  const { OpenTelemetryPlugin } = await import('@temporalio/interceptors-opentelemetry');
+  return { plugins: [new OpenTelemetryPlugin({ resource: tracing.resource, spanProcessor: tracing.spanProcessor })] };
+}
+
+/** Builds the release-train worker; callers own connection shutdown (and tracing's, when they started it). */
 export async function createReleaseWorker(
   config: WorkerConfig,
   connection: NativeConnection,
   workflows: WorkflowSource = { workflowsPath: require.resolve('../workflows') },
+  tracing: Tracing | undefined = activeTracing(),
 ): Promise<Worker> {
   return Worker.create({
+    ...(await tracingWorkerOptions(tracing)),
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.MAESTRO_TASK_QUEUE ?? TASK_QUEUE,
@@ -51,6 +65,8 @@ function activityDepsFromConfig(config: WorkerConfig): ActivityDeps {
       MAESTRO_LLM_MODEL: config.MAESTRO_LLM_MODEL,
       MAESTRO_LLM_API_KEY: config.MAESTRO_LLM_API_KEY,
       MAESTRO_LLM_TIMEOUT_MS: config.MAESTRO_LLM_TIMEOUT_MS,
+      MAESTRO_LLM_PRICE_INPUT_PER_MTOK: config.MAESTRO_LLM_PRICE_INPUT_PER_MTOK,
+      MAESTRO_LLM_PRICE_OUTPUT_PER_MTOK: config.MAESTRO_LLM_PRICE_OUTPUT_PER_MTOK,
     },
   };
 }

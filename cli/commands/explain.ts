@@ -22,9 +22,11 @@ export const command = defineCommand({
         io.error(`maestro explain: no train '${trainId}' in the record (train ids are the workflow ids 'maestro release' prints)`);
         return EXIT.notFound;
       }
-      if (dossier.train.state === 'running') dossier.summary = await liveSummary(trainId);
+      const live = await fromTemporal(trainId, dossier.train.state === 'running');
+      if (live.summary) dossier.summary = live.summary;
       const explanation = explainTrain(dossier);
-      io.print(values.json ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));
+      io.print(values.json ? JSON.stringify({ ...explanation, ...(live.trace ? { trace: live.trace } : {}) }, null, 2) : formatExplanation(explanation));
+      if (!values.json && live.trace) io.print(`\nTrace:\n${live.formattedTrace}`);
       return 0;
     } catch (err) {
       throw await recordUnreachable(err, databaseUrl);
@@ -34,14 +36,19 @@ export const command = defineCommand({
   },
 });
 
-/** A running train's timeline so far, when Temporal answers (the record has it only once the train closes). */
-async function liveSummary(trainId: string) {
-  const [{ tryConnectClient }, { liveTrain }] = await Promise.all([import('../client'), import('../release')]);
+/**
+ * What only Temporal knows, when it answers: a running train's timeline so far (the record has it only
+ * once the train closes) and the train's trace (its memo).
+ */
+async function fromTemporal(trainId: string, running: boolean) {
+  const [{ tryConnectClient }, { formatTrace, liveTrain, trainTrace }] = await Promise.all([import('../client'), import('../release')]);
   const client = await tryConnectClient();
-  if (!client) return undefined;
+  if (!client) return {};
   try {
-    const live = await liveTrain(client, trainId);
-    return live && { timeline: live.timeline };
+    const live = running ? await liveTrain(client, trainId) : undefined;
+    // A train Temporal no longer keeps (retention) has no memo to read.
+    const trace = await trainTrace(client, trainId).catch(() => undefined);
+    return { summary: live && { timeline: live.timeline }, trace, formattedTrace: trace && formatTrace(trace) };
   } finally {
     await client.connection.close();
   }
