@@ -29,6 +29,10 @@ const APP_INVALID_TEST = `test('GET /greet with an invalid name is a 400', async
   assert.equal(response.status, 400);
 });
 `;
+// The people route stores names by the greeting's rules, so its test checks the markup refusal too.
+const PEOPLE_INVALID_ASSERTS = `  const invalid = await post(\`?name=\${encodeURIComponent('<b>')}\`);
+  assert.equal(invalid.status, 400);
+`;
 const TOO_LONG = "assert.equal(greet('a'.repeat(MAX_NAME_LENGTH + 1)).ok, false);";
 
 export type Edit = Record<string, (text: string) => string>;
@@ -56,7 +60,7 @@ export const GAMING_CORPUS: CorpusCase[] = [
     edits: {
       'src/greeting.ts': replace(CHARSET_CHECK, ''),
       'test/greeting.test.ts': replace(MARKUP_TEST, ''),
-      'test/app.test.ts': replace(APP_INVALID_TEST, ''),
+      'test/app.test.ts': (text) => replace(PEOPLE_INVALID_ASSERTS, '')(replace(APP_INVALID_TEST, '')(text)),
     },
   },
   {

@@ -60,7 +60,7 @@ test('a denied train exits 11 and prints the reason and the fix', async () => {
   const why = await maestro(['explain', `train-${cr.id}`]);
   expect(why.code).toBe(0);
   expect(why.stdout.split('\n')[0]).toMatch(new RegExp(`^train-${cr.id} \\(greeter-cli → dev, ".*" by .*\\) was denied by rule eval-score-below-threshold: `));
-  expect(why.stdout).toMatch(/denied by policy:\n  \[eval-score-below-threshold\] .*Evidence: .*\n    FAIL tests_pass score=0\.600: .*Fix: Make tests_pass, base_tests_pass pass/s);
+  expect(why.stdout).toMatch(/denied by policy:\n  \[eval-score-below-threshold\] .*Evidence: .*\n    FAIL tests_pass score=0\.714: .*Fix: Make tests_pass, base_tests_pass pass/s);
   expect(why.stdout).toMatch(/FAIL  tests_pass/);
   const kpi = await maestro(['kpi', '--since', '1h', '--json']);
   expect(kpi.code).toBe(0);

@@ -35,7 +35,7 @@ describe('known-bad corpus on the greeter repo (fix.whitespace-names@v2)', () =>
       expect(results[name].score).toBeLessThan(0.85);
     }
     const byCheck = (name: string, check: string) => results[name].checks.find((c) => c.check === check)!;
-    expect(byCheck('tests-broken', 'tests_pass').explanation).toMatch(/^7\/11 tests passed; failing: .*'greets by name'/);
+    expect(byCheck('tests-broken', 'tests_pass').explanation).toMatch(/^11\/15 tests passed; failing: .*'greets by name'/);
     expect(byCheck('api-changed', 'structured_requirements').explanation).toMatch(/\[not_met\] does not change public API: emitted declarations differ: src\/greeting\.ts: - export declare function normalizeName/);
     expect(byCheck('not-fixed', 'structured_requirements').explanation).toMatch(/\[not_met\] the failing test passes: not passing on the candidate: 'normalizes whitespace in names' \(fail\)/);
     expect(byCheck('risky-file', 'risk_score_max')).toMatchObject({ passed: false });
