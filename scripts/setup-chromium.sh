@@ -2,11 +2,8 @@
 # Installs Debian's chromium (once): the dashboard's tests drive it headless through puppeteer-core
 # (Puppeteer's and Playwright's own browser downloads are not reachable here). Safe to run again.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/apt-install.sh
 CHROMIUM="${MAESTRO_CHROMIUM:-/usr/bin/chromium}"
-if [ ! -x "$CHROMIUM" ]; then
-  echo "setup-chromium: installing the Debian package chromium (headless, for the dashboard tests)"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
-fi
+apt_install_once "$CHROMIUM" chromium setup-chromium
 echo "setup-chromium: ready ($("$CHROMIUM" --version 2>/dev/null | head -1))"

