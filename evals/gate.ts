@@ -29,7 +29,8 @@
 import type { CheckResult, EvalReport, EvalScenarioResult } from '../core/stages';
 import type { TestChange } from '../core/test-changes';
 import { globMatcher } from '../core/glob';
-import { MAX_CARRIED_REPROS, type PropertyRepro } from '../core/property-repro';
+import { MAX_CARRIED_REPROS } from '../core/property-repro';
+import { failingPropertyRepros } from './property-repros';
 import { mutationFigures } from './checks/mutation-score';
 import { defineScenario, type Scenario } from './dsl';
 import { runScenarios, type RunOptions, type RunResult, type ScenarioResult } from './runner';
@@ -124,9 +125,8 @@ export function toEvalReport(run: RunResult, selected: readonly SelectedScenario
   };
 }
 
-/** The repro files every test run of the stage wrote, one per property and seed (the base's and the candidate's runs may both fail it). */
+/** What the report carries of the failing properties: how many, and the first few repros. */
 function failingPropertiesOf(results: readonly ScenarioResult[]): EvalReport['failingProperties'] {
-  const unique = new Map<string, PropertyRepro>();
-  for (const repro of results.flatMap((r) => r.repeats.flatMap((rep) => rep.propertyRepros ?? []))) unique.set(`${repro.file}\0${repro.test}\0${repro.seed}`, repro);
-  return unique.size ? { count: unique.size, repros: [...unique.values()].slice(0, MAX_CARRIED_REPROS) } : undefined;
+  const repros = failingPropertyRepros(results);
+  return repros.length ? { count: repros.length, repros: repros.slice(0, MAX_CARRIED_REPROS) } : undefined;
 }

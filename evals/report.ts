@@ -14,6 +14,7 @@ import type { DropVerdict } from './scoring';
 import { mutationFigures } from './checks/mutation-score';
 import { describeRun, testOutline } from '../core/mutation';
 import { MAX_CARRIED_REPROS } from '../core/property-repro';
+import { failingPropertyRepros } from './property-repros';
 
 export interface RunArtifacts {
   run: RunResult;
@@ -76,7 +77,7 @@ export function renderTile(a: RunArtifacts): string {
       if (mutation.candidate.survivors.length > shown.length) lines.push(`| … and ${mutation.candidate.survivors.length - shown.length} more (runs/<runId>.json) | |`);
     }
   }
-  const repros = run.scenarios.flatMap((s) => s.repeats.flatMap((r) => r.propertyRepros ?? []));
+  const repros = failingPropertyRepros(run.scenarios);
   if (repros.length) {
     lines.push('', '| failing property | counterexample (shrunk) | replay |', '|---|---|---|');
     for (const r of repros.slice(0, MAX_CARRIED_REPROS)) lines.push(`| ${mdEscape(redact(`${r.test} (${r.file})`))} | ${mdEscape(redact(r.counterexample)).slice(0, 200)} | \`${mdEscape(redact(r.replay))}\` |`);

@@ -65,6 +65,10 @@ it("a failing property's repro reaches the EvalReport, the policy's evidence and
   expect(repro).toMatchObject({ test: 'clamp stays within 0..100', file: 'test/clamp.property.ts', seed: 1234, counterexample: '[-1]', replay: 'SEED=1234 node test/clamp.property.ts' });
   expect(repro!.path).toEqual(expect.any(String));
   expect(renderTile({ run: failed })).toContain('| clamp stays within 0..100 (test/clamp.property.ts) | [-1] | `SEED=1234 node test/clamp.property.ts` |');
+  // Repeated runs that fail the same property with the same seed count once, in the report and in the tile.
+  const repeated = { ...failed, scenarios: failed.scenarios.map((s) => ({ ...s, repeats: [...s.repeats, ...s.repeats] })) };
+  expect(toEvalReport(repeated).failingProperties?.count).toBe(1);
+  expect(renderTile({ run: repeated }).match(/\| clamp stays within 0\.\.100/g)).toHaveLength(1);
 
   const passed = toEvalReport(await run(base));
   expect(passed.passed).toBe(true);
