@@ -41,12 +41,17 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `maestro-${prefix}-`));
 }
 
-export async function createTestWorker(
-  env: TestWorkflowEnvironment,
-  taskQueue: string,
-  activities: Activities | Partial<Activities>,
-): Promise<Worker> {
-  return Worker.create({
+/** A worker polling the test dev server on its task queue, and the client a test steers workflows with. */
+export interface TestWorker {
+  client: Client;
+  /** Shuts the worker down, waits until it has, and closes the connection. */
+  stop(): Promise<void>;
+}
+
+/** Connects, creates a worker of the bundled workflows with `activities` and runs it until stop(). */
+export async function startTestWorker(taskQueue: string, activities: Activities | Partial<Activities>): Promise<TestWorker> {
+  const env = await connectTestEnv();
+  const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
@@ -54,6 +59,15 @@ export async function createTestWorker(
     ...ACTIVITY_WORKER_OPTIONS,
     dataConverter: maestroDataConverter(testCodec()),
   });
+  const running = worker.run();
+  return {
+    client: env.client,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await env.teardown();
+    },
+  };
 }
 
 /** The worker's real activities; the record goes to the PostgreSQL that the global setup started. */

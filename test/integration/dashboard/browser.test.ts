@@ -5,8 +5,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'puppeteer-core';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { createActivities } from '../../../activities';
 import { createPeopleTable, splitNameMigration } from '../../../bench/lib/people-load';
@@ -20,7 +18,7 @@ import type { releaseTrain } from '../../../workflows/release-train';
 import { launchBrowser } from '../../helpers/browser';
 import { emptyDatabase, freshDatabase, type FreshDb } from '../../helpers/fresh-db';
 import { seedTrain } from '../../helpers/record-fixture';
-import { connectTestEnv, createTestWorker, tempDir } from '../../helpers/temporal';
+import { startTestWorker, type TestWorker, tempDir } from '../../helpers/temporal';
 
 const RUN = Date.now().toString(36);
 const TASK_QUEUE = `test-dashboard-${RUN}`;
@@ -28,9 +26,7 @@ let db: FreshDb;
 let app: FastifyInstance;
 let base: string;
 let browser: Browser;
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let temporal: TestWorker;
 const stateDir = tempDir('dashboard-state');
 const fixture = new TrainFixture(`dash-${RUN}`, stateDir);
 
@@ -73,13 +69,11 @@ beforeAll(async () => {
     denials: [{ rule: 'tests-weakened', reason: 'the change deletes the test that fails', evidence: 'test/greeting.test.ts: 1 test removed', fix: 'fix greet() instead' }],
   });
 
-  env = await connectTestEnv();
-  worker = await createTestWorker(env, TASK_QUEUE, createActivities({ stateDir, databaseUrl: db.url }));
-  running = worker.run();
+  temporal = await startTestWorker(TASK_QUEUE, createActivities({ stateDir, databaseUrl: db.url }));
   await fixture.start();
   app = createDashboard({
     record,
-    liveTrain: (id) => liveTrain(env.client, id),
+    liveTrain: (id) => liveTrain(temporal.client, id),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -89,8 +83,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await app?.close();
-  worker?.shutdown();
-  await running;
+  await temporal?.stop();
   await fixture.stop();
   await db?.drop();
 });
@@ -151,7 +144,7 @@ test('a train page says why it ended, with the gate figures; a bad link and a ba
 });
 
 test('a running train is followed live: its stage while it waits for approval, then the record once it is promoted', async () => {
-  const handle = await env.client.workflow.start<typeof releaseTrain>('releaseTrain', {
+  const handle = await temporal.client.workflow.start<typeof releaseTrain>('releaseTrain', {
     taskQueue: TASK_QUEUE,
     workflowId: `live-${RUN}`,
     args: [fixture.change('good-change', `live-${RUN}`, { approval: 'required', author: 'ada' })],

@@ -2,10 +2,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { TASK_QUEUE } from '../../../workflows/messages';
-import { connectTestEnv, createTestWorker, realActivities, tempDir } from '../../helpers/temporal';
+import { startTestWorker, type TestWorker, realActivities, tempDir } from '../../helpers/temporal';
 import { TrainFixture } from '../../../examples/train-fixture';
 
 const MAESTRO = path.resolve(__dirname, '../../../bin/maestro');
@@ -21,25 +19,19 @@ async function maestro(args: string[], env: Record<string, string> = {}): Promis
   }
 }
 
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let temporal: TestWorker;
 const stateDir = tempDir('cli-state');
 const fixture = new TrainFixture('greeter-cli', stateDir);
 const files = tempDir('cli-changes');
 
 beforeAll(async () => {
-  env = await connectTestEnv();
-  worker = await createTestWorker(env, TASK_QUEUE, realActivities(stateDir));
-  running = worker.run();
+  temporal = await startTestWorker(TASK_QUEUE, realActivities(stateDir));
   await fixture.start();
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
+  await temporal?.stop();
   await fixture.stop();
-  await env?.teardown();
 });
 
 function writeChange(name: string, content: unknown): string {
@@ -103,7 +95,7 @@ test('a finished change id is refused with its outcome and how to re-run it on p
   expect(again.code).toBe(2);
   expect(again.stderr).toContain(`change '${cr.id}' was already released by train train-${cr.id}: ${outcome} — `);
   expect(again.stderr).toContain(`give it a new id (e.g. "${cr.id}-2")`);
-  const runs = await env.client.workflow.list({ query: `WorkflowId = 'train-${cr.id}'` });
+  const runs = await temporal.client.workflow.list({ query: `WorkflowId = 'train-${cr.id}'` });
   let count = 0;
   for await (const _ of runs) count++;
   expect(count).toBe(1);
@@ -119,7 +111,7 @@ test('a repo that does not exist, a path that climbs out, and an unknown base br
   const escaping = await maestro(['release', 'start', writeChange('escaping', { ...fixture.change('good-change', `cli-escape-${RUN}`), baseBranch: '../../etc' })]);
   expect([escaping.code, escaping.stderr]).toEqual([2, expect.stringContaining('must be a git branch name')]);
   for (const id of ['missing', 'climb', 'branch', 'escape']) {
-    await expect(env.client.workflow.getHandle(`train-cli-${id}-${RUN}`).describe()).rejects.toThrow(/not found/i);
+    await expect(temporal.client.workflow.getHandle(`train-cli-${id}-${RUN}`).describe()).rejects.toThrow(/not found/i);
   }
 });
 
@@ -129,7 +121,7 @@ test('release --ref: a ref the target repo does not have, or not a ref name, is 
   expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/ref 'feature\/nope' is neither a branch nor a commit of .*; branches: (.*, )?main\b/)]);
   const malformed = await maestro(['release', 'start', file, '--ref', '../main']);
   expect([malformed.code, malformed.stderr]).toEqual([2, expect.stringContaining('change.ref: must be a git branch name or commit id')]);
-  await expect(env.client.workflow.getHandle(`train-cli-ref-${RUN}`).describe()).rejects.toThrow(/not found/i);
+  await expect(temporal.client.workflow.getHandle(`train-cli-ref-${RUN}`).describe()).rejects.toThrow(/not found/i);
 });
 
 test('a train that cannot apply its change fails with exit 13 and says why', async () => {

@@ -5,36 +5,28 @@
  * contracted after promotion. Every acknowledged write must read back equal through whichever version
  * answers, during the train and after it.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
 import type { ChangeRequest } from '../../../core/change-request';
 import { TrainFixture } from '../../../examples/train-fixture';
 import { trainStatusQuery } from '../../../workflows/messages';
 import type { releaseTrain } from '../../../workflows/release-train';
 import { emptyDatabase } from '../../helpers/fresh-db';
-import { connectTestEnv, createTestWorker, realActivities, tempDir } from '../../helpers/temporal';
+import { startTestWorker, type TestWorker, realActivities, tempDir } from '../../helpers/temporal';
 
 const TASK_QUEUE = 'test-split-name-change';
 const RUN = Date.now().toString(36);
 const SEEDED = 300;
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let temporal: TestWorker;
 const stateDir = tempDir('split-name');
 const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  env = await connectTestEnv();
-  worker = await createTestWorker(env, TASK_QUEUE, realActivities(stateDir));
-  running = worker.run();
+  temporal = await startTestWorker(TASK_QUEUE, realActivities(stateDir));
 }, 120_000);
 
 afterAll(async () => {
   for (const c of cleanups.splice(0)) await c().catch(() => undefined);
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await temporal?.stop();
 });
 
 /** Writers add people through the proxy; readers read back acknowledged ones; every failure is kept. */
@@ -105,7 +97,7 @@ test('split-name-change promotes and contracts while the greeter keeps reading a
   load.start();
 
   const cr = fixture.change('split-name-change', `split-name-${RUN}`);
-  const handle = await env.client.workflow.start<typeof releaseTrain>('releaseTrain', {
+  const handle = await temporal.client.workflow.start<typeof releaseTrain>('releaseTrain', {
     taskQueue: TASK_QUEUE,
     workflowId: `train-split-name-${RUN}`,
     args: [{ ...cr, migration: { ...cr.migration, databaseUrl: db.url } as ChangeRequest['migration'] }],

@@ -1,8 +1,6 @@
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { createPeopleTable, splitNameMigration } from '../../../bench/lib/people-load';
 import { createMigrationActivities } from '../../../activities/migrations';
@@ -10,14 +8,12 @@ import { MigrationEngine } from '../../../migrations/engine';
 import type { databaseMigration } from '../../../workflows/database-migration';
 import { finishMigrationSignal, migrationPauseSignal, migrationResumeSignal, migrationStatusQuery, migrationThrottleSignal, type MigrationStatus } from '../../../workflows/messages';
 import { emptyDatabase } from '../../helpers/fresh-db';
-import { connectTestEnv, createTestWorker, spawnWorker, tempDir, TEST_DATABASE_URL } from '../../helpers/temporal';
+import { startTestWorker, type TestWorker, spawnWorker, tempDir, TEST_DATABASE_URL } from '../../helpers/temporal';
 
 const TASK_QUEUE = 'test-database-migration';
 const RUN = Date.now().toString(36);
 const ROWS = 20_000;
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let temporal: TestWorker;
 const dbs: { drop(): Promise<void> }[] = [];
 
 /** A database with `people` (made by a first migration) and ROWS rows. */
@@ -39,20 +35,16 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60
 }
 
 beforeAll(async () => {
-  env = await connectTestEnv();
-  worker = await createTestWorker(env, TASK_QUEUE, createMigrationActivities());
-  running = worker.run();
+  temporal = await startTestWorker(TASK_QUEUE, createMigrationActivities());
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
+  await temporal?.stop();
   await Promise.all(dbs.map((d) => d.drop()));
-  await env?.teardown();
 });
 
 const start = (id: string, databaseUrl: string, migration: unknown, extra: Partial<Parameters<typeof databaseMigration>[0]> = {}) =>
-  env.client.workflow.start<typeof databaseMigration>('databaseMigration', {
+  temporal.client.workflow.start<typeof databaseMigration>('databaseMigration', {
     taskQueue: TASK_QUEUE,
     workflowId: `${id}-${RUN}`,
     args: [{ databaseUrl, migration: migration as never, ...extra }],
@@ -117,7 +109,7 @@ test('kill -9 of the worker mid-backfill: another worker resumes from the checkp
   let first: ChildProcess | undefined = await spawnWorker(workerEnv, path.join(stateDir, 'worker-a.log'));
   let second: ChildProcess | undefined;
   try {
-    const handle = await env.client.workflow.start<typeof databaseMigration>('databaseMigration', {
+    const handle = await temporal.client.workflow.start<typeof databaseMigration>('databaseMigration', {
       taskQueue: queue,
       workflowId: `mig-kill-${RUN}`,
       args: [{ databaseUrl: db.url, migration: splitNameMigration as never, throttle: { batchSize: 100, delayMs: 15 }, sliceMs: 60_000 }],

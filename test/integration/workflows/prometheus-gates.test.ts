@@ -5,8 +5,6 @@
  * PromQL. A good change is promoted, a bad one rolled back with the query and its raw value as the reason.
  */
 import path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { createActivities } from '../../../activities';
 import { InvalidInputError } from '../../../core/errors';
 import { FAST_PLAN, TrainFixture } from '../../../examples/train-fixture';
@@ -14,16 +12,14 @@ import { ensurePrometheus, type RunningPrometheus } from '../../../infra/prometh
 import { PrometheusHealthSource } from '../../../delivery/prometheus-health';
 import { rolloutStatusQuery, rolloutWorkflowId } from '../../../workflows/messages';
 import type { releaseTrain } from '../../../workflows/release-train';
-import { connectTestEnv, createTestWorker, tempDir, TEST_DATABASE_URL } from '../../helpers/temporal';
+import { startTestWorker, type TestWorker, tempDir, TEST_DATABASE_URL } from '../../helpers/temporal';
 
 const TASK_QUEUE = 'test-prometheus-gates';
 const RUN = Date.now().toString(36);
 const PROMETHEUS_PORT = Number(process.env.MAESTRO_TEST_PROMETHEUS_PORT ?? 7211);
 const stateDir = tempDir('prometheus-state');
 const fixtures: TrainFixture[] = [];
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let temporal: TestWorker;
 let prometheus: RunningPrometheus;
 let startedInMs: number;
 
@@ -37,9 +33,7 @@ beforeAll(async () => {
     binary: '/usr/bin/prometheus',
   });
   startedInMs = Date.now() - t0;
-  env = await connectTestEnv();
-  worker = await createTestWorker(env, TASK_QUEUE, createActivities({ stateDir, databaseUrl: TEST_DATABASE_URL, healthSource: { kind: 'prometheus', url: prometheus.url } }));
-  running = worker.run();
+  temporal = await startTestWorker(TASK_QUEUE, createActivities({ stateDir, databaseUrl: TEST_DATABASE_URL, healthSource: { kind: 'prometheus', url: prometheus.url } }));
 }, 120_000);
 
 afterEach(async () => {
@@ -47,9 +41,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await temporal?.stop();
   await prometheus?.stop();
 });
 
@@ -59,8 +51,8 @@ async function train(service: string, change: 'good-change' | 'bad-change') {
   await fixture.start();
   // Prometheus needs a scrape or two of the canary before the templates have data: a longer gate timeout.
   const request = fixture.change(change, `${service}-1`, { rollout: { ...FAST_PLAN, gate: { ...FAST_PLAN.gate, timeout: 40_000 } } as never });
-  const handle = await env.client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: TASK_QUEUE, workflowId: `train-${service}-${RUN}`, args: [request] });
-  const rollout = () => env.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery);
+  const handle = await temporal.client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: TASK_QUEUE, workflowId: `train-${service}-${RUN}`, args: [request] });
+  const rollout = () => temporal.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery);
   return { fixture, handle, rollout };
 }
 

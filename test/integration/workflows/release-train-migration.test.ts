@@ -1,5 +1,3 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { createPeopleTable, mismatchedRows, splitNameMigration, VersionLoad } from '../../../bench/lib/people-load';
 import type { ChangeRequest } from '../../../core/change-request';
@@ -8,28 +6,22 @@ import { TrainFixture } from '../../../examples/train-fixture';
 import { migrationStatusQuery, migrationWorkflowId, trainStatusQuery } from '../../../workflows/messages';
 import type { releaseTrain } from '../../../workflows/release-train';
 import { emptyDatabase } from '../../helpers/fresh-db';
-import { connectTestEnv, createTestWorker, realActivities, scheduledActivities, tempDir } from '../../helpers/temporal';
+import { startTestWorker, type TestWorker, realActivities, scheduledActivities, tempDir } from '../../helpers/temporal';
 
 const TASK_QUEUE = 'test-release-train-migration';
 const RUN = Date.now().toString(36);
 const ROWS = 5000;
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let temporal: TestWorker;
 const stateDir = tempDir('wf-mig-train');
 const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  env = await connectTestEnv();
-  worker = await createTestWorker(env, TASK_QUEUE, realActivities(stateDir));
-  running = worker.run();
+  temporal = await startTestWorker(TASK_QUEUE, realActivities(stateDir));
 }, 120_000);
 
 afterAll(async () => {
   for (const c of cleanups.splice(0)) await c().catch(() => undefined);
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await temporal?.stop();
 });
 
 /** The greeter with its traffic, and the service's own database with `people` under v1 load. */
@@ -54,7 +46,7 @@ async function stack(name: string): Promise<{ fixture: TrainFixture; url: string
 const columns = async (pool: Pool): Promise<string[]> =>
   (await pool.query<{ c: string }>(`SELECT column_name AS c FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'people' ORDER BY ordinal_position`)).rows.map((r) => r.c);
 
-const start = (cr: ChangeRequest) => env.client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: TASK_QUEUE, workflowId: `train-${cr.id}-${RUN}`, args: [cr] });
+const start = (cr: ChangeRequest) => temporal.client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: TASK_QUEUE, workflowId: `train-${cr.id}-${RUN}`, args: [cr] });
 
 test('a promoted change runs its migration before the merge and contracts it after promotion, with v1 traffic unharmed', async () => {
   const s = await stack('greeter-mig-good');
@@ -69,7 +61,7 @@ test('a promoted change runs its migration before the merge and contracts it aft
   expect(migrationEntries).toEqual([expect.stringMatching(/^split_name ready: \d+ rows backfilled, 0 lock waits$/), 'split_name completed: promoted in dev']);
   // The seeded rows and every row v1 wrote before the backfill passed it.
   expect(Number(/ready: (\d+)/.exec(migrationEntries[0])![1])).toBeGreaterThanOrEqual(ROWS);
-  const migration = await env.client.workflow.getHandle(migrationWorkflowId(handle.workflowId)).query(migrationStatusQuery);
+  const migration = await temporal.client.workflow.getHandle(migrationWorkflowId(handle.workflowId)).query(migrationStatusQuery);
   expect(migration.phase).toBe('completed');
   expect(migration.trainWorkflowId).toBe(handle.workflowId);
   // Contract dropped the old version's views: its traffic stops with the promotion.
@@ -94,7 +86,7 @@ test('a change rolled back by its canary rolls its migration back: the old shape
   expect(s.v1.figures.failures).toEqual([]);
   expect(await columns(s.pool)).toEqual(['id', 'name', 'email']);
   expect(await mismatchedRows(s.v1.pool, 'v1', s.v1.expected)).toEqual([]);
-  expect((await scheduledActivities(env.client, migrationWorkflowId(handle.workflowId))).rollbackMigration).toBe(1);
+  expect((await scheduledActivities(temporal.client, migrationWorkflowId(handle.workflowId))).rollbackMigration).toBe(1);
 }, 300_000);
 
 test('a migration refused against the database stops the train before the merge', async () => {

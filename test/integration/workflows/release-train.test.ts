@@ -3,21 +3,17 @@ import { Context } from '@temporalio/activity';
 import { loadOrCreateSigningKey } from '../../../provenance/signing';
 import { verifyRelease } from '../../../provenance/release';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { appeal } from '../../../workflows/appeal';
 import { appealStatusQuery, decideAppealSignal, rolloutStatusQuery, rolloutWorkflowId, trainStatusQuery } from '../../../workflows/messages';
 import type { releaseTrain } from '../../../workflows/release-train';
-import { connectTestEnv, createTestWorker, realActivities, scheduledActivities, tempDir, TEST_DATABASE_URL } from '../../helpers/temporal';
+import { startTestWorker, type TestWorker, realActivities, scheduledActivities, tempDir, TEST_DATABASE_URL } from '../../helpers/temporal';
 import { TrainFixture } from '../../../examples/train-fixture';
 import type { ChangeRequest } from '../../../core/change-request';
 import { git } from '../../../io/git';
 import { RecordStore } from '../../../record/store';
 
 const TASK_QUEUE = 'test-release-train';
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let temporal: TestWorker;
 const stateDir = tempDir('wf-state');
 const fixtures: TrainFixture[] = [];
 let attemptsOfFlakyProbe = 0;
@@ -53,11 +49,10 @@ async function newFixture(service: string): Promise<TrainFixture> {
 }
 
 beforeAll(async () => {
-  env = await connectTestEnv();
   const activities = realActivities(stateDir);
   // A transient fault: the first probe of every train fails once, then Temporal retries it.
   const flakyProbedTrains = new Set<string>();
-  worker = await createTestWorker(env, TASK_QUEUE, {
+  temporal = await startTestWorker(TASK_QUEUE, {
     ...activities,
     // A change whose id starts with 'slow-evals' has an eval stage that runs until it is cancelled.
     runEvals: async (input) => {
@@ -83,7 +78,6 @@ beforeAll(async () => {
       return activities.probeHealth(input);
     },
   });
-  running = worker.run();
 }, 120_000);
 
 afterEach(async () => {
@@ -91,14 +85,12 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await temporal?.stop();
 });
 
 const RUN = Date.now().toString(36);
 const start = (args: Parameters<typeof releaseTrain>[0], id = `train-${args.id}-${RUN}`) =>
-  env.client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: TASK_QUEUE, workflowId: id, args: [args] });
+  temporal.client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: TASK_QUEUE, workflowId: id, args: [args] });
 
 test('a good change is promoted to 100% after every health gate, with the transient probe failure retried', async () => {
   const fixture = await newFixture('greeter-good');
@@ -111,7 +103,7 @@ test('a good change is promoted to 100% after every health gate, with the transi
   const status = await handle.query(trainStatusQuery);
   expect(status.stage).toBe('done');
   expect(status.mergeSha).toMatch(/^[0-9a-f]{40}$/);
-  const rollout = await env.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery);
+  const rollout = await temporal.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery);
   expect(rollout.history.filter((h) => h.kind === 'weight').map((h) => h.detail)).toEqual(['canary weight 10%', 'canary weight 50%', 'canary weight 100%']);
   expect(rollout.history.filter((h) => h.kind === 'gate-passed')).toHaveLength(3);
   const live = await fixture.deployer.status({ service: fixture.service });
@@ -148,7 +140,7 @@ test('a change whose tests fail is denied with a reason and a fix, and nothing i
   const status = await handle.query(trainStatusQuery);
   expect(status.denials?.[0]?.rule).toBe('eval-score-below-threshold');
   expect(status.denials?.[0]?.fix.length).toBeGreaterThan(0);
-  const counts = await scheduledActivities(env.client, handle.workflowId);
+  const counts = await scheduledActivities(temporal.client, handle.workflowId);
   expect(counts.mergeCandidate).toBeUndefined();
 });
 
@@ -156,7 +148,7 @@ test('abort during the rollout rolls back and records who aborted', async () => 
   const fixture = await newFixture('greeter-abort');
   const handle = await start(fixture.change('good-change', 'abort-1', { rollout: { ...fixtureSlowGate() } as never }));
   await waitFor(async () => (await handle.query(trainStatusQuery)).stage === 'rollout');
-  await waitFor(async () => (await env.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery)).weight === 10);
+  await waitFor(async () => (await temporal.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery)).weight === 10);
   await handle.signal('abort', { by: 'alice@ops', reason: 'customer escalation' });
   const result = await handle.result();
   expect(result.outcome).toBe('aborted');
@@ -169,7 +161,7 @@ test('abort during the rollout rolls back and records who aborted', async () => 
 test('cancelling a train mid-rollout still rolls traffic back and reverts the merge (compensation)', async () => {
   const fixture = await newFixture('greeter-cancel');
   const handle = await start(fixture.change('good-change', 'cancel-1', { rollout: { ...fixtureSlowGate() } as never }));
-  await waitFor(async () => (await env.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery)).weight === 10);
+  await waitFor(async () => (await temporal.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery)).weight === 10);
   await handle.cancel();
   const err = await handle.result().catch((e: unknown) => e);
   expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -230,7 +222,7 @@ test('a second train for a held service waits before merging, visibly, then ship
 test('a train that ended holding its service (terminated mid-rollout) is taken over: its canary rolled back, its record closed, and no merge onto a branch that no longer says what runs', async () => {
   const fixture = await newFixture('greeter-stale');
   const first = await start(fixture.change('good-change', 'stale-first', { rollout: { ...fixtureSlowGate() } as never }));
-  await waitFor(async () => (await env.client.workflow.getHandle(rolloutWorkflowId(first.workflowId)).query(rolloutStatusQuery)).weight === 10);
+  await waitFor(async () => (await temporal.client.workflow.getHandle(rolloutWorkflowId(first.workflowId)).query(rolloutStatusQuery)).weight === 10);
   await first.terminate('lost: simulating a train that never gives its service back');
   expect((await fixture.deployer.status({ service: fixture.service })).lease?.owner).toBe(first.workflowId);
 
@@ -269,7 +261,7 @@ test('a release GitOps refuses after the canary was promoted (staging before dev
 test('pause freezes the gate (no probes, weight held) and resume continues to promotion', async () => {
   const fixture = await newFixture('greeter-pause');
   const handle = await start(fixture.change('good-change', 'pause-1', { rollout: { ...fixtureSlowGate() } as never }));
-  const rollout = env.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId));
+  const rollout = temporal.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId));
   await waitFor(async () => (await handle.query(trainStatusQuery)).stage === 'rollout');
   await waitFor(async () => (await rollout.query(rolloutStatusQuery)).weight === 10);
   await handle.signal('pause', { by: 'bob@ops' });
@@ -309,7 +301,7 @@ test('a denied train with an appeal window is appealed, the appeal granted by an
   const handle = await start(fixture.change('failing-tests-change', 'appeal-1', { appealWindow: 60_000 }));
   await waitFor(async () => (await handle.query(trainStatusQuery)).stage === 'awaitingAppeal');
   expect((await handle.query(trainStatusQuery)).denials?.map((d) => d.rule)).toEqual(['eval-score-below-threshold']);
-  const appealHandle = await env.client.workflow.start(appeal, {
+  const appealHandle = await temporal.client.workflow.start(appeal, {
     taskQueue: TASK_QUEUE,
     workflowId: `appeal-${handle.workflowId}`,
     args: [{ trainWorkflowId: handle.workflowId, appellant: 'erin@dev', reason: 'the new wording is intended; tests follow in the next change', rules: ['eval-score-below-threshold'] }],
@@ -340,7 +332,7 @@ test('an invalid change request fails the workflow at once, naming the field, wi
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const message = String((err as WorkflowFailedError).cause?.message);
   expect(message).toMatch(/rollout\.steps\.1\.setWeight/);
-  expect(await scheduledActivities(env.client, handle.workflowId)).toEqual({});
+  expect(await scheduledActivities(temporal.client, handle.workflowId)).toEqual({});
 });
 
 function fixtureSlowGate() {

@@ -3,26 +3,20 @@
  * and traffic: a bad canary is rolled back on evidence, a canary the judge cannot decide on fails closed
  * at the soak limit or waits for an operator, and a good one is promoted.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { RolloutPlanInput } from '../../../core/rollout-plan';
 import { FAST_PLAN, TrainFixture } from '../../../examples/train-fixture';
 import { rolloutStatusQuery, rolloutWorkflowId } from '../../../workflows/messages';
 import type { releaseTrain } from '../../../workflows/release-train';
-import { connectTestEnv, createTestWorker, realActivities, tempDir } from '../../helpers/temporal';
+import { startTestWorker, type TestWorker, realActivities, tempDir } from '../../helpers/temporal';
 
 const TASK_QUEUE = 'test-statistical-judge';
 const RUN = Date.now().toString(36);
 const stateDir = tempDir('judge-state');
 const fixtures: TrainFixture[] = [];
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let temporal: TestWorker;
 
 beforeAll(async () => {
-  env = await connectTestEnv();
-  worker = await createTestWorker(env, TASK_QUEUE, realActivities(stateDir));
-  running = worker.run();
+  temporal = await startTestWorker(TASK_QUEUE, realActivities(stateDir));
 }, 120_000);
 
 afterEach(async () => {
@@ -30,9 +24,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await temporal?.stop();
 });
 
 async function train(service: string, change: 'good-change' | 'bad-change', judge: RolloutPlanInput['judge']) {
@@ -40,8 +32,8 @@ async function train(service: string, change: 'good-change' | 'bad-change', judg
   fixtures.push(fixture);
   await fixture.start();
   const request = fixture.change(change, `${service}-1`, { rollout: { ...FAST_PLAN, judge } as never });
-  const handle = await env.client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: TASK_QUEUE, workflowId: `train-${service}-${RUN}`, args: [request] });
-  const rollout = () => env.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery);
+  const handle = await temporal.client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: TASK_QUEUE, workflowId: `train-${service}-${RUN}`, args: [request] });
+  const rollout = () => temporal.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery);
   return { fixture, handle, rollout };
 }
 

@@ -2,21 +2,17 @@
  * The tripwire on the real deployer, proxy and traffic: the demo's bad change is rolled back by the
  * proxy's trip, long before the gate's first probe, and a good canary under the same wire is promoted.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { createRepoActivities } from '../../../activities/repo';
 import { TrainFixture } from '../../../examples/train-fixture';
 import type { RolloutPlanInput } from '../../../core/rollout-plan';
 import type { progressiveRollout } from '../../../workflows/progressive-rollout';
-import { connectTestEnv, createTestWorker, realActivities, scheduledActivities, tempDir } from '../../helpers/temporal';
+import { startTestWorker, type TestWorker, realActivities, scheduledActivities, tempDir } from '../../helpers/temporal';
 import path from 'node:path';
 
 const TASK_QUEUE = 'test-tripwire';
 const RUN = Date.now().toString(36);
 const stateDir = tempDir('tripwire-state');
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let temporal: TestWorker;
 let fixture: TrainFixture;
 
 /** Probes so far apart that only the tripwire can act within the first ten seconds. */
@@ -28,25 +24,21 @@ const PLAN: RolloutPlanInput = {
 };
 
 beforeAll(async () => {
-  env = await connectTestEnv();
-  worker = await createTestWorker(env, TASK_QUEUE, realActivities(stateDir));
-  running = worker.run();
+  temporal = await startTestWorker(TASK_QUEUE, realActivities(stateDir));
   fixture = new TrainFixture(`tripwire-${RUN}`, stateDir);
   await fixture.start(100);
 }, 120_000);
 
 afterAll(async () => {
   await fixture?.stop();
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await temporal?.stop();
 });
 
 async function rollout(change: 'good-change' | 'bad-change', n: number) {
   const cr = fixture.change(change, `tripwire-${change}-${n}`);
   const candidate = await createRepoActivities({ workRoot: path.join(stateDir, 'work') }).prepareChange(cr);
   const workflowId = `tripwire-${change}-${RUN}-${n}`;
-  const result = await env.client.workflow.execute<typeof progressiveRollout>('progressiveRollout', {
+  const result = await temporal.client.workflow.execute<typeof progressiveRollout>('progressiveRollout', {
     taskQueue: TASK_QUEUE,
     workflowId,
     args: [{ changeId: cr.id, service: fixture.service, repo: fixture.repo, baseSha: candidate.baseSha, sha: candidate.sha, descriptor: candidate.service, plan: PLAN, evalScore: 1 }],
@@ -64,7 +56,7 @@ test('an error burst on the canary rolls back at once, between probes, in well u
   const [, weighted, , rolledBack] = result.history!;
   // From the canary's first traffic to the rollback: before the first probe was even due.
   expect(rolledBack!.at - weighted!.at).toBeLessThan(10_000);
-  const activities = await scheduledActivities(env.client, workflowId);
+  const activities = await scheduledActivities(temporal.client, workflowId);
   expect(activities.watchCanary).toBe(1);
   expect(activities.probeHealth).toBeUndefined();
   expect((await fixture.deployer.status({ service: fixture.service })).weight).toBe(0);
