@@ -30,10 +30,9 @@ import type { CheckResult, EvalReport, EvalScenarioResult } from '../core/stages
 import type { TestChange } from '../core/test-changes';
 import { globMatcher } from '../core/glob';
 import { MAX_CARRIED_REPROS } from '../core/property-repro';
-import { failingPropertyRepros } from './property-repros';
 import { mutationFigures } from './checks/mutation-score';
 import { defineScenario, type Scenario } from './dsl';
-import { runScenarios, type RunOptions, type RunResult, type ScenarioResult } from './runner';
+import { failingPropertyRepros, runScenarios, type RunOptions, type RunResult, type ScenarioResult } from './runner';
 import { weightedMean } from './scoring';
 
 export const EVAL_THRESHOLD = 0.85;

@@ -7,7 +7,6 @@ import { promises as fs, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { propertyReproSchema, type PropertyRepro } from '../core/property-repro';
-import type { ScenarioResult } from './runner';
 
 /** The repro of a failed fast-check run; `replay` is the command that runs it again from its seed. */
 export function reproOf(details: fc.RunDetails<unknown>, test: { name: string; file: string }, replay: (seed: number) => string): PropertyRepro {
@@ -52,11 +51,4 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** The repros every test run of these scenarios wrote, once per property and seed (the base's and the candidate's runs may both fail it). */
-export function failingPropertyRepros(results: readonly ScenarioResult[]): PropertyRepro[] {
-  const unique = new Map<string, PropertyRepro>();
-  for (const repro of results.flatMap((r) => r.repeats.flatMap((rep) => rep.propertyRepros ?? []))) unique.set(`${repro.file}\0${repro.test}\0${repro.seed}`, repro);
-  return [...unique.values()];
 }

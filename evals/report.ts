@@ -9,12 +9,11 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { RobustnessReport } from './robustness';
-import type { RunResult } from './runner';
+import { failingPropertyRepros, type RunResult } from './runner';
 import type { DropVerdict } from './scoring';
 import { mutationFigures } from './checks/mutation-score';
 import { describeRun, testOutline } from '../core/mutation';
 import { MAX_CARRIED_REPROS } from '../core/property-repro';
-import { failingPropertyRepros } from './property-repros';
 
 export interface RunArtifacts {
   run: RunResult;

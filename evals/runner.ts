@@ -392,3 +392,10 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
     cache,
   };
 }
+
+/** The repros every test run of these scenarios wrote, once per property and seed (the base's and the candidate's runs may both fail it). */
+export function failingPropertyRepros(results: readonly ScenarioResult[]): PropertyRepro[] {
+  const unique = new Map<string, PropertyRepro>();
+  for (const repro of results.flatMap((r) => r.repeats.flatMap((rep) => rep.propertyRepros ?? []))) unique.set(`${repro.file}\0${repro.test}\0${repro.seed}`, repro);
+  return [...unique.values()];
+}
