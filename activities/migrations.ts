@@ -1,6 +1,7 @@
 /** The migration engine (migrations/engine.ts) as activities; the backfill runs in heartbeating slices. */
 import { Pool } from 'pg';
 import type { BackfillThrottle, MigrationInput, MigrationProgress, MigrationTimeouts } from '../core/migration';
+import type { ReadShape } from '../core/migration-plan';
 import { MigrationEngine } from '../migrations/engine';
 import { heartbeat, withHeartbeats } from './context';
 
@@ -37,6 +38,8 @@ export function createMigrationActivities(deps: MigrationActivityDeps = {}) {
     backfillMigration: (input: Target & { throttle: BackfillThrottle; sliceMs: number }) =>
       steps('backfillMigration', input, (e) => e.backfill(input.name, input.throttle, input.sliceMs, (p) => heartbeat(p))),
     completeMigration: (t: Target) => steps('completeMigration', t, (e) => e.complete(t.name)),
+    /** The dual-write guard's flag: the new version's views read the old shape (or the new one again). */
+    setMigrationReads: (input: Target & { from: ReadShape }) => engine(input.databaseUrl).setReads(input.name, input.from),
     rollbackMigration: (t: Target) => steps('rollbackMigration', t, (e) => e.rollback(t.name)),
   };
 }

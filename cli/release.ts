@@ -2,6 +2,10 @@ import fs from 'node:fs';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { inlineSecretsRefusal, parseChangeRequest, type ChangeRequest } from '../core/change-request';
 import {
+  migrationReadsSchema,
+  migrationReadsSignal,
+  migrationStatusQuery,
+  migrationWorkflowId,
   operatorSignalSchema,
   rolloutStatusQuery,
   rolloutWorkflowId,
@@ -228,6 +232,31 @@ export async function sendOperatorSignal(client: Client, workflowId: string, nam
     if (err instanceof WorkflowNotFoundError) throw new CliError(`no running release train with id '${workflowId}'`, EXIT.notFound);
     throw err;
   }
+}
+
+/**
+ * Switches which shape the new version of a train's database migration reads and waits (up to `timeoutMs`) for
+ * the migration to record the outcome: what it now reads, or 'refused: …' with the reason.
+ */
+export async function switchMigrationReads(client: Client, trainWorkflowId: string, payload: unknown, timeoutMs = 30_000): Promise<string> {
+  const request = parseOrThrow(migrationReadsSchema, payload, 'reads signal');
+  const handle = client.workflow.getHandle(migrationWorkflowId(trainWorkflowId));
+  let seen: number;
+  try {
+    seen = (await handle.query(migrationStatusQuery)).history.length;
+    await handle.signal(migrationReadsSignal, request);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`train '${trainWorkflowId}' has no running database migration (${migrationWorkflowId(trainWorkflowId)})`, EXIT.notFound);
+    throw err;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const status = await handle.query(migrationStatusQuery);
+    const answer = status.history.slice(seen).find((e) => e.kind === 'reads' || (e.kind === 'signal-rejected' && e.detail.startsWith('reads')));
+    if (answer) return answer.kind === 'reads' ? `${status.name}: ${answer.detail}` : `refused: ${answer.detail}`;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new CliError(`the migration of '${trainWorkflowId}' did not record the switch within ${timeoutMs / 1000} s; see maestro status ${trainWorkflowId}`, EXIT.failed);
 }
 
 /** A running train as the dashboard and `maestro explain` show it: stage, weight, last probe and one timeline (train and rollout); undefined when Temporal does not know it. */

@@ -9,7 +9,12 @@
  *   written since expand (a helper flag column), so the trigger fills their new shape;
  * - validate: VALIDATE CONSTRAINT (no write lock) once every row is filled;
  * - contract: drop the old schema and shape, rename the new shape to its final names;
- * - rollback: drop the new shape and the new schema; the old shape and its schema stay as they were.
+ * - rollback: drop the new shape and the new schema; the old shape and its schema stay as they were;
+ * - reads from the old shape (the operator's flag, between expand and contract): the new version's views
+ *   compute every column the migration derives (`up`) from the old columns instead of reading the new
+ *   ones, at once (one transaction); INSTEAD OF triggers keep those views writable, so the new version
+ *   writes as before and the dual-write trigger still fills the old shape. Reads from the new shape again
+ *   restore the plain views.
  *
  * The trigger tells the versions apart by `search_path`: a version's connections set it to exactly
  * that version's schema (`versionSearchPath`); every other writer (the old version, the backfill,
@@ -47,7 +52,14 @@ export interface MigrationPlan {
   validate: SqlStep[];
   contract: SqlStep[];
   rollback: SqlStep[];
+  /** The flag on: the new version reads the old shape (empty when it reads no column derived from the old one). */
+  readsFromOld: SqlStep[];
+  /** The flag off again: the new version's plain views. */
+  readsFromNew: SqlStep[];
 }
+
+/** Which shape the new version's views read while both shapes exist. */
+export type ReadShape = 'old' | 'new';
 
 /** The schema of views an application version reads and writes through. */
 export const versionSchema = (schema: string, version: string): string => `${schema}_${version}`;
@@ -197,6 +209,53 @@ END
 $mc$`;
 }
 
+/**
+ * The new version's view of one table reading the old shape: each derived column is its `up` expression over
+ * the old columns. Such a view is not auto-updatable, so an INSTEAD OF trigger writes through to the table
+ * (the table's own dual-write trigger then derives the old columns, as for any write of the new version).
+ * Defaults are copied onto the view, so an INSERT that leaves a column out gets the table's default.
+ */
+function readBackSql(m: Migration, ch: TableChange, newSchema: string): string {
+  const t = ch.table;
+  const table = qualified(m.schema, t.name);
+  const view = qualified(newSchema, t.name);
+  const writer = qualified(newSchema, `_mc_write_${t.name}`);
+  const derived = new Map(ch.ups.map((u) => [u.physical, u.expression]));
+  const readOf = (c: ViewColumn): string => (derived.has(c.physical) ? `CAST((${derived.get(c.physical)}) AS ${c.type})` : quoteIdent(c.physical));
+  const cols = ch.newColumns;
+  const viewNameOf = (physical: string): string => cols.find((c) => c.physical === physical)?.name ?? physical;
+  const keyMatch = t.primaryKey.map((k) => `${quoteIdent(k)} = OLD.${quoteIdent(viewNameOf(k))}`).join(' AND ');
+  const into = cols.map((c) => `NEW.${quoteIdent(c.name)}`).join(', ');
+  const returning = cols.map(readOf).join(', ');
+  const defaults = cols.flatMap((c) => {
+    const d = t.columns.find((col) => col.name === c.physical)?.default ?? ch.added.find((a) => a.physical === c.physical)?.default;
+    return d == null ? [] : [`ALTER VIEW ${view} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT ${d}`];
+  });
+  return [
+    `DROP VIEW IF EXISTS ${view} CASCADE`,
+    `CREATE VIEW ${view} AS SELECT ${cols.map((c) => `${readOf(c)} AS ${quoteIdent(c.name)}`).join(', ')} FROM ${table}`,
+    ...defaults,
+    `CREATE OR REPLACE FUNCTION ${writer}() RETURNS trigger LANGUAGE plpgsql AS $mc$
+#variable_conflict use_column
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    DELETE FROM ${table} WHERE ${keyMatch};
+    RETURN OLD;
+  ELSIF TG_OP = 'INSERT' THEN
+    INSERT INTO ${table} (${cols.map((c) => quoteIdent(c.physical)).join(', ')}) VALUES (${cols.map((c) => `NEW.${quoteIdent(c.name)}`).join(', ')})
+      RETURNING ${returning} INTO ${into};
+    RETURN NEW;
+  ELSE
+    UPDATE ${table} SET ${cols.map((c) => `${quoteIdent(c.physical)} = NEW.${quoteIdent(c.name)}`).join(', ')} WHERE ${keyMatch}
+      RETURNING ${returning} INTO ${into};
+    RETURN NEW;
+  END IF;
+END
+$mc$`,
+    `CREATE TRIGGER _mc_write INSTEAD OF INSERT OR UPDATE OR DELETE ON ${view} FOR EACH ROW EXECUTE FUNCTION ${writer}()`,
+  ].join(';\n');
+}
+
 function viewsSql(schemaName: string, physicalSchema: string, views: { table: string; columns: ViewColumn[] }[]): string {
   return views.map((v) => `CREATE OR REPLACE VIEW ${qualified(schemaName, v.table)} AS SELECT ${columnList(v.columns)} FROM ${qualified(physicalSchema, v.table)}`).join(';\n');
 }
@@ -318,5 +377,23 @@ export function planMigration(m: Migration, snapshot: SchemaSnapshot): Migration
   for (const name of dropped) contract.push(tx(`drop table ${name}`, `DROP TABLE ${qualified(m.schema, name)}`));
 
   const backfill = changes.filter((c) => c.backfill).map((c) => backfillTarget(m, c.table));
-  return { oldSchema, newSchema, expand, backfill, validate, contract, rollback };
+  const readBack = altered.filter((c) => !dropped.has(c.table.name) && c.ups.some((u) => c.newColumns.some((col) => col.physical === u.physical)));
+  const readsFromOld = readBack.length
+    ? [tx(`the new version reads the old shape (${readBack.map((c) => c.table.name).join(', ')})`, readBack.map((c) => readBackSql(m, c, newSchema)).join(';\n'))]
+    : [];
+  const readsFromNew = readBack.length
+    ? [
+        tx(
+          `the new version reads the new shape (${readBack.map((c) => c.table.name).join(', ')})`,
+          readBack
+            .flatMap((c) => [
+              `DROP VIEW IF EXISTS ${qualified(newSchema, c.table.name)} CASCADE`,
+              `DROP FUNCTION IF EXISTS ${qualified(newSchema, `_mc_write_${c.table.name}`)}()`,
+              viewsSql(newSchema, m.schema, [{ table: c.table.name, columns: c.newColumns }]),
+            ])
+            .join(';\n'),
+        ),
+      ]
+    : [];
+  return { oldSchema, newSchema, expand, backfill, validate, contract, rollback, readsFromOld, readsFromNew };
 }

@@ -433,6 +433,8 @@ export interface MigrationTimeouts {
 export interface MigrationProgress {
   name: string;
   phase: MigrationPhase;
+  /** Which shape the new version's views read (the dual-write guard's flag; 'new' unless switched). */
+  readsFrom: 'old' | 'new';
   fromVersion: string;
   toVersion: string;
   /** Steps done / planned in the current phase (expand, validate, contract, rollback). */

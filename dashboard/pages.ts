@@ -181,7 +181,7 @@ export function migrationCells(m: MigrationRow): string[] {
   return [
     link,
     td(`${p.name} (${p.fromVersion} → ${p.toVersion})`),
-    td(p.phase, p.phase === 'rolled_back' || p.phase === 'rolling_back' ? 'missed' : p.phase === 'completed' || p.phase === 'ready' ? 'met' : 'running'),
+    td(p.readsFrom === 'old' ? `${p.phase} · the new version reads the old shape` : p.phase, p.phase === 'rolled_back' || p.phase === 'rolling_back' ? 'missed' : p.phase === 'completed' || p.phase === 'ready' ? 'met' : 'running'),
     tdHtml(`<progress max="1" value="${done.toFixed(4)}"></progress> ${esc((done * 100).toFixed(1))}%`),
     td(p.rowsLeft, 'num'),
     td(p.rate > 0 ? `${Math.round(p.rate)} rows/s` : '', 'num'),

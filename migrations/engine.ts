@@ -11,7 +11,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { PermanentError, TransientError } from '../core/errors';
 import { assertMigrationRuns, parseMigration, type BackfillThrottle, type Migration, type MigrationPhase, type MigrationProgress, type MigrationTimeouts } from '../core/migration';
-import { planMigration, versionSearchPath, type MigrationPlan, type SqlStep } from '../core/migration-plan';
+import { planMigration, versionSearchPath, type MigrationPlan, type ReadShape, type SqlStep } from '../core/migration-plan';
 import { readSchema } from './introspect';
 
 export class MigrationStateError extends PermanentError {
@@ -48,13 +48,15 @@ CREATE TABLE IF NOT EXISTS maestro_migrations.checkpoint (
   batches bigint NOT NULL DEFAULT 0,
   done boolean NOT NULL DEFAULT false,
   PRIMARY KEY (migration, table_name)
-)`;
+);
+ALTER TABLE maestro_migrations.migration ADD COLUMN IF NOT EXISTS reads text NOT NULL DEFAULT 'new'`;
 
 interface StateRow {
   name: string;
   definition: Migration;
   plan: MigrationPlan;
   phase: MigrationPhase;
+  reads: ReadShape;
   step: number;
   expand_steps_done: number;
   rows_total: string;
@@ -166,9 +168,52 @@ export class MigrationEngine {
       if (s.phase === 'completed') return;
       if (s.phase !== 'ready' && s.phase !== 'contracting')
         throw new MigrationStateError(`migration '${name}' is ${s.phase}; contract runs only after the backfill and validation are done (phase 'ready')`);
-      if (s.phase === 'ready') await client.query(`UPDATE maestro_migrations.migration SET phase = 'contracting', step = 0, updated_at = now() WHERE name = $1`, [name]);
+      if (s.phase === 'ready') {
+        // Contract drops the old shape, which views reading it depend on: the new version reads its own shape first.
+        if (s.reads === 'old') await this.switchReads(client, name, 'new');
+        await client.query(`UPDATE maestro_migrations.migration SET phase = 'contracting', step = 0, updated_at = now() WHERE name = $1`, [name]);
+      }
       await this.runSteps(client, await this.state(name), s.plan.contract, 'contracting');
       await client.query(`UPDATE maestro_migrations.migration SET phase = 'completed', step = 0, updated_at = now() WHERE name = $1`, [name]);
+    });
+  }
+
+  /**
+   * The flag of the dual-write guard: which shape the new version's views read, switched at once (one
+   * transaction, whatever the backfill is doing). Only while both shapes exist: after expand, before contract.
+   */
+  async setReads(name: string, from: ReadShape): Promise<MigrationProgress> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const lost = (err: Error) => (broken = err);
+    client.on('error', lost);
+    try {
+      await this.switchReads(client, name, from);
+    } finally {
+      client.off('error', lost);
+      client.release(broken);
+    }
+    return this.progress(name);
+  }
+
+  private async switchReads(client: PoolClient, name: string, from: ReadShape): Promise<void> {
+    await this.retryingLocks(client, name, `reads from the ${from} shape`, async () => {
+      await client.query('BEGIN');
+      await this.setLocalTimeouts(client);
+      // The row lock orders this switch with the phase changes of contract and rollback.
+      const { rows } = await client.query<Pick<StateRow, 'phase' | 'reads' | 'plan'>>(`SELECT phase, reads, plan FROM maestro_migrations.migration WHERE name = $1 FOR UPDATE`, [name]);
+      const s = rows[0];
+      if (!s) throw new MigrationStateError(`no migration named '${name}' is recorded in this database; register it first`);
+      if (!['backfilling', 'validating', 'ready'].includes(s.phase))
+        throw new MigrationStateError(`migration '${name}' is ${s.phase}: reads switch only while both shapes exist (after expand, before contract)`);
+      if (s.plan.readsFromOld === undefined) throw new MigrationStateError(`migration '${name}' was planned before reads could be switched; its views cannot read the old shape`);
+      if (s.plan.readsFromOld.length === 0)
+        throw new MigrationStateError(`migration '${name}' derives no column of the new version from the old shape (nothing to read from the old one): the new version already reads columns both versions share`);
+      if (s.reads !== from) {
+        for (const step of from === 'old' ? s.plan.readsFromOld : s.plan.readsFromNew) await client.query(step.sql);
+        await client.query(`UPDATE maestro_migrations.migration SET reads = $2, updated_at = now() WHERE name = $1`, [name, from]);
+      }
+      await client.query('COMMIT');
     });
   }
 
@@ -205,6 +250,7 @@ export class MigrationEngine {
     return {
       name,
       phase: s.phase,
+      readsFrom: s.reads,
       fromVersion: s.definition.fromVersion,
       toVersion: s.definition.toVersion,
       step: s.step,

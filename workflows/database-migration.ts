@@ -7,6 +7,8 @@ import {
   finishMigrationSignal,
   migrationPauseSignal,
   migrationReadySignal,
+  migrationReadsSchema,
+  migrationReadsSignal,
   migrationResumeSignal,
   migrationStatusQuery,
   migrationThrottleSignal,
@@ -59,6 +61,22 @@ export async function databaseMigration(input: DatabaseMigrationInput): Promise<
     status.throttle = parsed.data;
     record('throttle', `batches of ${parsed.data.batchSize} rows, ${parsed.data.delayMs} ms apart`);
   });
+  // The flag acts at once, whatever the main loop awaits; a refusal (wrong phase, nothing derived) is recorded.
+  setHandler(migrationReadsSignal, async (raw) => {
+    const parsed = migrationReadsSchema.safeParse(raw);
+    if (!parsed.success) {
+      record('signal-rejected', `reads: ${describeIssues(parsed.error).map((i) => `${i.path || '(payload)'}: ${i.message}`).join('; ')}`);
+      return;
+    }
+    const { from, by, reason } = parsed.data;
+    try {
+      const p = await planning.setMigrationReads({ ...target, from });
+      if (status.progress) status.progress = { ...status.progress, readsFrom: p.readsFrom };
+      record('reads', `the new version reads the ${from} shape${reason ? `: ${reason}` : ''}`, by);
+    } catch (err) {
+      record('signal-rejected', `reads from the ${from} shape: ${String((err as { cause?: Error }).cause?.message ?? (err as Error).message)}`);
+    }
+  });
   setHandler(finishMigrationSignal, (request) => {
     if (finish) return;
     finish = { promote: request?.promote === true, reason: String(request?.reason ?? '') };
@@ -89,6 +107,7 @@ export async function databaseMigration(input: DatabaseMigrationInput): Promise<
     await condition(() => finish !== undefined);
     if (!finish!.promote) return await rollback(finish!.reason);
     record('contract', finish!.reason);
+    if (status.progress?.readsFrom === 'old') record('reads', 'the new version reads the new shape again: contract drops the old one');
     update(await CancellationScope.nonCancellable(() => steps.completeMigration(target)));
     return { name, outcome: 'completed', reason: finish!.reason, progress: status.progress };
   } catch (err) {

@@ -16,6 +16,10 @@ export const operatorSignalSchema = z
   .strict();
 export type OperatorSignal = z.infer<typeof operatorSignalSchema>;
 
+/** The dual-write guard's flag: which shape the new version reads, with who switched it and why. */
+export const migrationReadsSchema = operatorSignalSchema.extend({ from: z.enum(['old', 'new']) }).strict();
+export type MigrationReadsSignal = z.infer<typeof migrationReadsSchema>;
+
 /**
  * Signals cannot answer their sender, so a bad payload is recorded in the status history (field path and
  * what is allowed) and otherwise ignored; a valid one is recorded with its identity and returned.
@@ -253,6 +257,8 @@ export interface DatabaseMigrationResult {
 export const migrationPauseSignal = defineSignal<[OperatorSignal]>('pause');
 export const migrationResumeSignal = defineSignal<[OperatorSignal]>('resume');
 export const migrationThrottleSignal = defineSignal<[unknown]>('throttle');
+/** Switches the new version's reads to the old shape (or back) at once; see MigrationEngine.setReads. */
+export const migrationReadsSignal = defineSignal<[unknown]>('reads');
 export const finishMigrationSignal = defineSignal<[{ promote: boolean; reason: string }]>('finishMigration');
 export const migrationStatusQuery = defineQuery<MigrationStatus>('migrationStatus');
 /** Child → train: the new shape is backfilled and validated; the canary may use it. */

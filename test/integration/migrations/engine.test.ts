@@ -190,3 +190,102 @@ describe('refusals', () => {
     }
   });
 });
+
+describe("the dual-write guard's flag: the new version reads the old shape at once", () => {
+  /** One row's names as the new version reads them. */
+  const v2Name = async (pool: Pool, id: string) => (await pool.query<{ first_name: string; last_name: string }>('SELECT first_name, last_name FROM people WHERE id = $1', [id])).rows[0];
+  /** Writes the new shape alone, triggers off: the kind of damage a wrong backfill does, which reading the old shape hides. */
+  const damageNewShape = (pool: Pool, id: string) =>
+    pool.connect().then(async (c) => {
+      try {
+        await c.query('SET session_replication_role = replica');
+        await c.query(`UPDATE people SET _mc_new_first_name = 'Damaged' WHERE id = $1`, [id]);
+      } finally {
+        c.release(true);
+      }
+    });
+
+  it('switches under load through both versions with 0 failed requests; new-version writes still land in both shapes; contract switches back first', async () => {
+    const stack = await peopleDatabase('mig_reads');
+    try {
+      await stack.engine.register(splitNameMigration);
+      await expect(stack.engine.setReads('split_name', 'old')).rejects.toThrow(/is expanding: reads switch only while both shapes exist/);
+      await stack.engine.expand('split_name');
+      let p = await stack.engine.backfill('split_name', throttle, 30_000);
+      while (p.phase !== 'ready') p = await stack.engine.backfill('split_name', throttle, 30_000);
+      expect(p.readsFrom).toBe('new');
+      await damageNewShape(stack.pool, '7');
+
+      let v2: VersionLoad | undefined;
+      const v1 = new VersionLoad(stack.url, 'v1', () => v2);
+      v2 = new VersionLoad(stack.url, 'v2', () => v1);
+      v1.start();
+      v2.start();
+      expect(await v2Name(v2.pool, '7')).toEqual({ first_name: 'Damaged', last_name: 'Last7' });
+      await new Promise((r) => setTimeout(r, 300));
+
+      const t0 = performance.now();
+      const flagged = await stack.engine.setReads('split_name', 'old');
+      const switchMs = performance.now() - t0;
+      expect(flagged.readsFrom).toBe('old');
+      // The very next read derives the new columns from the old one.
+      expect(await v2Name(v2.pool, '7')).toEqual({ first_name: 'First7', last_name: 'Last7' });
+      await new Promise((r) => setTimeout(r, 500));
+      // The new version still inserts (RETURNING its id), updates and deletes through its views.
+      const inserted = (await v2.pool.query<{ id: string; first_name: string }>(`INSERT INTO people (first_name, last_name, email) VALUES ('Flag', 'Ged', 'f@example.org') RETURNING id, first_name`)).rows[0];
+      expect(inserted.first_name).toBe('Flag');
+      expect((await v1.pool.query<{ name: string }>('SELECT name FROM people WHERE id = $1', [inserted.id])).rows[0].name).toBe('Flag Ged');
+      expect((await v2.pool.query(`DELETE FROM people WHERE id = $1`, [inserted.id])).rowCount).toBe(1);
+      expect(await stack.engine.setReads('split_name', 'old')).toMatchObject({ readsFrom: 'old' }); // idempotent
+
+      expect((await stack.engine.setReads('split_name', 'new')).readsFrom).toBe('new');
+      expect(await v2Name(v2.pool, '7')).toEqual({ first_name: 'Damaged', last_name: 'Last7' });
+      await stack.engine.setReads('split_name', 'old');
+      await new Promise((r) => setTimeout(r, 300));
+
+      await v1.stop();
+      const done = await stack.engine.complete('split_name');
+      expect(done).toMatchObject({ phase: 'completed', readsFrom: 'new' });
+      await new Promise((r) => setTimeout(r, 200));
+      await v2.stop();
+      expect(v1.figures.failures).toEqual([]);
+      expect(v2.figures.failures).toEqual([]);
+      expect(await mismatchedRows(v2.pool, 'v2', v1.expected)).toEqual([]);
+      expect(await mismatchedRows(v2.pool, 'v2', v2.expected)).toEqual([]);
+      console.log(`reads flag: switched in ${switchMs.toFixed(1)} ms under load; requests v1 ${v1.figures.requests}, v2 ${v2.figures.requests}, failed ${v1.figures.failed + v2.figures.failed}`);
+      await v1.close();
+      await v2.close();
+    } finally {
+      await stack.drop();
+    }
+  });
+
+  it('a rollback while the new version reads the old shape leaves the old shape as it was', async () => {
+    const stack = await peopleDatabase('mig_reads_rb');
+    try {
+      const original = await readSchema(stack.pool, 'public');
+      await stack.engine.register(splitNameMigration);
+      await stack.engine.expand('split_name');
+      await stack.engine.setReads('split_name', 'old');
+      expect((await stack.engine.rollback('split_name')).phase).toBe('rolled_back');
+      expect(await readSchema(stack.pool, 'public')).toEqual(original);
+      const schemas = (await stack.pool.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'public\\_v%' ORDER BY 1`)).rows.map((r) => r.nspname);
+      expect(schemas).toEqual(['public_v1']);
+      await expect(stack.engine.setReads('split_name', 'new')).rejects.toThrow(/is rolled_back: reads switch only while both shapes exist/);
+    } finally {
+      await stack.drop();
+    }
+  });
+
+  it('refuses the flag for a migration that derives nothing from the old shape', async () => {
+    const stack = await peopleDatabase('mig_reads_none');
+    try {
+      await stack.engine.register({ ...splitNameMigration, name: 'rename_email', operations: [{ op: 'rename_column', table: 'people', from: 'email', to: 'mail' }] });
+      await stack.engine.expand('rename_email');
+      await expect(stack.engine.setReads('rename_email', 'old')).rejects.toThrow(MigrationStateError);
+      await expect(stack.engine.setReads('rename_email', 'old')).rejects.toThrow(/derives no column of the new version from the old shape/);
+    } finally {
+      await stack.drop();
+    }
+  });
+});

@@ -6,7 +6,8 @@ import { createPeopleTable, splitNameMigration } from '../../../bench/lib/people
 import { createMigrationActivities } from '../../../activities/migrations';
 import { MigrationEngine } from '../../../migrations/engine';
 import type { databaseMigration } from '../../../workflows/database-migration';
-import { finishMigrationSignal, migrationPauseSignal, migrationResumeSignal, migrationStatusQuery, migrationThrottleSignal, type MigrationStatus } from '../../../workflows/messages';
+import { switchMigrationReads } from '../../../cli/release';
+import { finishMigrationSignal, migrationReadsSignal, migrationWorkflowId, migrationPauseSignal, migrationResumeSignal, migrationStatusQuery, migrationThrottleSignal, type MigrationStatus } from '../../../workflows/messages';
 import { emptyDatabase } from '../../helpers/fresh-db';
 import { startTestWorker, type TestWorker, spawnWorker, tempDir, TEST_DATABASE_URL } from '../../helpers/temporal';
 
@@ -99,6 +100,35 @@ test('finish without promotion rolls back; a refused migration fails before any 
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const cause = (err as WorkflowFailedError).cause;
   expect(`${cause?.message} ${(cause?.cause as Error | undefined)?.message ?? ''}`).toMatch(/column 'nope' does not exist in table 'people'/);
+});
+
+test("the reads flag from the CLI's client: the new version reads the old shape at once, contract switches it back", async () => {
+  const db = await peopleDatabase('wf_mig_reads');
+  const train = `train-reads-${RUN}`;
+  const handle = await temporal.client.workflow.start<typeof databaseMigration>('databaseMigration', {
+    taskQueue: TASK_QUEUE,
+    workflowId: migrationWorkflowId(train),
+    args: [{ databaseUrl: db.url, migration: splitNameMigration as never, parentWorkflowId: undefined }],
+  });
+  await expect(switchMigrationReads(temporal.client, train, { from: 'sideways', by: 'dba@example.org' })).rejects.toThrow(/from: got 'sideways', allowed: 'old', 'new'/);
+  await handle.signal(migrationReadsSignal, { from: 'old' });
+  await until('ready', async () => (await handle.query(migrationStatusQuery)).phase === 'ready');
+  expect((await handle.query(migrationStatusQuery)).history.find((h) => h.kind === 'signal-rejected')?.detail).toBe('reads: by: required (string)');
+
+  expect(await switchMigrationReads(temporal.client, train, { from: 'old', by: 'dba@example.org', reason: 'first names look wrong' })).toBe(
+    'split_name: the new version reads the old shape: first names look wrong',
+  );
+  const flagged = await handle.query(migrationStatusQuery);
+  expect(flagged.progress?.readsFrom).toBe('old');
+  expect(flagged.history.at(-1)).toMatchObject({ kind: 'reads', by: 'dba@example.org' });
+  const view = await db.pool.query(`SELECT pg_get_viewdef('public_v2.people'::regclass) AS def`);
+  expect(view.rows[0].def).toMatch(/split_part\(people\.name/);
+
+  await handle.signal(finishMigrationSignal, { promote: true, reason: 'promoted' });
+  expect(await handle.result()).toMatchObject({ outcome: 'completed', progress: { readsFrom: 'new' } });
+  const history = (await handle.query(migrationStatusQuery)).history.map((h) => h.detail);
+  expect(history).toContain('the new version reads the new shape again: contract drops the old one');
+  await expect(switchMigrationReads(temporal.client, `no-such-train-${RUN}`, { from: 'old', by: 'dba@example.org' })).rejects.toThrow(/has no running database migration/);
 });
 
 test('kill -9 of the worker mid-backfill: another worker resumes from the checkpoint, no batch lost or applied twice', async () => {
