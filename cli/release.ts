@@ -7,6 +7,8 @@ import {
   migrationStatusQuery,
   migrationWorkflowId,
   operatorSignalSchema,
+  overridePlanSignal,
+  planOverrideSchema,
   rolloutStatusQuery,
   rolloutWorkflowId,
   searchAttributes,
@@ -14,6 +16,7 @@ import {
   TASK_QUEUE,
   trainStatusQuery,
   type OperatorSignalName,
+  type HistoryEntry,
   type TrainResult,
   type TrainStatus,
 } from '../workflows/messages';
@@ -169,6 +172,7 @@ export function formatStatus(s: TrainStatus): string {
   const lines = [`train ${s.changeId}: stage ${s.stage}${s.outcome ? `, outcome ${s.outcome}` : ''}, canary weight ${s.weight}%`];
   if (s.evalScore !== undefined) lines.push(`  eval score ${s.evalScore.toFixed(3)}, risk ${s.risk?.toFixed(3) ?? '?'}`);
   if (s.candidateSha) lines.push(`  candidate ${s.candidateSha.slice(0, 12)}${s.mergeSha ? `, merged ${s.mergeSha.slice(0, 12)}` : ''}`);
+  if (s.plannedRollout) lines.push(`  rollout plan: ${s.plannedRollout.source}`);
   for (const d of s.denials ?? []) lines.push(`  DENIED [${d.rule}] ${d.reason}\n    fix: ${d.fix}`);
   const probe = s.rollout?.lastProbes.at(-1);
   if (probe) {
@@ -235,28 +239,66 @@ export async function sendOperatorSignal(client: Client, workflowId: string, nam
 }
 
 /**
- * Switches which shape the new version of a train's database migration reads and waits (up to `timeoutMs`) for
- * the migration to record the outcome: what it now reads, or 'refused: …' with the reason.
+ * Signals cannot answer, so the workflow records the outcome in its history: this sends `send` and waits (up to
+ * `timeoutMs`) for the first new entry `answers` picks out.
+ */
+async function signalAndAwaitRecord(
+  history: () => Promise<HistoryEntry[]>,
+  send: () => Promise<void>,
+  answers: (e: HistoryEntry) => boolean,
+  what: string,
+  timeoutMs: number,
+): Promise<HistoryEntry> {
+  const seen = (await history()).length;
+  await send();
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const answer = (await history()).slice(seen).find(answers);
+    if (answer) return answer;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new CliError(`${what} was not recorded within ${timeoutMs / 1000} s; see maestro status`, EXIT.failed);
+}
+
+/**
+ * Switches which shape the new version of a train's database migration reads; resolves with what it now reads,
+ * or 'refused: …' with the reason.
  */
 export async function switchMigrationReads(client: Client, trainWorkflowId: string, payload: unknown, timeoutMs = 30_000): Promise<string> {
   const request = parseOrThrow(migrationReadsSchema, payload, 'reads signal');
   const handle = client.workflow.getHandle(migrationWorkflowId(trainWorkflowId));
-  let seen: number;
   try {
-    seen = (await handle.query(migrationStatusQuery)).history.length;
-    await handle.signal(migrationReadsSignal, request);
+    const answer = await signalAndAwaitRecord(
+      async () => (await handle.query(migrationStatusQuery)).history,
+      () => handle.signal(migrationReadsSignal, request),
+      (e) => e.kind === 'reads' || (e.kind === 'signal-rejected' && e.detail.startsWith('reads')),
+      `the switch of the migration of '${trainWorkflowId}'`,
+      timeoutMs,
+    );
+    return answer.kind === 'reads' ? `${(await handle.query(migrationStatusQuery)).name}: ${answer.detail}` : `refused: ${answer.detail}`;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new CliError(`train '${trainWorkflowId}' has no running database migration (${migrationWorkflowId(trainWorkflowId)})`, EXIT.notFound);
     throw err;
   }
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const status = await handle.query(migrationStatusQuery);
-    const answer = status.history.slice(seen).find((e) => e.kind === 'reads' || (e.kind === 'signal-rejected' && e.detail.startsWith('reads')));
-    if (answer) return answer.kind === 'reads' ? `${status.name}: ${answer.detail}` : `refused: ${answer.detail}`;
-    await new Promise((r) => setTimeout(r, 200));
+}
+
+/** Replaces a train's rollout plan before its rollout starts; resolves with the plan as the train took it, or 'refused: …'. */
+export async function overrideTrainPlan(client: Client, workflowId: string, payload: unknown, timeoutMs = 30_000): Promise<string> {
+  const request = parseOrThrow(planOverrideSchema, payload, 'plan override');
+  const handle = client.workflow.getHandle(workflowId);
+  try {
+    const answer = await signalAndAwaitRecord(
+      async () => (await handle.query(trainStatusQuery)).history,
+      () => handle.signal(overridePlanSignal, request),
+      (e) => (e.kind === 'plan' && e.by === request.by) || (e.kind === 'signal-rejected' && e.detail.startsWith('overridePlan')),
+      `the plan override of '${workflowId}'`,
+      timeoutMs,
+    );
+    return answer.kind === 'plan' ? `rollout plan of ${workflowId} ${answer.detail}` : `refused: ${answer.detail}`;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no running release train with id '${workflowId}'`, EXIT.notFound);
+    throw err;
   }
-  throw new CliError(`the migration of '${trainWorkflowId}' did not record the switch within ${timeoutMs / 1000} s; see maestro status ${trainWorkflowId}`, EXIT.failed);
 }
 
 /** A running train as the dashboard and `maestro explain` show it: stage, weight, last probe and one timeline (train and rollout); undefined when Temporal does not know it. */

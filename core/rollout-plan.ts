@@ -28,6 +28,41 @@ export const rolloutStepSchema = z
   .object({ setWeight: z.number().int().min(1).max(100), gate: healthGateSchema.partial().strict().optional() })
   .strict();
 
+/** One band of risk scores and the rollout it gets: the weights and the green probes each step must soak. */
+export const riskBandSchema = z
+  .object({
+    /** The band holds risk scores up to and including this (the last band must reach 1). */
+    upTo: z.number().min(0).max(1),
+    steps: z.array(z.number().int().min(1).max(100)).min(1),
+    /** Green probes needed at each step (the soak); absent: the plan's gate. */
+    consecutiveGreen: z.number().int().min(1).max(100).optional(),
+  })
+  .strict();
+
+/**
+ * The default bands: a change the code graph finds low-risk goes out in two steps, a risky one in four, each
+ * soaking longer (at the default 5 s probe interval: 15 s, 15 s and 30 s per step).
+ */
+export const DEFAULT_RISK_BANDS: z.input<typeof riskBandSchema>[] = [
+  { upTo: 0.3, steps: [25, 100] },
+  { upTo: 0.6, steps: [10, 50, 100] },
+  { upTo: 1, steps: [5, 25, 50, 100], consecutiveGreen: 6 },
+];
+
+export const riskShapingSchema = z
+  .object({ bands: z.array(riskBandSchema).min(1).default(DEFAULT_RISK_BANDS) })
+  .strict()
+  .superRefine(({ bands }, ctx) => {
+    bands.forEach((band, i) => {
+      if (i > 0 && band.upTo <= bands[i - 1]!.upTo) ctx.addIssue({ code: 'custom', path: ['bands', i, 'upTo'], message: `must be greater than the previous band's ${bands[i - 1]!.upTo}` });
+      band.steps.forEach((w, j) => {
+        if (j > 0 && w <= band.steps[j - 1]!) ctx.addIssue({ code: 'custom', path: ['bands', i, 'steps', j], message: `must be greater than the previous step's ${band.steps[j - 1]}` });
+      });
+      if (band.steps.at(-1) !== 100) ctx.addIssue({ code: 'custom', path: ['bands', i, 'steps', band.steps.length - 1], message: 'the last step must be 100 (full promotion)' });
+    });
+    if (bands.at(-1)?.upTo !== 1) ctx.addIssue({ code: 'custom', path: ['bands', bands.length - 1, 'upTo'], message: 'the last band must reach 1, so that every risk score has a band' });
+  });
+
 export const rolloutPlanSchema = z
   .object({
     steps: z.array(rolloutStepSchema).min(1).default([{ setWeight: 10 }, { setWeight: 50 }, { setWeight: 100 }]),
@@ -45,9 +80,19 @@ export const rolloutPlanSchema = z
     metrics: metricTemplatesSchema.optional(),
     /** When given, a hard failure of the canary (error burst, unreachable) rolls back at once, between probes. */
     tripwire: tripwireSchema.optional(),
+    /**
+     * When given, the change's risk score (code graph) chooses the steps and the soak from these bands
+     * (`shapeByRisk`), replacing `steps`; an operator may still override the plan before the rollout starts.
+     */
+    byRisk: riskShapingSchema.optional(),
   })
   .strict()
   .superRefine((plan, ctx) => {
+    plan.byRisk?.bands.forEach((band, i) => {
+      const gate = { ...plan.gate, ...(band.consecutiveGreen ? { consecutiveGreen: band.consecutiveGreen } : {}) };
+      if (gate.timeout < gate.probeInterval * gate.consecutiveGreen)
+        ctx.addIssue({ code: 'custom', path: ['byRisk', 'bands', i, 'consecutiveGreen'], message: `${gate.consecutiveGreen} green probes × ${gate.probeInterval}ms exceed the gate timeout ${gate.timeout}ms: the gate could never pass` });
+    });
     plan.steps.forEach((step, i) => {
       if (i > 0 && step.setWeight <= plan.steps[i - 1]!.setWeight)
         ctx.addIssue({ code: 'custom', path: ['steps', i, 'setWeight'], message: `must be greater than the previous step's ${plan.steps[i - 1]!.setWeight}` });
@@ -110,4 +155,19 @@ export function describeHealthChecks(plan: RolloutPlan): string {
     ? `tripwire: roll back at once on ${plan.tripwire.errors} canary errors within ${plan.tripwire.withinMs}ms (≥ ${hundredths(plan.tripwire.minErrorRatio)}% of its requests) or ${plan.tripwire.unreachableAfter} unanswered requests in a row`
     : 'tripwire: off';
   return [metrics, tripwire].join('\n');
+}
+
+/** The plan a risk score gets: its band's steps and soak (the plan unchanged without `byRisk`), and why, in words. */
+export function shapeByRisk(plan: RolloutPlan, risk: number): { plan: RolloutPlan; why: string } {
+  if (!plan.byRisk) return { plan, why: 'the change request\'s own steps' };
+  const bands = plan.byRisk.bands;
+  const index = bands.findIndex((b) => risk <= b.upTo);
+  const band = bands[index === -1 ? bands.length - 1 : index]!;
+  const lower = index > 0 ? bands[index - 1]!.upTo : 0;
+  const shaped: RolloutPlan = {
+    ...plan,
+    steps: band.steps.map((setWeight) => ({ setWeight })),
+    gate: band.consecutiveGreen ? { ...plan.gate, consecutiveGreen: band.consecutiveGreen } : plan.gate,
+  };
+  return { plan: shaped, why: `risk ${risk.toFixed(2)} is in band ${index + 1} of ${bands.length} (${index > 0 ? `above ${lower}, ` : ''}up to ${band.upTo}): steps ${band.steps.join(' → ')}%, ${gateForStep(shaped, 0).consecutiveGreen} green probes per step` };
 }

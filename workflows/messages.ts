@@ -3,6 +3,7 @@ import { defineSearchAttributeKey } from '@temporalio/common';
 import { z } from 'zod';
 import type { JudgedProbe } from '../core/health';
 import type { BackfillThrottle, MigrationInput, MigrationProgress } from '../core/migration';
+import { rolloutPlanSchema } from '../core/rollout-plan';
 import { describeIssues } from '../core/validation';
 
 export const TASK_QUEUE = 'maestro-release';
@@ -15,6 +16,10 @@ export const operatorSignalSchema = z
   })
   .strict();
 export type OperatorSignal = z.infer<typeof operatorSignalSchema>;
+
+/** An operator's rollout plan for a train, replacing the change request's (or the risk band's) before the rollout starts. */
+export const planOverrideSchema = operatorSignalSchema.extend({ plan: rolloutPlanSchema }).strict();
+export const overridePlanSignal = defineSignal<[unknown]>('overridePlan');
 
 /** The dual-write guard's flag: which shape the new version reads, with who switched it and why. */
 export const migrationReadsSchema = operatorSignalSchema.extend({ from: z.enum(['old', 'new']) }).strict();
@@ -122,6 +127,8 @@ export interface TrainStatus {
   denials?: { rule: string; reason: string; fix: string }[];
   /** While the train waits for another train to release its service: who holds it. */
   waitingFor?: string;
+  /** The rollout it will run (or runs), once known: where it comes from and its steps in words. */
+  plannedRollout?: { source: string; description: string };
   history: HistoryEntry[];
   rollout?: RolloutStatus;
 }

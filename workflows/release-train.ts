@@ -20,7 +20,6 @@ import type { Activities } from '../activities';
 import { inlineSecretsRefusal, parseChangeRequest, type ChangeRequest, type ChangeRequestInput } from '../core/change-request';
 import type { TrainSummary } from '../core/dossier';
 import type { MergeRecord, PolicyDecision } from '../core/stages';
-import { ValidationError } from '../core/validation';
 import {
   abortSignal,
   acceptOperatorSignal,
@@ -36,6 +35,8 @@ import {
   finishMigrationSignal,
   migrationReadySignal,
   migrationWorkflowId,
+  overridePlanSignal,
+  planOverrideSchema,
   type AppealResult,
   type DatabaseMigrationResult,
   type OperatorSignal,
@@ -46,6 +47,8 @@ import {
   type TrainStatus,
 } from './messages';
 import type { MigrationProgress } from '../core/migration';
+import { describePlan, shapeByRisk, type RolloutPlan } from '../core/rollout-plan';
+import { describeIssues, ValidationError } from '../core/validation';
 import { databaseMigration } from './database-migration';
 import { progressiveRollout } from './progressive-rollout';
 import { whenServiceFree } from './service-queue';
@@ -129,7 +132,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
   setHandler(trainStatusQuery, () => status);
   // A signal no handler knows is recorded and rejected, not silently buffered.
   setDefaultSignalHandler((name) => {
-    record('signal-rejected', `unknown signal '${name}'; allowed: ${[...OPERATOR_SIGNALS, 'appealDecided'].join(', ')}`);
+    record('signal-rejected', `unknown signal '${name}'; allowed: ${[...OPERATOR_SIGNALS, 'overridePlan', 'appealDecided'].join(', ')}`);
   });
   const forward = async (name: OperatorSignalName, payload: OperatorSignal) => {
     if (rollout) await rollout.signal(name, payload);
@@ -147,6 +150,21 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
   setHandler(pauseSignal, operator('pause', () => (paused = true)));
   setHandler(resumeSignal, operator('resume', () => (paused = false)));
   setHandler(promoteSignal, operator('promote', () => undefined));
+  let planOverride: { plan: RolloutPlan; by: string } | undefined;
+  setHandler(overridePlanSignal, (raw) => {
+    const parsed = planOverrideSchema.safeParse(raw);
+    if (!parsed.success) {
+      record('signal-rejected', `overridePlan: ${describeIssues(parsed.error).map((i) => `${i.path || '(payload)'}: ${i.message}`).join('; ')}`);
+      return;
+    }
+    if (rollout) {
+      record('signal-rejected', `overridePlan from ${parsed.data.by}: the rollout has started; pause, promote or abort it instead`);
+      return;
+    }
+    planOverride = { plan: parsed.data.plan, by: parsed.data.by };
+    status.plannedRollout = { source: `overridden by ${parsed.data.by}${parsed.data.reason ? `: ${parsed.data.reason}` : ''}`, description: describePlan(parsed.data.plan) };
+    record('plan', `${status.plannedRollout.source}\n${status.plannedRollout.description}`, parsed.data.by);
+  });
   setHandler(migrationReadySignal, (progress: MigrationProgress) => {
     migrationReady = progress;
   });
@@ -293,6 +311,12 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     status.risk = facts.risk = risk.score;
     upsertSearchAttributes([{ key: searchAttributes.risk, value: risk.score }]);
     await mustLand.recordRiskReport({ trainId, candidateSha: candidate.sha, risk });
+    // The plan is shown from here on, before anything merges; an operator's override (any time before the rollout) wins.
+    const shaped = shapeByRisk(cr.rollout, risk.score);
+    if (cr.rollout.byRisk && !planOverride) {
+      status.plannedRollout = { source: shaped.why, description: describePlan(shaped.plan) };
+      record('plan', `${shaped.why}\n${status.plannedRollout.description}`);
+    }
 
     await enter('runEvals');
     const evals = await untilAborted('runEvals', () => evalGate.runEvals({ changeRequest: cr, candidate }));
@@ -409,7 +433,8 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     // A granted appeal that waived the eval rule also lifts the gates' eval-score floor: otherwise every
     // probe would be red for the same accepted reason and the appeal could never take effect.
     const evalWaiver = appealed?.status === 'granted' ? appealed.waivers.find((w) => w.rule === 'eval-score-below-threshold') : undefined;
-    const plan = evalWaiver ? { ...cr.rollout, thresholds: { ...cr.rollout.thresholds, minEvalScore: 0 } } : cr.rollout;
+    const chosen = planOverride?.plan ?? shaped.plan;
+    const plan = evalWaiver ? { ...chosen, thresholds: { ...chosen.thresholds, minEvalScore: 0 } } : chosen;
     if (evalWaiver) record('gate', `eval-score floor lifted for the health gates by ${evalWaiver.appealId}`, evalWaiver.decidedBy);
     rollout = await startChild(progressiveRollout, {
       workflowId: rolloutWorkflowId(workflowInfo().workflowId),

@@ -4,6 +4,7 @@ import { loadOrCreateSigningKey } from '../../../provenance/signing';
 import { verifyRelease } from '../../../provenance/release';
 import { WorkflowFailedError } from '@temporalio/client';
 import { appeal } from '../../../workflows/appeal';
+import { formatStatus, overrideTrainPlan } from '../../../cli/release';
 import { appealStatusQuery, decideAppealSignal, rolloutStatusQuery, rolloutWorkflowId, trainStatusQuery } from '../../../workflows/messages';
 import type { releaseTrain } from '../../../workflows/release-train';
 import { startTestWorker, type TestWorker, realActivities, scheduledActivities, tempDir, TEST_DATABASE_URL } from '../../helpers/temporal';
@@ -279,10 +280,20 @@ test('pause freezes the gate (no probes, weight held) and resume continues to pr
   expect(history.some((h) => h.kind === 'gate-skipped' && h.by === 'bob@ops')).toBe(true);
 });
 
-test('a change that needs approval waits for an identified approve signal; a bad signal payload is rejected', async () => {
+test('a change that needs approval waits for an identified approve signal; a bad signal payload is rejected; its risk-shaped plan is shown and overridden', async () => {
   const fixture = await newFixture('greeter-approve');
-  const handle = await start(fixture.change('good-change', 'approve-1', { approval: 'required' }));
+  const change = fixture.change('good-change', 'approve-1', { approval: 'required' });
+  const handle = await start({ ...change, rollout: { ...change.rollout, byRisk: { bands: [{ upTo: 0.000001, steps: [100] }, { upTo: 1, steps: [20, 100] }] } } as never });
   await waitFor(async () => (await handle.query(trainStatusQuery)).stage === 'awaitingApproval');
+  // The plan is shown before anything merges: the band the risk score falls in.
+  const shown = (await handle.query(trainStatusQuery)).plannedRollout;
+  expect(shown?.source).toMatch(/^risk 0\.\d\d is in band 2 of 2 \(above 0\.000001, up to 1\): steps 20 → 100%/);
+  expect(shown?.description).toMatch(/^1\. setWeight 20% → gate/);
+  // An operator overrides it, with identity; a plan that breaks the rules is refused with the reason.
+  await expect(overrideTrainPlan(temporal.client, handle.workflowId, { by: 'dana@sre', plan: { steps: [{ setWeight: 50 }, { setWeight: 10 }] } })).rejects.toThrow(/plan\.steps\.1\.setWeight: must be greater than the previous step's 50/);
+  const overridden = await overrideTrainPlan(temporal.client, handle.workflowId, { by: 'dana@sre', reason: 'quiet hour', plan: { ...change.rollout, steps: [{ setWeight: 30 }, { setWeight: 100 }] } });
+  expect(overridden).toMatch(/^rollout plan of .* overridden by dana@sre: quiet hour\n1\. setWeight 30% → gate/);
+  expect(formatStatus(await handle.query(trainStatusQuery))).toContain('rollout plan: overridden by dana@sre: quiet hour');
   await handle.signal('approve', { reason: 'no identity' } as never);
   await handle.signal('aprove', { by: 'carol@owners' });
   await new Promise((r) => setTimeout(r, 500));
@@ -294,6 +305,8 @@ test('a change that needs approval waits for an identified approve signal; a bad
   expect(history.find((h) => h.kind === 'signal-rejected')?.detail).toMatch(/approve: by: required/);
   expect(history.some((h) => h.kind === 'signal-rejected' && /unknown signal 'aprove'; allowed: approve, abort/.test(h.detail))).toBe(true);
   expect(history.some((h) => h.kind === 'approve' && h.by === 'carol@owners')).toBe(true);
+  const rollout = await temporal.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery);
+  expect(rollout.history.filter((h) => h.kind === 'weight').map((h) => h.detail)).toEqual(['canary weight 30%', 'canary weight 100%']);
 });
 
 test('a denied train with an appeal window is appealed, the appeal granted by another person, and the train goes on to promotion', async () => {

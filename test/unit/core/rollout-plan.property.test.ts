@@ -1,6 +1,6 @@
 import { validationIssues } from '../../helpers/validation';
 import fc from 'fast-check';
-import { describePlan, gateForStep, parseRolloutPlan, type RolloutPlanInput } from '../../../core/rollout-plan';
+import { describePlan, gateForStep, parseRolloutPlan, shapeByRisk, type RolloutPlanInput } from '../../../core/rollout-plan';
 
 /** Strictly increasing weights in 1..100 that end at 100. */
 const validWeights = fc.uniqueArray(fc.integer({ min: 1, max: 99 }), { maxLength: 8 }).map((ws) => [...ws.sort((a, b) => a - b), 100]);
@@ -105,5 +105,51 @@ describe('rollout plan properties', () => {
         expect(gate).toEqual({ ...plan.gate, maxRed: maxRed ?? plan.gate.maxRed });
       }),
     );
+  });
+});
+
+describe('risk-shaped plans (shapeByRisk)', () => {
+  const risk = fc.double({ min: 0, max: 1, noNaN: true });
+  /** Valid bands: increasing upper bounds ending at 1, each with valid weights. */
+  const bands = fc
+    .uniqueArray(fc.double({ min: 0.01, max: 0.99, noNaN: true }), { maxLength: 4 })
+    .chain((bounds) => fc.tuple(...[...bounds.sort((a, b) => a - b), 1].map((upTo) => validWeights.map((steps) => ({ upTo, steps })))));
+
+  it('a risk score gets the steps of the first band that holds it, and the shaped plan is itself a valid plan', () => {
+    fc.assert(
+      fc.property(bands, risk, (bs, score) => {
+        const plan = parseRolloutPlan({ byRisk: { bands: bs } });
+        const { plan: shaped, why } = shapeByRisk(plan, score);
+        const band = bs.find((b) => score <= b.upTo)!;
+        expect(shaped.steps.map((s) => s.setWeight)).toEqual(band.steps);
+        expect(why).toContain(`steps ${band.steps.join(' → ')}%`);
+        expect(parseRolloutPlan(shaped)).toEqual(shaped);
+      }),
+    );
+  });
+
+  it('with the default bands, a riskier change never gets fewer steps or a shorter soak', () => {
+    const defaults = parseRolloutPlan({ byRisk: {} });
+    fc.assert(
+      fc.property(risk, risk, (a, b) => {
+        const [low, high] = [Math.min(a, b), Math.max(a, b)].map((r) => shapeByRisk(defaults, r).plan);
+        expect(high!.steps.length).toBeGreaterThanOrEqual(low!.steps.length);
+        expect(gateForStep(high!, 0).consecutiveGreen).toBeGreaterThanOrEqual(gateForStep(low!, 0).consecutiveGreen);
+        expect(high!.steps[0]!.setWeight).toBeLessThanOrEqual(low!.steps[0]!.setWeight);
+      }),
+    );
+  });
+
+  it('without byRisk the plan is the change request’s own; bad bands are refused with their path', () => {
+    const plan = parseRolloutPlan({});
+    expect(shapeByRisk(plan, 0.9).plan).toBe(plan);
+    expect(issuesOf({ byRisk: { bands: [{ upTo: 0.5, steps: [10, 100] }] } })).toEqual([{ path: 'byRisk.bands.0.upTo', message: 'the last band must reach 1, so that every risk score has a band' }]);
+    expect(issuesOf({ byRisk: { bands: [{ upTo: 0.6, steps: [100] }, { upTo: 0.4, steps: [50, 100] }, { upTo: 1, steps: [10, 60] }] } }).map((i) => i.path)).toEqual([
+      'byRisk.bands.1.upTo',
+      'byRisk.bands.2.steps.1',
+    ]);
+    expect(issuesOf({ gate: { probeInterval: '5s', timeout: '20s' }, byRisk: { bands: [{ upTo: 1, steps: [100], consecutiveGreen: 6 }] } })).toEqual([
+      { path: 'byRisk.bands.0.consecutiveGreen', message: '6 green probes × 5000ms exceed the gate timeout 20000ms: the gate could never pass' },
+    ]);
   });
 });
