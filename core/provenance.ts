@@ -96,6 +96,8 @@ export interface ProvenanceEvidence {
   changeRequestDigest: string;
   evalReportDigest: string;
   policyDecisionDigest: string;
+  /** The health gates' decision log (a promotion's: every probe, its figures and verdict), when the release has one. */
+  healthGatesDigest?: string;
   /** Appeals decided for this train, exported into the provenance. */
   appeals?: { id: string; status: string; decidedBy?: string; rules: string[] }[];
   startedOn?: string;
@@ -122,6 +124,7 @@ export function buildStatement(subjects: Record<string, string>, evidence: Prove
         internalParameters: {
           evalReport: { digest: { sha256: evidence.evalReportDigest } },
           policyDecision: { digest: { sha256: evidence.policyDecisionDigest } },
+          ...(evidence.healthGatesDigest ? { healthGates: { digest: { sha256: evidence.healthGatesDigest } } } : {}),
           appeals: evidence.appeals ?? [],
         },
         resolvedDependencies: [
@@ -129,6 +132,7 @@ export function buildStatement(subjects: Record<string, string>, evidence: Prove
           { name: 'change-request.json', digest: { sha256: evidence.changeRequestDigest } },
           { name: 'eval-report.json', digest: { sha256: evidence.evalReportDigest } },
           { name: 'policy-decision.json', digest: { sha256: evidence.policyDecisionDigest } },
+          ...(evidence.healthGatesDigest ? [{ name: 'health-gates.json', digest: { sha256: evidence.healthGatesDigest } }] : []),
         ],
       },
       runDetails: {

@@ -4,6 +4,7 @@
  *
  *   <dir>/manifests/<name>          subjects (sha256 of each file)
  *   <dir>/evidence/change-request.json, eval-report.json, policy-decision.json   (canonical JSON)
+ *   <dir>/evidence/health-gates.json   the decision log of the rollout's gates (a promotion's bundle)
  *   <dir>/provenance.dsse.json      DSSE envelope (in-toto Statement v1, SLSA Provenance v1)
  *
  * `verifyRelease` checks the signature, every subject digest, every evidence digest, and that no
@@ -21,7 +22,7 @@ import { ProvenanceError, signStatement, verifyEnvelope, type SigningKey } from 
 export const DEFAULT_RELEASES_DIR = STATE.releases;
 
 export const ENVELOPE_FILE = 'provenance.dsse.json';
-export const EVIDENCE_FILES = { changeRequest: 'change-request.json', evalReport: 'eval-report.json', policyDecision: 'policy-decision.json' } as const;
+export const EVIDENCE_FILES = { changeRequest: 'change-request.json', evalReport: 'eval-report.json', policyDecision: 'policy-decision.json', healthGates: 'health-gates.json' } as const;
 
 export interface ReleaseInput {
   /** name → file content (e.g. 'deployment.yaml' → YAML text). */
@@ -29,7 +30,9 @@ export interface ReleaseInput {
   changeRequest: unknown;
   evalReport: unknown;
   policyDecision: unknown;
-  evidence: Omit<ProvenanceEvidence, 'changeRequestDigest' | 'evalReportDigest' | 'policyDecisionDigest'>;
+  /** The rollout's decision log, signed with the promotion (absent for the merge statement: no rollout yet). */
+  healthGates?: unknown;
+  evidence: Omit<ProvenanceEvidence, 'changeRequestDigest' | 'evalReportDigest' | 'policyDecisionDigest' | 'healthGatesDigest'>;
 }
 
 const safeName = (name: string) => {
@@ -47,8 +50,16 @@ export function writeRelease(dir: string, input: ReleaseInput, key: SigningKey):
   files[`evidence/${EVIDENCE_FILES.changeRequest}`] = cr;
   files[`evidence/${EVIDENCE_FILES.evalReport}`] = ev;
   files[`evidence/${EVIDENCE_FILES.policyDecision}`] = pd;
+  const hg = input.healthGates === undefined ? undefined : canonicalJson(input.healthGates);
+  if (hg !== undefined) files[`evidence/${EVIDENCE_FILES.healthGates}`] = hg;
   const subjects = Object.fromEntries(Object.entries(input.manifests).map(([name, content]) => [`manifests/${name}`, sha256Hex(content)]));
-  const statement = buildStatement(subjects, { ...input.evidence, changeRequestDigest: sha256Hex(cr), evalReportDigest: sha256Hex(ev), policyDecisionDigest: sha256Hex(pd) });
+  const statement = buildStatement(subjects, {
+    ...input.evidence,
+    changeRequestDigest: sha256Hex(cr),
+    evalReportDigest: sha256Hex(ev),
+    policyDecisionDigest: sha256Hex(pd),
+    ...(hg !== undefined ? { healthGatesDigest: sha256Hex(hg) } : {}),
+  });
   const envelope = signStatement(statement, key);
   files[ENVELOPE_FILE] = JSON.stringify(envelope, null, 2) + '\n';
 

@@ -110,6 +110,11 @@ export interface ProgressiveRolloutResult {
   previousStableSha?: string | null;
   /** The rollout's timeline (weights, gates, rollback), for the train's record; absent in results recorded before it. */
   history?: HistoryEntry[];
+  /**
+   * The decision log: every probe in order, with its figures, the metric queries and values or the judge's
+   * statistics, and its verdict and reasons (the release's signed provenance carries it); absent in results recorded before it.
+   */
+  decisions?: JudgedProbe[];
 }
 
 export interface TrainStatus {

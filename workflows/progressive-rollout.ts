@@ -96,6 +96,12 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
     throw err;
   }
   const status: RolloutStatus = { weight: 0, stepIndex: -1, paused: false, lastProbes: [], history: [] };
+  /** Every judged probe, for the decision log; the status keeps only the last few. */
+  const decisions: JudgedProbe[] = [];
+  const judgedProbe = (judged: JudgedProbe) => {
+    decisions.push(judged);
+    status.lastProbes = [...status.lastProbes, judged].slice(-MAX_PROBES_KEPT);
+  };
   let abortBy: OperatorSignal | undefined;
   let promoteBy: OperatorSignal | undefined;
   const record = (kind: string, detail: string, by?: string) => status.history.push({ at: Date.now(), kind, detail, by });
@@ -143,7 +149,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
       { key: searchAttributes.canaryWeight, value: 0 },
       { key: searchAttributes.outcome, value: outcome },
     ]);
-    return { outcome, reason, finalWeight: 0, mttrMs, probes: status.lastProbes.length, history: status.history };
+    return { outcome, reason, finalWeight: 0, mttrMs, probes: decisions.length, history: status.history, decisions };
   };
 
   /** The canary failed hard: back to stable now, the trip as the reason and the first red. */
@@ -193,7 +199,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
         aborted: () => abortBy !== undefined,
       },
     );
-    if (!deployed) return { outcome: 'aborted', reason: `${abortReason()} while waiting for '${input.service}'`, finalWeight: 0, probes: 0, history: status.history };
+    if (!deployed) return { outcome: 'aborted', reason: `${abortReason()} while waiting for '${input.service}'`, finalWeight: 0, probes: 0, history: status.history, decisions };
     if (status.waitingFor !== undefined) record('service-free', `'${input.service}' is free; deploying`);
     status.waitingFor = undefined;
     canaryDeployed = true;
@@ -245,7 +251,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
           const probeVerdict: ProbeVerdict = evalReasons.length > 0 || verdict.outcome === 'fail' ? 'red' : verdict.outcome === 'pass' ? 'green' : 'inconclusive';
           const reasons = [...evalReasons, ...(verdict.outcome === 'pass' ? [] : verdict.evidence.filter((e) => e.outcome !== 'pass').map((e) => e.words))];
           const judged: JudgedProbe = { ...withoutLatencies(sample), verdict: probeVerdict, reasons, evidence: verdict.evidence };
-          status.lastProbes = [...status.lastProbes, judged].slice(-MAX_PROBES_KEPT);
+          judgedProbe(judged);
           passStreak = probeVerdict === 'green' ? passStreak + 1 : 0;
           status.gate = { consecutiveGreen: passStreak, red: probeVerdict === 'red' ? 1 : 0, probes };
           if (probeVerdict === 'red') {
@@ -294,7 +300,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
           judged = { ...withoutLatencies(sample), verdict: evalReasons.length > 0 ? 'red' : checked.verdict, reasons: [...evalReasons, ...checked.reasons] };
         } else judged = judgeProbe(withoutLatencies(sample), plan.thresholds, input.evalScore);
         totalProbes++;
-        status.lastProbes = [...status.lastProbes, judged].slice(-MAX_PROBES_KEPT);
+        judgedProbe(judged);
         if (judged.verdict === 'red' && firstRedAt === undefined) firstRedAt = judged.at;
         const next = advanceGate(progress, judged.verdict, gate);
         progress = next.progress;
@@ -321,7 +327,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
     status.outcome = 'promoted';
     record('promote', `canary ${input.sha.slice(0, 12)} is now stable at 100%`);
     upsertSearchAttributes([{ key: searchAttributes.outcome, value: 'promoted' }]);
-    return { outcome: 'promoted', reason: 'all health gates passed', finalWeight: 100, probes: totalProbes, previousStableSha: promoted.previousStableSha, history: status.history };
+    return { outcome: 'promoted', reason: 'all health gates passed', finalWeight: 100, probes: totalProbes, previousStableSha: promoted.previousStableSha, history: status.history, decisions };
   } catch (err) {
     // Compensation: a cancelled or failed rollout must never leave the canary taking traffic.
     if (canaryDeployed && status.outcome === undefined) {

@@ -475,7 +475,14 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
           environment: cr.environment,
           service: cr.service,
           by: approvedBy?.by ?? cr.author,
-          release: { changeRequest: cr, evalReport: evals, policyDecision: decision, evidence: { ...evidence, environment: cr.environment } },
+          release: {
+            changeRequest: cr,
+            evalReport: evals,
+            policyDecision: decision,
+            // The gates' decision log: the plan they judged by and every probe's figures and verdict.
+            healthGates: { plan: describePlan(plan), thresholds: plan.thresholds, ...(plan.judge ? { judge: plan.judge } : {}), ...(plan.metrics ? { metrics: plan.metrics } : {}), decisions: result.decisions ?? [] },
+            evidence: { ...evidence, environment: cr.environment },
+          },
         });
       } catch (err) {
         // GitOps refused the release (a guard) or stayed unreachable: what runs goes back to the previous

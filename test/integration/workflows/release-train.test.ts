@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { loadOrCreateSigningKey } from '../../../provenance/signing';
@@ -95,7 +96,8 @@ const start = (args: Parameters<typeof releaseTrain>[0], id = `train-${args.id}-
 
 test('a good change is promoted to 100% after every health gate, with the transient probe failure retried', async () => {
   const fixture = await newFixture('greeter-good');
-  const handle = await start(fixture.change('good-change', 'good-1'));
+  const change = fixture.change('good-change', 'good-1');
+  const handle = await start(change);
   const result = await handle.result();
   expect(result.outcome).toBe('promoted');
   expect(result.rollout?.finalWeight).toBe(100);
@@ -109,6 +111,15 @@ test('a good change is promoted to 100% after every health gate, with the transi
   expect(rollout.history.filter((h) => h.kind === 'gate-passed')).toHaveLength(3);
   const live = await fixture.deployer.status({ service: fixture.service });
   expect(live.stable?.sha).toBe(result.mergeSha);
+  // The promotion's signed provenance carries the gates' decision log: every probe, its figures and verdict.
+  const promotedBundle = path.join(stateDir, 'gitops', 'environments', change.environment, fixture.service);
+  const verified = verifyRelease(promotedBundle, loadOrCreateSigningKey(path.join(stateDir, 'keys')).publicKey);
+  expect(verified.evidence['health-gates.json']).toMatch(/^[0-9a-f]{64}$/);
+  const gates = JSON.parse(fs.readFileSync(path.join(promotedBundle, 'evidence', 'health-gates.json'), 'utf8')) as { plan: string; decisions: { weight: number; verdict: string; canary: { requests: number } }[] };
+  expect(gates.decisions).toHaveLength(result.rollout!.probes);
+  expect(new Set(gates.decisions.map((d) => d.weight))).toEqual(new Set([10, 50, 100]));
+  expect(gates.decisions.filter((d) => d.verdict === 'red')).toEqual([]);
+  expect(gates.plan).toMatch(/^1\. setWeight 10% → gate/);
   const desc = await handle.describe();
   expect(desc.typedSearchAttributes.get({ name: 'MaestroOutcome', type: 'KEYWORD' } as never)).toBe('promoted');
 });

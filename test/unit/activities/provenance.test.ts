@@ -67,7 +67,16 @@ describe('release bundles and `maestro provenance verify`', () => {
     fs.writeFileSync(path.join(dir, 'evidence/eval-report.json'), JSON.stringify({ ...evalReport, score: 0.99 }));
     expect(() => verifyRelease(dir, key.publicKey)).toThrow(/evidence\/eval-report.json was modified/);
 
+    // A promotion's bundle carries the gates' decision log, signed like the rest: edited, it fails verification.
+    const decisions = [{ weight: 10, verdict: 'green', reasons: [], canary: { requests: 120, errors: 0, p95Ms: 41.2 } }];
+    const { statement } = writeRelease(dir, { ...release(), healthGates: { plan: '1. setWeight 10% → gate …', decisions } }, key);
+    expect(statement.predicate.buildDefinition.resolvedDependencies).toContainEqual({ name: 'health-gates.json', digest: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect(verifyRelease(dir, key.publicKey).evidence['health-gates.json']).toBe(sha256Hex(fs.readFileSync(path.join(dir, 'evidence/health-gates.json'))));
+    fs.writeFileSync(path.join(dir, 'evidence/health-gates.json'), JSON.stringify({ plan: '', decisions: [{ ...decisions[0], verdict: 'green', canary: { requests: 120, errors: 0, p95Ms: 12 } }] }));
+    expect(() => verifyRelease(dir, key.publicKey)).toThrow(/evidence\/health-gates.json was modified/);
+
     writeRelease(dir, release(), key);
+    expect(fs.existsSync(path.join(dir, 'evidence/health-gates.json'))).toBe(false);
     fs.writeFileSync(path.join(dir, 'manifests/extra.yaml'), 'kind: Secret\n');
     expect(() => verifyRelease(dir, key.publicKey)).toThrow('manifests/extra.yaml is not covered by the provenance');
 
