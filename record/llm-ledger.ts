@@ -16,6 +16,7 @@ export interface LedgerRow {
   stage: string;
   callType: string;
   templateId: string;
+  provider: string;
   model: string;
   tier: string;
   promptKey: string;
@@ -107,6 +108,7 @@ export class LlmLedgerStore implements LlmLedger {
       stage: r.stage,
       callType: r.callType,
       templateId: r.templateId,
+      provider: r.provider,
       model: r.model,
       tier: r.tier,
       promptKey: r.promptKey,
