@@ -43,6 +43,7 @@ export interface LlmCallRow {
   model: string;
   tier: Tier | 'embedding';
   promptKey: string;
+  promptChars: number;
   tokensIn: number;
   tokensOut: number;
   latencyMs: number;
@@ -80,8 +81,8 @@ export class LlmBudgetExceededError extends PermanentError {
   }
 }
 
-/** The router's calibrated picks (`maestro router calibrate`): per call type, prompts up to `smallUpToTokens` go to the small tier. */
-export const routingTableSchema = z.record(z.string().min(1), z.object({ smallUpToTokens: z.number().int().min(-1) }).passthrough());
+/** The router's calibrated picks (`maestro router calibrate`): per call type, prompts of up to `smallUpToChars` characters go to the small tier. */
+export const routingTableSchema = z.record(z.string().min(1), z.object({ smallUpToChars: z.number().int().min(-1) }).passthrough());
 export type RoutingTable = z.output<typeof routingTableSchema>;
 
 export interface SemanticCacheOptions {
@@ -196,7 +197,7 @@ export class LlmGateway {
   tierFor(callType: string, prompt: string): Tier {
     const route = this.opts.routes?.[callType];
     if (!route) return 'large';
-    return estimateTokens(prompt) <= route.smallUpToTokens ? 'small' : 'large';
+    return prompt.length <= route.smallUpToChars ? 'small' : 'large';
   }
 
   private client(model: string): LlmClient {
@@ -237,7 +238,8 @@ export class LlmGateway {
       provider: this.opts.provider,
       model,
       tier,
-      promptKey: key,
+      promptKey: cacheKey({ callType: call.callType, model: '', template, params: {}, prompt }),
+      promptChars: prompt.length,
     };
     const attributes = { [GEN_AI.operationName]: 'chat', [GEN_AI.providerName]: this.opts.provider, [GEN_AI.requestModel]: model, 'maestro.llm.call_type': call.callType, 'maestro.llm.template': template, 'maestro.llm.tier': tier, ...(call.trainId ? { 'maestro.train_id': call.trainId } : {}), ...(call.stage ? { 'maestro.stage': call.stage } : {}) };
     return maestroTracer().startActiveSpan(`llm ${call.callType}`, { kind: SpanKind.INTERNAL, attributes }, async (span) => {
@@ -343,7 +345,8 @@ export class LlmGateway {
       provider: this.opts.provider,
       model,
       tier: 'embedding' as const,
-      promptKey: cacheKey({ callType: 'embedding', model, template: 'embedding', params: {}, prompt: call.texts.join('\u0000') }),
+      promptKey: cacheKey({ callType: 'embedding', model: '', template: 'embedding', params: {}, prompt: call.texts.join('\u0000') }),
+      promptChars: call.texts.reduce((n, t) => n + t.length, 0),
     };
     await this.checkBudget(base, priceCost(call.texts.reduce((n, t) => n + estimateTokens(t), 0), 0, prices));
     const started = performance.now();

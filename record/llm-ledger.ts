@@ -20,6 +20,7 @@ export interface LedgerRow {
   model: string;
   tier: string;
   promptKey: string;
+  promptChars: number;
   tokensIn: number;
   tokensOut: number;
   latencyMs: number;
@@ -47,6 +48,7 @@ export class LlmLedgerStore implements LlmLedger {
         model: row.model,
         tier: row.tier,
         promptKey: row.promptKey,
+        promptChars: row.promptChars,
         tokensIn: row.tokensIn,
         tokensOut: row.tokensOut,
         latencyMs: row.latencyMs,
@@ -112,6 +114,7 @@ export class LlmLedgerStore implements LlmLedger {
       model: r.model,
       tier: r.tier,
       promptKey: r.promptKey,
+      promptChars: r.promptChars,
       tokensIn: r.tokensIn,
       tokensOut: r.tokensOut,
       latencyMs: r.latencyMs,

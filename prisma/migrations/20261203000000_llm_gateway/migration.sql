@@ -12,6 +12,7 @@ CREATE TABLE "llm_calls" (
     "model" TEXT NOT NULL,
     "tier" TEXT NOT NULL,
     "prompt_key" TEXT NOT NULL,
+    "prompt_chars" INTEGER NOT NULL DEFAULT 0,
     "tokens_in" INTEGER NOT NULL DEFAULT 0,
     "tokens_out" INTEGER NOT NULL DEFAULT 0,
     "latency_ms" DOUBLE PRECISION NOT NULL DEFAULT 0,
