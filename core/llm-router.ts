@@ -48,7 +48,8 @@ export function wilson(passed: number, n: number, confidence = 0.95): Rate {
   const denominator = 1 + (z * z) / n;
   const centre = (p + (z * z) / (2 * n)) / denominator;
   const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / denominator;
-  return { passed, n, rate: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+  // The bounds are exact at the edges (0/n, n/n), where the float arithmetic would miss 0 or 1 by 1e-17.
+  return { passed, n, rate: p, low: passed === 0 ? 0 : Math.max(0, centre - half), high: passed === n ? 1 : Math.min(1, centre + half) };
 }
 
 /**
