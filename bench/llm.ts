@@ -9,19 +9,20 @@
  *
  *   1. router: the first ROUTER_FIT commits answered fresh by both tiers and labelled → calibrateRouter;
  *      the next ROUTER_TEST commits (held out) answered by both → routed vs always-large $/PR and pass rate;
- *   2. semantic threshold: fitted on labelled pairs of the fit commits (same type = may share an answer)
- *      as the lowest cosine whose pairs above it share a type ≥ 95% of the time;
- *   3. cache: every remaining commit through the gateway (exact + semantic, routed); hit rate; a sample of
+ *   2. semantic threshold: fitted on labelled pairs of the last THRESHOLD_SET commits (same type = may
+ *      share an answer) as the lowest cosine whose pairs above it share a type ≥ 95% of the time;
+ *   3. cache: the next TASKS commits through the gateway (exact + semantic, routed); hit rate; a sample of
  *      hits asked again fresh → false-hit rate (answer differs) and Eval Score Δ (fresh − cached);
  *   4. overhead: the same request through the gateway (ledger, caps, no cache) and straight to the server.
- * Sizes: MAESTRO_BENCH_LLM_ROUTER_FIT (60), _ROUTER_TEST (40), _HIT_SAMPLE (40), _OVERHEAD (20).
+ * Sizes (small: the model shares 2 cores): MAESTRO_BENCH_LLM_ROUTER_FIT (16), _ROUTER_TEST (16), _TASKS (240),
+ * _THRESHOLD_SET (80), _HIT_SAMPLE (20), _OVERHEAD (10).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { quantile } from 'simple-statistics';
-import { vectorCosine } from '../core/llm-gateway';
+import { normalizePrompt, vectorCosine } from '../core/llm-gateway';
 import { calibrateRouter, formatCalibration, wilson, type LabelledCall } from '../core/llm-router';
 import { ensureLlmServer, llmServerOptionsFromEnv, LOCAL_MODELS } from '../infra/llm/server';
 import { ensurePostgres } from '../infra/postgres/server';
@@ -32,10 +33,12 @@ import { migrate } from '../record/migrate';
 
 const TYPES = ['feat', 'fix', 'docs', 'chore', 'refactor', 'test', 'build', 'ci', 'style', 'perf'] as const;
 const size = (name: string, fallback: number) => Number(process.env[`MAESTRO_BENCH_LLM_${name}`] ?? fallback);
-const ROUTER_FIT = size('ROUTER_FIT', 60);
-const ROUTER_TEST = size('ROUTER_TEST', 40);
-const HIT_SAMPLE = size('HIT_SAMPLE', 40);
-const OVERHEAD = size('OVERHEAD', 20);
+const ROUTER_FIT = size('ROUTER_FIT', 16);
+const ROUTER_TEST = size('ROUTER_TEST', 16);
+const TASKS = size('TASKS', 240);
+const THRESHOLD_SET = size('THRESHOLD_SET', 80);
+const HIT_SAMPLE = size('HIT_SAMPLE', 20);
+const OVERHEAD = size('OVERHEAD', 10);
 
 interface Commit {
   sha: string;
@@ -43,8 +46,7 @@ interface Commit {
   description: string;
 }
 
-const SYSTEM = `Classify a git commit by its description. Answer with one word: ${TYPES.join(', ')}.
-Examples: "add retry option" -> feat; "handle empty body" -> fix; "update readme" -> docs; "update dependency x to v2" -> chore; "add tests for retry" -> test.`;
+const SYSTEM = `Commit type? One word: ${TYPES.join(', ')}.`;
 
 /** The eval: the first commit type named in the answer equals the label. */
 function typeIn(answer: string): string | undefined {
@@ -64,6 +66,9 @@ const task = (c: Commit, over: Partial<ChatCall> = {}): ChatCall => ({
   stage: 'classify',
   ...over,
 });
+
+/** The text the gateway embeds as a prompt's semantic-cache key (its messages, normalized). */
+const normalizedPromptOf = (c: Commit) => normalizePrompt(task(c).messages.map((m) => `${m.role}: ${m.content}`).join('\n'));
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const usd = (x: number) => `$${x.toFixed(8)}`;
@@ -116,6 +121,7 @@ async function main(): Promise<void> {
     const fit = commits.slice(0, ROUTER_FIT);
     const held = commits.slice(ROUTER_FIT, ROUTER_FIT + ROUTER_TEST);
     const fitAnswers = [];
+    console.log(`   (answering ${fit.length} + ${held.length} commits with both tiers …)`);
     for (const c of fit) fitAnswers.push({ c, ...(await both(c)) });
     const labelled: LabelledCall[] = fitAnswers.flatMap((a) => (['small', 'large'] as const).map((tier) => ({ callType: 'classify-commit', promptKey: a[tier].promptKey, promptChars: a[tier].promptChars, tier, passed: a[tier].passed, costUsd: a[tier].costUsd })));
     const calibration = calibrateRouter(labelled, { tolerance: 0.01 });
@@ -138,9 +144,11 @@ async function main(): Promise<void> {
     console.log(`   held out (${held.length} commits = PRs, one call each): routed ${usd(routedCost / held.length)}/PR, pass ${pct(rr.rate)} [${pct(rr.low)}, ${pct(rr.high)}]; always-large ${usd(largeCost / held.length)}/PR, pass ${pct(lr.rate)} [${pct(lr.low)}, ${pct(lr.high)}]; routed is ${pct(1 - routedCost / largeCost)} cheaper`);
 
     // 2. Semantic threshold on labelled pairs of the fit commits: the lowest cosine whose pairs share a type ≥ 95%.
-    const vectors = await fresh.embed({ texts: fit.map((c) => c.description), callType: 'bench.threshold' });
+    const thresholdSet = commits.slice(-THRESHOLD_SET);
+    const vectors = await fresh.embed({ texts: thresholdSet.map((c) => normalizedPromptOf(c)), callType: 'bench.threshold' });
     const pairs: { similarity: number; same: boolean }[] = [];
-    for (let i = 0; i < fit.length; i++) for (let j = i + 1; j < fit.length; j++) pairs.push({ similarity: vectorCosine(vectors[i]!, vectors[j]!), same: fit[i]!.type === fit[j]!.type });
+    for (let i = 0; i < thresholdSet.length; i++)
+      for (let j = i + 1; j < thresholdSet.length; j++) pairs.push({ similarity: vectorCosine(vectors[i]!, vectors[j]!), same: thresholdSet[i]!.type === thresholdSet[j]!.type });
     pairs.sort((a, b) => b.similarity - a.similarity);
     let semanticThreshold = 0.99;
     let same = 0;
@@ -149,10 +157,10 @@ async function main(): Promise<void> {
       if (i >= 9 && same / (i + 1) >= 0.95) semanticThreshold = p.similarity;
     });
     const above = pairs.filter((p) => p.similarity >= semanticThreshold);
-    console.log(`\n2. semantic threshold ${semanticThreshold.toFixed(4)}: ${above.length} of ${pairs.length} labelled pairs at or above it, ${pct(above.filter((p) => p.same).length / Math.max(1, above.length))} of them share a type`);
+    console.log(`\n2. semantic threshold ${semanticThreshold.toFixed(4)} (fitted on the last ${thresholdSet.length} commits, not replayed below): ${above.length} of ${pairs.length} labelled pairs at or above it, ${pct(above.filter((p) => p.same).length / Math.max(1, above.length))} of them share a type`);
 
     // 3. The cache on the rest of the history, routed.
-    const rest = commits.slice(ROUTER_FIT + ROUTER_TEST);
+    const rest = commits.slice(ROUTER_FIT + ROUTER_TEST, Math.min(ROUTER_FIT + ROUTER_TEST + TASKS, commits.length - THRESHOLD_SET));
     const cached = new LlmGateway({ ...base, cache: { exact: true, semantic: { ...DEFAULT_SEMANTIC_CACHE, threshold: semanticThreshold, auditRate: 0.1 } }, routes: Object.fromEntries(calibration.map((c) => [c.callType, { smallUpToChars: c.smallUpToChars }])), agree: (x, y) => typeIn(x) === typeIn(y) });
     const hits: { c: Commit; text: string; tier: 'small' | 'large' }[] = [];
     const outcomes = { miss: 0, exact: 0, semantic: 0 };
@@ -165,6 +173,7 @@ async function main(): Promise<void> {
       if (passes(r.text, c.type)) servedPass++;
       outcomes[r.cache]++;
       if (r.cache !== 'miss') hits.push({ c, text: r.text, tier: r.tier });
+      if (served % 50 === 0) console.log(`   … ${served}/${rest.length} commits, ${hits.length} hits`);
     }
     const restTrains = new Set(rest.map((c) => task(c).trainId));
     const spent = (await ledger.rows()).filter((r) => r.trainId && restTrains.has(r.trainId) && !r.callType.startsWith('bench.')).reduce((n, r) => n + r.costUsd, 0);
