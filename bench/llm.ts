@@ -14,8 +14,8 @@
  *   3. cache: the next TASKS commits through the gateway (exact + semantic, routed); hit rate; a sample of
  *      hits asked again fresh → false-hit rate (answer differs) and Eval Score Δ (fresh − cached);
  *   4. overhead: the same request through the gateway (ledger, caps, no cache) and straight to the server.
- * Sizes (small: the model shares 2 cores): MAESTRO_BENCH_LLM_ROUTER_FIT (16), _ROUTER_TEST (16), _TASKS (240),
- * _THRESHOLD_SET (80), _HIT_SAMPLE (20), _OVERHEAD (10).
+ * Sizes: MAESTRO_BENCH_LLM_ROUTER_FIT (50), _ROUTER_TEST (50), _TASKS (all the rest: 225), _THRESHOLD_SET (80),
+ * _HIT_SAMPLE (40), _OVERHEAD (30).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -33,12 +33,12 @@ import { migrate } from '../record/migrate';
 
 const TYPES = ['feat', 'fix', 'docs', 'chore', 'refactor', 'test', 'build', 'ci', 'style', 'perf'] as const;
 const size = (name: string, fallback: number) => Number(process.env[`MAESTRO_BENCH_LLM_${name}`] ?? fallback);
-const ROUTER_FIT = size('ROUTER_FIT', 16);
-const ROUTER_TEST = size('ROUTER_TEST', 16);
-const TASKS = size('TASKS', 240);
+const ROUTER_FIT = size('ROUTER_FIT', 50);
+const ROUTER_TEST = size('ROUTER_TEST', 50);
+const TASKS = size('TASKS', 1000);
 const THRESHOLD_SET = size('THRESHOLD_SET', 80);
-const HIT_SAMPLE = size('HIT_SAMPLE', 20);
-const OVERHEAD = size('OVERHEAD', 10);
+const HIT_SAMPLE = size('HIT_SAMPLE', 40);
+const OVERHEAD = size('OVERHEAD', 30);
 
 interface Commit {
   sha: string;

@@ -10,8 +10,10 @@
  *                               embedding is weaker than a trained embedder's — the semantic cache calibrates
  *                               its threshold on labelled pairs for exactly that reason)
  *
- * Threads are set explicitly (MAESTRO_LLM_THREADS, default 2): node-llama-cpp's default is ~40× slower
- * on these 2-core machines. One request per model at a time (a queue): a context has one sequence.
+ * Threads are set explicitly (MAESTRO_LLM_THREADS, default 1): node-llama-cpp's default is ~40× slower
+ * on these 2-core machines, and on a shared, loaded machine (load average 15–20 on 2 cores) 2 threads
+ * took 8–14 s a call against 0.2 s with 1 (llama.cpp's threads spin at each barrier, so an
+ * oversubscribed CPU stalls them all); raise it on a machine of your own. One request per model at a time (a queue): a context has one sequence.
  * `ensureLlmServer()` reuses a server of this project answering on the port, else starts one detached.
  */
 import { spawn } from 'node:child_process';
@@ -45,7 +47,7 @@ export const LOCAL_MODELS: LlmModelFile[] = [
 
 const envSchema = z.object({
   MAESTRO_LLM_PORT: z.coerce.number().int().min(1).max(65535).default(8411),
-  MAESTRO_LLM_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  MAESTRO_LLM_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   MAESTRO_LLM_CONTEXT: z.coerce.number().int().min(256).max(32768).default(2048),
 });
 
