@@ -46,11 +46,21 @@ interface Commit {
   description: string;
 }
 
-const SYSTEM = `Commit type? One word: ${TYPES.join(', ')}.`;
+const SYSTEM = `Classify each git commit as one word: ${TYPES.join(', ')}.`;
+/** Few-shot turns (not from the corpus): a 135M model follows examples, not instructions. */
+const SHOTS: [string, string][] = [
+  ['add retry option', 'feat'],
+  ['fix crash on empty body', 'fix'],
+  ['update readme', 'docs'],
+  ['update dependency typescript to v5', 'chore'],
+  ['add tests for retry', 'test'],
+  ['simplify url utils', 'refactor'],
+];
 
-/** The eval: the first commit type named in the answer equals the label. */
+/** The eval: the type the answer starts with equals the label. */
 function typeIn(answer: string): string | undefined {
-  return answer.toLowerCase().match(new RegExp(`\\b(${TYPES.join('|')})\\b`))?.[1];
+  const text = answer.trim().toLowerCase();
+  return TYPES.find((t) => text.startsWith(t));
 }
 const passes = (answer: string, label: string) => typeIn(answer) === label;
 
@@ -59,6 +69,10 @@ const task = (c: Commit, over: Partial<ChatCall> = {}): ChatCall => ({
   template: { id: 'bench.classify-commit', version: '1' },
   messages: [
     { role: 'system', content: SYSTEM },
+    ...SHOTS.flatMap(([d, t]) => [
+      { role: 'user' as const, content: d },
+      { role: 'assistant' as const, content: t },
+    ]),
     { role: 'user', content: c.description },
   ],
   maxTokens: 4,

@@ -16,12 +16,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { SpanKind } from '@opentelemetry/api';
 import { z } from 'zod';
 import { PermanentError } from '../core/errors';
 import { budgetVerdict, cacheKey, estimateTokens, normalizePrompt, parsePriceTable, priceAt, vectorCosine, type BudgetCaps, type PriceTable } from '../core/llm-gateway';
 import { costUsd as priceCost, GEN_AI, LLM_COST_USD } from '../core/llm-usage';
-import { maestroTracer } from '../io/tracing';
+import { inSpan } from '../io/tracing';
 import { createLlmClient, describeIssues, LlmResponseError, type ChatMessage, type LlmClient } from './openai';
 
 export type Tier = 'small' | 'large';
@@ -242,18 +242,10 @@ export class LlmGateway {
       promptChars: prompt.length,
     };
     const attributes = { [GEN_AI.operationName]: 'chat', [GEN_AI.providerName]: this.opts.provider, [GEN_AI.requestModel]: model, 'maestro.llm.call_type': call.callType, 'maestro.llm.template': template, 'maestro.llm.tier': tier, ...(call.trainId ? { 'maestro.train_id': call.trainId } : {}), ...(call.stage ? { 'maestro.stage': call.stage } : {}) };
-    return maestroTracer().startActiveSpan(`llm ${call.callType}`, { kind: SpanKind.INTERNAL, attributes }, async (span) => {
-      try {
-        const result = await this.chatInSpan(call, { tier, model, template, params, key, base, prompt });
-        span.setAttributes({ 'maestro.llm.cache': result.cache, [GEN_AI.inputTokens]: result.tokensIn, [GEN_AI.outputTokens]: result.tokensOut, [LLM_COST_USD]: result.costUsd });
-        return result;
-      } catch (err) {
-        span.setAttribute('error.type', (err as Error).name);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-        throw err;
-      } finally {
-        span.end();
-      }
+    return inSpan(`llm ${call.callType}`, { kind: SpanKind.INTERNAL, attributes }, async (span) => {
+      const result = await this.chatInSpan(call, { tier, model, template, params, key, base, prompt });
+      span.setAttributes({ 'maestro.llm.cache': result.cache, [GEN_AI.inputTokens]: result.tokensIn, [GEN_AI.outputTokens]: result.tokensOut, [LLM_COST_USD]: result.costUsd });
+      return result;
     });
   }
 

@@ -1,29 +1,17 @@
 /** `maestro cost` and `maestro router calibrate` over a real record holding the gateway's ledger rows. */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { LlmCallRow } from '../../../../llm/gateway';
 import { LlmLedgerStore } from '../../../../record/llm-ledger';
 import { RecordStore } from '../../../../record/store';
 import { freshDatabase, type FreshDb } from '../../../helpers/fresh-db';
+import { maestroOn } from '../../../helpers/maestro-cli';
 import { seedTrain } from '../../../helpers/record-fixture';
 
-const MAESTRO = path.resolve(__dirname, '../../../../bin/maestro');
-const run = promisify(execFile);
 let db: FreshDb;
 let out: string;
-
-async function maestro(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(MAESTRO, args, { env: { ...process.env, MAESTRO_DATABASE_URL: db.url }, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const maestro = (args: string[]) => maestroOn(db.url, args);
 
 const call = (over: Partial<LlmCallRow>): LlmCallRow => ({
   stage: 'synthesizeSpec',
