@@ -81,8 +81,8 @@ const task = (c: Commit, over: Partial<ChatCall> = {}): ChatCall => ({
   ...over,
 });
 
-/** The text the gateway embeds as a prompt's semantic-cache key (its messages, normalized). */
-const normalizedPromptOf = (c: Commit) => normalizePrompt(task(c).messages.map((m) => `${m.role}: ${m.content}`).join('\n'));
+/** The text the gateway embeds as a prompt's semantic-cache key (its last message, normalized). */
+const normalizedPromptOf = (c: Commit) => normalizePrompt(c.description);
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const usd = (x: number) => `$${x.toFixed(8)}`;
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   const prisma = createPrisma(db.url);
   const ledger = new LlmLedgerStore({ prisma });
   const [SMALL, LARGE] = LOCAL_MODELS.map((m) => m.id) as [string, string];
-  const base: GatewayOptions = { provider: 'local', baseUrl: server.url, tiers: { small: SMALL, large: LARGE }, embeddingModel: SMALL, prices: loadPriceTable(), caps: {}, ledger, cache: { exact: false } };
+  const base: GatewayOptions = { provider: 'local', baseUrl: server.url, tiers: { small: SMALL, large: LARGE }, embeddingModel: SMALL, prices: loadPriceTable(), caps: {}, ledger, cache: { exact: false }, timeoutMs: 300_000 };
   const started = Date.now();
   console.log(`LLM bench: ${commits.length} commits of ${corpus.source}@${corpus.head.slice(0, 12)}; server ${server.url} (${server.reused ? 'reused' : 'started'})`);
   try {

@@ -3,8 +3,8 @@
  * Each call:
  *   1. picks a tier (the caller's, else the router's calibrated pick for the call type, else `large`);
  *   2. looks in the cache: exact (call type, model, template, parameters, normalized prompt), then
- *      semantic (the prompt's embedding against cached prompts of the same call type, model and
- *      template; a hit needs cosine ≥ the calibrated threshold). A sample of semantic hits
+ *      semantic (the last message's embedding against those cached under the same call type, model,
+ *      template and preceding messages; a hit needs cosine ≥ the calibrated threshold). A sample of semantic hits
  *      (`auditRate`) is asked again and compared: a disagreement is a false hit, and when false hits
  *      pass `maxFalseHitRate` over the last audits the threshold moves up;
  *   3. checks the budget caps (per train, per UTC day) against the ledger before calling; a call that
@@ -157,6 +157,18 @@ export function loadPriceTable(file = path.join(__dirname, 'prices.json')): Pric
   return parsePriceTable(JSON.parse(fs.readFileSync(file, 'utf8')), file);
 }
 
+/** The message the semantic cache compares: the last one (the variable part; what precedes it is the scope). */
+const lastMessage = (call: ChatCall): string => call.messages[call.messages.length - 1]?.content ?? '';
+
+/**
+ * The semantic cache's scope: the template plus a digest of every message before the last (system prompt,
+ * few-shot turns, history), so a near-duplicate is served only under the same instructions and context.
+ */
+function semanticScope(call: ChatCall, template: string): string {
+  const context = call.messages.slice(0, -1).map((m) => `${m.role}: ${m.content}`).join('\n');
+  return `${template}#${cacheKey({ callType: call.callType, model: '', template, params: {}, prompt: context }).slice(0, 16)}`;
+}
+
 export const DEFAULT_SEMANTIC_CACHE: SemanticCacheOptions = { threshold: 0.95, auditRate: 0.1, maxFalseHitRate: 0.05, window: 20, step: 0.01 };
 
 export class LlmGateway {
@@ -266,8 +278,8 @@ export class LlmGateway {
     }
     let embedding: number[] | undefined;
     if (useCache && this.semantic && this.opts.embeddingModel) {
-      embedding = (await this.embed({ texts: [normalizePrompt(c.prompt)], ...(call.trainId ? { trainId: call.trainId } : {}), ...(call.stage ? { stage: call.stage } : {}), callType: `${call.callType}.cache-key` }))[0]!;
-      const candidates = await this.opts.ledger.cacheCandidates({ callType: call.callType, model: c.model, template: c.template });
+      embedding = (await this.embed({ texts: [normalizePrompt(lastMessage(call))], ...(call.trainId ? { trainId: call.trainId } : {}), ...(call.stage ? { stage: call.stage } : {}), callType: `${call.callType}.cache-key` }))[0]!;
+      const candidates = await this.opts.ledger.cacheCandidates({ callType: call.callType, model: c.model, template: semanticScope(call, c.template) });
       let best: { entry: CachedAnswer; similarity: number } | undefined;
       for (const entry of candidates) {
         if (!entry.embedding) continue;
@@ -284,7 +296,7 @@ export class LlmGateway {
     }
     const fresh = await this.callProvider(call, c, 'miss');
     if (useCache && (this.opts.cache.exact || this.semantic) && (call.cacheable?.(fresh.text) ?? true))
-      await this.opts.ledger.cachePut({ key: c.key, callType: call.callType, model: c.model, template: c.template, prompt: normalizePrompt(c.prompt), embedding: embedding ?? null, answer: fresh.text });
+      await this.opts.ledger.cachePut({ key: c.key, callType: call.callType, model: c.model, template: semanticScope(call, c.template), prompt: normalizePrompt(c.prompt), embedding: embedding ?? null, answer: fresh.text });
     return { ...fresh, latencyMs: performance.now() - started };
   }
 
