@@ -81,3 +81,9 @@ test('maestro router calibrate: short prompts routed to small, the report and th
   expect(await maestro(['router'])).toMatchObject({ code: 2, stderr: expect.stringContaining('maestro router calibrate') });
   expect(await maestro(['router', 'calibrate', '--tolerance', 'lots'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--tolerance must be a number') });
 });
+
+test("the KPIs' $ per PR counts the gateway's spend beside the cost ledger's", async () => {
+  const facts = await new RecordStore({ prisma: db.prisma }).trainFacts({ since: new Date(Date.now() - 3_600_000), until: new Date(Date.now() + 60_000) });
+  expect(facts.find((f) => f.id === 'cost-merged')!.costUsd).toBeCloseTo(0.021, 9);
+  expect(facts.find((f) => f.id === 'cost-denied')!.costUsd).toBeCloseTo(0.01, 9);
+});
