@@ -42,7 +42,7 @@ export function createActivities(deps: ActivityDeps) {
   const gitopsRepo = deps.gitopsRepo ?? path.join(deps.stateDir, 'gitops');
   const record = new RecordStore({ url: deps.databaseUrl });
   return {
-    ...createSpecActivities({ artifactsDir: path.join(deps.stateDir, 'artifacts', 'specs'), symbolsFor: codegraphSymbolsFor(codeGraph), env: deps.llmEnv }),
+    ...createSpecActivities({ artifactsDir: path.join(deps.stateDir, 'artifacts', 'specs'), symbolsFor: codegraphSymbolsFor(codeGraph), env: deps.llmEnv, databaseUrl: deps.databaseUrl }),
     ...createRepoActivities({ workRoot: path.join(deps.stateDir, 'work') }),
     ...createCodegraphActivities({ service: codeGraph }),
     ...createEvalActivities({ tsxCli: TSX_CLI, artifactsDir: path.join(deps.stateDir, 'artifacts', 'evals') }),

@@ -8,7 +8,10 @@ import {
   type TouchedSymbols,
 } from '../core/spec';
 import type { Spec } from '../core/stages';
+import { Context } from '@temporalio/activity';
 import { llmConfigFromEnv, openAICompatibleSpecProvider } from '../specsynth/openai';
+import { createGateway } from '../llm/gateway';
+import { LlmLedgerStore } from '../record/llm-ledger';
 
 export interface SpecActivityDeps {
   /**
@@ -25,18 +28,33 @@ export interface SpecActivityDeps {
   symbolsFor?: (changeRequest: ChangeRequest) => Promise<TouchedSymbols[]>;
   /** The MAESTRO_LLM_* variables (workers/config.ts). Default: none, so offline. */
   env?: NodeJS.ProcessEnv;
+  /** The record, where the LLM gateway keeps its ledger and cache; none: in memory. */
+  databaseUrl?: string;
 }
 
-/** The provider `createSpecActivities` uses when none is injected: the HTTP one when MAESTRO_LLM_BASE_URL is set. */
-export function specProviderFromEnv(env: NodeJS.ProcessEnv): SpecProvider | undefined {
+/**
+ * The provider `createSpecActivities` uses when none is injected: the HTTP one through the LLM gateway
+ * when MAESTRO_LLM_BASE_URL is set (its ledger and cache in the record when `databaseUrl` is given).
+ */
+export function specProviderFromEnv(env: NodeJS.ProcessEnv, databaseUrl?: string): SpecProvider | undefined {
   const config = llmConfigFromEnv(env);
-  return config ? openAICompatibleSpecProvider(config) : undefined;
+  if (!config) return undefined;
+  return openAICompatibleSpecProvider(config, { env, ...(databaseUrl ? { gateway: createGateway(config, env, new LlmLedgerStore({ url: databaseUrl })) } : {}) });
+}
+
+/** The train (workflow id) of the running activity; undefined outside one. */
+function currentTrainId(): string | undefined {
+  try {
+    return Context.current().info.workflowExecution?.workflowId;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Spec synthesis activities: offline and deterministic by default, a configured provider's output schema-validated. */
 export function createSpecActivities(deps: SpecActivityDeps = {}) {
   // A bad MAESTRO_LLM_* config fails here, at worker start, naming the variables (never their values).
-  const provider = deps.provider ?? specProviderFromEnv(deps.env ?? {});
+  const provider = deps.provider ?? specProviderFromEnv(deps.env ?? {}, deps.databaseUrl);
   return {
     /** Given/When/Then scenarios and acceptance criteria for a change request. */
     async synthesizeSpec(changeRequest: ChangeRequest): Promise<Spec> {
@@ -46,7 +64,7 @@ export function createSpecActivities(deps: SpecActivityDeps = {}) {
       const draft = specSchema.parse(synthesizeSpecFromRequest(cr, symbols ? { symbols } : {}));
       let spec = draft;
       if (provider) {
-        spec = acceptProviderSpec(provider.name, cr.id, await provider.synthesize(cr, draft));
+        spec = acceptProviderSpec(provider.name, cr.id, await provider.synthesize(cr, draft, { trainId: currentTrainId() }));
       }
       if (deps.artifactsDir) await storeSpec(deps.artifactsDir, spec);
       return spec;

@@ -1,22 +1,26 @@
 /** The record as the CLI opens it: MAESTRO_DATABASE_URL, or the project's own PostgreSQL; unreachable said plainly. */
 import type { RecordStore } from '../record/store';
+import type { LlmLedgerStore } from '../record/llm-ledger';
 import { CliError, EXIT } from './errors';
 
 export interface OpenRecord {
   record: RecordStore;
+  /** The LLM gateway's ledger (same connection). */
+  llmLedger: LlmLedgerStore;
   databaseUrl: string;
   close(): Promise<void>;
 }
 
 export async function openRecord(): Promise<OpenRecord> {
-  const [{ RecordStore }, { createPrisma }, { serverUrl, defaultPostgres }] = await Promise.all([
+  const [{ RecordStore }, { LlmLedgerStore }, { createPrisma }, { serverUrl, defaultPostgres }] = await Promise.all([
     import('../record/store'),
+    import('../record/llm-ledger'),
     import('../record/db'),
     import('../infra/postgres/server'),
   ]);
   const databaseUrl = process.env.MAESTRO_DATABASE_URL ?? serverUrl(defaultPostgres);
   const prisma = createPrisma(databaseUrl);
-  return { record: new RecordStore({ prisma }), databaseUrl, close: () => prisma.$disconnect() };
+  return { record: new RecordStore({ prisma }), llmLedger: new LlmLedgerStore({ prisma }), databaseUrl, close: () => prisma.$disconnect() };
 }
 
 /** Prisma's "can't reach database server" as a CliError that says which record and how to start it; anything else unchanged. */

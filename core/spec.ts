@@ -316,7 +316,8 @@ export function renderSpecMarkdown(spec: Spec): string {
 export interface SpecProvider {
   readonly name: string;
   /** Gets the request and the offline draft (a model may refine it); returns a Spec as an object or JSON text. */
-  synthesize(changeRequest: ChangeRequest, draft: Spec): Promise<unknown>;
+  /** `context.trainId`: the train the call is made for (the LLM ledger's key). */
+  synthesize(changeRequest: ChangeRequest, draft: Spec, context?: { trainId?: string }): Promise<unknown>;
 }
 
 /** A provider's output that is not a valid spec: asking again is not expected to fix it. */

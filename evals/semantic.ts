@@ -10,15 +10,19 @@
  * which is why the provider is pluggable — `embeddingProvider(embed)` wraps any embedding function
  * (cosine of the two vectors), and a scenario picks a provider by name (`provider: <name>`).
  *
- * HTTP providers (OpenAI-compatible, over llm/openai.ts), used only when configured; offline
- * stays the default:
+ * HTTP providers (OpenAI-compatible, through the LLM gateway llm/gateway.ts: ledger, cache, budget caps;
+ * call types `judge` and `embedding`), used only when configured; offline stays the default:
  *   provider `embedding`  POST <MAESTRO_LLM_BASE_URL>/embeddings with MAESTRO_LLM_EMBEDDING_MODEL; cosine.
  *   LLM judge             POST <MAESTRO_LLM_BASE_URL>/chat/completions with MAESTRO_LLM_MODEL, for
  *                         `verify: llm_judge`; the model must answer {verdict: 'pass'|'fail', score 0..1,
  *                         reason}; anything else (or a pass with score < 0.5) is 'unsure' → unverified.
  */
 import { z } from 'zod';
-import { createLlmClient, describeIssues, llmClientConfigFromEnv, LlmResponseError, type LlmClientConfigInput } from '../llm/openai';
+import { vectorCosine } from '../core/llm-gateway';
+import { createGateway, type LlmGateway } from '../llm/gateway';
+import { MemoryLlmLedger } from '../llm/memory-ledger';
+import { llmLedgerFromEnv } from '../record/llm-ledger';
+import { describeIssues, llmClientConfigFromEnv, llmClientConfigSchema, parseLlmConfigWith, type LlmClientConfigInput } from '../llm/openai';
 
 export interface SimilarityProvider {
   readonly name: string;
@@ -88,15 +92,7 @@ export function embeddingProvider(name: string, embed: (texts: string[]) => Prom
     name,
     async similarity(a, b) {
       const [va, vb] = await embed([a, b]);
-      let dot = 0;
-      let na = 0;
-      let nb = 0;
-      va.forEach((x, i) => {
-        dot += x * (vb[i] ?? 0);
-        na += x * x;
-      });
-      for (const y of vb) nb += y * y;
-      return na === 0 || nb === 0 ? 0 : Math.max(0, Math.min(1, dot / Math.sqrt(na * nb)));
+      return vectorCosine(va!, vb!);
     },
   };
 }
@@ -104,24 +100,16 @@ export function embeddingProvider(name: string, embed: (texts: string[]) => Prom
 /** The scenario-facing name of the HTTP embedding provider (`provider: embedding`). */
 export const EMBEDDING_PROVIDER_NAME = 'embedding';
 
-const embeddingsSchema = z.object({
-  data: z
-    .array(z.object({ embedding: z.array(z.number().finite()).min(1, 'is empty'), index: z.number().int().min(0).optional() }).passthrough())
-    .min(1, 'is empty'),
-});
+/** A gateway for a bare client config (its ledger and cache in memory): what the config-built providers use. */
+function gatewayFor(config: LlmClientConfigInput, env: NodeJS.ProcessEnv, embeddingModel?: string): LlmGateway {
+  const parsed = parseLlmConfigWith(llmClientConfigSchema, config, 'LLM client');
+  return createGateway(parsed, { ...env, ...(embeddingModel ? { MAESTRO_LLM_EMBEDDING_MODEL: embeddingModel } : {}) }, new MemoryLlmLedger());
+}
 
-/** An OpenAI-compatible `/embeddings` similarity provider: cosine of the two embeddings, clamped to [0,1]. */
-export function openAICompatibleEmbeddingProvider(config: LlmClientConfigInput, name = EMBEDDING_PROVIDER_NAME): SimilarityProvider {
-  const client = createLlmClient(config, `embedding provider '${name}' (${config.model})`);
-  return embeddingProvider(name, async (texts) => {
-    const json = await client.postJson('embeddings', { model: client.model, input: texts });
-    const parsed = embeddingsSchema.safeParse(json);
-    if (!parsed.success) throw new LlmResponseError(client.redact(`${client.label} returned no embeddings: ${describeIssues(parsed.error)}`));
-    const vectors = [...parsed.data.data].sort((x, y) => (x.index ?? 0) - (y.index ?? 0)).map((d) => d.embedding);
-    if (vectors.length !== texts.length) throw new LlmResponseError(`${client.label} returned ${vectors.length} embedding(s) for ${texts.length} text(s)`);
-    if (new Set(vectors.map((v) => v.length)).size !== 1) throw new LlmResponseError(`${client.label} returned embeddings of different lengths`);
-    return vectors;
-  });
+/** An OpenAI-compatible `/embeddings` similarity provider through the gateway: cosine of the two embeddings, clamped to [0,1]. */
+export function openAICompatibleEmbeddingProvider(config: LlmClientConfigInput, opts: { gateway?: LlmGateway; env?: NodeJS.ProcessEnv } = {}, name = EMBEDDING_PROVIDER_NAME): SimilarityProvider {
+  const gateway = opts.gateway ?? gatewayFor(config, opts.env ?? {}, config.model);
+  return embeddingProvider(name, (texts) => gateway.embed({ texts, callType: 'embedding', stage: 'runEvals' }));
 }
 
 const JUDGE_SYSTEM_PROMPT = `You check whether a code change meets one requirement.
@@ -147,30 +135,47 @@ function jsonIn(text: string): unknown {
  * or a 'pass' with score < 0.5) is 'unsure' with the reason, so the requirement is unverified, never met.
  * Transport failures (5xx, timeout, 4xx) throw; the structured_requirements check reports them unverified.
  */
-export function openAICompatibleJudge(config: LlmClientConfigInput, opts: { maxDiffChars?: number } = {}): JudgeProvider {
+export const JUDGE_TEMPLATE = { id: 'eval.judge', version: '1' } as const;
+
+export function openAICompatibleJudge(config: LlmClientConfigInput, opts: { maxDiffChars?: number; gateway?: LlmGateway; env?: NodeJS.ProcessEnv } = {}): JudgeProvider {
   const name = `openai-compatible:${config.model}`;
-  const client = createLlmClient(config, `LLM judge '${name}'`);
+  const gateway = opts.gateway ?? gatewayFor(config, opts.env ?? {});
   const maxDiffChars = opts.maxDiffChars ?? 20_000;
+  const verdictOf = (content: string) => {
+    try {
+      return judgeAnswerSchema.safeParse(jsonIn(content));
+    } catch {
+      return undefined;
+    }
+  };
   return {
     name,
     async judge({ requirement, diff, prompt }) {
       const shownDiff = diff.length > maxDiffChars ? `${diff.slice(0, maxDiffChars)}\n[diff truncated at ${maxDiffChars} characters]` : diff;
-      const content = await client.chat([
-        { role: 'system', content: JUDGE_SYSTEM_PROMPT },
-        { role: 'user', content: `Requirement:\n${requirement}\n\nTask prompt:\n${prompt}\n\nDiff:\n${shownDiff}` },
-      ]);
+      const { text: content } = await gateway.chat({
+        callType: 'judge',
+        template: JUDGE_TEMPLATE,
+        stage: 'runEvals',
+        maxTokens: 512,
+        // Only an answer that is a verdict is served again.
+        cacheable: (text) => verdictOf(text)?.success === true,
+        messages: [
+          { role: 'system', content: JUDGE_SYSTEM_PROMPT },
+          { role: 'user', content: `Requirement:\n${requirement}\n\nTask prompt:\n${prompt}\n\nDiff:\n${shownDiff}` },
+        ],
+      });
       let answer: unknown;
       try {
         answer = jsonIn(content);
       } catch {
-        return { verdict: 'unsure', reason: client.redact(`the judge's answer is not JSON: ${JSON.stringify(content.slice(0, 120))}`) };
+        return { verdict: 'unsure', reason: gateway.redact(`the judge's answer is not JSON: ${JSON.stringify(content.slice(0, 120))}`) };
       }
       const parsed = judgeAnswerSchema.safeParse(answer);
-      if (!parsed.success) return { verdict: 'unsure', reason: client.redact(`the judge's answer is not a verdict: ${describeIssues(parsed.error)}`) };
+      if (!parsed.success) return { verdict: 'unsure', reason: gateway.redact(`the judge's answer is not a verdict: ${describeIssues(parsed.error)}`) };
       const { verdict, score, reason } = parsed.data;
       if (verdict === 'pass' && score < 0.5)
-        return { verdict: 'unsure', score, reason: client.redact(`the judge said pass with score ${score} (< 0.5): ${reason}`) };
-      return { verdict: verdict === 'pass' ? 'met' : 'not_met', score, reason: client.redact(`${verdict} (score ${score}): ${reason}`) };
+        return { verdict: 'unsure', score, reason: gateway.redact(`the judge said pass with score ${score} (< 0.5): ${reason}`) };
+      return { verdict: verdict === 'pass' ? 'met' : 'not_met', score, reason: gateway.redact(`${verdict} (score ${score}): ${reason}`) };
     },
   };
 }
@@ -179,11 +184,11 @@ export function openAICompatibleJudge(config: LlmClientConfigInput, opts: { maxD
 export function embeddingProviderFromEnv(env: NodeJS.ProcessEnv = process.env): SimilarityProvider | undefined {
   if (!env.MAESTRO_LLM_EMBEDDING_MODEL?.trim()) return undefined;
   const config = llmClientConfigFromEnv(env, 'MAESTRO_LLM_EMBEDDING_MODEL', 'LLM embedding provider');
-  return config ? openAICompatibleEmbeddingProvider(config) : undefined;
+  return config ? openAICompatibleEmbeddingProvider(config, { gateway: createGateway(config, { ...env, MAESTRO_LLM_EMBEDDING_MODEL: config.model }, llmLedgerFromEnv(env)) }) : undefined;
 }
 
 /** The LLM judge when MAESTRO_LLM_BASE_URL is set (MAESTRO_LLM_MODEL required), else undefined (offline). */
 export function judgeProviderFromEnv(env: NodeJS.ProcessEnv = process.env): JudgeProvider | undefined {
   const config = llmClientConfigFromEnv(env, 'MAESTRO_LLM_MODEL', 'LLM judge');
-  return config ? openAICompatibleJudge(config) : undefined;
+  return config ? openAICompatibleJudge(config, { gateway: createGateway(config, env, llmLedgerFromEnv(env)) }) : undefined;
 }

@@ -8,7 +8,7 @@
  * process registers one tracer provider (W3C trace context, AsyncLocalStorage context), whose batch
  * processor exports over OTLP/HTTP to `<endpoint>/v1/traces` (Jaeger, an OpenTelemetry Collector, …).
  */
-import { context, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { context, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ClientInterceptors } from '@temporalio/client';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -104,4 +104,19 @@ export function maestroTracer(): Tracer {
 export function traceIdOf(span: Span): string | undefined {
   const ctx = span.spanContext();
   return span.isRecording() && trace.isSpanContextValid(ctx) ? ctx.traceId : undefined;
+}
+
+/** Runs `work` in an active span of Maestro's tracer, recording a failure on it (`error.type`, status) and ending it either way. */
+export function inSpan<T>(name: string, options: Parameters<Tracer['startActiveSpan']>[1], work: (span: Span) => Promise<T>): Promise<T> {
+  return maestroTracer().startActiveSpan(name, options, async (span) => {
+    try {
+      return await work(span);
+    } catch (err) {
+      span.setAttribute('error.type', (err as Error).name);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
 }

@@ -21,10 +21,10 @@
  * - LlmRejectedError (non-retryable): any other 4xx (bad key, unknown model).
  * - LlmResponseError (non-retryable): a 2xx whose body is not JSON or not of the expected shape.
  */
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { SpanKind } from '@opentelemetry/api';
 import { z } from 'zod';
 import { GEN_AI, llmPricesSchema, usageAttributes, usageOfAnswer, type LlmUsage } from '../core/llm-usage';
-import { maestroTracer } from '../io/tracing';
+import { inSpan } from '../io/tracing';
 
 export const llmClientConfigSchema = z
   .object({
@@ -184,19 +184,11 @@ export function createLlmClient(configInput: LlmClientConfigInput, label: string
       'server.address': endpoint.hostname,
       ...(endpoint.port ? { 'server.port': Number(endpoint.port) } : {}),
     };
-    return maestroTracer().startActiveSpan(`${operation} ${attributes[GEN_AI.requestModel]}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
-      try {
-        const answer = await send(endpoint, payload);
-        const usage: LlmUsage | undefined = usageOfAnswer(answer, config.prices);
-        if (usage) span.setAttributes(usageAttributes(usage));
-        return answer;
-      } catch (err) {
-        span.setAttribute('error.type', (err as Error).name);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-        throw err;
-      } finally {
-        span.end();
-      }
+    return inSpan(`${operation} ${attributes[GEN_AI.requestModel]}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+      const answer = await send(endpoint, payload);
+      const usage: LlmUsage | undefined = usageOfAnswer(answer, config.prices);
+      if (usage) span.setAttributes(usageAttributes(usage));
+      return answer;
     });
   }
 

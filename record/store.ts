@@ -330,6 +330,9 @@ export class RecordStore {
       },
       orderBy: { startedAt: 'asc' },
     });
+    // The LLM gateway's spend (llm_calls, no foreign key to trains) counts beside the cost ledger's.
+    const llm = await this.db().llmCall.groupBy({ by: ['trainId'], _sum: { costUsd: true }, where: { trainId: { in: rows.map((t) => t.id) } } });
+    const llmSpend = new Map(llm.map((g) => [g.trainId, Number(g._sum.costUsd ?? 0)]));
     return rows.map((t) => {
       const summary = trainSummarySchema.safeParse(t.summary);
       const lastEval = t.evalResults.at(-1);
@@ -349,7 +352,7 @@ export class RecordStore {
         mttrMs: summary.success ? (summary.data.rollout?.mttrMs ?? null) : null,
         decisions,
         overridden: t.appeals.length > 0 || decisions.some((d, i) => d === 'deny' && decisions.slice(i + 1).includes('allow')),
-        costUsd: t.costs.reduce((s, c) => s + Number(c.costUsd.toString()), 0),
+        costUsd: t.costs.reduce((s, c) => s + Number(c.costUsd.toString()), 0) + (llmSpend.get(t.id) ?? 0),
       };
     });
   }

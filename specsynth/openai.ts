@@ -1,7 +1,9 @@
 /**
- * A SpecProvider for any OpenAI-compatible `POST <base URL>/chat/completions` endpoint, over the shared
- * client of llm/openai.ts (config from MAESTRO_LLM_BASE_URL / MAESTRO_LLM_MODEL /
- * MAESTRO_LLM_API_KEY / MAESTRO_LLM_TIMEOUT_MS, timeout, key redaction, redirect refusal, error mapping).
+ * A SpecProvider for any OpenAI-compatible `POST <base URL>/chat/completions` endpoint, through the LLM
+ * gateway (llm/gateway.ts: ledger, cache, budget caps, routing; call type `spec`, template
+ * `spec.synthesize@1`) over the shared client of llm/openai.ts (config from MAESTRO_LLM_BASE_URL /
+ * MAESTRO_LLM_MODEL / MAESTRO_LLM_API_KEY / MAESTRO_LLM_TIMEOUT_MS, timeout, key redaction, redirect
+ * refusal, error mapping).
  *
  * What the model returns is untrusted text; core/spec's acceptProviderSpec validates it. Failures here:
  * - SpecProviderError (→ non-retryable InvalidProviderOutput): a 2xx whose body is not a chat completion.
@@ -10,10 +12,12 @@
  */
 import { z } from 'zod';
 import type { ChangeRequest } from '../core/change-request';
-import { filesTouchedByDiff, SpecProviderError, type SpecProvider } from '../core/spec';
+import { acceptProviderSpec, filesTouchedByDiff, SpecProviderError, type SpecProvider } from '../core/spec';
 import type { Spec } from '../core/stages';
 import { PermanentError, TransientError } from '../core/errors';
-import { createLlmClient, llmClientConfigSchema, llmEnvInput, LlmRejectedError, LlmResponseError, LlmUnavailableError, parseLlmConfigWith } from '../llm/openai';
+import { createGateway, type LlmGateway } from '../llm/gateway';
+import { MemoryLlmLedger } from '../llm/memory-ledger';
+import { llmClientConfigSchema, llmEnvInput, LlmRejectedError, LlmResponseError, LlmUnavailableError, parseLlmConfigWith } from '../llm/openai';
 
 export { LlmConfigError } from '../llm/openai';
 
@@ -73,23 +77,46 @@ function userMessage(cr: ChangeRequest, draft: Spec, maxDiffChars: number): stri
   return `Change request:\n${JSON.stringify(request, null, 2)}\n\nOffline draft spec:\n${JSON.stringify(draft, null, 2)}`;
 }
 
-/** An OpenAI-compatible chat/completions SpecProvider; its output is validated by the caller (acceptProviderSpec). */
-export function openAICompatibleSpecProvider(configInput: LlmConfigInput): SpecProvider {
+/** The prompt template the ledger and the cache know this provider's calls by. */
+export const SPEC_TEMPLATE = { id: 'spec.synthesize', version: '1' } as const;
+
+/**
+ * An OpenAI-compatible chat/completions SpecProvider through `gateway` (default: one over an in-memory
+ * ledger, for a bare config); its output is validated by the caller (acceptProviderSpec).
+ */
+export function openAICompatibleSpecProvider(configInput: LlmConfigInput, opts: { gateway?: LlmGateway; env?: NodeJS.ProcessEnv } = {}): SpecProvider {
   const { maxDiffChars, ...clientConfig } = parseLlmConfig(configInput);
   const name = `openai-compatible:${clientConfig.model}`;
-  const client = createLlmClient(clientConfig, `spec provider '${name}'`);
+  const gateway = opts.gateway ?? createGateway(clientConfig, opts.env ?? {}, new MemoryLlmLedger());
 
   return {
     name,
-    async synthesize(cr, draft) {
+    async synthesize(cr, draft, context = {}) {
       try {
         // The model's text; acceptProviderSpec parses (fenced) JSON and validates it against the spec schema.
-        return await client.chat([
-          { role: 'system', content: SYSTEM_PROMPT },
-          { role: 'user', content: userMessage(cr, draft, maxDiffChars) },
-        ]);
+        const answer = await gateway.chat({
+          callType: 'spec',
+          template: SPEC_TEMPLATE,
+          stage: 'synthesizeSpec',
+          ...(context.trainId ? { trainId: context.trainId } : {}),
+          maxTokens: 2048,
+          // Only a spec that passes validation is served again.
+          cacheable: (text) => {
+            try {
+              acceptProviderSpec(name, cr.id, text);
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          messages: [
+            { role: 'system', content: SYSTEM_PROMPT },
+            { role: 'user', content: userMessage(cr, draft, maxDiffChars) },
+          ],
+        });
+        return answer.text;
       } catch (error) {
-        if (error instanceof LlmResponseError) throw new SpecProviderError(error.message);
+        if (error instanceof LlmResponseError) throw new SpecProviderError(`spec provider '${name}': ${error.message}`);
         if (error instanceof LlmRejectedError) throw new SpecProviderRejectedError(error.message);
         if (error instanceof LlmUnavailableError) throw new SpecProviderUnavailableError(error.message);
         throw error;

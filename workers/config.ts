@@ -33,6 +33,15 @@ const workerConfigSchema = z.object({
   MAESTRO_LLM_TIMEOUT_MS: z.string().optional(),
   MAESTRO_LLM_PRICE_INPUT_PER_MTOK: z.string().optional(),
   MAESTRO_LLM_PRICE_OUTPUT_PER_MTOK: z.string().optional(),
+  /** The LLM gateway (validated by llm/gateway.ts createGateway): provider, small tier, embeddings, caps, cache, routes. */
+  MAESTRO_LLM_PROVIDER: z.string().optional(),
+  MAESTRO_LLM_SMALL_MODEL: z.string().optional(),
+  MAESTRO_LLM_EMBEDDING_MODEL: z.string().optional(),
+  MAESTRO_LLM_BUDGET_TRAIN_USD: z.string().optional(),
+  MAESTRO_LLM_BUDGET_DAY_USD: z.string().optional(),
+  MAESTRO_LLM_CACHE: z.string().optional(),
+  MAESTRO_LLM_SEMANTIC_THRESHOLD: z.string().optional(),
+  MAESTRO_LLM_ROUTES: z.string().optional(),
   /** OTLP/HTTP endpoint of the tracing backend (e.g. Jaeger's); unset: tracing off (io/tracing.ts). */
   MAESTRO_OTLP_ENDPOINT: otlpEndpointSchema.optional(),
 });

@@ -100,7 +100,7 @@ describe('OpenAI-compatible LLM judge', () => {
     queue({ status: 503, body: JSON.stringify({ error: `overloaded; key ${KEY}` }) });
     const error = await judge().judge(input).then(() => undefined, (e: Error) => e);
     expect(error).toBeInstanceOf(LlmUnavailableError);
-    expect(error!.message).toMatch(/LLM judge 'openai-compatible:judge-model' at http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions answered HTTP 503: .*key \[redacted\]/);
+    expect(error!.message).toMatch(/LLM gateway \(local:judge-model\) at http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions answered HTTP 503: .*key \[redacted\]/);
     expect(error!.message).not.toContain(KEY);
     const provider = judge();
     expect(JSON.stringify(provider) + inspect(provider, { depth: 5, showHidden: true })).not.toContain(KEY);

@@ -1,24 +1,11 @@
 /** `maestro report --week` over a real record: the markdown names the spenders, savers and KPIs of the seeded trains. */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { RecordStore } from '../../../../record/store';
 import { freshDatabase, type FreshDb } from '../../../helpers/fresh-db';
+import { maestroOn } from '../../../helpers/maestro-cli';
 import { seedTrain } from '../../../helpers/record-fixture';
 
-const MAESTRO = path.resolve(__dirname, '../../../../bin/maestro');
-const run = promisify(execFile);
 let db: FreshDb;
-
-async function maestro(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(MAESTRO, args, { env: { ...process.env, MAESTRO_DATABASE_URL: db.url }, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const maestro = (args: string[]) => maestroOn(db.url, args);
 
 beforeAll(async () => {
   db = await freshDatabase('report');

@@ -1,0 +1,17 @@
+/** Runs bin/maestro against a record (MAESTRO_DATABASE_URL), returning its exit code and output instead of throwing. */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const MAESTRO = path.resolve(__dirname, '../../bin/maestro');
+const run = promisify(execFile);
+
+export async function maestroOn(databaseUrl: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(MAESTRO, args, { env: { ...process.env, MAESTRO_DATABASE_URL: databaseUrl }, timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
