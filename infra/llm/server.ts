@@ -16,13 +16,13 @@
  * oversubscribed CPU stalls them all); raise it on a machine of your own. One request per model at a time (a queue): a context has one sequence.
  * `ensureLlmServer()` reuses a server of this project answering on the port, else starts one detached.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { z } from 'zod';
 import { PROJECT_ROOT, STATE, TSX_CLI } from '../../io/paths';
 import { isPortOpen, stopByPidFile } from '../../io/process';
+import { startDetachedServer } from '../detached-server';
 
 export interface LlmModelFile {
   /** The id clients ask for (`model`). */
@@ -239,23 +239,18 @@ export async function ensureLlmServer(opts: LlmServerOptions = llmServerOptionsF
   }
   if (await isPortOpen(opts.port)) throw new Error(`port ${opts.port} is taken by another process: set MAESTRO_LLM_PORT to a free port`);
   for (const m of opts.models) if (!fs.existsSync(m.file)) throw new Error(`model file ${m.file} (${m.id}) is missing: run 'bash scripts/setup-llm.sh'`);
-  fs.mkdirSync(opts.runDir, { recursive: true });
-  const log = fs.openSync(logFile(opts), 'a');
-  const child = spawn(process.execPath, [TSX_CLI, path.join(__dirname, 'cli.ts'), 'serve'], {
-    detached: true,
-    stdio: ['ignore', log, log],
+  const pid = await startDetachedServer({
+    name: 'the LLM server',
+    command: process.execPath,
+    args: [TSX_CLI, path.join(__dirname, 'cli.ts'), 'serve'],
     env: { ...process.env, MAESTRO_LLM_PORT: String(opts.port), MAESTRO_LLM_THREADS: String(opts.threads), MAESTRO_LLM_CONTEXT: String(opts.contextSize) },
+    logFile: logFile(opts),
+    pidFile: pidFile(opts),
+    address: `127.0.0.1:${opts.port}`,
+    isReady: async () => (await servedModels(opts)) !== undefined,
+    timeoutMs,
   });
-  child.unref();
-  fs.closeSync(log);
-  fs.writeFileSync(pidFile(opts), String(child.pid));
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && child.exitCode === null) {
-    if (await servedModels(opts)) return { url, reused: false, pid: child.pid };
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const tail = fs.readFileSync(logFile(opts), 'utf8').split('\n').slice(-15).join('\n');
-  throw new Error(`the LLM server did not start on 127.0.0.1:${opts.port} within ${timeoutMs} ms. Log tail:\n${tail}`);
+  return { url, reused: false, pid };
 }
 
 /** Stops the LLM server this project started on the port (by pid file). */
