@@ -19,6 +19,7 @@ export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   pause: { summary: 'pause a rollout', load: signal('pause') },
   resume: { summary: 'resume a paused rollout', load: signal('resume') },
   promote: { summary: 'promote a rollout to 100% now', load: signal('promote') },
+  gates: { summary: "a change request's rollout plan and health gates in words (metric templates, risk bands, tripwire)", load: async () => (await import('./commands/gates')).command },
   plan: { summary: "the rollout a train will run (change request, risk band or override); --set overrides it before the rollout", load: async () => (await import('./commands/plan')).command },
   reads: { summary: "switch the reads of a train's database migration to the old shape (or back), at once", load: async () => (await import('./commands/reads')).command },
   appeal: { summary: 'appeal a denied train; decide or show an appeal', load: async () => (await import('./commands/appeal')).command },

@@ -148,6 +148,15 @@ export function describePlan(plan: RolloutPlan): string {
     .join('\n');
 }
 
+/** The risk bands in words (none without `byRisk`): which score gets which steps and soak. */
+export function describeRiskBands(plan: RolloutPlan): string {
+  if (!plan.byRisk) return 'risk bands: off (the steps above run whatever the risk)';
+  return [
+    'risk bands (the code graph\'s risk score picks the steps, replacing the ones above):',
+    ...plan.byRisk.bands.map((b, i, all) => `  ${i > 0 ? `above ${all[i - 1]!.upTo} ` : ''}up to ${b.upTo}: steps ${b.steps.join(' → ')}%, ${b.consecutiveGreen ?? plan.gate.consecutiveGreen} green probes per step`),
+  ].join('\n');
+}
+
 /** The plan's metric templates and tripwire in words, for people reading a plan before it runs. */
 export function describeHealthChecks(plan: RolloutPlan): string {
   const metrics = `metric checks where the health source runs PromQL${plan.metrics ? '' : ' (the defaults)'}:\n${describeTemplates(plan.metrics ?? DEFAULT_METRIC_TEMPLATES)}`;
