@@ -17,6 +17,7 @@ import path from 'node:path';
 import { PROJECT_ROOT, STATE } from '../../io/paths';
 import { isPortOpen, stopByPidFile } from '../../io/process';
 import { startDetachedServer } from '../detached-server';
+import { installCrds } from './crds';
 
 export interface KubernetesOptions {
   /** etcd's client port; its peer port is the next one. */
@@ -50,6 +51,8 @@ export interface RunningKubernetes {
   kubeconfig: string;
   reused: boolean;
   pids: { etcd?: number; apiServer?: number; controllerManager?: number };
+  /** The CRDs installed (infra/kubernetes/crds). */
+  crds: string[];
 }
 
 /** The admin token (system:masters) of this directory's cluster, made on first use. */
@@ -143,7 +146,7 @@ const binary = (opts: KubernetesOptions, name: string) => {
   return bin;
 };
 
-/** Starts etcd, the API server and the controller manager (each detached) unless they already answer; writes the kubeconfig. */
+/** Starts etcd, the API server and the controller manager (each detached) unless they already answer; writes the kubeconfig and installs the CRDs. */
 export async function ensureKubernetes(opts: KubernetesOptions = defaultKubernetes, timeoutMs = 90_000): Promise<RunningKubernetes> {
   fs.mkdirSync(opts.dir, { recursive: true });
   const pids: RunningKubernetes['pids'] = {};
@@ -159,7 +162,8 @@ export async function ensureKubernetes(opts: KubernetesOptions = defaultKubernet
   }
   writeKubeconfig(opts, readCa(opts)!);
   if (!allReady && !(await isControllerManagerReady(opts))) pids.controllerManager = await startControllerManager(opts, timeoutMs);
-  return { url: apiServerUrl(opts), kubeconfig: kubeconfigPath(opts), reused: allReady, pids };
+  const crds = await installCrds(kubeconfigPath(opts));
+  return { url: apiServerUrl(opts), kubeconfig: kubeconfigPath(opts), reused: allReady, pids, crds };
 }
 
 /** A port held by one of this directory's own processes (a half-started cluster being completed). */
