@@ -9,6 +9,19 @@
 import { z } from 'zod';
 import { InvalidInputError } from './errors';
 
+/** The MAESTRO_K8S_* variables (the worker's configuration and `maestro status --k8s` read them), given the default kubeconfig. */
+export function kubernetesEnvShape(defaultKubeconfig: string) {
+  return {
+    /** The cluster of MAESTRO_DEPLOYER=kubernetes; default the local one `maestro up --k8s` starts. */
+    MAESTRO_K8S_KUBECONFIG: z.string().min(1).default(defaultKubeconfig),
+    MAESTRO_K8S_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a namespace name (lower-case letters, digits and -)').default('default'),
+    /** Images are `<repository>/<service>:<sha>`, pushed by the service's CI. */
+    MAESTRO_K8S_IMAGE_REPOSITORY: z.string().regex(/^[a-z0-9][a-z0-9._:/-]*[a-z0-9]$/, "an image repository, e.g. 'registry.example.com/team'").default('registry.local/maestro'),
+    /** The Gateway the services' HTTPRoutes attach to (in MAESTRO_K8S_NAMESPACE). */
+    MAESTRO_K8S_GATEWAY: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'a Gateway name').default('maestro'),
+  };
+}
+
 export const MAESTRO_LABEL = 'app.kubernetes.io/managed-by';
 export const SERVICE_LABEL = 'maestro.dev/service';
 export const SHA_LABEL = 'maestro.dev/sha';

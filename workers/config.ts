@@ -6,6 +6,7 @@ import { defaultKubernetes, kubeconfigPath } from '../infra/kubernetes/server';
 import { DEFAULT_STATE_DIR } from '../io/paths';
 import { codecKeysEnvSchema } from '../io/payload-codec';
 import { otlpEndpointSchema } from '../io/tracing';
+import { kubernetesEnvShape } from '../core/kubernetes-manifests';
 
 const workerVariables = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d+$/, "host:port, e.g. '127.0.0.1:7233'").default('127.0.0.1:7233'),
@@ -23,13 +24,7 @@ const workerVariables = z.object({
   MAESTRO_PROMETHEUS_URL: z.string().regex(/^https?:\/\/[^/]+\/?$/, "an http:// base url, e.g. 'http://127.0.0.1:9090'").default(prometheusUrl(defaultPrometheus)),
   /** Where versions run: 'local' (processes behind the weighted proxy) or 'kubernetes' (Deployments, Services, an HTTPRoute). */
   MAESTRO_DEPLOYER: z.enum(['local', 'kubernetes']).default('local'),
-  /** The cluster of MAESTRO_DEPLOYER=kubernetes; default the local one `maestro up --k8s` starts. */
-  MAESTRO_K8S_KUBECONFIG: z.string().min(1).default(kubeconfigPath(defaultKubernetes)),
-  MAESTRO_K8S_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a namespace name (lower-case letters, digits and -)').default('default'),
-  /** Images are `<repository>/<service>:<sha>`, pushed by the service's CI. */
-  MAESTRO_K8S_IMAGE_REPOSITORY: z.string().regex(/^[a-z0-9][a-z0-9._:/-]*[a-z0-9]$/, "an image repository, e.g. 'registry.example.com/team'").default('registry.local/maestro'),
-  /** The Gateway the services' HTTPRoutes attach to (in MAESTRO_K8S_NAMESPACE). */
-  MAESTRO_K8S_GATEWAY: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'a Gateway name').default('maestro'),
+  ...kubernetesEnvShape(kubeconfigPath(defaultKubernetes)),
   MAESTRO_POLICY_FILE: z.string().min(1).optional(),
   MAESTRO_GITOPS_REPO: z.string().min(1).optional(),
   MAESTRO_RELEASES_DIR: z.string().min(1).optional(),
