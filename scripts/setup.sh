@@ -24,4 +24,6 @@ bash scripts/setup-chromium.sh
 bash scripts/setup-prometheus.sh
 # The tracing backend (Jaeger v1.76.0 from the Go module proxy; cached by version in ~/.cache/maestro).
 bash scripts/setup-jaeger.sh
+# The local Kubernetes control plane the Kubernetes deployer is tested against (cached by version likewise).
+bash scripts/setup-kubernetes.sh
 echo "setup: ready ($(.venv/bin/temporal --version))"
