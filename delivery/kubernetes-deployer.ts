@@ -82,7 +82,8 @@ export class NotOnKubernetesError extends PermanentError {
 }
 
 const FIELD_MANAGER = 'maestro';
-const APPLY = { headers: { 'Content-Type': k8s.PatchUtils.PATCH_FORMAT_APPLY_YAML } };
+// Lower-case: the client sets 'content-type' (strategic merge) itself, and only the same key overrides it.
+const APPLY = { headers: { 'content-type': k8s.PatchUtils.PATCH_FORMAT_APPLY_YAML } };
 const CONFLICT_RETRIES = 5;
 
 /** What each kind is called in RBAC (group, resource), for the grant a 403 asks for. */
@@ -444,28 +445,40 @@ export class KubernetesDeployer implements Deployer {
     );
   }
 
-  /** Resolves with the Deployment once a watch event shows it available, or with the last one seen when the watch ends. */
+  /** Resolves with the Deployment once a watch event shows it available, or with the last one seen when the watch ends or `waitMs` passes. */
   private watchDeployment(name: string, resourceVersion: string, waitMs: number): Promise<KubernetesObject | null> {
     return new Promise((resolve, reject) => {
       let seen: KubernetesObject | null = null;
       let request: { abort(): void } | undefined;
-      const timer = setTimeout(() => request?.abort(), Math.max(waitMs, 100));
-      const finish = (err?: unknown) => {
+      let settled = false;
+      // Settled here, not by the client's done callback: an aborted watch does not always call it.
+      const settle = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
-        if (err && !(err instanceof Error && /aborted|socket hang up/i.test(err.message))) reject(err);
+        request?.abort();
+        if (err) reject(err);
         else resolve(seen);
       };
+      const timer = setTimeout(() => settle(), Math.max(waitMs, 100));
       this.watcher
         .watch(
           `/apis/apps/v1/namespaces/${this.namespace}/deployments`,
           { fieldSelector: `metadata.name=${name}`, resourceVersion, timeoutSeconds: Math.max(1, Math.ceil(waitMs / 1000)) },
           (phase, object: KubernetesObject) => {
             if (phase === 'ADDED' || phase === 'MODIFIED') seen = object;
-            if (seen && isAvailable(seen, this.replicas)) request?.abort();
+            if (seen && isAvailable(seen, this.replicas)) settle();
           },
-          (err: unknown) => finish(err ?? undefined),
+          // A watch the server ends (timeout, a restart) is not a failure: the caller reads again and watches on.
+          () => settle(),
         )
-        .then((req: { abort(): void }) => (request = req), finish);
+        .then(
+          (req: { abort(): void }) => {
+            request = req;
+            if (settled) req.abort();
+          },
+          (err: unknown) => settle(this.explain(err, 'watch', 'Deployment')),
+        );
     });
   }
 

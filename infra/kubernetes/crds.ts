@@ -18,7 +18,7 @@ export async function installCrds(kubeconfig: string, timeoutMs = 30_000): Promi
   const names: string[] = [];
   for (const file of fs.readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml')).sort()) {
     const crd = parseYaml(fs.readFileSync(path.join(CRD_DIR, file), 'utf8')) as k8s.V1CustomResourceDefinition & { metadata: { name: string } };
-    await objects.patch(crd, undefined, undefined, 'maestro', true, { headers: { 'Content-Type': k8s.PatchUtils.PATCH_FORMAT_APPLY_YAML } });
+    await objects.patch(crd, undefined, undefined, 'maestro', true, { headers: { 'content-type': k8s.PatchUtils.PATCH_FORMAT_APPLY_YAML } });
     names.push(crd.metadata.name);
   }
   const deadline = Date.now() + timeoutMs;

@@ -120,7 +120,7 @@ test('a canary at 10 → 50 → 100 is promoted, the next one rolled back; the r
       weight: 0,
       stable: { sha: B, alive: true },
       canary: null,
-      lastPromotion: { sha: B, at: promoted.at },
+      lastPromotion: null, // a new canary starts a new rollout's record, as the local deployer does
       lastRollback: { sha: C, at: rolledBack.at },
       lease: { owner: 'train-2' },
       kubernetes: { namespace: ns, route: 'greeter', backends: [{ name: `greeter-${B.slice(0, 12)}`, role: 'stable', weight: 100 }] },
