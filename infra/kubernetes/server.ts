@@ -173,13 +173,18 @@ async function ownedPort(opts: KubernetesOptions, port: number): Promise<boolean
   return isControllerManagerReady(opts);
 }
 
+/** One component, detached, its log and pid file named after its binary in the cluster's directory. */
+function startComponent(opts: KubernetesOptions, name: string, args: string[], address: string, isReady: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  return startDetachedServer({ name, command: binary(opts, name), args, logFile: file(opts, `${name}.log`), pidFile: file(opts, `${name}.pid`), address, isReady, timeoutMs });
+}
+
 function startEtcd(opts: KubernetesOptions, timeoutMs: number): Promise<number> {
   const client = `http://127.0.0.1:${opts.etcdPort}`;
   const peer = `http://127.0.0.1:${opts.etcdPort + 1}`;
-  return startDetachedServer({
-    name: 'etcd',
-    command: binary(opts, 'etcd'),
-    args: [
+  return startComponent(
+    opts,
+    'etcd',
+    [
       '--name=maestro',
       `--data-dir=${file(opts, 'etcd')}`,
       `--listen-client-urls=${client}`,
@@ -190,19 +195,17 @@ function startEtcd(opts: KubernetesOptions, timeoutMs: number): Promise<number> 
       // A local, throw-away cluster: durability per write is not worth its latency here.
       '--unsafe-no-fsync',
     ],
-    logFile: file(opts, 'etcd.log'),
-    pidFile: file(opts, 'etcd.pid'),
-    address: client,
-    isReady: () => isEtcdReady(opts),
+    client,
+    () => isEtcdReady(opts),
     timeoutMs,
-  });
+  );
 }
 
 function startApiServer(opts: KubernetesOptions, timeoutMs: number): Promise<number> {
-  return startDetachedServer({
-    name: 'kube-apiserver',
-    command: binary(opts, 'kube-apiserver'),
-    args: [
+  return startComponent(
+    opts,
+    'kube-apiserver',
+    [
       `--etcd-servers=http://127.0.0.1:${opts.etcdPort}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
@@ -217,19 +220,17 @@ function startApiServer(opts: KubernetesOptions, timeoutMs: number): Promise<num
       '--authorization-mode=RBAC',
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
     ],
-    logFile: file(opts, 'kube-apiserver.log'),
-    pidFile: file(opts, 'kube-apiserver.pid'),
-    address: apiServerUrl(opts),
-    isReady: () => isApiServerReady(opts),
+    apiServerUrl(opts),
+    () => isApiServerReady(opts),
     timeoutMs,
-  });
+  );
 }
 
 function startControllerManager(opts: KubernetesOptions, timeoutMs: number): Promise<number> {
-  return startDetachedServer({
-    name: 'kube-controller-manager',
-    command: binary(opts, 'kube-controller-manager'),
-    args: [
+  return startComponent(
+    opts,
+    'kube-controller-manager',
+    [
       `--kubeconfig=${kubeconfigPath(opts)}`,
       '--authentication-skip-lookup=true',
       '--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics',
@@ -240,12 +241,10 @@ function startControllerManager(opts: KubernetesOptions, timeoutMs: number): Pro
       `--root-ca-file=${file(opts, 'ca.crt')}`,
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
     ],
-    logFile: file(opts, 'kube-controller-manager.log'),
-    pidFile: file(opts, 'kube-controller-manager.pid'),
-    address: `https://127.0.0.1:${opts.controllerManagerPort}`,
-    isReady: () => isControllerManagerReady(opts),
+    `https://127.0.0.1:${opts.controllerManagerPort}`,
+    () => isControllerManagerReady(opts),
     timeoutMs,
-  });
+  );
 }
 
 /** Stops what this directory's cluster started (controller manager, API server, etcd); false when none ran. */
