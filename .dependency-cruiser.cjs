@@ -59,8 +59,8 @@ module.exports = {
     only(
       'workers-wire-workflows-and-activities',
       '^workers/',
-      ['^workers/', '^workflows/', '^activities/', '^io/', '^core/', '^infra/postgres/server\\.ts$', '^infra/prometheus/server\\.ts$'],
-      'A worker registers workflows and activities; its default record is the embedded PostgreSQL, its default Prometheus the embedded one.',
+      ['^workers/', '^workflows/', '^activities/', '^io/', '^core/', '^infra/postgres/server\\.ts$', '^infra/prometheus/server\\.ts$', '^infra/kubernetes/server\\.ts$'],
+      'A worker registers workflows and activities; its default record is the embedded PostgreSQL, its default Prometheus and Kubernetes cluster the embedded ones.',
     ),
     only(
       'cli-talks-to-workflows-by-messages',

@@ -9,6 +9,8 @@ import { createPolicyActivities } from './policy';
 import { createAppealActivities } from './appeals';
 import { createDeliveryActivities } from './delivery';
 import { LocalDeployer } from '../delivery/local-deployer';
+import { KubernetesDeployer, type KubernetesDeployerOptions } from '../delivery/kubernetes-deployer';
+import type { Deployer } from '../core/delivery';
 import { PrometheusHealthSource } from '../delivery/prometheus-health';
 import { createRecordActivities } from './record';
 import { createVerifyActivities } from './verify';
@@ -29,6 +31,8 @@ export interface ActivityDeps {
   keyDir?: string;
   /** The gates' figures: the proxy's own (default) or Prometheus (PromQL over its HTTP API). */
   healthSource?: { kind: 'proxy' } | { kind: 'prometheus'; url: string };
+  /** Where versions run: local processes behind the proxy (default) or a Kubernetes cluster. */
+  deployer?: { kind: 'local' } | ({ kind: 'kubernetes' } & Omit<KubernetesDeployerOptions, 'lockDir'>);
   /** MAESTRO_LLM_* for the spec provider; none: offline. */
   llmEnv?: Record<string, string | undefined>;
 }
@@ -36,7 +40,10 @@ export interface ActivityDeps {
 
 /** Every activity of the release train and the appeal workflow, built from injected dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  const deployer = new LocalDeployer({ stateDir: path.join(deps.stateDir, 'deploy'), tsxCli: TSX_CLI });
+  const deployer: Deployer =
+    deps.deployer?.kind === 'kubernetes'
+      ? new KubernetesDeployer({ ...deps.deployer, lockDir: path.join(deps.stateDir, 'deploy', 'kubernetes-locks') })
+      : new LocalDeployer({ stateDir: path.join(deps.stateDir, 'deploy'), tsxCli: TSX_CLI });
   const codeGraph = new CodeGraphService({ store: deps.codeGraphStore });
   const keyDir = deps.keyDir ?? path.join(deps.stateDir, 'keys');
   const gitopsRepo = deps.gitopsRepo ?? path.join(deps.stateDir, 'gitops');
@@ -64,7 +71,7 @@ export function createActivities(deps: ActivityDeps) {
 export type Activities = ReturnType<typeof createActivities>;
 
 /** Prometheus as the health source, finding each version through the deployer's live routes. */
-function prometheusSource(deployer: LocalDeployer, url: string): PrometheusHealthSource {
+function prometheusSource(deployer: Deployer, url: string): PrometheusHealthSource {
   return new PrometheusHealthSource({
     url,
     routes: async (service) => {

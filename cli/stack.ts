@@ -7,6 +7,7 @@ import { isGroupAlive, stopProcessGroup } from '../io/process';
 import { migrate } from '../record/migrate';
 import { ensurePostgres, redactUrl, stopPostgres } from '../infra/postgres/server';
 import { ensurePrometheus, stopPrometheus } from '../infra/prometheus/server';
+import { ensureKubernetes, stopKubernetes } from '../infra/kubernetes/server';
 import { TSX_CLI } from '../io/paths';
 import { PROJECT_ROOT, STATE } from '../io/paths';
 
@@ -86,13 +87,18 @@ async function stop(p: StackProcess, print: (line: string) => void): Promise<voi
  * when MAESTRO_HEALTH_SOURCE=prometheus), the codec endpoint, the dev server and one worker, all detached;
  * reuses what runs.
  */
-export async function up(print: (line: string) => void): Promise<void> {
+export async function up(print: (line: string) => void, options: { kubernetes?: boolean } = {}): Promise<void> {
   const postgres = await ensurePostgres();
   const { applied } = await migrate(postgres.url);
   print(`record: PostgreSQL ${postgres.started ? 'started' : 'already running'} at ${redactUrl(postgres.url)}${applied.length ? `, migrations applied: ${applied.join(', ')}` : ''}`);
   const prometheusStart = Date.now();
   const prometheus = await ensurePrometheus();
   print(`metrics: Prometheus ${prometheus.started ? `started in ${Date.now() - prometheusStart} ms` : 'already running'} at ${prometheus.url}`);
+  if (options.kubernetes) {
+    const k8sStart = Date.now();
+    const k8s = await ensureKubernetes();
+    print(`Kubernetes: ${k8s.reused ? 'already running' : `started in ${Date.now() - k8sStart} ms`} at ${k8s.url} (kubeconfig ${k8s.kubeconfig}; CRDs ${k8s.crds.join(', ')})`);
+  }
   await ensureRunning(CODEC, print);
   const server = await startDevServer();
   print(server.reused ? `Temporal: already running on 127.0.0.1:${defaultDevServer.port}` : `Temporal: dev server started on 127.0.0.1:${defaultDevServer.port} (SQLite ${defaultDevServer.dbFile})`);
@@ -111,6 +117,7 @@ export async function down(print: (line: string) => void): Promise<void> {
   await stop(WORKER, print);
   await stop(CODEC, print);
   print((await stopDevServer()) ? 'Temporal: stopped' : 'Temporal: not started by this project');
+  print((await stopKubernetes()) ? 'Kubernetes: stopped' : 'Kubernetes: not started by this project');
   print((await stopPrometheus()) ? 'metrics: Prometheus stopped' : 'metrics: no Prometheus of this project was running');
   print((await stopPostgres()) ? 'record: PostgreSQL stopped' : 'record: no PostgreSQL of this project was running');
 }

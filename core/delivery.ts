@@ -93,8 +93,15 @@ export interface PromoteResult {
 }
 
 export interface ProcessStatus {
-  pid: number;
+  /** The process group's leader; absent where a version is not a local process (Kubernetes: alive = its Deployment is available). */
+  pid?: number;
   alive: boolean;
+}
+/** Where a Kubernetes deployer sends the traffic: the HTTPRoute's backends and their weights. */
+export interface KubernetesRouteStatus {
+  namespace: string;
+  route: string;
+  backends: { name: string; role: 'stable' | 'canary'; weight: number }[];
 }
 export interface ServiceStatus {
   service: string;
@@ -109,6 +116,8 @@ export interface ServiceStatus {
   lastPromotion: { sha: string; at: number } | null;
   lastRollback: { sha: string; at: number } | null;
   lease: ServiceLease | null;
+  /** Set by the Kubernetes deployer: the objects and weights behind the service. */
+  kubernetes?: KubernetesRouteStatus;
 }
 
 /** A probe of one service; a source that runs PromQL also checks the metric templates (default: Flagger's two). */

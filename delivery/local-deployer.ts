@@ -19,6 +19,7 @@ import type {
   DeployableDescriptor,
   DeployCanaryInput,
   DeployCanaryResult,
+  DeployedVersion,
   Deployer,
   EnsureStableInput,
   EnsureStableResult,
@@ -102,6 +103,15 @@ interface ServiceState {
   /** The service's configuration, given to every version it starts (absent in state written before it). */
   env?: Record<string, string>;
   updatedAt: number;
+}
+
+/** The local deployer's status: every version, the proxy and the traffic generator are process groups with a pid. */
+type LocalProcess = { pid: number; alive: boolean };
+export interface LocalServiceStatus extends ServiceStatus {
+  proxy: (LocalProcess & { publicUrl: string; adminUrl: string }) | null;
+  stable: (LocalProcess & DeployedVersion) | null;
+  canary: (LocalProcess & DeployedVersion & { owner?: string }) | null;
+  traffic: (LocalProcess & { rps: number; durationMs: number; startedAt: number }) | null;
 }
 
 /** Input that can never succeed on retry (unknown service, bad weight, unknown commit, ...). */
@@ -356,7 +366,7 @@ export class LocalDeployer implements Deployer {
   }
 
   /** What runs for a service, with liveness. Unknown (never deployed, or stopped) → DeliveryInputError; see hasService. */
-  async status(input: ServiceRef): Promise<ServiceStatus> {
+  async status(input: ServiceRef): Promise<LocalServiceStatus> {
     const service = checkServiceName(input.service);
     const state = await this.requireState(service);
     const live = state.proxy && isGroupAlive(state.proxy.pid) ? await this.tryAdminState(state.proxy) : null;
@@ -706,14 +716,14 @@ function scrapeTargets(state: ServiceState): { targets: string[]; labels: Record
   return groups;
 }
 
-function busy(service: string, lease: ServiceLease): ServiceBusyError {
+export function busy(service: string, lease: ServiceLease): ServiceBusyError {
   return new ServiceBusyError(
     `service '${service}' is held by train ${lease.owner} (since ${new Date(lease.since).toISOString()}); it is free once that train has promoted or reverted`,
     lease.owner,
   );
 }
 
-function checkOwner(owner: unknown): string {
+export function checkOwner(owner: unknown): string {
   if (typeof owner !== 'string' || owner.length === 0 || owner.length > 1000) throw new DeliveryInputError(`a lease owner must be a train's workflow id; got ${JSON.stringify(owner)}`);
   return owner;
 }
@@ -748,7 +758,7 @@ function checkDescriptor(descriptor: DeployableDescriptor): DeployableDescriptor
 }
 
 /** Environment names a service may be configured with: the deployer's own (PORT, HOST, MAESTRO_*) are not among them. */
-function checkServiceEnv(env: Record<string, string>): Record<string, string> {
+export function checkServiceEnv(env: Record<string, string>): Record<string, string> {
   for (const [name, value] of Object.entries(env ?? {})) {
     if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new DeliveryInputError(`env: '${name}' is not an environment variable name (upper case letters, digits and _)`);
     if (name === 'PORT' || name === 'HOST' || name.startsWith('MAESTRO_')) throw new DeliveryInputError(`env: '${name}' is set by the deployer itself; configure the service with names of its own`);

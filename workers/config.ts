@@ -2,11 +2,13 @@ import { z } from 'zod';
 import { parseOrThrow } from '../core/validation';
 import { defaultPostgres, serverUrl } from '../infra/postgres/server';
 import { defaultPrometheus, prometheusUrl } from '../infra/prometheus/server';
+import { defaultKubernetes, kubeconfigPath } from '../infra/kubernetes/server';
 import { DEFAULT_STATE_DIR } from '../io/paths';
 import { codecKeysEnvSchema } from '../io/payload-codec';
 import { otlpEndpointSchema } from '../io/tracing';
+import { kubernetesEnvShape } from '../core/kubernetes-manifests';
 
-const workerConfigSchema = z.object({
+const workerVariables = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d+$/, "host:port, e.g. '127.0.0.1:7233'").default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   MAESTRO_STATE_DIR: z.string().default(DEFAULT_STATE_DIR),
@@ -20,6 +22,9 @@ const workerConfigSchema = z.object({
   /** Where the rollout gates' figures come from: the proxy's own ('proxy') or PromQL against MAESTRO_PROMETHEUS_URL. */
   MAESTRO_HEALTH_SOURCE: z.enum(['proxy', 'prometheus']).default('proxy'),
   MAESTRO_PROMETHEUS_URL: z.string().regex(/^https?:\/\/[^/]+\/?$/, "an http:// base url, e.g. 'http://127.0.0.1:9090'").default(prometheusUrl(defaultPrometheus)),
+  /** Where versions run: 'local' (processes behind the weighted proxy) or 'kubernetes' (Deployments, Services, an HTTPRoute). */
+  MAESTRO_DEPLOYER: z.enum(['local', 'kubernetes']).default('local'),
+  ...kubernetesEnvShape(kubeconfigPath(defaultKubernetes)),
   MAESTRO_POLICY_FILE: z.string().min(1).optional(),
   MAESTRO_GITOPS_REPO: z.string().min(1).optional(),
   MAESTRO_RELEASES_DIR: z.string().min(1).optional(),
@@ -45,9 +50,14 @@ const workerConfigSchema = z.object({
   /** OTLP/HTTP endpoint of the tracing backend (e.g. Jaeger's); unset: tracing off (io/tracing.ts). */
   MAESTRO_OTLP_ENDPOINT: otlpEndpointSchema.optional(),
 });
+const workerConfigSchema = workerVariables.refine((c) => c.MAESTRO_DEPLOYER !== 'kubernetes' || c.MAESTRO_HEALTH_SOURCE === 'prometheus', {
+  // Pods have no Maestro proxy in front of them, so the only figures are the cluster's metrics.
+  message: 'MAESTRO_DEPLOYER=kubernetes needs MAESTRO_HEALTH_SOURCE=prometheus: there is no Maestro proxy in the cluster to count requests',
+  path: ['MAESTRO_HEALTH_SOURCE'],
+});
 export type WorkerConfig = z.output<typeof workerConfigSchema>;
 
 export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const picked = Object.fromEntries(Object.keys(workerConfigSchema.shape).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
+  const picked = Object.fromEntries(Object.keys(workerVariables.shape).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
   return parseOrThrow(workerConfigSchema, picked, 'worker configuration (environment variables)');
 }

@@ -57,6 +57,10 @@ function activityDepsFromConfig(config: WorkerConfig): ActivityDeps {
     codeGraphStore: config.MAESTRO_CODEGRAPH_STORE === 'neo4j' ? { kind: 'neo4j', uri: config.MAESTRO_NEO4J_URI } : { kind: 'memory' },
     policyFile: config.MAESTRO_POLICY_FILE,
     healthSource: config.MAESTRO_HEALTH_SOURCE === 'prometheus' ? { kind: 'prometheus', url: config.MAESTRO_PROMETHEUS_URL } : { kind: 'proxy' },
+    deployer:
+      config.MAESTRO_DEPLOYER === 'kubernetes'
+        ? { kind: 'kubernetes', kubeconfig: config.MAESTRO_K8S_KUBECONFIG, namespace: config.MAESTRO_K8S_NAMESPACE, imageRepository: config.MAESTRO_K8S_IMAGE_REPOSITORY, gateway: config.MAESTRO_K8S_GATEWAY }
+        : { kind: 'local' },
     gitopsRepo: config.MAESTRO_GITOPS_REPO,
     releasesDir: config.MAESTRO_RELEASES_DIR,
     keyDir: config.MAESTRO_KEY_DIR,

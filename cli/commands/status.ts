@@ -3,11 +3,18 @@ import { defineCommand, UsageError } from '../command';
 export const command = defineCommand({
   name: 'status',
   usage: `usage: maestro status <train-id>
+       maestro status --k8s <service>
   the train's stage, canary weight, eval score and risk, last probe and history, and its trace
-  when it was started traced (exit 4: no such train)`,
-  options: {},
-  async run({ positionals }, io) {
-    if (positionals.length !== 1) throw new UsageError('needs exactly one <train-id>');
+  when it was started traced (exit 4: no such train); with --k8s, the service's Kubernetes objects
+  (HTTPRoute backends and weights, Deployments and availability, lease) in the cluster MAESTRO_K8S_* name`,
+  options: { k8s: { type: 'boolean' } },
+  async run({ positionals, values }, io) {
+    if (positionals.length !== 1) throw new UsageError(values.k8s ? 'needs exactly one <service>' : 'needs exactly one <train-id>');
+    if (values.k8s) {
+      const { kubernetesStatus } = await import('../kubernetes-status');
+      io.print(await kubernetesStatus(positionals[0]!));
+      return 0;
+    }
     const [{ connectClient }, { formatStatus, formatTrace, queryStatus, trainTrace }] = await Promise.all([import('../client'), import('../release')]);
     const client = await connectClient();
     io.print(formatStatus(await queryStatus(client, positionals[0]!)));

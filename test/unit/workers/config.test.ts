@@ -19,3 +19,17 @@ describe('the health source in the worker configuration', () => {
     expect(() => workerConfigFromEnv({ MAESTRO_PROMETHEUS_URL: 'http://127.0.0.1:9090/api/v1' })).toThrow(/MAESTRO_PROMETHEUS_URL: an http:\/\/ base url, e\.g\. 'http:\/\/127\.0\.0\.1:9090'/);
   });
 });
+
+describe('the deployer in the worker configuration', () => {
+  it('defaults to local processes; kubernetes takes the local cluster unless told otherwise', () => {
+    expect(workerConfigFromEnv({}).MAESTRO_DEPLOYER).toBe('local');
+    const config = workerConfigFromEnv({ MAESTRO_DEPLOYER: 'kubernetes', MAESTRO_HEALTH_SOURCE: 'prometheus', MAESTRO_K8S_NAMESPACE: 'apps' });
+    expect(config).toMatchObject({ MAESTRO_DEPLOYER: 'kubernetes', MAESTRO_K8S_NAMESPACE: 'apps', MAESTRO_K8S_GATEWAY: 'maestro' });
+    expect(config.MAESTRO_K8S_KUBECONFIG).toMatch(/\.maestro\/kubernetes\/kubeconfig$/);
+  });
+
+  it('refuses kubernetes without Prometheus (no proxy counts requests in a cluster), and a namespace Kubernetes cannot take', () => {
+    expect(() => workerConfigFromEnv({ MAESTRO_DEPLOYER: 'kubernetes' })).toThrow(/MAESTRO_HEALTH_SOURCE: MAESTRO_DEPLOYER=kubernetes needs MAESTRO_HEALTH_SOURCE=prometheus/);
+    expect(() => workerConfigFromEnv({ MAESTRO_DEPLOYER: 'kubernetes', MAESTRO_HEALTH_SOURCE: 'prometheus', MAESTRO_K8S_NAMESPACE: 'Apps_1' })).toThrow(/MAESTRO_K8S_NAMESPACE: a namespace name/);
+  });
+});

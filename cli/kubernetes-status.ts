@@ -1,0 +1,33 @@
+/** `maestro status --k8s <service>`: what the Kubernetes deployer has in the cluster for a service. */
+import path from 'node:path';
+import { z } from 'zod';
+import { parseOrThrow } from '../core/validation';
+import { kubernetesEnvShape } from '../core/kubernetes-manifests';
+import { KubernetesDeployer } from '../delivery/kubernetes-deployer';
+import { defaultKubernetes, kubeconfigPath } from '../infra/kubernetes/server';
+import { STATE } from '../io/paths';
+
+export async function kubernetesStatus(service: string): Promise<string> {
+  const shape = kubernetesEnvShape(kubeconfigPath(defaultKubernetes));
+  const picked = Object.fromEntries(Object.keys(shape).filter((k) => process.env[k]).map((k) => [k, process.env[k]]));
+  const config = parseOrThrow(z.object(shape), picked, 'Kubernetes configuration (MAESTRO_K8S_* environment variables)');
+  const deployer = new KubernetesDeployer({
+    kubeconfig: config.MAESTRO_K8S_KUBECONFIG,
+    namespace: config.MAESTRO_K8S_NAMESPACE,
+    imageRepository: config.MAESTRO_K8S_IMAGE_REPOSITORY,
+    gateway: config.MAESTRO_K8S_GATEWAY,
+    lockDir: path.join(STATE.deploy, 'kubernetes-locks'),
+  });
+  const status = await deployer.status({ service });
+  const k8s = status.kubernetes!;
+  const version = (role: string, v: typeof status.stable) => (v ? `  ${role.padEnd(7)} Deployment+Service ${k8s.backends.find((b) => b.role === role)?.name} (${v.alive ? 'available' : 'NOT available'})` : `  ${role.padEnd(7)} none`);
+  return [
+    `service ${service} in namespace ${k8s.namespace}`,
+    `  HTTPRoute ${k8s.route}: ${k8s.backends.map((b) => `${b.name} ${b.weight}% (${b.role})`).join(', ')}`,
+    version('stable', status.stable),
+    version('canary', status.canary),
+    `  lease   ${status.lease ? `${status.lease.owner} since ${new Date(status.lease.since).toISOString()}` : 'free'}`,
+    ...(status.lastPromotion ? [`  last promotion ${status.lastPromotion.sha.slice(0, 12)} at ${new Date(status.lastPromotion.at).toISOString()}`] : []),
+    ...(status.lastRollback ? [`  last rollback  ${status.lastRollback.sha.slice(0, 12)} at ${new Date(status.lastRollback.at).toISOString()}`] : []),
+  ].join('\n');
+}

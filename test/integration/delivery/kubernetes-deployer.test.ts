@@ -1,0 +1,204 @@
+/**
+ * The Kubernetes deployer against a real API server and controller manager (infra/kubernetes, built by
+ * scripts/setup-kubernetes.sh), a namespace per test.
+ *
+ * No kubelet runs in this cluster, so no container starts: the test plays the kubelet's part by
+ * setting Pod readiness through the status subresource (test/helpers/kubernetes.ts KubeletStandIn).
+ * Everything else is real: server-side apply, the HTTPRoute CRD's validation, the ReplicaSet and
+ * Deployment controllers counting available replicas, RBAC, resourceVersion conflicts.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { KubernetesDeployer, KubernetesForbiddenError, KubernetesKindMissingError } from '../../../delivery/kubernetes-deployer';
+import { ServiceBusyError, NotCanaryOwnerError } from '../../../delivery/local-deployer';
+import { installCrds } from '../../../infra/kubernetes/crds';
+import { KubeletStandIn, createNamespace, kubeConfig, startTestCluster } from '../../helpers/kubernetes';
+
+const sha = (name: string) => createHash('sha1').update(name).digest('hex');
+const A = sha('v1');
+const B = sha('v2');
+const C = sha('v3-broken');
+const descriptor = { entry: 'src/server.ts', healthPath: '/healthz' };
+
+let env: Awaited<ReturnType<typeof startTestCluster>>;
+let config: k8s.KubeConfig;
+const lockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maestro-k8s-locks-'));
+const timeline: string[] = [];
+const started = Date.now();
+
+beforeAll(async () => {
+  env = await startTestCluster({ etcdPort: 7310, apiPort: 7320, controllerManagerPort: 7321 });
+  config = kubeConfig(env.cluster.kubeconfig);
+}, 180_000);
+
+afterAll(async () => {
+  if (timeline.length) console.log(`HTTPRoute weights over time:\n${timeline.join('\n')}`);
+  await env?.stop();
+}, 60_000);
+
+function deployerFor(namespace: string, overrides: Partial<ConstructorParameters<typeof KubernetesDeployer>[0]> = {}) {
+  return new KubernetesDeployer({ kubeconfig: env.cluster.kubeconfig, namespace, imageRepository: 'registry.local/maestro', gateway: 'maestro', lockDir, rolloutTimeoutMs: 30_000, ...overrides });
+}
+
+/** The route as the API server has it (not as the deployer reports it). */
+async function readRoute(namespace: string, name: string) {
+  const { body } = await config.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject('gateway.networking.k8s.io', 'v1', namespace, 'httproutes', name);
+  const route = body as { metadata: { resourceVersion: string }; spec: { rules: { backendRefs: { name: string; weight: number }[] }[] } };
+  return { resourceVersion: route.metadata.resourceVersion, backends: route.spec.rules[0]!.backendRefs.map((b) => `${b.name}=${b.weight}`) };
+}
+async function logRoute(namespace: string, name: string, event: string) {
+  const route = await readRoute(namespace, name);
+  timeline.push(`+${((Date.now() - started) / 1000).toFixed(2)}s ${event.padEnd(34)} ${route.backends.join(' ')}`);
+  return route;
+}
+async function deploymentNames(namespace: string): Promise<string[]> {
+  const { body } = await config.makeApiClient(k8s.AppsV1Api).listNamespacedDeployment(namespace);
+  return body.items.map((d) => d.metadata!.name!).sort();
+}
+
+async function newNamespace(): Promise<string> {
+  const name = `maestro-${randomBytes(4).toString('hex')}`;
+  await createNamespace(config, name);
+  return name;
+}
+
+test('a canary at 10 → 50 → 100 is promoted, the next one rolled back; the route and the objects follow', async () => {
+  const ns = await newNamespace();
+  const kubelet = new KubeletStandIn(config, ns);
+  try {
+    const deployer = deployerFor(ns);
+    const stable = await deployer.ensureStable({ service: 'greeter', repo: '/repo', sha: A, descriptor });
+    expect(stable.stable.url).toBe(`http://greeter-${A.slice(0, 12)}.${ns}.svc.cluster.local:8080`);
+    expect((await logRoute(ns, 'greeter', 'ensureStable v1')).backends).toEqual([`greeter-${A.slice(0, 12)}=100`]);
+
+    await deployer.acquireLease({ service: 'greeter', owner: 'train-1' });
+    await expect(deployer.acquireLease({ service: 'greeter', owner: 'train-2' })).rejects.toBeInstanceOf(ServiceBusyError);
+    await deployer.deployCanary({ service: 'greeter', owner: 'train-1', repo: '/repo', baseSha: A, sha: B, descriptor });
+    expect(await deploymentNames(ns)).toEqual([`greeter-${A.slice(0, 12)}`, `greeter-${B.slice(0, 12)}`]);
+    await logRoute(ns, 'greeter', 'deployCanary v2 (train-1)');
+    await expect(deployer.setWeight({ service: 'greeter', owner: 'train-2', weight: 10 })).rejects.toBeInstanceOf(NotCanaryOwnerError);
+
+    for (const weight of [10, 50, 100]) {
+      await deployer.setWeight({ service: 'greeter', owner: 'train-1', weight });
+      const route = await logRoute(ns, 'greeter', `setWeight ${weight}`);
+      expect(route.backends).toEqual([`greeter-${A.slice(0, 12)}=${100 - weight}`, `greeter-${B.slice(0, 12)}=${weight}`]);
+    }
+    // Idempotent: the same weight again is a no-op apply — the object is not even rewritten.
+    const before = await readRoute(ns, 'greeter');
+    await deployer.setWeight({ service: 'greeter', owner: 'train-1', weight: 100 });
+    expect((await readRoute(ns, 'greeter')).resourceVersion).toBe(before.resourceVersion);
+
+    const promoted = await deployer.promote({ service: 'greeter', owner: 'train-1' });
+    expect(promoted.previousStableSha).toBe(A);
+    expect((await logRoute(ns, 'greeter', 'promote v2')).backends).toEqual([`greeter-${B.slice(0, 12)}=100`]);
+    expect((await deployer.promote({ service: 'greeter', owner: 'train-1' })).at).toBe(promoted.at); // a retried promotion finds it done
+    await waitFor(async () => (await deploymentNames(ns)).length === 1);
+    expect(await deploymentNames(ns)).toEqual([`greeter-${B.slice(0, 12)}`]);
+    expect((await deployer.releaseLease({ service: 'greeter', owner: 'train-1' })).released).toBe(true);
+
+    // The next train's canary never becomes ready (the stand-in kubelet reports its probe failing).
+    kubelet.brokenShas.add(C);
+    await deployer.acquireLease({ service: 'greeter', owner: 'train-2' });
+    const impatient = deployerFor(ns, { rolloutTimeoutMs: 3_000 });
+    await expect(impatient.deployCanary({ service: 'greeter', owner: 'train-2', repo: '/repo', baseSha: B, sha: C, descriptor })).rejects.toThrow(
+      new RegExp(`Deployment ${ns}/greeter-${C.slice(0, 12)} was not available within 3000 ms`),
+    );
+    kubelet.brokenShas.delete(C); // it comes up after all, gets 10%, and is rolled back
+    await deployer.deployCanary({ service: 'greeter', owner: 'train-2', repo: '/repo', baseSha: B, sha: C, descriptor });
+    await deployer.setWeight({ service: 'greeter', owner: 'train-2', weight: 10 });
+    await logRoute(ns, 'greeter', 'setWeight 10 (train-2, v3)');
+    const rolledBack = await deployer.rollback({ service: 'greeter', owner: 'train-2' });
+    expect((await logRoute(ns, 'greeter', 'rollback v3')).backends).toEqual([`greeter-${B.slice(0, 12)}=100`]);
+    expect((await deployer.rollback({ service: 'greeter', owner: 'train-2' })).at).toBe(rolledBack.at);
+    await waitFor(async () => (await deploymentNames(ns)).length === 1);
+
+    const status = await deployer.status({ service: 'greeter' });
+    expect(status).toMatchObject({
+      weight: 0,
+      stable: { sha: B, alive: true },
+      canary: null,
+      lastPromotion: null, // a new canary starts a new rollout's record, as the local deployer does
+      lastRollback: { sha: C, at: rolledBack.at },
+      lease: { owner: 'train-2' },
+      kubernetes: { namespace: ns, route: 'greeter', backends: [{ name: `greeter-${B.slice(0, 12)}`, role: 'stable', weight: 100 }] },
+    });
+  } finally {
+    await kubelet.stop();
+  }
+}, 180_000);
+
+test('concurrent writers from two machines: resourceVersion conflicts are retried and no write is lost', async () => {
+  const ns = await newNamespace();
+  const kubelet = new KubeletStandIn(config, ns);
+  try {
+    const one = deployerFor(ns);
+    // A second deployer with its own lock directory: another machine, only the cluster in common.
+    const other = deployerFor(ns, { lockDir: fs.mkdtempSync(path.join(os.tmpdir(), 'maestro-k8s-locks-')) });
+    await one.deployCanary({ service: 'api', repo: '/repo', baseSha: A, sha: B, descriptor });
+    const weights = [5, 15, 25, 35, 45, 55];
+    await Promise.all(weights.map((weight, i) => (i % 2 ? one : other).setWeight({ service: 'api', weight })));
+    const final = await one.status({ service: 'api' });
+    expect(weights).toContain(final.weight);
+    expect(final.canary?.sha).toBe(B); // the annotations survived every interleaving
+    const leases = await Promise.allSettled(['t1', 't2', 't3', 't4'].map((owner, i) => (i % 2 ? one : other).acquireLease({ service: 'api', owner })));
+    expect(leases.filter((l) => l.status === 'fulfilled')).toHaveLength(1);
+    expect(leases.filter((l) => l.status === 'rejected').every((l) => (l as PromiseRejectedResult).reason instanceof ServiceBusyError)).toBe(true);
+  } finally {
+    await kubelet.stop();
+  }
+}, 120_000);
+
+test('a refusal by RBAC names the verb and resource to grant', async () => {
+  const ns = await newNamespace();
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  const rbac = config.makeApiClient(k8s.RbacAuthorizationV1Api);
+  await core.createNamespacedServiceAccount(ns, { metadata: { name: 'limited' } });
+  // Allowed to read routes and leases, nothing else: the deployer's first write must be refused.
+  await rbac.createNamespacedRole(ns, { metadata: { name: 'read-routes' }, rules: [{ apiGroups: ['gateway.networking.k8s.io', 'coordination.k8s.io'], resources: ['httproutes', 'leases'], verbs: ['get', 'list'] }] });
+  await rbac.createNamespacedRoleBinding(ns, {
+    metadata: { name: 'limited-reads-routes' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'read-routes' },
+    subjects: [{ kind: 'ServiceAccount', name: 'limited', namespace: ns }],
+  });
+  const { body } = await core.createNamespacedServiceAccountToken('limited', ns, { spec: { audiences: [], expirationSeconds: 600 } });
+  const limited = JSON.parse(fs.readFileSync(env.cluster.kubeconfig, 'utf8')) as { users: { user: { token: string } }[] };
+  limited.users[0]!.user.token = body.status!.token;
+  const file = path.join(env.options.dir, `kubeconfig-limited-${ns}`);
+  fs.writeFileSync(file, JSON.stringify(limited));
+
+  const deployer = new KubernetesDeployer({ kubeconfig: file, namespace: ns, imageRepository: 'registry.local/maestro', gateway: 'maestro', lockDir });
+  expect(await deployer.hasService('greeter')).toBe(false); // reading is granted
+  const refusal = await deployer.ensureStable({ service: 'greeter', repo: '/repo', sha: A, descriptor }).catch((err: unknown) => err);
+  expect(refusal).toBeInstanceOf(KubernetesForbiddenError);
+  expect((refusal as Error).message).toMatch(new RegExp(`refused to patch deployments in namespace ${ns}: grant .* verb 'patch' on apiGroup 'apps' resource 'deployments'`));
+  expect((refusal as KubernetesForbiddenError).details).toEqual({ verb: 'patch', group: 'apps', resource: 'deployments', namespace: ns });
+}, 60_000);
+
+// Last: it takes the HTTPRoute CRD away from the cluster (and puts it back).
+test('a cluster without the HTTPRoute CRD is reported with what to install', async () => {
+  const ns = await newNamespace();
+  const extensions = config.makeApiClient(k8s.ApiextensionsV1Api);
+  await extensions.deleteCustomResourceDefinition('httproutes.gateway.networking.k8s.io');
+  try {
+    await waitFor(async () => {
+      const { body } = await config.makeApiClient(k8s.ApisApi).getAPIVersions();
+      return !body.groups.some((g) => g.name === 'gateway.networking.k8s.io');
+    });
+    const refusal = await deployerFor(ns).hasService('greeter').catch((err: unknown) => err);
+    expect(refusal).toBeInstanceOf(KubernetesKindMissingError);
+    expect((refusal as Error).message).toMatch(/the cluster does not serve HTTPRoute \(gateway.networking.k8s.io\): install its CRD/);
+  } finally {
+    await installCrds(env.cluster.kubeconfig);
+  }
+}, 60_000);
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
