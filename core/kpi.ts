@@ -29,6 +29,8 @@ export interface TrainFacts {
   /** A person lifted a denial: a granted appeal, or an approval that turned a deny into an allow. */
   overridden: boolean;
   costUsd: number;
+  /** Calls the LLM gateway answered for the train (from a model or its cache), and how many from the cache. */
+  llmCalls: { answered: number; cached: number };
 }
 
 export interface KpiValue {
@@ -150,6 +152,18 @@ export const KPI_DEFINITIONS: KpiDefinition[] = [
       if (merged === 0) return { value: null, n: 0, note: 'no merged train in the period' };
       const v = facts.reduce((s, f) => s + f.costUsd, 0) / merged;
       return { value: v, n: merged, display: `$${v.toFixed(4)}`, met: v <= 1.79 };
+    },
+  },
+  {
+    id: 'llm_cache_hit_rate',
+    name: 'LLM cache hits',
+    definition: "the LLM gateway's calls for the period's trains answered from its cache (exact or semantic), of all it answered (budget refusals and errors left out)",
+    target: '≥ 70%',
+    compute(facts) {
+      const answered = facts.reduce((s, f) => s + f.llmCalls.answered, 0);
+      if (answered === 0) return { value: null, n: 0, note: 'no LLM call recorded for the period\'s trains' };
+      const v = facts.reduce((s, f) => s + f.llmCalls.cached, 0) / answered;
+      return { value: v, n: facts.filter((f) => f.llmCalls.answered > 0).length, display: `${pct(v)} of ${answered} calls`, met: v >= 0.7 };
     },
   },
   {

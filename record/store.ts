@@ -333,6 +333,11 @@ export class RecordStore {
     // The LLM gateway's spend (llm_calls, no foreign key to trains) counts beside the cost ledger's.
     const llm = await this.db().llmCall.groupBy({ by: ['trainId'], _sum: { costUsd: true }, where: { trainId: { in: rows.map((t) => t.id) } } });
     const llmSpend = new Map(llm.map((g) => [g.trainId, Number(g._sum.costUsd ?? 0)]));
+    const outcomes = await this.db().llmCall.groupBy({ by: ['trainId', 'cache'], _count: { _all: true }, where: { trainId: { in: rows.map((t) => t.id) }, cache: { in: ['miss', 'exact', 'semantic'] } } });
+    const llmCalls = (trainId: string) => {
+      const of = outcomes.filter((o) => o.trainId === trainId);
+      return { answered: of.reduce((s, o) => s + o._count._all, 0), cached: of.filter((o) => o.cache !== 'miss').reduce((s, o) => s + o._count._all, 0) };
+    };
     return rows.map((t) => {
       const summary = trainSummarySchema.safeParse(t.summary);
       const lastEval = t.evalResults.at(-1);
@@ -353,6 +358,7 @@ export class RecordStore {
         decisions,
         overridden: t.appeals.length > 0 || decisions.some((d, i) => d === 'deny' && decisions.slice(i + 1).includes('allow')),
         costUsd: t.costs.reduce((s, c) => s + Number(c.costUsd.toString()), 0) + (llmSpend.get(t.id) ?? 0),
+        llmCalls: llmCalls(t.id),
       };
     });
   }

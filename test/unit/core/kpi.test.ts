@@ -20,6 +20,7 @@ function train(id: string, over: Partial<TrainFacts> = {}): TrainFacts {
     decisions: ['allow'],
     overridden: false,
     costUsd: 0,
+    llmCalls: { answered: 0, cached: 0 },
     ...over,
   };
 }
@@ -56,6 +57,11 @@ describe('the KPIs on fixed data', () => {
   test('change failure rate counts merged trains that did not end promoted', () => {
     // merged: a b c d f (e never merged); not promoted: c d f
     expect(byId(kpis, 'change_failure_rate')).toMatchObject({ value: 3 / 5, n: 5, met: false });
+  });
+  test('LLM cache hits: calls answered from the cache of all answered, over the trains that made any', () => {
+    const withCalls = computeKpis([train('a', { llmCalls: { answered: 10, cached: 8 } }), train('b', { llmCalls: { answered: 30, cached: 12 } }), train('c')], WEEK);
+    expect(byId(withCalls, 'llm_cache_hit_rate')).toMatchObject({ value: 0.5, n: 2, met: false, display: '50.0% of 40 calls' });
+    expect(byId(kpis, 'llm_cache_hit_rate')).toMatchObject({ value: null, n: 0 });
   });
   test('overrides, violations, autonomous changes and $ per PR', () => {
     expect(byId(kpis, 'reviewer_override_rate')).toMatchObject({ value: 1 / 6, n: 6, met: false });
@@ -103,6 +109,7 @@ const arbitraryTrain = fc.record({
   decisions: fc.array(fc.constantFrom('allow' as const, 'deny' as const), { maxLength: 3 }),
   overridden: fc.boolean(),
   costUsd: fc.double({ min: 0, max: 10, noNaN: true }),
+  llmCalls: fc.nat(50).chain((answered) => fc.record({ answered: fc.constant(answered), cached: fc.nat(answered) })),
 });
 
 describe('properties', () => {
@@ -110,7 +117,7 @@ describe('properties', () => {
     fc.assert(
       fc.property(fc.array(arbitraryTrain, { maxLength: 30 }), (facts) => {
         const kpis = computeKpis(facts, WEEK);
-        for (const id of ['change_failure_rate', 'reviewer_override_rate', 'eval_score_p95', 'mutation_score_median']) {
+        for (const id of ['change_failure_rate', 'reviewer_override_rate', 'eval_score_p95', 'mutation_score_median', 'llm_cache_hit_rate']) {
           const v = byId(kpis, id).value;
           if (v !== null) expect(v >= 0 && v <= 1).toBe(true);
         }

@@ -9,7 +9,7 @@ const THIS = UNTIL - WEEK_MS + H;
 const LAST = UNTIL - 2 * WEEK_MS + H;
 
 function facts(id: string, service: string, over: Partial<TrainFacts> = {}): TrainFacts {
-  return { id, service, startedAt: THIS, closedAt: THIS + H, outcome: 'promoted', autonomous: false, mergedAt: THIS + 10 * 60_000, evalScore: 0.95, mutationScore: null, mttrMs: null, decisions: ['allow'], overridden: false, costUsd: 0, ...over };
+  return { id, service, startedAt: THIS, closedAt: THIS + H, outcome: 'promoted', autonomous: false, mergedAt: THIS + 10 * 60_000, evalScore: 0.95, mutationScore: null, mttrMs: null, decisions: ['allow'], overridden: false, costUsd: 0, llmCalls: { answered: 0, cached: 0 }, ...over };
 }
 
 const trains: ReportTrain[] = [
