@@ -12,7 +12,8 @@ import { Project, QuoteKind, type SourceFile } from 'ts-morph';
 import { codemodSchema, type Codemod } from '../core/change-request';
 import { parseOrThrow, ValidationError } from '../core/validation';
 import { unifiedDiff } from './diff';
-import { CodemodError, type TsCodemod, runTransform, type TransformContext } from './transforms';
+import { RepoTypeCheck, repoTsConfigs, repoTypeScript } from './typecheck';
+import { CodemodError, type TsCodemod, removeImportsMadeUnused, runTransform, type TransformContext } from './transforms';
 
 export { CodemodError } from './transforms';
 const execAsync = promisify(exec);
@@ -41,8 +42,8 @@ export interface RefactorResult {
   diff: string;
   /** .d.ts files (relative to the repo) whose emitted text changed; undefined when the API was not compared. */
   publicApiChanges?: string[];
-  /** Type errors before/after (only when type-checked). */
-  typeErrors?: { before: number; after: number };
+  /** Type errors before/after (only when type-checked): `before`/`after` are the root tsconfig's, as `tsc --noEmit` counts them. */
+  typeErrors?: { before: number; after: number; byConfig: { config: string; before: number; after: number }[] };
   written: boolean;
   durationMs: number;
 }
@@ -84,7 +85,8 @@ export function resolveInsideRepo(repoRoot: string, relativePath: string): strin
   return real;
 }
 
-type Diagnostics = Map<string, { count: number; sample: string }>;
+/** Errors per tsconfig (or one entry for the project's own program), keyed `file|code`. */
+type Diagnostics = { config: string; count: number; byKey: Map<string, { count: number; sample: string }> }[];
 
 export class RefactorWorkspace {
   private baselineDiagnostics?: Diagnostics;
@@ -93,20 +95,26 @@ export class RefactorWorkspace {
   private constructor(
     readonly root: string,
     readonly project: Project,
+    /** The repository's own tsconfig(s); undefined when it has none (then the project's own program is checked). */
+    private readonly typeCheck: RepoTypeCheck | undefined,
   ) {}
 
-  /** Loads every TypeScript file of the repository (node_modules, dist, .git, .maestro excluded) once. */
+  /**
+   * Loads every TypeScript and JavaScript file of the repository (node_modules, dist, coverage, .git, .maestro
+   * excluded) once, with the root tsconfig's options and allowJs, so renames and moves reach JavaScript importers
+   * and files no tsconfig includes. The type-check is the repository's own (refactor/typecheck.ts).
+   */
   static open(repoRoot: string): RefactorWorkspace {
     const root = realpathSync(repoRoot);
     const tsConfigFilePath = path.join(root, 'tsconfig.json');
     const hasTsConfig = existsSync(tsConfigFilePath);
     const project = new Project({
       ...(hasTsConfig ? { tsConfigFilePath } : {}),
-      compilerOptions: { ...(hasTsConfig ? {} : { strict: true, target: 9 /* ES2022 */, module: 1 /* commonjs */ }), declaration: true, noEmit: false, emitDeclarationOnly: true, declarationMap: false, sourceMap: false, composite: false, incremental: false },
-      skipAddingFilesFromTsConfig: !hasTsConfig,
+      compilerOptions: { ...(hasTsConfig ? {} : { strict: true, target: 9 /* ES2022 */, module: 1 /* commonjs */ }), allowJs: true, checkJs: false, declaration: true, noEmit: false, emitDeclarationOnly: true, declarationMap: false, sourceMap: false, composite: false, incremental: false },
+      skipAddingFilesFromTsConfig: true,
     });
-    const ignored = ['node_modules', 'dist', '.git', '.maestro'];
-    project.addSourceFilesAtPaths([path.join(root, '**/*.{ts,tsx,mts,cts}'), ...ignored.map((dir) => '!' + path.join(root, `**/${dir}/**`))]);
+    const ignored = ['node_modules', 'dist', '.git', '.maestro', 'coverage'];
+    project.addSourceFilesAtPaths([path.join(root, '**/*.{ts,tsx,mts,cts,js,jsx,mjs,cjs}'), ...ignored.map((dir) => '!' + path.join(root, `**/${dir}/**`))]);
     for (const sf of project.getSourceFiles()) {
       const rel = path.relative(root, sf.getFilePath());
       if (rel.startsWith('..') || rel.split(path.sep).some((part) => ignored.includes(part))) project.removeSourceFile(sf);
@@ -114,7 +122,10 @@ export class RefactorWorkspace {
     // New imports follow the repository's quote style.
     const sample = project.getSourceFiles().flatMap((sf) => sf.getImportDeclarations().slice(0, 1))[0];
     if (sample?.getModuleSpecifier().getText().startsWith("'")) project.manipulationSettings.set({ quoteKind: QuoteKind.Single });
-    return new RefactorWorkspace(root, project);
+    const typescript = repoTypeScript(root);
+    const configs = repoTsConfigs(root, typescript);
+    const relative = (absolute: string) => path.relative(root, absolute).split(path.sep).join('/');
+    return new RefactorWorkspace(root, project, configs.length > 0 ? new RepoTypeCheck(typescript, configs, relative) : undefined);
   }
 
   repoPath(absolute: string): string {
@@ -146,6 +157,10 @@ export class RefactorWorkspace {
     let alreadyApplied = false;
     try {
       alreadyApplied = runTransform(ctx, codemod).alreadyApplied;
+      for (const sf of this.project.getSourceFiles()) {
+        const was = before.get(sf.getFilePath());
+        if (was !== undefined && was !== sf.getFullText()) removeImportsMadeUnused(sf, was);
+      }
     } catch (error) {
       this.restore(before);
       throw error;
@@ -169,23 +184,25 @@ export class RefactorWorkspace {
       let typeErrors: RefactorResult['typeErrors'];
       let diagnosticsAfter: Diagnostics | undefined;
       if (diagnosticsBefore && touched.length > 0) {
-        diagnosticsAfter = this.diagnostics();
+        diagnosticsAfter = this.diagnostics(moves, created, deleted);
         const renamedKey = (key: string) => {
           const [file, code] = key.split('|');
           const moved = moves.get(file!);
           return moved ? `${moved}|${code}` : key;
         };
-        const beforeByKey = new Map([...diagnosticsBefore].map(([k, v]) => [renamedKey(k), v.count]));
-        const added = [...diagnosticsAfter].filter(([key, v]) => v.count > (beforeByKey.get(key) ?? 0));
+        const added = diagnosticsAfter.flatMap((afterConfig, i) => {
+          const beforeByKey = new Map([...(diagnosticsBefore[i]?.byKey ?? [])].map(([k, v]) => [renamedKey(k), v.count]));
+          return [...afterConfig.byKey].filter(([key, v]) => v.count > (beforeByKey.get(key) ?? 0)).map(([, v]) => [afterConfig.config, v] as const);
+        });
         if (added.length > 0)
           throw new CodemodError(
             `${codemod.codemod}: the change would break the type-check: ${added
               .slice(0, 5)
-              .map(([, v]) => v.sample)
+              .map(([config, v]) => `${v.sample} (${config})`)
               .join('; ')}${added.length > 5 ? ` (and ${added.length - 5} more)` : ''}; nothing was written`,
           );
-        typeErrors = { before: count(diagnosticsBefore), after: count(diagnosticsAfter) };
-      } else if (diagnosticsBefore) typeErrors = { before: count(diagnosticsBefore), after: count(diagnosticsBefore) };
+        typeErrors = errorFigures(diagnosticsBefore, diagnosticsAfter);
+      } else if (diagnosticsBefore) typeErrors = errorFigures(diagnosticsBefore, diagnosticsBefore);
 
       let publicApiChanges: string[] | undefined;
       let apiAfter: Map<string, string> | undefined;
@@ -275,19 +292,23 @@ export class RefactorWorkspace {
     return parts.join('');
   }
 
-  private diagnostics(): Diagnostics {
-    const result: Diagnostics = new Map();
+  /** The type errors of the project as it is in memory: the repository's own tsconfig(s), else the project's program. */
+  private diagnostics(moves: Map<string, string> = new Map(), created: string[] = [], deleted: string[] = []): Diagnostics {
+    if (this.typeCheck) return this.typeCheck.check((file) => this.project.getSourceFile(file)?.getFullText(), moves, created, deleted);
+    const byKey = new Map<string, { count: number; sample: string }>();
+    let total = 0;
     for (const d of this.project.getPreEmitDiagnostics()) {
       if (d.getCategory() !== 1 /* Error */) continue;
       const file = d.getSourceFile()?.getFilePath() ?? '<global>';
       const key = `${file}|${d.getCode()}`;
       const text = d.getMessageText();
       const message = typeof text === 'string' ? text : text.getMessageText();
-      const entry = result.get(key) ?? { count: 0, sample: `${file === '<global>' ? file : this.repoPath(file)}:${d.getLineNumber() ?? 0} TS${d.getCode()} ${message}` };
+      const entry = byKey.get(key) ?? { count: 0, sample: `${file === '<global>' ? file : this.repoPath(file)}:${d.getLineNumber() ?? 0} TS${d.getCode()} ${message}` };
       entry.count++;
-      result.set(key, entry);
+      total++;
+      byKey.set(key, entry);
     }
-    return result;
+    return [{ config: '(no tsconfig)', count: total, byKey }];
   }
 
   /** The emitted .d.ts text of every non-test source file, keyed by its repo-relative source path. */
@@ -312,4 +333,9 @@ const isInside = (dir: string, file: string): boolean => {
   const rel = path.relative(dir, file);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 };
-const count = (d: Diagnostics): number => [...d.values()].reduce((n, v) => n + v.count, 0);
+/** The first config's figures are what the repository's own `tsc --noEmit` reports; the others are listed per config. */
+const errorFigures = (before: Diagnostics, after: Diagnostics): NonNullable<RefactorResult['typeErrors']> => ({
+  before: before[0]?.count ?? 0,
+  after: after[0]?.count ?? 0,
+  byConfig: before.map((b, i) => ({ config: b.config, before: b.count, after: after[i]?.count ?? 0 })),
+});

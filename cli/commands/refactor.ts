@@ -17,6 +17,7 @@ export const command = defineCommand({
     repo: { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
     test: { type: 'string' },
+    'no-test': { type: 'boolean', default: false },
     'no-typecheck': { type: 'boolean', default: false },
     'check-api': { type: 'boolean', default: false },
   },
@@ -47,10 +48,11 @@ export const command = defineCommand({
           codemod.codemod === 'replace-literal'
             ? await applyCodemod(repo, codemod, options)
             : await (workspace ??= RefactorWorkspace.open(repo)).apply(codemod, options);
-        if (options.dryRun && result.diff) io.print(result.diff.trimEnd());
+        // Byte-exact: print adds the one final newline the diff already ends with (a trailing blank context line is ' ').
+        if (options.dryRun && result.diff) io.print(result.diff.endsWith('\n') ? result.diff.slice(0, -1) : result.diff);
         const verb = result.alreadyApplied ? 'already applied' : options.dryRun ? 'would change' : 'changed';
         io.print(`${codemod.codemod}: ${verb} ${result.changedFiles.length} file(s)${result.changedFiles.length ? ': ' + result.changedFiles.join(', ') : ''}`);
-        if (result.typeErrors) io.print(`  type errors: ${result.typeErrors.before} before, ${result.typeErrors.after} after`);
+        for (const figures of result.typeErrors?.byConfig ?? []) io.print(`  type errors (${figures.config}): ${figures.before} before, ${figures.after} after`);
         if (result.publicApiChanges) io.print(`  public API: ${result.publicApiChanges.length === 0 ? 'unchanged' : 'changed in ' + result.publicApiChanges.join(', ')}`);
       }
       return 0;
