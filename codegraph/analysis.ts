@@ -6,7 +6,8 @@
  * Centrality, per node:
  *   fanIn        files: distinct files importing it; symbols: distinct other files referencing it
  *   pageRank     PageRank (α = 0.85) on the dependency graph, edges pointing from user to used
- *                (files: IMPORTS; symbols: REFERENCES file→symbol and CALLS symbol→symbol)
+ *                (files: IMPORTS, the value imports — type-only imports vanish at run time and would rank a
+ *                types file above the logic; symbols: REFERENCES file→symbol and CALLS symbol→symbol)
  *   pageRankRel  (pageRank·N − 1) / (max pageRank·N − 1), clamped to [0, 1]: 0 for a node no more
  *                depended upon than the average, 1 for the most depended upon
  *   betweenness  Brandes betweenness, normalised by (N−1)(N−2), clamped to [0, 1]
@@ -68,8 +69,11 @@ export class GraphIndex {
   readonly files: Set<string>;
   readonly testFiles: Set<string>;
   readonly symbols: Map<string, SymbolRecord>;
+  /** Value imports (IMPORTS) only: what runs. */
   readonly imports = new Map<string, Set<string>>();
   readonly importers = new Map<string, Set<string>>();
+  /** Every import, type-only ones too (IMPORTS and IMPORTS_TYPE): what a change can break at compile time. */
+  readonly anyImporters = new Map<string, Set<string>>();
   readonly referencedBy = new Map<string, Set<string>>();
   readonly callers = new Map<string, Set<string>>();
   readonly callees = new Map<string, Set<string>>();
@@ -86,9 +90,9 @@ export class GraphIndex {
       s.add(v);
     };
     for (const e of snapshot.edges) {
-      if (e.type === 'IMPORTS') {
-        add(this.imports, e.from, e.to);
-        add(this.importers, e.to, e.from);
+      if (e.type === 'IMPORTS' || e.type === 'IMPORTS_TYPE') {
+        add(this.anyImporters, e.to, e.from);
+        if (e.type === 'IMPORTS') add(this.imports, e.from, e.to), add(this.importers, e.to, e.from);
       } else if (e.type === 'REFERENCES') add(this.referencedBy, e.to, e.from);
       else if (e.type === 'CALLS') {
         add(this.callers, e.to, e.from);
@@ -186,7 +190,7 @@ export function blastRadius(index: GraphIndex, changedFiles: readonly string[], 
   let frontier = changed;
   for (let d = 1; frontier.length > 0 && d <= maxDepth; d++) {
     const next: string[] = [];
-    for (const f of frontier) for (const i of index.importers.get(f) ?? []) if (!distance.has(i)) {
+    for (const f of frontier) for (const i of index.anyImporters.get(f) ?? []) if (!distance.has(i)) {
       distance.set(i, d);
       next.push(i);
     }

@@ -4,10 +4,8 @@
  * then written; a codemod that fails at any step is undone in memory and on disk, so the working tree is
  * left exactly as it was.
  */
-import { exec } from 'node:child_process';
-import { existsSync, promises as fs, realpathSync } from 'node:fs';
+import { existsSync, promises as fs, readFileSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { Project, QuoteKind, type SourceFile } from 'ts-morph';
 import { codemodSchema, type Codemod } from '../core/change-request';
 import { parseOrThrow, ValidationError } from '../core/validation';
@@ -15,8 +13,10 @@ import { unifiedDiff } from './diff';
 import { RepoTypeCheck, repoTsConfigs, repoTypeScript } from './typecheck';
 import { CodemodError, type TsCodemod, removeImportsMadeUnused, runTransform, type TransformContext } from './transforms';
 
+import { fillTestArgv, parseTestOutput, runCommand, scrubbedEnv, type TestCounts, type TestRun } from '../evals/test-runner';
+import { TSX_CLI } from '../io/paths';
+
 export { CodemodError } from './transforms';
-const execAsync = promisify(exec);
 
 export interface ApplyOptions {
   /** Compute and check the change, return its diff, write nothing. */
@@ -25,8 +25,12 @@ export interface ApplyOptions {
   typecheck?: boolean;
   /** Compare the emitted .d.ts of non-test files before/after: always reported when on; enforced when the codemod preserves the API. Default: on when the codemod preserves the API. */
   checkPublicApi?: boolean;
-  /** Shell command run in the repository after writing (e.g. `npm test`); when it fails the change is undone. */
-  testCommand?: string;
+  /**
+   * Shell command run in the repository before and after writing; when tests that passed before fail after, the
+   * change is undone. Default: the repository's own (maestro.service.json `test`, else package.json's `npm test`);
+   * false: none.
+   */
+  testCommand?: string | false;
   testTimeoutMs?: number;
 }
 
@@ -42,6 +46,8 @@ export interface RefactorResult {
   diff: string;
   /** .d.ts files (relative to the repo) whose emitted text changed; undefined when the API was not compared. */
   publicApiChanges?: string[];
+  /** The repository's tests before and after the change (only for a written change with a test command). */
+  tests?: { command: string; before: { passed: number; failed: number }; after: { passed: number; failed: number }; flaky: string[] };
   /** Type errors before/after (only when type-checked): `before`/`after` are the root tsconfig's, as `tsc --noEmit` counts them. */
   typeErrors?: { before: number; after: number; byConfig: { config: string; before: number; after: number }[] };
   written: boolean;
@@ -91,6 +97,7 @@ type Diagnostics = { config: string; count: number; byKey: Map<string, { count: 
 export class RefactorWorkspace {
   private baselineDiagnostics?: Diagnostics;
   private baselineApi?: Map<string, string>;
+  private baselineTests?: { command: string; run: TestRun };
 
   private constructor(
     readonly root: string,
@@ -234,22 +241,34 @@ export class RefactorWorkspace {
         this.restore(before);
         return { ...result, durationMs: performance.now() - started };
       }
+      const testCommand = options.testCommand === undefined ? repoTestCommand(this.root) : options.testCommand || undefined;
+      const timeoutMs = options.testTimeoutMs ?? 600_000;
+      const testsBefore = testCommand ? (this.baselineTests?.command === testCommand ? this.baselineTests.run : await runTests(testCommand, this.root, timeoutMs)) : undefined;
       await this.write(before, after, created, deleted, modified);
-      if (options.testCommand) {
-        try {
-          await execAsync(options.testCommand, { cwd: this.root, timeout: options.testTimeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024 });
-        } catch (error) {
-          await this.write(after, before, deleted, created, modified); // put the files back
-          const e = error as { stdout?: string; stderr?: string; message: string };
-          const tail = `${e.stdout ?? ''}${e.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
-          throw new CodemodError(`${codemod.codemod}: the repository's tests fail after the change (\`${options.testCommand}\`); the change was undone\n${tail || e.message}`);
+      let tests: RefactorResult['tests'];
+      if (testCommand && testsBefore) {
+        let testsAfter = await runTests(testCommand, this.root, timeoutMs);
+        let verdict = judgeTests(testsBefore, testsAfter);
+        let flaky: string[] = [];
+        if (verdict.newlyFailing.length > 0 && verdict.refuse) {
+          // A test that fails once and passes on the re-run is flaky (timing), not broken by the change.
+          const rerun = await runTests(testCommand, this.root, timeoutMs);
+          const rerunVerdict = judgeTests(testsBefore, rerun);
+          flaky = verdict.newlyFailing.filter((name) => !rerunVerdict.newlyFailing.includes(name));
+          if (flaky.length > 0 && (!rerunVerdict.refuse || rerunVerdict.newlyFailing.length < verdict.newlyFailing.length)) ({ testsAfter, verdict } = { testsAfter: rerun, verdict: rerunVerdict });
         }
+        if (verdict.refuse) {
+          await this.write(after, before, deleted, created, modified); // put the files back
+          throw new CodemodError(`${codemod.codemod}: ${verdict.reason} (\`${testCommand}\`); the change was undone${verdict.output ? `\n${verdict.output}` : ''}`);
+        }
+        this.baselineTests = { command: testCommand, run: testsAfter };
+        tests = { command: testCommand, before: figuresOf(testsBefore), after: figuresOf(testsAfter), flaky };
       }
       if (diagnosticsAfter) this.baselineDiagnostics = diagnosticsAfter;
       if (apiAfter) this.baselineApi = apiAfter;
       else this.baselineApi = undefined;
       if (!diagnosticsAfter) this.baselineDiagnostics = undefined;
-      return { ...result, written: true, durationMs: performance.now() - started };
+      return { ...result, ...(tests ? { tests } : {}), written: true, durationMs: performance.now() - started };
     } catch (error) {
       this.restore(before);
       throw error;
@@ -339,3 +358,53 @@ const errorFigures = (before: Diagnostics, after: Diagnostics): NonNullable<Refa
   after: after[0]?.count ?? 0,
   byConfig: before.map((b, i) => ({ config: b.config, before: b.count, after: after[i]?.count ?? 0 })),
 });
+
+/** The repository's own test command: maestro.service.json's `test` argv, else `npm test` when package.json has a test script. */
+export function repoTestCommand(root: string): string | undefined {
+  const read = (file: string): unknown => {
+    try {
+      return JSON.parse(readFileSync(path.join(root, file), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  };
+  const descriptor = read('maestro.service.json') as { test?: unknown } | undefined;
+  if (Array.isArray(descriptor?.test) && descriptor.test.every((a) => typeof a === 'string'))
+    return fillTestArgv(descriptor.test as string[], TSX_CLI).map((a) => (/^[\w./=:@-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  const pkg = read('package.json') as { scripts?: Record<string, unknown> } | undefined;
+  return typeof pkg?.scripts?.test === 'string' ? 'npm test' : undefined;
+}
+
+const runTests = (command: string, cwd: string, timeoutMs: number): Promise<TestRun> => runCommand(['sh', '-c', command], cwd, timeoutMs, scrubbedEnv());
+
+const figuresOf = (run: TestRun): { passed: number; failed: number } => {
+  const counts = parseTestOutput(run.output);
+  return counts ? { passed: counts.pass, failed: counts.fail } : { passed: run.exitCode === 0 ? 1 : 0, failed: run.exitCode === 0 ? 0 : 1 };
+};
+
+/** Refuse when the change makes tests fail that passed before (by name, else by count, else by exit code). */
+function judgeTests(before: TestRun, after: TestRun): { refuse: boolean; newlyFailing: string[]; reason: string; output?: string } {
+  if (after.exitCode === 0 && !after.timedOut) return { refuse: false, newlyFailing: [], reason: '' };
+  const b: TestCounts | undefined = parseTestOutput(before.output);
+  const a: TestCounts | undefined = parseTestOutput(after.output);
+  const tail = after.output.trim().split('\n').slice(-15).join('\n');
+  if (after.timedOut) return { refuse: true, newlyFailing: [], reason: 'the tests timed out after the change' };
+  if (!a) {
+    if (before.exitCode === 0) return { refuse: true, newlyFailing: [], reason: `the tests fail after the change (exit ${after.exitCode ?? after.signal}; no test counts in the output)`, output: tail };
+    return { refuse: true, newlyFailing: [], reason: 'the test command fails before the change too and reports no test counts, so the change cannot be judged (fix the command, or run without tests)', output: tail };
+  }
+  const failedBefore = new Set(b?.failedTests ?? []);
+  const newlyFailing = a.failedTests.filter((name) => !failedBefore.has(name));
+  const worse = before.exitCode === 0 || !b || a.fail > b.fail || newlyFailing.length > 0;
+  if (!worse) return { refuse: false, newlyFailing: [], reason: '' };
+  const names = (newlyFailing.length > 0 ? newlyFailing : a.failedTests).slice(0, 10);
+  const more = (newlyFailing.length > 0 ? newlyFailing : a.failedTests).length - names.length;
+  return {
+    refuse: true,
+    newlyFailing,
+    reason:
+      `${newlyFailing.length > 0 ? newlyFailing.length : a.fail - (b?.fail ?? 0)} test(s) fail after the change that passed before ` +
+      `(before: ${b ? `${b.fail} failed, ${b.pass} passed` : `exit ${before.exitCode}`}; after: ${a.fail} failed, ${a.pass} passed): ${names.join('; ')}${more > 0 ? ` (and ${more} more)` : ''}` +
+      `${a.firstFailure ? `; first failure: ${a.firstFailure}` : ''}`,
+  };
+}

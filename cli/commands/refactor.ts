@@ -1,10 +1,12 @@
-/** `maestro refactor apply <codemod.json> --repo <dir> [--dry-run] [--test CMD] [--no-typecheck] [--check-api]` */
+/** `maestro refactor apply <codemod.json> --repo <dir> [--dry-run] [--test CMD | --no-test] [--no-typecheck] [--check-api]` */
 import { readFileSync } from 'node:fs';
 import { CodemodError, parseCodemod, RefactorWorkspace, applyCodemod } from '../../refactor';
 import { ValidationError } from '../../core/validation';
 import { defineCommand, UsageError } from '../command';
 
-const USAGE = `usage: maestro refactor apply <codemod.json> --repo <dir> [--dry-run] [--test "<command>"] [--no-typecheck] [--check-api]
+const USAGE = `usage: maestro refactor apply <codemod.json> --repo <dir> [--dry-run] [--test "<command>" | --no-test] [--no-typecheck] [--check-api]
+  a real apply runs the repository's tests before and after (default: maestro.service.json's test, else npm test)
+  and undoes the change when tests that passed before fail;
   codemod.json holds one codemod or an array of them (applied in order on one loaded project), e.g.
   {"codemod":"rename-method","class":"Shape","from":"area","to":"surface"}
   kinds: rename-symbol, rename-function, rename-class, rename-method, move-file, move-function,
@@ -39,7 +41,7 @@ export const command = defineCommand({
       dryRun: values['dry-run'],
       typecheck: !values['no-typecheck'],
       ...(values['check-api'] ? { checkPublicApi: true } : {}),
-      ...(values.test ? { testCommand: values.test } : {}),
+      ...(values['no-test'] ? { testCommand: false as const } : values.test ? { testCommand: values.test } : {}),
     };
     try {
       let workspace: RefactorWorkspace | undefined;
@@ -53,6 +55,7 @@ export const command = defineCommand({
         const verb = result.alreadyApplied ? 'already applied' : options.dryRun ? 'would change' : 'changed';
         io.print(`${codemod.codemod}: ${verb} ${result.changedFiles.length} file(s)${result.changedFiles.length ? ': ' + result.changedFiles.join(', ') : ''}`);
         for (const figures of result.typeErrors?.byConfig ?? []) io.print(`  type errors (${figures.config}): ${figures.before} before, ${figures.after} after`);
+        if (result.tests) io.print(`  tests (${result.tests.command}): ${result.tests.before.passed} passed, ${result.tests.before.failed} failed before; ${result.tests.after.passed} passed, ${result.tests.after.failed} failed after${result.tests.flaky.length ? `; flaky (failed once, passed on the re-run): ${result.tests.flaky.join('; ')}` : ''}`);
         if (result.publicApiChanges) io.print(`  public API: ${result.publicApiChanges.length === 0 ? 'unchanged' : 'changed in ' + result.publicApiChanges.join(', ')}`);
       }
       return 0;

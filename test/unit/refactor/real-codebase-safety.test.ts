@@ -141,4 +141,39 @@ describe('rename-method and move-file beyond the type checker', () => {
   });
 });
 
-export { CodemodError, gitStatus, failure };
+describe("the repository's tests, run by default", () => {
+  const JEST = path.join(__dirname, '../../../node_modules/jest/bin/jest.js');
+  let repo: string;
+  beforeAll(async () => {
+    repo = await createRepo(path.join(tmp, 'with-tests'), {
+      'package.json': JSON.stringify({ name: 'calc', private: true, scripts: { test: `node ${JEST} --ci --rootDir .` }, jest: { testEnvironment: 'node', transform: {} } }),
+      'src/calc.js': 'class Calc {\n  add(a, b) {\n    return a + b;\n  }\n}\n\nmodule.exports = { Calc };\n',
+      'test/calc.test.js': [
+        "const { Calc } = require('../src/calc');",
+        '',
+        "describe('calc', () => {",
+        '  const calc = new Calc();',
+        "  it('adds', () => expect(calc.add(1, 2)).toBe(3));",
+        "  it('adds negatives', () => expect(calc.add(-1, -2)).toBe(-3));",
+        "  it('is a Calc', () => expect(calc).toBeInstanceOf(Calc));",
+        '});',
+        '',
+      ].join('\n'),
+    });
+  });
+  afterEach(() => resetRepo(repo));
+
+  it('refuses a change that breaks tests, saying how many failed, which, and the first failure', async () => {
+    const error = await failure(RefactorWorkspace.open(repo).apply(parseCodemod({ codemod: 'replace-call', from: 'calc.add($a, $b)', to: '$a - $b' })));
+    expect(error).toBeInstanceOf(CodemodError);
+    expect(error!.message).toContain('2 test(s) fail after the change that passed before (before: 0 failed, 3 passed; after: 2 failed, 1 passed): calc › adds; calc › adds negatives');
+    expect(error!.message).toMatch(/first failure: expect\(received\)\.toBe\(expected\).*Expected: 3 Received: -1/);
+    expect(error!.message).toContain('(`npm test`); the change was undone');
+    expect(gitStatus(repo)).toBe('');
+  });
+
+  it('reports the tests before and after a change that keeps them passing', async () => {
+    const result = await RefactorWorkspace.open(repo).apply(parseCodemod({ codemod: 'replace-call', from: 'calc.add($a, $b)', to: "calc['add']($a, $b)", scope: 'test' }));
+    expect(result.tests).toEqual({ command: 'npm test', before: { passed: 3, failed: 0 }, after: { passed: 3, failed: 0 }, flaky: [] });
+  });
+});
