@@ -192,6 +192,8 @@ export function parseSource(file: string, text: string): ParsedSource | ParseFai
         if (!ts.isMethodDeclaration(member) || !member.name || !(ts.isIdentifier(member.name) || ts.isPrivateIdentifier(member.name))) continue;
         if (hasModifier(member, ts.SyntaxKind.PrivateKeyword) || ts.isPrivateIdentifier(member.name)) continue;
         const methodName = `${name}.${member.name.text}`;
+        // Overload signatures and their implementation are one symbol (one node in the graph): the implementation's.
+        if (symbolNames.has(methodName) || (!member.body && classNode.members.some((m) => m !== member && ts.isMethodDeclaration(m) && m.body && m.name?.getText(sf) === member.name.getText(sf)))) continue;
         symbols.push({ name: methodName, kind: 'method', line: lineOf(member.getStart(sf)), endLine: lineOf(member.end) });
         symbolNames.add(methodName);
         bodyOwner.set(member, methodName);

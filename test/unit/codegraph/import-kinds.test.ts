@@ -51,3 +51,12 @@ it('blast radius of a types file still reaches its type-only importers', () => {
     'src/feature1.ts', 'src/feature2.ts', 'src/feature3.ts', 'src/feature4.ts', 'src/logic.ts', 'src/app.ts',
   ]);
 });
+
+it('counts an overloaded method once, at its implementation, as the graph holds it', () => {
+  const r = parseSource('x.ts', 'export class P {\n  pick(a: string): string;\n  pick(a: number): number;\n  pick(a: unknown): unknown {\n    return a;\n  }\n}\n');
+  if (!r.ok) throw new Error(r.error);
+  expect(r.symbols).toEqual([
+    { name: 'P', kind: 'class', line: 1, endLine: 7 },
+    { name: 'P.pick', kind: 'method', line: 4, endLine: 6 },
+  ]);
+});
