@@ -129,12 +129,15 @@ export interface HotPath {
   nodes: string[];
   /** Sum over the path of (pageRankRel + betweenness). */
   score: number;
+  /** Other entry nodes whose walk continues with the same chain (nodes[1..]): one hot path, several ways in. */
+  otherEntries?: string[];
 }
 
 /**
  * Hot paths: the most central chains. From every entry node (depended upon by none, depending on
  * some) walk to the most central not-yet-visited dependency until none is left; score a chain by
- * the summed centrality (pageRankRel + betweenness) of its nodes; return the best `limit` chains.
+ * the summed centrality (pageRankRel + betweenness) of its nodes; chains that share everything after their
+ * entry are one (the others listed as `otherEntries`); return the best `limit` chains.
  */
 export function hotPaths(index: GraphIndex, centrality: CentralityReport, options: { level?: 'file' | 'symbol'; limit?: number } = {}): HotPath[] {
   const level = options.level ?? 'file';
@@ -166,7 +169,15 @@ export function hotPaths(index: GraphIndex, centrality: CentralityReport, option
     seen.add(key);
     paths.push({ level, nodes: chain, score: Math.round(chain.reduce((s, n) => s + weight(n), 0) * 1e9) / 1e9 });
   }
-  return paths.sort((a, b) => b.score - a.score || b.nodes.length - a.nodes.length || byString(a.nodes.join(), b.nodes.join())).slice(0, limit);
+  // Chains that differ only in their entry are one hot path: the best-scoring one stands for them.
+  const byChain = new Map<string, HotPath>();
+  for (const p of paths.sort((a, b) => b.score - a.score || b.nodes.length - a.nodes.length || byString(a.nodes.join(), b.nodes.join()))) {
+    const chainKey = p.nodes.slice(1).join('\0');
+    const kept = byChain.get(chainKey);
+    if (kept) kept.otherEntries = [...(kept.otherEntries ?? []), p.nodes[0]!].sort(byString);
+    else byChain.set(chainKey, p);
+  }
+  return [...byChain.values()].slice(0, limit);
 }
 
 export interface BlastRadius {

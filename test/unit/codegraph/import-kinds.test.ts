@@ -3,7 +3,7 @@
  * types file imported everywhere with `import type` no longer outranks the file holding the logic; blast radius
  * still follows type-only importers (a type change breaks their compile).
  */
-import { blastRadius, computeCentrality, GraphIndex } from '../../../codegraph/analysis';
+import { blastRadius, computeCentrality, GraphIndex, hotPaths } from '../../../codegraph/analysis';
 import { ingestRepo } from '../../../codegraph/ingest';
 import { MemoryGraphStore } from '../../../codegraph/memory-store';
 import { parseSource } from '../../../codegraph/parse';
@@ -59,4 +59,23 @@ it('counts an overloaded method once, at its implementation, as the graph holds 
     { name: 'P', kind: 'class', line: 1, endLine: 7 },
     { name: 'P.pick', kind: 'method', line: 4, endLine: 6 },
   ]);
+});
+
+it('hot paths that share their chain after the entry are one path, the other entries listed', async () => {
+  const chain = new TempRepo();
+  try {
+    const files: Record<string, string> = {
+      'src/core.ts': 'export function core(): number { return 1; }\n',
+      'src/mid.ts': "import { core } from './core';\nexport function mid(): number { return core(); }\n",
+    };
+    for (const e of ['a', 'b', 'c']) files[`src/entry-${e}.ts`] = `import { mid } from './mid';\nexport const ${e} = mid();\n`;
+    const head = chain.commit(files, 'alice');
+    const store = new MemoryGraphStore();
+    await ingestRepo(store, chain.dir, head);
+    const chainIndex = new GraphIndex(await store.snapshot());
+    const paths = hotPaths(chainIndex, computeCentrality(chainIndex));
+    expect(paths.map((p) => [p.nodes, p.otherEntries])).toEqual([[['src/entry-a.ts', 'src/mid.ts', 'src/core.ts'], ['src/entry-b.ts', 'src/entry-c.ts']]]);
+  } finally {
+    chain.remove();
+  }
 });
