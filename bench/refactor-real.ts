@@ -7,16 +7,17 @@
  * Each codemod starts from a fresh copy of the library. Run: npm run bench:refactor [-- --only=immer]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { computeCentrality, GraphIndex } from '../codegraph/analysis';
 import { ingestRepo } from '../codegraph/ingest';
 import { MemoryGraphStore } from '../codegraph/memory-store';
 import { parseTestOutput } from '../evals/test-runner';
-import { STATE } from '../io/paths';
 import { CodemodError, parseCodemod, RefactorWorkspace } from '../refactor';
 import { ownTsc, prepareLib, REAL_LIBS, type RealLib } from './lib/real-libs';
 
-const WORK = path.join(STATE.bench, 'real-libs');
+// Outside this repository: TypeScript looks for @types in every ancestor's node_modules, and ours would join the libraries' own.
+const WORK = path.join(os.tmpdir(), 'maestro-bench-real-libs');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 
 /** The four codemods the issue asks for, per library, on code each library really has. */
