@@ -11,6 +11,9 @@ import * as path from 'node:path';
 import { CodemodError, parseCodemod, RefactorWorkspace } from '../../../refactor';
 import { createRepo, gitStatus, read, resetRepo } from '../../helpers/refactor-fixture';
 
+// Real type-checks and a real jest run (three times for a refused change) per test: slow on a shared machine.
+jest.setTimeout(300_000);
+
 let tmp: string;
 beforeAll(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'maestro-refactor-real-'));
