@@ -6,7 +6,8 @@
  * Centrality, per node:
  *   fanIn        files: distinct files importing it; symbols: distinct other files referencing it
  *   pageRank     PageRank (α = 0.85) on the dependency graph, edges pointing from user to used
- *                (files: IMPORTS; symbols: REFERENCES file→symbol and CALLS symbol→symbol)
+ *                (files: IMPORTS, the value imports — type-only imports vanish at run time and would rank a
+ *                types file above the logic; symbols: REFERENCES file→symbol and CALLS symbol→symbol)
  *   pageRankRel  (pageRank·N − 1) / (max pageRank·N − 1), clamped to [0, 1]: 0 for a node no more
  *                depended upon than the average, 1 for the most depended upon
  *   betweenness  Brandes betweenness, normalised by (N−1)(N−2), clamped to [0, 1]
@@ -68,8 +69,11 @@ export class GraphIndex {
   readonly files: Set<string>;
   readonly testFiles: Set<string>;
   readonly symbols: Map<string, SymbolRecord>;
+  /** Value imports (IMPORTS) only: what runs. */
   readonly imports = new Map<string, Set<string>>();
   readonly importers = new Map<string, Set<string>>();
+  /** Every import, type-only ones too (IMPORTS and IMPORTS_TYPE): what a change can break at compile time. */
+  readonly anyImporters = new Map<string, Set<string>>();
   readonly referencedBy = new Map<string, Set<string>>();
   readonly callers = new Map<string, Set<string>>();
   readonly callees = new Map<string, Set<string>>();
@@ -86,9 +90,9 @@ export class GraphIndex {
       s.add(v);
     };
     for (const e of snapshot.edges) {
-      if (e.type === 'IMPORTS') {
-        add(this.imports, e.from, e.to);
-        add(this.importers, e.to, e.from);
+      if (e.type === 'IMPORTS' || e.type === 'IMPORTS_TYPE') {
+        add(this.anyImporters, e.to, e.from);
+        if (e.type === 'IMPORTS') add(this.imports, e.from, e.to), add(this.importers, e.to, e.from);
       } else if (e.type === 'REFERENCES') add(this.referencedBy, e.to, e.from);
       else if (e.type === 'CALLS') {
         add(this.callers, e.to, e.from);
@@ -125,12 +129,15 @@ export interface HotPath {
   nodes: string[];
   /** Sum over the path of (pageRankRel + betweenness). */
   score: number;
+  /** Other entry nodes whose walk continues with the same chain (nodes[1..]): one hot path, several ways in. */
+  otherEntries?: string[];
 }
 
 /**
  * Hot paths: the most central chains. From every entry node (depended upon by none, depending on
  * some) walk to the most central not-yet-visited dependency until none is left; score a chain by
- * the summed centrality (pageRankRel + betweenness) of its nodes; return the best `limit` chains.
+ * the summed centrality (pageRankRel + betweenness) of its nodes; chains that share everything after their
+ * entry are one (the others listed as `otherEntries`); return the best `limit` chains.
  */
 export function hotPaths(index: GraphIndex, centrality: CentralityReport, options: { level?: 'file' | 'symbol'; limit?: number } = {}): HotPath[] {
   const level = options.level ?? 'file';
@@ -162,7 +169,15 @@ export function hotPaths(index: GraphIndex, centrality: CentralityReport, option
     seen.add(key);
     paths.push({ level, nodes: chain, score: Math.round(chain.reduce((s, n) => s + weight(n), 0) * 1e9) / 1e9 });
   }
-  return paths.sort((a, b) => b.score - a.score || b.nodes.length - a.nodes.length || byString(a.nodes.join(), b.nodes.join())).slice(0, limit);
+  // Chains that differ only in their entry are one hot path: the best-scoring one stands for them.
+  const byChain = new Map<string, HotPath>();
+  for (const p of paths.sort((a, b) => b.score - a.score || b.nodes.length - a.nodes.length || byString(a.nodes.join(), b.nodes.join()))) {
+    const chainKey = p.nodes.slice(1).join('\0');
+    const kept = byChain.get(chainKey);
+    if (kept) kept.otherEntries = [...(kept.otherEntries ?? []), p.nodes[0]!].sort(byString);
+    else byChain.set(chainKey, p);
+  }
+  return [...byChain.values()].slice(0, limit);
 }
 
 export interface BlastRadius {
@@ -186,7 +201,7 @@ export function blastRadius(index: GraphIndex, changedFiles: readonly string[], 
   let frontier = changed;
   for (let d = 1; frontier.length > 0 && d <= maxDepth; d++) {
     const next: string[] = [];
-    for (const f of frontier) for (const i of index.importers.get(f) ?? []) if (!distance.has(i)) {
+    for (const f of frontier) for (const i of index.anyImporters.get(f) ?? []) if (!distance.has(i)) {
       distance.set(i, d);
       next.push(i);
     }

@@ -193,18 +193,18 @@ function linkFile(p: Parsed, repoFiles: ReadonlySet<string>, sourceFiles: Readon
   for (const s of symbols) add({ type: 'DECLARES', from: p.path, to: s.id });
   const unresolved: string[] = [];
   const bindings = new Map<string, { target: string; imported: string }>();
-  const importTargets = (specifier: string): string | undefined => {
+  const importTargets = (specifier: string, typeOnly = false): string | undefined => {
     const target = resolveRelativeImport(p.path, specifier, repoFiles);
     if (target === undefined) {
       const base = relativeBase(p.path, specifier);
       if (base !== undefined) unresolved.push(base);
       return undefined;
     }
-    if (sourceFiles.has(target)) add({ type: 'IMPORTS', from: p.path, to: target });
+    if (sourceFiles.has(target)) add({ type: typeOnly ? 'IMPORTS_TYPE' : 'IMPORTS', from: p.path, to: target });
     return target;
   };
   for (const imp of src.imports) {
-    const target = importTargets(imp.specifier);
+    const target = importTargets(imp.specifier, imp.typeOnly);
     if (target !== undefined) for (const b of imp.bindings) bindings.set(b.local, { target, imported: b.imported });
   }
   for (const re of src.reexports) importTargets(re.specifier);

@@ -10,7 +10,8 @@ const S = (id: string) => `S:${id}`;
 const O = (id: string) => `O:${id}`;
 /** Node key of an edge endpoint: symbol ids contain '#', file paths do not (in practice). */
 const endpoint = (type: CodeEdge['type'], end: 'from' | 'to', id: string) =>
-  (end === 'from' ? type === 'CALLS' : type !== 'IMPORTS') ? S(id) : F(id);
+  (end === 'from' ? type === 'CALLS' : !isImport(type)) ? S(id) : F(id);
+const isImport = (type: EdgeAttrs['type'] | undefined): boolean => type === 'IMPORTS' || type === 'IMPORTS_TYPE';
 
 export class MemoryGraphStore implements CodeGraphStore {
   readonly kind = 'memory' as const;
@@ -50,7 +51,7 @@ export class MemoryGraphStore implements CodeGraphStore {
       for (const sym of this.declared(key)) g.dropNode(sym);
       g.dropNode(key);
     }
-    const fileOut = new Set(['IMPORTS', 'DECLARES', 'REFERENCES']);
+    const fileOut = new Set(['IMPORTS', 'IMPORTS_TYPE', 'DECLARES', 'REFERENCES']);
     const symOut = new Set(['CALLS']);
     // Nodes first (edges of one fragment may point into another), then edges.
     for (const { file, symbols } of fragments) {
@@ -109,7 +110,7 @@ export class MemoryGraphStore implements CodeGraphStore {
     for (const p of paths) {
       const key = F(p);
       if (!this.graph.hasNode(key)) continue;
-      const importers = this.graph.inEdges(key).filter((e) => this.graph.getEdgeAttribute(e, 'type') === 'IMPORTS').map((e) => this.graph.source(e).slice(2));
+      const importers = this.graph.inEdges(key).filter((e) => isImport(this.graph.getEdgeAttribute(e, 'type'))).map((e) => this.graph.source(e).slice(2));
       out.set(p, [...new Set(importers)].sort());
     }
     return out;
@@ -132,7 +133,7 @@ export class MemoryGraphStore implements CodeGraphStore {
     const [records, importers, owns] = await Promise.all([this.getFiles(paths), this.importersOf(paths), this.ownershipOf(paths)]);
     const imported = new Set<string>();
     for (const p of records.keys())
-      for (const e of this.graph.outEdges(F(p))) if (this.graph.getEdgeAttribute(e, 'type') === 'IMPORTS') imported.add(this.graph.target(e).slice(2));
+      for (const e of this.graph.outEdges(F(p))) if (isImport(this.graph.getEdgeAttribute(e, 'type'))) imported.add(this.graph.target(e).slice(2));
     return { records, importers, owns, imported: await this.getFiles([...imported]) };
   }
 

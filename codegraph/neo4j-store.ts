@@ -207,10 +207,11 @@ export class Neo4jGraphStore implements CodeGraphStore {
           [q('UNWIND $rows AS row MERGE (s:Symbol {uid: row.uid}) SET s += row.props', symbols)]
         : [
             q('UNWIND $rows AS row MATCH (:File {uid: row.uid})-[:DECLARES]->(s:Symbol) WHERE NOT s.uid IN row.symbolUids DETACH DELETE s', files),
-            q('UNWIND $rows AS row MATCH (:File {uid: row.uid})-[r:IMPORTS|DECLARES|REFERENCES]->() DELETE r', files),
+            q('UNWIND $rows AS row MATCH (:File {uid: row.uid})-[r:IMPORTS|IMPORTS_TYPE|DECLARES|REFERENCES]->() DELETE r', files),
             q('UNWIND $rows AS row MERGE (s:Symbol {uid: row.uid}) SET s += row.props WITH s MATCH (s)-[r:CALLS]->() DELETE r', symbols),
           ]),
       q('UNWIND $rows AS row MATCH (a:File {uid: row.from}) MATCH (b:File {uid: row.to}) MERGE (a)-[:IMPORTS]->(b)', byType('IMPORTS')),
+      q('UNWIND $rows AS row MATCH (a:File {uid: row.from}) MATCH (b:File {uid: row.to}) MERGE (a)-[:IMPORTS_TYPE]->(b)', byType('IMPORTS_TYPE')),
       q('UNWIND $rows AS row MATCH (a:File {uid: row.from}) MATCH (b:Symbol {uid: row.to}) MERGE (a)-[:DECLARES]->(b)', byType('DECLARES')),
       q('UNWIND $rows AS row MATCH (a:File {uid: row.from}) MATCH (b:Symbol {uid: row.to}) MERGE (a)-[:REFERENCES]->(b)', byType('REFERENCES')),
       q('UNWIND $rows AS row MATCH (a:Symbol {uid: row.from}) MATCH (b:Symbol {uid: row.to}) MERGE (a)-[:CALLS]->(b)', byType('CALLS')),
@@ -258,9 +259,9 @@ export class Neo4jGraphStore implements CodeGraphStore {
     const rows = await this.read(
       `UNWIND $uids AS uid MATCH (f:File {uid: uid})
        RETURN f { .* } AS f,
-         [(i:File)-[:IMPORTS]->(f) | i.path] AS importers,
+         [(i:File)-[:IMPORTS|IMPORTS_TYPE]->(f) | i.path] AS importers,
          [(o:Owner)-[r:OWNS]->(f) | {owner: o.id, source: r.source, commits: r.commits}] AS owns,
-         [(f)-[:IMPORTS]->(t:File) | t { .* }] AS imported`,
+         [(f)-[:IMPORTS|IMPORTS_TYPE]->(t:File) | t { .* }] AS imported`,
       { uids: paths.map((p) => this.uid(p)) },
     );
     for (const row of rows) {
@@ -277,7 +278,7 @@ export class Neo4jGraphStore implements CodeGraphStore {
   }
 
   async importersOf(paths: readonly string[]): Promise<Map<string, string[]>> {
-    const rows = await this.read('UNWIND $uids AS uid MATCH (f:File {uid: uid}) OPTIONAL MATCH (i:File)-[:IMPORTS]->(f) RETURN f.path AS path, collect(DISTINCT i.path) AS importers', {
+    const rows = await this.read('UNWIND $uids AS uid MATCH (f:File {uid: uid}) OPTIONAL MATCH (i:File)-[:IMPORTS|IMPORTS_TYPE]->(f) RETURN f.path AS path, collect(DISTINCT i.path) AS importers', {
       uids: paths.map((p) => this.uid(p)),
     });
     return new Map(rows.map((r) => [r.path as string, (r.importers as string[]).sort()]));
@@ -296,7 +297,7 @@ export class Neo4jGraphStore implements CodeGraphStore {
       this.read('MATCH (f:File {graph: $g}) RETURN f { .* } AS f'),
       this.read('MATCH (s:Symbol {graph: $g}) RETURN s.id AS id, s.file AS file, s.name AS name, s.kind AS kind, s.line AS line, s.endLine AS endLine'),
       this.read('MATCH (o:Owner {graph: $g}) RETURN o.id AS id, o.kind AS kind'),
-      this.read('MATCH (a:File {graph: $g})-[r:IMPORTS|DECLARES|REFERENCES]->(b) RETURN type(r) AS type, a.path AS from, coalesce(b.path, b.id) AS to'),
+      this.read('MATCH (a:File {graph: $g})-[r:IMPORTS|IMPORTS_TYPE|DECLARES|REFERENCES]->(b) RETURN type(r) AS type, a.path AS from, coalesce(b.path, b.id) AS to'),
       this.read("MATCH (a:Symbol {graph: $g})-[:CALLS]->(b:Symbol) RETURN 'CALLS' AS type, a.id AS from, b.id AS to"),
       this.read('MATCH (o:Owner {graph: $g})-[r:OWNS]->(f:File) RETURN o.id AS owner, f.path AS file, r.source AS source, r.commits AS commits'),
     ]);

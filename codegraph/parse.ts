@@ -23,6 +23,8 @@ export interface ImportBinding {
 export interface ParsedImport {
   specifier: string;
   bindings: ImportBinding[];
+  /** `import type …`, or every named binding marked `type`: nothing of it exists at run time. */
+  typeOnly?: boolean;
 }
 
 export interface ParsedReexport {
@@ -136,7 +138,10 @@ export function parseSource(file: string, text: string): ParsedSource | ParseFai
       const named = clause?.namedBindings;
       if (named && ts.isNamespaceImport(named)) bindings.push({ local: named.name.text, imported: '*' });
       else if (named) for (const el of named.elements) bindings.push({ local: el.name.text, imported: (el.propertyName ?? el.name).text });
-      imports.push({ specifier, bindings });
+      const typeOnly =
+        clause !== undefined &&
+        (clause.isTypeOnly || (!clause.name && named !== undefined && ts.isNamedImports(named) && named.elements.length > 0 && named.elements.every((el) => el.isTypeOnly)));
+      imports.push({ specifier, bindings, ...(typeOnly ? { typeOnly: true } : {}) });
     } else if (ts.isImportEqualsDeclaration(stmt) && ts.isExternalModuleReference(stmt.moduleReference)) {
       const specifier = stringLiteral(stmt.moduleReference.expression);
       if (specifier !== undefined) imports.push({ specifier, bindings: [{ local: stmt.name.text, imported: '*' }] });
@@ -187,6 +192,8 @@ export function parseSource(file: string, text: string): ParsedSource | ParseFai
         if (!ts.isMethodDeclaration(member) || !member.name || !(ts.isIdentifier(member.name) || ts.isPrivateIdentifier(member.name))) continue;
         if (hasModifier(member, ts.SyntaxKind.PrivateKeyword) || ts.isPrivateIdentifier(member.name)) continue;
         const methodName = `${name}.${member.name.text}`;
+        // Overload signatures and their implementation are one symbol (one node in the graph): the implementation's.
+        if (symbolNames.has(methodName) || (!member.body && classNode.members.some((m) => m !== member && ts.isMethodDeclaration(m) && m.body && m.name?.getText(sf) === member.name.getText(sf)))) continue;
         symbols.push({ name: methodName, kind: 'method', line: lineOf(member.getStart(sf)), endLine: lineOf(member.end) });
         symbolNames.add(methodName);
         bodyOwner.set(member, methodName);

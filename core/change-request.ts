@@ -51,7 +51,18 @@ export const codemodSchema = z.discriminatedUnion('codemod', [
     .strict(),
   z.object({ codemod: z.literal('rename-function'), ...renameFields }).strict(),
   z.object({ codemod: z.literal('rename-class'), ...renameFields }).strict(),
-  z.object({ codemod: z.literal('rename-method'), class: identifier.optional(), ...renameFields }).strict(),
+  z
+    .object({
+      codemod: z.literal('rename-method'),
+      class: identifier.optional(),
+      ...renameFields,
+      /**
+       * Call sites whose receiver the type checker cannot resolve (typed `any`, untyped JavaScript) but that use
+       * the method's name: 'refuse' (default) lists them; 'rename' is the user's confirmation that they call it.
+       */
+      unresolved: z.enum(['refuse', 'rename']).default('refuse'),
+    })
+    .strict(),
   z.object({ codemod: z.literal('move-file'), from: repoPath, to: repoPath, within, publicApi }).strict(),
   z
     .object({

@@ -1,8 +1,9 @@
 /**
- * The code graph's vocabulary: nodes (File, Symbol, Owner), edges (IMPORTS, DECLARES, REFERENCES,
- * CALLS, OWNS) and the one interface both stores implement (in-memory graphology, Neo4j).
+ * The code graph's vocabulary: nodes (File, Symbol, Owner), edges (IMPORTS, IMPORTS_TYPE, DECLARES,
+ * REFERENCES, CALLS, OWNS) and the one interface both stores implement (in-memory graphology, Neo4j).
  *
- *   (:File)-[:IMPORTS]->(:File)        a relative import that resolves to a repository file
+ *   (:File)-[:IMPORTS]->(:File)        a relative import that resolves to a repository file and brings a value
+ *   (:File)-[:IMPORTS_TYPE]->(:File)   one that brings types only (`import type`, every name `type`): gone at run time
  *   (:File)-[:DECLARES]->(:Symbol)     exported functions, classes, and the methods of exported classes
  *   (:File)-[:REFERENCES]->(:Symbol)   the file uses an imported (or its own) symbol anywhere in its code
  *   (:Symbol)-[:CALLS]->(:Symbol)      a function/method body calls (or `new`s) another symbol
@@ -13,7 +14,7 @@
  */
 
 export type SymbolKind = 'function' | 'class' | 'method';
-export type EdgeType = 'IMPORTS' | 'DECLARES' | 'REFERENCES' | 'CALLS' | 'OWNS';
+export type EdgeType = 'IMPORTS' | 'IMPORTS_TYPE' | 'DECLARES' | 'REFERENCES' | 'CALLS' | 'OWNS';
 export type OwnershipSource = 'codeowners' | 'git';
 
 export interface FileRecord {

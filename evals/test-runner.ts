@@ -91,10 +91,42 @@ export interface TestCounts {
   pass: number;
   fail: number;
   failedTests: string[];
+  /** The first failure's message, as the runner printed it (vitest, jest). */
+  firstFailure?: string;
 }
 
-/** Reads node's test runner summary, TAP (`# pass N`) or spec (`ℹ pass N`), and the names of failing tests. */
+/**
+ * Reads a test runner's summary and the names of failing tests: node's (TAP `# pass N`, spec `ℹ pass N`),
+ * vitest's (`Tests  1 failed | 9 passed (10)`) or jest's (`Tests: 1 failed, 9 passed, 10 total`).
+ */
 export function parseTestOutput(output: string): TestCounts | undefined {
+  return parseNodeTestOutput(output) ?? parseVitestOrJestOutput(output.replace(/\x1b\[[0-9;]*m/g, ''));
+}
+
+function parseVitestOrJestOutput(output: string): TestCounts | undefined {
+  const summary = [...output.matchAll(/^\s*Tests:?\s+(.*?(?:passed|failed|skipped|todo).*)$/gm)].pop()?.[1];
+  if (!summary) return undefined;
+  const figure = (label: string) => Number(new RegExp(`(\\d+) ${label}`).exec(summary)?.[1] ?? 0);
+  const failedTests = new Set<string>();
+  let firstFailure: string | undefined;
+  const lines = output.split('\n');
+  lines.forEach((line, i) => {
+    // vitest: ` FAIL  file > suite > test` in its failure report; jest: `  ● suite › test`.
+    const m = /^\s*FAIL\s+(.+ > .+?)\s*$/.exec(line) ?? /^\s*● (?!Console\b)(.+?)\s*$/.exec(line);
+    if (!m) return;
+    failedTests.add(m[1]!.trim());
+    if (firstFailure === undefined)
+      firstFailure = lines
+        .slice(i + 1)
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !/^[⎯─-]+$/.test(l))
+        .slice(0, 4)
+        .join(' ');
+  });
+  return { pass: figure('passed'), fail: figure('failed'), failedTests: [...failedTests], ...(firstFailure ? { firstFailure } : {}) };
+}
+
+function parseNodeTestOutput(output: string): TestCounts | undefined {
   const count = (label: string): number | undefined => {
     const matches = [...output.matchAll(new RegExp(`^(?:#|ℹ) ${label} (\\d+)\\s*$`, 'gm'))];
     return matches.length ? Number(matches[matches.length - 1][1]) : undefined;

@@ -49,7 +49,7 @@ export function runTransform(ctx: TransformContext, codemod: TsCodemod): { alrea
     case 'rename-class':
       return rename(ctx, codemod.codemod, CLASS_DECLARATIONS, codemod.from, codemod.to, codemod.file ?? codemod.scope);
     case 'rename-method':
-      return rename(ctx, codemod.codemod, METHOD_DECLARATIONS, codemod.from, codemod.to, codemod.file ?? codemod.scope, codemod.class);
+      return rename(ctx, codemod.codemod, METHOD_DECLARATIONS, codemod.from, codemod.to, codemod.file ?? codemod.scope, codemod.class, codemod.unresolved);
     case 'move-file':
       return moveFile(ctx, codemod.from, codemod.to);
     case 'move-function':
@@ -120,7 +120,16 @@ function declarationNamesIn(files: SourceFile[], kinds: Set<SyntaxKind>, name: s
   return found;
 }
 
-function rename(ctx: TransformContext, kind: string, kinds: Set<SyntaxKind>, from: string, to: string, scope: string, className?: string): { alreadyApplied: boolean } {
+function rename(
+  ctx: TransformContext,
+  kind: string,
+  kinds: Set<SyntaxKind>,
+  from: string,
+  to: string,
+  scope: string,
+  className?: string,
+  unresolved: 'refuse' | 'rename' = 'refuse',
+): { alreadyApplied: boolean } {
   if (from === to) throw new CodemodError(`${kind}: from and to are the same; nothing would change`);
   const scopeAbs = ctx.resolve(scope);
   const files = ctx.project.getSourceFiles().filter((sf) => isInside(scopeAbs, sf.getFilePath()));
@@ -135,9 +144,30 @@ function rename(ctx: TransformContext, kind: string, kinds: Set<SyntaxKind>, fro
   if (symbols.size > 1)
     throw new CodemodError(`${kind}: ${what} is ambiguous in ${scope}: declared at ${names.map((n) => where(ctx, n)).join(', ')}; narrow the scope${kinds === METHOD_DECLARATIONS ? ' or name the class' : ''}`);
 
-  const declaration = names[0]!;
+  let declaration = names[0]!;
   assertNoCollision(ctx, kind, declaration, to);
   const before = new Map(ctx.project.getSourceFiles().map((sf) => [sf.getFilePath(), sf.getFullText()]));
+  if (ownerName(declaration.getParentOrThrow()) !== undefined) {
+    const sites = memberSitesOutsideRename(ctx, declaration, from);
+    if (sites.related.length > 0)
+      throw new CodemodError(
+        `${kind}: ${what} meets other declarations of '${from}' at a call site (a union or a cast), which a rename would leave behind: ${sites.related.join('; ')}; rename those too (one codemod each, in the same batch) or leave the name; nothing was written`,
+      );
+    if (sites.unresolved.length > 0 && unresolved === 'refuse')
+      throw new CodemodError(
+        `${kind}: ${sites.unresolved.length} call site(s) use '.${from}' on a receiver the type checker cannot resolve (\`any\` or untyped JavaScript), so they may call ${what}: ${sites.unresolved.slice(0, 10).map((s) => s.where).join(', ')}${sites.unresolved.length > 10 ? ` (and ${sites.unresolved.length - 10} more)` : ''}; give "unresolved": "rename" to rename them too, or type the receivers; nothing was written`,
+      );
+    if (sites.unresolved.length > 0) {
+      // Renamed as text first (they are outside what the language service finds), then the declaration is found again.
+      const at = { file: declaration.getSourceFile().getFilePath(), start: declaration.getStart() };
+      const byFile = new Map<SourceFile, { start: number; end: number; text: string }[]>();
+      for (const site of sites.unresolved) byFile.set(site.file, [...(byFile.get(site.file) ?? []), { start: site.start, end: site.start + from.length, text: to }]);
+      for (const [sf, edits] of byFile) sf.replaceWithText(applyEdits(sf.getFullText(), edits));
+      const found = ctx.project.getSourceFileOrThrow(at.file).getDescendantAtPos(at.start);
+      if (!found || !Node.isIdentifier(found)) throw new CodemodError(`${kind}: lost ${what} after renaming the unresolved call sites`);
+      declaration = found;
+    }
+  }
   // usePrefixAndSuffixText keeps shorthand properties and re-exports meaning what they meant ({ a } → { a: b }).
   declaration.rename(to, { usePrefixAndSuffixText: true, renameInComments: false, renameInStrings: false });
   // Prefix/suffix text keeps re-exports under the old name (`export { to as from }`); a project-wide rename
@@ -158,6 +188,74 @@ function rename(ctx: TransformContext, kind: string, kinds: Set<SyntaxKind>, fro
   if (!ctx.project.getSourceFiles().some((sf) => before.get(sf.getFilePath()) !== sf.getFullText()))
     throw new CodemodError(`${kind}: renaming ${what} changed nothing`);
   return { alreadyApplied: false };
+}
+
+interface MemberSites {
+  /** Property accesses named like the member whose receiver is `any` or unresolved. */
+  unresolved: { file: SourceFile; start: number; where: string }[];
+  /** Other declarations of the name that a call site reaches together with the renamed one, as `file:line Owner.name (via file:line)`. */
+  related: string[];
+}
+
+/**
+ * The uses of `.name` the language service's rename leaves alone but that may mean the renamed member: receivers
+ * typed `any` (or untyped JavaScript), and receivers whose type (a union, or the operand of a cast) holds both the
+ * renamed member and another declaration of the same name.
+ */
+function memberSitesOutsideRename(ctx: TransformContext, declaration: Identifier, name: string): MemberSites {
+  const renamed = new Set(
+    (ctx.project.getLanguageService().compilerObject.findRenameLocations(declaration.getSourceFile().getFilePath(), declaration.getStart(), false, false, { providePrefixAndSuffixTextForRename: true }) ?? []).map(
+      (l) => `${l.fileName}:${l.textSpan.start}`,
+    ),
+  );
+  const checker = ctx.project.getTypeChecker().compilerObject;
+  const isRenamed = (symbol: ts.Symbol | undefined): boolean =>
+    (symbol?.declarations ?? []).some((d) => {
+      const n = ts.getNameOfDeclaration(d);
+      return n !== undefined && renamed.has(`${d.getSourceFile().fileName}:${n.getStart()}`);
+    });
+  const result: MemberSites = { unresolved: [], related: [] };
+  const relatedSeen = new Set<string>();
+  const lineOf = (sf: ts.SourceFile, pos: number) => sf.getLineAndCharacterOfPosition(pos).line + 1;
+  for (const file of ctx.project.getSourceFiles()) {
+    if (file.isDeclarationFile() || !file.getFullText().includes(name)) continue;
+    const sf = file.compilerNode;
+    const visit = (node: ts.Node): void => {
+      if (ts.isPropertyAccessExpression(node) && node.name.text === name) {
+        const site = `${ctx.repoPath(sf.fileName)}:${lineOf(sf, node.name.getStart(sf))}`;
+        const receiverType = checker.getTypeAtLocation(node.expression);
+        const symbol = checker.getSymbolAtLocation(node.name);
+        const wasRenamed = renamed.has(`${sf.fileName}:${node.name.getStart(sf)}`);
+        if (!wasRenamed && (receiverType.flags & ts.TypeFlags.Any || !symbol)) result.unresolved.push({ file, start: node.name.getStart(sf), where: site });
+        else if (symbol) {
+          // The receiver's type, and through casts the types of what was cast: each union member's own declaration.
+          const types = [receiverType];
+          let receiver: ts.Expression = node.expression;
+          for (;;) {
+            if (ts.isParenthesizedExpression(receiver)) receiver = receiver.expression;
+            else if (ts.isAsExpression(receiver) || ts.isTypeAssertionExpression(receiver) || ts.isSatisfiesExpression(receiver) || ts.isNonNullExpression(receiver)) {
+              receiver = receiver.expression;
+              types.push(checker.getTypeAtLocation(receiver));
+            } else break;
+          }
+          const members = types.flatMap((t) => (t.isUnion() ? t.types : [t])).map((t) => t.getProperty(name)).filter((p): p is ts.Symbol => p !== undefined);
+          if (wasRenamed || members.some(isRenamed))
+            for (const member of [symbol, ...members])
+              for (const d of member.declarations ?? []) {
+                const n = ts.getNameOfDeclaration(d);
+                const dsf = d.getSourceFile();
+                if (!n || renamed.has(`${dsf.fileName}:${n.getStart(dsf)}`) || dsf.fileName.includes('/node_modules/')) continue;
+                const owner = d.parent && (ts.isClassLike(d.parent) || ts.isInterfaceDeclaration(d.parent)) && d.parent.name ? `${d.parent.name.text}.` : '';
+                const key = `${dsf.fileName}:${d.getStart(dsf)}`;
+                if (!relatedSeen.has(key)) relatedSeen.add(key), result.related.push(`${ctx.repoPath(dsf.fileName)}:${lineOf(dsf, d.getStart(dsf))} ${owner}${name} (via ${site})`);
+              }
+        }
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(sf);
+  }
+  return result;
 }
 
 /** `to` must not be declared where the renamed symbol lives: its file's top level or imports, or its class's members. */
@@ -465,6 +563,51 @@ function topLevelStatementOf(node: Node): Node | undefined {
   return current && current.getParent() && Node.isSourceFile(current.getParent()!) ? current : undefined;
 }
 
+/** How often each name is used outside import declarations (identifiers only: the way a name refers to an import). */
+function identifierUses(sf: ts.SourceFile): Map<string, number> {
+  const uses = new Map<string, number>();
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node) || ts.isImportEqualsDeclaration(node)) return;
+    if (ts.isIdentifier(node)) uses.set(node.text, (uses.get(node.text) ?? 0) + 1);
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return uses;
+}
+
+/**
+ * Removes the imports a codemod left unused: names imported by `sf` that were used in `beforeText` and are
+ * used no more. Imports that were already unused are the repository's business and stay.
+ */
+export function removeImportsMadeUnused(sf: SourceFile, beforeText: string): void {
+  const before = identifierUses(ts.createSourceFile(sf.getFilePath(), beforeText, ts.ScriptTarget.Latest, true, scriptKindOf(sf.getFilePath())));
+  const after = identifierUses(sf.compilerNode);
+  const madeUnused = (name: string) => (before.get(name) ?? 0) > 0 && (after.get(name) ?? 0) === 0;
+  const whole: ImportDeclaration[] = [];
+  for (const d of sf.getImportDeclarations()) {
+    const locals = [...d.getNamedImports().map((spec) => spec.getAliasNode()?.getText() ?? spec.getName()), d.getDefaultImport()?.getText(), d.getNamespaceImport()?.getText()].filter((n): n is string => n !== undefined);
+    const unused = locals.filter(madeUnused);
+    if (unused.length === 0) continue;
+    if (unused.length === locals.length) whole.push(d);
+    else {
+      for (const spec of d.getNamedImports()) if (unused.includes(spec.getAliasNode()?.getText() ?? spec.getName())) spec.remove();
+      if (unused.includes(d.getDefaultImport()?.getText() ?? '')) d.removeDefaultImport();
+    }
+  }
+  // A whole declaration goes with its line, and nothing else (the blank line after the imports stays).
+  if (whole.length === 0) return;
+  const text = sf.getFullText();
+  const lineEnd = (pos: number) => (text[pos] === '\r' && text[pos + 1] === '\n' ? pos + 2 : text[pos] === '\n' ? pos + 1 : pos);
+  const edits = whole.map((d) => ({ start: d.getStart(), end: lineEnd(d.getEnd()), text: '' }));
+  // Every import of the file's head gone: so is the blank line that separated them from the code.
+  const head = edits.filter((e) => e.start === 0 || edits.some((o) => o.end === e.start));
+  if (head.length > 0 && text.slice(Math.max(...head.map((e) => e.end))).match(/^\r?\n/) && sf.getImportDeclarations().every((d) => whole.includes(d))) {
+    const last = head.reduce((a, b) => (a.end > b.end ? a : b));
+    last.end = lineEnd(last.end);
+  }
+  sf.replaceWithText(applyEdits(text, edits));
+}
+
 // ------------------------------------------------------------------------------------------- signatures
 
 type AddParameter = Extract<TsCodemod, { codemod: 'add-parameter' }>;
@@ -484,14 +627,16 @@ function addParameter(ctx: TransformContext, codemod: AddParameter): { alreadyAp
   const fn = implementations[0]!;
   if (fn.getOverloads().length > 0) throw new CodemodError(`add-parameter: ${what} at ${where(ctx, fn)} is overloaded; overloads are not supported`);
   const params = fn.getParameters();
-  const existing = params.find((p) => p.getName() === parameter.name);
+  // Under noUnusedParameters a parameter the body does not use yet must start with '_' for tsc to accept it.
+  const paramName = ctx.project.getCompilerOptions().noUnusedParameters && !parameter.name.startsWith('_') ? `_${parameter.name}` : parameter.name;
+  const existing = params.find((p) => p.getName() === parameter.name || p.getName() === paramName);
   if (existing) {
     if (existing.getInitializer()?.getText() === parameter.default) return { alreadyApplied: true };
     throw new CodemodError(`add-parameter: ${what} already has a parameter '${parameter.name}' at ${where(ctx, existing)}`);
   }
   const last = params[params.length - 1];
   if (last?.isRestParameter()) throw new CodemodError(`add-parameter: ${what} ends with a rest parameter (${where(ctx, last)}); cannot add after it`);
-  const shadow = fn.getBody()?.getDescendantsOfKind(SyntaxKind.Identifier).find((id) => id.getText() === parameter.name);
+  const shadow = fn.getBody()?.getDescendantsOfKind(SyntaxKind.Identifier).find((id) => id.getText() === parameter.name || id.getText() === paramName);
   if (shadow) throw new CodemodError(`add-parameter: '${parameter.name}' is already used in the body of ${what} at ${where(ctx, shadow)}`);
 
   const position = params.length;
@@ -507,7 +652,7 @@ function addParameter(ctx: TransformContext, codemod: AddParameter): { alreadyAp
       if (call && Node.isCallExpression(call) && call.getExpression() === callee) calls.push(call);
     }
   }
-  fn.addParameter({ name: parameter.name, ...(parameter.type ? { type: parameter.type } : {}), initializer: parameter.default });
+  fn.addParameter({ name: paramName, ...(parameter.type ? { type: parameter.type } : {}), initializer: parameter.default });
   for (const call of calls.sort((a, b) => b.getStart() - a.getStart())) {
     const args = call.getArguments();
     if (args.some((a) => Node.isSpreadElement(a)) || args.length > position) continue; // cannot tell where the new argument goes
@@ -575,7 +720,8 @@ export function fillTemplate(template: string, captured: Map<string, string>): s
   return template.replace(/\$\$?([A-Za-z_]\w*)/g, (_, name: string) => captured.get(name) ?? '');
 }
 
-const scriptKindOf = (file: string): ts.ScriptKind => (/\.tsx$/.test(file) ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+const scriptKindOf = (file: string): ts.ScriptKind =>
+  /\.tsx$/.test(file) ? ts.ScriptKind.TSX : /\.jsx$/.test(file) ? ts.ScriptKind.JSX : /\.[cm]?js$/.test(file) ? ts.ScriptKind.JS : ts.ScriptKind.TS;
 
 function rawCallShape(call: ts.CallExpression, sf: ts.SourceFile) {
   return { callee: squash(call.expression.getText(sf)), typeArgs: squash(call.typeArguments?.map((t) => t.getText(sf)).join(',') ?? ''), args: call.arguments.map((a) => a.getText(sf)) };
@@ -587,12 +733,98 @@ function innermostMatches(sf: ts.SourceFile, pattern: CallPattern, to: string): 
   const visit = (node: ts.Node): void => {
     if (ts.isCallExpression(node)) {
       const captured = matchCall(pattern, rawCallShape(node, sf));
-      if (captured) matches.push({ start: node.getStart(sf), end: node.getEnd(), text: fillTemplate(to, captured) });
+      if (captured) {
+        const text = fillTemplate(to, parenthesizeCaptured(to, captured));
+        matches.push({ start: node.getStart(sf), end: node.getEnd(), text: needsParentheses(text, node) ? `(${text})` : text });
+      }
     }
     ts.forEachChild(node, visit);
   };
   visit(sf);
   return matches.filter((m) => !matches.some((o) => o !== m && m.start <= o.start && o.end <= m.end));
+}
+
+// Precedence: an expression inserted where a call stood (or an argument inserted at a placeholder) keeps its
+// meaning only if it binds at least as tightly as its slot needs; otherwise it is parenthesized. Levels follow
+// the ECMAScript grammar: comma 0, assignment/arrow/yield 2, conditional 3, ?? 4, || 5, && 6, | 7, ^ 8, & 9,
+// equality 10, relational/as 11, shift 12, additive 13, multiplicative 14, ** 15, unary 16, postfix 17, member/call 20.
+const BINARY_PRECEDENCE = new Map<ts.SyntaxKind, number>([
+  [SyntaxKind.CommaToken, 0], [SyntaxKind.QuestionQuestionToken, 4], [SyntaxKind.BarBarToken, 5], [SyntaxKind.AmpersandAmpersandToken, 6],
+  [SyntaxKind.BarToken, 7], [SyntaxKind.CaretToken, 8], [SyntaxKind.AmpersandToken, 9],
+  ...[SyntaxKind.EqualsEqualsToken, SyntaxKind.ExclamationEqualsToken, SyntaxKind.EqualsEqualsEqualsToken, SyntaxKind.ExclamationEqualsEqualsToken].map((k) => [k, 10] as const),
+  ...[SyntaxKind.LessThanToken, SyntaxKind.GreaterThanToken, SyntaxKind.LessThanEqualsToken, SyntaxKind.GreaterThanEqualsToken, SyntaxKind.InstanceOfKeyword, SyntaxKind.InKeyword].map((k) => [k, 11] as const),
+  ...[SyntaxKind.LessThanLessThanToken, SyntaxKind.GreaterThanGreaterThanToken, SyntaxKind.GreaterThanGreaterThanGreaterThanToken].map((k) => [k, 12] as const),
+  [SyntaxKind.PlusToken, 13], [SyntaxKind.MinusToken, 13], [SyntaxKind.AsteriskToken, 14], [SyntaxKind.SlashToken, 14], [SyntaxKind.PercentToken, 14],
+  [SyntaxKind.AsteriskAsteriskToken, 15],
+]);
+const binaryPrecedence = (op: ts.SyntaxKind): number =>
+  op >= SyntaxKind.FirstAssignment && op <= SyntaxKind.LastAssignment ? 2 : (BINARY_PRECEDENCE.get(op) ?? 0);
+
+function precedenceOf(expr: ts.Expression): number {
+  if (ts.isBinaryExpression(expr)) return binaryPrecedence(expr.operatorToken.kind);
+  if (ts.isConditionalExpression(expr)) return 3;
+  if (ts.isArrowFunction(expr) || ts.isYieldExpression(expr)) return 2;
+  if (ts.isAsExpression(expr) || ts.isSatisfiesExpression(expr)) return 11;
+  if (ts.isPrefixUnaryExpression(expr) || ts.isTypeOfExpression(expr) || ts.isVoidExpression(expr) || ts.isDeleteExpression(expr) || ts.isAwaitExpression(expr) || ts.isTypeAssertionExpression(expr)) return 16;
+  if (ts.isPostfixUnaryExpression(expr)) return 17;
+  if (ts.isSpreadElement(expr)) return 0;
+  return 20;
+}
+
+/** The one top-level expression of `text`, or undefined when it is not one. */
+function parseOneExpression(text: string): ts.Expression | undefined {
+  const sf = ts.createSourceFile('slot.ts', `(${text});`, ts.ScriptTarget.Latest, true);
+  const stmt = sf.statements[0];
+  if (sf.statements.length !== 1 || !stmt || !ts.isExpressionStatement(stmt) || !ts.isParenthesizedExpression(stmt.expression)) return undefined;
+  return stmt.expression.expression;
+}
+
+/** `expressionText` put at `slot` (the node it replaces) needs parentheses to keep its meaning. */
+function needsParentheses(expressionText: string, slot: ts.Node): boolean {
+  const expr = parseOneExpression(expressionText);
+  if (!expr) return true;
+  const own = precedenceOf(expr);
+  const parent = slot.parent;
+  if (!parent) return false;
+  if (ts.isBinaryExpression(parent)) {
+    const op = parent.operatorToken.kind;
+    const level = binaryPrecedence(op);
+    if (level === 2) return parent.left === slot ? own < 20 : own < 2; // an assignment target must be a reference
+    if (level === 0) return own < 2;
+    // ?? cannot be mixed with || or && without parentheses.
+    const mixes = (a: ts.SyntaxKind, b: ts.SyntaxKind) => (a === SyntaxKind.QuestionQuestionToken) !== (b === SyntaxKind.QuestionQuestionToken) && [a, b].every((k) => binaryPrecedence(k) >= 4 && binaryPrecedence(k) <= 6);
+    if (ts.isBinaryExpression(expr) && mixes(op, expr.operatorToken.kind)) return true;
+    if (op === SyntaxKind.AsteriskAsteriskToken) return parent.left === slot ? own <= 16 : own < 15; // right-associative; no unary on its left
+    return parent.left === slot ? own < level : own <= level; // left-associative
+  }
+  if (ts.isConditionalExpression(parent)) return parent.condition === slot ? own <= 3 : own < 2;
+  if (ts.isPrefixUnaryExpression(parent) || ts.isTypeOfExpression(parent) || ts.isVoidExpression(parent) || ts.isDeleteExpression(parent) || ts.isAwaitExpression(parent) || ts.isTypeAssertionExpression(parent)) return own < 16;
+  if (ts.isPostfixUnaryExpression(parent)) return own < 20;
+  if (ts.isAsExpression(parent) || ts.isSatisfiesExpression(parent)) return own <= 11;
+  if (ts.isPropertyAccessExpression(parent) || ts.isElementAccessExpression(parent) || ts.isNonNullExpression(parent) || ts.isTaggedTemplateExpression(parent))
+    return ts.isElementAccessExpression(parent) && parent.argumentExpression === slot ? own < 2 : own < 20;
+  if (ts.isCallExpression(parent) || ts.isNewExpression(parent)) return parent.expression === slot ? own < 20 : own < 2;
+  if (ts.isArrowFunction(parent)) return own < 2 || ts.isObjectLiteralExpression(expr);
+  if (ts.isExpressionStatement(parent)) return ts.isObjectLiteralExpression(expr) || ts.isFunctionExpression(expr) || ts.isClassExpression(expr);
+  if (ts.isParenthesizedExpression(parent)) return false;
+  return own < 2; // initializers, arguments, return values, conditions, elements: any expression but a comma list
+}
+
+/** The captured arguments, each parenthesized where its place in the template needs it. */
+function parenthesizeCaptured(template: string, captured: Map<string, string>): Map<string, string> {
+  const probe = ts.createSourceFile('template.ts', `(${template.replace(/\$\$?([A-Za-z_]\w*)/g, '__maestro_$1')});`, ts.ScriptTarget.Latest, true);
+  const slots = new Map<string, ts.Node[]>();
+  const visit = (node: ts.Node): void => {
+    if (ts.isIdentifier(node) && node.text.startsWith('__maestro_')) {
+      const name = node.text.slice('__maestro_'.length);
+      slots.set(name, [...(slots.get(name) ?? []), node]);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(probe);
+  return new Map(
+    [...captured].map(([name, text]) => [name, (slots.get(name) ?? []).some((slot) => needsParentheses(text, slot)) && !template.includes(`$$${name}`) ? `(${text})` : text]),
+  );
 }
 
 function replaceCall(ctx: TransformContext, from: string, to: string, scope: string): { alreadyApplied: boolean } {

@@ -4,18 +4,19 @@
  * then written; a codemod that fails at any step is undone in memory and on disk, so the working tree is
  * left exactly as it was.
  */
-import { exec } from 'node:child_process';
-import { existsSync, promises as fs, realpathSync } from 'node:fs';
+import { existsSync, promises as fs, readFileSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { Project, QuoteKind, type SourceFile } from 'ts-morph';
 import { codemodSchema, type Codemod } from '../core/change-request';
 import { parseOrThrow, ValidationError } from '../core/validation';
 import { unifiedDiff } from './diff';
-import { CodemodError, type TsCodemod, runTransform, type TransformContext } from './transforms';
+import { RepoTypeCheck, repoTsConfigs, repoTypeScript } from './typecheck';
+import { CodemodError, type TsCodemod, removeImportsMadeUnused, runTransform, type TransformContext } from './transforms';
+
+import { fillTestArgv, parseTestOutput, runCommand, scrubbedEnv, type TestCounts, type TestRun } from '../evals/test-runner';
+import { TSX_CLI } from '../io/paths';
 
 export { CodemodError } from './transforms';
-const execAsync = promisify(exec);
 
 export interface ApplyOptions {
   /** Compute and check the change, return its diff, write nothing. */
@@ -24,8 +25,12 @@ export interface ApplyOptions {
   typecheck?: boolean;
   /** Compare the emitted .d.ts of non-test files before/after: always reported when on; enforced when the codemod preserves the API. Default: on when the codemod preserves the API. */
   checkPublicApi?: boolean;
-  /** Shell command run in the repository after writing (e.g. `npm test`); when it fails the change is undone. */
-  testCommand?: string;
+  /**
+   * Shell command run in the repository before and after writing; when tests that passed before fail after, the
+   * change is undone. Default: the repository's own (maestro.service.json `test`, else package.json's `npm test`);
+   * false: none.
+   */
+  testCommand?: string | false;
   testTimeoutMs?: number;
 }
 
@@ -41,8 +46,10 @@ export interface RefactorResult {
   diff: string;
   /** .d.ts files (relative to the repo) whose emitted text changed; undefined when the API was not compared. */
   publicApiChanges?: string[];
-  /** Type errors before/after (only when type-checked). */
-  typeErrors?: { before: number; after: number };
+  /** The repository's tests before and after the change (only for a written change with a test command). */
+  tests?: { command: string; before: { passed: number; failed: number }; after: { passed: number; failed: number }; flaky: string[] };
+  /** Type errors before/after (only when type-checked): `before`/`after` are the root tsconfig's, as `tsc --noEmit` counts them. */
+  typeErrors?: { before: number; after: number; byConfig: { config: string; before: number; after: number }[] };
   written: boolean;
   durationMs: number;
 }
@@ -84,29 +91,37 @@ export function resolveInsideRepo(repoRoot: string, relativePath: string): strin
   return real;
 }
 
-type Diagnostics = Map<string, { count: number; sample: string }>;
+/** Errors per tsconfig (or one entry for the project's own program), keyed `file|code`. */
+type Diagnostics = { config: string; count: number; byKey: Map<string, { count: number; sample: string }> }[];
 
 export class RefactorWorkspace {
   private baselineDiagnostics?: Diagnostics;
   private baselineApi?: Map<string, string>;
+  private baselineTests?: { command: string; run: TestRun };
 
   private constructor(
     readonly root: string,
     readonly project: Project,
+    /** The repository's own tsconfig(s); undefined when it has none (then the project's own program is checked). */
+    private readonly typeCheck: RepoTypeCheck | undefined,
   ) {}
 
-  /** Loads every TypeScript file of the repository (node_modules, dist, .git, .maestro excluded) once. */
+  /**
+   * Loads every TypeScript and JavaScript file of the repository (node_modules, dist, coverage, .git, .maestro
+   * excluded) once, with the root tsconfig's options and allowJs, so renames and moves reach JavaScript importers
+   * and files no tsconfig includes. The type-check is the repository's own (refactor/typecheck.ts).
+   */
   static open(repoRoot: string): RefactorWorkspace {
     const root = realpathSync(repoRoot);
     const tsConfigFilePath = path.join(root, 'tsconfig.json');
     const hasTsConfig = existsSync(tsConfigFilePath);
     const project = new Project({
       ...(hasTsConfig ? { tsConfigFilePath } : {}),
-      compilerOptions: { ...(hasTsConfig ? {} : { strict: true, target: 9 /* ES2022 */, module: 1 /* commonjs */ }), declaration: true, noEmit: false, emitDeclarationOnly: true, declarationMap: false, sourceMap: false, composite: false, incremental: false },
-      skipAddingFilesFromTsConfig: !hasTsConfig,
+      compilerOptions: { ...(hasTsConfig ? {} : { strict: true, target: 9 /* ES2022 */, module: 1 /* commonjs */ }), allowJs: true, checkJs: false, declaration: true, noEmit: false, emitDeclarationOnly: true, declarationMap: false, sourceMap: false, composite: false, incremental: false },
+      skipAddingFilesFromTsConfig: true,
     });
-    const ignored = ['node_modules', 'dist', '.git', '.maestro'];
-    project.addSourceFilesAtPaths([path.join(root, '**/*.{ts,tsx,mts,cts}'), ...ignored.map((dir) => '!' + path.join(root, `**/${dir}/**`))]);
+    const ignored = ['node_modules', 'dist', '.git', '.maestro', 'coverage'];
+    project.addSourceFilesAtPaths([path.join(root, '**/*.{ts,tsx,mts,cts,js,jsx,mjs,cjs}'), ...ignored.map((dir) => '!' + path.join(root, `**/${dir}/**`))]);
     for (const sf of project.getSourceFiles()) {
       const rel = path.relative(root, sf.getFilePath());
       if (rel.startsWith('..') || rel.split(path.sep).some((part) => ignored.includes(part))) project.removeSourceFile(sf);
@@ -114,7 +129,10 @@ export class RefactorWorkspace {
     // New imports follow the repository's quote style.
     const sample = project.getSourceFiles().flatMap((sf) => sf.getImportDeclarations().slice(0, 1))[0];
     if (sample?.getModuleSpecifier().getText().startsWith("'")) project.manipulationSettings.set({ quoteKind: QuoteKind.Single });
-    return new RefactorWorkspace(root, project);
+    const typescript = repoTypeScript(root);
+    const configs = repoTsConfigs(root, typescript);
+    const relative = (absolute: string) => path.relative(root, absolute).split(path.sep).join('/');
+    return new RefactorWorkspace(root, project, configs.length > 0 ? new RepoTypeCheck(typescript, configs, relative) : undefined);
   }
 
   repoPath(absolute: string): string {
@@ -146,6 +164,10 @@ export class RefactorWorkspace {
     let alreadyApplied = false;
     try {
       alreadyApplied = runTransform(ctx, codemod).alreadyApplied;
+      for (const sf of this.project.getSourceFiles()) {
+        const was = before.get(sf.getFilePath());
+        if (was !== undefined && was !== sf.getFullText()) removeImportsMadeUnused(sf, was);
+      }
     } catch (error) {
       this.restore(before);
       throw error;
@@ -169,23 +191,25 @@ export class RefactorWorkspace {
       let typeErrors: RefactorResult['typeErrors'];
       let diagnosticsAfter: Diagnostics | undefined;
       if (diagnosticsBefore && touched.length > 0) {
-        diagnosticsAfter = this.diagnostics();
+        diagnosticsAfter = this.diagnostics(moves, created, deleted);
         const renamedKey = (key: string) => {
           const [file, code] = key.split('|');
           const moved = moves.get(file!);
           return moved ? `${moved}|${code}` : key;
         };
-        const beforeByKey = new Map([...diagnosticsBefore].map(([k, v]) => [renamedKey(k), v.count]));
-        const added = [...diagnosticsAfter].filter(([key, v]) => v.count > (beforeByKey.get(key) ?? 0));
+        const added = diagnosticsAfter.flatMap((afterConfig, i) => {
+          const beforeByKey = new Map([...(diagnosticsBefore[i]?.byKey ?? [])].map(([k, v]) => [renamedKey(k), v.count]));
+          return [...afterConfig.byKey].filter(([key, v]) => v.count > (beforeByKey.get(key) ?? 0)).map(([, v]) => [afterConfig.config, v] as const);
+        });
         if (added.length > 0)
           throw new CodemodError(
             `${codemod.codemod}: the change would break the type-check: ${added
               .slice(0, 5)
-              .map(([, v]) => v.sample)
+              .map(([config, v]) => `${v.sample} (${config})`)
               .join('; ')}${added.length > 5 ? ` (and ${added.length - 5} more)` : ''}; nothing was written`,
           );
-        typeErrors = { before: count(diagnosticsBefore), after: count(diagnosticsAfter) };
-      } else if (diagnosticsBefore) typeErrors = { before: count(diagnosticsBefore), after: count(diagnosticsBefore) };
+        typeErrors = errorFigures(diagnosticsBefore, diagnosticsAfter);
+      } else if (diagnosticsBefore) typeErrors = errorFigures(diagnosticsBefore, diagnosticsBefore);
 
       let publicApiChanges: string[] | undefined;
       let apiAfter: Map<string, string> | undefined;
@@ -217,22 +241,34 @@ export class RefactorWorkspace {
         this.restore(before);
         return { ...result, durationMs: performance.now() - started };
       }
+      const testCommand = options.testCommand === undefined ? repoTestCommand(this.root) : options.testCommand || undefined;
+      const timeoutMs = options.testTimeoutMs ?? 600_000;
+      const testsBefore = testCommand ? (this.baselineTests?.command === testCommand ? this.baselineTests.run : await runTests(testCommand, this.root, timeoutMs)) : undefined;
       await this.write(before, after, created, deleted, modified);
-      if (options.testCommand) {
-        try {
-          await execAsync(options.testCommand, { cwd: this.root, timeout: options.testTimeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024 });
-        } catch (error) {
-          await this.write(after, before, deleted, created, modified); // put the files back
-          const e = error as { stdout?: string; stderr?: string; message: string };
-          const tail = `${e.stdout ?? ''}${e.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
-          throw new CodemodError(`${codemod.codemod}: the repository's tests fail after the change (\`${options.testCommand}\`); the change was undone\n${tail || e.message}`);
+      let tests: RefactorResult['tests'];
+      if (testCommand && testsBefore) {
+        let testsAfter = await runTests(testCommand, this.root, timeoutMs);
+        let verdict = judgeTests(testsBefore, testsAfter);
+        let flaky: string[] = [];
+        if (verdict.newlyFailing.length > 0 && verdict.refuse) {
+          // A test that fails once and passes on the re-run is flaky (timing), not broken by the change.
+          const rerun = await runTests(testCommand, this.root, timeoutMs);
+          const rerunVerdict = judgeTests(testsBefore, rerun);
+          flaky = verdict.newlyFailing.filter((name) => !rerunVerdict.newlyFailing.includes(name));
+          if (flaky.length > 0 && (!rerunVerdict.refuse || rerunVerdict.newlyFailing.length < verdict.newlyFailing.length)) ({ testsAfter, verdict } = { testsAfter: rerun, verdict: rerunVerdict });
         }
+        if (verdict.refuse) {
+          await this.write(after, before, deleted, created, modified); // put the files back
+          throw new CodemodError(`${codemod.codemod}: ${verdict.reason} (\`${testCommand}\`); the change was undone${verdict.output ? `\n${verdict.output}` : ''}`);
+        }
+        this.baselineTests = { command: testCommand, run: testsAfter };
+        tests = { command: testCommand, before: figuresOf(testsBefore), after: figuresOf(testsAfter), flaky };
       }
       if (diagnosticsAfter) this.baselineDiagnostics = diagnosticsAfter;
       if (apiAfter) this.baselineApi = apiAfter;
       else this.baselineApi = undefined;
       if (!diagnosticsAfter) this.baselineDiagnostics = undefined;
-      return { ...result, written: true, durationMs: performance.now() - started };
+      return { ...result, ...(tests ? { tests } : {}), written: true, durationMs: performance.now() - started };
     } catch (error) {
       this.restore(before);
       throw error;
@@ -275,19 +311,23 @@ export class RefactorWorkspace {
     return parts.join('');
   }
 
-  private diagnostics(): Diagnostics {
-    const result: Diagnostics = new Map();
+  /** The type errors of the project as it is in memory: the repository's own tsconfig(s), else the project's program. */
+  private diagnostics(moves: Map<string, string> = new Map(), created: string[] = [], deleted: string[] = []): Diagnostics {
+    if (this.typeCheck) return this.typeCheck.check((file) => this.project.getSourceFile(file)?.getFullText(), moves, created, deleted);
+    const byKey = new Map<string, { count: number; sample: string }>();
+    let total = 0;
     for (const d of this.project.getPreEmitDiagnostics()) {
       if (d.getCategory() !== 1 /* Error */) continue;
       const file = d.getSourceFile()?.getFilePath() ?? '<global>';
       const key = `${file}|${d.getCode()}`;
       const text = d.getMessageText();
       const message = typeof text === 'string' ? text : text.getMessageText();
-      const entry = result.get(key) ?? { count: 0, sample: `${file === '<global>' ? file : this.repoPath(file)}:${d.getLineNumber() ?? 0} TS${d.getCode()} ${message}` };
+      const entry = byKey.get(key) ?? { count: 0, sample: `${file === '<global>' ? file : this.repoPath(file)}:${d.getLineNumber() ?? 0} TS${d.getCode()} ${message}` };
       entry.count++;
-      result.set(key, entry);
+      total++;
+      byKey.set(key, entry);
     }
-    return result;
+    return [{ config: '(no tsconfig)', count: total, byKey }];
   }
 
   /** The emitted .d.ts text of every non-test source file, keyed by its repo-relative source path. */
@@ -312,4 +352,59 @@ const isInside = (dir: string, file: string): boolean => {
   const rel = path.relative(dir, file);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 };
-const count = (d: Diagnostics): number => [...d.values()].reduce((n, v) => n + v.count, 0);
+/** The first config's figures are what the repository's own `tsc --noEmit` reports; the others are listed per config. */
+const errorFigures = (before: Diagnostics, after: Diagnostics): NonNullable<RefactorResult['typeErrors']> => ({
+  before: before[0]?.count ?? 0,
+  after: after[0]?.count ?? 0,
+  byConfig: before.map((b, i) => ({ config: b.config, before: b.count, after: after[i]?.count ?? 0 })),
+});
+
+/** The repository's own test command: maestro.service.json's `test` argv, else `npm test` when package.json has a test script. */
+export function repoTestCommand(root: string): string | undefined {
+  const read = (file: string): unknown => {
+    try {
+      return JSON.parse(readFileSync(path.join(root, file), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  };
+  const descriptor = read('maestro.service.json') as { test?: unknown } | undefined;
+  if (Array.isArray(descriptor?.test) && descriptor.test.every((a) => typeof a === 'string'))
+    return fillTestArgv(descriptor.test as string[], TSX_CLI).map((a) => (/^[\w./=:@-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  const pkg = read('package.json') as { scripts?: Record<string, unknown> } | undefined;
+  return typeof pkg?.scripts?.test === 'string' ? 'npm test' : undefined;
+}
+
+const runTests = (command: string, cwd: string, timeoutMs: number): Promise<TestRun> => runCommand(['sh', '-c', command], cwd, timeoutMs, scrubbedEnv());
+
+const figuresOf = (run: TestRun): { passed: number; failed: number } => {
+  const counts = parseTestOutput(run.output);
+  return counts ? { passed: counts.pass, failed: counts.fail } : { passed: run.exitCode === 0 ? 1 : 0, failed: run.exitCode === 0 ? 0 : 1 };
+};
+
+/** Refuse when the change makes tests fail that passed before (by name, else by count, else by exit code). */
+function judgeTests(before: TestRun, after: TestRun): { refuse: boolean; newlyFailing: string[]; reason: string; output?: string } {
+  if (after.exitCode === 0 && !after.timedOut) return { refuse: false, newlyFailing: [], reason: '' };
+  const b: TestCounts | undefined = parseTestOutput(before.output);
+  const a: TestCounts | undefined = parseTestOutput(after.output);
+  const tail = after.output.trim().split('\n').slice(-15).join('\n');
+  if (after.timedOut) return { refuse: true, newlyFailing: [], reason: 'the tests timed out after the change' };
+  if (!a) {
+    if (before.exitCode === 0) return { refuse: true, newlyFailing: [], reason: `the tests fail after the change (exit ${after.exitCode ?? after.signal}; no test counts in the output)`, output: tail };
+    return { refuse: true, newlyFailing: [], reason: 'the test command fails before the change too and reports no test counts, so the change cannot be judged (fix the command, or run without tests)', output: tail };
+  }
+  const failedBefore = new Set(b?.failedTests ?? []);
+  const newlyFailing = a.failedTests.filter((name) => !failedBefore.has(name));
+  const worse = before.exitCode === 0 || !b || a.fail > b.fail || newlyFailing.length > 0;
+  if (!worse) return { refuse: false, newlyFailing: [], reason: '' };
+  const names = (newlyFailing.length > 0 ? newlyFailing : a.failedTests).slice(0, 10);
+  const more = (newlyFailing.length > 0 ? newlyFailing : a.failedTests).length - names.length;
+  return {
+    refuse: true,
+    newlyFailing,
+    reason:
+      `${newlyFailing.length > 0 ? newlyFailing.length : a.fail - (b?.fail ?? 0)} test(s) fail after the change that passed before ` +
+      `(before: ${b ? `${b.fail} failed, ${b.pass} passed` : `exit ${before.exitCode}`}; after: ${a.fail} failed, ${a.pass} passed): ${names.join('; ')}${more > 0 ? ` (and ${more} more)` : ''}` +
+      `${a.firstFailure ? `; first failure: ${a.firstFailure}` : ''}`,
+  };
+}

@@ -213,7 +213,9 @@ export const command = defineCommand({
           const paths = hotPaths(index, computeCentrality(index), { level: options.level, limit: options.limit });
           out(paths, () => [
             `hot paths (${options.level} level) at ${short(ingest.sha)}:`,
-            ...(paths.length ? paths.map((p, i) => `  ${i + 1}. [${p.score.toFixed(3)}] ${p.nodes.join(' → ')}`) : ['  (none: no dependency chains)']),
+            ...(paths.length
+              ? paths.map((p, i) => `  ${i + 1}. [${p.score.toFixed(3)}] ${p.nodes.join(' → ')}${p.otherEntries ? ` (also entered from ${p.otherEntries.join(', ')})` : ''}`)
+              : ['  (none: no dependency chains)']),
           ]);
           return 0;
         }

@@ -1,10 +1,12 @@
-/** `maestro refactor apply <codemod.json> --repo <dir> [--dry-run] [--test CMD] [--no-typecheck] [--check-api]` */
+/** `maestro refactor apply <codemod.json> --repo <dir> [--dry-run] [--test CMD | --no-test] [--no-typecheck] [--check-api]` */
 import { readFileSync } from 'node:fs';
 import { CodemodError, parseCodemod, RefactorWorkspace, applyCodemod } from '../../refactor';
 import { ValidationError } from '../../core/validation';
 import { defineCommand, UsageError } from '../command';
 
-const USAGE = `usage: maestro refactor apply <codemod.json> --repo <dir> [--dry-run] [--test "<command>"] [--no-typecheck] [--check-api]
+const USAGE = `usage: maestro refactor apply <codemod.json> --repo <dir> [--dry-run] [--test "<command>" | --no-test] [--no-typecheck] [--check-api]
+  a real apply runs the repository's tests before and after (default: maestro.service.json's test, else npm test)
+  and undoes the change when tests that passed before fail;
   codemod.json holds one codemod or an array of them (applied in order on one loaded project), e.g.
   {"codemod":"rename-method","class":"Shape","from":"area","to":"surface"}
   kinds: rename-symbol, rename-function, rename-class, rename-method, move-file, move-function,
@@ -17,6 +19,7 @@ export const command = defineCommand({
     repo: { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
     test: { type: 'string' },
+    'no-test': { type: 'boolean', default: false },
     'no-typecheck': { type: 'boolean', default: false },
     'check-api': { type: 'boolean', default: false },
   },
@@ -38,7 +41,7 @@ export const command = defineCommand({
       dryRun: values['dry-run'],
       typecheck: !values['no-typecheck'],
       ...(values['check-api'] ? { checkPublicApi: true } : {}),
-      ...(values.test ? { testCommand: values.test } : {}),
+      ...(values['no-test'] ? { testCommand: false as const } : values.test ? { testCommand: values.test } : {}),
     };
     try {
       let workspace: RefactorWorkspace | undefined;
@@ -47,10 +50,12 @@ export const command = defineCommand({
           codemod.codemod === 'replace-literal'
             ? await applyCodemod(repo, codemod, options)
             : await (workspace ??= RefactorWorkspace.open(repo)).apply(codemod, options);
-        if (options.dryRun && result.diff) io.print(result.diff.trimEnd());
+        // Byte-exact: print adds the one final newline the diff already ends with (a trailing blank context line is ' ').
+        if (options.dryRun && result.diff) io.print(result.diff.endsWith('\n') ? result.diff.slice(0, -1) : result.diff);
         const verb = result.alreadyApplied ? 'already applied' : options.dryRun ? 'would change' : 'changed';
         io.print(`${codemod.codemod}: ${verb} ${result.changedFiles.length} file(s)${result.changedFiles.length ? ': ' + result.changedFiles.join(', ') : ''}`);
-        if (result.typeErrors) io.print(`  type errors: ${result.typeErrors.before} before, ${result.typeErrors.after} after`);
+        for (const figures of result.typeErrors?.byConfig ?? []) io.print(`  type errors (${figures.config}): ${figures.before} before, ${figures.after} after`);
+        if (result.tests) io.print(`  tests (${result.tests.command}): ${result.tests.before.passed} passed, ${result.tests.before.failed} failed before; ${result.tests.after.passed} passed, ${result.tests.after.failed} failed after${result.tests.flaky.length ? `; flaky (failed once, passed on the re-run): ${result.tests.flaky.join('; ')}` : ''}`);
         if (result.publicApiChanges) io.print(`  public API: ${result.publicApiChanges.length === 0 ? 'unchanged' : 'changed in ' + result.publicApiChanges.join(', ')}`);
       }
       return 0;

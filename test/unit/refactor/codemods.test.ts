@@ -35,7 +35,7 @@ describe('each codemod kind', () => {
   it('rename-method renames the abstract method, its overrides and every call, and the tests still pass', async () => {
     const result = await apply({ codemod: 'rename-method', class: 'Shape', from: 'area', to: 'surface' }, { testCommand: FIXTURE_TEST_COMMAND });
     expect(result.changedFiles).toEqual(['src/report.ts', 'src/shapes/circle.ts', 'src/shapes/shape.ts', 'src/shapes/square.ts', 'test/shapes.test.ts']);
-    expect(result.typeErrors).toEqual({ before: 0, after: 0 });
+    expect(result.typeErrors).toMatchObject({ before: 0, after: 0 });
     for (const file of result.changedFiles) expect(await read(repo, file)).not.toMatch(/\barea\(/);
     expect(await read(repo, 'src/shapes/circle.ts')).toContain('surface(): number {');
   });

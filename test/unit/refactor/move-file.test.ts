@@ -47,7 +47,7 @@ describe('move-file', () => {
     const ws = RefactorWorkspace.open(repo);
     const codemod = parseCodemod({ codemod: 'move-file', from: 'src/lib/round.ts', to: 'src/lib/num/rounding.ts' });
     const result = await ws.apply(codemod, { dryRun: true, typecheck: true });
-    expect(result.typeErrors).toEqual({ before: 0, after: 0 });
+    expect(result.typeErrors).toMatchObject({ before: 0, after: 0 });
     expect(result.diff).toContain("+import { round } from '../num/rounding.js';");
     await ws.apply(codemod, { typecheck: true });
     expect((await ws.apply(codemod, { typecheck: true })).alreadyApplied).toBe(true);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -43,5 +44,46 @@ describe('maestro refactor apply', () => {
     await fs.writeFile(bad, JSON.stringify({ codemod: 'rename-class', from: 'Nope' }));
     expect((await run(['apply', bad, '--repo', repo])).out).toMatch(/^error: [\s\S]*to: required/i);
     expect((await run(['apply'])).code).toBe(2);
+  });
+});
+
+describe('maestro refactor apply --dry-run output', () => {
+  let repo: string;
+  beforeAll(async () => {
+    repo = await createRepo(path.join(tmp, 'dry-run-lib'));
+  });
+  // The printed diff is the patch, byte for byte: `git apply --check` accepts it for every codemod kind.
+  const EVERY_KIND = [
+    { codemod: 'rename-symbol', from: 'total', to: 'sum', scope: 'src' },
+    { codemod: 'rename-function', from: 'clamp', to: 'limit' },
+    { codemod: 'rename-class', from: 'Square', to: 'Quad', scope: 'src' },
+    { codemod: 'rename-method', class: 'Shape', from: 'area', to: 'surface' },
+    { codemod: 'move-file', from: 'src/math.ts', to: 'src/numbers/math.ts' },
+    { codemod: 'move-function', file: 'src/math.ts', name: 'total', to: 'src/total.ts' },
+    { codemod: 'add-parameter', function: 'scale', parameter: { name: 'offset', type: 'number', default: '0' }, argument: '0' },
+    { codemod: 'replace-call', from: 'Math.pow($x, 2)', to: '$x * $x' },
+    { codemod: 'replace-literal', file: 'src/shapes/circle.ts', from: "'circle'", to: "'disc'" },
+  ];
+  it.each(EVERY_KIND.map((c) => [c.codemod, c]))('%s: the printed diff applies with git apply --check', async (_kind, codemod) => {
+    const file = path.join(tmp, 'dry.json');
+    await fs.writeFile(file, JSON.stringify(codemod));
+    const lines: string[] = [];
+    const code = await runCommand(refactor, ['apply', file, '--repo', repo, '--dry-run', '--no-test'], { print: (l) => lines.push(l), error: () => undefined });
+    expect(code).toBe(0);
+    const stdout = lines.map((l) => l + '\n').join('');
+    expect(stdout).toMatch(/^diff --git /);
+    execFileSync('git', ['apply', '--check', '-'], { cwd: repo, input: stdout });
+    expect(gitStatus(repo)).toBe('');
+  });
+
+  it('keeps a blank last context line (trimming it made the patch corrupt)', async () => {
+    // Only the signature of scale changes; its hunk, the last of the diff, ends with the blank line after the function.
+    const file = path.join(tmp, 'blank.json');
+    await fs.writeFile(file, JSON.stringify({ codemod: 'add-parameter', function: 'scale', parameter: { name: 'offset', type: 'number', default: '0' } }));
+    const lines: string[] = [];
+    await runCommand(refactor, ['apply', file, '--repo', repo, '--dry-run', '--no-test'], { print: (l) => lines.push(l), error: () => undefined });
+    const stdout = lines.map((l) => l + '\n').join('');
+    expect(stdout).toContain('   return clamp(value * factor, 0, 1000);\n }\n \n');
+    execFileSync('git', ['apply', '--check', '-'], { cwd: repo, input: stdout });
   });
 });
