@@ -1,12 +1,17 @@
 /** Prisma Client over node-postgres (driver adapter, no native engine), plus helpers for tests and tools. */
-import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient } from '@prisma/client';
+import type { PrismaClient } from '@prisma/client';
 import { PermanentError } from '../core/errors';
 
 export type Db = PrismaClient;
 
+/**
+ * Loaded on the first client, not with this module: what only may use the record (the LLM ledger of an eval
+ * check, say) keeps the CLI's other commands free of Prisma's load time.
+ */
 export function createPrisma(url: string): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 5 }) });
+  const { PrismaClient: Client } = require('@prisma/client') as typeof import('@prisma/client');
+  const { PrismaPg } = require('@prisma/adapter-pg') as typeof import('@prisma/adapter-pg');
+  return new Client({ adapter: new PrismaPg({ connectionString: url, max: 5 }) });
 }
 
 /** Prisma's "unique constraint failed" error code: the row a retried write wanted is already there. */

@@ -2,7 +2,6 @@
  * The LLM gateway's ledger and cache in the record (tables llm_calls and llm_cache): the gateway's
  * LlmLedger port (llm/gateway.ts), plus the reads of `maestro cost` and `maestro router calibrate`.
  */
-import { Prisma } from '@prisma/client';
 import type { CachedAnswer, LlmCallRow, LlmLedger } from '../llm/gateway';
 import { MemoryLlmLedger } from '../llm/memory-ledger';
 import { lazyDb, type Db } from './db';
@@ -52,7 +51,8 @@ export class LlmLedgerStore implements LlmLedger {
         tokensIn: row.tokensIn,
         tokensOut: row.tokensOut,
         latencyMs: row.latencyMs,
-        costUsd: new Prisma.Decimal(row.costUsd.toFixed(6)),
+        // A decimal string: Prisma takes it as is, and this module stays loadable without the Prisma client (the CLI's --help).
+        costUsd: row.costUsd.toFixed(6),
         cache: row.cache,
         policyReason: row.policyReason ?? null,
         error: row.error ?? null,
