@@ -7,23 +7,12 @@ import { MemoryLlmLedger } from '../llm/memory-ledger';
 import { lazyDb, type Db } from './db';
 import type { RecordDeps } from './store';
 
-/** One ledger row as the cost report and the router calibration read it. */
-export interface LedgerRow {
+/** One ledger row as the cost report and the router calibration read it: a call as written, with its id and time. */
+export interface LedgerRow extends Omit<LlmCallRow, 'trainId' | 'templateVersion' | 'tier' | 'cache' | 'policyReason' | 'error' | 'passed'> {
   id: string;
   at: Date;
   trainId: string | null;
-  stage: string;
-  callType: string;
-  templateId: string;
-  provider: string;
-  model: string;
   tier: string;
-  promptKey: string;
-  promptChars: number;
-  tokensIn: number;
-  tokensOut: number;
-  latencyMs: number;
-  costUsd: number;
   cache: string;
   passed: boolean | null;
 }

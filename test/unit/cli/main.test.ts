@@ -5,20 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { COMMANDS } from '../../../cli/main';
+import { runMaestro } from '../../helpers/maestro-cli';
 
 const run = promisify(execFile);
-const ROOT = path.resolve(__dirname, '../../..');
-const MAESTRO = path.join(ROOT, 'bin/maestro');
-
-async function maestro(args: string[], nodeOptions = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(MAESTRO, args, { env: { ...process.env, NODE_OPTIONS: nodeOptions }, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const maestro = (args: string[], nodeOptions = '') => runMaestro(args, { NODE_OPTIONS: nodeOptions }, 60_000);
 
 describe('maestro (one entry)', () => {
   it('--help lists every command of the table', async () => {
