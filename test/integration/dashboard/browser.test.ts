@@ -117,7 +117,7 @@ test('the overview shows every train with its state, the KPIs computed from the 
   expect(kpis).toMatch(/rollback MTTR, median\s+1\.85 s \(max 1\.85 s\)\s+≤ 300 s\s+1/);
   expect(kpis).toMatch(/change failure rate\s+50\.0%/);
   expect(kpis).toMatch(/\$ per PR\s+\$0\.2500/);
-  expect(await page.$$eval('#kpis svg.trend', (svgs) => svgs.length)).toBe(9);
+  expect(await page.$$eval('#kpis svg.trend', (svgs) => svgs.length)).toBe(10);
   expect(await page.$eval('svg.trend[data-kpi="rollback_mttr_median_s"]', (svg) => svg.getAttribute('data-points'))).toBe('1');
   expect(await text(page, 'body')).toMatch(/ada\s+\$0\.4200\s+1\s+\$0\.4200/);
   await screenshot(page, 'dashboard-overview');
