@@ -1,7 +1,6 @@
 import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, proxyActivities, setHandler, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { backfillThrottleSchema, type BackfillThrottle, type MigrationProgress } from '../core/migration';
-import { describeIssues } from '../core/validation';
 import {
   acceptOperatorSignal,
   finishMigrationSignal,
@@ -12,6 +11,7 @@ import {
   migrationResumeSignal,
   migrationStatusQuery,
   migrationThrottleSignal,
+  rejectedPayload,
   type DatabaseMigrationInput,
   type DatabaseMigrationResult,
   type MigrationStatus,
@@ -55,7 +55,7 @@ export async function databaseMigration(input: DatabaseMigrationInput): Promise<
   setHandler(migrationThrottleSignal, (raw) => {
     const parsed = backfillThrottleSchema.safeParse(raw);
     if (!parsed.success) {
-      record('signal-rejected', `throttle: ${describeIssues(parsed.error).map((i) => `${i.path || '(payload)'}: ${i.message}`).join('; ')}`);
+      record('signal-rejected', rejectedPayload('throttle', parsed.error));
       return;
     }
     status.throttle = parsed.data;
@@ -65,7 +65,7 @@ export async function databaseMigration(input: DatabaseMigrationInput): Promise<
   setHandler(migrationReadsSignal, async (raw) => {
     const parsed = migrationReadsSchema.safeParse(raw);
     if (!parsed.success) {
-      record('signal-rejected', `reads: ${describeIssues(parsed.error).map((i) => `${i.path || '(payload)'}: ${i.message}`).join('; ')}`);
+      record('signal-rejected', rejectedPayload('reads', parsed.error));
       return;
     }
     const { from, by, reason } = parsed.data;

@@ -29,6 +29,11 @@ export type MigrationReadsSignal = z.infer<typeof migrationReadsSchema>;
  * Signals cannot answer their sender, so a bad payload is recorded in the status history (field path and
  * what is allowed) and otherwise ignored; a valid one is recorded with its identity and returned.
  */
+/** A signal payload the schema refused, as its history entry words it: the signal, then each field and what is allowed. */
+export function rejectedPayload(name: string, error: z.ZodError): string {
+  return `${name}: ${describeIssues(error).map((i) => `${i.path || '(payload)'}: ${i.message}`).join('; ')}`;
+}
+
 export function acceptOperatorSignal(
   name: OperatorSignalName,
   raw: unknown,
@@ -36,7 +41,7 @@ export function acceptOperatorSignal(
 ): OperatorSignal | undefined {
   const parsed = operatorSignalSchema.safeParse(raw);
   if (!parsed.success) {
-    record('signal-rejected', `${name}: ${describeIssues(parsed.error).map((i) => `${i.path || '(payload)'}: ${i.message}`).join('; ')}`);
+    record('signal-rejected', rejectedPayload(name, parsed.error));
     return undefined;
   }
   record(name, parsed.data.reason ?? '', parsed.data.by);

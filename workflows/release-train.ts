@@ -37,6 +37,7 @@ import {
   migrationWorkflowId,
   overridePlanSignal,
   planOverrideSchema,
+  rejectedPayload,
   type AppealResult,
   type DatabaseMigrationResult,
   type OperatorSignal,
@@ -48,7 +49,7 @@ import {
 } from './messages';
 import type { MigrationProgress } from '../core/migration';
 import { describePlan, shapeByRisk, type RolloutPlan } from '../core/rollout-plan';
-import { describeIssues, ValidationError } from '../core/validation';
+import { ValidationError } from '../core/validation';
 import { databaseMigration } from './database-migration';
 import { progressiveRollout } from './progressive-rollout';
 import { whenServiceFree } from './service-queue';
@@ -154,7 +155,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
   setHandler(overridePlanSignal, (raw) => {
     const parsed = planOverrideSchema.safeParse(raw);
     if (!parsed.success) {
-      record('signal-rejected', `overridePlan: ${describeIssues(parsed.error).map((i) => `${i.path || '(payload)'}: ${i.message}`).join('; ')}`);
+      record('signal-rejected', rejectedPayload('overridePlan', parsed.error));
       return;
     }
     if (rollout) {
