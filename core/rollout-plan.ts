@@ -28,6 +28,14 @@ export const rolloutStepSchema = z
   .object({ setWeight: z.number().int().min(1).max(100), gate: healthGateSchema.partial().strict().optional() })
   .strict();
 
+/** Rollout weights rise step by step and end at 100 (full promotion); each break is an issue at `pathOf(step)`. */
+function checkWeights(weights: number[], pathOf: (step: number) => (string | number)[], ctx: z.RefinementCtx): void {
+  weights.forEach((w, i) => {
+    if (i > 0 && w <= weights[i - 1]!) ctx.addIssue({ code: 'custom', path: pathOf(i), message: `must be greater than the previous step's ${weights[i - 1]}` });
+  });
+  if (weights.length > 0 && weights.at(-1) !== 100) ctx.addIssue({ code: 'custom', path: pathOf(weights.length - 1), message: 'the last step must be 100 (full promotion)' });
+}
+
 /** One band of risk scores and the rollout it gets: the weights and the green probes each step must soak. */
 export const riskBandSchema = z
   .object({
@@ -55,10 +63,7 @@ export const riskShapingSchema = z
   .superRefine(({ bands }, ctx) => {
     bands.forEach((band, i) => {
       if (i > 0 && band.upTo <= bands[i - 1]!.upTo) ctx.addIssue({ code: 'custom', path: ['bands', i, 'upTo'], message: `must be greater than the previous band's ${bands[i - 1]!.upTo}` });
-      band.steps.forEach((w, j) => {
-        if (j > 0 && w <= band.steps[j - 1]!) ctx.addIssue({ code: 'custom', path: ['bands', i, 'steps', j], message: `must be greater than the previous step's ${band.steps[j - 1]}` });
-      });
-      if (band.steps.at(-1) !== 100) ctx.addIssue({ code: 'custom', path: ['bands', i, 'steps', band.steps.length - 1], message: 'the last step must be 100 (full promotion)' });
+      checkWeights(band.steps, (j) => ['bands', i, 'steps', j], ctx);
     });
     if (bands.at(-1)?.upTo !== 1) ctx.addIssue({ code: 'custom', path: ['bands', bands.length - 1, 'upTo'], message: 'the last band must reach 1, so that every risk score has a band' });
   });
@@ -93,13 +98,7 @@ export const rolloutPlanSchema = z
       if (gate.timeout < gate.probeInterval * gate.consecutiveGreen)
         ctx.addIssue({ code: 'custom', path: ['byRisk', 'bands', i, 'consecutiveGreen'], message: `${gate.consecutiveGreen} green probes × ${gate.probeInterval}ms exceed the gate timeout ${gate.timeout}ms: the gate could never pass` });
     });
-    plan.steps.forEach((step, i) => {
-      if (i > 0 && step.setWeight <= plan.steps[i - 1]!.setWeight)
-        ctx.addIssue({ code: 'custom', path: ['steps', i, 'setWeight'], message: `must be greater than the previous step's ${plan.steps[i - 1]!.setWeight}` });
-    });
-    const last = plan.steps[plan.steps.length - 1];
-    if (last && last.setWeight !== 100)
-      ctx.addIssue({ code: 'custom', path: ['steps', plan.steps.length - 1, 'setWeight'], message: 'the last step must be 100 (full promotion)' });
+    checkWeights(plan.steps.map((step) => step.setWeight), (i) => ['steps', i, 'setWeight'], ctx);
     for (const [i, step] of plan.steps.entries()) {
       const gate = mergeGate(plan.gate, step.gate);
       if (gate.timeout < gate.probeInterval * gate.consecutiveGreen)
