@@ -70,6 +70,8 @@ const newPhysical = (column: string): string => `_mc_new_${column}`;
 const notNullCheck = (column: string): string => `_mc_nn_${column}`;
 const syncColumn = (migration: string): string => `_mc_sync_${migration}`;
 const triggerName = (migration: string, table: string): string => `_mc_${migration}_${table}`;
+/** The INSTEAD OF trigger function that keeps a view reading the old shape writable. */
+const viewWriterName = (table: string): string => `_mc_write_${table}`;
 
 interface ViewColumn {
   name: string;
@@ -219,7 +221,7 @@ function readBackSql(m: Migration, ch: TableChange, newSchema: string): string {
   const t = ch.table;
   const table = qualified(m.schema, t.name);
   const view = qualified(newSchema, t.name);
-  const writer = qualified(newSchema, `_mc_write_${t.name}`);
+  const writer = qualified(newSchema, viewWriterName(t.name));
   const derived = new Map(ch.ups.map((u) => [u.physical, u.expression]));
   const readOf = (c: ViewColumn): string => (derived.has(c.physical) ? `CAST((${derived.get(c.physical)}) AS ${c.type})` : quoteIdent(c.physical));
   const cols = ch.newColumns;
@@ -388,7 +390,7 @@ export function planMigration(m: Migration, snapshot: SchemaSnapshot): Migration
           readBack
             .flatMap((c) => [
               `DROP VIEW IF EXISTS ${qualified(newSchema, c.table.name)} CASCADE`,
-              `DROP FUNCTION IF EXISTS ${qualified(newSchema, `_mc_write_${c.table.name}`)}()`,
+              `DROP FUNCTION IF EXISTS ${qualified(newSchema, viewWriterName(c.table.name))}()`,
               viewsSql(newSchema, m.schema, [{ table: c.table.name, columns: c.newColumns }]),
             ])
             .join(';\n'),

@@ -183,16 +183,7 @@ export class MigrationEngine {
    * transaction, whatever the backfill is doing). Only while both shapes exist: after expand, before contract.
    */
   async setReads(name: string, from: ReadShape): Promise<MigrationProgress> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    const lost = (err: Error) => (broken = err);
-    client.on('error', lost);
-    try {
-      await this.switchReads(client, name, from);
-    } finally {
-      client.off('error', lost);
-      client.release(broken);
-    }
+    await this.withClient((client) => this.switchReads(client, name, from));
     return this.progress(name);
   }
 
@@ -353,25 +344,31 @@ export class MigrationEngine {
 
   /** Runs `work` holding the migration's advisory lock on one connection, then reports progress. */
   private async exclusive(name: string, work: (client: PoolClient) => Promise<void>): Promise<MigrationProgress> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    // A connection lost while checked out (PostgreSQL restarted) emits 'error': kept, not thrown at the process.
-    const lost = (err: Error) => (broken = err);
-    client.on('error', lost);
-    try {
+    await this.withClient(async (client, lose) => {
       const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtext('maestro-migration:' || $1)) AS locked`, [name]);
       if (!rows[0].locked) throw new TransientError(`migration '${name}' is being run by another worker`, 'MigrationBusy');
       try {
         await work(client);
       } finally {
-        await client.query(`SELECT pg_advisory_unlock(hashtext('maestro-migration:' || $1))`, [name]).catch((err: Error) => (broken = err));
+        await client.query(`SELECT pg_advisory_unlock(hashtext('maestro-migration:' || $1))`, [name]).catch(lose);
       }
+    });
+    return this.progress(name);
+  }
+
+  /** Runs `work` on one pooled connection; a connection that failed (e.g. PostgreSQL restarted) is destroyed, not returned. */
+  private async withClient(work: (client: PoolClient, lose: (err: Error) => void) => Promise<void>): Promise<void> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    // A connection lost while checked out emits 'error': kept, not thrown at the process.
+    const lose = (err: Error) => void (broken = err);
+    client.on('error', lose);
+    try {
+      await work(client, lose);
     } finally {
-      client.off('error', lost);
-      // A connection that failed (e.g. PostgreSQL restarted) is destroyed, not returned to the pool.
+      client.off('error', lose);
       client.release(broken);
     }
-    return this.progress(name);
   }
 
   private async state(name: string): Promise<StateRow>;
