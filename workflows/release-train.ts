@@ -36,6 +36,7 @@ import {
   migrationReadySignal,
   migrationWorkflowId,
   overridePlanSignal,
+  changeGatesSignal,
   planOverrideSchema,
   rejectedPayload,
   type AppealResult,
@@ -49,6 +50,7 @@ import {
 } from './messages';
 import type { MigrationProgress } from '../core/migration';
 import { describePlan, shapeByRisk, type RolloutPlan } from '../core/rollout-plan';
+import { gateDecisionLog } from '../core/gate-config';
 import { ValidationError } from '../core/validation';
 import { databaseMigration } from './database-migration';
 import { progressiveRollout } from './progressive-rollout';
@@ -133,7 +135,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
   setHandler(trainStatusQuery, () => status);
   // A signal no handler knows is recorded and rejected, not silently buffered.
   setDefaultSignalHandler((name) => {
-    record('signal-rejected', `unknown signal '${name}'; allowed: ${[...OPERATOR_SIGNALS, 'overridePlan', 'appealDecided'].join(', ')}`);
+    record('signal-rejected', `unknown signal '${name}'; allowed: ${[...OPERATOR_SIGNALS, 'overridePlan', 'changeGates', 'appealDecided'].join(', ')}`);
   });
   const forward = async (name: OperatorSignalName, payload: OperatorSignal) => {
     if (rollout) await rollout.signal(name, payload);
@@ -165,6 +167,14 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     planOverride = { plan: parsed.data.plan, by: parsed.data.by };
     status.plannedRollout = { source: `overridden by ${parsed.data.by}${parsed.data.reason ? `: ${parsed.data.reason}` : ''}`, description: describePlan(parsed.data.plan) };
     record('plan', `${status.plannedRollout.source}\n${status.plannedRollout.description}`, parsed.data.by);
+  });
+  // New gates for the running rollout: the rollout validates them, applies them and records who changed what.
+  setHandler(changeGatesSignal, async (raw) => {
+    if (!rollout) {
+      record('signal-rejected', 'changeGates: the rollout has not started; replace the plan with overridePlan (maestro plan --set) instead');
+      return;
+    }
+    await rollout.signal(changeGatesSignal, raw).catch((err: unknown) => record('signal-rejected', `changeGates: the rollout has ended (${rootMessage(err as Error)})`));
   });
   setHandler(migrationReadySignal, (progress: MigrationProgress) => {
     migrationReady = progress;
@@ -480,8 +490,9 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
             changeRequest: cr,
             evalReport: evals,
             policyDecision: decision,
-            // The gates' decision log: the plan they judged by and every probe's figures and verdict.
-            healthGates: { plan: describePlan(plan), thresholds: plan.thresholds, ...(plan.judge ? { judge: plan.judge } : {}), ...(plan.metrics ? { metrics: plan.metrics } : {}), decisions: result.decisions ?? [] },
+            // The gates' decision log: the gates in force at the end (an operator may have changed them), their hash, and every
+            // probe's figures and verdict, each with the commit and gate configuration it belongs to.
+            healthGates: gateDecisionLog(result.plan ?? plan, result.decisions ?? []),
             evidence: { ...evidence, environment: cr.environment },
           },
         });
