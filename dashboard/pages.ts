@@ -2,6 +2,7 @@
 import type { TimelineEntry, TrainDossier } from '../core/dossier';
 import { formatMs, type Explanation } from '../core/explain';
 import type { KpiValue, TrainFacts } from '../core/kpi';
+import type { CostLine, CostReport } from '../core/llm-cost';
 import type { Waterfall } from '../core/trace-view';
 import { esc, page, table, td, tdHtml, trendLine } from './html';
 import type { MigrationReading } from './migrations';
@@ -77,7 +78,7 @@ export function overviewPage(d: OverviewData): string {
   const services = spendBy(d.trains, facts, (t) => t.service);
   const body = `<h1>Release trains</h1>
 <p>Trains started ${esc(new Date(d.period.since).toISOString().slice(0, 16))} … ${esc(new Date(d.period.until).toISOString().slice(0, 16))} UTC (<a href="/?since=24h">24 h</a> · <a href="/?since=7d">7 days</a> · <a href="/?since=4w">4 weeks</a>)</p>
-<p><a href="/migrations">Database migrations</a></p>
+<p><a href="/migrations">Database migrations</a> · <a href="/cost" id="cost-link">LLM spend by stage, model and cache outcome</a></p>
 <div id="tiles">${tiles.map(([l, v]) => `<div class="tile"><div class="v">${esc(v)}</div><div class="l">${esc(l)}</div></div>`).join('')}</div>
 <h2>KPIs</h2>${kpis}
 <h2>Trains</h2>${trains}
@@ -253,4 +254,33 @@ export function tracePage(d: TraceData): string {
 ${table(['span', 'service', 'timeline', 'took', 'LLM'], rows, 'id="waterfall"')}
 <style>td.num{white-space:nowrap}.bar-track{width:360px;background:#eef0f4;height:10px}.bar{height:10px;background:#1f5fbf}.bar.llm{background:#93670b}.bar.err{background:#b42318}</style>`;
   return page(`Trace ${d.trainId}`, body);
+}
+
+export interface CostPageData {
+  period: { since: number; until: number };
+  report: CostReport;
+}
+
+/** LLM spend from the gateway's ledger ($/PR and $/train, and where it went: stage, model, cache outcome, call type), the figures of `maestro cost`. */
+export function costPage(d: CostPageData): string {
+  const r = d.report;
+  const usd = (n: number | null) => (n === null ? 'n/a' : `$${n.toFixed(6)}`);
+  const tiles = [
+    ['$ per PR', usd(r.perPrUsd)],
+    ['$ per train', usd(r.perTrainUsd)],
+    ['LLM spend', usd(r.totalUsd)],
+    ['calls', String(r.calls)],
+    ['cache hit rate', r.cacheHitRate === null ? 'n/a' : `${(100 * r.cacheHitRate).toFixed(1)}%`],
+  ];
+  const breakdown = (title: string, id: string, lines: CostLine[]) =>
+    `<div style="flex:1;min-width:420px"><h3>${esc(title)}</h3>${table(
+      [title.replace(/^by /, ''), 'calls', 'tokens in', 'tokens out', 'spend', 'share'],
+      lines.map((l) => [td(l.key), td(l.calls, 'num'), td(l.tokensIn, 'num'), td(l.tokensOut, 'num'), td(usd(l.costUsd), 'num'), td(r.totalUsd > 0 ? `${((100 * l.costUsd) / r.totalUsd).toFixed(1)}%` : '', 'num')]),
+      `id="${id}"`,
+    )}</div>`;
+  const body = `<h1>LLM spend</h1>
+<p>${esc(when(new Date(d.period.since).toISOString()))} → ${esc(when(new Date(d.period.until).toISOString()))} · ${r.trains} train${r.trains === 1 ? '' : 's'}, ${r.prs} merged (PR${r.prs === 1 ? '' : 's'}) · from the gateway's ledger, dollars as recorded from the dated price table</p>
+<div id="cost-tiles">${tiles.map(([l, v]) => `<div class="tile"><div class="v">${esc(v)}</div><div class="l">${esc(l)}</div></div>`).join('')}</div>
+<div style="display:flex;flex-wrap:wrap;gap:24px">${breakdown('by stage', 'by-stage', r.byStage)}${breakdown('by model', 'by-model', r.byModel)}${breakdown('by cache outcome', 'by-cache', r.byCache)}${breakdown('by call type', 'by-call-type', r.byCallType)}</div>`;
+  return page('LLM spend', body);
 }

@@ -10,9 +10,11 @@ import { explainTrain } from '../core/explain';
 import { computeKpis, kpiTrend, parsePeriod } from '../core/kpi';
 import { describeIssues } from '../core/validation';
 import type { RecordStore } from '../record/store';
+import type { LlmLedgerStore } from '../record/llm-ledger';
+import { costReport } from '../core/llm-cost';
 import { esc, page } from './html';
 import { migrationReader } from './migrations';
-import { migrationCells, migrationsPage, overviewPage, tracePage, trainPage, type LiveTrain, type MigrationRow, type TraceData } from './pages';
+import { costPage, migrationCells, migrationsPage, overviewPage, tracePage, trainPage, type LiveTrain, type MigrationRow, type TraceData } from './pages';
 import { waterfall, type TraceSpan } from '../core/trace-view';
 
 export interface DashboardDeps {
@@ -21,6 +23,8 @@ export interface DashboardDeps {
   liveTrain?: (trainId: string) => Promise<LiveTrain | undefined>;
   /** A train's trace (its id from the train's memo, spans from OTLP JSON files or Jaeger); undefined when there is none. */
   trace?: (trainId: string) => Promise<{ traceId: string; source: string; spans: TraceSpan[] } | undefined>;
+  /** The LLM gateway's ledger, for the spend page. */
+  ledger?: Pick<LlmLedgerStore, 'rows' | 'mergedTrains'>;
   now?: () => number;
 }
 
@@ -96,6 +100,19 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
     return { migrations: rows.map((r) => ({ trainId: r.train.id, name: r.name, ...r.reading })) };
   });
 
+  // LLM spend over a period (default: the last 7 days), as `maestro cost` reports it.
+  const cost = async (query: unknown) => {
+    const p = period(query);
+    if (!deps.ledger) throw new BadRequest('no LLM ledger: serve with the record (maestro serve)');
+    const rows = await deps.ledger.rows({ since: new Date(p.since), until: new Date(p.until) });
+    const merged = await deps.ledger.mergedTrains([...new Set(rows.map((r) => r.trainId).filter((t): t is string => t !== null))]);
+    return { period: p, report: costReport(rows, merged) };
+  };
+  app.get('/cost', async (request, reply) => reply.type('text/html').send(costPage(await cost(request.query))));
+  app.get('/api/cost', async (request) => {
+    const { period: p, report } = await cost(request.query);
+    return { since: new Date(p.since).toISOString(), until: new Date(p.until).toISOString(), ...report };
+  });
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/', async (request, reply) => reply.type('text/html').send(overviewPage(await overview(request.query))));
   app.get('/api/overview', async (request) => overview(request.query));

@@ -13,6 +13,7 @@ import { liveTrain } from '../../../cli/release';
 import { createDashboard } from '../../../dashboard/server';
 import { TrainFixture } from '../../../examples/train-fixture';
 import { RecordStore } from '../../../record/store';
+import { LlmLedgerStore } from '../../../record/llm-ledger';
 import { approveSignal } from '../../../workflows/messages';
 import type { releaseTrain } from '../../../workflows/release-train';
 import { launchBrowser } from '../../helpers/browser';
@@ -27,6 +28,7 @@ let app: FastifyInstance;
 let base: string;
 let browser: Browser;
 let temporal: TestWorker;
+let ledger: LlmLedgerStore;
 const stateDir = tempDir('dashboard-state');
 const fixture = new TrainFixture(`dash-${RUN}`, stateDir);
 
@@ -71,8 +73,16 @@ beforeAll(async () => {
 
   temporal = await startTestWorker(TASK_QUEUE, createActivities({ stateDir, databaseUrl: db.url }));
   await fixture.start();
+  // The LLM gateway's ledger: the promoted train's spec (a miss, then an exact-cache hit) and judge calls, a call outside any train.
+  ledger = new LlmLedgerStore({ prisma: db.prisma });
+  const call = { templateId: 'spec.synthesize', templateVersion: '1', provider: 'openai-compatible', promptKey: 'k', promptChars: 900, latencyMs: 800 };
+  await ledger.recordCall({ ...call, trainId: `promoted-${RUN}`, stage: 'synthesizeSpec', callType: 'spec', model: 'gpt-4o-mini', tier: 'small', tokensIn: 1500, tokensOut: 400, costUsd: 0.0012, cache: 'miss' });
+  await ledger.recordCall({ ...call, trainId: `promoted-${RUN}`, stage: 'synthesizeSpec', callType: 'spec', model: 'gpt-4o-mini', tier: 'small', tokensIn: 0, tokensOut: 0, costUsd: 0, cache: 'exact' });
+  await ledger.recordCall({ ...call, trainId: `promoted-${RUN}`, stage: 'runEvals', callType: 'judge', templateId: 'eval.judge', model: 'gpt-4o', tier: 'large', tokensIn: 2000, tokensOut: 300, costUsd: 0.008, cache: 'miss' });
+  await ledger.recordCall({ ...call, stage: '', callType: 'spec', model: 'gpt-4o-mini', tier: 'small', tokensIn: 100, tokensOut: 10, costUsd: 0.0001, cache: 'miss' });
   app = createDashboard({
     record,
+    ledger,
     liveTrain: (id) => liveTrain(temporal.client, id),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -116,12 +126,33 @@ test('the overview shows every train with its state, the KPIs computed from the 
   // One rolled-back train with a 1.85 s MTTR; 1 of 2 merged trains promoted.
   expect(kpis).toMatch(/rollback MTTR, median\s+1\.85 s \(max 1\.85 s\)\s+≤ 300 s\s+1/);
   expect(kpis).toMatch(/change failure rate\s+50\.0%/);
-  expect(kpis).toMatch(/\$ per PR\s+\$0\.2500/);
+  // ($0.42 + $0.08 seeded, + $0.0092 of the promoted train's LLM calls in the ledger) over 2 merged trains.
+  expect(kpis).toMatch(/\$ per PR\s+\$0\.2546/);
   expect(await page.$$eval('#kpis svg.trend', (svgs) => svgs.length)).toBe(10);
   expect(await page.$eval('svg.trend[data-kpi="rollback_mttr_median_s"]', (svg) => svg.getAttribute('data-points'))).toBe('1');
-  expect(await text(page, 'body')).toMatch(/ada\s+\$0\.4200\s+1\s+\$0\.4200/);
+  expect(await text(page, 'body')).toMatch(/ada\s+\$0\.4292\s+1\s+\$0\.4292/);
   await screenshot(page, 'dashboard-overview');
   await page.close();
+});
+
+test('the spend page shows $ per PR and where the LLM money went, by stage, model and cache outcome, from the ledger', async () => {
+  const overview = await open('/?since=24h');
+  await overview.click('#cost-link');
+  await overview.waitForSelector('#cost-tiles');
+  const page = overview;
+  // $0.0093 over 4 calls; the one train merged, so $/PR is its $0.0092; the exact hit is one of three answered spec/judge calls.
+  expect(await text(page, '#cost-tiles')).toMatch(/\$0\.009200\s+\$ per PR\s+\$0\.009200\s+\$ per train\s+\$0\.009300\s+LLM spend\s+4\s+calls\s+25\.0%\s+cache hit rate/);
+  const rows = (selector: string) => page.$$eval(`${selector} tbody tr`, (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((c) => (c as unknown as { innerText: string }).innerText.trim())));
+  expect(await rows('#by-stage')).toEqual([
+    ['runEvals', '1', '2000', '300', '$0.008000', '86.0%'],
+    ['synthesizeSpec', '2', '1500', '400', '$0.001200', '12.9%'],
+    ['(none)', '1', '100', '10', '$0.000100', '1.1%'],
+  ]);
+  expect((await rows('#by-model')).map((r) => r.slice(0, 2))).toEqual([['gpt-4o', '1'], ['gpt-4o-mini', '3']]);
+  expect((await rows('#by-cache')).map((r) => r.slice(0, 2))).toEqual([['miss', '3'], ['exact', '1']]);
+  await screenshot(page, 'dashboard-cost');
+  const bad = await page.goto(`${base}/cost?since=yesterday`);
+  expect(bad?.status()).toBe(400);
 });
 
 test('a train page says why it ended, with the gate figures; a bad link and a bad period say what is wrong', async () => {
