@@ -33,3 +33,8 @@ export async function isWorkflowRunningViaWorker(workflowId: string): Promise<bo
   const context = currentActivityContext();
   return context ? isWorkflowRunning(context.client, workflowId) : undefined;
 }
+
+/** The train (workflow id) of the running activity; undefined outside one. */
+export function currentTrainId(): string | undefined {
+  return currentActivityContext()?.info.workflowExecution?.workflowId;
+}

@@ -9,7 +9,7 @@
  * scenario's time limit) is used up or the activity is cancelled. No result cache: the gate always runs.
  */
 import * as path from 'node:path';
-import { Context } from '@temporalio/activity';
+import { currentActivityContext, currentTrainId } from './context';
 import type { ChangeRequest } from '../core/change-request';
 import type { Candidate, CheckResult, EvalReport } from '../core/stages';
 import type { Scenario } from '../evals/dsl';
@@ -69,6 +69,8 @@ export function createEvalActivities(deps: EvalActivityDeps) {
           testCommand: candidate.service.test,
           claimedFiles: candidate.changedFiles,
           intent: changeRequest.intent,
+          // The judge's and the embeddings' calls go on the train's account (the ledger, budget caps, $/PR).
+          ...(currentTrainId() ? { trainId: currentTrainId() } : {}),
         }).catch((error: unknown) => {
           if (error instanceof CommitNotFoundError) return error;
           throw error;
@@ -108,11 +110,3 @@ async function writeRunArtifacts(dir: string, run: RunResult): Promise<void> {
   }
 }
 
-/** The Temporal activity context when running as an activity; undefined in plain calls (tests, scripts). */
-function currentActivityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
-}

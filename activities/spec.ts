@@ -8,7 +8,7 @@ import {
   type TouchedSymbols,
 } from '../core/spec';
 import type { Spec } from '../core/stages';
-import { Context } from '@temporalio/activity';
+import { currentTrainId } from './context';
 import { llmConfigFromEnv, openAICompatibleSpecProvider } from '../specsynth/openai';
 import { createGateway } from '../llm/gateway';
 import { LlmLedgerStore } from '../record/llm-ledger';
@@ -42,14 +42,6 @@ export function specProviderFromEnv(env: NodeJS.ProcessEnv, databaseUrl?: string
   return openAICompatibleSpecProvider(config, { env, ...(databaseUrl ? { gateway: createGateway(config, env, new LlmLedgerStore({ url: databaseUrl })) } : {}) });
 }
 
-/** The train (workflow id) of the running activity; undefined outside one. */
-function currentTrainId(): string | undefined {
-  try {
-    return Context.current().info.workflowExecution?.workflowId;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Spec synthesis activities: offline and deterministic by default, a configured provider's output schema-validated. */
 export function createSpecActivities(deps: SpecActivityDeps = {}) {

@@ -63,6 +63,8 @@ export interface RunOptions {
   agent?: AgentProvider;
   similarity?: SimilarityProvider[];
   judge?: JudgeProvider;
+  /** The train the run is for (its model calls are charged to it in the ledger). */
+  trainId?: string;
   onScenario?: (result: ScenarioResult) => void;
 }
 
@@ -351,6 +353,7 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
         intent: opts.intent,
         similarity,
         judge: opts.judge,
+        ...(opts.trainId ? { trainId: opts.trainId } : {}),
       };
       const checks: EvalCheckResult[] = [];
       for (const spec of scenario.checks) checks.push(await runCheck(spec, ctx));

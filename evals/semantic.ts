@@ -26,14 +26,14 @@ import { describeIssues, llmClientConfigFromEnv, llmClientConfigSchema, parseLlm
 
 export interface SimilarityProvider {
   readonly name: string;
-  /** Similarity of two texts in [0, 1]. */
-  similarity(a: string, b: string): Promise<number>;
+  /** Similarity of two texts in [0, 1]; `trainId` puts a model's calls on that train's account in the ledger. */
+  similarity(a: string, b: string, call?: { trainId?: string }): Promise<number>;
 }
 
 /** A judge for requirements that have no mechanical verifier (`verify: llm_judge`). */
 export interface JudgeProvider {
   readonly name: string;
-  judge(input: { requirement: string; diff: string; prompt: string }): Promise<{ verdict: 'met' | 'not_met' | 'unsure'; reason: string; score?: number }>;
+  judge(input: { requirement: string; diff: string; prompt: string; trainId?: string }): Promise<{ verdict: 'met' | 'not_met' | 'unsure'; reason: string; score?: number }>;
 }
 
 const STOP_WORDS = new Set(
@@ -87,11 +87,11 @@ export function lexicalSimilarity(a: string, b: string): number {
 export const lexicalProvider: SimilarityProvider = { name: 'lexical', similarity: async (a, b) => lexicalSimilarity(a, b) };
 
 /** Wraps an embedding function (e.g. an HTTP embedding API) as a similarity provider: cosine of the vectors, clamped to [0,1]. */
-export function embeddingProvider(name: string, embed: (texts: string[]) => Promise<number[][]>): SimilarityProvider {
+export function embeddingProvider(name: string, embed: (texts: string[], trainId?: string) => Promise<number[][]>): SimilarityProvider {
   return {
     name,
-    async similarity(a, b) {
-      const [va, vb] = await embed([a, b]);
+    async similarity(a, b, call) {
+      const [va, vb] = await embed([a, b], call?.trainId);
       return vectorCosine(va!, vb!);
     },
   };
@@ -109,7 +109,7 @@ function gatewayFor(config: LlmClientConfigInput, env: NodeJS.ProcessEnv, embedd
 /** An OpenAI-compatible `/embeddings` similarity provider through the gateway: cosine of the two embeddings, clamped to [0,1]. */
 export function openAICompatibleEmbeddingProvider(config: LlmClientConfigInput, opts: { gateway?: LlmGateway; env?: NodeJS.ProcessEnv } = {}, name = EMBEDDING_PROVIDER_NAME): SimilarityProvider {
   const gateway = opts.gateway ?? gatewayFor(config, opts.env ?? {}, config.model);
-  return embeddingProvider(name, (texts) => gateway.embed({ texts, callType: 'embedding', stage: 'runEvals' }));
+  return embeddingProvider(name, (texts, trainId) => gateway.embed({ texts, callType: 'embedding', stage: 'runEvals', ...(trainId ? { trainId } : {}) }));
 }
 
 const JUDGE_SYSTEM_PROMPT = `You check whether a code change meets one requirement.
@@ -150,12 +150,13 @@ export function openAICompatibleJudge(config: LlmClientConfigInput, opts: { maxD
   };
   return {
     name,
-    async judge({ requirement, diff, prompt }) {
+    async judge({ requirement, diff, prompt, trainId }) {
       const shownDiff = diff.length > maxDiffChars ? `${diff.slice(0, maxDiffChars)}\n[diff truncated at ${maxDiffChars} characters]` : diff;
       const { text: content } = await gateway.chat({
         callType: 'judge',
         template: JUDGE_TEMPLATE,
         stage: 'runEvals',
+        ...(trainId ? { trainId } : {}),
         maxTokens: 512,
         // Only an answer that is a verdict is served again.
         cacheable: (text) => verdictOf(text)?.success === true,

@@ -71,7 +71,7 @@ async function verify(requirement: RequirementSpec, ctx: CheckContext): Promise<
       const diff = (await git(ctx.repo, ['diff', ctx.baseSha, ctx.candidateSha])).stdout;
       let verdict: Awaited<ReturnType<JudgeProvider['judge']>>;
       try {
-        verdict = await judge.judge({ requirement: requirement.text, diff, prompt: ctx.fixtures.prompt });
+        verdict = await judge.judge({ requirement: requirement.text, diff, prompt: ctx.fixtures.prompt, ...(ctx.trainId ? { trainId: ctx.trainId } : {}) });
       } catch (error) {
         // A judge that cannot answer verified nothing: unverified, never met.
         return { status: 'unverified', evidence: `${judge.name}: the judge failed: ${(error as Error).message}` };

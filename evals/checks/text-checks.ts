@@ -115,7 +115,7 @@ export const semantic = withSource<Extract<CheckSpec, { type: 'semantic' }>>(asy
       status: 'error',
       explanation: `no similarity provider '${spec.provider}'; have: ${[...ctx.similarity.keys()].join(', ')}${spec.provider === EMBEDDING_PROVIDER_NAME ? ' (set MAESTRO_LLM_BASE_URL and MAESTRO_LLM_EMBEDDING_MODEL for it)' : ''}`,
     };
-  const similarity = await provider.similarity(text, spec.expected);
+  const similarity = await provider.similarity(text, spec.expected, ctx.trainId ? { trainId: ctx.trainId } : undefined);
   const passed = similarity >= spec.min_similarity;
   // Score: similarity rescaled so that reaching min_similarity scores the pass mark's worth (1).
   const score = Math.min(1, similarity / Math.max(1e-9, spec.min_similarity));

@@ -55,6 +55,8 @@ export interface CheckContext {
   intent?: string;
   similarity: Map<string, SimilarityProvider>;
   judge?: JudgeProvider;
+  /** The train the eval runs for: its model calls (judge, embeddings) are on its account in the ledger. */
+  trainId?: string;
 }
 
 export type CheckImpl<T extends CheckSpec['type']> = (spec: Extract<CheckSpec, { type: T }>, ctx: CheckContext) => Promise<CheckOutcome>;

@@ -14,6 +14,8 @@ import { createGreeterCorpus, type GreeterCorpus } from '../../../examples/corpu
 import { defineScenario } from '../../../evals/dsl';
 import { runScenarios } from '../../../evals/runner';
 import { embeddingProviderFromEnv, judgeProviderFromEnv, openAICompatibleEmbeddingProvider, openAICompatibleJudge } from '../../../evals/semantic';
+import { createGateway } from '../../../llm/gateway';
+import { MemoryLlmLedger } from '../../../llm/memory-ledger';
 
 const KEY = 'sk-evals-DO-NOT-LEAK-0987654321';
 
@@ -200,6 +202,21 @@ describe('wired through the runner (greeter corpus, MAESTRO_LLM_* in the environ
     expect(reqs!.explanation).not.toContain(KEY);
     expect(semantic).toMatchObject({ passed: true, score: 1 });
     expect(semantic!.explanation).toMatch(/^embedding similarity 0\.960 ≥ 0\.8/);
+  });
+
+  it("the judge's and the embeddings' calls of a train's eval are on that train's account in the ledger", async () => {
+    respond = (request) => (request.url === '/v1/embeddings' ? embeddings([[0.6, 0.8], [0.8, 0.6]]) : verdict({ verdict: 'pass', score: 0.9, reason: 'the diff does it' }));
+    const ledger = new MemoryLlmLedger();
+    const config = { baseUrl, model: 'judge-model', apiKey: KEY };
+    const judge = openAICompatibleJudge(config, { gateway: createGateway(config, {}, ledger) });
+    const embedder = openAICompatibleEmbeddingProvider({ ...config, model: 'embed-model' }, { gateway: createGateway({ ...config, model: 'embed-model' }, { MAESTRO_LLM_EMBEDDING_MODEL: 'embed-model' }, ledger) });
+    const [result] = (await runScenarios({ repo: corpus.repo, candidate: corpus.candidates['good-fix'], base: corpus.baseSha, scenarios: [scenario], cacheDir: null, workRoot: path.join(tmp, 'work-ledger'), judge, similarity: [embedder], trainId: 'train-ledger-1' })).scenarios;
+    expect(result!.checks.map((c) => c.passed)).toEqual([true, true]);
+    const byType = (type: string) => ledger.calls.filter((c) => c.callType === type);
+    expect(byType('judge')).toHaveLength(3);
+    expect(byType('embedding').length).toBeGreaterThanOrEqual(1);
+    expect(new Set(ledger.calls.map((c) => c.trainId))).toEqual(new Set(['train-ledger-1']));
+    expect(new Set(ledger.calls.map((c) => c.stage))).toEqual(new Set(['runEvals']));
   });
 
   it('offline (no MAESTRO_LLM_BASE_URL): no request; the judge is unconfigured and `embedding` is reported missing', async () => {
