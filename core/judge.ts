@@ -119,6 +119,10 @@ export interface ProbeFigures {
 export interface GateWindow {
   canary: VersionWindow;
   stable: VersionWindow;
+  /** End (epoch ms) of the last probe window counted, for sources whose windows can overlap (Prometheus). */
+  countedUntil?: number;
+  /** Probes not counted because their window reached back into one already counted. */
+  overlapping?: number;
 }
 
 /** Latency samples kept per version in a gate window; older ones give way (a rolling window). */
@@ -129,8 +133,25 @@ export const emptyWindow = (): GateWindow => ({
   stable: { requests: 0, errors: 0, latenciesMs: [] },
 });
 
-/** Adds one probe to the gate's window (pure: returns a new window). */
-export function accumulateWindow(window: GateWindow, sample: { canary: ProbeFigures; stable: ProbeFigures }): GateWindow {
+/**
+ * Adds one probe to the gate's window (pure: returns a new window). A source that reports its window
+ * (`source.windowMs`, ending at `at`: Prometheus) may give one reaching back into a window already counted
+ * (its windows are at least two scrapes long, probes may come faster): such a probe is not added, so no
+ * request counts twice; the next probe whose window starts at or after the last counted end is.
+ */
+export function accumulateWindow(
+  window: GateWindow,
+  sample: { canary: ProbeFigures; stable: ProbeFigures; at?: number; source?: { windowMs: number } },
+): GateWindow {
+  const windowMs = sample.source?.windowMs;
+  if (windowMs !== undefined && sample.at !== undefined) {
+    if (window.countedUntil !== undefined && sample.at - windowMs < window.countedUntil) return { ...window, overlapping: (window.overlapping ?? 0) + 1 };
+    return { ...addProbe(window, sample), countedUntil: sample.at };
+  }
+  return addProbe(window, sample);
+}
+
+function addProbe(window: GateWindow, sample: { canary: ProbeFigures; stable: ProbeFigures }): GateWindow {
   const add = (into: VersionWindow, from: ProbeFigures): VersionWindow => {
     const latencyHistogram = addHistograms(into.latencyHistogram, from.latencyHistogram);
     return {
@@ -140,7 +161,7 @@ export function accumulateWindow(window: GateWindow, sample: { canary: ProbeFigu
       ...(latencyHistogram ? { latencyHistogram } : {}),
     };
   };
-  return { canary: add(window.canary, sample.canary), stable: add(window.stable, sample.stable) };
+  return { ...window, canary: add(window.canary, sample.canary), stable: add(window.stable, sample.stable) };
 }
 
 /** How many looks a gate can take: one per probe until the soak limit. */

@@ -57,11 +57,15 @@ export class PrometheusHealthSource implements HealthSource {
     this.firstWindowMs = options.firstWindowMs ?? 5_000;
   }
 
-  /** Runs one PromQL instant query; a PromQL error is bad input (retrying the same query cannot help). */
-  async query(promql: string): Promise<PromSample[]> {
+  /**
+   * Runs one PromQL instant query, at `atMs` (epoch ms) when given, else Prometheus' now; a PromQL error is
+   * bad input (retrying the same query cannot help).
+   */
+  async query(promql: string, atMs?: number): Promise<PromSample[]> {
     let res: Response;
+    const params = new URLSearchParams({ query: promql, ...(atMs === undefined ? {} : { time: (atMs / 1000).toFixed(3) }) });
     try {
-      res = await fetch(`${this.url}/api/v1/query?${new URLSearchParams({ query: promql })}`, { signal: AbortSignal.timeout(this.timeoutMs) });
+      res = await fetch(`${this.url}/api/v1/query?${params}`, { signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (err) {
       throw new TransientError(`Prometheus at ${this.url} did not answer (${(err as Error).message}); is it running? (tsx infra/prometheus/cli.ts start)`, 'PrometheusUnavailable');
     }
@@ -86,13 +90,15 @@ export class PrometheusHealthSource implements HealthSource {
 
     const service = `service="${input.service.replace(/"/g, '\\"')}"`;
     const range = promDuration(windowMs);
+    // Every figure over the same window, [now − window, now]: evaluated at `now`, so one probe's window
+    // ends where the next one's starts and the judge can add them up (core/judge.ts accumulateWindow).
     const [requests, errors, p50, p95, buckets] = await Promise.all([
-      this.query(`sum by (upstream) (increase(maestro_proxy_requests_total{${service}}[${range}]))`),
-      this.query(`sum by (upstream) (increase(maestro_proxy_requests_total{${service},code=~"5.."}[${range}]))`),
-      this.query(`histogram_quantile(0.5, sum by (upstream, le) (rate(maestro_proxy_request_duration_seconds_bucket{${service}}[${range}]))) * 1000`),
-      this.query(`histogram_quantile(0.95, sum by (upstream, le) (rate(maestro_proxy_request_duration_seconds_bucket{${service}}[${range}]))) * 1000`),
+      this.query(`sum by (upstream) (increase(maestro_proxy_requests_total{${service}}[${range}]))`, now),
+      this.query(`sum by (upstream) (increase(maestro_proxy_requests_total{${service},code=~"5.."}[${range}]))`, now),
+      this.query(`histogram_quantile(0.5, sum by (upstream, le) (rate(maestro_proxy_request_duration_seconds_bucket{${service}}[${range}]))) * 1000`, now),
+      this.query(`histogram_quantile(0.95, sum by (upstream, le) (rate(maestro_proxy_request_duration_seconds_bucket{${service}}[${range}]))) * 1000`, now),
       // The statistical judge's latency input: each version's requests per bucket over the window.
-      this.query(`sum by (upstream, le) (increase(maestro_proxy_request_duration_seconds_bucket{${service}}[${range}]))`),
+      this.query(`sum by (upstream, le) (increase(maestro_proxy_request_duration_seconds_bucket{${service}}[${range}]))`, now),
     ]);
     const histograms = latencyHistograms(buckets, [versions.stable, versions.canary]);
     const figure = (samples: PromSample[], upstream: string | null, round: (n: number) => number) => {
@@ -121,7 +127,8 @@ export class PrometheusHealthSource implements HealthSource {
       metrics.push(...readings);
     }
     return {
-      at: Date.now(),
+      // The window closed at `now` (the queries' evaluation time), whenever the answers came back.
+      at: now,
       weight: routes.weight,
       canary: version(versions.canary),
       stable: version(versions.stable),

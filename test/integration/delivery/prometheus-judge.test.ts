@@ -91,6 +91,7 @@ test('a canary as fast as stable passes on the judge, latency judged from the Pr
   console.log(`good canary: ${verdict.outcome} after ${probes} probes (${ms} ms); ${latency.words}`);
   expect(verdict.outcome).toBe('pass');
   expect(window.canary.latencyHistogram!.boundsMs).toEqual(boundsMs);
+  expect(window.overlapping).toBeUndefined(); // probes 2 s apart: the windows tile, every one counted
   expect(latency.words).toMatch(/^latency from histogram buckets \(\d+ buckets holding requests, .*\) → pass$/);
   expect(latency.canary.samples).toBeGreaterThanOrEqual(latency.requiredSamples);
   // The buckets count the same requests as the counters (both rounded from increase(), each series extrapolated on its own).

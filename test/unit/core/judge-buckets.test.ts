@@ -192,6 +192,37 @@ describe('histograms in the gate window', () => {
     expect(window.canary.latencyHistogram).toEqual({ boundsMs: [1, 3], counts: [0, 1, 0] });
   });
 
+  it('never counts a request twice: a probe whose window reaches into one already counted is left out', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 6_000 }), { minLength: 1, maxLength: 40 }), (gaps) => {
+        // A Prometheus source: windows of at least 2 s ending at each probe, whatever the probe interval.
+        let at = 1_000_000;
+        let last = at - 5_000;
+        let window = emptyWindow();
+        const counted: [number, number][] = [];
+        for (const gap of gaps) {
+          at += gap;
+          const windowMs = Math.max(2_000, at - last);
+          last = at;
+          const before = window.canary.requests;
+          window = accumulateWindow(window, { at, source: { windowMs }, canary: { requests: windowMs, errors: 0 }, stable: { requests: 0, errors: 0 } });
+          if (window.canary.requests > before) counted.push([at - windowMs, at]);
+        }
+        // The counted windows are disjoint, and every probe was counted or left out.
+        counted.forEach(([from], i) => i > 0 && expect(from).toBeGreaterThanOrEqual(counted[i - 1]![1]));
+        expect(counted.length + (window.overlapping ?? 0)).toBe(gaps.length);
+        expect(window.canary.requests).toBe(counted.reduce((sum, [from, to]) => sum + to - from, 0));
+      }),
+    );
+  });
+
+  it('counts every probe of a source whose windows tile (probes at least two scrapes apart)', () => {
+    let window = emptyWindow();
+    for (let k = 1; k <= 5; k++) window = accumulateWindow(window, { at: 10_000 + 2_500 * k, source: { windowMs: 2_500 }, canary: { requests: 10, errors: 1 }, stable: { requests: 90, errors: 0 } });
+    expect(window).toMatchObject({ canary: { requests: 50, errors: 5 }, stable: { requests: 450 }, countedUntil: 22_500 });
+    expect(window.overlapping).toBeUndefined();
+  });
+
   it('reads a quantile as histogram_quantile does: linear inside the bucket', () => {
     expect(histogramQuantile([10, 20], [0, 4, 0], 0.5)).toBe(15);
     expect(histogramQuantile([10, 20], [2, 2, 0], 0.5)).toBe(10);
