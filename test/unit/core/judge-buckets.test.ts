@@ -17,6 +17,7 @@ import {
   type LatencyHistogram,
 } from '../../../core/judge';
 import { DURATION_BUCKETS } from '../../../delivery/proxy';
+import { describeHealthChecks, parseRolloutPlan } from '../../../core/rollout-plan';
 
 const judge = statisticalJudgeSchema.parse({});
 /** The proxy's bounds in ms, as the Prometheus source hands them to the judge. */
@@ -227,5 +228,14 @@ describe('histograms in the gate window', () => {
     expect(histogramQuantile([10, 20], [0, 4, 0], 0.5)).toBe(15);
     expect(histogramQuantile([10, 20], [2, 2, 0], 0.5)).toBe(10);
     expect(histogramQuantile([10, 20], [0, 0, 5], 0.5)).toBe(20);
+  });
+});
+
+describe('a judged plan in words', () => {
+  it('says that on a PromQL source latency is judged from histogram buckets, with the rounding of its tolerance and margin', () => {
+    const lines = describeHealthChecks(parseRolloutPlan({ judge: { latency: { tolerance: 0.03, margin: 0.07 } } })).split('\n');
+    expect(lines).toContainEqual(expect.stringMatching(/^judged steps where the health source runs PromQL: the statistical judge instead of the metric checks, .*latency from the proxy's histogram buckets \(maestro_proxy_request_duration_seconds_bucket\)$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}latency by a rank test on the buckets: stable moved by whole buckets, the 3% tolerance rounded up to the next bound, the 7% margin rounded down; /));
+    expect(describeHealthChecks(parseRolloutPlan({}))).not.toContain('judged steps');
   });
 });
