@@ -1,7 +1,8 @@
 /**
  * The statistical health judge: the canary against stable over the same window (issue 11). Errors are
  * judged by a two-proportion test (Agresti–Caffo adjusted, so zero counts never look certain), latency
- * by a Mann–Whitney rank test on a multiplicative shift. Each metric has two one-sided tests:
+ * by a Mann–Whitney rank test on a multiplicative shift, on latency samples (the proxy's figures) or on
+ * histogram buckets (Prometheus: grouped data, see judgeBucketedLatency). Each metric has two one-sided tests:
  *   regression      H1: canary worse than stable by more than `tolerance`   → fail
  *   non-inferiority H1: canary worse by less than `margin`                  → pass (if powered)
  * and neither is "inconclusive": the gate soaks on instead of guessing. Both tests run at every look,

@@ -2,8 +2,10 @@
  * The production health source: the gates' figures come from Prometheus (PromQL over its HTTP API),
  * which scrapes the weighted proxy's /metrics (delivery/proxy.ts) and each version's own. Each version
  * is found by its upstream address (a new address per started version), so a rolled-back canary's
- * errors never count against the next one. Besides the per-version figures every probe runs the plan's
- * metric templates (core/metric-gates.ts) for the canary and returns each reading with its query.
+ * errors never count against the next one. The per-version figures include each version's latency
+ * histogram (the proxy's buckets), the statistical judge's latency input on this source. Besides them every
+ * probe runs the plan's metric templates (core/metric-gates.ts) for the canary and returns each reading
+ * with its query.
  */
 import { z } from 'zod';
 import { InvalidInputError, TransientError } from '../core/errors';

@@ -10,7 +10,8 @@
  *   GET  /admin/tripwire?since=&waitMs=&…   → {tripped: Trip | null, canary} as soon as the canary's outcomes
  *                                             since `since` trip the wire (core/tripwire.ts), else after waitMs
  *   GET  /metrics                           → Prometheus text: requests by role, upstream and status code,
- *                                             a duration histogram by role and upstream (prom-client)
+ *                                             a duration histogram by role and upstream (prom-client; its
+ *                                             buckets are the statistical judge's latency on Prometheus)
  *   POST /admin/shutdown                    → closes both listeners
  */
 import http from 'node:http';
