@@ -375,7 +375,7 @@ function judgeBucketedLatency(canary: LatencyHistogram, stable: LatencyHistogram
   const asMargin = `tested as stable ${factorRange(nonInferiorityFactor)}, the ${pct(margin)} rounded down to whole buckets`;
   const needed = resolvable
     ? `${nCanary} of ~${requiredSamples} canary requests needed`
-    : `these buckets are too coarse to show a ${pct(margin)} margin on a canary like stable (no bound within ×${fmt(1 + margin)} above the next)`;
+    : `these buckets are too coarse to show a ${pct(margin)} margin on a canary like stable (neighbouring bounds more than ×${fmt(1 + margin)} apart)`;
   const because =
     outcome === 'fail'
       ? `slower than stable by more than ${pct(tolerance)} (${asTolerance}; U = ${slower.u}, z = ${fmt(slower.z)}, p = ${sci(pRegression)} < α = ${sci(alpha)}) → fail`

@@ -181,6 +181,16 @@ describe('judgeWindow on histogram buckets', () => {
   });
 });
 
+describe('judgeWindow on histograms that cannot be compared', () => {
+  it('is inconclusive, saying why, when canary and stable have different bounds', () => {
+    const window: GateWindow = {
+      canary: { requests: 500, errors: 0, latenciesMs: [], latencyHistogram: { boundsMs: [10, 20], counts: [0, 500, 0] } },
+      stable: { requests: 500, errors: 0, latenciesMs: [], latencyHistogram: { boundsMs: [10, 30], counts: [0, 500, 0] } },
+    };
+    expect(latencyOf(window, judge, 1)).toMatchObject({ outcome: 'inconclusive', words: expect.stringContaining('different bucket bounds') });
+  });
+});
+
 describe('histograms in the gate window', () => {
   it('adds bucket counts probe by probe; new bounds restart the histogram', () => {
     const a = { boundsMs: [1, 2], counts: [1, 2, 3] };
