@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { inlineSecretsRefusal, parseChangeRequest, type ChangeRequest } from '../core/change-request';
 import {
+  changeGatesSignal,
   migrationReadsSchema,
   migrationReadsSignal,
   migrationStatusQuery,
@@ -25,6 +26,7 @@ import { traceUiLink } from './client';
 import { maestroTracer, traceIdOf } from '../io/tracing';
 import { z } from 'zod';
 import { parseOrThrow } from '../core/validation';
+import { gateChangeSchema, shortHash } from '../core/gate-config';
 import { git, GitError } from '../io/git';
 import { branchNames, resolveChangeRef } from '../repo/repository';
 import type { LiveTrain } from '../dashboard/pages';
@@ -174,12 +176,13 @@ export function formatStatus(s: TrainStatus): string {
   if (s.candidateSha) lines.push(`  candidate ${s.candidateSha.slice(0, 12)}${s.mergeSha ? `, merged ${s.mergeSha.slice(0, 12)}` : ''}`);
   if (s.plannedRollout) lines.push(`  rollout plan: ${s.plannedRollout.source}`);
   for (const d of s.denials ?? []) lines.push(`  DENIED [${d.rule}] ${d.reason}\n    fix: ${d.fix}`);
+  if (s.rollout?.gateConfig) lines.push(`  gates ${shortHash(s.rollout.gateConfig)} judge ${s.mergeSha ? `commit ${s.mergeSha.slice(0, 12)}` : 'the canary'}`);
   const probe = s.rollout?.lastProbes.at(-1);
   if (probe) {
     // A statistical verdict explains itself per metric; the thresholds' reasons are short enough for one line.
     const reasons = probe.evidence === undefined && probe.reasons.length ? ` (${probe.reasons.join(', ')})` : '';
     lines.push(
-      `  last probe: ${probe.verdict} at ${probe.weight}% — canary ${probe.canary.requests} req, ${probe.canary.errors} err, p95 ${probe.canary.p95Ms.toFixed(1)} ms; stable p95 ${probe.stable.p95Ms.toFixed(1)} ms${reasons}`,
+      `  last probe: ${probe.verdict}${probe.supersededBy ? ` (superseded by gates ${shortHash(probe.supersededBy)})` : ''} at ${probe.weight}% — canary ${probe.canary.requests} req, ${probe.canary.errors} err, p95 ${probe.canary.p95Ms.toFixed(1)} ms; stable p95 ${probe.stable.p95Ms.toFixed(1)} ms${reasons}`,
     );
     for (const e of probe.evidence ?? []) lines.push(`    ${e.words}`);
   }
@@ -240,20 +243,20 @@ export async function sendOperatorSignal(client: Client, workflowId: string, nam
 
 /**
  * Signals cannot answer, so the workflow records the outcome in its history: this sends `send` and waits (up to
- * `timeoutMs`) for the first new entry `answers` picks out.
+ * `timeoutMs`) for the first new entry `answers` picks out in any of the histories (a train's and its rollout's).
  */
 async function signalAndAwaitRecord(
-  history: () => Promise<HistoryEntry[]>,
+  histories: () => Promise<HistoryEntry[][]>,
   send: () => Promise<void>,
   answers: (e: HistoryEntry) => boolean,
   what: string,
   timeoutMs: number,
 ): Promise<HistoryEntry> {
-  const seen = (await history()).length;
+  const seen = (await histories()).map((h) => h.length);
   await send();
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const answer = (await history()).slice(seen).find(answers);
+    const answer = (await histories()).flatMap((h, i) => h.slice(seen[i] ?? 0)).find(answers);
     if (answer) return answer;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -269,7 +272,7 @@ export async function switchMigrationReads(client: Client, trainWorkflowId: stri
   const handle = client.workflow.getHandle(migrationWorkflowId(trainWorkflowId));
   try {
     const answer = await signalAndAwaitRecord(
-      async () => (await handle.query(migrationStatusQuery)).history,
+      async () => [(await handle.query(migrationStatusQuery)).history],
       () => handle.signal(migrationReadsSignal, request),
       (e) => e.kind === 'reads' || (e.kind === 'signal-rejected' && e.detail.startsWith('reads')),
       `the switch of the migration of '${trainWorkflowId}'`,
@@ -288,7 +291,7 @@ export async function overrideTrainPlan(client: Client, workflowId: string, payl
   const handle = client.workflow.getHandle(workflowId);
   try {
     const answer = await signalAndAwaitRecord(
-      async () => (await handle.query(trainStatusQuery)).history,
+      async () => [(await handle.query(trainStatusQuery)).history],
       () => handle.signal(overridePlanSignal, request),
       (e) => (e.kind === 'plan' && e.by === request.by) || (e.kind === 'signal-rejected' && e.detail.startsWith('overridePlan')),
       `the plan override of '${workflowId}'`,
@@ -299,6 +302,31 @@ export async function overrideTrainPlan(client: Client, workflowId: string, payl
     if (err instanceof WorkflowNotFoundError) throw new CliError(`no running release train with id '${workflowId}'`, EXIT.notFound);
     throw err;
   }
+}
+
+/**
+ * Changes the gates of a train's running rollout: the current step's analysis starts again under them and the
+ * verdicts so far are marked superseded. Resolves with the change as the rollout recorded it, or 'refused: …'.
+ */
+export async function changeTrainGates(client: Client, workflowId: string, payload: unknown, timeoutMs = 30_000): Promise<string> {
+  const request = parseOrThrow(gateChangeSchema, payload, 'gate change');
+  const handle = client.workflow.getHandle(workflowId);
+  const histories = async () => {
+    const status = await queryStatus(client, workflowId);
+    return [status.history, status.rollout?.history ?? []];
+  };
+  const answer = await signalAndAwaitRecord(
+    histories,
+    () =>
+      handle.signal(changeGatesSignal, request).catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) throw new CliError(`train '${workflowId}' is not running: its gates were all decided`, EXIT.notFound);
+        throw err;
+      }),
+    (e) => (e.kind === 'gates-changed' && e.by === request.by) || (e.kind === 'signal-rejected' && e.detail.startsWith('changeGates')),
+    `the gate change of '${workflowId}'`,
+    timeoutMs,
+  );
+  return answer.kind === 'gates-changed' ? `rollout of ${workflowId}: ${answer.detail}` : `refused: ${answer.detail}`;
 }
 
 /** A running train as the dashboard and `maestro explain` show it: stage, weight, last probe and one timeline (train and rollout); undefined when Temporal does not know it. */

@@ -11,8 +11,8 @@ export interface Explanation {
   sections: { title: string; lines: string[] }[];
 }
 
-const OPERATOR_KINDS = new Set(['approve', 'abort', 'pause', 'resume', 'promote', 'appeal', 'gate-skipped', 'gate']);
-const ROLLOUT_KINDS = new Set(['deploy', 'weight', 'gate-passed', 'gate-skipped', 'rollback', 'promote', 'waiting', 'service-free', 'restore']);
+const OPERATOR_KINDS = new Set(['approve', 'abort', 'pause', 'resume', 'promote', 'appeal', 'gate-skipped', 'gate', 'gates-changed']);
+const ROLLOUT_KINDS = new Set(['deploy', 'weight', 'gates-changed', 'gate-passed', 'gate-skipped', 'rollback', 'promote', 'waiting', 'service-free', 'restore']);
 
 export function explainTrain(d: TrainDossier): Explanation {
   const sections: Explanation['sections'] = [];

@@ -36,6 +36,11 @@ export interface JudgedProbe extends ProbeSample {
   reasons: string[];
   /** The statistical judge's evidence over the gate's window so far (absent under fixed thresholds). */
   evidence?: MetricEvidence[];
+  /** The revision judged and the gate configuration that judged it (core/gate-config.ts); absent in probes recorded before. */
+  commit?: string;
+  gateConfig?: string;
+  /** Set when the gates changed after this verdict: the configuration whose analysis replaced it. */
+  supersededBy?: string;
 }
 
 /** Judges one probe window of the canary against the thresholds and the change's eval score. */

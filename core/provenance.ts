@@ -7,7 +7,9 @@
  * https://slsa.dev/spec/v1.0/provenance
  * https://github.com/secure-systems-lab/dsse/blob/master/protocol.md
  */
-import crypto from 'node:crypto';
+// Pure-JS sha256 (no Node API), so workflow code can digest what it decides on (a gate's configuration) the same way.
+import { sha256 as sha256Of } from '@noble/hashes/sha256';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
 import { z } from 'zod';
 
 export const IN_TOTO_STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
@@ -30,7 +32,7 @@ function sortKeys(value: unknown): unknown {
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
-  return crypto.createHash('sha256').update(data).digest('hex');
+  return bytesToHex(sha256Of(typeof data === 'string' ? utf8ToBytes(data) : data));
 }
 
 /** sha256 of the canonical JSON of a value (change requests, eval reports, decisions). */

@@ -36,7 +36,36 @@ function checkWeights(weights: number[], pathOf: (step: number) => (string | num
   if (weights.length > 0 && weights.at(-1) !== 100) ctx.addIssue({ code: 'custom', path: pathOf(weights.length - 1), message: 'the last step must be 100 (full promotion)' });
 }
 
-/** One band of risk scores and the rollout it gets: the weights and the green probes each step must soak. */
+/**
+ * Approvals a change needs before it merges: `required` distinct people, of the named `of` when given (N of M),
+ * else of anyone. Approvals come by the train's approve signal, each with its identity.
+ */
+export const approvalRequirementSchema = z
+  .object({
+    required: z.number().int().min(1).max(10),
+    of: z.array(z.string().min(1).max(200)).min(1).max(50).optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (!r.of) return;
+    const distinct = new Set(r.of);
+    if (distinct.size !== r.of.length) ctx.addIssue({ code: 'custom', path: ['of'], message: 'names an approver twice' });
+    if (distinct.size < r.required) ctx.addIssue({ code: 'custom', path: ['required'], message: `${r.required} approvals cannot come from the ${distinct.size} named in 'of'` });
+  });
+export type ApprovalRequirement = z.output<typeof approvalRequirementSchema>;
+
+/** Where a change stands against its approval requirement: who counted, and how many more it needs. */
+export function approvalProgress(requirement: ApprovalRequirement, approvers: readonly string[]): { counted: string[]; missing: number } {
+  const counted = [...new Set(approvers)].filter((by) => !requirement.of || requirement.of.includes(by));
+  return { counted, missing: Math.max(0, requirement.required - counted.length) };
+}
+
+/** `2 approvals of alice, bob, carol` / `1 approval of anyone`. */
+export function describeApprovals(requirement: ApprovalRequirement): string {
+  return `${requirement.required} approval${requirement.required === 1 ? '' : 's'} of ${requirement.of ? requirement.of.join(', ') : 'anyone'}`;
+}
+
+/** One band of risk scores and the rollout it gets: the weights, the green probes each step must soak, the approvals it needs. */
 export const riskBandSchema = z
   .object({
     /** The band holds risk scores up to and including this (the last band must reach 1). */
@@ -44,6 +73,8 @@ export const riskBandSchema = z
     steps: z.array(z.number().int().min(1).max(100)).min(1),
     /** Green probes needed at each step (the soak); absent: the plan's gate. */
     consecutiveGreen: z.number().int().min(1).max(100).optional(),
+    /** Approvals needed before the merge (N of M); absent: the plan's own `approvals`, if any. */
+    approvals: approvalRequirementSchema.optional(),
   })
   .strict();
 
@@ -90,6 +121,8 @@ export const rolloutPlanSchema = z
      * (`shapeByRisk`), replacing `steps`; an operator may still override the plan before the rollout starts.
      */
     byRisk: riskShapingSchema.optional(),
+    /** Approvals the change needs before it merges (a risk band's replace them); shown with the plan, an override may change them. */
+    approvals: approvalRequirementSchema.optional(),
   })
   .strict()
   .superRefine((plan, ctx) => {
@@ -134,8 +167,9 @@ export function judgesStatistically(plan: RolloutPlan, index: number): boolean {
 /** A fraction as a percentage without float noise (0.07 → '7'). */
 const hundredths = (fraction: number) => String(Number((fraction * 100).toPrecision(6)));
 
-/** One line per step, for people reading a plan before it runs. */
+/** One line per step (and one for the approvals it needs), for people reading a plan before it runs. */
 export function describePlan(plan: RolloutPlan): string {
+  const approvals = plan.approvals ? `\nbefore the merge: ${describeApprovals(plan.approvals)}` : '';
   return plan.steps
     .map((step, i) => {
       const g = gateForStep(plan, i);
@@ -144,7 +178,7 @@ export function describePlan(plan: RolloutPlan): string {
         return `${i + 1}. setWeight ${step.setWeight}% → gate: canary against stable every ${g.probeInterval}ms (errors within ${hundredths(judge.errorRate.margin)} points, latency within ${hundredths(judge.latency.margin)}%, error budget ${judge.errorBudget}), at least ${g.consecutiveGreen} probes, soak up to ${judge.maxSoakMs}ms while inconclusive, then ${judge.onInconclusive}`;
       return `${i + 1}. setWeight ${step.setWeight}% → gate: probe every ${g.probeInterval}ms, pass after ${g.consecutiveGreen} green, fail on ${g.maxRed} red, timeout ${g.timeout}ms`;
     })
-    .join('\n');
+    .join('\n') + approvals;
 }
 
 /** The risk bands in words (none without `byRisk`): which score gets which steps and soak. */
@@ -152,7 +186,10 @@ export function describeRiskBands(plan: RolloutPlan): string {
   if (!plan.byRisk) return 'risk bands: off (the steps above run whatever the risk)';
   return [
     'risk bands (the code graph\'s risk score picks the steps, replacing the ones above):',
-    ...plan.byRisk.bands.map((b, i, all) => `  ${i > 0 ? `above ${all[i - 1]!.upTo} ` : ''}up to ${b.upTo}: steps ${b.steps.join(' → ')}%, ${b.consecutiveGreen ?? plan.gate.consecutiveGreen} green probes per step`),
+    ...plan.byRisk.bands.map((b, i, all) => {
+      const approvals = b.approvals ?? plan.approvals;
+      return `  ${i > 0 ? `above ${all[i - 1]!.upTo} ` : ''}up to ${b.upTo}: steps ${b.steps.join(' → ')}%, ${b.consecutiveGreen ?? plan.gate.consecutiveGreen} green probes per step${approvals ? `, ${describeApprovals(approvals)}` : ''}`;
+    }),
   ].join('\n');
 }
 
@@ -184,6 +221,8 @@ export function shapeByRisk(plan: RolloutPlan, risk: number): { plan: RolloutPla
     ...plan,
     steps: band.steps.map((setWeight) => ({ setWeight })),
     gate: band.consecutiveGreen ? { ...plan.gate, consecutiveGreen: band.consecutiveGreen } : plan.gate,
+    ...(band.approvals ? { approvals: band.approvals } : {}),
   };
-  return { plan: shaped, why: `risk ${risk.toFixed(2)} is in band ${index + 1} of ${bands.length} (${index > 0 ? `above ${lower}, ` : ''}up to ${band.upTo}): steps ${band.steps.join(' → ')}%, ${gateForStep(shaped, 0).consecutiveGreen} green probes per step` };
+  const approvals = shaped.approvals ? `, ${describeApprovals(shaped.approvals)} before the merge` : '';
+  return { plan: shaped, why: `risk ${risk.toFixed(2)} is in band ${index + 1} of ${bands.length} (${index > 0 ? `above ${lower}, ` : ''}up to ${band.upTo}): steps ${band.steps.join(' → ')}%, ${gateForStep(shaped, 0).consecutiveGreen} green probes per step${approvals}` };
 }

@@ -2,6 +2,7 @@
 import type { TimelineEntry, TrainDossier } from '../core/dossier';
 import { formatMs, type Explanation } from '../core/explain';
 import type { KpiValue, TrainFacts } from '../core/kpi';
+import type { Waterfall } from '../core/trace-view';
 import { esc, page, table, td, tdHtml, trendLine } from './html';
 import type { MigrationReading } from './migrations';
 
@@ -129,7 +130,7 @@ export function trainPage(d: TrainDossier, explanation: Explanation, live?: Live
       ? `<h2>Live</h2><div id="live" data-train="${esc(t.id)}" data-stage="${esc(live?.stage ?? '')}"><div class="tile"><div class="v" id="live-stage">…</div><div class="l">stage</div></div><div class="tile"><div class="v" id="live-weight">…</div><div class="l">canary weight</div></div><div class="tile"><div class="v" id="live-probe">…</div><div class="l">last probe</div></div><table><thead><tr><th>time</th><th>event</th><th>by</th><th>detail</th></tr></thead><tbody id="live-timeline"></tbody></table></div>`
       : '';
   const body = `<h1>${esc(t.title)}</h1>
-<p>${esc(t.id)} · ${esc(t.service)} → ${esc(t.environment)} · by ${esc(t.author)} · <span class="${esc(trainState(t))}" id="state">${esc(trainState(t).replace('_', ' '))}</span>${t.mergeSha ? ` · merged ${esc(t.mergeSha.slice(0, 12))}` : ''}</p>
+<p>${esc(t.id)} · ${esc(t.service)} → ${esc(t.environment)} · by ${esc(t.author)} · <span class="${esc(trainState(t))}" id="state">${esc(trainState(t).replace('_', ' '))}</span>${t.mergeSha ? ` · merged ${esc(t.mergeSha.slice(0, 12))}` : ''} · <a href="/trains/${encodeURIComponent(t.id)}/trace" id="trace-link">trace</a></p>
 ${evalTile}${livePanel}
 <h2>Why</h2>${explained}
 <h2>Stages</h2>${stages}
@@ -212,3 +213,44 @@ async function tick() {
 }
 setTimeout(tick, 1000);
 `;
+
+/** Where a train's trace was read from, for the page to say. */
+export interface TraceData {
+  trainId: string;
+  source: string;
+  waterfall: Waterfall;
+}
+
+const usd = (n: number) => `$${n.toFixed(n >= 0.01 ? 4 : 6)}`;
+
+/** One train's trace as a waterfall: a row per span (tree order, indented), a bar on the train's time axis, and the LLM model, tokens and cost on the spans that made a call. */
+export function tracePage(d: TraceData): string {
+  const w = d.waterfall;
+  const total = Math.max(w.totalMs, 1);
+  const tiles = [
+    ['spans', String(w.rows.length)],
+    ['duration', formatMs(w.totalMs)],
+    ['LLM calls', String(w.llmCalls)],
+    ['tokens', String(w.tokens)],
+    ['LLM cost', usd(w.costUsd)],
+  ];
+  const rows = w.rows.map((r) => {
+    const left = (r.offsetMs / total) * 100;
+    const width = Math.max((r.span.durationMs / total) * 100, 0.3);
+    const bar = `<div class="bar-track"><div class="bar${r.span.error ? ' err' : r.llm ? ' llm' : ''}" style="margin-left:${left.toFixed(2)}%;width:${width.toFixed(2)}%"></div></div>`;
+    const llm = r.llm ? [r.llm.model, r.llm.inputTokens !== undefined ? `${r.llm.inputTokens} in / ${r.llm.outputTokens ?? 0} out tokens` : undefined, r.llm.costUsd !== undefined ? usd(r.llm.costUsd) : undefined].filter(Boolean).join(' · ') : '';
+    return [
+      tdHtml(`<span style="padding-left:${r.depth * 14}px">${esc(r.span.name)}</span>`, r.span.error ? 'failed span' : 'span'),
+      td(r.span.service),
+      tdHtml(bar),
+      td(formatMs(r.span.durationMs), 'num'),
+      td(llm, r.llm ? 'llm-cell' : ''),
+    ];
+  });
+  const body = `<h1>Trace of ${esc(d.trainId)}</h1>
+<p>trace <code id="trace-id">${esc(w.traceId)}</code> · from ${esc(d.source)} · <a href="/trains/${encodeURIComponent(d.trainId)}">the train</a></p>
+<div id="trace-tiles">${tiles.map(([l, v]) => `<div class="tile"><div class="v">${esc(v)}</div><div class="l">${esc(l)}</div></div>`).join('')}</div>
+${table(['span', 'service', 'timeline', 'took', 'LLM'], rows, 'id="waterfall"')}
+<style>td.num{white-space:nowrap}.bar-track{width:360px;background:#eef0f4;height:10px}.bar{height:10px;background:#1f5fbf}.bar.llm{background:#93670b}.bar.err{background:#b42318}</style>`;
+  return page(`Trace ${d.trainId}`, body);
+}

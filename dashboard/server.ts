@@ -12,12 +12,15 @@ import { describeIssues } from '../core/validation';
 import type { RecordStore } from '../record/store';
 import { esc, page } from './html';
 import { migrationReader } from './migrations';
-import { migrationCells, migrationsPage, overviewPage, trainPage, type LiveTrain, type MigrationRow } from './pages';
+import { migrationCells, migrationsPage, overviewPage, tracePage, trainPage, type LiveTrain, type MigrationRow, type TraceData } from './pages';
+import { waterfall, type TraceSpan } from '../core/trace-view';
 
 export interface DashboardDeps {
   record: RecordStore;
   /** A running train's live status; undefined when unknown (no Temporal, or no such workflow). */
   liveTrain?: (trainId: string) => Promise<LiveTrain | undefined>;
+  /** A train's trace (its id from the train's memo, spans from OTLP JSON files or Jaeger); undefined when there is none. */
+  trace?: (trainId: string) => Promise<{ traceId: string; source: string; spans: TraceSpan[] } | undefined>;
   now?: () => number;
 }
 
@@ -111,6 +114,25 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
     const d = await dossier(request.params);
     if (!d) return notFound(reply, true, String((request.params as { id: string }).id));
     return { dossier: d, explanation: explainTrain(d) };
+  });
+  /** The trace's waterfall, or why there is none (404 with the reason). */
+  const traceOf = async (params: unknown): Promise<TraceData | string> => {
+    const id = trainId(params);
+    if (!deps.trace) return 'tracing is off: start the worker and CLI with MAESTRO_OTLP_ENDPOINT (file:///dir for OTLP JSON files, or Jaeger\'s OTLP URL) and serve with the same setting';
+    const found = await deps.trace(id);
+    if (!found) return `train '${id}' has no trace: it was started without tracing, or is unknown to Temporal`;
+    if (found.spans.length === 0) return `trace ${found.traceId} of train '${id}' has no spans in ${found.source} (yet)`;
+    return { trainId: id, source: found.source, waterfall: waterfall(found.traceId, found.spans) };
+  };
+  app.get('/trains/:id/trace', async (request, reply) => {
+    const t = await traceOf(request.params);
+    if (typeof t === 'string') return reply.code(404).type('text/html').send(page('No trace', `<h1>No trace</h1><p id="error">${esc(t)}</p>`));
+    return reply.type('text/html').send(tracePage(t));
+  });
+  app.get('/api/trains/:id/trace', async (request, reply) => {
+    const t = await traceOf(request.params);
+    if (typeof t === 'string') return reply.code(404).send({ error: t });
+    return t;
   });
   app.get('/api/trains/:id/live', async (request, reply) => {
     const id = trainId(request.params);

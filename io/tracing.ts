@@ -6,25 +6,28 @@
  * Off unless an OTLP endpoint is configured (`MAESTRO_OTLP_ENDPOINT`): then no provider is registered,
  * no interceptor runs and the OpenTelemetry API's no-op tracer costs a function call per span. On, the
  * process registers one tracer provider (W3C trace context, AsyncLocalStorage context), whose batch
- * processor exports over OTLP/HTTP to `<endpoint>/v1/traces` (Jaeger, an OpenTelemetry Collector, …).
+ * processor exports over OTLP/HTTP to `<endpoint>/v1/traces` (Jaeger, an OpenTelemetry Collector, …), or, for a
+ * `file:///dir` endpoint, writes OTLP JSON files there (io/trace-sources.ts: the embedded default, no backend to run).
  */
 import { context, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ClientInterceptors } from '@temporalio/client';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { parseOrThrow } from '../core/validation';
 
 /** The instrumentation scope of every span Maestro makes itself (the interceptors use their own). */
 export const MAESTRO_TRACER = 'maestro-conductor';
 
+const ENDPOINT_EXAMPLES = 'an http(s) URL of an OTLP/HTTP receiver, e.g. http://127.0.0.1:4318, or file:///abs/dir for OTLP JSON files';
 export const otlpEndpointSchema = z
   .string()
-  .url('an http(s) URL, e.g. http://127.0.0.1:4318')
-  .refine((u) => /^https?:\/\//i.test(u), 'an http(s) URL, e.g. http://127.0.0.1:4318');
+  .url(ENDPOINT_EXAMPLES)
+  .refine((u) => /^(https?:\/\/|file:\/\/\/)/i.test(u), ENDPOINT_EXAMPLES);
 
 export const tracingEnvSchema = z.object({
-  /** OTLP/HTTP base URL of the tracing backend; unset or empty: tracing off. */
+  /** OTLP/HTTP base URL of the tracing backend, or file:///dir for OTLP JSON files; unset or empty: tracing off. */
   MAESTRO_OTLP_ENDPOINT: otlpEndpointSchema.optional(),
 });
 
@@ -55,8 +58,9 @@ export async function startTracing(opts: { endpoint: string; serviceName: string
     throw new Error(`tracing already exports to ${active.endpoint} in this process; cannot switch to ${endpoint}`);
   }
   // The SDK is loaded only when tracing is on: a process without an endpoint never pays for it.
-  const [{ OTLPTraceExporter }, { Resource }, { BatchSpanProcessor }, { NodeTracerProvider }, { ATTR_SERVICE_NAME }] = await Promise.all([
+  const [{ OTLPTraceExporter }, { OtlpJsonFileExporter }, { Resource }, { BatchSpanProcessor }, { NodeTracerProvider }, { ATTR_SERVICE_NAME }] = await Promise.all([
     import('@opentelemetry/exporter-trace-otlp-http'),
+    import('./trace-sources'),
     import('@opentelemetry/resources'),
     import('@opentelemetry/sdk-trace-base'),
     import('@opentelemetry/sdk-trace-node'),
@@ -64,7 +68,10 @@ export async function startTracing(opts: { endpoint: string; serviceName: string
   ]);
   if (active) return startTracing(opts);
   const resource = new Resource({ [ATTR_SERVICE_NAME]: opts.serviceName });
-  const spanProcessor = new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }), {
+  const exporter = endpoint.startsWith('file:')
+    ? new OtlpJsonFileExporter(fileURLToPath(endpoint), opts.serviceName)
+    : new OTLPTraceExporter({ url: `${endpoint}/v1/traces` });
+  const spanProcessor = new BatchSpanProcessor(exporter, {
     scheduledDelayMillis: opts.scheduledDelayMillis ?? 1000,
   });
   const provider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });

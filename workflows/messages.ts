@@ -3,7 +3,7 @@ import { defineSearchAttributeKey } from '@temporalio/common';
 import { z } from 'zod';
 import type { JudgedProbe } from '../core/health';
 import type { BackfillThrottle, MigrationInput, MigrationProgress } from '../core/migration';
-import { rolloutPlanSchema } from '../core/rollout-plan';
+import { rolloutPlanSchema, type RolloutPlan } from '../core/rollout-plan';
 import { describeIssues } from '../core/validation';
 
 export const TASK_QUEUE = 'maestro-release';
@@ -20,6 +20,9 @@ export type OperatorSignal = z.infer<typeof operatorSignalSchema>;
 /** An operator's rollout plan for a train, replacing the change request's (or the risk band's) before the rollout starts. */
 export const planOverrideSchema = operatorSignalSchema.extend({ plan: rolloutPlanSchema }).strict();
 export const overridePlanSignal = defineSignal<[unknown]>('overridePlan');
+
+/** An operator's new gates for a running rollout (core/gate-config.ts gateChangeSchema): the current step's analysis starts again. */
+export const changeGatesSignal = defineSignal<[unknown]>('changeGates');
 
 /** The dual-write guard's flag: which shape the new version reads, with who switched it and why. */
 export const migrationReadsSchema = operatorSignalSchema.extend({ from: z.enum(['old', 'new']) }).strict();
@@ -97,6 +100,8 @@ export interface RolloutStatus {
   paused: boolean;
   gate?: { consecutiveGreen: number; red: number; probes: number };
   lastProbes: JudgedProbe[];
+  /** The gate configuration judging now (sha256, core/gate-config.ts); verdicts carry it too. */
+  gateConfig?: string;
   history: HistoryEntry[];
   outcome?: 'promoted' | 'rolled_back' | 'aborted';
   mttrMs?: number;
@@ -113,6 +118,8 @@ export interface ProgressiveRolloutResult {
   probes: number;
   /** The version the promotion replaced: what to put back if the release cannot be completed. */
   previousStableSha?: string | null;
+  /** The plan in force when it ended: the input's, or with the gates an operator changed while it ran (absent before gate changes existed). */
+  plan?: RolloutPlan;
   /** The rollout's timeline (weights, gates, rollback), for the train's record; absent in results recorded before it. */
   history?: HistoryEntry[];
   /**

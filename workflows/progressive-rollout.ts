@@ -16,15 +16,18 @@ import { advanceGate, evalScoreReasons, judgeProbe, withoutLatencies, type GateP
 import { accumulateWindow, emptyWindow, judgeWindow, looksPerGate } from '../core/judge';
 import { advanceMetricChecks, type MetricFailures } from '../core/metric-gates';
 import type { Trip } from '../core/tripwire';
-import { gateForStep, judgesStatistically, parseRolloutPlan, type RolloutPlanInput } from '../core/rollout-plan';
+import { gateForStep, judgesStatistically, parseRolloutPlan, type RolloutPlan, type RolloutPlanInput } from '../core/rollout-plan';
+import { applyGateChange, changedGateFields, gateChangeSchema, gateConfigHash, shortHash } from '../core/gate-config';
 import type { ServiceDescriptor } from '../core/stages';
 import { ValidationError } from '../core/validation';
 import {
   abortSignal,
   acceptOperatorSignal,
+  changeGatesSignal,
   OPERATOR_SIGNALS,
   pauseSignal,
   promoteSignal,
+  rejectedPayload,
   resumeSignal,
   rolloutStatusQuery,
   searchAttributes,
@@ -88,19 +91,22 @@ export const TRIPWIRE_PATCH = 'health-tripwire';
 
 /** Canary rollout of one version: weight steps, each followed by a health gate; rollback is a compensation. */
 export async function progressiveRollout(input: ProgressiveRolloutInput): Promise<ProgressiveRolloutResult> {
-  let plan;
+  let plan: RolloutPlan;
   try {
     plan = parseRolloutPlan(input.plan);
   } catch (err) {
     if (err instanceof ValidationError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidRolloutPlan');
     throw err;
   }
-  const status: RolloutStatus = { weight: 0, stepIndex: -1, paused: false, lastProbes: [], history: [] };
+  const status: RolloutStatus = { weight: 0, stepIndex: -1, paused: false, lastProbes: [], history: [], gateConfig: gateConfigHash(plan) };
   /** Every judged probe, for the decision log; the status keeps only the last few. */
   const decisions: JudgedProbe[] = [];
-  const judgedProbe = (judged: JudgedProbe) => {
+  // Each verdict belongs to the revision it judged and the gate configuration that judged it.
+  const judgedProbe = (probe: JudgedProbe) => {
+    const judged: JudgedProbe = { ...probe, commit: input.sha, gateConfig: status.gateConfig };
     decisions.push(judged);
     status.lastProbes = [...status.lastProbes, judged].slice(-MAX_PROBES_KEPT);
+    return judged;
   };
   let abortBy: OperatorSignal | undefined;
   let promoteBy: OperatorSignal | undefined;
@@ -108,7 +114,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
 
   setHandler(rolloutStatusQuery, () => status);
   setDefaultSignalHandler((name) => {
-    record('signal-rejected', `unknown signal '${name}'; allowed: ${OPERATOR_SIGNALS.filter((n) => n !== 'approve').join(', ')}`);
+    record('signal-rejected', `unknown signal '${name}'; allowed: ${[...OPERATOR_SIGNALS.filter((n) => n !== 'approve'), 'changeGates'].join(', ')}`);
   });
   const operator = (name: OperatorSignalName, apply: (s: OperatorSignal) => void) => (raw: unknown) => {
     const accepted = acceptOperatorSignal(name, raw, record);
@@ -118,6 +124,49 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
   setHandler(pauseSignal, operator('pause', () => (status.paused = true)));
   setHandler(resumeSignal, operator('resume', () => (status.paused = false)));
   setHandler(promoteSignal, operator('promote', (s) => (promoteBy = s)));
+  /** New gates an operator sent, validated against the plan; applied at the next probe turn (or step start). */
+  let gateChange: { plan: RolloutPlan; by: string; reason?: string } | undefined;
+  /** Once every gate has passed (or the rollout ended), there is no analysis left to change. */
+  let gatesDone = false;
+  setHandler(changeGatesSignal, (raw) => {
+    const parsed = gateChangeSchema.safeParse(raw);
+    if (!parsed.success) {
+      record('signal-rejected', rejectedPayload('changeGates', parsed.error));
+      return;
+    }
+    const { by } = parsed.data;
+    if (gatesDone || status.outcome) {
+      record('signal-rejected', `changeGates from ${by}: every gate has already been decided`, by);
+      return;
+    }
+    try {
+      gateChange = { plan: applyGateChange(gateChange?.plan ?? plan, parsed.data), by, reason: parsed.data.reason };
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      record('signal-rejected', `changeGates from ${by}: ${err.message}`, by);
+    }
+  });
+  /**
+   * Puts the operator's gates in force: earlier verdicts are marked superseded by the new configuration
+   * and the caller starts the current step's analysis again.
+   */
+  const applyPendingGateChange = () => {
+    const change = gateChange!;
+    gateChange = undefined;
+    const before = status.gateConfig!;
+    const after = gateConfigHash(change.plan);
+    const fields = changedGateFields(plan, change.plan);
+    plan = change.plan;
+    status.gateConfig = after;
+    let superseded = 0;
+    for (const d of decisions)
+      if (d.supersededBy === undefined) {
+        d.supersededBy = after;
+        superseded++;
+      }
+    const restart = status.stepIndex >= 0 ? `; the analysis at ${status.weight}% starts again` : '';
+    record('gates-changed', `gates ${shortHash(before)} → ${shortHash(after)} (${fields.join(', ') || 'no field changed'})${change.reason ? `: ${change.reason}` : ''}; ${superseded} earlier verdict${superseded === 1 ? '' : 's'} superseded${restart}`, change.by);
+  };
 
   const abortReason = () => `aborted by ${abortBy?.by}${abortBy?.reason ? `: ${abortBy.reason}` : ''}`;
   // The train owns its canary: the deployer refuses to let any other train weight, promote or roll it back.
@@ -128,7 +177,8 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
   /** Set by the tripwire's watcher when the canary fails hard; every wait of the rollout ends on it. */
   let trip: Trip | undefined;
   let stopWatching = () => undefined as void;
-  const probeTarget = { ...target, ...(plan.metrics ? { metrics: plan.metrics } : {}) };
+  // The templates of the gates in force (a gate change may replace them).
+  const probeTarget = () => ({ ...target, ...(plan.metrics ? { metrics: plan.metrics } : {}) });
 
   const setWeight = async (weight: number) => {
     await traffic.setCanaryWeight({ ...target, weight });
@@ -149,7 +199,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
       { key: searchAttributes.canaryWeight, value: 0 },
       { key: searchAttributes.outcome, value: outcome },
     ]);
-    return { outcome, reason, finalWeight: 0, mttrMs, probes: decisions.length, history: status.history, decisions };
+    return { outcome, reason, finalWeight: 0, mttrMs, probes: decisions.length, history: status.history, decisions, plan };
   };
 
   /** The canary failed hard: back to stable now, the trip as the reason and the first red. */
@@ -167,11 +217,11 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
    * Waits one probe interval (paused time does not count) and says what the operator asked meanwhile;
    * a promote skips the gate at `weight` (recorded here).
    */
-  const awaitProbeTurn = async (interval: number, weight: number): Promise<{ turn: 'abort' | 'skip' | 'probe' | 'trip'; waitedMs: number }> => {
+  const awaitProbeTurn = async (interval: number, weight: number): Promise<{ turn: 'abort' | 'skip' | 'probe' | 'trip' | 'regate'; waitedMs: number }> => {
     let waitedMs = 0;
     for (;;) {
       const waitStart = Date.now();
-      await condition(() => abortBy !== undefined || promoteBy !== undefined || status.paused || trip !== undefined, interval);
+      await condition(() => abortBy !== undefined || promoteBy !== undefined || status.paused || trip !== undefined || gateChange !== undefined, interval);
       waitedMs += Date.now() - waitStart;
       if (abortBy) return { turn: 'abort', waitedMs };
       if (trip) return { turn: 'trip', waitedMs };
@@ -180,6 +230,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
         await condition(() => !status.paused || abortBy !== undefined || trip !== undefined);
         continue;
       }
+      if (gateChange) return { turn: 'regate', waitedMs };
       if (!promoteBy) return { turn: 'probe', waitedMs };
       skipGate(weight);
       return { turn: 'skip', waitedMs };
@@ -219,12 +270,15 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
         );
     }
 
-    for (const [index, step] of plan.steps.entries()) {
+    steps: for (let index = 0; index < plan.steps.length; index++) {
+      const step = plan.steps[index]!;
       await condition(() => !status.paused || abortBy !== undefined || trip !== undefined);
       if (abortBy) return await rollBack('aborted', abortReason());
       if (trip) return await rollBackOnTrip(trip, status.weight);
+      if (gateChange) applyPendingGateChange();
       status.stepIndex = index;
-      await setWeight(step.setWeight);
+      // A step started again after a gate change is already at its weight.
+      if (status.weight !== step.setWeight) await setWeight(step.setWeight);
 
       const gate = gateForStep(plan, index);
       const judge = plan.judge;
@@ -241,8 +295,13 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
           activeMs += waitedMs;
           if (turn === 'abort') return await rollBack('aborted', abortReason());
           if (turn === 'trip') return await rollBackOnTrip(trip!, step.setWeight);
+          if (turn === 'regate') {
+            applyPendingGateChange();
+            index--;
+            continue steps;
+          }
           if (turn === 'skip') break;
-          const sample = await traffic.probeHealth(probeTarget);
+          const sample = await traffic.probeHealth(probeTarget());
           totalProbes++;
           probes++;
           window = accumulateWindow(window, sample);
@@ -250,8 +309,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
           const evalReasons = evalScoreReasons(input.evalScore, plan.thresholds);
           const probeVerdict: ProbeVerdict = evalReasons.length > 0 || verdict.outcome === 'fail' ? 'red' : verdict.outcome === 'pass' ? 'green' : 'inconclusive';
           const reasons = [...evalReasons, ...(verdict.outcome === 'pass' ? [] : verdict.evidence.filter((e) => e.outcome !== 'pass').map((e) => e.words))];
-          const judged: JudgedProbe = { ...withoutLatencies(sample), verdict: probeVerdict, reasons, evidence: verdict.evidence };
-          judgedProbe(judged);
+          const judged = judgedProbe({ ...withoutLatencies(sample), verdict: probeVerdict, reasons, evidence: verdict.evidence });
           passStreak = probeVerdict === 'green' ? passStreak + 1 : 0;
           status.gate = { consecutiveGreen: passStreak, red: probeVerdict === 'red' ? 1 : 0, probes };
           if (probeVerdict === 'red') {
@@ -268,9 +326,14 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
             // Fail closed: too little evidence is never a pass. An operator may take the decision instead.
             if (judge.onInconclusive === 'rollback') return await rollBack('rolled_back', still);
             record('approval-needed', `${still}; promote to pass the gate, abort to roll back`);
-            await condition(() => abortBy !== undefined || promoteBy !== undefined || trip !== undefined);
+            await condition(() => abortBy !== undefined || promoteBy !== undefined || trip !== undefined || gateChange !== undefined);
             if (abortBy) return await rollBack('aborted', abortReason());
             if (trip) return await rollBackOnTrip(trip, step.setWeight);
+            if (gateChange) {
+              applyPendingGateChange();
+              index--;
+              continue steps;
+            }
             skipGate(step.setWeight);
             break;
           }
@@ -287,9 +350,14 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
         activeMs += waitedMs;
         if (turn === 'abort') return await rollBack('aborted', abortReason());
         if (turn === 'trip') return await rollBackOnTrip(trip!, step.setWeight);
+        if (turn === 'regate') {
+          applyPendingGateChange();
+          index--;
+          continue steps;
+        }
         if (turn === 'skip') break;
-        const sample = await traffic.probeHealth(probeTarget);
-        let judged: JudgedProbe;
+        const sample = await traffic.probeHealth(probeTarget());
+        let probe: JudgedProbe;
         let metricCheckFailed = false;
         if (sample.metrics && sample.metrics.length > 0) {
           // A PromQL source: the metric templates judge the canary, each reading with its query and value.
@@ -297,10 +365,10 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
           metricFailures = checked.failures;
           metricCheckFailed = checked.failed.length > 0;
           const evalReasons = evalScoreReasons(input.evalScore, plan.thresholds);
-          judged = { ...withoutLatencies(sample), verdict: evalReasons.length > 0 ? 'red' : checked.verdict, reasons: [...evalReasons, ...checked.reasons] };
-        } else judged = judgeProbe(withoutLatencies(sample), plan.thresholds, input.evalScore);
+          probe = { ...withoutLatencies(sample), verdict: evalReasons.length > 0 ? 'red' : checked.verdict, reasons: [...evalReasons, ...checked.reasons] };
+        } else probe = judgeProbe(withoutLatencies(sample), plan.thresholds, input.evalScore);
         totalProbes++;
-        judgedProbe(judged);
+        const judged = judgedProbe(probe);
         if (judged.verdict === 'red' && firstRedAt === undefined) firstRedAt = judged.at;
         const next = advanceGate(progress, judged.verdict, gate);
         progress = next.progress;
@@ -317,6 +385,8 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
       log.info('rollout step passed', { changeId: input.changeId, weight: step.setWeight, probes: totalProbes });
     }
 
+    gatesDone = true;
+    if (gateChange) record('signal-rejected', `changeGates from ${gateChange.by}: every gate had passed before it could apply`, gateChange.by);
     if (trip) return await rollBackOnTrip(trip, status.weight);
     if (input.baseBranch) {
       const tip = await deploy.checkMergeIsBaseTip({ repo: input.repo, baseBranch: input.baseBranch, mergeSha: input.sha });
@@ -327,7 +397,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
     status.outcome = 'promoted';
     record('promote', `canary ${input.sha.slice(0, 12)} is now stable at 100%`);
     upsertSearchAttributes([{ key: searchAttributes.outcome, value: 'promoted' }]);
-    return { outcome: 'promoted', reason: 'all health gates passed', finalWeight: 100, probes: totalProbes, previousStableSha: promoted.previousStableSha, history: status.history, decisions };
+    return { outcome: 'promoted', reason: 'all health gates passed', finalWeight: 100, probes: totalProbes, previousStableSha: promoted.previousStableSha, history: status.history, decisions, plan };
   } catch (err) {
     // Compensation: a cancelled or failed rollout must never leave the canary taking traffic.
     if (canaryDeployed && status.outcome === undefined) {

@@ -36,6 +36,7 @@ import {
   migrationReadySignal,
   migrationWorkflowId,
   overridePlanSignal,
+  changeGatesSignal,
   planOverrideSchema,
   rejectedPayload,
   type AppealResult,
@@ -48,7 +49,8 @@ import {
   type TrainStatus,
 } from './messages';
 import type { MigrationProgress } from '../core/migration';
-import { describePlan, shapeByRisk, type RolloutPlan } from '../core/rollout-plan';
+import { approvalProgress, describeApprovals, describePlan, shapeByRisk, type ApprovalRequirement, type RolloutPlan } from '../core/rollout-plan';
+import { gateDecisionLog } from '../core/gate-config';
 import { ValidationError } from '../core/validation';
 import { databaseMigration } from './database-migration';
 import { progressiveRollout } from './progressive-rollout';
@@ -122,6 +124,8 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
   const record = (kind: string, detail: string, by?: string) => status.history.push({ at: Date.now(), kind, detail, by });
   const trainId = workflowInfo().workflowId;
   let approvedBy: OperatorSignal | undefined;
+  /** Every approval, one per person (the policy's role checks and the plan's N-of-M count them). */
+  const approvals: OperatorSignal[] = [];
   let appealed: AppealResult | undefined;
   let abortBy: OperatorSignal | undefined;
   let paused = false;
@@ -133,7 +137,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
   setHandler(trainStatusQuery, () => status);
   // A signal no handler knows is recorded and rejected, not silently buffered.
   setDefaultSignalHandler((name) => {
-    record('signal-rejected', `unknown signal '${name}'; allowed: ${[...OPERATOR_SIGNALS, 'overridePlan', 'appealDecided'].join(', ')}`);
+    record('signal-rejected', `unknown signal '${name}'; allowed: ${[...OPERATOR_SIGNALS, 'overridePlan', 'changeGates', 'appealDecided'].join(', ')}`);
   });
   const forward = async (name: OperatorSignalName, payload: OperatorSignal) => {
     if (rollout) await rollout.signal(name, payload);
@@ -146,7 +150,13 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     apply(accepted);
     await forward(name, accepted);
   };
-  setHandler(approveSignal, operator('approve', (s) => (approvedBy = s)));
+  setHandler(
+    approveSignal,
+    operator('approve', (s) => {
+      approvedBy = s;
+      if (!approvals.some((a) => a.by === s.by)) approvals.push(s);
+    }),
+  );
   setHandler(abortSignal, operator('abort', (s) => (abortBy = s)));
   setHandler(pauseSignal, operator('pause', () => (paused = true)));
   setHandler(resumeSignal, operator('resume', () => (paused = false)));
@@ -165,6 +175,14 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     planOverride = { plan: parsed.data.plan, by: parsed.data.by };
     status.plannedRollout = { source: `overridden by ${parsed.data.by}${parsed.data.reason ? `: ${parsed.data.reason}` : ''}`, description: describePlan(parsed.data.plan) };
     record('plan', `${status.plannedRollout.source}\n${status.plannedRollout.description}`, parsed.data.by);
+  });
+  // New gates for the running rollout: the rollout validates them, applies them and records who changed what.
+  setHandler(changeGatesSignal, async (raw) => {
+    if (!rollout) {
+      record('signal-rejected', 'changeGates: the rollout has not started; replace the plan with overridePlan (maestro plan --set) instead');
+      return;
+    }
+    await rollout.signal(changeGatesSignal, raw).catch((err: unknown) => record('signal-rejected', `changeGates: the rollout has ended (${rootMessage(err as Error)})`));
   });
   setHandler(migrationReadySignal, (progress: MigrationProgress) => {
     migrationReady = progress;
@@ -334,7 +352,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
         candidate,
         risk,
         evals,
-        approvals: approvedBy ? [{ by: approvedBy.by, reason: approvedBy.reason }] : [],
+        approvals: approvals.map(({ by, reason }) => ({ by, reason })),
         waivers: appealed?.status === 'granted' ? appealed.waivers : [],
       });
       await mustLand.recordPolicyDecision({ trainId, candidateSha: candidate.sha, decision, policyDigest });
@@ -360,12 +378,29 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     }
     record('policy', `allowed${decision.notes.length ? `: ${decision.notes.join('; ')}` : ''}`);
 
-    if (cr.approval === 'required' && !approvedBy) {
+    // The plan's approvals (its risk band's, or an operator's override, which may come while the train waits here) or the change request's one.
+    const approvalsNeeded = (): ApprovalRequirement | undefined => (planOverride?.plan ?? shaped.plan).approvals ?? (cr.approval === 'required' ? { required: 1 } : undefined);
+    const approvalsMissing = () => {
+      const needed = approvalsNeeded();
+      return needed ? approvalProgress(needed, approvals.map((a) => a.by)).missing : 0;
+    };
+    if (approvalsMissing() > 0) {
       await enter('awaitingApproval');
       const timeoutMs = cr.approvalTimeout;
-      const decided = await condition(() => approvedBy !== undefined || abortBy !== undefined, timeoutMs);
+      record('approvals', `needs ${describeApprovals(approvalsNeeded()!)} within ${timeoutMs} ms; ${approvals.length ? `approved so far by ${approvals.map((a) => a.by).join(', ')}` : 'none yet'}`);
+      const decided = await condition(() => approvalsMissing() === 0 || abortBy !== undefined, timeoutMs);
       if (abortBy) throw new TrainStop('aborted', `aborted by ${abortBy.by} while awaiting approval`);
-      if (!decided) return await finish({ ...facts, outcome: 'denied', reason: `no approval within ${timeoutMs} ms` });
+      const needed = approvalsNeeded();
+      // An operator's plan override (recorded with identity) may have lifted the requirement meanwhile.
+      if (!needed) record('approvals', `no longer needed: ${status.plannedRollout?.source ?? 'the plan changed'}`);
+      else {
+        const { counted, missing } = approvalProgress(needed, approvals.map((a) => a.by));
+        // N of M says who counted; a single approval of anyone keeps its one-line wording.
+        const nOfM = needed.required > 1 || needed.of !== undefined;
+        if (!decided)
+          return await finish({ ...facts, outcome: 'denied', reason: nOfM ? `${describeApprovals(needed)} needed within ${timeoutMs} ms; ${missing} missing (counted: ${counted.join(', ') || 'none'})` : `no approval within ${timeoutMs} ms` });
+        if (nOfM) record('approvals', `${describeApprovals(needed)} given: ${counted.join(', ')}`);
+      }
     }
 
     if (patched(SERVICE_LEASE_PATCH)) {
@@ -480,8 +515,9 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
             changeRequest: cr,
             evalReport: evals,
             policyDecision: decision,
-            // The gates' decision log: the plan they judged by and every probe's figures and verdict.
-            healthGates: { plan: describePlan(plan), thresholds: plan.thresholds, ...(plan.judge ? { judge: plan.judge } : {}), ...(plan.metrics ? { metrics: plan.metrics } : {}), decisions: result.decisions ?? [] },
+            // The gates' decision log: the gates in force at the end (an operator may have changed them), their hash, and every
+            // probe's figures and verdict, each with the commit and gate configuration it belongs to.
+            healthGates: gateDecisionLog(result.plan ?? plan, result.decisions ?? []),
             evidence: { ...evidence, environment: cr.environment },
           },
         });

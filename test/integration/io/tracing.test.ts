@@ -15,6 +15,10 @@ import { Worker } from '@temporalio/worker';
 import { z } from 'zod';
 import { createActivities } from '../../../activities';
 import { startTrain, trainTrace } from '../../../cli/release';
+import { createDashboard, listenDashboard } from '../../../dashboard/server';
+import { traceSourceFor } from '../../../io/trace-sources';
+import { RecordStore } from '../../../record/store';
+import { launchBrowser } from '../../helpers/browser';
 import { TrainFixture } from '../../../examples/train-fixture';
 import { ensureJaeger, stopJaeger, type JaegerOptions } from '../../../infra/jaeger/server';
 import { installQuietRuntime } from '../../../infra/temporal/quiet-runtime';
@@ -167,4 +171,31 @@ test('a train is one trace in Jaeger: client, workflow, activities, the LLM call
   expect(tag(chat, 'gen_ai.usage.input_tokens')).toBe(1500);
   expect(tag(chat, 'gen_ai.usage.output_tokens')).toBe(400);
   expect(tag(chat, 'maestro.llm.cost_usd')).toBeCloseTo(0.0062, 9);
+
+  // The dashboard's trace page, read from Jaeger's query API, in a real browser: the tree and the cost on the LLM span.
+  const traces = traceSourceFor(`http://127.0.0.1:${JAEGER.otlpPort}`, `http://127.0.0.1:${JAEGER.queryPort}`)!;
+  const app = createDashboard({ record: new RecordStore({ url: TEST_DATABASE_URL }), trace: async (id) => (id === handle.workflowId ? { traceId: trace!.traceId, source: traces.name, spans: await traces.read(trace!.traceId) } : undefined) });
+  const base = await listenDashboard(app, 0);
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+    const res = await page.goto(`${base}/trains/${handle.workflowId}/trace`);
+    expect(res?.status()).toBe(200);
+    expect(await page.$eval('#trace-id', (e) => e.textContent)).toBe(trace!.traceId);
+    const rows = await page.$$eval('#waterfall tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => (td as { innerText: string }).innerText.trim())));
+    expect(rows[0]![0]).toBe(`release train ${handle.workflowId}`);
+    const chatRow = rows.find((r) => r[0] === 'chat spec-model')!;
+    expect(chatRow[4]).toBe('spec-model · 1500 in / 400 out tokens · $0.006200');
+    expect(rows.length).toBe(spans.length);
+    expect(await page.$eval('#trace-tiles', (e) => (e as unknown as { innerText: string }).innerText)).toMatch(/1\s+LLM calls\s+1900\s+tokens\s+\$0\.006200\s+LLM cost/);
+    if (process.env.MAESTRO_SCREENSHOTS) await page.screenshot({ path: `${process.env.MAESTRO_SCREENSHOTS}/dashboard-trace.png`, fullPage: true });
+    // A train without a trace says why, not an empty page.
+    const none = await page.goto(`${base}/trains/no-such-train/trace`);
+    expect(none?.status()).toBe(404);
+    expect(await page.$eval('#error', (e) => e.textContent)).toMatch(/has no trace: it was started without tracing, or is unknown to Temporal/);
+  } finally {
+    await browser.close();
+    await app.close();
+  }
 }, 300_000);

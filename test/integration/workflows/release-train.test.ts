@@ -320,6 +320,41 @@ test('a change that needs approval waits for an identified approve signal; a bad
   expect(rollout.history.filter((h) => h.kind === 'weight').map((h) => h.detail)).toEqual(['canary weight 30%', 'canary weight 100%']);
 });
 
+test('a risk band that needs two approvals of three named owners (N of M) counts distinct owners only, and denies when too few come in time', async () => {
+  const fixture = await newFixture('greeter-n-of-m');
+  const owners = ['carol@owners', 'dave@owners', 'erin@owners'];
+  const bands = { bands: [{ upTo: 0.000001, steps: [100] }, { upTo: 1, steps: [20, 100], approvals: { required: 2, of: owners } }] };
+  const change = fixture.change('good-change', 'n-of-m-1');
+  const handle = await start({ ...change, rollout: { ...change.rollout, byRisk: bands } as never });
+  await waitFor(async () => (await handle.query(trainStatusQuery)).stage === 'awaitingApproval');
+  const shown = await handle.query(trainStatusQuery);
+  expect(shown.plannedRollout?.source).toMatch(/steps 20 → 100%, 2 green probes per step, 2 approvals of carol@owners, dave@owners, erin@owners before the merge$/);
+  expect(shown.plannedRollout?.description).toMatch(/\nbefore the merge: 2 approvals of carol@owners, dave@owners, erin@owners$/);
+  expect(shown.history.find((h) => h.kind === 'approvals')?.detail).toMatch(/^needs 2 approvals of carol@owners, dave@owners, erin@owners within \d+ ms; none yet$/);
+  // Someone outside the named owners, and the same owner twice, do not make two.
+  await handle.signal('approve', { by: 'mallory@dev' });
+  await handle.signal('approve', { by: 'carol@owners' });
+  await handle.signal('approve', { by: 'carol@owners', reason: 'again' });
+  await new Promise((r) => setTimeout(r, 1000));
+  expect((await handle.query(trainStatusQuery)).stage).toBe('awaitingApproval');
+  await handle.signal('approve', { by: 'dave@owners', reason: 'reviewed the diff' });
+  const result = await handle.result();
+  expect(result.outcome).toBe('promoted');
+  const approvals = (await handle.query(trainStatusQuery)).history.filter((h) => h.kind === 'approvals').map((h) => h.detail);
+  expect(approvals.at(-1)).toBe('2 approvals of carol@owners, dave@owners, erin@owners given: carol@owners, dave@owners');
+
+  // The same band with one owner's approval only: denied at the approval timeout, saying who counted.
+  const second = await newFixture('greeter-n-of-m-2');
+  const short = second.change('good-change', 'n-of-m-2', { approvalTimeout: 3000 } as never);
+  const denied = await start({ ...short, rollout: { ...short.rollout, byRisk: bands } as never });
+  await waitFor(async () => (await denied.query(trainStatusQuery)).stage === 'awaitingApproval');
+  await denied.signal('approve', { by: 'erin@owners' });
+  const deniedResult = await denied.result();
+  expect(deniedResult.outcome).toBe('denied');
+  expect(deniedResult.reason).toBe('2 approvals of carol@owners, dave@owners, erin@owners needed within 3000 ms; 1 missing (counted: erin@owners)');
+  expect(deniedResult.mergeSha).toBeUndefined();
+}, 240_000);
+
 test('a denied train with an appeal window is appealed, the appeal granted by another person, and the train goes on to promotion', async () => {
   const fixture = await newFixture('greeter-appeal');
   const handle = await start(fixture.change('failing-tests-change', 'appeal-1', { appealWindow: 60_000 }));

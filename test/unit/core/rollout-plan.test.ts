@@ -1,5 +1,5 @@
 import { validationIssues } from '../../helpers/validation';
-import { describePlan, gateForStep, parseRolloutPlan } from '../../../core/rollout-plan';
+import { approvalProgress, approvalRequirementSchema, describeApprovals, describePlan, describeRiskBands, gateForStep, parseRolloutPlan, shapeByRisk } from '../../../core/rollout-plan';
 
 const issuesOf = (input: unknown) => validationIssues(() => parseRolloutPlan(input));
 
@@ -98,5 +98,34 @@ describe('gateForStep and describePlan', () => {
       '1. setWeight 10% → gate: probe every 2000ms, pass after 5 green, fail on 3 red, timeout 60000ms\n' +
         '2. setWeight 100% → gate: probe every 2000ms, pass after 2 green, fail on 3 red, timeout 30000ms',
     );
+  });
+});
+
+describe('approvals (N of M)', () => {
+  const owners = ['carol', 'dave', 'erin'];
+  test('count distinct named approvers only', () => {
+    const need = approvalRequirementSchema.parse({ required: 2, of: owners });
+    expect(approvalProgress(need, [])).toEqual({ counted: [], missing: 2 });
+    expect(approvalProgress(need, ['mallory', 'carol', 'carol'])).toEqual({ counted: ['carol'], missing: 1 });
+    expect(approvalProgress(need, ['carol', 'erin', 'dave'])).toEqual({ counted: ['carol', 'erin', 'dave'], missing: 0 });
+    expect(approvalProgress({ required: 1 }, ['anyone'])).toEqual({ counted: ['anyone'], missing: 0 });
+    expect(describeApprovals(need)).toBe('2 approvals of carol, dave, erin');
+    expect(describeApprovals({ required: 1 })).toBe('1 approval of anyone');
+  });
+
+  test('a requirement no one can meet is refused, naming the field', () => {
+    expect(() => parseRolloutPlan({ approvals: { required: 3, of: ['carol', 'dave'] } })).toThrow(/approvals\.required: 3 approvals cannot come from the 2 named in 'of'/);
+    expect(() => parseRolloutPlan({ approvals: { required: 1, of: ['carol', 'carol'] } })).toThrow(/approvals\.of: names an approver twice/);
+  });
+
+  test("a risk band's approvals replace the plan's, and the plan says so before it runs", () => {
+    const plan = parseRolloutPlan({ approvals: { required: 1 }, byRisk: { bands: [{ upTo: 0.5, steps: [50, 100] }, { upTo: 1, steps: [10, 100], approvals: { required: 2, of: owners } }] } });
+    const low = shapeByRisk(plan, 0.2);
+    expect(low.plan.approvals).toEqual({ required: 1 });
+    const high = shapeByRisk(plan, 0.9);
+    expect(high.plan.approvals).toEqual({ required: 2, of: owners });
+    expect(high.why).toMatch(/, 2 approvals of carol, dave, erin before the merge$/);
+    expect(describePlan(high.plan)).toMatch(/\nbefore the merge: 2 approvals of carol, dave, erin$/);
+    expect(describeRiskBands(plan)).toMatch(/up to 0\.5: steps 50 → 100%, 3 green probes per step, 1 approval of anyone\n.*up to 1: steps 10 → 100%, 3 green probes per step, 2 approvals of carol, dave, erin$/);
   });
 });
