@@ -15,10 +15,13 @@
  * metric: per-interval error rate and mean latency) and fails if a metric is High (score 50 < 75).
  *
  * Per cell: good canaries → false rollbacks; regressions → missed (passed); both → inconclusive and the
- * median simulated time to a verdict.
+ * median simulated time to a verdict. A fourth column, `buckets`, is our judge as it runs on Prometheus:
+ * the same probes' latencies as the proxy's histogram buckets (delivery/proxy.ts DURATION_BUCKETS, every
+ * request counted, no samples), the same schedule as ours.
  */
 import { accumulateWindow, emptyWindow, judgeWindow, looksPerGate, statisticalJudgeSchema, type GateWindow } from '../core/judge';
 import { LATENCY_SAMPLE_SIZE, percentile } from '../core/health';
+import { DURATION_BUCKETS } from '../delivery/proxy';
 
 const GOOD_RUNS = Number(process.argv[2] ?? 400);
 const BAD_RUNS = Number(process.argv[3] ?? 100);
@@ -59,6 +62,8 @@ interface VersionProbe {
   latenciesMs: number[];
   meanMs: number;
   p99Ms: number;
+  /** Every request's latency as the proxy's histogram counts it. */
+  latencyHistogram: { boundsMs: number[]; counts: number[] };
 }
 interface Probe {
   canary: VersionProbe;
@@ -69,6 +74,20 @@ function normal(): number {
   return Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
 }
 
+const BOUNDS_MS = DURATION_BUCKETS.map((s) => Number((s * 1000).toPrecision(12)));
+
+/** The bucket a latency falls in (upper bounds inclusive, as Prometheus counts), by binary search. */
+function bucketOf(ms: number): number {
+  let low = 0;
+  let high = BOUNDS_MS.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (ms <= BOUNDS_MS[mid]!) high = mid;
+    else low = mid + 1;
+  }
+  return low;
+}
+
 function drawVersion(requests: number, errorRate: number, slowdown: number): VersionProbe {
   let errors = 0;
   const all: number[] = [];
@@ -76,8 +95,11 @@ function drawVersion(requests: number, errorRate: number, slowdown: number): Ver
     if (Math.random() < errorRate) errors++;
     all.push(slowdown * MEDIAN_MS * Math.exp(LOG_SD * normal()));
   }
+  const counts = new Array<number>(BOUNDS_MS.length + 1).fill(0);
+  for (const ms of all) counts[bucketOf(ms)]!++;
   // The draws are independent, so the first ones are a uniform sample, as the proxy reports.
   return {
+    latencyHistogram: { boundsMs: BOUNDS_MS, counts },
     requests,
     errors,
     latenciesMs: all.slice(0, LATENCY_SAMPLE_SIZE),
@@ -104,14 +126,24 @@ function* probes(rps: number, scenario: Scenario): Generator<Probe> {
 /** Runs all three judges on the same stream of probes until each has its verdict. */
 function simulate(rps: number, scenario: Scenario): Record<JudgeName, Outcome> {
   const ours = { window: emptyWindow() as GateWindow, outcome: undefined as Outcome | undefined };
+  const buckets = { window: emptyWindow() as GateWindow, outcome: undefined as Outcome | undefined };
   const threshold = { green: 0, red: 0, outcome: undefined as Outcome | undefined };
   const kayenta = { points: { canary: { errors: [] as number[], latency: [] as number[] }, stable: { errors: [] as number[], latency: [] as number[] } }, outcome: undefined as Outcome | undefined };
   let index = 0;
   for (const probe of probes(rps, scenario)) {
     index++;
     const atS = (index * PROBE_MS) / 1000;
+    if (!buckets.outcome) {
+      const asPrometheus = ({ requests, errors, latencyHistogram }: VersionProbe) => ({ requests, errors, latencyHistogram });
+      buckets.window = accumulateWindow(buckets.window, { canary: asPrometheus(probe.canary), stable: asPrometheus(probe.stable) });
+      const verdict = judgeWindow(buckets.window, judge, LOOKS).outcome;
+      if (verdict === 'fail' || (verdict === 'pass' && index >= MIN_PROBES)) buckets.outcome = { verdict, atS };
+      else if (index >= LOOKS) buckets.outcome = { verdict: 'inconclusive', atS };
+    }
     if (!ours.outcome) {
-      ours.window = accumulateWindow(ours.window, probe);
+      const { latencyHistogram: _buckets, ...sampled } = probe.canary;
+      const { latencyHistogram: _stableBuckets, ...sampledStable } = probe.stable;
+      ours.window = accumulateWindow(ours.window, { canary: sampled, stable: sampledStable });
       const verdict = judgeWindow(ours.window, judge, LOOKS).outcome;
       if (verdict === 'fail' || (verdict === 'pass' && index >= MIN_PROBES)) ours.outcome = { verdict, atS };
       else if (index >= LOOKS) ours.outcome = { verdict: 'inconclusive', atS };
@@ -139,7 +171,8 @@ function simulate(rps: number, scenario: Scenario): Record<JudgeName, Outcome> {
         kayenta.outcome = { verdict: high ? 'fail' : 'pass', atS };
       }
     }
-    if (ours.outcome && threshold.outcome && kayenta.outcome) return { ours: ours.outcome, thresholds: threshold.outcome, kayenta: kayenta.outcome };
+    if (ours.outcome && buckets.outcome && threshold.outcome && kayenta.outcome)
+      return { ours: ours.outcome, buckets: buckets.outcome, thresholds: threshold.outcome, kayenta: kayenta.outcome };
   }
   throw new Error('unreachable: the probe stream is endless');
 }
@@ -166,8 +199,8 @@ function kayentaHigh(experiment: number[], control: number[]): boolean {
   return lower > 0.25 * Math.abs(estimate);
 }
 
-type JudgeName = 'ours' | 'thresholds' | 'kayenta';
-const JUDGES: JudgeName[] = ['ours', 'thresholds', 'kayenta'];
+type JudgeName = 'ours' | 'buckets' | 'thresholds' | 'kayenta';
+const JUDGES: JudgeName[] = ['ours', 'buckets', 'thresholds', 'kayenta'];
 
 function median(values: number[]): number {
   return values.length === 0 ? Number.NaN : percentile(values, 50);
@@ -178,11 +211,13 @@ console.log(`judge bench: ${GOOD_RUNS} good / ${BAD_RUNS} regression runs per ce
 console.log('cell                          | judge      | wrong  | inconcl. | passed | failed | median s to verdict');
 const totals: Record<JudgeName, { wrong: number; runs: number; cellsWorstMiss: number }> = {
   ours: { wrong: 0, runs: 0, cellsWorstMiss: 0 },
+  buckets: { wrong: 0, runs: 0, cellsWorstMiss: 0 },
   thresholds: { wrong: 0, runs: 0, cellsWorstMiss: 0 },
   kayenta: { wrong: 0, runs: 0, cellsWorstMiss: 0 },
 };
 const oursMissesMore: string[] = [];
 const oursMissesFewerThanBoth: string[] = [];
+const bucketsMissMore: string[] = [];
 for (const rps of TRAFFIC) {
   for (const scenario of SCENARIOS) {
     const good = scenario.name === 'good';
@@ -208,6 +243,7 @@ for (const rps of TRAFFIC) {
     const cell = `${rps} req/s ${scenario.name}`;
     if (!good && (wrongOf('ours') > wrongOf('thresholds') || wrongOf('ours') > wrongOf('kayenta'))) oursMissesMore.push(cell);
     if (!good && wrongOf('ours') < wrongOf('thresholds') && wrongOf('ours') < wrongOf('kayenta')) oursMissesFewerThanBoth.push(cell);
+    if (!good && (wrongOf('buckets') > wrongOf('thresholds') || wrongOf('buckets') > wrongOf('kayenta'))) bucketsMissMore.push(cell);
   }
 }
 console.log('');
@@ -215,4 +251,5 @@ console.log('wrong = false rollbacks on good canaries, missed (passed) regressio
 for (const j of JUDGES) console.log(`${j.padEnd(10)} wrong verdicts overall: ${totals[j].wrong} of ${totals[j].runs} runs`);
 console.log(`regression cells where ours misses more than either: ${oursMissesMore.length === 0 ? 'none' : oursMissesMore.join(', ')}`);
 console.log(`regression cells where ours misses strictly fewer than both: ${oursMissesFewerThanBoth.length} of ${TRAFFIC.length * (SCENARIOS.length - 1)} (elsewhere tied)`);
+console.log(`regression cells where ours on buckets misses more than either: ${bucketsMissMore.length === 0 ? 'none' : bucketsMissMore.join(', ')}`);
 console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);

@@ -1,4 +1,4 @@
-import type { MetricEvidence } from './judge';
+import type { LatencyHistogram, MetricEvidence } from './judge';
 import type { MetricReading } from './metric-gates';
 import type { HealthGate, HealthThresholds } from './rollout-plan';
 
@@ -10,6 +10,8 @@ export interface VersionSample {
   p95Ms: number;
   /** A uniform sample of the window's latencies (at most LATENCY_SAMPLE_SIZE), for the rank test. */
   latenciesMs?: number[];
+  /** The window's latency histogram, from a source that keeps buckets rather than samples (Prometheus). */
+  latencyHistogram?: LatencyHistogram;
 }
 
 /** Latencies a probe reports per version: bounded, so a probe result stays small in history. */
@@ -62,9 +64,9 @@ export function evalScoreReasons(evalScore: number, thresholds: HealthThresholds
   return evalScore < thresholds.minEvalScore ? [`eval score ${evalScore.toFixed(3)} < ${thresholds.minEvalScore}`] : [];
 }
 
-/** The probe without its latency samples: what the rollout's status keeps (its query stays small). */
+/** The probe without its latency samples or buckets: what the rollout's status keeps (its query stays small). */
 export function withoutLatencies(sample: ProbeSample): ProbeSample {
-  const strip = ({ latenciesMs: _latencies, ...figures }: VersionSample): VersionSample => figures;
+  const strip = ({ latenciesMs: _latencies, latencyHistogram: _buckets, ...figures }: VersionSample): VersionSample => figures;
   return { ...sample, canary: strip(sample.canary), stable: strip(sample.stable) };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The statistical health judge: the canary against stable over the same window (issue 11). Errors are
  * judged by a two-proportion test (Agresti–Caffo adjusted, so zero counts never look certain), latency
- * by a Mann–Whitney rank test on a multiplicative shift. Each metric has two one-sided tests:
+ * by a Mann–Whitney rank test on a multiplicative shift, on latency samples (the proxy's figures) or on
+ * histogram buckets (Prometheus: grouped data, see judgeBucketedLatency). Each metric has two one-sided tests:
  *   regression      H1: canary worse than stable by more than `tolerance`   → fail
  *   non-inferiority H1: canary worse by less than `margin`                  → pass (if powered)
  * and neither is "inconclusive": the gate soaks on instead of guessing. Both tests run at every look,
@@ -69,6 +70,21 @@ export interface MetricEvidence {
   margin: number;
   outcome: MetricOutcome;
   words: string;
+  /** Latency judged from histogram buckets (a Prometheus source): the buckets that hold requests and the shifts tested. */
+  buckets?: BucketEvidence;
+}
+
+/** The part of a latency histogram a verdict rests on. */
+export interface BucketEvidence {
+  /** Lower bound of the first bucket listed (ms); each bucket runs from the previous upper bound (exclusive) to its own. */
+  lowerMs: number;
+  /** Upper bound of each bucket listed (ms); null is +Inf. */
+  upperBoundsMs: (number | null)[];
+  canary: number[];
+  stable: number[];
+  /** Stable's latencies were stretched by these factors (smallest, largest over its buckets) for the two tests. */
+  regressionFactor: [number, number];
+  nonInferiorityFactor: [number, number];
 }
 
 export interface WindowVerdict {
@@ -77,21 +93,37 @@ export interface WindowVerdict {
   words: string;
 }
 
+/**
+ * A latency histogram as Prometheus keeps one (classic buckets): whole requests per bucket, ascending upper
+ * bounds in ms; `counts` has one more entry than `boundsMs`, the requests above the last bound (le="+Inf").
+ */
+export interface LatencyHistogram {
+  boundsMs: number[];
+  counts: number[];
+}
+
 export interface VersionWindow {
   requests: number;
   errors: number;
   latenciesMs: number[];
+  /** The window's latency histogram, when the health source gives buckets instead of samples (Prometheus). */
+  latencyHistogram?: LatencyHistogram;
 }
 /** One probe's figures for a version (a VersionSample of core/health.ts). */
 export interface ProbeFigures {
   requests: number;
   errors: number;
   latenciesMs?: number[];
+  latencyHistogram?: LatencyHistogram;
 }
 /** Everything a gate has seen since its weight step began: the judge's window. */
 export interface GateWindow {
   canary: VersionWindow;
   stable: VersionWindow;
+  /** End (epoch ms) of the last probe window counted, for sources whose windows can overlap (Prometheus). */
+  countedUntil?: number;
+  /** Probes not counted because their window reached back into one already counted. */
+  overlapping?: number;
 }
 
 /** Latency samples kept per version in a gate window; older ones give way (a rolling window). */
@@ -102,20 +134,53 @@ export const emptyWindow = (): GateWindow => ({
   stable: { requests: 0, errors: 0, latenciesMs: [] },
 });
 
-/** Adds one probe to the gate's window (pure: returns a new window). */
-export function accumulateWindow(window: GateWindow, sample: { canary: ProbeFigures; stable: ProbeFigures }): GateWindow {
-  const add = (into: VersionWindow, from: ProbeFigures): VersionWindow => ({
-    requests: into.requests + from.requests,
-    errors: into.errors + from.errors,
-    latenciesMs: [...into.latenciesMs, ...(from.latenciesMs ?? [])].slice(-WINDOW_LATENCY_CAP),
-  });
-  return { canary: add(window.canary, sample.canary), stable: add(window.stable, sample.stable) };
+/**
+ * Adds one probe to the gate's window (pure: returns a new window). A source that reports its window
+ * (`source.windowMs`, ending at `at`: Prometheus) may give one reaching back into a window already counted
+ * (its windows are at least two scrapes long, probes may come faster): such a probe is not added, so no
+ * request counts twice; the next probe whose window starts at or after the last counted end is.
+ */
+export function accumulateWindow(
+  window: GateWindow,
+  sample: { canary: ProbeFigures; stable: ProbeFigures; at?: number; source?: { windowMs: number } },
+): GateWindow {
+  const windowMs = sample.source?.windowMs;
+  if (windowMs !== undefined && sample.at !== undefined) {
+    if (window.countedUntil !== undefined && sample.at - windowMs < window.countedUntil) return { ...window, overlapping: (window.overlapping ?? 0) + 1 };
+    return { ...addProbe(window, sample), countedUntil: sample.at };
+  }
+  return addProbe(window, sample);
+}
+
+function addProbe(window: GateWindow, sample: { canary: ProbeFigures; stable: ProbeFigures }): GateWindow {
+  const add = (into: VersionWindow, from: ProbeFigures): VersionWindow => {
+    const latencyHistogram = addHistograms(into.latencyHistogram, from.latencyHistogram);
+    return {
+      requests: into.requests + from.requests,
+      errors: into.errors + from.errors,
+      latenciesMs: [...into.latenciesMs, ...(from.latenciesMs ?? [])].slice(-WINDOW_LATENCY_CAP),
+      ...(latencyHistogram ? { latencyHistogram } : {}),
+    };
+  };
+  return { ...window, canary: add(window.canary, sample.canary), stable: add(window.stable, sample.stable) };
 }
 
 /** How many looks a gate can take: one per probe until the soak limit. */
 export function looksPerGate(judge: StatisticalJudge, probeIntervalMs: number): number {
   return Math.max(1, Math.ceil(judge.maxSoakMs / probeIntervalMs));
 }
+
+/**
+ * Bucket counts summed over probes. Bounds that changed (a proxy restarted with other buckets) cannot be
+ * added to the old ones: the window's histogram restarts from the newer probe.
+ */
+function addHistograms(into: LatencyHistogram | undefined, from: LatencyHistogram | undefined): LatencyHistogram | undefined {
+  if (!from) return into;
+  if (!into || !sameBounds(into.boundsMs, from.boundsMs)) return { boundsMs: [...from.boundsMs], counts: [...from.counts] };
+  return { boundsMs: into.boundsMs, counts: into.counts.map((c, i) => c + (from.counts[i] ?? 0)) };
+}
+
+const sameBounds = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 const METRICS = 2;
 
@@ -177,6 +242,12 @@ function judgeErrorRate(window: GateWindow, judge: StatisticalJudge, alpha: numb
 }
 
 function judgeLatency(window: GateWindow, judge: StatisticalJudge, alpha: number): MetricEvidence {
+  // A source gives samples (the proxy) or buckets (Prometheus); buckets are judged as grouped data, never
+  // expanded into made-up latencies.
+  const { latencyHistogram: canaryBuckets } = window.canary;
+  const { latencyHistogram: stableBuckets } = window.stable;
+  if (window.canary.latenciesMs.length === 0 && window.stable.latenciesMs.length === 0 && (canaryBuckets || stableBuckets))
+    return judgeBucketedLatency(canaryBuckets ?? emptyLike(stableBuckets!), stableBuckets ?? emptyLike(canaryBuckets!), judge, alpha);
   const { tolerance, margin } = judge.latency;
   // Sorted once: the rank tests, medians and spread all read the sorted samples.
   const canary = Float64Array.from(window.canary.latenciesMs).sort();
@@ -237,6 +308,231 @@ export function mannWhitney(canary: readonly number[], stable: readonly number[]
   return rankTest(Float64Array.from(canary).sort(), Float64Array.from(stable).sort(), scale);
 }
 
+const emptyLike = (h: LatencyHistogram): LatencyHistogram => ({ boundsMs: h.boundsMs, counts: h.counts.map(() => 0) });
+
+/**
+ * The rank tests on histogram buckets (both versions on the same bounds). Within a bucket nothing is known,
+ * so a shift of stable by a factor cannot move its requests exactly; each bucket moves to a whole bucket,
+ * rounded so that each test keeps its error rate:
+ *   regression: stable's bucket j goes to the lowest bucket whose upper bound ≥ upper(j)·(1+tolerance)
+ *     (rounded up: a canary exactly at the tolerance is never more often "slower" than α);
+ *   non-inferiority: to the highest bucket whose lower bound ≤ lower(j)·(1+margin) (rounded down: a canary
+ *     exactly at the margin is never more often "within" than α).
+ * On bounds ×r apart the tests are exact at the whole-bucket factors r^k; between bounds they are
+ * conservative (the tolerance acts as the next factor above it, the margin as the next below it).
+ */
+function judgeBucketedLatency(canary: LatencyHistogram, stable: LatencyHistogram, judge: StatisticalJudge, alpha: number): MetricEvidence {
+  const { tolerance, margin } = judge.latency;
+  const bounds = canary.boundsMs;
+  const base = { metric: 'latency' as const, alpha, tolerance, margin };
+  if (!sameBounds(bounds, stable.boundsMs)) {
+    const untested = { statistic: 'U', value: Number.NaN, pValue: 1 };
+    return {
+      ...base,
+      canary: { samples: sum(canary.counts), value: 0 },
+      stable: { samples: sum(stable.counts), value: 0 },
+      requiredSamples: judge.minLatencySamples,
+      regression: untested,
+      nonInferiority: untested,
+      outcome: 'inconclusive',
+      words: 'latency (histogram buckets): canary and stable have different bucket bounds, no rank test → inconclusive',
+    };
+  }
+  const nCanary = sum(canary.counts);
+  const nStable = sum(stable.counts);
+  const canaryMedian = histogramQuantile(bounds, canary.counts, 0.5);
+  const stableMedian = histogramQuantile(bounds, stable.counts, 0.5);
+  const up = stretchedBuckets(bounds, 1 + tolerance, 'up');
+  const down = stretchedBuckets(bounds, 1 + margin, 'down');
+  const regressionFactor = appliedFactors(bounds, stable.counts, up, 'up');
+  const nonInferiorityFactor = appliedFactors(bounds, stable.counts, down, 'down');
+  const buckets = bucketEvidence(bounds, canary.counts, stable.counts, regressionFactor, nonInferiorityFactor);
+  const change = stableMedian > 0 ? ` (${signedPct(canaryMedian / stableMedian - 1)})` : '';
+  const measured =
+    `latency from histogram buckets (${bucketRange(buckets)}): canary median ≈ ${ms(canaryMedian)} (${nCanary} requests, middle half in ${middleHalf(bounds, canary.counts)}) ` +
+    `vs stable ≈ ${ms(stableMedian)} (${nStable}, middle half in ${middleHalf(bounds, stable.counts)})${change}`;
+  const evidenceBase = { ...base, canary: { samples: nCanary, value: canaryMedian }, stable: { samples: nStable, value: stableMedian }, buckets };
+  if (nCanary < judge.minLatencySamples || nStable < judge.minLatencySamples) {
+    const untested = { statistic: 'U', value: Number.NaN, pValue: 1 };
+    return {
+      ...evidenceBase,
+      requiredSamples: judge.minLatencySamples,
+      regression: untested,
+      nonInferiority: untested,
+      outcome: 'inconclusive',
+      words: `${measured}: fewer than ${judge.minLatencySamples} requests a side, no rank test yet → inconclusive`,
+    };
+  }
+  const slower = groupedMannWhitney(canary.counts, stable.counts, up);
+  const pRegression = upperTail(slower.z);
+  const withinMargin = groupedMannWhitney(canary.counts, stable.counts, down);
+  const pNonInferiority = normalCdf(withinMargin.z, 0, 1);
+  const requiredSamples = groupedSamplesNeeded(stable.counts, down, nCanary, alpha, judge.power);
+  const resolvable = requiredSamples < Number.MAX_SAFE_INTEGER;
+  const outcome: MetricOutcome =
+    pRegression < alpha ? 'fail' : pNonInferiority < alpha && nCanary >= requiredSamples ? 'pass' : 'inconclusive';
+  const asTolerance = `tested as stable ${factorRange(regressionFactor)}, the ${pct(tolerance)} rounded up to whole buckets`;
+  const asMargin = `tested as stable ${factorRange(nonInferiorityFactor)}, the ${pct(margin)} rounded down to whole buckets`;
+  const needed = resolvable
+    ? `${nCanary} of ~${requiredSamples} canary requests needed`
+    : `these buckets are too coarse to show a ${pct(margin)} margin on a canary like stable (neighbouring bounds more than ×${fmt(1 + margin)} apart)`;
+  const because =
+    outcome === 'fail'
+      ? `slower than stable by more than ${pct(tolerance)} (${asTolerance}; U = ${slower.u}, z = ${fmt(slower.z)}, p = ${sci(pRegression)} < α = ${sci(alpha)}) → fail`
+      : outcome === 'pass'
+        ? `within ${pct(margin)} of stable (${asMargin}; U = ${withinMargin.u}, p = ${sci(pNonInferiority)} < α = ${sci(alpha)}; ${nCanary} ≥ ${requiredSamples} requests needed) → pass`
+        : `neither shown slower by more than ${pct(tolerance)} (${asTolerance}; p = ${sci(pRegression)}) nor within ${pct(margin)} (${asMargin}; p = ${sci(pNonInferiority)}, α = ${sci(alpha)}; ${needed}) → inconclusive`;
+  return {
+    ...evidenceBase,
+    requiredSamples,
+    regression: { statistic: 'U', value: slower.u, pValue: pRegression },
+    nonInferiority: { statistic: 'U', value: withinMargin.u, pValue: pNonInferiority },
+    outcome,
+    words: `${measured}: ${because}`,
+  };
+}
+
+/** Bucket j's lower and upper bound (bucket 0 starts at 0; the last one, above every bound, ends at +Inf). */
+const lowerOf = (bounds: readonly number[], j: number) => (j === 0 ? 0 : bounds[j - 1]!);
+const upperOf = (bounds: readonly number[], j: number) => (j >= bounds.length ? Number.POSITIVE_INFINITY : bounds[j]!);
+/** Bounds are decimals printed by a client library: a relative slack of 1e-9 keeps ×1.1 of 1 at the bound 1.1. */
+const SLACK = 1e-9;
+
+/**
+ * For each bucket j, the bucket that latencies in j reach when multiplied by `factor` ≥ 1, rounded to whole
+ * buckets: 'up' gives the highest bucket they can reach (a latency ≤ upper(j) stretched stays ≤ upper(m)),
+ * 'down' the lowest (a latency > lower(j) stretched stays > lower(m)).
+ */
+export function stretchedBuckets(boundsMs: readonly number[], factor: number, round: 'up' | 'down'): number[] {
+  const last = boundsMs.length;
+  return Array.from({ length: last + 1 }, (_, j) => {
+    let m = j;
+    if (round === 'up') {
+      const reach = upperOf(boundsMs, j) * factor * (1 - SLACK);
+      while (m < last && upperOf(boundsMs, m) < reach) m++;
+    } else {
+      const reach = lowerOf(boundsMs, j) * factor * (1 + SLACK);
+      while (m < last && lowerOf(boundsMs, m + 1) <= reach) m++;
+    }
+    return m;
+  });
+}
+
+/** The factors a stretch really applied, over the finite buckets holding stable's requests: [smallest, largest]. */
+function appliedFactors(bounds: readonly number[], counts: readonly number[], to: readonly number[], round: 'up' | 'down'): [number, number] {
+  let low = Number.POSITIVE_INFINITY;
+  let high = 0;
+  counts.forEach((count, j) => {
+    const edge = round === 'up' ? upperOf(bounds, j) : lowerOf(bounds, j);
+    if (count === 0 || !Number.isFinite(edge) || edge === 0) return;
+    const moved = round === 'up' ? upperOf(bounds, to[j]!) : lowerOf(bounds, to[j]!);
+    const factor = moved / edge;
+    if (!Number.isFinite(factor)) return;
+    low = Math.min(low, factor);
+    high = Math.max(high, factor);
+  });
+  return low === Number.POSITIVE_INFINITY ? [1, 1] : [round4(low), round4(high)];
+}
+
+/**
+ * Mann–Whitney U of grouped data: canary's bucket counts against stable's, stable's bucket j counted in bucket
+ * `stableTo[j]` (identity when absent). U counts pairs where the canary's bucket is the higher one, pairs in
+ * the same bucket as halves; the normal approximation uses the tie-corrected variance (every bucket a tie).
+ */
+export function groupedMannWhitney(canary: readonly number[], stable: readonly number[], stableTo?: readonly number[]): { u: number; z: number } {
+  const moved = canary.map(() => 0);
+  stable.forEach((count, j) => {
+    const to = stableTo?.[j] ?? j;
+    moved[to] = (moved[to] ?? 0) + count;
+  });
+  let u = 0;
+  let below = 0;
+  let tieTerm = 0;
+  for (let i = 0; i < moved.length; i++) {
+    const inCanary = canary[i] ?? 0;
+    u += inCanary * (below + moved[i]! / 2);
+    below += moved[i]!;
+    const size = inCanary + moved[i]!;
+    tieTerm += size ** 3 - size;
+  }
+  return normalApproximation(u, sum(canary), below, tieTerm);
+}
+
+/**
+ * Noether's sample size on grouped data: θ = P(canary's bucket above stable's moved one) + ½P(same), for a
+ * canary drawn from stable's own histogram, is how far the margin's whole-bucket shift shows on these bounds.
+ * θ = ½ (bounds too coarse for the margin: nothing moves) needs infinitely many: MAX_SAFE_INTEGER.
+ */
+function groupedSamplesNeeded(stable: readonly number[], stableTo: readonly number[], canaryCount: number, alpha: number, power: number): number {
+  const n = sum(stable);
+  const theta = groupedMannWhitney(stable, stable, stableTo).u / (n * n);
+  if (!(theta < 0.5 - 1e-9)) return Number.MAX_SAFE_INTEGER;
+  const share = canaryCount / (canaryCount + n);
+  const zSum = zQuantile(1 - alpha) + zQuantile(power);
+  const total = (zSum * zSum) / (12 * share * (1 - share) * (theta - 0.5) ** 2);
+  return Math.ceil(share * total);
+}
+
+/** A quantile of a histogram, interpolated linearly inside its bucket (as PromQL's histogram_quantile does). */
+export function histogramQuantile(boundsMs: readonly number[], counts: readonly number[], q: number): number {
+  const n = sum(counts);
+  if (n === 0) return 0;
+  const rank = q * n;
+  let before = 0;
+  for (let j = 0; j < counts.length; j++) {
+    const count = counts[j]!;
+    if (count > 0 && before + count >= rank) {
+      // Above the last bound nothing is known but the bound itself.
+      if (j >= boundsMs.length) return boundsMs.at(-1) ?? 0;
+      const lower = lowerOf(boundsMs, j);
+      return lower + (upperOf(boundsMs, j) - lower) * ((rank - before) / count);
+    }
+    before += count;
+  }
+  return boundsMs.at(-1) ?? 0;
+}
+
+/** The bucket holding a quantile. */
+function bucketOf(counts: readonly number[], q: number): number {
+  const rank = q * sum(counts);
+  let before = 0;
+  for (let j = 0; j < counts.length; j++) {
+    before += counts[j]!;
+    if (counts[j]! > 0 && before >= rank) return j;
+  }
+  return counts.length - 1;
+}
+
+/** The buckets holding requests of either version, with the shifts: what a verdict rests on. */
+function bucketEvidence(bounds: readonly number[], canary: readonly number[], stable: readonly number[], regressionFactor: [number, number], nonInferiorityFactor: [number, number]): BucketEvidence {
+  const held = canary.map((c, j) => c + (stable[j] ?? 0));
+  let first = held.findIndex((c) => c > 0);
+  let last = held.length - 1 - [...held].reverse().findIndex((c) => c > 0);
+  if (first === -1) (first = 0), (last = -1);
+  const range = Array.from({ length: Math.max(0, last - first + 1) }, (_, k) => first + k);
+  return {
+    lowerMs: lowerOf(bounds, first),
+    upperBoundsMs: range.map((j) => (j >= bounds.length ? null : bounds[j]!)),
+    canary: range.map((j) => canary[j]!),
+    stable: range.map((j) => stable[j]!),
+    regressionFactor,
+    nonInferiorityFactor,
+  };
+}
+
+const boundText = (bound: number | null) => (bound === null ? '+Inf' : `${round4(bound)}`);
+const bucketRange = (b: BucketEvidence) =>
+  b.upperBoundsMs.length === 0 ? 'none hold requests' : `${b.upperBoundsMs.length} buckets holding requests, (${round4(b.lowerMs)}, ${boundText(b.upperBoundsMs.at(-1)!)}] ms`;
+function middleHalf(bounds: readonly number[], counts: readonly number[]): string {
+  if (sum(counts) === 0) return 'no bucket';
+  const from = bucketOf(counts, 0.25);
+  const to = bucketOf(counts, 0.75);
+  return `(${round4(lowerOf(bounds, from))}, ${boundText(to >= bounds.length ? null : bounds[to]!)}] ms`;
+}
+const factorRange = ([low, high]: [number, number]) => (low === high ? `×${low}` : `×${low}–${high}`);
+const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+const round4 = (n: number) => Number(n.toPrecision(4));
+
 /** mannWhitney on samples already sorted ascending (dividing by a positive scale keeps them sorted). */
 function rankTest(c: Float64Array, s: Float64Array, scale: number): { u: number; z: number } {
   const n1 = c.length;
@@ -256,7 +552,11 @@ function rankTest(c: Float64Array, s: Float64Array, scale: number): { u: number;
     tieTerm += size ** 3 - size;
     placed += size;
   }
-  const u = rankSum - (n1 * (n1 + 1)) / 2;
+  return normalApproximation(rankSum - (n1 * (n1 + 1)) / 2, n1, n2, tieTerm);
+}
+
+/** U's normal approximation: tie-corrected variance (tieTerm = Σ t³ − t over tied groups) and a continuity correction. */
+function normalApproximation(u: number, n1: number, n2: number, tieTerm: number): { u: number; z: number } {
   const n = n1 + n2;
   const mean = (n1 * n2) / 2;
   const variance = ((n1 * n2) / 12) * (n + 1 - tieTerm / (n * (n - 1)));

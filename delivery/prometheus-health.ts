@@ -2,13 +2,16 @@
  * The production health source: the gates' figures come from Prometheus (PromQL over its HTTP API),
  * which scrapes the weighted proxy's /metrics (delivery/proxy.ts) and each version's own. Each version
  * is found by its upstream address (a new address per started version), so a rolled-back canary's
- * errors never count against the next one. Besides the per-version figures every probe runs the plan's
- * metric templates (core/metric-gates.ts) for the canary and returns each reading with its query.
+ * errors never count against the next one. The per-version figures include each version's latency
+ * histogram (the proxy's buckets), the statistical judge's latency input on this source. Besides them every
+ * probe runs the plan's metric templates (core/metric-gates.ts) for the canary and returns each reading
+ * with its query.
  */
 import { z } from 'zod';
 import { InvalidInputError, TransientError } from '../core/errors';
 import type { HealthSource, ProbeInput } from '../core/delivery';
 import type { ProbeSample, VersionSample } from '../core/health';
+import type { LatencyHistogram } from '../core/judge';
 import { checkReading, DEFAULT_METRIC_TEMPLATES, metricTemplatesSchema, promDuration, renderQuery, type MetricReading } from '../core/metric-gates';
 
 export interface PrometheusHealthSourceOptions {
@@ -56,11 +59,15 @@ export class PrometheusHealthSource implements HealthSource {
     this.firstWindowMs = options.firstWindowMs ?? 5_000;
   }
 
-  /** Runs one PromQL instant query; a PromQL error is bad input (retrying the same query cannot help). */
-  async query(promql: string): Promise<PromSample[]> {
+  /**
+   * Runs one PromQL instant query, at `atMs` (epoch ms) when given, else Prometheus' now; a PromQL error is
+   * bad input (retrying the same query cannot help).
+   */
+  async query(promql: string, atMs?: number): Promise<PromSample[]> {
     let res: Response;
+    const params = new URLSearchParams({ query: promql, ...(atMs === undefined ? {} : { time: (atMs / 1000).toFixed(3) }) });
     try {
-      res = await fetch(`${this.url}/api/v1/query?${new URLSearchParams({ query: promql })}`, { signal: AbortSignal.timeout(this.timeoutMs) });
+      res = await fetch(`${this.url}/api/v1/query?${params}`, { signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (err) {
       throw new TransientError(`Prometheus at ${this.url} did not answer (${(err as Error).message}); is it running? (tsx infra/prometheus/cli.ts start)`, 'PrometheusUnavailable');
     }
@@ -85,12 +92,17 @@ export class PrometheusHealthSource implements HealthSource {
 
     const service = `service="${input.service.replace(/"/g, '\\"')}"`;
     const range = promDuration(windowMs);
-    const [requests, errors, p50, p95] = await Promise.all([
-      this.query(`sum by (upstream) (increase(maestro_proxy_requests_total{${service}}[${range}]))`),
-      this.query(`sum by (upstream) (increase(maestro_proxy_requests_total{${service},code=~"5.."}[${range}]))`),
-      this.query(`histogram_quantile(0.5, sum by (upstream, le) (rate(maestro_proxy_request_duration_seconds_bucket{${service}}[${range}]))) * 1000`),
-      this.query(`histogram_quantile(0.95, sum by (upstream, le) (rate(maestro_proxy_request_duration_seconds_bucket{${service}}[${range}]))) * 1000`),
+    // Every figure over the same window, [now − window, now]: evaluated at `now`, so one probe's window
+    // ends where the next one's starts and the judge can add them up (core/judge.ts accumulateWindow).
+    const [requests, errors, p50, p95, buckets] = await Promise.all([
+      this.query(`sum by (upstream) (increase(maestro_proxy_requests_total{${service}}[${range}]))`, now),
+      this.query(`sum by (upstream) (increase(maestro_proxy_requests_total{${service},code=~"5.."}[${range}]))`, now),
+      this.query(`histogram_quantile(0.5, sum by (upstream, le) (rate(maestro_proxy_request_duration_seconds_bucket{${service}}[${range}]))) * 1000`, now),
+      this.query(`histogram_quantile(0.95, sum by (upstream, le) (rate(maestro_proxy_request_duration_seconds_bucket{${service}}[${range}]))) * 1000`, now),
+      // The statistical judge's latency input: each version's requests per bucket over the window.
+      this.query(`sum by (upstream, le) (increase(maestro_proxy_request_duration_seconds_bucket{${service}}[${range}]))`, now),
     ]);
+    const histograms = latencyHistograms(buckets, [versions.stable, versions.canary]);
     const figure = (samples: PromSample[], upstream: string | null, round: (n: number) => number) => {
       const value = samples.find((s) => s.labels.upstream === upstream)?.value;
       return value === undefined || !Number.isFinite(value) ? 0 : round(value);
@@ -100,6 +112,7 @@ export class PrometheusHealthSource implements HealthSource {
       errors: figure(errors, upstream, Math.round),
       p50Ms: figure(p50, upstream, round3),
       p95Ms: figure(p95, upstream, round3),
+      ...(upstream && histograms.has(upstream) ? { latencyHistogram: histograms.get(upstream)! } : {}),
     });
 
     const metrics: MetricReading[] = [];
@@ -116,7 +129,8 @@ export class PrometheusHealthSource implements HealthSource {
       metrics.push(...readings);
     }
     return {
-      at: Date.now(),
+      // The window closed at `now` (the queries' evaluation time), whenever the answers came back.
+      at: now,
       weight: routes.weight,
       canary: version(versions.canary),
       stable: version(versions.stable),
@@ -124,6 +138,43 @@ export class PrometheusHealthSource implements HealthSource {
       metrics,
     };
   }
+}
+
+/**
+ * Each version's latency histogram from `sum by (upstream, le) (increase(…_bucket[w]))`: bounds in ms, whole
+ * requests per bucket. increase() extrapolates to the window's edges, so its counts are estimates in floats:
+ * the cumulative counts (le ≤ x) are rounded to the nearest whole request, kept non-decreasing, then
+ * differenced, so the buckets add up to the rounded total. A version without series (no traffic yet) gets
+ * zeros on the other's bounds; none at all when neither has any.
+ */
+export function latencyHistograms(samples: PromSample[], upstreams: (string | null)[]): Map<string, LatencyHistogram> {
+  const cumulative = new Map<string, Map<number, number>>();
+  for (const s of samples) {
+    const upstream = s.labels.upstream;
+    const le = s.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(s.labels.le);
+    if (upstream === undefined || Number.isNaN(le)) continue;
+    const byBound = cumulative.get(upstream) ?? new Map<number, number>();
+    byBound.set(le, Number.isFinite(s.value) ? s.value : 0);
+    cumulative.set(upstream, byBound);
+  }
+  const seconds = [...new Set([...cumulative.values()].flatMap((m) => [...m.keys()]))].filter(Number.isFinite).sort((a, b) => a - b);
+  const histograms = new Map<string, LatencyHistogram>();
+  if (seconds.length === 0) return histograms;
+  // Bounds are printed in seconds; in ms without float noise (0.0004883 s → 0.4883 ms).
+  const boundsMs = seconds.map((s) => Number((s * 1000).toPrecision(12)));
+  for (const upstream of upstreams) {
+    if (upstream === null) continue;
+    const byBound = cumulative.get(upstream);
+    let previous = 0;
+    const counts = [...seconds, Number.POSITIVE_INFINITY].map((le) => {
+      const whole = Math.max(previous, Math.round(byBound?.get(le) ?? previous));
+      const count = whole - previous;
+      previous = whole;
+      return count;
+    });
+    histograms.set(upstream, { boundsMs, counts });
+  }
+  return histograms;
 }
 
 function round3(n: number): number {

@@ -10,7 +10,8 @@
  *   GET  /admin/tripwire?since=&waitMs=&…   → {tripped: Trip | null, canary} as soon as the canary's outcomes
  *                                             since `since` trip the wire (core/tripwire.ts), else after waitMs
  *   GET  /metrics                           → Prometheus text: requests by role, upstream and status code,
- *                                             a duration histogram by role and upstream (prom-client)
+ *                                             a duration histogram by role and upstream (prom-client; its
+ *                                             buckets are the statistical judge's latency on Prometheus)
  *   POST /admin/shutdown                    → closes both listeners
  */
 import http from 'node:http';
@@ -89,8 +90,13 @@ export const tripwireQuerySchema = z
     return { since, waitMs, tripwire: parsed.data };
   });
 
-/** Latency buckets in seconds: fine below 100 ms, where the greeter and most canaries live. */
-const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/**
+ * Latency buckets in seconds: 2^(i/8) from 0.49 ms to 10.4 s (116 bounds, 4 significant digits), the bounds of
+ * a Prometheus native histogram of schema 3, ×1.09 apart. The statistical judge reads per-version latency
+ * from them on a Prometheus source (core/judge.ts judges buckets, moving stable by whole buckets), so they
+ * must be finer than its 10% margin: the former 1-2.5-5 series (×2–2.5 apart) could never show one.
+ */
+export const DURATION_BUCKETS = Array.from({ length: 116 }, (_, k) => Number((2 ** ((k - 88) / 8)).toPrecision(4)));
 /** Canary outcomes kept for the tripwire: the newest ones, plenty for any burst window. */
 const TRIPWIRE_OUTCOMES_KEPT = 5_000;
 

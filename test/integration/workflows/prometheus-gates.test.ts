@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { createActivities } from '../../../activities';
 import { InvalidInputError } from '../../../core/errors';
+import type { RolloutPlanInput } from '../../../core/rollout-plan';
 import { FAST_PLAN, TrainFixture } from '../../../examples/train-fixture';
 import { ensurePrometheus, type RunningPrometheus } from '../../../infra/prometheus/server';
 import { PrometheusHealthSource } from '../../../delivery/prometheus-health';
@@ -45,12 +46,14 @@ afterAll(async () => {
   await prometheus?.stop();
 });
 
-async function train(service: string, change: 'good-change' | 'bad-change') {
+// Prometheus needs a scrape or two of the canary before the templates have data: a longer gate timeout.
+const PROMQL_PLAN: RolloutPlanInput = { ...FAST_PLAN, gate: { ...FAST_PLAN.gate, timeout: 40_000 } };
+
+async function train(service: string, change: 'good-change' | 'bad-change', plan: RolloutPlanInput = PROMQL_PLAN) {
   const fixture = new TrainFixture(`${service}-${RUN}`, stateDir);
   fixtures.push(fixture);
   await fixture.start();
-  // Prometheus needs a scrape or two of the canary before the templates have data: a longer gate timeout.
-  const request = fixture.change(change, `${service}-1`, { rollout: { ...FAST_PLAN, gate: { ...FAST_PLAN.gate, timeout: 40_000 } } as never });
+  const request = fixture.change(change, `${service}-1`, { rollout: plan as never });
   const handle = await temporal.client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: TASK_QUEUE, workflowId: `train-${service}-${RUN}`, args: [request] });
   const rollout = () => temporal.client.workflow.getHandle(rolloutWorkflowId(handle.workflowId)).query(rolloutStatusQuery);
   return { fixture, handle, rollout };
@@ -102,3 +105,49 @@ test('a bad change is rolled back; the reason names the failed check, its raw va
   expect(last.canary.errors).toBeGreaterThan(0);
   expect((await fixture.deployer.status({ service: fixture.service })).weight).toBe(0);
 }, 180_000);
+
+/**
+ * The statistical judge on Prometheus: latency from the proxy's histogram buckets, errors from its counters.
+ * Probes 2 s apart (two scrapes), so each probe's window starts where the last one ended. Margins loose
+ * enough for the 50% step to decide at the fixture's 150 req/s on a loaded machine: the judge's path is
+ * under test here (its power and error rates are in test/unit/core/judge-buckets.test.ts).
+ */
+const JUDGED_PLAN: RolloutPlanInput = {
+  steps: [{ setWeight: 50 }, { setWeight: 100 }],
+  gate: { probeInterval: 2_000, consecutiveGreen: 2, maxRed: 2, timeout: 40_000 },
+  thresholds: { minRequests: 3 },
+  judge: { maxSoakMs: 40_000, errorRate: { tolerance: 0.02, margin: 0.1 }, latency: { tolerance: 0.5, margin: 1 } },
+};
+
+test('on Prometheus a judged gate passes a good change, latency judged from the histogram buckets', async () => {
+  const { handle, rollout } = await train('prom-judge-good', 'good-change', JUDGED_PLAN);
+  const result = await handle.result();
+  expect(result.outcome).toBe('promoted');
+  const history = (await rollout()).history;
+  const passed = history.find((h) => h.kind === 'gate-passed')!;
+  expect(passed.detail).toMatch(
+    /^gate at 50% passed after \d+ probes: error rate: .*→ pass; latency from histogram buckets \(\d+ buckets holding requests, .*\): canary median ≈ [\d.]+ ms \(\d+ requests, .*within 100\.00% of stable \(tested as stable ×[\d.–]+, the 100\.00% rounded down to whole buckets; .*\) → pass$/,
+  );
+  const judged = result.rollout!.decisions!.filter((d) => d.evidence);
+  expect(judged.length).toBeGreaterThanOrEqual(2);
+  for (const probe of judged) {
+    expect(probe.source).toMatchObject({ kind: 'prometheus', url: prometheus.url });
+    // The decision log keeps the buckets the verdict rests on, not the whole histogram of every probe.
+    expect(probe.canary.latencyHistogram).toBeUndefined();
+  }
+  const latency = judged.at(-1)!.evidence!.find((e) => e.metric === 'latency')!;
+  expect(latency.buckets!.canary.reduce((a, b) => a + b, 0)).toBe(latency.canary.samples);
+  expect(latency.canary.samples).toBeGreaterThanOrEqual(latency.requiredSamples);
+}, 240_000);
+
+test('on Prometheus a judged gate rolls a bad change back on its error rate, the latency evidence from the buckets alongside', async () => {
+  const { fixture, handle, rollout } = await train('prom-judge-bad', 'bad-change', JUDGED_PLAN);
+  const result = await handle.result();
+  expect(result.outcome).toBe('rolled_back');
+  expect(result.reason).toMatch(/^health gate at 50% failed: error rate: canary \d+\.\d\d% \(\d+\/\d+\) vs stable .* → fail/);
+  const last = (await rollout()).lastProbes.at(-1)!;
+  expect(last.verdict).toBe('red');
+  expect(last.evidence!.find((e) => e.metric === 'error-rate')!.outcome).toBe('fail');
+  expect(last.evidence!.find((e) => e.metric === 'latency')!.words).toMatch(/^latency (from histogram buckets|.*fewer than)/);
+  expect((await fixture.deployer.status({ service: fixture.service })).weight).toBe(0);
+}, 240_000);
