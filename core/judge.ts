@@ -184,6 +184,21 @@ const sameBounds = (a: readonly number[], b: readonly number[]) => a.length === 
 
 const METRICS = 2;
 
+
+/**
+ * A latency verdict as evidence: the two rank tests' U and p, or, before the rank test can run (too few samples or
+ * requests a side), untested and inconclusive.
+ */
+function latencyEvidence(
+  base: Omit<MetricEvidence, 'requiredSamples' | 'regression' | 'nonInferiority' | 'outcome' | 'words'>,
+  requiredSamples: number,
+  tests: { regression: { u: number; p: number }; nonInferiority: { u: number; p: number } } | undefined,
+  outcome: MetricOutcome,
+  words: string,
+): MetricEvidence {
+  const test = (t: { u: number; p: number } | undefined) => ({ statistic: 'U', value: t?.u ?? Number.NaN, pValue: t?.p ?? 1 });
+  return { ...base, requiredSamples, regression: test(tests?.regression), nonInferiority: test(tests?.nonInferiority), outcome, words };
+}
 /** Judges the canary against stable over one window. `looks` is the number of looks the gate may take. */
 export function judgeWindow(window: GateWindow, judge: StatisticalJudge, looks: number): WindowVerdict {
   const alpha = judge.errorBudget / (looks * METRICS);
@@ -263,17 +278,8 @@ function judgeLatency(window: GateWindow, judge: StatisticalJudge, alpha: number
     tolerance,
     margin,
   };
-  if (canary.length < judge.minLatencySamples || stable.length < judge.minLatencySamples) {
-    const untested = { statistic: 'U', value: Number.NaN, pValue: 1 };
-    return {
-      ...base,
-      requiredSamples: judge.minLatencySamples,
-      regression: untested,
-      nonInferiority: untested,
-      outcome: 'inconclusive',
-      words: `${measured}: fewer than ${judge.minLatencySamples} samples a side, no rank test yet → inconclusive`,
-    };
-  }
+  if (canary.length < judge.minLatencySamples || stable.length < judge.minLatencySamples)
+    return latencyEvidence(base, judge.minLatencySamples, undefined, 'inconclusive', `${measured}: fewer than ${judge.minLatencySamples} samples a side, no rank test yet → inconclusive`);
   // Slower than stable×(1+tolerance)? Rank test of the canary scaled down by the tolerance.
   const slower = rankTest(canary, stable, 1 + tolerance);
   const pRegression = upperTail(slower.z);
@@ -290,14 +296,7 @@ function judgeLatency(window: GateWindow, judge: StatisticalJudge, alpha: number
       : outcome === 'pass'
         ? `within ${pct(margin)} of stable (U = ${withinMargin.u}, p = ${sci(pNonInferiority)} < α = ${sci(alpha)}; ${canary.length} ≥ ${requiredSamples} samples needed) → pass`
         : `neither shown slower by more than ${pct(tolerance)} (p = ${sci(pRegression)}) nor within ${pct(margin)} (p = ${sci(pNonInferiority)}, α = ${sci(alpha)}; ${canary.length} of ~${requiredSamples} canary samples needed) → inconclusive`;
-  return {
-    ...base,
-    requiredSamples,
-    regression: { statistic: 'U', value: slower.u, pValue: pRegression },
-    nonInferiority: { statistic: 'U', value: withinMargin.u, pValue: pNonInferiority },
-    outcome,
-    words: `${measured}${change}: ${because}`,
-  };
+  return latencyEvidence(base, requiredSamples, { regression: { u: slower.u, p: pRegression }, nonInferiority: { u: withinMargin.u, p: pNonInferiority } }, outcome, `${measured}${change}: ${because}`);
 }
 
 /**
@@ -352,17 +351,8 @@ function judgeBucketedLatency(canary: LatencyHistogram, stable: LatencyHistogram
     `latency from histogram buckets (${bucketRange(buckets)}): canary median ≈ ${ms(canaryMedian)} (${nCanary} requests, middle half in ${middleHalf(bounds, canary.counts)}) ` +
     `vs stable ≈ ${ms(stableMedian)} (${nStable}, middle half in ${middleHalf(bounds, stable.counts)})${change}`;
   const evidenceBase = { ...base, canary: { samples: nCanary, value: canaryMedian }, stable: { samples: nStable, value: stableMedian }, buckets };
-  if (nCanary < judge.minLatencySamples || nStable < judge.minLatencySamples) {
-    const untested = { statistic: 'U', value: Number.NaN, pValue: 1 };
-    return {
-      ...evidenceBase,
-      requiredSamples: judge.minLatencySamples,
-      regression: untested,
-      nonInferiority: untested,
-      outcome: 'inconclusive',
-      words: `${measured}: fewer than ${judge.minLatencySamples} requests a side, no rank test yet → inconclusive`,
-    };
-  }
+  if (nCanary < judge.minLatencySamples || nStable < judge.minLatencySamples)
+    return latencyEvidence(evidenceBase, judge.minLatencySamples, undefined, 'inconclusive', `${measured}: fewer than ${judge.minLatencySamples} requests a side, no rank test yet → inconclusive`);
   const slower = groupedMannWhitney(canary.counts, stable.counts, up);
   const pRegression = upperTail(slower.z);
   const withinMargin = groupedMannWhitney(canary.counts, stable.counts, down);
@@ -382,14 +372,7 @@ function judgeBucketedLatency(canary: LatencyHistogram, stable: LatencyHistogram
       : outcome === 'pass'
         ? `within ${pct(margin)} of stable (${asMargin}; U = ${withinMargin.u}, p = ${sci(pNonInferiority)} < α = ${sci(alpha)}; ${nCanary} ≥ ${requiredSamples} requests needed) → pass`
         : `neither shown slower by more than ${pct(tolerance)} (${asTolerance}; p = ${sci(pRegression)}) nor within ${pct(margin)} (${asMargin}; p = ${sci(pNonInferiority)}, α = ${sci(alpha)}; ${needed}) → inconclusive`;
-  return {
-    ...evidenceBase,
-    requiredSamples,
-    regression: { statistic: 'U', value: slower.u, pValue: pRegression },
-    nonInferiority: { statistic: 'U', value: withinMargin.u, pValue: pNonInferiority },
-    outcome,
-    words: `${measured}: ${because}`,
-  };
+  return latencyEvidence(evidenceBase, requiredSamples, { regression: { u: slower.u, p: pRegression }, nonInferiority: { u: withinMargin.u, p: pNonInferiority } }, outcome, `${measured}: ${because}`);
 }
 
 /** Bucket j's lower and upper bound (bucket 0 starts at 0; the last one, above every bound, ends at +Inf). */
