@@ -203,6 +203,12 @@ describe('summarizeReport: order and cut-outs', () => {
     expect(run.score).toBe(0);
   });
 
+  it('a multi-line mutant ends at its end column: the rest of its last line is not part of it', () => {
+    const source = 'if (a) {\n  b();\n} else c();\n';
+    const run = summarizeReport(strykerReportSchema.parse({ files: { 'a.ts': { source, mutants: [{ mutatorName: 'BlockStatement', status: 'Survived', location: { start: { line: 1, column: 8 }, end: { line: 3, column: 2 } } }] } } }));
+    expect(run.survivors[0]!.original).toBe('{\n  b();\n}');
+  });
+
   it('describes a run without errors without the error count, and scores to one decimal', () => {
     expect(describeRun({ score: 2 / 3, killed: 2, survived: 1, noCoverage: 0, timeout: 0, errors: 0, survivors: [] })).toBe('score 66.7% (2 killed, 1 survived, 0 no coverage, 0 timeout)');
     expect(formatScore(null)).toBe('n/a');
@@ -239,6 +245,7 @@ describe('testOutline: every branch, exactly', () => {
 
   it('reads the operands of a comparison with or without spaces, over several lines, and with operators inside them', () => {
     expect(outline({ original: 'n<max', replacement: 'n<=max' })).toBe('a test where `n` equals `max`: only there do `n<max` and `n<=max` differ; assert the outcome at that boundary');
+    expect(outline({ original: 'count<limit', replacement: 'count<=limit' })).toBe('a test where `count` equals `limit`: only there do `count<limit` and `count<=limit` differ; assert the outcome at that boundary');
     expect(outline({ original: 'items.length\n    >= limit', replacement: 'items.length\n    > limit' })).toBe(
       'a test where `items.length` equals `limit`: only there do `items.length >= limit` and `items.length > limit` differ; assert the outcome at that boundary',
     );
