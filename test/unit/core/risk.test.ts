@@ -235,6 +235,27 @@ describe('computeRisk: ties, boundaries and the clamp', () => {
       { path: 'graph.base.files.x.ts.pageRank', message: 'must be a number in [0, 1], got Infinity' },
     ]);
     expect(issues({ ...base, graph: 'memory' })).toEqual([{ path: 'graph', message: 'is required: every risk score consults the code graph' }]);
+    expect(issues({ ...base, graph: { ...graph(), files: 'ab', symbols: 7 } })).toEqual([
+      { path: 'graph.files', message: 'must be an object' },
+      { path: 'graph.symbols', message: 'must be an object' },
+    ]);
     expect(issues({ ...base, insertions: 0, deletions: 0, churn: { 'a.ts': 0 }, authorCommits: { 'a.ts': 0 }, graph: graph({ 'a.ts': node(0, 0, 0) }, 0) })).toEqual([]);
+  });
+});
+
+describe('computeRisk: what its errors and ties read like', () => {
+  it('throws one ValidationError naming the risk inputs and each bad path', () => {
+    expect(() => computeRisk({ ...base, insertions: -1, deletions: Number.NaN })).toThrow(
+      new ValidationError('risk inputs', [
+        { path: 'insertions', message: 'must be a non-negative finite number, got -1' },
+        { path: 'deletions', message: 'must be a non-negative finite number, got NaN' },
+      ]),
+    );
+    expect(() => computeRisk({ ...base, insertions: -1 })).toThrow('invalid risk inputs:\n  - insertions: must be a non-negative finite number, got -1');
+  });
+
+  it('equally central symbols: the first in path order is the hub, whatever order the graph lists them in', () => {
+    const report = computeRisk({ ...base, graph: graph({ 'src/a.ts': node(0) }, 11, { 'src/z.ts#g': node(4), 'src/b.ts#f': node(4) }) });
+    expect(report.factors[0]!.detail).toBe('graph memory@test (11 files); most central touched node: src/b.ts#f (fan-in 4, PageRank 0, betweenness 0)');
   });
 });
