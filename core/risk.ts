@@ -176,6 +176,7 @@ export function computeRisk(inputs: RiskInputs): RiskReport {
   const protectedTouched = [...new Set(inputs.protectedTouched)].sort();
   const protectedValue = protectedTouched.length > 0 ? 1 : 0;
 
+  // Stryker disable next-line ArrayDeclaration: the fallback's contents matter only for a changed file named like Stryker's filler text ('Stryker was here'); no path is.
   const owned = new Set(inputs.authorOwns ?? []);
   const familiarity = (f: string) => {
     if (owned.has(f)) return 1;
@@ -183,6 +184,7 @@ export function computeRisk(inputs: RiskInputs): RiskReport {
     return c / (c + FAMILIARITY_HALF_POINT);
   };
   const unfamiliar = changedFiles.length === 0 ? 0 : changedFiles.reduce((s, f) => s + (1 - familiarity(f)), 0) / changedFiles.length;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent: sorting no files yields undefined as well, so the guard only says why.
   const leastFamiliar = changedFiles.length > 0 ? [...changedFiles].sort((a, b) => familiarity(a) - familiarity(b))[0]! : undefined;
 
   let churnMax = 0;
@@ -193,7 +195,9 @@ export function computeRisk(inputs: RiskInputs): RiskReport {
   }
   const churn = churnMax / (churnMax + CHURN_HALF_POINT);
 
+  // Stryker disable next-line ArrayDeclaration: as for `owned`: the fallback's contents matter only for a file named 'Stryker was here'.
   const tests = new Set(inputs.testFiles ?? []);
+  // Stryker disable next-line ArrayDeclaration: as for `owned`.
   const tested = new Set(inputs.testedFiles ?? []);
   const sources = changedFiles.filter((f) => !tests.has(f));
   const untestedFiles = sources.filter((f) => !tested.has(f));

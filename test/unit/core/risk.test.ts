@@ -175,3 +175,87 @@ describe('computeRisk: every factor says what it saw', () => {
     expect(issues({ ...base, graph: graph({ 'a.ts': node(0, 1, 1) }, 0) })).toEqual([]);
   });
 });
+
+describe('computeRisk: ties, boundaries and the clamp', () => {
+  it('a tie for the most central node goes to the first in path order, files before symbols; an absent node is never the hub', () => {
+    const tied = computeRisk({ ...base, changedFiles: ['src/b.ts', 'src/a.ts', 'src/none.ts'], graph: graph({ 'src/a.ts': node(2), 'src/b.ts': node(2) }, 11, { 'src/a.ts#f': node(2) }) });
+    expect(tied.factors[0]!.detail).toBe('graph memory@test (11 files); most central touched node: src/a.ts (fan-in 2, PageRank 0, betweenness 0)');
+    const absent = computeRisk({ ...base, changedFiles: ['src/none.ts'], graph: graph({}, 3) });
+    expect(absent.factors[0]).toMatchObject({ value: 0, detail: 'graph memory@test (3 files); no touched node is depended upon (1 file(s), 0 symbol(s) checked)' });
+  });
+
+  it('fan-in is relative to the other files of the graph (F − 1), never divided by less than 1', () => {
+    expect(nodeCentrality(node(1), 5)).toBe(0.5 * (1 / 4));
+    expect(nodeCentrality(node(1), 1)).toBe(0.5);
+    expect(nodeCentrality(node(1), 0)).toBe(0.5);
+    expect(nodeCentrality(node(0, 0.4, 0.8), 10)).toBeCloseTo(0.25 * 0.4 + 0.25 * 0.8, 12);
+    expect(nodeCentrality(undefined, 10)).toBe(0);
+    expect(nodeCentrality(node(1e6, 1, 1), 2)).toBe(1);
+  });
+
+  it('the most churned file: the first in path order on a tie, and the least familiar likewise', () => {
+    const report = computeRisk({ ...base, changedFiles: ['src/b.ts', 'src/a.ts'], churn: { 'src/a.ts': 4, 'src/b.ts': 4 }, authorOwns: [] });
+    expect(report.factors.find((f) => f.name === 'churn')).toEqual({ name: 'churn', value: 0.285714, weight: 0.1, detail: 'most churned changed file: src/a.ts, 4 commit(s); c/(c+10)' });
+    expect(report.factors.find((f) => f.name === 'owner familiarity')!.detail).toBe('1 − mean familiarity of the author with the changed files; least familiar: src/a.ts (0 commit(s))');
+  });
+
+  it('lists up to five names whole and says how many more beyond', () => {
+    const five = ['p/1', 'p/2', 'p/3', 'p/4', 'p/5'];
+    const detail = (files: string[]) => computeRisk({ ...base, changedFiles: files, protectedTouched: files }).factors.find((f) => f.name === 'protected paths')!.detail;
+    expect(detail(five)).toBe('touches protected path(s): p/1, p/2, p/3, p/4, p/5');
+    expect(detail([...five, 'p/6'])).toBe('touches protected path(s): p/1, p/2, p/3, p/4, p/5 and 1 more');
+  });
+
+  it('the test-weakening factor can push the sum past 1: the score is clamped to 1', () => {
+    const everything: RiskInputs = {
+      changedFiles: ['src/a.ts'],
+      insertions: 1800,
+      deletions: 0,
+      graph: graph({ 'src/a.ts': node(1e6, 1, 1) }),
+      protectedTouched: ['src/a.ts'],
+      churn: { 'src/a.ts': 90 },
+      testWeakening: Array.from({ length: 1000 }, (_, i) => `test/a.test.ts:${i} assertion-removed`),
+    };
+    // 0.35·1 + 0.15·1810/2010 + 0.2 + 0.1·1 + 0.1·90/100 + 0.1·1 = 0.975075; the 1000 findings add 0.05·1000/1001.
+    expect(computeRisk({ ...everything, testWeakening: [] }).score).toBe(0.975075);
+    expect(computeRisk(everything).score).toBe(1);
+  });
+
+  it('reports each bad table entry and each bad base by its path', () => {
+    const issues = (inputs: unknown) => validationIssues(() => computeRisk(inputs as RiskInputs));
+    expect(issues({ ...base, graph: { ...graph(), base: null } })).toEqual([{ path: 'graph.base', message: 'must be an object' }]);
+    expect(issues({ ...base, graph: { ...graph(), files: { 'a.ts': null }, symbols: { 'a.ts#f': { fanIn: 1, pageRank: 0, betweenness: 2 } } } })).toEqual([
+      { path: 'graph.files.a.ts.fanIn', message: 'must be a non-negative finite number, got undefined' },
+      { path: 'graph.files.a.ts.pageRank', message: 'must be a number in [0, 1], got undefined' },
+      { path: 'graph.files.a.ts.betweenness', message: 'must be a number in [0, 1], got undefined' },
+      { path: 'graph.symbols.a.ts#f.betweenness', message: 'must be a number in [0, 1], got 2' },
+    ]);
+    expect(issues({ ...base, graph: { ...graph(), base: { source: 'b', totalFiles: Number.NaN, files: { 'x.ts': { fanIn: 0, pageRank: Number.POSITIVE_INFINITY, betweenness: 0 } } } } })).toEqual([
+      { path: 'graph.base.totalFiles', message: 'must be a non-negative finite number, got NaN' },
+      { path: 'graph.base.files.x.ts.pageRank', message: 'must be a number in [0, 1], got Infinity' },
+    ]);
+    expect(issues({ ...base, graph: 'memory' })).toEqual([{ path: 'graph', message: 'is required: every risk score consults the code graph' }]);
+    expect(issues({ ...base, graph: { ...graph(), files: 'ab', symbols: 7 } })).toEqual([
+      { path: 'graph.files', message: 'must be an object' },
+      { path: 'graph.symbols', message: 'must be an object' },
+    ]);
+    expect(issues({ ...base, insertions: 0, deletions: 0, churn: { 'a.ts': 0 }, authorCommits: { 'a.ts': 0 }, graph: graph({ 'a.ts': node(0, 0, 0) }, 0) })).toEqual([]);
+  });
+});
+
+describe('computeRisk: what its errors and ties read like', () => {
+  it('throws one ValidationError naming the risk inputs and each bad path', () => {
+    expect(() => computeRisk({ ...base, insertions: -1, deletions: Number.NaN })).toThrow(
+      new ValidationError('risk inputs', [
+        { path: 'insertions', message: 'must be a non-negative finite number, got -1' },
+        { path: 'deletions', message: 'must be a non-negative finite number, got NaN' },
+      ]),
+    );
+    expect(() => computeRisk({ ...base, insertions: -1 })).toThrow('invalid risk inputs:\n  - insertions: must be a non-negative finite number, got -1');
+  });
+
+  it('equally central symbols: the first in path order is the hub, whatever order the graph lists them in', () => {
+    const report = computeRisk({ ...base, graph: graph({ 'src/a.ts': node(0) }, 11, { 'src/z.ts#g': node(4), 'src/b.ts#f': node(4) }) });
+    expect(report.factors[0]!.detail).toBe('graph memory@test (11 files); most central touched node: src/b.ts#f (fan-in 4, PageRank 0, betweenness 0)');
+  });
+});
