@@ -1,4 +1,4 @@
-import type { LatencyHistogram, MetricEvidence } from './judge';
+import type { LatencyHistogram, MetricEvidence, SeriesEvidence } from './judge';
 import type { MetricReading } from './metric-gates';
 import type { HealthGate, HealthThresholds } from './rollout-plan';
 
@@ -34,8 +34,8 @@ export type ProbeVerdict = 'green' | 'red' | 'inconclusive';
 export interface JudgedProbe extends ProbeSample {
   verdict: ProbeVerdict;
   reasons: string[];
-  /** The statistical judge's evidence over the gate's window so far (absent under fixed thresholds). */
-  evidence?: MetricEvidence[];
+  /** The statistical judges' evidence over the gate's window so far: error rate and latency, and judged metric templates. */
+  evidence?: (MetricEvidence | SeriesEvidence)[];
   /** The revision judged and the gate configuration that judged it (core/gate-config.ts); absent in probes recorded before. */
   commit?: string;
   gateConfig?: string;

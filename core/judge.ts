@@ -450,9 +450,17 @@ function groupedSamplesNeeded(stable: readonly number[], stableTo: readonly numb
   const n = sum(stable);
   const theta = groupedMannWhitney(stable, stable, stableTo).u / (n * n);
   if (!(theta < 0.5 - 1e-9)) return Number.MAX_SAFE_INTEGER;
-  const share = canaryCount / (canaryCount + n);
+  return noetherCanarySamples(1 - theta, canaryCount, n, alpha, power);
+}
+
+/**
+ * Noether's sample size for a rank test to show a shift whose P(stable moved by it > a like canary) is
+ * `shiftProbability`; the canary's part of the total at the current canary:stable ratio.
+ */
+function noetherCanarySamples(shiftProbability: number, canaryCount: number, stableCount: number, alpha: number, power: number): number {
+  const share = canaryCount / (canaryCount + stableCount);
   const zSum = zQuantile(1 - alpha) + zQuantile(power);
-  const total = (zSum * zSum) / (12 * share * (1 - share) * (theta - 0.5) ** 2);
+  const total = (zSum * zSum) / (12 * share * (1 - share) * (shiftProbability - 0.5) ** 2);
   return Math.ceil(share * total);
 }
 
@@ -558,10 +566,7 @@ function rankTestSamplesNeeded(stable: Float64Array, canaryCount: number, margin
   const q3 = quantileOfSorted(stable, 0.75);
   const sigma = q1 > 0 ? (Math.log(q3) - Math.log(q1)) / 1.349 : 0;
   const shiftProbability = sigma > 0 ? normalCdf(Math.log(1 + margin) / (sigma * Math.SQRT2), 0, 1) : 1;
-  const share = canaryCount / (canaryCount + stable.length);
-  const zSum = zQuantile(1 - alpha) + zQuantile(power);
-  const total = (zSum * zSum) / (12 * share * (1 - share) * (shiftProbability - 0.5) ** 2);
-  return Math.ceil(share * total);
+  return noetherCanarySamples(shiftProbability, canaryCount, stable.length, alpha, power);
 }
 
 /** Linear-interpolated quantile of an ascending sample; 0 for none. */
@@ -579,3 +584,166 @@ const pct = (n: number) => `${(n * 100).toFixed(2)}%`;
 const signedPct = (n: number) => `${n >= 0 ? '+' : ''}${(n * 100).toFixed(1)}%`;
 const points = (n: number) => `${(n * 100).toFixed(2)} points`;
 const ms = (n: number) => `${n.toFixed(1)} ms`;
+
+/**
+ * A metric template's own judge (core/metric-gates.ts): canary against stable on any PromQL series (CPU, a
+ * business metric), one reading per version per probe. The same two rank tests as latency, on a shift that is
+ * relative (× stable) or absolute (in the query's unit), in the direction that is worse; and a tail test, because
+ * a rank test weighs 3 readings at 100× stable like 3 readings just above it (Kayenta's Mann–Whitney passes such a
+ * canary, spinnaker/kayenta#780): under "alike", the chance that the k highest of all readings are all the
+ * canary's is C(n_c, k) / C(n_c + n_s, k). Too many canary readings beyond everything stable showed fails the
+ * gate; any sign of it (p < 0.05) keeps the gate from passing.
+ */
+export const seriesJudgeSchema = z
+  .object({
+    /** Which way the series goes bad: 'higher' (errors, CPU, latency) or 'lower' (successes, throughput). */
+    worseWhen: z.enum(['higher', 'lower']),
+    /** 'relative': tolerance and margin are shares of stable's values (0.1 = 10%); 'absolute': in the query's unit. */
+    shift: z.enum(['relative', 'absolute']).default('relative'),
+    /** A change this small never fails the gate. */
+    tolerance: z.number().min(0).default(0.1),
+    /** The change the gate must rule out before it passes. */
+    margin: z.number().gt(0).default(0.2),
+    /** Readings per version before any test runs (Spinnaker advises ≥ 50 points for its judge). */
+    minSamples: z.number().int().min(5).max(10_000).default(20),
+    /** Probability of failing a canary as good as stable, over every look the gate can take. */
+    errorBudget: z.number().gt(0).max(0.2).default(0.01),
+    /** Probability of passing a canary exactly as good as stable once it has the readings it needs. */
+    power: z.number().min(0.5).lt(1).default(0.8),
+  })
+  .strict()
+  .superRefine((judge, ctx) => {
+    if (judge.tolerance >= judge.margin) ctx.addIssue({ code: 'custom', path: ['tolerance'], message: `must be smaller than the margin ${judge.margin}` });
+    if (judge.shift === 'relative' && judge.worseWhen === 'lower' && judge.margin >= 1)
+      ctx.addIssue({ code: 'custom', path: ['margin'], message: 'a relative drop must be below 1 (100% of stable)' });
+  });
+
+export type SeriesJudgeInput = z.input<typeof seriesJudgeSchema>;
+export type SeriesJudge = z.output<typeof seriesJudgeSchema>;
+
+/** Readings of one template over a gate's window, per version, in the order taken. */
+export interface SeriesWindow {
+  canary: number[];
+  stable: number[];
+}
+
+/** A template judge's verdict: the rank tests as MetricEvidence, and the tail test beside them. */
+export interface SeriesEvidence extends Omit<MetricEvidence, 'metric' | 'buckets'> {
+  metric: 'series';
+  name: string;
+  worseWhen: SeriesJudge['worseWhen'];
+  shift: SeriesJudge['shift'];
+  /** Canary readings worse than every stable reading moved by the tolerance, and the chance of that many under "alike". */
+  tail: { beyond: number; pValue: number };
+}
+
+/** Below this tail p-value a gate does not pass (but fails only below its α). */
+const TAIL_SUSPICION = 0.05;
+
+/** Readings kept per version in a series window (a rolling window, as for latency samples). */
+export const SERIES_READINGS_CAP = 2_000;
+
+/** Judges one template's readings; `looks` is how many looks the gate can take (the error budget is split over them). */
+export function judgeSeries(name: string, window: SeriesWindow, judge: SeriesJudge, looks: number): SeriesEvidence {
+  const alpha = judge.errorBudget / Math.max(1, looks);
+  const { worseWhen, shift, tolerance, margin } = judge;
+  // Everything in "badness" (higher is worse), so one set of one-sided tests serves both directions.
+  const bad = (v: number) => (worseWhen === 'higher' ? v : -v);
+  const moved = (v: number, by: number) => bad(shift === 'absolute' ? v + (worseWhen === 'higher' ? by : -by) : v * (1 + (worseWhen === 'higher' ? by : -by)));
+  const canary = Float64Array.from(window.canary, bad).sort();
+  const stableSorted = Float64Array.from(window.stable).sort();
+  const canaryMedian = median(window.canary);
+  const stableMedian = median(window.stable);
+  const unit = (n: number) => (shift === 'relative' ? pct(n) : figure(n));
+  const measured = `${name}: canary median ${figure(canaryMedian)} (${canary.length} readings) vs stable ${figure(stableMedian)} (${stableSorted.length})`;
+  const base = {
+    metric: 'series' as const,
+    name,
+    worseWhen,
+    shift,
+    canary: { samples: canary.length, value: canaryMedian },
+    stable: { samples: stableSorted.length, value: stableMedian },
+    alpha,
+    tolerance,
+    margin,
+  };
+  const untested = { statistic: 'U', value: Number.NaN, pValue: 1 };
+  if (canary.length < judge.minSamples || stableSorted.length < judge.minSamples)
+    return {
+      ...base,
+      requiredSamples: judge.minSamples,
+      regression: untested,
+      nonInferiority: untested,
+      tail: { beyond: 0, pValue: 1 },
+      outcome: 'inconclusive',
+      words: `${measured}: fewer than ${judge.minSamples} readings a side, no test yet → inconclusive`,
+    };
+  const atTolerance = Float64Array.from(window.stable, (v) => moved(v, tolerance)).sort();
+  const atMargin = Float64Array.from(window.stable, (v) => moved(v, margin)).sort();
+  const worse = rankTest(canary, atTolerance, 1);
+  const pRegression = upperTail(worse.z);
+  const within = rankTest(canary, atMargin, 1);
+  const pNonInferiority = normalCdf(within.z, 0, 1);
+  const highest = atTolerance[atTolerance.length - 1]!;
+  const beyond = canary.filter((v) => v > highest).length;
+  const pTail = topAllCanary(beyond, canary.length, atTolerance.length);
+  const requiredSamples = noetherCanarySamples(seriesShiftProbability(stableSorted, judge), canary.length, stableSorted.length, alpha, judge.power);
+  // The two ways to fail share α; passing needs the non-inferiority test, the readings, and no hint of a tail.
+  const outcome: MetricOutcome =
+    pRegression < alpha / 2 || pTail < alpha / 2
+      ? 'fail'
+      : pNonInferiority < alpha && canary.length >= requiredSamples && pTail >= TAIL_SUSPICION
+        ? 'pass'
+        : 'inconclusive';
+  const direction = worseWhen === 'higher' ? 'higher' : 'lower';
+  const tailWords = `${beyond} canary reading${beyond === 1 ? '' : 's'} ${direction} than all of stable's (p = ${sci(pTail)})`;
+  const because =
+    outcome === 'fail'
+      ? pRegression < alpha / 2
+        ? `${direction} than stable by more than ${unit(tolerance)} (U = ${worse.u}, z = ${fmt(worse.z)}, p = ${sci(pRegression)} < α/2 = ${sci(alpha / 2)}) → fail`
+        : `${tailWords} < α/2 = ${sci(alpha / 2)}: a tail stable never shows → fail`
+      : outcome === 'pass'
+        ? `within ${unit(margin)} of stable (U = ${within.u}, p = ${sci(pNonInferiority)} < α = ${sci(alpha)}; ${canary.length} ≥ ${requiredSamples} readings needed; ${tailWords}) → pass`
+        : `neither shown ${direction} by more than ${unit(tolerance)} (p = ${sci(pRegression)}) nor within ${unit(margin)} (p = ${sci(pNonInferiority)}, α = ${sci(alpha)}; ${canary.length} of ~${requiredSamples} readings needed; ${tailWords}) → inconclusive`;
+  return {
+    ...base,
+    requiredSamples,
+    regression: { statistic: 'U', value: worse.u, pValue: pRegression },
+    nonInferiority: { statistic: 'U', value: within.u, pValue: pNonInferiority },
+    tail: { beyond, pValue: pTail },
+    outcome,
+    words: `${measured}: ${because}`,
+  };
+}
+
+/** P(the k highest of n_c + n_s exchangeable readings are all the canary's) = C(n_c, k) / C(n_c + n_s, k). */
+export function topAllCanary(k: number, canaryCount: number, stableCount: number): number {
+  let p = 1;
+  for (let i = 0; i < k; i++) p *= (canaryCount - i) / (canaryCount + stableCount - i);
+  return p;
+}
+
+/**
+ * P(a stable reading moved by the margin is worse than a like canary one), from stable's spread (IQR/1.349):
+ * on logs for a relative shift of positive readings, else in the query's unit (a relative margin then taken
+ * of stable's median).
+ */
+function seriesShiftProbability(stableSorted: Float64Array, judge: SeriesJudge): number {
+  const q1 = quantileOfSorted(stableSorted, 0.25);
+  const q3 = quantileOfSorted(stableSorted, 0.75);
+  const onLogs = judge.shift === 'relative' && q1 > 0;
+  const spread = onLogs ? (Math.log(q3) - Math.log(q1)) / 1.349 : (q3 - q1) / 1.349;
+  const medianValue = quantileOfSorted(stableSorted, 0.5);
+  const effect = onLogs
+    ? Math.abs(Math.log(1 + (judge.worseWhen === 'higher' ? judge.margin : -judge.margin)))
+    : judge.shift === 'absolute'
+      ? judge.margin
+      : judge.margin * Math.abs(medianValue);
+  return spread > 0 ? normalCdf(effect / (spread * Math.SQRT2), 0, 1) : 1;
+}
+
+function median(values: readonly number[]): number {
+  return quantileOfSorted(Float64Array.from(values).sort(), 0.5);
+}
+
+const figure = (n: number) => String(Number(n.toPrecision(4)));

@@ -12,7 +12,7 @@ import { InvalidInputError, TransientError } from '../core/errors';
 import type { HealthSource, ProbeInput } from '../core/delivery';
 import type { ProbeSample, VersionSample } from '../core/health';
 import type { LatencyHistogram } from '../core/judge';
-import { checkReading, DEFAULT_METRIC_TEMPLATES, metricTemplatesSchema, promDuration, renderQuery, type MetricReading } from '../core/metric-gates';
+import { checkReading, DEFAULT_METRIC_TEMPLATES, metricTemplatesSchema, promDuration, renderQuery, sampleReading, type MetricReading, type MetricTemplate } from '../core/metric-gates';
 
 export interface PrometheusHealthSourceOptions {
   /** Prometheus' base url, e.g. http://127.0.0.1:9090. */
@@ -117,13 +117,19 @@ export class PrometheusHealthSource implements HealthSource {
 
     const metrics: MetricReading[] = [];
     if (versions.canary) {
-      const canary = versions.canary;
+      const upstreams = { canary: versions.canary, stable: versions.stable };
+      // At `now` too, like the figures: a judged template's two readings cover the same interval.
+      const read = async (template: MetricTemplate, role: 'canary' | 'stable') => {
+        const upstream = upstreams[role];
+        const query = renderQuery(template, { service: input.service, role, upstream: upstream ?? '' });
+        if (upstream === null) return { query, value: null };
+        const result = await this.query(query, now);
+        return { query, value: result.length > 0 && Number.isFinite(result[0]!.value) ? round3(result[0]!.value) : null };
+      };
       const readings = await Promise.all(
         templates.map(async (template) => {
-          const promql = renderQuery(template, { service: input.service, role: 'canary', upstream: canary });
-          const result = await this.query(promql);
-          const value = result.length > 0 && Number.isFinite(result[0]!.value) ? round3(result[0]!.value) : null;
-          return checkReading(template, promql, value);
+          const canary = await read(template, 'canary');
+          return template.judge ? sampleReading({ ...template, judge: template.judge }, canary, await read(template, 'stable')) : checkReading(template, canary.query, canary.value);
         }),
       );
       metrics.push(...readings);

@@ -14,7 +14,7 @@ import {
 import type { Activities } from '../activities';
 import { advanceGate, evalScoreReasons, judgeProbe, withoutLatencies, type GateProgress, type JudgedProbe, type ProbeVerdict } from '../core/health';
 import { accumulateWindow, emptyWindow, judgeWindow, looksPerGate } from '../core/judge';
-import { advanceMetricChecks, type MetricFailures } from '../core/metric-gates';
+import { advanceMetricChecks, emptyMetricGate } from '../core/metric-gates';
 import type { Trip } from '../core/tripwire';
 import { gateForStep, judgesStatistically, parseRolloutPlan, type RolloutPlan, type RolloutPlanInput } from '../core/rollout-plan';
 import { applyGateChange, changedGateFields, gateChangeSchema, gateConfigHash, shortHash } from '../core/gate-config';
@@ -286,6 +286,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
         // Canary against stable over everything this step has seen; one conclusive verdict decides.
         const looks = looksPerGate(judge, gate.probeInterval);
         let window = emptyWindow();
+        let metricGate = emptyMetricGate();
         let passStreak = 0;
         let probes = 0;
         let activeMs = 0;
@@ -306,10 +307,21 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
           probes++;
           window = accumulateWindow(window, sample);
           const verdict = judgeWindow(window, judge, looks);
+          // The plan's own metric templates (not the source's defaults) are judged beside error rate and latency.
+          const checked = plan.metrics && sample.metrics ? advanceMetricChecks(metricGate, sample.metrics, { at: sample.at, looks }) : undefined;
+          if (checked) metricGate = checked.state;
           const evalReasons = evalScoreReasons(input.evalScore, plan.thresholds);
-          const probeVerdict: ProbeVerdict = evalReasons.length > 0 || verdict.outcome === 'fail' ? 'red' : verdict.outcome === 'pass' ? 'green' : 'inconclusive';
-          const reasons = [...evalReasons, ...(verdict.outcome === 'pass' ? [] : verdict.evidence.filter((e) => e.outcome !== 'pass').map((e) => e.words))];
-          const judged = judgedProbe({ ...withoutLatencies(sample), verdict: probeVerdict, reasons, evidence: verdict.evidence });
+          const metricsFailed = checked !== undefined && (checked.failed.length > 0 || checked.failedSeries.length > 0);
+          const probeVerdict: ProbeVerdict =
+            evalReasons.length > 0 || verdict.outcome === 'fail' || metricsFailed
+              ? 'red'
+              : verdict.outcome === 'pass' && (checked?.verdict ?? 'green') === 'green'
+                ? 'green'
+                : 'inconclusive';
+          const reasons = [...evalReasons, ...(verdict.outcome === 'pass' ? [] : verdict.evidence.filter((e) => e.outcome !== 'pass').map((e) => e.words)), ...(checked?.reasons ?? [])];
+          const evidence = [...verdict.evidence, ...(checked?.evidence ?? [])];
+          const judged = judgedProbe({ ...withoutLatencies(sample), verdict: probeVerdict, reasons, evidence });
+          const evidenceWords = evidence.map((e) => e.words).join('; ');
           passStreak = probeVerdict === 'green' ? passStreak + 1 : 0;
           status.gate = { consecutiveGreen: passStreak, red: probeVerdict === 'red' ? 1 : 0, probes };
           if (probeVerdict === 'red') {
@@ -318,11 +330,11 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
           }
           // A minimum soak of `consecutiveGreen` probes: a canary is not passed on its first seconds.
           if (probeVerdict === 'green' && probes >= gate.consecutiveGreen) {
-            record('gate-passed', `gate at ${step.setWeight}% passed after ${probes} probes: ${verdict.words}`);
+            record('gate-passed', `gate at ${step.setWeight}% passed after ${probes} probes: ${evidenceWords}`);
             break;
           }
           if (activeMs >= judge.maxSoakMs) {
-            const still = `health gate at ${step.setWeight}% still inconclusive after ${activeMs} ms: ${verdict.words}`;
+            const still = `health gate at ${step.setWeight}% still inconclusive after ${activeMs} ms: ${evidenceWords}`;
             // Fail closed: too little evidence is never a pass. An operator may take the decision instead.
             if (judge.onInconclusive === 'rollback') return await rollBack('rolled_back', still);
             record('approval-needed', `${still}; promote to pass the gate, abort to roll back`);
@@ -344,7 +356,8 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
       let progress: GateProgress = { consecutiveGreen: 0, red: 0, probes: 0 };
       status.gate = progress;
       let activeMs = 0;
-      let metricFailures: MetricFailures = {};
+      let metricGate = emptyMetricGate();
+      const looks = Math.max(1, Math.ceil(gate.timeout / gate.probeInterval));
       for (;;) {
         const { turn, waitedMs } = await awaitProbeTurn(gate.probeInterval, step.setWeight);
         activeMs += waitedMs;
@@ -361,11 +374,16 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
         let metricCheckFailed = false;
         if (sample.metrics && sample.metrics.length > 0) {
           // A PromQL source: the metric templates judge the canary, each reading with its query and value.
-          const checked = advanceMetricChecks(metricFailures, sample.metrics);
-          metricFailures = checked.failures;
-          metricCheckFailed = checked.failed.length > 0;
+          const checked = advanceMetricChecks(metricGate, sample.metrics, { at: sample.at, looks });
+          metricGate = checked.state;
+          metricCheckFailed = checked.failed.length > 0 || checked.failedSeries.length > 0;
           const evalReasons = evalScoreReasons(input.evalScore, plan.thresholds);
-          probe = { ...withoutLatencies(sample), verdict: evalReasons.length > 0 ? 'red' : checked.verdict, reasons: [...evalReasons, ...checked.reasons] };
+          probe = {
+            ...withoutLatencies(sample),
+            verdict: evalReasons.length > 0 ? 'red' : checked.verdict,
+            reasons: [...evalReasons, ...checked.reasons],
+            ...(checked.evidence.length > 0 ? { evidence: checked.evidence } : {}),
+          };
         } else probe = judgeProbe(withoutLatencies(sample), plan.thresholds, input.evalScore);
         totalProbes++;
         const judged = judgedProbe(probe);

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { createActivities } from '../../../activities';
 import { InvalidInputError } from '../../../core/errors';
+import type { MetricEvidence } from '../../../core/judge';
 import type { RolloutPlanInput } from '../../../core/rollout-plan';
 import { FAST_PLAN, TrainFixture } from '../../../examples/train-fixture';
 import { ensurePrometheus, type RunningPrometheus } from '../../../infra/prometheus/server';
@@ -135,7 +136,7 @@ test('on Prometheus a judged gate passes a good change, latency judged from the 
     // The decision log keeps the buckets the verdict rests on, not the whole histogram of every probe.
     expect(probe.canary.latencyHistogram).toBeUndefined();
   }
-  const latency = judged.at(-1)!.evidence!.find((e) => e.metric === 'latency')!;
+  const latency = judged.at(-1)!.evidence!.find((e): e is MetricEvidence => e.metric === 'latency')!;
   expect(latency.buckets!.canary.reduce((a, b) => a + b, 0)).toBe(latency.canary.samples);
   expect(latency.canary.samples).toBeGreaterThanOrEqual(latency.requiredSamples);
 }, 240_000);

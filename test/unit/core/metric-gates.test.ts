@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { advanceMetricChecks, checkReading, DEFAULT_METRIC_TEMPLATES, describeReading, metricTemplateSchema, metricTemplatesSchema, renderQuery, type MetricFailures, type MetricReading } from '../../../core/metric-gates';
+import { advanceMetricChecks, emptyMetricGate, checkReading, DEFAULT_METRIC_TEMPLATES, describeReading, metricTemplateSchema, metricTemplatesSchema, renderQuery, type MetricReading } from '../../../core/metric-gates';
 import { describeHealthChecks, parseRolloutPlan } from '../../../core/rollout-plan';
 import { ValidationError } from '../../../core/validation';
 
@@ -87,31 +87,33 @@ const reading = (name: string, outcome: MetricReading['outcome'], failureLimit: 
   outcome,
 });
 
+const PROBE = { at: 0, looks: 10 };
+
 describe('advanceMetricChecks', () => {
   it('is red on any failed check, inconclusive on missing data, green when every check passes', () => {
-    expect(advanceMetricChecks({}, [reading('a', 'pass', 1), reading('b', 'pass', 1)]).verdict).toBe('green');
-    expect(advanceMetricChecks({}, [reading('a', 'pass', 1), reading('b', 'no-data', 1)]).verdict).toBe('inconclusive');
-    expect(advanceMetricChecks({}, [reading('a', 'fail', 1), reading('b', 'no-data', 1)]).verdict).toBe('red');
+    expect(advanceMetricChecks(emptyMetricGate(), [reading('a', 'pass', 1), reading('b', 'pass', 1)], PROBE).verdict).toBe('green');
+    expect(advanceMetricChecks(emptyMetricGate(), [reading('a', 'pass', 1), reading('b', 'no-data', 1)], PROBE).verdict).toBe('inconclusive');
+    expect(advanceMetricChecks(emptyMetricGate(), [reading('a', 'fail', 1), reading('b', 'no-data', 1)], PROBE).verdict).toBe('red');
   });
 
   it('fails the gate once a template has failed more often than its failureLimit, naming the query', () => {
-    const first = advanceMetricChecks({}, [reading('a', 'fail', 1)]);
+    const first = advanceMetricChecks(emptyMetricGate(), [reading('a', 'fail', 1)], PROBE);
     expect(first.failed).toEqual([]);
-    const second = advanceMetricChecks(first.failures, [reading('a', 'fail', 1)]);
+    const second = advanceMetricChecks(first.state, [reading('a', 'fail', 1)], PROBE);
     expect(second.failed.map((r) => r.name)).toEqual(['a']);
     expect(second.reasons).toEqual(['a = 0 (should be ≥ 1; failed) from q-a']);
-    expect(advanceMetricChecks({}, [reading('a', 'fail', 0)]).failed.map((r) => r.name)).toEqual(['a']);
+    expect(advanceMetricChecks(emptyMetricGate(), [reading('a', 'fail', 0)], PROBE).failed.map((r) => r.name)).toEqual(['a']);
   });
 
   it('property: a template fails the gate exactly at its (failureLimit + 1)-th failure, whatever the other readings', () => {
     const outcome = fc.constantFrom<MetricReading['outcome']>('pass', 'fail', 'no-data');
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 5 }), fc.array(fc.tuple(outcome, outcome), { maxLength: 20 }), (limit, probes) => {
-        let failures: MetricFailures = {};
+        let gate = emptyMetricGate();
         let failedA = 0;
         for (const [a, b] of probes) {
-          const step = advanceMetricChecks(failures, [reading('a', a, limit), reading('b', b, 100)]);
-          failures = step.failures;
+          const step = advanceMetricChecks(gate, [reading('a', a, limit), reading('b', b, 100)], PROBE);
+          gate = step.state;
           if (a === 'fail') failedA++;
           expect(step.failed.some((r) => r.name === 'a')).toBe(a === 'fail' && failedA > limit);
           expect(step.failed.some((r) => r.name === 'b')).toBe(false);
@@ -124,14 +126,14 @@ describe('advanceMetricChecks', () => {
   it('property: "no data" never counts as a failure', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 30 }), (probes) => {
-        let failures: MetricFailures = {};
+        let gate = emptyMetricGate();
         for (let i = 0; i < probes; i++) {
-          const step = advanceMetricChecks(failures, [reading('a', 'no-data', 0)]);
-          failures = step.failures;
+          const step = advanceMetricChecks(gate, [reading('a', 'no-data', 0)], PROBE);
+          gate = step.state;
           expect(step.failed).toEqual([]);
           expect(step.verdict).toBe('inconclusive');
         }
-        expect(failures.a ?? 0).toBe(0);
+        expect(gate.failures.a ?? 0).toBe(0);
       }),
     );
   });
