@@ -1,7 +1,8 @@
 /**
  * The LLM router's calibration (RouteLLM-style: a threshold on a difficulty feature, fitted on labels).
  * Per call type, prompts of up to `smallUpToChars` characters go to the small tier, longer ones to the
- * large tier. The labels are the ledger's `passed` (eval pass/fail, reviewer overrides) on prompts both
+ * large tier. The labels are the ledger's `passed` (eval pass/fail, reviewer overrides: labelFromEval, written when
+ * the record closes a train) on prompts both
  * tiers answered fresh; the fit picks the threshold that costs least while the routed pass rate stays
  * within `tolerance` of always-large. Pass rates carry Wilson 95% intervals (normal quantile: @stdlib).
  */
@@ -123,4 +124,35 @@ export function formatCalibration(report: CallTypeCalibration[]): string {
       ].join('\n'),
     )
     .join('\n');
+}
+
+/** Call types the eval harness makes (its LLM judge and its embeddings). */
+export const EVAL_CALL_TYPES: readonly string[] = ['judge', 'embedding'];
+
+/** What became of a train's eval, as the record tells it. */
+export interface EvalVerdict {
+  /** The eval gate's verdict on the train's last candidate; null: no eval ran. */
+  passed: boolean | null;
+  /** A person lifted a denial that the eval-score rule gave (a granted appeal of it, or an approval after it). */
+  overridden: boolean;
+}
+
+/**
+ * The label a train's outcome gives one of its fresh answers, for the router's calibration. Answers that made
+ * the change (a spec) were good when the change passed the eval or a person overrode its failure; the eval's
+ * own answers (judge, embeddings) were good unless a person overrode the eval. Null: nothing is known yet.
+ */
+export function labelFromEval(callType: string, verdict: EvalVerdict): boolean | null {
+  if (verdict.passed === null) return null;
+  return EVAL_CALL_TYPES.includes(callType) ? !verdict.overridden : verdict.passed || verdict.overridden;
+}
+
+/**
+ * Whether a person lifted an eval-score denial: an appeal of that rule granted, or a deny naming it followed by
+ * an allow (an approval turns a deny into an allow).
+ */
+export function evalOverridden(decisions: readonly { outcome: string; rules: readonly string[] }[], grantedAppealRules: readonly (readonly string[])[]): boolean {
+  const rule = 'eval-score-below-threshold';
+  if (grantedAppealRules.some((rules) => rules.includes(rule))) return true;
+  return decisions.some((d, i) => d.outcome === 'deny' && d.rules.includes(rule) && decisions.slice(i + 1).some((later) => later.outcome === 'allow'));
 }

@@ -179,8 +179,11 @@ export interface MetricCheck {
  * its failureLimit fails the gate; "no data" is neither a pass nor a failure (the gate's timeout bounds it). A
  * judged template adds its pair of readings to its window, unless its range reaches back into the last one
  * counted (no interval judged twice), then judges the window; `looks` is how many probes the gate can take.
+ * At 100% (`weight`) stable serves nothing to compare with: judged templates sit that step out, as the
+ * statistical judge does.
  */
-export function advanceMetricChecks(state: MetricGateState, readings: readonly MetricReading[], probe: { at: number; looks: number }): MetricCheck {
+export function advanceMetricChecks(state: MetricGateState, all: readonly MetricReading[], probe: { at: number; looks: number; weight: number }): MetricCheck {
+  const readings = probe.weight >= 100 ? all.filter((r) => !r.judge) : all;
   const failures = { ...state.failures };
   const series = { ...state.series };
   const evidence: SeriesEvidence[] = [];

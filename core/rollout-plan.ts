@@ -199,13 +199,13 @@ export function describeHealthChecks(plan: RolloutPlan): string {
   const tripwire = plan.tripwire
     ? `tripwire: roll back at once on ${plan.tripwire.errors} canary errors within ${plan.tripwire.withinMs}ms (≥ ${hundredths(plan.tripwire.minErrorRatio)}% of its requests) or ${plan.tripwire.unreachableAfter} unanswered requests in a row`
     : 'tripwire: off';
-  return [metrics, ...(plan.judge ? [describeJudgeOnPromql(plan.judge)] : []), tripwire].join('\n');
+  return [metrics, ...(plan.judge ? [describeJudgeOnPromql(plan.judge, plan.metrics !== undefined)] : []), tripwire].join('\n');
 }
 
 /** What the judge reads on a PromQL source: latency as histogram buckets, not samples. */
-function describeJudgeOnPromql(judge: StatisticalJudge): string {
+function describeJudgeOnPromql(judge: StatisticalJudge, ownMetrics: boolean): string {
   return [
-    `judged steps where the health source runs PromQL: the statistical judge instead of the metric checks, errors from maestro_proxy_requests_total, latency from the proxy's histogram buckets (maestro_proxy_request_duration_seconds_bucket)`,
+    `judged steps where the health source runs PromQL: the statistical judge ${ownMetrics ? 'beside the metric checks above' : 'instead of the default metric checks'}, errors from maestro_proxy_requests_total, latency from the proxy's histogram buckets (maestro_proxy_request_duration_seconds_bucket)`,
     `  latency by a rank test on the buckets: stable moved by whole buckets, the ${hundredths(judge.latency.tolerance)}% tolerance rounded up to the next bound, the ${hundredths(judge.latency.margin)}% margin rounded down; counts since the last probe, rounded to whole requests (probes under 2s apart are not added twice)`,
   ].join('\n');
 }

@@ -11,6 +11,7 @@ import { trainSummarySchema, type TrainDossier, type TrainOutcomeName, type Trai
 import type { RecordedTrain } from '../core/invariant';
 import type { EvalPoint } from '../core/anomalies';
 import type { TrainFacts } from '../core/kpi';
+import { evalOverridden, labelFromEval } from '../core/llm-router';
 import type { CheckResult, Denial, EvalReport, PolicyDecision, RiskFactor, RiskReport } from '../core/stages';
 import { lazyDb, type Db } from './db';
 
@@ -174,7 +175,8 @@ export class RecordStore {
   async closeTrain(input: { trainId: string; outcome: TrainOutcomeValue; reason?: string; candidateSha?: string; mergeSha?: string; summary?: TrainSummary }): Promise<void> {
       const train = await this.openTrain(input.trainId);
       if (train.state === 'closed') {
-        if (train.outcome === input.outcome) return;
+        // A retried close labels what a failed first attempt may have left unlabelled.
+        if (train.outcome === input.outcome) return await this.labelLlmCalls(input.trainId);
         throw new PermanentError(`train ${input.trainId} is already closed as ${train.outcome}, cannot close it as ${input.outcome}`, 'TrainClosed');
       }
       await this.db().train.updateMany({
@@ -189,6 +191,29 @@ export class RecordStore {
           ...(input.summary ? { summary: json(input.summary) } : {}),
         },
       });
+      await this.labelLlmCalls(input.trainId);
+  }
+
+  /**
+   * Labels the train's fresh LLM answers by what became of its eval (core/llm-router.ts labelFromEval): the
+   * router's calibration data. Answers labelled before (by a reviewer or a bench) keep their label.
+   */
+  private async labelLlmCalls(trainId: string): Promise<void> {
+    const [lastEval, decisions, appeals, callTypes] = await Promise.all([
+      this.db().evalResult.findFirst({ where: { trainId }, orderBy: { recordedAt: 'desc' }, select: { passed: true } }),
+      this.db().policyDecision.findMany({ where: { trainId }, orderBy: { decidedAt: 'asc' }, select: { outcome: true, denials: true } }),
+      this.db().appeal.findMany({ where: { trainId, status: 'granted' }, select: { rules: true } }),
+      this.db().llmCall.groupBy({ by: ['callType'], where: { trainId, cache: 'miss', passed: null } }),
+    ]);
+    const ruleIds = (denials: unknown) => (Array.isArray(denials) ? denials.map((d) => String((d as { rule?: unknown }).rule)) : []);
+    const verdict = {
+      passed: lastEval?.passed ?? null,
+      overridden: evalOverridden(decisions.map((d) => ({ outcome: d.outcome, rules: ruleIds(d.denials) })), appeals.map((a) => a.rules)),
+    };
+    for (const { callType } of callTypes) {
+      const passed = labelFromEval(callType, verdict);
+      if (passed !== null) await this.db().llmCall.updateMany({ where: { trainId, callType, cache: 'miss', passed: null }, data: { passed } });
+    }
   }
 
     /** Throws TrainClosed (non-retryable) unless the train exists and is still running. */

@@ -308,7 +308,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
           window = accumulateWindow(window, sample);
           const verdict = judgeWindow(window, judge, looks);
           // The plan's own metric templates (not the source's defaults) are judged beside error rate and latency.
-          const checked = plan.metrics && sample.metrics ? advanceMetricChecks(metricGate, sample.metrics, { at: sample.at, looks }) : undefined;
+          const checked = plan.metrics && sample.metrics ? advanceMetricChecks(metricGate, sample.metrics, { at: sample.at, looks, weight: step.setWeight }) : undefined;
           if (checked) metricGate = checked.state;
           const evalReasons = evalScoreReasons(input.evalScore, plan.thresholds);
           const metricsFailed = checked !== undefined && (checked.failed.length > 0 || checked.failedSeries.length > 0);
@@ -374,7 +374,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
         let metricCheckFailed = false;
         if (sample.metrics && sample.metrics.length > 0) {
           // A PromQL source: the metric templates judge the canary, each reading with its query and value.
-          const checked = advanceMetricChecks(metricGate, sample.metrics, { at: sample.at, looks });
+          const checked = advanceMetricChecks(metricGate, sample.metrics, { at: sample.at, looks, weight: step.setWeight });
           metricGate = checked.state;
           metricCheckFailed = checked.failed.length > 0 || checked.failedSeries.length > 0;
           const evalReasons = evalScoreReasons(input.evalScore, plan.thresholds);

@@ -4,6 +4,8 @@ import { createRecordActivities } from '../../../activities/record';
 import { asWorkerRuns } from '../../helpers/interceptors';
 import { parseChangeRequest } from '../../../core/change-request';
 import { freshDatabase, type FreshDb } from '../../helpers/fresh-db';
+import { LlmLedgerStore } from '../../../record/llm-ledger';
+import type { Denial } from '../../../core/stages';
 
 const cr = parseChangeRequest({ id: 'c-1', title: 'Greet politely', intent: 'x', repo: '/tmp/repo', service: 'greeter', change: { kind: 'patch', diff: 'diff --git a/x b/x' } });
 const evals = { score: 0.9, passed: true, threshold: 0.85, durationMs: 12.4, checks: [{ check: 'greets', score: 1, passed: true, explanation: 'ok' }] };
@@ -86,6 +88,51 @@ describe('record activities write idempotently', () => {
     expect(err).toMatchObject({ type: 'TrainClosed', nonRetryable: true });
     await expect(rec.assertTrainOpen({ trainId })).rejects.toMatchObject({ type: 'TrainClosed', message: expect.stringContaining('train-close is closed (outcome denied)') });
     await expect(rec.assertTrainOpen({ trainId: 'nope' })).rejects.toMatchObject({ type: 'UnknownTrain' });
+  });
+
+  it("closing a train labels its fresh LLM answers by what became of its eval, the router's calibration data", async () => {
+    const ledger = new LlmLedgerStore({ prisma: db.prisma });
+    const call = { stage: 'synthesizeSpec', templateId: 't', templateVersion: '1', provider: 'local', model: 'm', tier: 'small' as const, promptKey: 'k', promptChars: 10, tokensIn: 1, tokensOut: 1, latencyMs: 1, costUsd: 0.001 };
+    const calls = async (trainId: string) => ({
+      spec: await ledger.recordCall({ ...call, trainId, callType: 'spec', cache: 'miss' }),
+      cached: await ledger.recordCall({ ...call, trainId, callType: 'spec', cache: 'exact' }),
+      judge: await ledger.recordCall({ ...call, trainId, stage: 'runEvals', callType: 'judge', cache: 'miss' }),
+      reviewed: await ledger.recordCall({ ...call, trainId, stage: 'runEvals', callType: 'judge', cache: 'miss', passed: false }),
+    });
+    const labels = async (ids: Record<string, string>) =>
+      Object.fromEntries(await Promise.all(Object.entries(ids).map(async ([name, id]) => [name, (await db.prisma.llmCall.findUnique({ where: { id: BigInt(id) } }))!.passed])));
+    const evalDenial = { outcome: 'deny' as const, denials: [{ rule: 'eval-score-below-threshold', reason: 'score 0.6 < 0.85', evidence: 'e', fix: 'f' }] as [Denial] };
+
+    // The eval passed: the spec was good, so was the judge; a cached answer and a reviewer's label are left alone.
+    await rec.recordTrainStarted({ trainId: 'train-llm-pass', changeRequest: cr });
+    const passing = await calls('train-llm-pass');
+    await rec.recordEvalResult({ trainId: 'train-llm-pass', candidateSha: sha, evals });
+    await rec.closeTrain({ trainId: 'train-llm-pass', outcome: 'promoted' });
+    expect(await labels(passing)).toEqual({ spec: true, cached: null, judge: true, reviewed: false });
+
+    // The eval failed and nobody overrode it: the spec was not good enough, the judge was right.
+    await rec.recordTrainStarted({ trainId: 'train-llm-fail', changeRequest: cr });
+    const failing = await calls('train-llm-fail');
+    await rec.recordEvalResult({ trainId: 'train-llm-fail', candidateSha: sha, evals: { ...evals, score: 0.6, passed: false } });
+    await rec.recordPolicyDecision({ trainId: 'train-llm-fail', candidateSha: sha, decision: evalDenial, policyDigest: 'p' });
+    await rec.closeTrain({ trainId: 'train-llm-fail', outcome: 'denied' });
+    expect(await labels(failing)).toEqual({ spec: false, cached: null, judge: true, reviewed: false });
+
+    // The eval failed and a reviewer's granted appeal lifted it: the spec was good, the judge was wrong.
+    await rec.recordTrainStarted({ trainId: 'train-llm-appeal', changeRequest: cr });
+    const appealed = await calls('train-llm-appeal');
+    await rec.recordEvalResult({ trainId: 'train-llm-appeal', candidateSha: sha, evals: { ...evals, score: 0.6, passed: false } });
+    await rec.recordPolicyDecision({ trainId: 'train-llm-appeal', candidateSha: sha, decision: evalDenial, policyDigest: 'p' });
+    await db.prisma.appeal.create({ data: { id: 'appeal-llm', trainId: 'train-llm-appeal', rules: ['eval-score-below-threshold'], appellant: 'alice', reason: 'flaky judge', status: 'granted', decidedBy: 'bob' } });
+    await rec.closeTrain({ trainId: 'train-llm-appeal', outcome: 'promoted' });
+    expect(await labels(appealed)).toEqual({ spec: true, cached: null, judge: false, reviewed: false });
+
+    // No eval ran: nothing is known, nothing is labelled; a retried close labels nothing twice.
+    await rec.recordTrainStarted({ trainId: 'train-llm-none', changeRequest: cr });
+    const none = await calls('train-llm-none');
+    await rec.closeTrain({ trainId: 'train-llm-none', outcome: 'failed' });
+    await rec.closeTrain({ trainId: 'train-llm-none', outcome: 'failed' });
+    expect(await labels(none)).toEqual({ spec: null, cached: null, judge: null, reviewed: false });
   });
 
   it('rejects bad input without retry and without writing', async () => {

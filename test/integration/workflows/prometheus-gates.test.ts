@@ -152,3 +152,57 @@ test('on Prometheus a judged gate rolls a bad change back on its error rate, the
   expect(last.evidence!.find((e) => e.metric === 'latency')!.words).toMatch(/^latency (from histogram buckets|.*fewer than)/);
   expect((await fixture.deployer.status({ service: fixture.service })).weight).toBe(0);
 }, 240_000);
+
+/**
+ * A metric template with its own judge, on a series neither the proxy nor the built-in judge reads: the greeter's
+ * own share of 5xx answers, per role as the deployer's scrape targets label it. Each probe reads it for both
+ * versions over the same 2 s (two scrapes); the judge compares the readings canary against stable.
+ */
+const GREETER_ERRORS = (role: string) => `sum(rate(greeter_http_requests_total{service="{{service}}",role="${role}",route="/greet",code=~"5.."}[{{interval}}]))`;
+const GREETER_ALL = (role: string) => `sum(rate(greeter_http_requests_total{service="{{service}}",role="${role}",route="/greet"}[{{interval}}]))`;
+const SERIES_PLAN: RolloutPlanInput = {
+  steps: [{ setWeight: 50 }, { setWeight: 100 }],
+  gate: { probeInterval: 1_000, consecutiveGreen: 2, maxRed: 2, timeout: 60_000 },
+  thresholds: { minRequests: 3 },
+  metrics: [
+    {
+      name: 'greeter-error-share',
+      // No 5xx at all is no series: `or vector(0)` makes it a share of 0.
+      query: `(${GREETER_ERRORS('{{role}}')} or vector(0)) / ${GREETER_ALL('{{role}}')}`,
+      interval: '2s',
+      judge: { worseWhen: 'higher', shift: 'absolute', tolerance: 0.01, margin: 0.05, minSamples: 5 },
+    },
+  ],
+};
+
+test("a judged metric template promotes a good change on the greeter's own error share, canary against stable", async () => {
+  const { handle, rollout } = await train('prom-series-good', 'good-change', SERIES_PLAN);
+  const result = await handle.result();
+  expect({ outcome: result.outcome, reason: result.reason }).toEqual({ outcome: 'promoted', reason: 'all health gates passed' });
+  const passed = (await rollout()).history.find((h) => h.kind === 'gate-passed')!;
+  expect(passed.detail).toMatch(/^gate at 50% passed after \d+ probes$/);
+  const judged = result.rollout!.decisions!.filter((d) => d.evidence?.length);
+  const last = judged.at(-1)!;
+  const reading = last.metrics!.find((m) => m.name === 'greeter-error-share')!;
+  expect(reading).toMatchObject({ outcome: 'sampled', value: 0, stable: { value: 0 } });
+  expect(reading.query).toContain('role="canary"');
+  expect(reading.stable!.query).toContain('role="stable"');
+  const evidence = last.evidence!.find((e) => e.metric === 'series')!;
+  expect(evidence.outcome).toBe('pass');
+  expect(evidence.canary.samples).toBeGreaterThanOrEqual(evidence.requiredSamples);
+  expect(evidence.words).toMatch(/^greeter-error-share: canary median 0 \(\d+ readings\) vs stable 0 \(\d+\): within 0\.05 of stable .* → pass$/);
+  // Readings 2 s ranges apart: fewer readings than probes.
+  expect(evidence.canary.samples).toBeLessThan(judged.length);
+}, 240_000);
+
+test('a judged metric template rolls a bad change back, the reason naming the template and its test', async () => {
+  const { fixture, handle } = await train('prom-series-bad', 'bad-change', SERIES_PLAN);
+  const result = await handle.result();
+  expect(result.outcome).toBe('rolled_back');
+  expect(result.reason).toMatch(/^health gate at 50% failed: greeter-error-share: canary median 0\.\d+ \(\d+ readings\) vs stable 0 \(\d+\): .*→ fail$/);
+  const evidence = result.rollout!.decisions!.at(-1)!.evidence!.find((e) => e.metric === 'series')!;
+  expect(evidence.outcome).toBe('fail');
+  // The bad change fails one request in five.
+  expect(evidence.canary.value).toBeGreaterThan(0.05);
+  expect((await fixture.deployer.status({ service: fixture.service })).weight).toBe(0);
+}, 240_000);

@@ -244,8 +244,11 @@ describe('histograms in the gate window', () => {
 describe('a judged plan in words', () => {
   it('says that on a PromQL source latency is judged from histogram buckets, with the rounding of its tolerance and margin', () => {
     const lines = describeHealthChecks(parseRolloutPlan({ judge: { latency: { tolerance: 0.03, margin: 0.07 } } })).split('\n');
-    expect(lines).toContainEqual(expect.stringMatching(/^judged steps where the health source runs PromQL: the statistical judge instead of the metric checks, .*latency from the proxy's histogram buckets \(maestro_proxy_request_duration_seconds_bucket\)$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^judged steps where the health source runs PromQL: the statistical judge instead of the default metric checks, .*latency from the proxy's histogram buckets \(maestro_proxy_request_duration_seconds_bucket\)$/));
     expect(lines).toContainEqual(expect.stringMatching(/^ {2}latency by a rank test on the buckets: stable moved by whole buckets, the 3% tolerance rounded up to the next bound, the 7% margin rounded down; /));
     expect(describeHealthChecks(parseRolloutPlan({}))).not.toContain('judged steps');
+    const own = describeHealthChecks(parseRolloutPlan({ judge: {}, metrics: [{ name: 'cpu', query: 'cpu{role="{{role}}"}', judge: { worseWhen: 'higher' } }] }));
+    expect(own).toContain('the statistical judge beside the metric checks above');
+    expect(own).toContain('  - cpu canary against stable (worse when higher): fails beyond 10%, passes within 20%');
   });
 });

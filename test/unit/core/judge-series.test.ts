@@ -160,7 +160,7 @@ describe('advanceMetricChecks with a judged template', () => {
       [6_500, 0.99, 1],
       [8_500, 1, 0.98],
     ] as const) {
-      const step = advanceMetricChecks(gate, [reading(canary, stable)], { at, looks: 10 });
+      const step = advanceMetricChecks(gate, [reading(canary, stable)], { at, looks: 10, weight: 50 });
       gate = step.state;
       seen.push(gate.series.cpu!.canary.length);
     }
@@ -173,12 +173,15 @@ describe('advanceMetricChecks with a judged template', () => {
     let gate = emptyMetricGate();
     let last;
     for (let i = 0; i < 12; i++) {
-      last = advanceMetricChecks(gate, [reading(3 + i * 0.01, 1 + i * 0.01)], { at: i * 2_000, looks: 10 });
+      last = advanceMetricChecks(gate, [reading(3 + i * 0.01, 1 + i * 0.01)], { at: i * 2_000, looks: 10, weight: 50 });
       gate = last.state;
     }
     expect(last!.verdict).toBe('red');
     expect(last!.failedSeries.map((e) => e.name)).toEqual(['cpu']);
     expect(last!.reasons[0]).toMatch(/^cpu: canary median .* higher than stable by more than 10\.00% .*→ fail$/);
+    // At 100% stable serves nothing: a judged template sits the step out.
+    const full = advanceMetricChecks(gate, [reading(3, null)], { at: 100_000, looks: 10, weight: 100 });
+    expect(full).toMatchObject({ verdict: 'green', evidence: [], reasons: [] });
     expect(describeReading(reading(3, 1))).toBe('cpu = 3 on the canary, 1 on stable (judged over the window) from qc');
   });
 });

@@ -1,6 +1,6 @@
 /** The router's calibration: the cheapest threshold that keeps always-large's pass rate, with Wilson intervals. */
 import fc from 'fast-check';
-import { calibrateRouter, formatCalibration, wilson, type LabelledCall } from '../../../core/llm-router';
+import { calibrateRouter, evalOverridden, formatCalibration, labelFromEval, wilson, type LabelledCall } from '../../../core/llm-router';
 
 const call = (key: string, chars: number, tier: 'small' | 'large', passed: boolean, costUsd: number): LabelledCall => ({ callType: 'spec', promptKey: key, promptChars: chars, tier, passed, costUsd });
 
@@ -38,4 +38,38 @@ test('property: the routed pass rate never falls more than the tolerance below a
       expect(c!.picks.small + c!.picks.large).toBe(tasks.length);
     }),
   );
+});
+
+describe('labels from what became of a train', () => {
+  const deny = (...rules: string[]) => ({ outcome: 'deny', rules });
+  const allow = { outcome: 'allow', rules: [] };
+
+  it('labels a spec by the eval (or a person overriding it) and the eval’s own answers by whether a person overrode them', () => {
+    expect(labelFromEval('spec', { passed: true, overridden: false })).toBe(true);
+    expect(labelFromEval('spec', { passed: false, overridden: false })).toBe(false);
+    expect(labelFromEval('spec', { passed: false, overridden: true })).toBe(true);
+    expect(labelFromEval('judge', { passed: false, overridden: false })).toBe(true);
+    expect(labelFromEval('judge', { passed: false, overridden: true })).toBe(false);
+    expect(labelFromEval('embedding', { passed: false, overridden: true })).toBe(false);
+    expect(labelFromEval('spec', { passed: null, overridden: true })).toBeNull();
+  });
+
+  it('counts as an override only a lifted eval-score denial: a granted appeal of it, or an allow after a deny naming it', () => {
+    expect(evalOverridden([deny('eval-score-below-threshold'), allow], [])).toBe(true);
+    expect(evalOverridden([deny('eval-score-below-threshold')], [['eval-score-below-threshold']])).toBe(true);
+    expect(evalOverridden([deny('codeowners-approval'), allow], [['codeowners-approval']])).toBe(false);
+    expect(evalOverridden([allow, deny('eval-score-below-threshold')], [])).toBe(false);
+    expect(evalOverridden([], [])).toBe(false);
+  });
+
+  it('property: an override never makes a spec worse nor the eval’s answers better', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.constantFrom('spec', 'judge', 'embedding', 'classify'), (passed, callType) => {
+        const before = labelFromEval(callType, { passed, overridden: false })!;
+        const after = labelFromEval(callType, { passed, overridden: true })!;
+        if (['judge', 'embedding'].includes(callType)) expect(after <= before).toBe(true);
+        else expect(after >= before).toBe(true);
+      }),
+    );
+  });
 });

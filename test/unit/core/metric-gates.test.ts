@@ -87,7 +87,7 @@ const reading = (name: string, outcome: MetricReading['outcome'], failureLimit: 
   outcome,
 });
 
-const PROBE = { at: 0, looks: 10 };
+const PROBE = { at: 0, looks: 10, weight: 50 };
 
 describe('advanceMetricChecks', () => {
   it('is red on any failed check, inconclusive on missing data, green when every check passes', () => {
