@@ -18,6 +18,7 @@ import { createMigrationActivities } from './migrations';
 import { RecordStore } from '../record/store';
 import { createProvenanceActivities } from './provenance';
 import { TSX_CLI } from '../io/paths';
+import type { EnvironmentTarget } from '../core/kubernetes-manifests';
 
 export interface ActivityDeps {
   /** Root for Maestro's local state (work trees, deployed versions, artifacts, releases). */
@@ -27,6 +28,8 @@ export interface ActivityDeps {
   codeGraphStore?: StoreConfig;
   policyFile?: string;
   gitopsRepo?: string;
+  /** The cluster the GitOps files are rendered for (image repository, Gateway); default the local one's. */
+  gitopsCluster?: Omit<EnvironmentTarget, 'namespace'>;
   releasesDir?: string;
   keyDir?: string;
   /** The gates' figures: the proxy's own (default) or Prometheus (PromQL over its HTTP API). */
@@ -63,6 +66,7 @@ export function createActivities(deps: ActivityDeps) {
       url: deps.databaseUrl,
       keyDir,
       gitopsRepo,
+      ...(deps.gitopsCluster ? { kubernetes: deps.gitopsCluster } : {}),
       releasesDir: deps.releasesDir ?? path.join(deps.stateDir, 'releases'),
     }),
   };

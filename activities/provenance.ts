@@ -5,7 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createPrisma, type Db } from '../record/db';
-import { DEFAULT_GITOPS_REPO, ensureGitopsRepo, promote, renderManifests, type Environment } from '../provenance/gitops';
+import { DEFAULT_GITOPS_REPO, ensureGitopsRepo, promote, type Environment } from '../provenance/gitops';
+import { KUBERNETES_DEFAULTS, renderEnvironment, type EnvironmentTarget } from '../core/kubernetes-manifests';
+import { readServiceDescriptor } from '../repo/service-descriptor';
 import { DEFAULT_RELEASES_DIR, writeRelease, type ReleaseInput } from '../provenance/release';
 import { loadOrCreateSigningKey, type SigningKey } from '../provenance/signing';
 import { sha256Hex } from '../core/provenance';
@@ -19,6 +21,8 @@ export interface ProvenanceDeps {
   releasesDir?: string;
   prisma?: Db;
   url?: string;
+  /** The cluster the GitOps files are for (MAESTRO_K8S_IMAGE_REPOSITORY, MAESTRO_K8S_GATEWAY); each environment is the namespace of its name. */
+  kubernetes?: Omit<EnvironmentTarget, 'namespace'>;
 }
 
 export function createProvenanceActivities(deps: ProvenanceDeps = {}) {
@@ -42,6 +46,12 @@ export function createProvenanceActivities(deps: ProvenanceDeps = {}) {
       update: { statementDigest, envelope, keyId: signingKey().keyId },
     });
   }
+  /** The objects the environment runs once the commit is promoted; the service's health path from its descriptor at that commit. */
+  async function environmentManifests(environment: Environment, service: string, evidence: { repo: string; commit: string }) {
+    const { healthPath } = await readServiceDescriptor(evidence.repo, evidence.commit);
+    const target = { imageRepository: KUBERNETES_DEFAULTS.imageRepository, gateway: KUBERNETES_DEFAULTS.gateway, ...deps.kubernetes, namespace: environment };
+    return renderEnvironment({ ...target, service, sha: evidence.commit, repo: evidence.repo, healthPath, replicas: environment === 'prod' ? 3 : 1 });
+  }
   return {
     /**
      * Signs the provenance of a merge: subject `manifests/merge.json` (repository, branch, merge and
@@ -62,7 +72,7 @@ export function createProvenanceActivities(deps: ProvenanceDeps = {}) {
      * signed provenance, and records the envelope. Idempotent: a retry finds the promotion in place.
      */
     async promoteRelease(input: { environment: Environment; service: string; by: string; release: Omit<ReleaseInput, 'manifests'> & { manifests?: Record<string, string> } }) {
-      const manifests = input.release.manifests ?? renderManifests({ service: input.service, commit: input.release.evidence.commit, environment: input.environment });
+      const manifests = input.release.manifests ?? (await environmentManifests(input.environment, input.service, input.release.evidence));
       await ensureGitopsRepo(repo);
       const result = await promote({ repo, environment: input.environment, service: input.service, by: input.by, release: { ...input.release, manifests } }, signingKey());
       const envelopeFile = path.join(repo, 'environments', input.environment, input.service, 'provenance.dsse.json');

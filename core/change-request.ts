@@ -131,6 +131,10 @@ export const changeSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('ref'), ref: gitRef }).strict(),
 ]);
 
+/** A service names processes, Kubernetes objects and GitOps directories: a DNS label of at most 41 characters. */
+export const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,39}[a-z0-9])?$/;
+export const SERVICE_NAME_RULE = "lower-case letters, digits and '-', starting and ending with a letter or digit, at most 41 characters";
+
 export const changeRequestSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63, starting with a letter or digit'),
@@ -149,7 +153,7 @@ export const changeRequestSchema = z
       .refine(isBranchName, { message: "must be a git branch name: no '..', no leading '-' or '/', no '//', no trailing '/', '.' or '.lock', no segment starting with '.'" })
       .default('main'),
     /** Service name on the deployer; one running stable version per service. */
-    service: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/),
+    service: z.string().regex(SERVICE_NAME, SERVICE_NAME_RULE),
     environment: z.enum(['dev', 'staging', 'prod']).default('dev'),
     author: z.string().min(1).default('unknown'),
     change: changeSchema,

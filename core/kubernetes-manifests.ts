@@ -6,19 +6,23 @@
  * is stable, which is the canary and whose, the last promotion and rollback) lives in the route's
  * annotations, so the cluster is the deployer's only state.
  */
+import { stringify } from 'yaml';
 import { z } from 'zod';
 import { InvalidInputError } from './errors';
+
+/** The MAESTRO_K8S_* defaults: the local cluster's namespace, image repository and Gateway. */
+export const KUBERNETES_DEFAULTS = { namespace: 'default', imageRepository: 'registry.local/maestro', gateway: 'maestro' } as const;
 
 /** The MAESTRO_K8S_* variables (the worker's configuration and `maestro status --k8s` read them), given the default kubeconfig. */
 export function kubernetesEnvShape(defaultKubeconfig: string) {
   return {
     /** The cluster of MAESTRO_DEPLOYER=kubernetes; default the local one `maestro up --k8s` starts. */
     MAESTRO_K8S_KUBECONFIG: z.string().min(1).default(defaultKubeconfig),
-    MAESTRO_K8S_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a namespace name (lower-case letters, digits and -)').default('default'),
+    MAESTRO_K8S_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a namespace name (lower-case letters, digits and -)').default(KUBERNETES_DEFAULTS.namespace),
     /** Images are `<repository>/<service>:<sha>`, pushed by the service's CI. */
-    MAESTRO_K8S_IMAGE_REPOSITORY: z.string().regex(/^[a-z0-9][a-z0-9._:/-]*[a-z0-9]$/, "an image repository, e.g. 'registry.example.com/team'").default('registry.local/maestro'),
+    MAESTRO_K8S_IMAGE_REPOSITORY: z.string().regex(/^[a-z0-9][a-z0-9._:/-]*[a-z0-9]$/, "an image repository, e.g. 'registry.example.com/team'").default(KUBERNETES_DEFAULTS.imageRepository),
     /** The Gateway the services' HTTPRoutes attach to (in MAESTRO_K8S_NAMESPACE). */
-    MAESTRO_K8S_GATEWAY: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'a Gateway name').default('maestro'),
+    MAESTRO_K8S_GATEWAY: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'a Gateway name').default(KUBERNETES_DEFAULTS.gateway),
   };
 }
 
@@ -178,6 +182,30 @@ export function renderRoute(input: RouteInput): KubernetesObject {
       rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs }],
     },
   };
+}
+
+/** Where a GitOps environment's objects go: the image repository and Gateway of the cluster, the namespace of the environment. */
+export interface EnvironmentTarget {
+  namespace: string;
+  imageRepository: string;
+  gateway: string;
+}
+
+/**
+ * What an environment runs once `sha` is promoted, as files for the GitOps repository (provenance/gitops.ts): the
+ * very objects the Kubernetes deployer applies (one rendering, renderVersion and renderRoute), with the route at
+ * 100% on `sha` and no canary. No times in them, so the same promotion renders the same bytes (and digests).
+ */
+export function renderEnvironment(input: EnvironmentTarget & { service: string; sha: string; repo: string; healthPath: string; replicas: number }): Record<string, string> {
+  const [deployment, service] = renderVersion(input);
+  const route = renderRoute({
+    service: input.service,
+    namespace: input.namespace,
+    gateway: input.gateway,
+    state: { repo: input.repo, healthPath: input.healthPath, stable: input.sha, canary: null, owner: null, weight: 0, lastPromotion: null, lastRollback: null },
+  });
+  const yaml = (object: KubernetesObject) => stringify(object, { lineWidth: 0 });
+  return { 'deployment.yaml': yaml(deployment), 'service.yaml': yaml(service), 'httproute.yaml': yaml(route) };
 }
 
 const routeSchema = z.object({

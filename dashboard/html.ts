@@ -26,6 +26,11 @@ svg.trend{vertical-align:middle}
 <body><header><a href="/">Maestro Conductor</a></header><main>${body}</main>${script ? `<script>${script}</script>` : ''}</body></html>`;
 }
 
+/** A row of figure tiles (value over label), the dashboard's one way to show headline numbers. */
+export function tiles(id: string, entries: readonly (readonly [label: string, value: unknown])[]): string {
+  return `<div id="${esc(id)}">${entries.map(([label, value]) => `<div class="tile"><div class="v">${esc(value)}</div><div class="l">${esc(label)}</div></div>`).join('')}</div>`;
+}
+
 export function table(headers: string[], rows: string[][], attrs = ''): string {
   return `<table ${attrs}><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.join('')}</tr>`)

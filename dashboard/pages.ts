@@ -4,7 +4,7 @@ import { formatMs, type Explanation } from '../core/explain';
 import type { KpiValue, TrainFacts } from '../core/kpi';
 import type { CostLine, CostReport } from '../core/llm-cost';
 import type { Waterfall } from '../core/trace-view';
-import { esc, page, table, td, tdHtml, trendLine } from './html';
+import { esc, page, table, td, tdHtml, tiles, trendLine } from './html';
 import type { MigrationReading } from './migrations';
 
 /** What a running train looks like right now, as Temporal's status query says (cli/release.ts queryStatus). */
@@ -33,7 +33,7 @@ const trainState = (t: TrainDossier['train']) => (t.state === 'running' ? 'runni
 export function overviewPage(d: OverviewData): string {
   const facts = new Map(d.facts.map((f) => [f.id, f]));
   const evalScores = d.facts.filter((f) => f.evalScore !== null).map((f) => f.evalScore!);
-  const tiles = [
+  const figures: [string, unknown][] = [
     ['trains', String(d.trains.length)],
     ['running', String(d.trains.filter((t) => t.state === 'running').length)],
     ['promoted', String(d.trains.filter((t) => t.outcome === 'promoted').length)],
@@ -79,7 +79,7 @@ export function overviewPage(d: OverviewData): string {
   const body = `<h1>Release trains</h1>
 <p>Trains started ${esc(new Date(d.period.since).toISOString().slice(0, 16))} … ${esc(new Date(d.period.until).toISOString().slice(0, 16))} UTC (<a href="/?since=24h">24 h</a> · <a href="/?since=7d">7 days</a> · <a href="/?since=4w">4 weeks</a>)</p>
 <p><a href="/migrations">Database migrations</a> · <a href="/cost" id="cost-link">LLM spend by stage, model and cache outcome</a></p>
-<div id="tiles">${tiles.map(([l, v]) => `<div class="tile"><div class="v">${esc(v)}</div><div class="l">${esc(l)}</div></div>`).join('')}</div>
+${tiles('tiles', figures)}
 <h2>KPIs</h2>${kpis}
 <h2>Trains</h2>${trains}
 <h2>Spend in the period</h2>
@@ -222,13 +222,14 @@ export interface TraceData {
   waterfall: Waterfall;
 }
 
-const usd = (n: number) => `$${n.toFixed(n >= 0.01 ? 4 : 6)}`;
+/** Dollars: 4 decimals from a cent up, 6 below (LLM calls cost fractions of one) unless `digits` says. */
+const usd = (n: number | null, digits = n !== null && n >= 0.01 ? 4 : 6) => (n === null ? 'n/a' : `$${n.toFixed(digits)}`);
 
 /** One train's trace as a waterfall: a row per span (tree order, indented), a bar on the train's time axis, and the LLM model, tokens and cost on the spans that made a call. */
 export function tracePage(d: TraceData): string {
   const w = d.waterfall;
   const total = Math.max(w.totalMs, 1);
-  const tiles = [
+  const figures: [string, unknown][] = [
     ['spans', String(w.rows.length)],
     ['duration', formatMs(w.totalMs)],
     ['LLM calls', String(w.llmCalls)],
@@ -250,7 +251,7 @@ export function tracePage(d: TraceData): string {
   });
   const body = `<h1>Trace of ${esc(d.trainId)}</h1>
 <p>trace <code id="trace-id">${esc(w.traceId)}</code> · from ${esc(d.source)} · <a href="/trains/${encodeURIComponent(d.trainId)}">the train</a></p>
-<div id="trace-tiles">${tiles.map(([l, v]) => `<div class="tile"><div class="v">${esc(v)}</div><div class="l">${esc(l)}</div></div>`).join('')}</div>
+${tiles('trace-tiles', figures)}
 ${table(['span', 'service', 'timeline', 'took', 'LLM'], rows, 'id="waterfall"')}
 <style>td.num{white-space:nowrap}.bar-track{width:360px;background:#eef0f4;height:10px}.bar{height:10px;background:#1f5fbf}.bar.llm{background:#93670b}.bar.err{background:#b42318}</style>`;
   return page(`Trace ${d.trainId}`, body);
@@ -264,23 +265,24 @@ export interface CostPageData {
 /** LLM spend from the gateway's ledger ($/PR and $/train, and where it went: stage, model, cache outcome, call type), the figures of `maestro cost`. */
 export function costPage(d: CostPageData): string {
   const r = d.report;
-  const usd = (n: number | null) => (n === null ? 'n/a' : `$${n.toFixed(6)}`);
-  const tiles = [
-    ['$ per PR', usd(r.perPrUsd)],
-    ['$ per train', usd(r.perTrainUsd)],
-    ['LLM spend', usd(r.totalUsd)],
+  // One precision on the spend page, so its figures line up.
+  const dollars = (n: number | null) => usd(n, 6);
+  const figures: [string, unknown][] = [
+    ['$ per PR', dollars(r.perPrUsd)],
+    ['$ per train', dollars(r.perTrainUsd)],
+    ['LLM spend', dollars(r.totalUsd)],
     ['calls', String(r.calls)],
     ['cache hit rate', r.cacheHitRate === null ? 'n/a' : `${(100 * r.cacheHitRate).toFixed(1)}%`],
   ];
   const breakdown = (title: string, id: string, lines: CostLine[]) =>
     `<div style="flex:1;min-width:420px"><h3>${esc(title)}</h3>${table(
       [title.replace(/^by /, ''), 'calls', 'tokens in', 'tokens out', 'spend', 'share'],
-      lines.map((l) => [td(l.key), td(l.calls, 'num'), td(l.tokensIn, 'num'), td(l.tokensOut, 'num'), td(usd(l.costUsd), 'num'), td(r.totalUsd > 0 ? `${((100 * l.costUsd) / r.totalUsd).toFixed(1)}%` : '', 'num')]),
+      lines.map((l) => [td(l.key), td(l.calls, 'num'), td(l.tokensIn, 'num'), td(l.tokensOut, 'num'), td(dollars(l.costUsd), 'num'), td(r.totalUsd > 0 ? `${((100 * l.costUsd) / r.totalUsd).toFixed(1)}%` : '', 'num')]),
       `id="${id}"`,
     )}</div>`;
   const body = `<h1>LLM spend</h1>
 <p>${esc(when(new Date(d.period.since).toISOString()))} → ${esc(when(new Date(d.period.until).toISOString()))} · ${r.trains} train${r.trains === 1 ? '' : 's'}, ${r.prs} merged (PR${r.prs === 1 ? '' : 's'}) · from the gateway's ledger, dollars as recorded from the dated price table</p>
-<div id="cost-tiles">${tiles.map(([l, v]) => `<div class="tile"><div class="v">${esc(v)}</div><div class="l">${esc(l)}</div></div>`).join('')}</div>
+${tiles('cost-tiles', figures)}
 <div style="display:flex;flex-wrap:wrap;gap:24px">${breakdown('by stage', 'by-stage', r.byStage)}${breakdown('by model', 'by-model', r.byModel)}${breakdown('by cache outcome', 'by-cache', r.byCache)}${breakdown('by call type', 'by-call-type', r.byCallType)}</div>`;
   return page('LLM spend', body);
 }

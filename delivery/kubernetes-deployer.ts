@@ -11,6 +11,7 @@
  * (docs/kubernetes.md has the Role), a missing HTTPRoute kind names the CRD to install.
  */
 import * as k8s from '@kubernetes/client-node';
+import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
@@ -48,7 +49,7 @@ import { withLock } from '../io/lock';
 import { DeliveryInputError, NotCanaryOwnerError, ServiceBusyError, busy, checkOwner, checkServiceEnv, checkWeight } from './local-deployer';
 
 export interface KubernetesDeployerOptions {
-  /** A kubeconfig file (its current context is used). */
+  /** A kubeconfig file (its current context is used), or IN_CLUSTER: the Pod's service account. */
   kubeconfig: string;
   namespace: string;
   /** Images are `<repository>/<service>:<sha>`, built and pushed by the service's CI. */
@@ -95,6 +96,29 @@ const RBAC_RESOURCE: Record<string, { group: string; resource: string }> = {
   Lease: { group: 'coordination.k8s.io', resource: 'leases' },
 };
 
+/** MAESTRO_K8S_KUBECONFIG=in-cluster: the worker runs in a Pod and talks to its cluster as its service account. */
+export const IN_CLUSTER = 'in-cluster';
+
+/**
+ * A kubeconfig file, or in a Pod the in-cluster configuration: KUBERNETES_SERVICE_HOST/PORT, the service account's
+ * token and CA under /var/run/secrets/kubernetes.io/serviceaccount (TOKEN_FILE_PATH, KUBERNETES_CA_FILE_PATH
+ * elsewhere). The token file is read again as the kubelet rotates it.
+ */
+export function loadKubeConfig(kubeconfig: string, env: NodeJS.ProcessEnv = process.env): k8s.KubeConfig {
+  const config = new k8s.KubeConfig();
+  if (kubeconfig !== IN_CLUSTER) {
+    if (!fs.existsSync(kubeconfig)) throw new DeliveryInputError(`kubeconfig ${kubeconfig} does not exist: start the local cluster (maestro up --k8s), set MAESTRO_K8S_KUBECONFIG, or use '${IN_CLUSTER}' in a Pod`);
+    config.loadFromFile(kubeconfig);
+    return config;
+  }
+  if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT)
+    throw new DeliveryInputError(`MAESTRO_K8S_KUBECONFIG=${IN_CLUSTER} but KUBERNETES_SERVICE_HOST/PORT are not set: this process does not run in a Pod; give a kubeconfig file instead`);
+  const token = env.TOKEN_FILE_PATH ?? '/var/run/secrets/kubernetes.io/serviceaccount/token';
+  if (!fs.existsSync(token)) throw new DeliveryInputError(`MAESTRO_K8S_KUBECONFIG=${IN_CLUSTER} but there is no service account token at ${token}: is automountServiceAccountToken off?`);
+  config.loadFromCluster();
+  return config;
+}
+
 export class KubernetesDeployer implements Deployer {
   private readonly objects: k8s.KubernetesObjectApi;
   private readonly leases: k8s.CoordinationV1Api;
@@ -104,8 +128,7 @@ export class KubernetesDeployer implements Deployer {
   private readonly rolloutTimeoutMs: number;
 
   constructor(private readonly options: KubernetesDeployerOptions) {
-    const config = new k8s.KubeConfig();
-    config.loadFromFile(options.kubeconfig);
+    const config = loadKubeConfig(options.kubeconfig);
     this.objects = k8s.KubernetesObjectApi.makeApiClient(config);
     this.leases = config.makeApiClient(k8s.CoordinationV1Api);
     this.watcher = new k8s.Watch(config);

@@ -42,62 +42,6 @@ export async function ensureGitopsRepo(repo: string): Promise<void> {
   await git(repo, [...MAESTRO_COMMIT_CONFIG, 'commit', '-q', '-m', 'Initialise the GitOps repository']);
 }
 
-export interface ManifestParams {
-  service: string;
-  commit: string;
-  environment: string;
-  image?: string;
-  replicas?: number;
-  port?: number;
-}
-
-/** Kubernetes manifests for one service at one commit: deterministic text, so the same input gives the same digest. */
-export function renderManifests(p: ManifestParams): Record<string, string> {
-  const image = p.image ?? `registry.local/${p.service}:${p.commit.slice(0, 12)}`;
-  const labels = `app.kubernetes.io/name: ${p.service}\n      maestro.dev/environment: ${p.environment}`;
-  return {
-    'deployment.yaml': [
-      'apiVersion: apps/v1',
-      'kind: Deployment',
-      'metadata:',
-      `  name: ${p.service}`,
-      `  namespace: ${p.environment}`,
-      '  annotations:',
-      `    maestro.dev/commit: "${p.commit}"`,
-      'spec:',
-      `  replicas: ${p.replicas ?? (p.environment === 'prod' ? 3 : 1)}`,
-      '  selector:',
-      '    matchLabels:',
-      `      app.kubernetes.io/name: ${p.service}`,
-      '  template:',
-      '    metadata:',
-      '      labels:',
-      `      ${labels}`,
-      '    spec:',
-      '      containers:',
-      `        - name: ${p.service}`,
-      `          image: ${image}`,
-      '          ports:',
-      `            - containerPort: ${p.port ?? 8080}`,
-      '',
-    ].join('\n'),
-    'service.yaml': [
-      'apiVersion: v1',
-      'kind: Service',
-      'metadata:',
-      `  name: ${p.service}`,
-      `  namespace: ${p.environment}`,
-      'spec:',
-      '  selector:',
-      `    app.kubernetes.io/name: ${p.service}`,
-      '  ports:',
-      `    - port: 80`,
-      `      targetPort: ${p.port ?? 8080}`,
-      '',
-    ].join('\n'),
-  };
-}
-
 export const envDir = (repo: string, env: string, service: string) => path.join(repo, 'environments', env, service);
 
 export interface PromoteInput {

@@ -4,6 +4,7 @@ import { EXIT } from '../errors';
 import { openRecord, recordUnreachable } from '../record';
 import { isWorkflowRunning } from '../../io/payload-codec';
 import { gitopsRepo, loadProvenance, publicKeyFile } from './provenance';
+import { SERVICE_NAME, SERVICE_NAME_RULE } from '../../core/change-request';
 
 export const command = defineCommand({
   name: 'verify',
@@ -23,7 +24,7 @@ export const command = defineCommand({
   async run({ values, positionals }, io) {
     if (positionals.length !== 1) throw new UsageError('needs exactly one <service>');
     const service = positionals[0]!;
-    if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(service)) throw new UsageError(`'${service}' is not a service name (lowercase letters, digits and dashes)`);
+    if (!SERVICE_NAME.test(service)) throw new UsageError(`'${service}' is not a service name (${SERVICE_NAME_RULE})`);
     if (values.env !== undefined && !['dev', 'staging', 'prod'].includes(values.env)) throw new UsageError(`--env must be dev, staging or prod; got '${values.env}'`);
 
     const [p, { LocalDeployer }, { verifyService }, { STATE, TSX_CLI }, { tryConnectClient }, { record, databaseUrl, close }] = await Promise.all([

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseChangeRequest } from '../../core/change-request';
-import { renderManifests } from '../../provenance/gitops';
+import { KUBERNETES_DEFAULTS, renderEnvironment } from '../../core/kubernetes-manifests';
 import type { ReleaseInput } from '../../provenance/release';
 import { loadOrCreateSigningKey } from '../../provenance/signing';
 
@@ -15,7 +15,7 @@ export const cr = parseChangeRequest({ id: 'c-prov', title: 't', intent: 'i', re
 export const evalReport = { score: 0.93, passed: true, threshold: 0.85, durationMs: 5, checks: [] };
 export const allow = { outcome: 'allow', notes: ['ok'] };
 export const release = (over: Partial<ReleaseInput> = {}, c = commit): ReleaseInput => ({
-  manifests: renderManifests({ service: 'greeter', commit: c, environment: 'dev' }),
+  manifests: renderEnvironment({ ...KUBERNETES_DEFAULTS, namespace: 'dev', service: 'greeter', sha: c, repo: cr.repo, healthPath: '/healthz', replicas: 1 }),
   changeRequest: cr,
   evalReport,
   policyDecision: allow,

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { readRouteState, versionName } from '../../../core/kubernetes-manifests';
 import { Context } from '@temporalio/activity';
 import { loadOrCreateSigningKey } from '../../../provenance/signing';
 import { verifyRelease } from '../../../provenance/release';
@@ -120,6 +122,10 @@ test('a good change is promoted to 100% after every health gate, with the transi
   expect(new Set(gates.decisions.map((d) => d.weight))).toEqual(new Set([10, 50, 100]));
   expect(gates.decisions.filter((d) => d.verdict === 'red')).toEqual([]);
   expect(gates.plan).toMatch(/^1\. setWeight 10% → gate/);
+  // The environment's files are the Kubernetes objects of the merge commit, the route all on it.
+  const manifests = (file: string) => parseYaml(fs.readFileSync(path.join(promotedBundle, 'manifests', file), 'utf8'));
+  expect(readRouteState(fixture.service, manifests('httproute.yaml'))).toMatchObject({ stable: result.mergeSha, canary: null, weight: 0, healthPath: '/healthz' });
+  expect(manifests('deployment.yaml')).toMatchObject({ kind: 'Deployment', metadata: { name: versionName(fixture.service, result.mergeSha!), namespace: change.environment } });
   const desc = await handle.describe();
   expect(desc.typedSearchAttributes.get({ name: 'MaestroOutcome', type: 'KEYWORD' } as never)).toBe('promoted');
 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { InvalidInputError } from '../../../core/errors';
-import { readRouteState, renderRoute, renderVersion, versionName, type RouteState } from '../../../core/kubernetes-manifests';
+import { parse } from 'yaml';
+import { KUBERNETES_DEFAULTS, readRouteState, renderEnvironment, renderRoute, renderVersion, versionName, type RouteState } from '../../../core/kubernetes-manifests';
 
 const shaArb = fc.stringMatching(/^[0-9a-f]{40}$/);
 const stateArb: fc.Arbitrary<RouteState> = fc
@@ -71,5 +72,31 @@ describe('the objects of a version', () => {
   test('service names Kubernetes cannot take are refused with the rule', () => {
     for (const bad of ['Greeter', 'greeter_v2', '-greeter', 'a'.repeat(51), 'greeter.svc'])
       expect(() => versionName(bad, 'a'.repeat(40))).toThrow(/cannot name Kubernetes objects: use lower-case letters, digits and '-'/);
+  });
+});
+
+describe('the GitOps files of an environment', () => {
+  const input = { ...KUBERNETES_DEFAULTS, namespace: 'staging', service: 'greeter', repo: '/srv/repo', healthPath: '/ready', replicas: 2 };
+
+  test('property: are the objects the deployer applies, the route at 100% on the commit, the same bytes every time', () => {
+    fc.assert(
+      fc.property(shaArb, (sha) => {
+        const files = renderEnvironment({ ...input, sha });
+        expect(Object.keys(files)).toEqual(['deployment.yaml', 'service.yaml', 'httproute.yaml']);
+        const [deployment, service] = renderVersion({ ...input, sha });
+        expect(parse(files['deployment.yaml']!)).toEqual(deployment);
+        expect(parse(files['service.yaml']!)).toEqual(service);
+        const route = parse(files['httproute.yaml']!);
+        expect(readRouteState('greeter', route)).toEqual({ repo: '/srv/repo', healthPath: '/ready', stable: sha, canary: null, owner: null, weight: 0, lastPromotion: null, lastRollback: null });
+        expect(route).toMatchObject({ metadata: { namespace: 'staging' }, spec: { parentRefs: [{ name: 'maestro' }] } });
+        expect(renderEnvironment({ ...input, sha })).toEqual(files);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  test('refuses a service name Kubernetes cannot take, and a short commit', () => {
+    expect(() => renderEnvironment({ ...input, service: 'Greeter_', sha: 'a'.repeat(40) })).toThrow(InvalidInputError);
+    expect(() => renderEnvironment({ ...input, sha: 'abc123' })).toThrow("not a full commit sha: 'abc123'");
   });
 });
