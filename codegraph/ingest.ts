@@ -18,6 +18,7 @@ import { CODEOWNERS_PATHS, ownersOf, parseCodeowners, type CodeownersRule } from
 import { isAncestor } from '../io/git';
 import { BlobPrefetch, commitOf, diffNames, fileHistory, GitBatch, listTree, rangeLog, readBlobs, walkRange, type BlobReader, type FileChange, type History, type RangeLog } from './git-objects';
 import { parseSource, type ParsedSource } from './parse';
+import { TEST_CONFIG_PATHS, testSelection, type TestSelection } from './test-config';
 import { commitProgram, isProgramText, keptTexts, MAX_SEMANTIC_FILES, type CommitProgram } from './semantic';
 
 export const SOURCE_FILE = /\.(?:[cm]?[jt]sx?)$/;
@@ -181,11 +182,11 @@ function exportTableOf(p: Parsed, repoFiles: ReadonlySet<string>): ExportTable {
 }
 
 /** Links one parsed file against the export tables: its fragment, minus churn (filled by the caller). */
-function linkFile(p: Parsed, repoFiles: ReadonlySet<string>, sourceFiles: ReadonlySet<string>, tables: ReadonlyMap<string, ExportTable>, churn: number, isSymbol: (id: string) => boolean = () => false): FileFragment {
+function linkFile(p: Parsed, repoFiles: ReadonlySet<string>, sourceFiles: ReadonlySet<string>, tables: ReadonlyMap<string, ExportTable>, churn: number, isSymbol: (id: string) => boolean, isTest: (path: string) => boolean): FileFragment {
   const file: FileRecord = {
     path: p.path,
     lines: p.lines,
-    isTest: isTestFile(p.path),
+    isTest: isTest(p.path),
     parsed: !!p.source,
     churn,
     exports: JSON.stringify(tables.get(p.path) ?? EMPTY_TABLE),
@@ -372,10 +373,11 @@ async function fullIngest(store: CodeGraphStore, repo: string, sha: string, star
   const extras = new Map<string, Buffer>();
   const semantic = new SemanticRun(options, sources.length);
   const programTexts = semantic.on ? all.filter(isProgramText) : [];
-  const parsed = await readAndParse(repo, sha, sources, ms, [...CODEOWNERS_PATHS.filter((p) => repoFiles.has(p)), ...programTexts], extras, undefined, (blobs) =>
+  const parsed = await readAndParse(repo, sha, sources, ms, [...CODEOWNERS_PATHS.filter((p) => repoFiles.has(p)), ...TEST_CONFIG_PATHS.filter((p) => repoFiles.has(p)), ...programTexts], extras, undefined, (blobs) =>
     semantic.build(repo, sha, sources, [...sources, ...programTexts], blobs),
   );
   const rules = codeownersFrom(extras);
+  const tests = testSelectionFrom(extras);
   t = Date.now();
   const history = await historyRun;
   ms.history += Date.now() - t;
@@ -383,7 +385,7 @@ async function fullIngest(store: CodeGraphStore, repo: string, sha: string, star
   const tables = new Map<string, ExportTable>();
   for (const p of parsed.values()) tables.set(p.path, exportTableOf(p, repoFiles));
   const isSymbol = symbolLookup(parsed, semantic.program);
-  const fragments = sources.map((f) => linkFile(parsed.get(f)!, repoFiles, sourceSet, tables, history.churn.get(f) ?? 0, isSymbol));
+  const fragments = sources.map((f) => linkFile(parsed.get(f)!, repoFiles, sourceSet, tables, history.churn.get(f) ?? 0, isSymbol, tests.isTest));
   ms.parse += Date.now() - t;
   options.onProgress?.({ phase: 'write', files: fragments.length });
   t = Date.now();
@@ -394,7 +396,7 @@ async function fullIngest(store: CodeGraphStore, repo: string, sha: string, star
   // The store is empty now: nothing old to delete (fresh), so the write is pure MERGE.
   await writeFragments(store, fragments, [], { fresh: true }, options.writeBatch);
   await store.replaceOwnership(sources, ownsFor(sources, rules, (f) => history.authors.get(f)), { fresh: true });
-  await store.setMeta({ repo: path.resolve(repo), sha, ingestedAt: new Date().toISOString(), otherPaths: all.filter((f) => !sourceSet.has(f)) });
+  await store.setMeta({ repo: path.resolve(repo), sha, ingestedAt: new Date().toISOString(), otherPaths: all.filter((f) => !sourceSet.has(f)), testConfig: tests.source });
   ms.write += Date.now() - t;
   ms.total = Date.now() - started;
   return {
@@ -407,8 +409,14 @@ async function fullIngest(store: CodeGraphStore, repo: string, sha: string, star
     symbols: fragments.reduce((n, f) => n + f.symbols.length, 0),
     unparsed: [...parsed.values()].filter((p) => p.error).map((p) => ({ path: p.path, error: p.error! })),
     semantic: semantic.report(parsed.values(), isSymbol),
+    testConfig: tests.source,
     ms,
   };
+}
+
+/** The test selection from the config files read alongside the sources. */
+function testSelectionFrom(extras: ReadonlyMap<string, Buffer>): TestSelection {
+  return testSelection(new Map(TEST_CONFIG_PATHS.filter((p) => extras.has(p)).map((p) => [p, extras.get(p)!.toString('utf8')])), isTestFile);
 }
 
 /**
@@ -532,6 +540,8 @@ async function incrementalIngest(store: CodeGraphStore, repo: string, meta: Grap
   const added = changes.filter((c) => c.status === 'A' && isSourceFile(c.path)).map((c) => c.path);
   const changedSet = new Set(changed);
   const codeownersChanged = changes.some((c) => CODEOWNERS_PATHS.includes(c.path));
+  // Which files are tests depends on the runner's config: when it changed, every file may have changed side.
+  if (changes.some((c) => TEST_CONFIG_PATHS.includes(c.path))) return fullIngest(store, repo, sha, started, options);
   options.onProgress?.({ phase: 'parse', files: changed.length });
 
   // The changed files are read (CODEOWNERS rides in the same cat-file batch) and parsed while the
@@ -544,12 +554,13 @@ async function incrementalIngest(store: CodeGraphStore, repo: string, meta: Grap
   const programTexts = !semantic.on ? [] : base ? changes.filter((c) => c.status !== 'D' && isProgramText(c.path)).map((c) => c.path) : [...sourceSet].filter((f) => !changedSet.has(f)).concat(all.filter(isProgramText));
   if (base) for (const c of changes) if (c.status === 'D') base.delete(c.path);
   const [parsed, context] = await Promise.all([
-    readAndParse(repo, sha, changed, ms, [...CODEOWNERS_PATHS.filter((p) => repoFiles.has(p)), ...programTexts], extras, pre.blobs, (blobs) =>
+    readAndParse(repo, sha, changed, ms, [...CODEOWNERS_PATHS.filter((p) => repoFiles.has(p)), ...TEST_CONFIG_PATHS.filter((p) => repoFiles.has(p)), ...programTexts], extras, pre.blobs, (blobs) =>
       semantic.build(repo, sha, [...sourceSet], [...changed, ...programTexts], blobs, base),
     ),
     store.contextOf([...changed, ...deleted]),
   ]);
   const rules = codeownersFrom(extras);
+  const tests = testSelectionFrom(extras);
   const before = context.records;
   // Files whose links the change invalidates: importers of deleted files and of files whose exports changed…
   const tables = new Map<string, ExportTable>();
@@ -586,7 +597,7 @@ async function incrementalIngest(store: CodeGraphStore, repo: string, meta: Grap
   const isSymbol = symbolLookup(parsed, semantic.program);
   const fragments = [...parsed.values()].map((p) => {
     const churn = relink.has(p.path) ? (relinkRecords.get(p.path)?.churn ?? 0) : (before.get(p.path)?.churn ?? 0) + (history.churn.get(p.path) ?? 0);
-    return linkFile(p, repoFiles, sourceSet, tables, churn, isSymbol);
+    return linkFile(p, repoFiles, sourceSet, tables, churn, isSymbol, tests.isTest);
   });
   ms.parse += Date.now() - t;
 
@@ -612,7 +623,7 @@ async function incrementalIngest(store: CodeGraphStore, repo: string, meta: Grap
   }
   t = Date.now();
   // One write (one transaction in Neo4j) unless the fragments need more than one batch.
-  const newMeta: GraphMeta = { repo: path.resolve(repo), sha, ingestedAt: new Date().toISOString(), otherPaths: all.filter((f) => !sourceSet.has(f)) };
+  const newMeta: GraphMeta = { repo: path.resolve(repo), sha, ingestedAt: new Date().toISOString(), otherPaths: all.filter((f) => !sourceSet.has(f)), testConfig: tests.source };
   const batch = options.writeBatch ?? WRITE_BATCH;
   if (fragments.length <= batch) await store.update({ fragments, removedPaths: deleted, ownership, meta: newMeta });
   else {
@@ -632,6 +643,7 @@ async function incrementalIngest(store: CodeGraphStore, repo: string, meta: Grap
     symbols: fragments.reduce((n, f) => n + f.symbols.length, 0),
     unparsed: [...parsed.values()].filter((p) => p.error).map((p) => ({ path: p.path, error: p.error! })),
     semantic: semantic.report(parsed.values(), isSymbol),
+    testConfig: tests.source,
     ms,
   };
 }
