@@ -31,6 +31,7 @@ describe('blastRadius', () => {
       touchedSymbols: ['src/util.ts#half', 'src/util.ts#third', 'src/util.ts#twice'],
       dependentSymbols: ['src/db/store.ts#Store.get', 'src/service.ts#handle', 'src/service.ts#main'],
       testsToRun: ['test/service.test.ts'],
+      testsFrom: 'tests by path (no jest or vitest config)',
       owners: ['alice@example.com', '@core', '@data-team', 'bob@example.com'],
       share: 5 / 7,
     });
