@@ -1,7 +1,8 @@
 /**
- * One source file → its symbols, imports, re-exports and uses, with the TypeScript parser alone
- * (no type checker, no Program): fast enough to read thousands of files per second, and never
- * throws on bad input — a file with syntax errors comes back as `{ ok: false, error }`.
+ * One source file → its symbols, imports, re-exports and uses, with the TypeScript parser: fast enough
+ * to read thousands of files per second, and never throws on bad input — a file with syntax errors
+ * comes back as `{ ok: false, error }`. Given a program's parse of the file and its checker's resolver
+ * (`semantic.ts`), calls through instances are placed as well.
  */
 import { ts } from 'ts-morph';
 import type { SymbolKind } from '../core/codegraph';
