@@ -6,10 +6,12 @@
  * One ts Program over every source file of the commit (allowJs, so JavaScript tests count too), with
  * the compiler options of the commit's own tsconfig.json: its `paths`, `jsx`, `target`, `types`…; the
  * root names are all the tree's source files, not the tsconfig's `include`, because tests a tsconfig
- * leaves out call methods too. Texts come from the commit's blobs; lib files and node_modules from disk
- * (the repository's install, when there is one). Programs are kept per repository: the next commit's
+ * leaves out call methods too. Texts come from the commit's blobs, TypeScript's lib files from its
+ * install; packages are not read (an import of one is `any`): the graph of a commit does not depend on
+ * what happens to be installed, and a test importing vitest does not load @types/node (it cost
+ * superjson's program three quarters of its time). Programs are kept per repository: the next commit's
  * program reuses every unchanged file's parse (`oldProgram`), so an incremental ingest pays for the
- * files it changed plus the type queries it makes.
+ * files it changed plus the type queries it makes; lib files are parsed once per process.
  */
 import path from 'node:path';
 import { ts } from 'ts-morph';
@@ -36,6 +38,8 @@ interface Kept {
 }
 
 const kept = new Map<string, Kept>();
+/** TypeScript's lib files (lib.es2020.d.ts…), parsed once per process: they never change. */
+const libFiles = new Map<string, ts.SourceFile>();
 
 /** A copy of the texts of the program kept for `repo` at commit `sha`; undefined when none is. */
 export function keptTexts(repo: string, sha: string): Map<string, string> | undefined {
@@ -60,16 +64,24 @@ export function commitProgram(repo: string, sha: string, texts: ReadonlyMap<stri
     return r !== '' && !r.startsWith('..') && !path.isAbsolute(r);
   };
   const textOf = (abs: string): string | undefined => (inRepo(abs) ? texts.get(rel(abs)) : undefined);
-  // Only the commit's files and what lies outside the tree (node_modules, the TypeScript lib) exist:
-  // a working-tree file the commit lacks is not read.
-  const onDisk = (abs: string) => !inRepo(abs) || /(^|\/)node_modules\//.test(rel(abs));
   const { options, problem } = compilerOptions(root, texts);
+  // Only the commit's files and TypeScript's lib exist: neither a working-tree file the commit lacks nor a package.
+  const libDir = path.dirname(ts.getDefaultLibFilePath(options));
+  const onDisk = (abs: string) => path.dirname(abs) === libDir;
   const previous = kept.get(root);
   const host = ts.createCompilerHost(options, true);
   const diskSourceFile = host.getSourceFile.bind(host);
   host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
     const text = textOf(fileName);
-    if (text === undefined) return onDisk(fileName) ? diskSourceFile(fileName, languageVersion, onError, shouldCreate) : undefined;
+    if (text === undefined) {
+      if (!onDisk(fileName)) return undefined;
+      let lib = libFiles.get(fileName);
+      if (!lib) {
+        lib = diskSourceFile(fileName, languageVersion, onError, shouldCreate);
+        if (lib) libFiles.set(fileName, lib);
+      }
+      return lib;
+    }
     // An unchanged file keeps its parse: the new program reuses it and the checker's work on it.
     const old = previous?.program.getSourceFile(fileName);
     if (old && old.text === text) return old;
@@ -80,6 +92,7 @@ export function commitProgram(repo: string, sha: string, texts: ReadonlyMap<stri
   const diskRead = host.readFile.bind(host);
   host.readFile = (f) => textOf(f) ?? (onDisk(f) ? diskRead(f) : undefined);
   host.getCurrentDirectory = () => root;
+  host.directoryExists = (dir) => !/(^|[\\/])node_modules([\\/]|$)/.test(dir) && ts.sys.directoryExists(dir);
   const program = ts.createProgram({ rootNames: sources.map((s) => path.join(root, s)), options, host, ...(previous ? { oldProgram: previous.program } : {}) });
   kept.set(root, { sha, program, texts: new Map(texts) });
   const checker = program.getTypeChecker();
