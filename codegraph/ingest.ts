@@ -414,6 +414,26 @@ async function fullIngest(store: CodeGraphStore, repo: string, sha: string, star
   };
 }
 
+/**
+ * Unchanged files whose text names a method the changed files declare now and did not before (`before`:
+ * the previous commit's texts). A name is a cheap test: a file is re-read when it may call the method.
+ */
+function callersOfAddedMethods(changed: readonly string[], parsed: ReadonlyMap<string, Parsed>, before: ReadonlyMap<string, string>): string[] {
+  const added = new Set<string>();
+  for (const f of changed) {
+    const now = parsed.get(f)?.source?.symbols.filter((s) => s.kind === 'method') ?? [];
+    if (now.length === 0) continue;
+    const old = before.get(f);
+    const was = old === undefined ? undefined : parseSource(f, old);
+    const had = new Set(was?.ok ? was.symbols.map((s) => s.name) : []);
+    for (const s of now) if (!had.has(s.name)) added.add(s.name.slice(s.name.lastIndexOf('.') + 1));
+  }
+  if (added.size === 0) return [];
+  const changedSet = new Set(changed);
+  const names = new RegExp(`\\b(?:${[...added].map((n) => n.replace(/[$]/g, '\\$&')).join('|')})\\b`);
+  return [...before].filter(([f, text]) => !changedSet.has(f) && isSourceFile(f) && names.test(text)).map(([f]) => f);
+}
+
 /** The test selection from the config files read alongside the sources. */
 function testSelectionFrom(extras: ReadonlyMap<string, Buffer>): TestSelection {
   return testSelection(new Map(TEST_CONFIG_PATHS.filter((p) => extras.has(p)).map((p) => [p, extras.get(p)!.toString('utf8')])), isTestFile);
@@ -578,6 +598,9 @@ async function incrementalIngest(store: CodeGraphStore, repo: string, meta: Grap
       if (stems.some((stem) => candidatesFor(stem).some((c) => addedSet.has(c)))) relink.add(record.path);
     }
   }
+  // …and files that may call a method a changed file added (a rename adds one): the checker places those
+  // calls only when the caller is read again. The kept program's texts say what the file declared before.
+  if (base) for (const f of callersOfAddedMethods(changed, parsed, base)) relink.add(f);
   for (const f of [...changed, ...deleted]) relink.delete(f);
   for (const f of [...relink]) if (!sourceSet.has(f)) relink.delete(f);
   let relinkRecords = new Map<string, FileRecord>();

@@ -92,7 +92,10 @@ export function commitProgram(repo: string, sha: string, texts: ReadonlyMap<stri
   const diskRead = host.readFile.bind(host);
   host.readFile = (f) => textOf(f) ?? (onDisk(f) ? diskRead(f) : undefined);
   host.getCurrentDirectory = () => root;
-  host.directoryExists = (dir) => !/(^|[\\/])node_modules([\\/]|$)/.test(dir) && ts.sys.directoryExists(dir);
+  // The commit's directories, not the disk's: the working tree may lack them (or hold others).
+  const dirs = new Set<string>([root]);
+  for (const f of texts.keys()) for (let d = path.dirname(path.join(root, f)); d.length > root.length && !dirs.has(d); d = path.dirname(d)) dirs.add(d);
+  host.directoryExists = (dir) => (inRepo(dir) || dir === root ? dirs.has(path.resolve(dir)) : path.resolve(dir) === libDir);
   const program = ts.createProgram({ rootNames: sources.map((s) => path.join(root, s)), options, host, ...(previous ? { oldProgram: previous.program } : {}) });
   kept.set(root, { sha, program, texts: new Map(texts) });
   const checker = program.getTypeChecker();

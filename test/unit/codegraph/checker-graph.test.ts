@@ -64,6 +64,17 @@ describe('calls through instances', () => {
     expect(dependentsOf(index, 'src/store.ts#Store.get').callers).toContain('src/other.ts#more');
     expect(dependentsOf(index, 'src/store.ts#Store.get').callers).toContain('src/service.ts#Service.read');
   });
+
+  it('a method added incrementally gets the calls unchanged files already made to it', async () => {
+    // later.js calls s.size() before Store has it (JavaScript: no compile error stops it).
+    const first = repo.commit({ 'src/later.js': "import { Store } from './store';\nexport function later() { return new Store().size(); }\n" });
+    await ingestRepo(store, repo.dir, first);
+    expect((await store.snapshot()).symbols.map((x) => x.id)).not.toContain('src/store.ts#Store.size');
+    const second = repo.commit({ 'src/store.ts': CLASSES['src/store.ts']!.replace('  put =', '  size(): number { return 0; }\n  put =') });
+    const result = await ingestRepo(store, repo.dir, second);
+    expect(result).toMatchObject({ mode: 'incremental', filesParsed: 2 }); // store.ts and the caller it may now have
+    expect(dependentsOf(new GraphIndex(await store.snapshot()), 'src/store.ts#Store.size').callers).toEqual(['src/later.js#later']);
+  });
 });
 
 describe('imports used only as types', () => {
