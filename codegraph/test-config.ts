@@ -1,7 +1,7 @@
 /**
  * Which files the repository's test runner runs, read from its config without executing it: jest
  * (`jest` in package.json, jest.config.{js,ts,mjs,cjs,json}: testMatch or testRegex, testPathIgnorePatterns,
- * roots) or vitest (vitest.config.*, or vite.config.* with a `test` key: include, exclude, dir). A config
+ * roots, rootDir) or vitest (vitest.config.*, or vite.config.* with a `test` key: include, exclude, dir). A config
  * file must be JSON or a plain object literal (`module.exports = {…}`, `export default {…}`,
  * `export default defineConfig({…})`, or a `const` holding one); keys the selection needs that are not
  * literals (a variable, a spread, a function call) make the config unreadable, and the selection falls back
@@ -76,17 +76,20 @@ const strings = (value: Literal | undefined, key: string, where: string): string
   throw new Unreadable(`${where}: "${key}" is not a literal string list`);
 };
 
-/** `<rootDir>/x` → `x`; jest's paths are absolute, ours are repo-relative. */
-const fromRootDir = (p: string) => p.replace(/^<rootDir>\/?/, '');
-
 function jestSelection(config: Record<string, Literal>, where: string): TestSelection {
+  if (config['projects'] !== undefined) throw new Unreadable(`${where}: "projects" (several jest projects) is not read`);
+  const rootDirValue = config['rootDir'] ?? '.';
+  if (typeof rootDirValue !== 'string') throw new Unreadable(`${where}: "rootDir" is not a literal string`);
+  const rootDir = rootDirValue.replace(/^\.\/?/, '').replace(/\/$/, '');
+  /** `<rootDir>/x` → `x` under rootDir; jest's paths are absolute, ours are repo-relative. */
+  const fromRootDir = (p: string) => p.replace(/^<rootDir>\/?/, rootDir === '' ? '' : `${rootDir}/`).replace(/\/$/, '');
   const testMatch = strings(config['testMatch'], 'testMatch', where);
   const testRegex = strings(config['testRegex'], 'testRegex', where);
   const ignore = strings(config['testPathIgnorePatterns'], 'testPathIgnorePatterns', where) ?? ['/node_modules/'];
-  const roots = (strings(config['roots'], 'roots', where) ?? ['<rootDir>']).map((r) => fromRootDir(r).replace(/\/$/, ''));
+  const roots = (strings(config['roots'], 'roots', where) ?? ['<rootDir>']).map(fromRootDir);
   const regex = (source: string) => {
     try {
-      return new RegExp(source.replace(/<rootDir>/g, ''));
+      return new RegExp(source.replace(/<rootDir>/g, rootDir === '' ? '' : `/${rootDir}`));
     } catch {
       throw new Unreadable(`${where}: "${source}" is not a regular expression`);
     }
@@ -101,6 +104,7 @@ function jestSelection(config: Record<string, Literal>, where: string): TestSele
 }
 
 function vitestSelection(test: Record<string, Literal>, where: string): TestSelection {
+  if (test['workspace'] !== undefined || test['projects'] !== undefined) throw new Unreadable(`${where}: "workspace"/"projects" (several vitest projects) is not read`);
   const include = (strings(test['include'], 'include', where) ?? VITEST_DEFAULT_INCLUDE).map(testGlobMatcher);
   const exclude = (strings(test['exclude'], 'exclude', where) ?? VITEST_DEFAULT_EXCLUDE).map(testGlobMatcher);
   const dir = test['dir'] === undefined ? '' : typeof test['dir'] === 'string' ? test['dir'].replace(/^\.\/?/, '').replace(/\/$/, '') : undefined;

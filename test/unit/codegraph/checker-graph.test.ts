@@ -167,6 +167,14 @@ describe('tests from the repo test config', () => {
     const computed = testSelection(new Map([['jest.config.js', 'module.exports = { testMatch: patterns() };\n']]), isTestFile);
     expect(computed.fallback).toMatch(/"testMatch" is not a literal string list/);
     expect(testSelection(new Map(), isTestFile).source).toBe('tests by path (no jest or vitest config)');
+    const projects = testSelection(new Map([['jest.config.json', '{ "projects": ["a", "b"] }']]), isTestFile);
+    expect(projects.fallback).toMatch(/"projects" \(several jest projects\) is not read/);
+  });
+
+  it('jest rootDir moves <rootDir> and the default roots', () => {
+    const sel = testSelection(new Map([['jest.config.ts', "import type { Config } from 'jest';\nconst config: Config = { rootDir: 'packages/core', testPathIgnorePatterns: ['<rootDir>/fixtures/'] };\nexport default config;\n"]]), isTestFile);
+    expect(sel.source).toBe('jest.config.ts');
+    expect(['packages/core/a.test.ts', 'packages/core/fixtures/b.test.ts', 'other/c.test.ts', 'packages/core/__tests__/d.ts'].map(sel.isTest)).toEqual([true, false, false, true]);
   });
 
   const segment = fc.constantFrom('src', 'lib', '__tests__', 'helpers', 'test', 'node_modules', 'a', 'b.test', 'c');
