@@ -482,9 +482,10 @@ class SemanticRun {
     const texts = new Map(base ?? []);
     for (const f of paths) {
       const b = blobs.get(f);
-      if (b) texts.set(f, b.toString('utf8'));
+      if (b && b.length <= MAX_SOURCE_BYTES) texts.set(f, b.toString('utf8'));
+      else texts.delete(f); // generated or vendored files stay out, as from the parse
     }
-    this.program = commitProgram(repo, sha, texts, sources);
+    this.program = commitProgram(repo, sha, texts, sources.filter((f) => texts.has(f)));
     this.ms += Date.now() - t;
     return this.program;
   }
