@@ -189,6 +189,8 @@ export interface BlastRadius {
   dependentSymbols: string[];
   /** Test files among the affected files: what to run. */
   testsToRun: string[];
+  /** Where the graph's test files came from (the repo's test config, or the path convention and why). */
+  testsFrom?: string;
   /** Owners of the changed and affected files, most involved first. */
   owners: string[];
   share: number;
@@ -218,6 +220,7 @@ export function blastRadius(index: GraphIndex, changedFiles: readonly string[], 
     touchedSymbols,
     dependentSymbols: [...dependentSymbols].filter((s) => !touchedSymbols.includes(s)).sort(byString),
     testsToRun: affectedFiles.map((a) => a.path).filter((p) => index.testFiles.has(p)).concat(changed.filter((c) => index.testFiles.has(c))).sort(byString),
+    ...(index.snapshot.meta?.testConfig ? { testsFrom: index.snapshot.meta.testConfig } : {}),
     owners: rankOwners(index.owns.filter((o) => involved.has(o.file))).map((o) => o.owner),
     share: index.files.size > 0 ? affectedFiles.length / index.files.size : 0,
   };

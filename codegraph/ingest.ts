@@ -18,6 +18,8 @@ import { CODEOWNERS_PATHS, ownersOf, parseCodeowners, type CodeownersRule } from
 import { isAncestor } from '../io/git';
 import { BlobPrefetch, commitOf, diffNames, fileHistory, GitBatch, listTree, rangeLog, readBlobs, walkRange, type BlobReader, type FileChange, type History, type RangeLog } from './git-objects';
 import { parseSource, type ParsedSource } from './parse';
+import { TEST_CONFIG_PATHS, testSelection, type TestSelection } from './test-config';
+import { commitProgram, isProgramText, keptTexts, MAX_SEMANTIC_FILES, type CommitProgram } from './semantic';
 
 export const SOURCE_FILE = /\.(?:[cm]?[jt]sx?)$/;
 /** Bigger files are generated or vendored; parsing them costs much and tells little about coupling. */
@@ -98,6 +100,13 @@ export interface IngestResult {
   filesRemoved: number;
   symbols: number;
   unparsed: UnparsedFile[];
+  /**
+   * The type checker's part: files in its program, calls it placed that the parser alone could not,
+   * and why it did not run or what of the repository's tsconfig it could not use.
+   */
+  semantic: { files: number; resolvedCalls: number; ms: number; skipped?: string; configProblem?: string };
+  /** Where the test files came from: the repo's test config, or the fallback by path and why. */
+  testConfig?: string;
   /** Phases; `clear` (emptying the store before a full ingest) is kept out of `write`. */
   ms: { read: number; parse: number; history: number; clear: number; write: number; total: number };
 }
@@ -108,6 +117,8 @@ export interface IngestOptions {
   onProgress?: (details: Record<string, unknown>) => void;
   /** Files per store write (default WRITE_BATCH). */
   writeBatch?: number;
+  /** Resolve calls through instances with the type checker (default true; false: the parser alone). */
+  semantic?: boolean;
 }
 
 interface Parsed {
@@ -129,6 +140,7 @@ async function readAndParse(
   extra: readonly string[] = [],
   extras?: Map<string, Buffer>,
   reader?: BlobReader,
+  programOf?: (blobs: ReadonlyMap<string, Buffer>) => CommitProgram | undefined,
 ): Promise<Map<string, Parsed>> {
   let t = Date.now();
   const wanted = [...files, ...extra.filter((e) => !files.includes(e))];
@@ -144,13 +156,16 @@ async function readAndParse(
   }
   timing.read += Date.now() - t;
   t = Date.now();
+  const program = programOf?.(blobs);
   const parsed = new Map<string, Parsed>();
   for (const file of files) {
     const blob = blobs.get(file);
     if (!blob) parsed.set(file, { path: file, lines: 0, error: 'unreadable' });
     else if (blob.length > MAX_SOURCE_BYTES) parsed.set(file, { path: file, lines: 0, error: `over ${MAX_SOURCE_BYTES} bytes` });
     else {
-      const result = parseSource(file, blob.toString('utf8'));
+      const text = blob.toString('utf8');
+      const sourceFile = program?.sourceFile(file);
+      const result = parseSource(file, text, sourceFile && sourceFile.text === text ? { sourceFile, resolve: program!.resolver } : undefined);
       parsed.set(file, result.ok ? { path: file, lines: result.lines, source: result } : { path: file, lines: result.lines, error: result.error });
     }
   }
@@ -167,11 +182,11 @@ function exportTableOf(p: Parsed, repoFiles: ReadonlySet<string>): ExportTable {
 }
 
 /** Links one parsed file against the export tables: its fragment, minus churn (filled by the caller). */
-function linkFile(p: Parsed, repoFiles: ReadonlySet<string>, sourceFiles: ReadonlySet<string>, tables: ReadonlyMap<string, ExportTable>, churn: number): FileFragment {
+function linkFile(p: Parsed, repoFiles: ReadonlySet<string>, sourceFiles: ReadonlySet<string>, tables: ReadonlyMap<string, ExportTable>, churn: number, isSymbol: (id: string) => boolean, isTest: (path: string) => boolean): FileFragment {
   const file: FileRecord = {
     path: p.path,
     lines: p.lines,
-    isTest: isTestFile(p.path),
+    isTest: isTest(p.path),
     parsed: !!p.source,
     churn,
     exports: JSON.stringify(tables.get(p.path) ?? EMPTY_TABLE),
@@ -210,6 +225,16 @@ function linkFile(p: Parsed, repoFiles: ReadonlySet<string>, sourceFiles: Readon
   for (const re of src.reexports) importTargets(re.specifier);
   const own = new Set(symbols.map((s) => s.name));
   for (const use of src.uses) {
+    if (use.resolved) {
+      // Placed by the type checker: a method of a repository class the graph holds.
+      for (const m of use.resolved) {
+        const target = `${m.file}#${m.symbol}`;
+        if (!isSymbol(target)) continue;
+        if (m.file !== p.path) add({ type: 'REFERENCES', from: p.path, to: target });
+        if (use.from) add({ type: 'CALLS', from: `${p.path}#${use.from}`, to: target });
+      }
+      continue;
+    }
     let target: string | undefined;
     if (use.name === 'this') target = use.member ? `${p.path}#${use.member}` : undefined;
     else {
@@ -289,7 +314,7 @@ export async function ingestRepo(store: CodeGraphStore, repo: string, rev: strin
     const walked = await walkRange(repo, meta.sha, rev).catch(() => undefined);
     if (walked === 'same') {
       const total = (await storedFiles).length;
-      return { mode: 'incremental', repo, sha: meta.sha, fromSha: meta.sha, totalFiles: total, filesParsed: 0, filesRemoved: 0, symbols: 0, unparsed: [], ms: { read: 0, parse: 0, history: 0, clear: 0, write: 0, total: Date.now() - started } };
+      return { mode: 'incremental', repo, sha: meta.sha, fromSha: meta.sha, totalFiles: total, filesParsed: 0, filesRemoved: 0, symbols: 0, unparsed: [], semantic: { files: 0, resolvedCalls: 0, ms: 0 }, ms: { read: 0, parse: 0, history: 0, clear: 0, write: 0, total: Date.now() - started } };
     }
     const blobs: BlobReader = walked ? GitBatch.for(repo) : new BlobPrefetch(repo);
     const log: RangeLog | undefined = walked ?? (await rangeLog(repo, meta.sha, target).catch(() => undefined));
@@ -311,7 +336,7 @@ export async function ingestRepo(store: CodeGraphStore, repo: string, rev: strin
   if (same) {
     if (meta.sha === sha) {
       const total = (await store.listFiles()).length;
-      return { mode: 'incremental', repo, sha, fromSha: sha, totalFiles: total, filesParsed: 0, filesRemoved: 0, symbols: 0, unparsed: [], ms: { read: 0, parse: 0, history: 0, clear: 0, write: 0, total: Date.now() - started } };
+      return { mode: 'incremental', repo, sha, fromSha: sha, totalFiles: total, filesParsed: 0, filesRemoved: 0, symbols: 0, unparsed: [], semantic: { files: 0, resolvedCalls: 0, ms: 0 }, ms: { read: 0, parse: 0, history: 0, clear: 0, write: 0, total: Date.now() - started } };
     }
     if (ancestor) {
       const pre = startPrefetch(store, repo, meta.sha, sha);
@@ -346,15 +371,21 @@ async function fullIngest(store: CodeGraphStore, repo: string, sha: string, star
   const sourceSet = new Set(sources);
   options.onProgress?.({ phase: 'parse', files: sources.length });
   const extras = new Map<string, Buffer>();
-  const parsed = await readAndParse(repo, sha, sources, ms, CODEOWNERS_PATHS.filter((p) => repoFiles.has(p)), extras);
+  const semantic = new SemanticRun(options, sources.length);
+  const programTexts = semantic.on ? all.filter(isProgramText) : [];
+  const parsed = await readAndParse(repo, sha, sources, ms, [...CODEOWNERS_PATHS.filter((p) => repoFiles.has(p)), ...TEST_CONFIG_PATHS.filter((p) => repoFiles.has(p)), ...programTexts], extras, undefined, (blobs) =>
+    semantic.build(repo, sha, sources, [...sources, ...programTexts], blobs),
+  );
   const rules = codeownersFrom(extras);
+  const tests = testSelectionFrom(extras);
   t = Date.now();
   const history = await historyRun;
   ms.history += Date.now() - t;
   t = Date.now();
   const tables = new Map<string, ExportTable>();
   for (const p of parsed.values()) tables.set(p.path, exportTableOf(p, repoFiles));
-  const fragments = sources.map((f) => linkFile(parsed.get(f)!, repoFiles, sourceSet, tables, history.churn.get(f) ?? 0));
+  const isSymbol = symbolLookup(parsed, semantic.program);
+  const fragments = sources.map((f) => linkFile(parsed.get(f)!, repoFiles, sourceSet, tables, history.churn.get(f) ?? 0, isSymbol, tests.isTest));
   ms.parse += Date.now() - t;
   options.onProgress?.({ phase: 'write', files: fragments.length });
   t = Date.now();
@@ -365,7 +396,7 @@ async function fullIngest(store: CodeGraphStore, repo: string, sha: string, star
   // The store is empty now: nothing old to delete (fresh), so the write is pure MERGE.
   await writeFragments(store, fragments, [], { fresh: true }, options.writeBatch);
   await store.replaceOwnership(sources, ownsFor(sources, rules, (f) => history.authors.get(f)), { fresh: true });
-  await store.setMeta({ repo: path.resolve(repo), sha, ingestedAt: new Date().toISOString(), otherPaths: all.filter((f) => !sourceSet.has(f)) });
+  await store.setMeta({ repo: path.resolve(repo), sha, ingestedAt: new Date().toISOString(), otherPaths: all.filter((f) => !sourceSet.has(f)), testConfig: tests.source });
   ms.write += Date.now() - t;
   ms.total = Date.now() - started;
   return {
@@ -377,8 +408,105 @@ async function fullIngest(store: CodeGraphStore, repo: string, sha: string, star
     filesRemoved: 0,
     symbols: fragments.reduce((n, f) => n + f.symbols.length, 0),
     unparsed: [...parsed.values()].filter((p) => p.error).map((p) => ({ path: p.path, error: p.error! })),
+    semantic: semantic.report(parsed.values(), isSymbol),
+    testConfig: tests.source,
     ms,
   };
+}
+
+/**
+ * Unchanged files whose text names a method the changed files declare now and did not before (`before`:
+ * the previous commit's texts). A name is a cheap test: a file is re-read when it may call the method.
+ */
+function callersOfAddedMethods(changed: readonly string[], parsed: ReadonlyMap<string, Parsed>, before: ReadonlyMap<string, string>): string[] {
+  const added = new Set<string>();
+  for (const f of changed) {
+    const now = parsed.get(f)?.source?.symbols.filter((s) => s.kind === 'method') ?? [];
+    if (now.length === 0) continue;
+    const old = before.get(f);
+    const was = old === undefined ? undefined : parseSource(f, old);
+    const had = new Set(was?.ok ? was.symbols.map((s) => s.name) : []);
+    for (const s of now) if (!had.has(s.name)) added.add(s.name.slice(s.name.lastIndexOf('.') + 1));
+  }
+  if (added.size === 0) return [];
+  const changedSet = new Set(changed);
+  const names = new RegExp(`\\b(?:${[...added].map((n) => n.replace(/[$]/g, '\\$&')).join('|')})\\b`);
+  return [...before].filter(([f, text]) => !changedSet.has(f) && isSourceFile(f) && names.test(text)).map(([f]) => f);
+}
+
+/** The test selection from the config files read alongside the sources. */
+function testSelectionFrom(extras: ReadonlyMap<string, Buffer>): TestSelection {
+  return testSelection(new Map(TEST_CONFIG_PATHS.filter((p) => extras.has(p)).map((p) => [p, extras.get(p)!.toString('utf8')])), isTestFile);
+}
+
+/**
+ * Whether a symbol id names a symbol of the graph: the parsed files' symbols, else (an incremental ingest
+ * resolving a call into a file it did not read) the symbols of the program's parse of that file.
+ */
+function symbolLookup(parsed: ReadonlyMap<string, Parsed>, program: CommitProgram | undefined): (id: string) => boolean {
+  const byFile = new Map<string, Set<string>>();
+  return (id) => {
+    const at = id.lastIndexOf('#');
+    const file = id.slice(0, at);
+    let names = byFile.get(file);
+    if (!names) {
+      const p = parsed.get(file);
+      let symbols = p?.source?.symbols;
+      if (!p) {
+        const sourceFile = program?.sourceFile(file);
+        const r = sourceFile ? parseSource(file, sourceFile.text, { sourceFile, resolve: () => [] }) : undefined;
+        symbols = r?.ok ? r.symbols : undefined;
+      }
+      byFile.set(file, (names = new Set((symbols ?? []).map((s) => s.name))));
+    }
+    return names.has(id.slice(at + 1));
+  };
+}
+
+/** The type checker's part of one ingest: whether it runs, its program, its time. */
+class SemanticRun {
+  readonly on: boolean;
+  private readonly skipped: string | undefined;
+  program: CommitProgram | undefined;
+  private ms = 0;
+
+  constructor(options: IngestOptions, sourceFiles: number) {
+    this.skipped = options.semantic === false ? 'turned off' : sourceFiles > MAX_SEMANTIC_FILES ? `over ${MAX_SEMANTIC_FILES} source files` : undefined;
+    this.on = this.skipped === undefined;
+  }
+
+  /** The commit's program over `texts` (the read blobs, else the kept program's texts). */
+  build(repo: string, sha: string, sources: readonly string[], paths: readonly string[], blobs: ReadonlyMap<string, Buffer>, base?: ReadonlyMap<string, string>): CommitProgram | undefined {
+    if (!this.on) return undefined;
+    const t = Date.now();
+    const texts = new Map(base ?? []);
+    for (const f of paths) {
+      const b = blobs.get(f);
+      if (b && b.length <= MAX_SOURCE_BYTES) texts.set(f, b.toString('utf8'));
+      else texts.delete(f); // generated or vendored files stay out, as from the parse
+    }
+    this.program = commitProgram(repo, sha, texts, sources.filter((f) => texts.has(f)));
+    this.ms += Date.now() - t;
+    return this.program;
+  }
+
+  /** Adds the time the checker's queries took (they run during the parse). */
+  report(parsed: Iterable<Parsed>, isSymbol: (id: string) => boolean): IngestResult['semantic'] {
+    let files = 0;
+    let resolvedCalls = 0;
+    for (const p of parsed) {
+      if (!p.source) continue;
+      files++;
+      for (const u of p.source.uses) if (u.resolved?.some((m) => isSymbol(`${m.file}#${m.symbol}`))) resolvedCalls++;
+    }
+    return {
+      files: this.program ? files : 0,
+      resolvedCalls,
+      ms: this.ms,
+      ...(this.skipped ? { skipped: this.skipped } : {}),
+      ...(this.program?.configProblem ? { configProblem: this.program.configProblem } : {}),
+    };
+  }
 }
 
 interface IncrementalPrefetch {
@@ -433,16 +561,27 @@ async function incrementalIngest(store: CodeGraphStore, repo: string, meta: Grap
   const added = changes.filter((c) => c.status === 'A' && isSourceFile(c.path)).map((c) => c.path);
   const changedSet = new Set(changed);
   const codeownersChanged = changes.some((c) => CODEOWNERS_PATHS.includes(c.path));
+  // Which files are tests depends on the runner's config: when it changed, every file may have changed side.
+  if (changes.some((c) => TEST_CONFIG_PATHS.includes(c.path))) return fullIngest(store, repo, sha, started, options);
   options.onProgress?.({ phase: 'parse', files: changed.length });
 
   // The changed files are read (CODEOWNERS rides in the same cat-file batch) and parsed while the
   // store reads, in one query, their records, importers, owners and the files they import.
   const extras = new Map<string, Buffer>();
+  // The checker's program: the kept one's texts with the change applied, else (a new process) every
+  // source text of the commit, read in the same batch as the changed files.
+  const semantic = new SemanticRun(options, sourceSet.size);
+  const base = semantic.on ? keptTexts(repo, fromSha) : undefined;
+  const programTexts = !semantic.on ? [] : base ? changes.filter((c) => c.status !== 'D' && isProgramText(c.path)).map((c) => c.path) : [...sourceSet].filter((f) => !changedSet.has(f)).concat(all.filter(isProgramText));
+  if (base) for (const c of changes) if (c.status === 'D') base.delete(c.path);
   const [parsed, context] = await Promise.all([
-    readAndParse(repo, sha, changed, ms, CODEOWNERS_PATHS.filter((p) => repoFiles.has(p)), extras, pre.blobs),
+    readAndParse(repo, sha, changed, ms, [...CODEOWNERS_PATHS.filter((p) => repoFiles.has(p)), ...TEST_CONFIG_PATHS.filter((p) => repoFiles.has(p)), ...programTexts], extras, pre.blobs, (blobs) =>
+      semantic.build(repo, sha, [...sourceSet], [...changed, ...programTexts], blobs, base),
+    ),
     store.contextOf([...changed, ...deleted]),
   ]);
   const rules = codeownersFrom(extras);
+  const tests = testSelectionFrom(extras);
   const before = context.records;
   // Files whose links the change invalidates: importers of deleted files and of files whose exports changed…
   const tables = new Map<string, ExportTable>();
@@ -460,11 +599,14 @@ async function incrementalIngest(store: CodeGraphStore, repo: string, meta: Grap
       if (stems.some((stem) => candidatesFor(stem).some((c) => addedSet.has(c)))) relink.add(record.path);
     }
   }
+  // …and files that may call a method a changed file added (a rename adds one): the checker places those
+  // calls only when the caller is read again. The kept program's texts say what the file declared before.
+  if (base) for (const f of callersOfAddedMethods(changed, parsed, base)) relink.add(f);
   for (const f of [...changed, ...deleted]) relink.delete(f);
   for (const f of [...relink]) if (!sourceSet.has(f)) relink.delete(f);
   let relinkRecords = new Map<string, FileRecord>();
   if (relink.size > 0) {
-    const [relinked, records] = await Promise.all([readAndParse(repo, sha, [...relink], ms), store.getFiles([...relink])]);
+    const [relinked, records] = await Promise.all([readAndParse(repo, sha, [...relink], ms, [], undefined, undefined, () => semantic.program), store.getFiles([...relink])]);
     relinkRecords = records;
     for (const p of relinked.values()) {
       parsed.set(p.path, p);
@@ -476,9 +618,10 @@ async function incrementalIngest(store: CodeGraphStore, repo: string, meta: Grap
   // What loadTables would read from the store for the changed files' imports is in the context already.
   for (const [p, record] of context.imported) if (!tables.has(p)) tables.set(p, JSON.parse(record.exports) as ExportTable);
   await loadTables(store, parsed.values(), repoFiles, tables);
+  const isSymbol = symbolLookup(parsed, semantic.program);
   const fragments = [...parsed.values()].map((p) => {
     const churn = relink.has(p.path) ? (relinkRecords.get(p.path)?.churn ?? 0) : (before.get(p.path)?.churn ?? 0) + (history.churn.get(p.path) ?? 0);
-    return linkFile(p, repoFiles, sourceSet, tables, churn);
+    return linkFile(p, repoFiles, sourceSet, tables, churn, isSymbol, tests.isTest);
   });
   ms.parse += Date.now() - t;
 
@@ -504,7 +647,7 @@ async function incrementalIngest(store: CodeGraphStore, repo: string, meta: Grap
   }
   t = Date.now();
   // One write (one transaction in Neo4j) unless the fragments need more than one batch.
-  const newMeta: GraphMeta = { repo: path.resolve(repo), sha, ingestedAt: new Date().toISOString(), otherPaths: all.filter((f) => !sourceSet.has(f)) };
+  const newMeta: GraphMeta = { repo: path.resolve(repo), sha, ingestedAt: new Date().toISOString(), otherPaths: all.filter((f) => !sourceSet.has(f)), testConfig: tests.source };
   const batch = options.writeBatch ?? WRITE_BATCH;
   if (fragments.length <= batch) await store.update({ fragments, removedPaths: deleted, ownership, meta: newMeta });
   else {
@@ -523,6 +666,8 @@ async function incrementalIngest(store: CodeGraphStore, repo: string, meta: Grap
     filesRemoved: deleted.length,
     symbols: fragments.reduce((n, f) => n + f.symbols.length, 0),
     unparsed: [...parsed.values()].filter((p) => p.error).map((p) => ({ path: p.path, error: p.error! })),
+    semantic: semantic.report(parsed.values(), isSymbol),
+    testConfig: tests.source,
     ms,
   };
 }

@@ -158,11 +158,12 @@ export class Neo4jGraphStore implements CodeGraphStore {
   }
 
   async getMeta(): Promise<GraphMeta | undefined> {
-    const rows = await this.read('MATCH (m:CodeGraph {graph: $g}) RETURN m.repo AS repo, m.sha AS sha, m.ingestedAt AS ingestedAt, m.otherPaths AS otherPaths');
-    const row = rows[0] as unknown as (GraphMeta & { otherPaths: string[] | null }) | undefined;
+    const rows = await this.read('MATCH (m:CodeGraph {graph: $g}) RETURN m.repo AS repo, m.sha AS sha, m.ingestedAt AS ingestedAt, m.otherPaths AS otherPaths, m.testConfig AS testConfig');
+    const row = rows[0] as unknown as (GraphMeta & { otherPaths: string[] | null; testConfig: string | null }) | undefined;
     if (!row) return undefined;
     const meta: GraphMeta = { repo: row.repo, sha: row.sha, ingestedAt: row.ingestedAt };
     if (row.otherPaths) meta.otherPaths = row.otherPaths;
+    if (row.testConfig) meta.testConfig = row.testConfig;
     return meta;
   }
 
@@ -171,8 +172,8 @@ export class Neo4jGraphStore implements CodeGraphStore {
   }
 
   private metaStatements(meta: GraphMeta): Statement[] {
-    const params = { repo: meta.repo, sha: meta.sha, ingestedAt: meta.ingestedAt, otherPaths: meta.otherPaths ?? null };
-    return [{ query: 'MERGE (m:CodeGraph {graph: $g}) SET m.repo = $repo, m.sha = $sha, m.ingestedAt = $ingestedAt, m.otherPaths = $otherPaths', params }];
+    const params = { repo: meta.repo, sha: meta.sha, ingestedAt: meta.ingestedAt, otherPaths: meta.otherPaths ?? null, testConfig: meta.testConfig ?? null };
+    return [{ query: 'MERGE (m:CodeGraph {graph: $g}) SET m.repo = $repo, m.sha = $sha, m.ingestedAt = $ingestedAt, m.otherPaths = $otherPaths, m.testConfig = $testConfig', params }];
   }
 
   async replaceFiles(fragments: readonly FileFragment[], removedPaths: readonly string[], options: WriteOptions = {}): Promise<void> {

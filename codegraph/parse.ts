@@ -1,7 +1,8 @@
 /**
- * One source file → its symbols, imports, re-exports and uses, with the TypeScript parser alone
- * (no type checker, no Program): fast enough to read thousands of files per second, and never
- * throws on bad input — a file with syntax errors comes back as `{ ok: false, error }`.
+ * One source file → its symbols, imports, re-exports and uses, with the TypeScript parser: fast enough
+ * to read thousands of files per second, and never throws on bad input — a file with syntax errors
+ * comes back as `{ ok: false, error }`. Given a program's parse of the file and its checker's resolver
+ * (`semantic.ts`), calls through instances are placed as well.
  */
 import { ts } from 'ts-morph';
 import type { SymbolKind } from '../core/codegraph';
@@ -23,14 +24,34 @@ export interface ImportBinding {
 export interface ParsedImport {
   specifier: string;
   bindings: ImportBinding[];
-  /** `import type …`, or every named binding marked `type`: nothing of it exists at run time. */
+  /**
+   * Nothing of it exists at run time: `import type …`, every named binding marked `type`, or (TypeScript files)
+   * an `import { X }` whose bindings are used only in type positions, which the compiler elides.
+   */
   typeOnly?: boolean;
+  /** typeOnly was inferred from how the bindings are used, not written (`import type`). */
+  typeOnlyByUse?: boolean;
 }
 
 export interface ParsedReexport {
   specifier: string;
   /** [imported, exported] pairs, or '*' for `export * from`. */
   names: [string, string][] | '*';
+}
+
+/** A method of a class, as the graph names it: `file#Class.method`. */
+export interface ResolvedMember {
+  file: string;
+  symbol: string;
+}
+
+/** Resolves the member a callee `x.m` names (the type checker's answer); [] when it is not a method of a repository class. */
+export type MemberResolver = (callee: ts.PropertyAccessExpression | ts.Identifier) => ResolvedMember[];
+
+/** A program's parse of the file and its checker's resolver: calls through instances are placed too. */
+export interface SemanticContext {
+  sourceFile: ts.SourceFile;
+  resolve: MemberResolver;
 }
 
 export interface ParsedUse {
@@ -41,6 +62,8 @@ export interface ParsedUse {
   /** For `ns.member` / `this.member`. */
   member?: string;
   call: boolean;
+  /** The methods the type checker says `x.m` calls (name is then '#member'). */
+  resolved?: ResolvedMember[];
 }
 
 export interface ParsedSource {
@@ -78,8 +101,8 @@ const isFunctionLike = (node: ts.Node | undefined): boolean =>
   !!node && (ts.isArrowFunction(node) || ts.isFunctionExpression(node));
 
 /** Parses one file; `ok: false` with the first syntax error when it does not parse. */
-export function parseSource(file: string, text: string): ParsedSource | ParseFailure {
-  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, scriptKindFor(file));
+export function parseSource(file: string, text: string, semantic?: SemanticContext): ParsedSource | ParseFailure {
+  const sf = semantic?.sourceFile ?? ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, scriptKindFor(file));
   const lines = sf.getLineStarts().length;
   // parseDiagnostics is internal but has been stable for years; the public route needs a whole Program.
   const diagnostics = (sf as unknown as { parseDiagnostics?: readonly ts.Diagnostic[] }).parseDiagnostics ?? [];
@@ -96,6 +119,7 @@ export function parseSource(file: string, text: string): ParsedSource | ParseFai
   const imports: ParsedImport[] = [];
   const reexports: ParsedReexport[] = [];
   const exportedLocals = new Set<string>();
+  const esImports = new Set<ParsedImport>(); // `import … from` declarations (the kind the compiler may elide)
 
   for (const stmt of sf.statements) {
     const exported = hasModifier(stmt, ts.SyntaxKind.ExportKeyword);
@@ -141,7 +165,9 @@ export function parseSource(file: string, text: string): ParsedSource | ParseFai
       const typeOnly =
         clause !== undefined &&
         (clause.isTypeOnly || (!clause.name && named !== undefined && ts.isNamedImports(named) && named.elements.length > 0 && named.elements.every((el) => el.isTypeOnly)));
-      imports.push({ specifier, bindings, ...(typeOnly ? { typeOnly: true } : {}) });
+      const parsedImport: ParsedImport = { specifier, bindings, ...(typeOnly ? { typeOnly: true } : {}) };
+      imports.push(parsedImport);
+      esImports.add(parsedImport);
     } else if (ts.isImportEqualsDeclaration(stmt) && ts.isExternalModuleReference(stmt.moduleReference)) {
       const specifier = stringLiteral(stmt.moduleReference.expression);
       if (specifier !== undefined) imports.push({ specifier, bindings: [{ local: stmt.name.text, imported: '*' }] });
@@ -189,11 +215,13 @@ export function parseSource(file: string, text: string): ParsedSource | ParseFai
     const classNode = ts.isClassDeclaration(node) ? node : ts.isVariableDeclaration(node) && node.initializer && ts.isClassExpression(node.initializer) ? node.initializer : undefined;
     if (classNode) {
       for (const member of classNode.members) {
-        if (!ts.isMethodDeclaration(member) || !member.name || !(ts.isIdentifier(member.name) || ts.isPrivateIdentifier(member.name))) continue;
+        // A method, or a property holding a function (`produce = (base, recipe) => …`): called alike.
+        const isMethod = ts.isMethodDeclaration(member) || (ts.isPropertyDeclaration(member) && isFunctionLike(member.initializer));
+        if (!isMethod || !member.name || !(ts.isIdentifier(member.name) || ts.isPrivateIdentifier(member.name))) continue;
         if (hasModifier(member, ts.SyntaxKind.PrivateKeyword) || ts.isPrivateIdentifier(member.name)) continue;
         const methodName = `${name}.${member.name.text}`;
         // Overload signatures and their implementation are one symbol (one node in the graph): the implementation's.
-        if (symbolNames.has(methodName) || (!member.body && classNode.members.some((m) => m !== member && ts.isMethodDeclaration(m) && m.body && m.name?.getText(sf) === member.name.getText(sf)))) continue;
+        if (symbolNames.has(methodName) || (ts.isMethodDeclaration(member) && !member.body && classNode.members.some((m) => m !== member && ts.isMethodDeclaration(m) && m.body && m.name?.getText(sf) === member.name.getText(sf)))) continue;
         symbols.push({ name: methodName, kind: 'method', line: lineOf(member.getStart(sf)), endLine: lineOf(member.end) });
         symbolNames.add(methodName);
         bodyOwner.set(member, methodName);
@@ -216,34 +244,73 @@ export function parseSource(file: string, text: string): ParsedSource | ParseFai
     return !!parent && (ts.isCallExpression(parent) || ts.isNewExpression(parent)) && parent.expression === node;
   };
   const enclosingClassSymbol = (from: string | null) => (from && from.includes('.') ? from.slice(0, from.indexOf('.')) : from);
-  const visit = (node: ts.Node, from: string | null): void => {
+  // A call `x.m()` through an instance, a base class or a static: the checker knows which method it is.
+  const resolveCall = (node: ts.PropertyAccessExpression | ts.Identifier, from: string | null) => {
+    if (!semantic || !isCallee(node)) return;
+    const resolved = semantic.resolve(node);
+    if (resolved.length > 0) uses.push({ from, name: '#member', member: ts.isIdentifier(node) ? node.text : node.name.text, call: true, resolved });
+  };
+  // Import bindings used in a value position (anything but types, `implements`, interfaces and type aliases).
+  const valueUsed = new Set<string>();
+  const visit = (node: ts.Node, from: string | null, inType = false): void => {
     const owner = bodyOwner.get(node);
     const current = owner ?? from;
-    if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node) || ts.isImportEqualsDeclaration(node)) return;
+    if (ts.isImportDeclaration(node) || ts.isImportEqualsDeclaration(node)) return;
+    if (ts.isExportDeclaration(node)) {
+      // `export { X }` of an imported X keeps the import (it may be a value); `export type { X }` does not.
+      if (!node.moduleSpecifier && !node.isTypeOnly && node.exportClause && ts.isNamedExports(node.exportClause))
+        for (const el of node.exportClause.elements) if (!el.isTypeOnly) valueUsed.add((el.propertyName ?? el.name).text);
+      return;
+    }
+    if (!inType && isTypePosition(node)) {
+      if (ts.isExpressionWithTypeArguments(node) && isClassExtends(node)) {
+        // `class A extends B<T>`: B is a value (the base class runs), T a type.
+        visit(node.expression, current, false);
+        for (const t of node.typeArguments ?? []) visit(t, current, true);
+        return;
+      }
+      inType = true;
+    }
     if (ts.isPropertyAccessExpression(node) && ts.isIdentifier(node.name)) {
       const target = node.expression;
       if (ts.isIdentifier(target) && importedLocal.get(target.text)?.imported === '*') {
+        if (!inType) valueUsed.add(target.text);
         addUse({ from: current, name: target.text, member: node.name.text, call: isCallee(node) });
         return;
       }
       if (target.kind === ts.SyntaxKind.ThisKeyword) {
         const cls = enclosingClassSymbol(current);
         if (cls && symbolNames.has(`${cls}.${node.name.text}`)) addUse({ from: current, name: 'this', member: `${cls}.${node.name.text}`, call: isCallee(node) });
+        else resolveCall(node, current);
         return;
       }
-      visit(node.expression, current); // the member name itself is not a reference
+      visit(node.expression, current, inType); // the member name itself is not a reference
+      resolveCall(node, current);
       return;
     }
     if (ts.isIdentifier(node)) {
       const parent = node.parent;
       const isDeclarationName =
         parent && (ts.isFunctionDeclaration(parent) || ts.isClassDeclaration(parent) || ts.isVariableDeclaration(parent) || ts.isMethodDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isParameter(parent) || ts.isBindingElement(parent) || ts.isPropertyDeclaration(parent) || ts.isImportSpecifier(parent) || ts.isExportSpecifier(parent)) && (parent as { name?: ts.Node }).name === node;
-      if (!isDeclarationName && (importedLocal.has(node.text) || symbolNames.has(node.text))) addUse({ from: current, name: node.text, call: isCallee(node) });
+      if (!isDeclarationName && (importedLocal.has(node.text) || symbolNames.has(node.text))) {
+        if (!inType) valueUsed.add(node.text);
+        addUse({ from: current, name: node.text, call: isCallee(node) });
+      }
+      // `const { produce } = new Immer(); produce(…)`, or an import of `export const produce = immer.produce`.
+      if (!isDeclarationName && !symbolNames.has(node.text)) resolveCall(node, current);
       return;
     }
-    ts.forEachChild(node, (child) => visit(child, current));
+    ts.forEachChild(node, (child) => visit(child, current, inType));
   };
-  for (const stmt of sf.statements) visit(stmt, null);
+  for (const stmt of sf.statements) visit(stmt, null, false);
+  // TypeScript elides an import none of whose bindings is used as a value: at run time it is not there.
+  // (JavaScript keeps every import; a side-effect import `import './x'` has no bindings and stays.)
+  if (/\.[cm]?tsx?$/.test(file))
+    for (const imp of imports)
+      if (esImports.has(imp) && !imp.typeOnly && imp.bindings.length > 0 && imp.bindings.every((b) => !valueUsed.has(b.local))) {
+        imp.typeOnly = true;
+        imp.typeOnlyByUse = true;
+      }
   // Dynamic import('…') and require() outside top-level declarations still make IMPORTS edges.
   const known = new Set(imports.map((i) => i.specifier));
   const findDynamic = (node: ts.Node): void => {
@@ -265,6 +332,16 @@ export function parseSource(file: string, text: string): ParsedSource | ParseFai
   };
   findDynamic(sf);
   return { ok: true, lines, symbols, exports, imports, reexports, uses };
+}
+
+/** Where a name stands for a type only: type nodes, `implements`, interface and type alias declarations. */
+function isTypePosition(node: ts.Node): boolean {
+  return ts.isTypeNode(node) || ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node);
+}
+
+function isClassExtends(node: ts.ExpressionWithTypeArguments): boolean {
+  const clause = node.parent;
+  return ts.isHeritageClause(clause) && clause.token === ts.SyntaxKind.ExtendsKeyword && (ts.isClassDeclaration(clause.parent) || ts.isClassExpression(clause.parent));
 }
 
 function requireCall(node: ts.Expression | undefined): string | undefined {

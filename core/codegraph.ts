@@ -78,6 +78,8 @@ export interface GraphMeta {
    * without listing the tree again. Absent: the next incremental ingest lists the tree.
    */
   otherPaths?: string[];
+  /** Where the File nodes' isTest came from: the repo's test config, or the path convention and why. */
+  testConfig?: string;
 }
 
 export interface WriteOptions {

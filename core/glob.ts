@@ -21,3 +21,11 @@ export function globMatcher(glob: string, questionMark: 'wildcard' | 'literal', 
   const below = `${g}/**/*`;
   return picomatch(scope === 'below' ? below : [g, below], OPTIONS);
 }
+
+/**
+ * A test runner's glob (jest's `testMatch`, vitest's `include`/`exclude`) over repository paths: the runners
+ * match with micromatch/picomatch and extglobs (`?(x)`, `+(spec|test)` in their defaults), so these do too.
+ */
+export function testGlobMatcher(glob: string): (path: string) => boolean {
+  return picomatch(glob, { dot: true, posix: true });
+}

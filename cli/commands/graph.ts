@@ -157,6 +157,10 @@ export const command = defineCommand({
           out({ ...ingest, graph: counts }, () => [
             ingestSummary(ingest),
             ...ingest.unparsed.map((u) => `  skipped ${u.path}: ${u.error}`),
+            ingest.semantic.skipped
+              ? `  type checker: not run (${ingest.semantic.skipped})`
+              : `  type checker: ${ingest.semantic.resolvedCalls} call${ingest.semantic.resolvedCalls === 1 ? '' : 's'} placed through an instance, in ${ingest.semantic.files} files${ingest.semantic.configProblem ? `; ${ingest.semantic.configProblem} (default options used)` : ''}`,
+            ...(ingest.testConfig ? [`  tests from: ${ingest.testConfig}`] : []),
             `graph: ${counts.files} files, ${counts.symbols} symbols, ${counts.owners} owners; edges: ${Object.entries(edges).map(([k, v]) => `${k} ${v}`).join(', ')}`,
           ]);
           return 0;
@@ -178,6 +182,7 @@ export const command = defineCommand({
             `touched symbols: ${br.touchedSymbols.join(', ') || '(none)'}`,
             `dependent symbols: ${br.dependentSymbols.join(', ') || '(none)'}`,
             `tests to run: ${br.testsToRun.join(', ') || '(none)'}`,
+            ...(br.testsFrom ? [`  (tests from ${br.testsFrom})`] : []),
             `owners: ${br.owners.join(', ') || '(none)'}`,
           ]);
           return 0;

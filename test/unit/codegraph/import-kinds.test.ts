@@ -33,7 +33,7 @@ beforeAll(async () => {
 afterAll(() => repo.remove());
 
 it('parses `import type` and all-`type` named imports as type-only, a mixed import as a value import', () => {
-  const r = parseSource('x.ts', "import type { A } from './a';\nimport { type B, type C } from './b';\nimport { type D, e } from './d';\nimport f from './f';\n");
+  const r = parseSource('x.ts', "import type { A } from './a';\nimport { type B, type C } from './b';\nimport { type D, e } from './d';\nimport f from './f';\nf(e);\n");
   if (!r.ok) throw new Error(r.error);
   expect(r.imports.map((i) => [i.specifier, i.typeOnly ?? false])).toEqual([['./a', true], ['./b', true], ['./d', false], ['./f', false]]);
 });
