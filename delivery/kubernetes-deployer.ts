@@ -525,6 +525,8 @@ export class KubernetesDeployer implements Deployer {
         `the cluster does not serve ${kind} (${rbac.group}): install its CRD${kind === 'HTTPRoute' ? " (Gateway API: 'kubectl apply --server-side -f infra/kubernetes/crds/' here, or the Gateway API standard-install.yaml on a real cluster)" : ''}`,
         { kind, group: rbac.group },
       );
+    // The verb the server checked wins: an apply that creates its object needs 'create', not the 'patch' it was sent as.
+    if (statusCode === 403) verb = /cannot (\w+) resource "/.exec(serverMessage)?.[1] ?? verb;
     if (statusCode === 403)
       return new KubernetesForbiddenError(
         `the Kubernetes API refused to ${verb} ${rbac.resource} in namespace ${this.namespace}: grant the deployer's identity a Role with verb '${verb}' on apiGroup '${rbac.group}' resource '${rbac.resource}' (the Role Maestro needs is in docs/kubernetes.md)${serverMessage ? ` — the server said: ${serverMessage}` : ''}`,

@@ -12,7 +12,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KubernetesDeployer, KubernetesForbiddenError, KubernetesKindMissingError } from '../../../delivery/kubernetes-deployer';
+import { parseAllDocuments } from 'yaml';
+import { IN_CLUSTER, KubernetesDeployer, KubernetesForbiddenError, KubernetesKindMissingError, loadKubeConfig } from '../../../delivery/kubernetes-deployer';
 import { ServiceBusyError, NotCanaryOwnerError } from '../../../delivery/local-deployer';
 import { installCrds } from '../../../infra/kubernetes/crds';
 import { KubeletStandIn, createNamespace, kubeConfig, startTestCluster } from '../../helpers/kubernetes';
@@ -176,6 +177,48 @@ test('a refusal by RBAC names the verb and resource to grant', async () => {
   expect((refusal as Error).message).toMatch(new RegExp(`refused to patch deployments in namespace ${ns}: grant .* verb 'patch' on apiGroup 'apps' resource 'deployments'`));
   expect((refusal as KubernetesForbiddenError).details).toEqual({ verb: 'patch', group: 'apps', resource: 'deployments', namespace: ns });
 }, 60_000);
+
+test('in a Pod: the in-cluster configuration and exactly the RBAC docs/kubernetes.md gives carry a whole rollout', async () => {
+  const ns = await newNamespace();
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  const rbac = config.makeApiClient(k8s.RbacAuthorizationV1Api);
+  // The Role and RoleBinding as the documentation prints them, moved into this test's namespace.
+  const block = /## The RBAC a real cluster needs[\s\S]*?```yaml\n([\s\S]*?)```/.exec(fs.readFileSync(path.join(__dirname, '../../../docs/kubernetes.md'), 'utf8'))![1]!;
+  const [role, binding] = parseAllDocuments(block).map((d) => d.toJS() as k8s.V1Role & k8s.V1RoleBinding);
+  await core.createNamespacedServiceAccount(ns, { metadata: { name: 'maestro-worker' } });
+  await rbac.createNamespacedRole(ns, { ...role!, metadata: { ...role!.metadata, namespace: ns } });
+  await rbac.createNamespacedRoleBinding(ns, { ...binding!, metadata: { ...binding!.metadata, namespace: ns }, subjects: binding!.subjects!.map((s) => ({ ...s, namespace: ns })) });
+  // What the kubelet mounts into the worker's Pod: its service account's token and the cluster's CA.
+  const { body } = await core.createNamespacedServiceAccountToken('maestro-worker', ns, { spec: { audiences: [], expirationSeconds: 600 } });
+  const mounted = fs.mkdtempSync(path.join(env.options.dir, 'serviceaccount-'));
+  const cluster = JSON.parse(fs.readFileSync(env.cluster.kubeconfig, 'utf8')) as { clusters: { cluster: { server: string; 'certificate-authority-data': string } }[] };
+  fs.writeFileSync(path.join(mounted, 'token'), body.status!.token);
+  fs.writeFileSync(path.join(mounted, 'ca.crt'), Buffer.from(cluster.clusters[0]!.cluster['certificate-authority-data'], 'base64'));
+  const server = new URL(cluster.clusters[0]!.cluster.server);
+  const pod = { KUBERNETES_SERVICE_HOST: server.hostname, KUBERNETES_SERVICE_PORT: server.port, TOKEN_FILE_PATH: path.join(mounted, 'token'), KUBERNETES_CA_FILE_PATH: path.join(mounted, 'ca.crt') };
+  const saved = Object.fromEntries(Object.keys(pod).map((k) => [k, process.env[k]]));
+  expect(() => loadKubeConfig(IN_CLUSTER, {})).toThrow(/KUBERNETES_SERVICE_HOST\/PORT are not set: this process does not run in a Pod/);
+  Object.assign(process.env, pod);
+  const kubelet = new KubeletStandIn(config, ns);
+  try {
+    const deployer = deployerFor(ns, { kubeconfig: IN_CLUSTER });
+    await deployer.ensureStable({ service: 'greeter', repo: '/repo', sha: A, descriptor });
+    await deployer.acquireLease({ service: 'greeter', owner: 'pod-train' });
+    await deployer.deployCanary({ service: 'greeter', owner: 'pod-train', repo: '/repo', baseSha: A, sha: B, descriptor });
+    await deployer.setWeight({ service: 'greeter', owner: 'pod-train', weight: 50 });
+    expect((await readRoute(ns, 'greeter')).backends).toEqual([`greeter-${A.slice(0, 12)}=50`, `greeter-${B.slice(0, 12)}=50`]);
+    await deployer.promote({ service: 'greeter', owner: 'pod-train' });
+    expect((await deployer.releaseLease({ service: 'greeter', owner: 'pod-train' })).released).toBe(true);
+    expect((await readRoute(ns, 'greeter')).backends).toEqual([`greeter-${B.slice(0, 12)}=100`]);
+    // The identity really is the service account: it may not touch another namespace.
+    const elsewhere = await deployerFor('default', { kubeconfig: IN_CLUSTER }).ensureStable({ service: 'greeter', repo: '/repo', sha: A, descriptor }).catch((err: unknown) => err);
+    expect(elsewhere).toBeInstanceOf(KubernetesForbiddenError);
+  } finally {
+    await kubelet.stop();
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+}, 120_000);
 
 // Last: it takes the HTTPRoute CRD away from the cluster (and puts it back).
 test('a cluster without the HTTPRoute CRD is reported with what to install', async () => {
