@@ -19,7 +19,7 @@ import path from 'node:path';
 import { defaultDegradationOptions } from '../core/anomalies';
 import { parseChangeRequest, type ChangeRequest } from '../core/change-request';
 import type { RolloutPlanInput } from '../core/rollout-plan';
-import { DEMO_PLAN, DEMO_SERVICE, loadExampleChange } from '../examples/demo-repo';
+import { DEMO_PLAN, DEMO_SERVICE, loadExampleChange, type ExampleChangeName } from '../examples/demo-repo';
 import { git } from '../io/git';
 import type { TrainResult } from '../workflows/messages';
 import { connectClient, workflowUiLink } from './client';
@@ -42,7 +42,7 @@ export const BASELINE_NAMES = [
   'Chloë Grace',
 ] as const;
 
-export const REGRESSION_CHANGE = 'loosened-validation-change';
+export const REGRESSION_CHANGE: ExampleChangeName = 'loosened-validation-change';
 
 /**
  * Two steps instead of the demo's three: the rollouts here only have to be real, what is measured is the

@@ -128,7 +128,7 @@ ${formatExplanation(explainTrain(d))}
 - \`eval-report.json\`: every eval result with its checks
 - \`gate.json\`: the rollout's figures and timeline
 - \`explain.txt\`: the explanation above
-${withHistory ? '- `history.json`: the workflow history (Temporal JSON export; payloads encrypted with the worker\'s keys)\n' : '- no workflow history: Temporal was not reachable when this was filed\n'}
+${scenarioTable ? '- `eval-scenarios.md`: every eval scenario of the latest train with its score and checks (the harness\'s Eval Score tile)\n' : ''}${withHistory ? '- `history.json`: the workflow history (Temporal JSON export; payloads encrypted with the worker\'s keys)\n' : '- no workflow history: Temporal was not reachable when this was filed\n'}
 ## Reproduce locally
 \`\`\`
 bin/maestro explain ${t.id}
