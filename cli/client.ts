@@ -6,9 +6,10 @@ import { otlpEndpointFromEnv, startTracing } from '../io/tracing';
 import { codecKeysEnvSchema, connectTemporalClient, EncryptionCodec, loadKeyRing, type CodecSettings } from '../io/payload-codec';
 import { CliError, EXIT } from './errors';
 
-export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS || '127.0.0.1:7233';
+// Without TEMPORAL_ADDRESS: the dev server `maestro up` starts (MAESTRO_TEMPORAL_PORT, infra/temporal/dev-server.ts).
+export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS || `127.0.0.1:${process.env.MAESTRO_TEMPORAL_PORT || 7233}`;
 export const TEMPORAL_NAMESPACE = process.env.TEMPORAL_NAMESPACE || 'default';
-export const WEB_UI = process.env.MAESTRO_WEB_UI || 'http://127.0.0.1:8233';
+export const WEB_UI = process.env.MAESTRO_WEB_UI || `http://127.0.0.1:${process.env.MAESTRO_TEMPORAL_UI_PORT || 8233}`;
 
 /** Where the worker's payload codec keys are (same variables as workers/config.ts). */
 export function codecSettings(env: NodeJS.ProcessEnv = process.env): CodecSettings {

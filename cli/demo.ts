@@ -23,8 +23,19 @@ const SCRIPT: { change: ExampleChangeName; expect: TrainResult['outcome'] }[] = 
 ];
 const DEMO_PEOPLE = ['Ada Lovelace', 'Grace Hopper', 'Katherine Johnson', 'Margaret Hamilton'];
 
-/** Everything `maestro up` starts, then three trains of examples/ with their timeline and figures. */
-export async function runDemo(print: (line: string) => void): Promise<number> {
+/** The demo's greeter, serving its first commit under synthetic traffic: what every demo's trains release onto. */
+export interface DemoStable {
+  runId: string;
+  repo: string;
+  baseSha: string;
+  deployer: LocalDeployer;
+  /** The greeter's own database (one per demo run). */
+  greeterUrl: string;
+  proxyUrl: string;
+}
+
+/** Starts what `maestro up` starts, makes a fresh greeter repository and database, and serves it under traffic. */
+export async function startDemoStable(print: (line: string) => void, trafficMs = 15 * 60_000): Promise<DemoStable> {
   await up(print);
   const runId = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
   const { repo, baseSha } = await createDemoRepo(path.join(STATE.demo, runId, 'greeter'));
@@ -42,8 +53,14 @@ export async function runDemo(print: (line: string) => void): Promise<number> {
   const { proxyUrl } = await deployer.ensureStable({ service: DEMO_SERVICE, repo, sha: baseSha, descriptor, env: { [GREETER_DATABASE_ENV]: greeterUrl } });
   for (const name of DEMO_PEOPLE) await fetch(`${proxyUrl}/people?name=${encodeURIComponent(name)}`, { method: 'POST' });
   const peoplePaths = DEMO_PEOPLE.map((_, i) => `/people/${i + 1}`);
-  await deployer.startTraffic({ service: DEMO_SERVICE, rps: DEMO_TRAFFIC_RPS, durationMs: 15 * 60_000, paths: ['/greet?name=Ada', '/greet?name=Grace', '/greet', '/healthz', ...peoplePaths] });
+  await deployer.startTraffic({ service: DEMO_SERVICE, rps: DEMO_TRAFFIC_RPS, durationMs: trafficMs, paths: ['/greet?name=Ada', '/greet?name=Grace', '/greet', '/healthz', ...peoplePaths] });
   print(`stable ${baseSha.slice(0, 12)} serving at ${proxyUrl} with its table in ${redactUrl(greeterUrl)}; synthetic traffic ${DEMO_TRAFFIC_RPS} req/s`);
+  return { runId, repo, baseSha, deployer, greeterUrl, proxyUrl };
+}
+
+/** Everything `maestro up` starts, then the trains of SCRIPT with their timeline and figures. */
+export async function runDemo(print: (line: string) => void): Promise<number> {
+  const { runId, repo, deployer, greeterUrl } = await startDemoStable(print);
 
   const client = await connectClient();
   const rows: string[] = [];

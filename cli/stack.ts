@@ -55,7 +55,9 @@ async function ensureRunning(p: StackProcess, print: (line: string) => void): Pr
   fs.mkdirSync(RUN_DIR, { recursive: true });
   const logStart = fs.existsSync(p.log) ? fs.statSync(p.log).size : 0;
   const log = fs.openSync(p.log, 'a');
-  const child = spawn(process.execPath, [TSX_CLI, ...p.args], { detached: true, stdio: ['ignore', log, log], env: process.env });
+  // The worker polls the dev server `up` started (its port may be MAESTRO_TEMPORAL_PORT), unless TEMPORAL_ADDRESS names another.
+  const env = { TEMPORAL_ADDRESS: `127.0.0.1:${defaultDevServer.port}`, ...process.env };
+  const child = spawn(process.execPath, [TSX_CLI, ...p.args], { detached: true, stdio: ['ignore', log, log], env });
   child.unref();
   fs.closeSync(log);
   fs.writeFileSync(p.pidFile, String(child.pid));

@@ -13,7 +13,7 @@ export const EXAMPLE_CHANGES_DIR = path.join(__dirname, 'changes');
 /** The example change files carry this in `repo`; loadExampleChange replaces it. */
 export const REPO_PLACEHOLDER = '/REPLACED_AT_DEMO_TIME';
 
-export type ExampleChangeName = 'good-change' | 'bad-change' | 'failing-tests-change' | 'weak-tests-change' | 'strengthened-tests-change' | 'split-name-change';
+export type ExampleChangeName = 'good-change' | 'bad-change' | 'failing-tests-change' | 'weak-tests-change' | 'strengthened-tests-change' | 'split-name-change' | 'loosened-validation-change';
 
 // The demo commit is a person's (the example changes' author), not Maestro's; local -c flags so the
 // demo works on machines without a global git identity and does not change it.

@@ -20,6 +20,11 @@ export interface FileIssuesDeps {
   history?: (workflowId: string) => Promise<string | undefined>;
   /** Also file on GitHub Issues (outliers/github-issues.ts); the folder stays the local copy. */
   github?: GitHubIssueSink;
+  /**
+   * The eval harness's artifacts (`<state>/artifacts/evals`, one folder per change id): the record keeps the
+   * gate's checks only, the harness's `eval-score.md` has every scenario's score, so the bundle says which one fell.
+   */
+  evalArtifacts?: string;
 }
 
 export interface FiledIssue {
@@ -73,9 +78,11 @@ async function fileOne(deps: FileIssuesDeps, anomaly: Anomaly): Promise<FiledIss
   write('explain.txt', `${formatExplanation(explainTrain(dossier))}\n`);
   const history = await deps.history?.(reproduce).catch(() => undefined);
   if (history) write('history.json', history);
+  const scenarioTable = deps.evalArtifacts ? readIfExists(path.join(deps.evalArtifacts, dossier.train.changeId, 'eval-score.md')) : undefined;
+  if (scenarioTable) write('eval-scenarios.md', scenarioTable);
 
   const state: IssueState = { key: anomaly.key, title: anomaly.title, firstSeen: previous?.firstSeen ?? new Date().toISOString(), trainIds };
-  const markdown = issueMarkdown(anomaly, state, dossier, Boolean(history));
+  const markdown = issueMarkdown(anomaly, state, dossier, Boolean(history), scenarioTable);
   fs.writeFileSync(file, markdown);
   const github = await toGitHub(markdown);
   // Written last: an interrupted filing is done again on the next run.
@@ -90,7 +97,14 @@ async function fileOne(deps: FileIssuesDeps, anomaly: Anomaly): Promise<FiledIss
   return { key: anomaly.key, file, status, title: anomaly.title, ...github };
 }
 
-function issueMarkdown(anomaly: Anomaly, state: IssueState, d: TrainDossier, withHistory: boolean): string {
+function readIfExists(file: string): string | undefined {
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+}
+
+/** The harness's tile starts with its own `###` title; under the issue's `##` heading it is demoted one level. */
+const demoted = (markdown: string) => markdown.replace(/^### /m, '#### ');
+
+function issueMarkdown(anomaly: Anomaly, state: IssueState, d: TrainDossier, withHistory: boolean, scenarioTable?: string): string {
   const t = d.train;
   const cr = `bundle/change-request.json`;
   return `# ${anomaly.title}
@@ -103,7 +117,7 @@ function issueMarkdown(anomaly: Anomaly, state: IssueState, d: TrainDossier, wit
 ## Evidence
 ${anomaly.evidence.map((e) => `- ${e.replace(/\n/g, '\n  ')}`).join('\n')}
 
-## Why the latest train ended as it did
+${scenarioTable ? `## Eval scenarios of the latest train (${t.id})\n${demoted(scenarioTable).trim()}\n\n` : ''}## Why the latest train ended as it did
 \`\`\`
 ${formatExplanation(explainTrain(d))}
 \`\`\`
@@ -114,7 +128,7 @@ ${formatExplanation(explainTrain(d))}
 - \`eval-report.json\`: every eval result with its checks
 - \`gate.json\`: the rollout's figures and timeline
 - \`explain.txt\`: the explanation above
-${withHistory ? '- `history.json`: the workflow history (Temporal JSON export; payloads encrypted with the worker\'s keys)\n' : '- no workflow history: Temporal was not reachable when this was filed\n'}
+${scenarioTable ? '- `eval-scenarios.md`: every eval scenario of the latest train with its score and checks (the harness\'s Eval Score tile)\n' : ''}${withHistory ? '- `history.json`: the workflow history (Temporal JSON export; payloads encrypted with the worker\'s keys)\n' : '- no workflow history: Temporal was not reachable when this was filed\n'}
 ## Reproduce locally
 \`\`\`
 bin/maestro explain ${t.id}

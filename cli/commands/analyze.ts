@@ -29,13 +29,15 @@ export const command = defineCommand({
       import('../client'),
       import('@temporalio/common/lib/proto-utils'),
     ]);
-    const dir = values.dir ?? statePaths(codecSettings().stateDir).issues;
+    const state = statePaths(codecSettings().stateDir);
+    const dir = values.dir ?? state.issues;
     const [{ record, databaseUrl, close }, client] = await Promise.all([openRecord(), tryConnectClient()]);
     try {
       const filed = await fileIssues(
         {
           record,
           dir,
+          evalArtifacts: state.evalArtifacts,
           ...(github ? { github } : {}),
           ...(client ? { history: async (id: string) => historyToJSON(await client.workflow.getHandle(id).fetchHistory()) } : {}),
         },

@@ -2,6 +2,7 @@
  * The built-in rules. Each is made from its validated config (core/policy-rules/config.ts) and the
  * roles of the policy; each returns null or a CompleteDenial (reason, evidence and fix all present).
  */
+import type { EvalScenarioResult } from '../stages';
 import type { TestChangeKind } from '../test-changes';
 import type { RuleConfigOf, RuleId } from './config';
 import { addedLines } from '../diff';
@@ -38,27 +39,39 @@ export const evalScoreBelowThreshold: Factory<'eval-score-below-threshold'> = (c
     const belowThreshold = evals.score < threshold;
     if (evals.passed && !belowThreshold) return null;
     const failing = evals.checks.filter((c) => !c.passed);
-    // With no failing check the aggregate is low because of weak passes: point at the weakest ones.
-    const culprits = failing.length > 0 ? failing : [...evals.checks].sort((a, b) => a.score - b.score).slice(0, 3);
+    // The registry scenarios the change selected (evals/gate.ts) count for half the score: a failed one is the
+    // cause when the gate's own checks all pass, and naming only those checks would send the author the wrong way.
+    const failedScenarios = (evals.scenarios ?? []).filter((sc) => !sc.passed && !sc.skipped && !sc.selectedBy.includes('gate'));
+    const scenarioWords = (sc: EvalScenarioResult) => `${sc.id} (${fmt(sc.score)}${sc.checks.some((c) => !c.passed) ? `: ${list(sc.checks.filter((c) => !c.passed).map((c) => c.check))} failed` : ''})`;
+    const scenariosPart = failedScenarios.length > 0 ? `failing scenarios: ${list(failedScenarios.map(scenarioWords))}` : '';
+    // With no failing check or scenario the aggregate is low because of weak passes: point at the weakest checks.
+    const culprits = failing.length > 0 || failedScenarios.length > 0 ? failing : [...evals.checks].sort((a, b) => a.score - b.score).slice(0, 3);
     const what = belowThreshold
       ? `eval score ${fmt(evals.score)} is below the threshold ${fmt(threshold)}`
       : `the eval harness reported a failure (score ${fmt(evals.score)}, threshold ${fmt(threshold)})`;
     const reason =
       failing.length > 0
-        ? `${what}; failing checks: ${list(failing.map((c) => c.check))}`
-        : culprits.length > 0
-          ? `${what}; no check failed outright, the lowest scores are: ${list(culprits.map((c) => `${c.check} (${fmt(c.score)})`))}`
-          : `${what}; the report lists no checks`;
-    const checks =
+        ? `${what}; failing checks: ${list(failing.map((c) => c.check))}${scenariosPart ? `; ${scenariosPart}` : ''}`
+        : scenariosPart
+          ? `${what}; the gate's checks pass, ${scenariosPart}`
+          : culprits.length > 0
+            ? `${what}; no check failed outright, the lowest scores are: ${list(culprits.map((c) => `${c.check} (${fmt(c.score)})`))}`
+            : `${what}; the report lists no checks`;
+    const gateChecks =
       evals.checks.length > 0
         ? evals.checks.map((c) => `${c.passed ? 'pass' : 'FAIL'} ${c.check} score=${fmt(c.score)}: ${c.explanation || '(no explanation)'}`).join('\n')
         : `score=${fmt(evals.score)} threshold=${fmt(threshold)} passed=${evals.passed} checks=[]`;
+    const scenarioChecks = failedScenarios.flatMap((sc) =>
+      sc.checks.map((c) => `${c.passed ? 'pass' : 'FAIL'} ${sc.id} / ${c.check} score=${fmt(c.score)}: ${c.explanation || '(no explanation)'}`),
+    );
+    const checks = [gateChecks, ...scenarioChecks].join('\n');
     // A failing property's shrunk counterexample and replay command are the fastest way to the fault.
     const properties = evals.failingProperties;
     const evidence = properties ? `${checks}\n${properties.count} failing propert${properties.count === 1 ? 'y' : 'ies'}:\n${properties.repros.map(describeRepro).join('\n')}` : checks;
+    const toPass = [...culprits.map((c) => c.check), ...failedScenarios.map((sc) => `scenario ${sc.id}`)];
     const fix =
-      culprits.length > 0
-        ? `Make ${list(culprits.map((c) => c.check))} pass (see each check's explanation in the evidence${properties ? '; replay each failing property with its command' : ''}), push a new candidate and re-run the train.`
+      toPass.length > 0
+        ? `Make ${list(toPass)} pass (see each check's explanation in the evidence${properties ? '; replay each failing property with its command' : ''}), push a new candidate and re-run the train.`
         : 'Add eval scenarios for this service so the harness has checks to run, then re-run the train.';
     return deny('eval-score-below-threshold', { reason, evidence, fix });
   },

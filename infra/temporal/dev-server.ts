@@ -19,11 +19,12 @@ export interface DevServerOptions {
   codecEndpoint?: string;
 }
 
-export const DEFAULT_CODEC_PORT = 8234;
+/** Ports of `maestro up`: 7233, 8233 and 8234 unless these variables say otherwise (a second stack beside the first). */
+export const DEFAULT_CODEC_PORT = Number(process.env.MAESTRO_CODEC_PORT || 8234);
 
 export const defaultDevServer: DevServerOptions = {
-  port: 7233,
-  uiPort: 8233,
+  port: Number(process.env.MAESTRO_TEMPORAL_PORT || 7233),
+  uiPort: Number(process.env.MAESTRO_TEMPORAL_UI_PORT || 8233),
   dbFile: STATE.temporalDb,
   runDir: STATE.temporal,
   codecEndpoint: `http://127.0.0.1:${DEFAULT_CODEC_PORT}`,

@@ -168,6 +168,27 @@ describe('built-in rules: what each denial says', () => {
     expect(weakest['eval-score-below-threshold']?.reason).toContain('the lowest scores are: s (0.700), r (0.800), q (0.900)');
   });
 
+  it('a selected scenario that fails while the gate passes is named as the cause, with its checks as evidence', () => {
+    // The shape of examples/changes/loosened-validation-change.json: the gate scores 1, greeter.validation@v1 0.
+    const gate = ['patch_applies', 'tests_pass'].map((check) => ({ check, score: 1, passed: true, explanation: 'ok' }));
+    const scenarios = [
+      { id: 'gate.release-train@v1', score: 1, passed: true, weight: 1, selectedBy: ['gate'], checks: gate },
+      { id: 'greeter.validation@v1', score: 0, passed: false, weight: 1, selectedBy: ['tag area:greeter'], checks: [{ check: 'json_schema', score: 0, passed: false, explanation: 'must be equal to constant' }] },
+      { id: 'docs.readme@v1', score: 0, passed: false, weight: 1, selectedBy: ['path README.md ~ README.md'], skipped: 'requires README.md', checks: [] },
+    ];
+    const denied = evaluate({ ...breaksAll, evals: { ...breaksAll.evals, score: 0.5, passed: false, checks: gate, scenarios } });
+    expect(denied['eval-score-below-threshold']).toEqual({
+      rule: 'eval-score-below-threshold',
+      reason: "eval score 0.500 is below the threshold 0.900; the gate's checks pass, failing scenarios: greeter.validation@v1 (0.000: json_schema failed)",
+      evidence: 'pass patch_applies score=1.000: ok\npass tests_pass score=1.000: ok\nFAIL greeter.validation@v1 / json_schema score=0.000: must be equal to constant',
+      fix: "Make scenario greeter.validation@v1 pass (see each check's explanation in the evidence), push a new candidate and re-run the train.",
+    });
+    // A failing gate check and a failing scenario: both are named.
+    const both = evaluate({ ...breaksAll, evals: { ...breaksAll.evals, score: 0.3, passed: false, checks: [{ ...gate[0]! }, { check: 'tests_pass', score: 0.5, passed: false, explanation: '1/2' }], scenarios } });
+    expect(both['eval-score-below-threshold']?.reason).toBe('eval score 0.300 is below the threshold 0.900; failing checks: tests_pass; failing scenarios: greeter.validation@v1 (0.000: json_schema failed)');
+    expect(both['eval-score-below-threshold']?.fix).toMatch(/^Make tests_pass, scenario greeter\.validation@v1 pass /);
+  });
+
   it('without a diff, the diff rules have nothing to judge; a denying tests-weakened rule ignores the kinds it is told to', () => {
     const noDiff = evaluate({ ...breaksAll, candidate: { ...breaksAll.candidate, diff: undefined } });
     expect(noDiff['secrets-in-diff']).toBeNull();
