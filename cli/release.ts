@@ -36,7 +36,7 @@ export function trainWorkflowId(changeId: string): string {
 }
 
 /** `ref`: the change is that branch or commit of the target repository (release --ref), whatever the file says. */
-export async function readChangeFile(file: string, opts: { ref?: string } = {}): Promise<ChangeRequest> {
+export async function readChangeFile(file: string, opts: { ref?: string; shadow?: boolean } = {}): Promise<ChangeRequest> {
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -44,6 +44,7 @@ export async function readChangeFile(file: string, opts: { ref?: string } = {}):
     throw new CliError(`cannot read change file ${file}: ${(err as Error).message}`, EXIT.usage);
   }
   if (opts.ref !== undefined && typeof raw === 'object' && raw !== null) raw = { ...raw, change: { kind: 'ref', ref: opts.ref } };
+  if (opts.shadow && typeof raw === 'object' && raw !== null) raw = { ...raw, shadow: true };
   const cr = parseChangeRequest(raw);
   // Secrets never enter workflow history: a patch that adds one is refused before any train starts.
   const refusal = inlineSecretsRefusal(cr);
@@ -228,6 +229,7 @@ function failureChain(err: Error): string {
 }
 
 export function exitCodeFor(result: TrainResult): number {
+  if (result.outcome === 'shadowed') return result.shadow?.wouldBe === 'denied' ? EXIT.denied : EXIT.promoted;
   return EXIT[result.outcome];
 }
 

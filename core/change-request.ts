@@ -168,6 +168,11 @@ export const changeRequestSchema = z
     /** When set, a denial stays open this long for an appeal or an approval; absent, a denial is final. */
     appealWindow: durationMs.optional(),
     rollout: rolloutPlanSchema.default({}),
+    /**
+     * A shadow change (the seed's guard against codemod regressions): applied, tested, scored and decided like any
+     * other, then kept on its branch and never merged or deployed; the train ends `shadowed`, saying what would have happened.
+     */
+    shadow: z.boolean().default(false),
     /** When another train holds the service: wait in its queue, or end at once (outcome aborted) saying who holds it. */
     whenServiceBusy: z.enum(['wait', 'refuse']).default('wait'),
     /**

@@ -36,7 +36,7 @@ export const trainSummarySchema = z.object({
 });
 export type TrainSummary = z.output<typeof trainSummarySchema>;
 
-export type TrainOutcomeName = 'promoted' | 'rolled_back' | 'denied' | 'aborted' | 'failed';
+export type TrainOutcomeName = 'promoted' | 'rolled_back' | 'denied' | 'aborted' | 'failed' | 'shadowed';
 
 export interface TrainDossier {
   train: {

@@ -89,6 +89,8 @@ function headline(d: TrainDossier, timeline: TimelineEntry[]): string {
       return `${what} was denied${denial ? ` by rule ${denial.rule}: ${denial.reason}` : `: ${t.reason ?? 'no reason recorded'}`}.`;
     case 'rolled_back':
       return `${what} was rolled back: ${rollout?.reason ?? t.reason ?? 'no reason recorded'}${rollout?.mttrMs !== undefined ? ` (back on stable ${formatMs(rollout.mttrMs)} after the first red probe)` : ''}.`;
+    case 'shadowed':
+      return `${what} ran in shadow: ${t.reason ?? 'no report recorded'}.`;
     case 'aborted': {
       const by = [...timeline].reverse().find((e) => e.kind === 'abort');
       return `${what} was aborted${by?.by ? ` by ${by.by}` : ''}: ${t.reason ?? 'no reason recorded'}.`;

@@ -21,7 +21,7 @@ export interface RecordDeps {
   url?: string;
 }
 
-export type TrainOutcomeValue = 'promoted' | 'rolled_back' | 'denied' | 'aborted' | 'failed';
+export type TrainOutcomeValue = TrainOutcomeName;
 
 export class TrainClosedError extends PermanentError {
   constructor(

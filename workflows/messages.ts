@@ -1,7 +1,9 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { z } from 'zod';
+import type { TrainOutcomeName } from '../core/dossier';
 import type { JudgedProbe } from '../core/health';
+import type { ShadowReport } from '../core/shadow';
 import type { BackfillThrottle, MigrationInput, MigrationProgress } from '../core/migration';
 import { rolloutPlanSchema, type RolloutPlan } from '../core/rollout-plan';
 import { describeIssues } from '../core/validation';
@@ -84,7 +86,7 @@ export type TrainStage =
   | 'promoteRelease'
   | 'done';
 
-export type TrainOutcome = 'promoted' | 'rolled_back' | 'denied' | 'aborted' | 'failed';
+export type TrainOutcome = TrainOutcomeName;
 
 export interface HistoryEntry {
   /** Workflow time (epoch ms). */
@@ -162,6 +164,8 @@ export interface TrainResult {
   evalScore?: number;
   risk?: number;
   rollout?: ProgressiveRolloutResult;
+  /** A shadow change's report: what would have happened (core/shadow.ts). */
+  shadow?: ShadowReport;
   /** The four truths compared at the train's end (trains that merged): whether they agree, and where not. */
   invariant?: { held: boolean; disagreements: { between: string[]; what: string }[] };
 }

@@ -50,6 +50,7 @@ import {
 } from './messages';
 import type { MigrationProgress } from '../core/migration';
 import { approvalProgress, describeApprovals, describePlan, shapeByRisk, type ApprovalRequirement, type RolloutPlan } from '../core/rollout-plan';
+import { shadowReport } from '../core/shadow';
 import { gateDecisionLog } from '../core/gate-config';
 import { ValidationError } from '../core/validation';
 import { databaseMigration } from './database-migration';
@@ -360,6 +361,12 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
       return decision;
     };
     let decision = await decide();
+    if (cr.shadow) {
+      // A shadow change stops here, decided but never merged or deployed: no appeal, no approval, no lease.
+      const plan = planOverride?.plan ?? shaped.plan;
+      const shadow = shadowReport({ branch: candidate.branch, candidateSha: candidate.sha, evals, decision, risk, plannedRollout: `${plan.steps.map((s) => `${s.setWeight}%`).join(' → ')} (${planOverride ? `overridden by ${planOverride.by}` : shaped.why})` });
+      return await finish({ ...facts, outcome: 'shadowed', reason: shadow.words, shadow });
+    }
     if (decision.outcome === 'deny' && cr.appealWindow !== undefined) {
       // A denial can be appealed (workflows/appeal.ts) or approved by someone whose role may lift it.
       await enter('awaitingAppeal');

@@ -15,6 +15,7 @@ import { TrainFixture } from '../../../examples/train-fixture';
 import type { ChangeRequest } from '../../../core/change-request';
 import { git } from '../../../io/git';
 import { RecordStore } from '../../../record/store';
+import { explainTrain } from '../../../core/explain';
 
 const TASK_QUEUE = 'test-release-train';
 let temporal: TestWorker;
@@ -160,6 +161,38 @@ test('a change whose tests fail is denied with a reason and a fix, and nothing i
   expect(status.denials?.[0]?.fix.length).toBeGreaterThan(0);
   const counts = await scheduledActivities(temporal.client, handle.workflowId);
   expect(counts.mergeCandidate).toBeUndefined();
+});
+
+test('a shadow change is applied, tested, scored and decided, then kept on its branch: nothing merged or deployed, the report says what would have happened', async () => {
+  const fixture = await newFixture('greeter-shadow');
+  const baseTip = (await git(fixture.repo, ['rev-parse', 'main'])).stdout.trim();
+  const stableBefore = (await fixture.deployer.status({ service: fixture.service })).stable?.sha;
+  const good = await (await start({ ...fixture.change('good-change', 'shadow-good'), shadow: true })).result();
+  expect(good.outcome).toBe('shadowed');
+  expect(good.shadow).toMatchObject({ wouldBe: 'allowed', branch: 'maestro/shadow-good', failedChecks: [], denials: [] });
+  expect(good.reason).toMatch(/^shadow change would have been allowed \(Eval Score \d\.\d{3} ≥ 0\.85, every check passed; risk \d\.\d\d\) and rolled out: 10% → 50% → 100% \(.*\); candidate [0-9a-f]{12} kept on maestro\/shadow-good, nothing merged or deployed$/);
+  // The candidate is on its branch; the base branch and the running version are untouched.
+  expect((await git(fixture.repo, ['rev-parse', 'maestro/shadow-good'])).stdout.trim()).toBe(good.candidateSha);
+  expect(good.mergeSha).toBeUndefined();
+
+  const bad = await start({ ...fixture.change('failing-tests-change', 'shadow-bad'), shadow: true, appealWindow: 60_000 });
+  const denied = await bad.result();
+  expect(denied.outcome).toBe('shadowed');
+  expect(denied.shadow!.wouldBe).toBe('denied');
+  expect(denied.shadow!.denials.map((d) => d.rule)).toContain('eval-score-below-threshold');
+  expect(denied.shadow!.failedChecks.length).toBeGreaterThan(0);
+  expect(denied.reason).toMatch(/^shadow change would have been denied \(Eval Score \d\.\d{3} < 0\.85, failing .*\): \[eval-score-below-threshold\] .* — fix: /);
+  // A shadow waits for no appeal, even with an appeal window.
+  const counts = await scheduledActivities(temporal.client, bad.workflowId);
+  expect(counts.mergeCandidate).toBeUndefined();
+  expect(counts.acquireServiceLease).toBeUndefined();
+  expect(counts.deployCanary).toBeUndefined();
+
+  expect((await git(fixture.repo, ['rev-parse', 'main'])).stdout.trim()).toBe(baseTip);
+  expect((await fixture.deployer.status({ service: fixture.service })).stable?.sha).toBe(stableBefore);
+  const dossier = await new RecordStore({ url: TEST_DATABASE_URL }).trainDossier({ trainId: bad.workflowId });
+  expect(dossier.train).toMatchObject({ state: 'closed', outcome: 'shadowed' });
+  expect(explainTrain(dossier).headline).toMatch(/ran in shadow: shadow change would have been denied/);
 });
 
 test('abort during the rollout rolls back and records who aborted', async () => {
