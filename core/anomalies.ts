@@ -39,9 +39,24 @@ export interface DegradationOptions {
 
 export const defaultDegradationOptions: DegradationOptions = { window: 3, baseline: 20, minBaseline: 8, alpha: 0.01 };
 
+/** Eval Score, then the gate's checks, then scenarios (`scenario:<id>`): the order a merged anomaly is named by. */
+const generality = (metric: string) => (metric === 'eval_score' ? 0 : metric.startsWith('scenario:') ? 2 : 1);
+
+interface Degradation {
+  service: string;
+  metric: string;
+  recent: EvalPoint[];
+  before: EvalPoint[];
+  z: number;
+  p: number;
+}
+
 /**
- * Per (service, metric): the latest `window` scores against the `baseline` before them, Mann–Whitney
- * (normal approximation with tie correction), one-sided. A degradation is filed when p < alpha.
+ * Per (service, metric) — the Eval Score, each gate check, each scenario — the latest `window` scores against
+ * the `baseline` before them, Mann–Whitney (normal approximation with tie correction), one-sided; degraded when
+ * p < alpha. One regression moves several series over the same trains (a scenario, and the Eval Score it
+ * pulls down): those are one anomaly, named and keyed by its most general series and listing the others, so one
+ * regression files one issue. A scenario that degrades alone is its own anomaly.
  */
 export function findEvalDegradations(points: readonly EvalPoint[], options: DegradationOptions = defaultDegradationOptions): Anomaly[] {
   const series = new Map<string, EvalPoint[]>();
@@ -49,7 +64,7 @@ export function findEvalDegradations(points: readonly EvalPoint[], options: Degr
     const key = `${p.service}\u0000${p.metric}`;
     series.set(key, [...(series.get(key) ?? []), p]);
   }
-  const found: Anomaly[] = [];
+  const groups = new Map<string, Degradation[]>();
   for (const list of series.values()) {
     const sorted = [...list].sort((a, b) => a.at - b.at || a.trainId.localeCompare(b.trainId));
     const recent = sorted.slice(-options.window);
@@ -60,20 +75,28 @@ export function findEvalDegradations(points: readonly EvalPoint[], options: Degr
     const p = 1 - normalCdf(z, 0, 1);
     if (!(p < options.alpha)) continue;
     const { service, metric } = recent[0]!;
-    const mean = (xs: EvalPoint[]) => xs.reduce((s, x) => s + x.score, 0) / xs.length;
-    found.push({
+    const group = `${service}\u0000${recent.map((r) => r.trainId).join(',')}`;
+    groups.set(group, [...(groups.get(group) ?? []), { service, metric, recent, before, z, p }]);
+  }
+  const mean = (xs: EvalPoint[]) => xs.reduce((s, x) => s + x.score, 0) / xs.length;
+  const found = [...groups.values()].map((group): Anomaly => {
+    const [primary, ...also] = [...group].sort((a, b) => generality(a.metric) - generality(b.metric) || a.metric.localeCompare(b.metric));
+    const { service, metric, recent, before } = primary!;
+    const moved = (d: Degradation) => `${d.metric} ${mean(d.recent).toFixed(3)} against ${mean(d.before).toFixed(3)}`;
+    const evidence = (d: Degradation) => [
+      `${d.metric}, last ${d.recent.length}: ${d.recent.map((r) => `${r.trainId} ${r.score.toFixed(3)}`).join(', ')}`,
+      `${d.metric}, baseline (${d.before.length} before): mean ${mean(d.before).toFixed(3)}, min ${Math.min(...d.before.map((b) => b.score)).toFixed(3)}`,
+      `${d.metric}, Mann–Whitney z = ${d.z.toFixed(2)}, one-sided p = ${d.p.toExponential(2)} < α = ${options.alpha}`,
+    ];
+    return {
       key: `eval-degradation/${service}/${metric}`,
       kind: 'eval-degradation',
       service,
-      title: `${metric} of ${service} degraded: ${mean(recent).toFixed(3)} over the last ${recent.length} trains against ${mean(before).toFixed(3)} before`,
+      title: `${metric} of ${service} degraded: ${mean(recent).toFixed(3)} over the last ${recent.length} trains against ${mean(before).toFixed(3)} before${also.length ? `; with it ${also.map(moved).join(', ')}` : ''}`,
       trainIds: recent.map((r) => r.trainId),
-      evidence: [
-        `last ${recent.length}: ${recent.map((r) => `${r.trainId} ${r.score.toFixed(3)}`).join(', ')}`,
-        `baseline (${before.length} before): mean ${mean(before).toFixed(3)}, min ${Math.min(...before.map((b) => b.score)).toFixed(3)}`,
-        `Mann–Whitney z = ${z.toFixed(2)}, one-sided p = ${p.toExponential(2)} < α = ${options.alpha}`,
-      ],
-    });
-  }
+      evidence: [primary!, ...also].flatMap(evidence),
+    };
+  });
   return found.sort((a, b) => a.key.localeCompare(b.key));
 }
 

@@ -105,6 +105,7 @@ export class RecordStore {
             threshold: e.threshold,
             passed: e.passed,
             checks: json(e.checks),
+            scenarios: json((e.scenarios ?? []).filter((sc) => !sc.skipped).map(({ id, score, passed }) => ({ id, score, passed }))),
             durationMs: Math.round(e.durationMs),
             reportDigest,
           },
@@ -389,12 +390,16 @@ export class RecordStore {
   }
 }
 
-/** Eval results as series points: the Eval Score and each check, per train (RecordStore.evalPoints). */
-function pointsOf(rows: { trainId: string; score: number; checks: Prisma.JsonValue; recordedAt: Date; train: { service: string } }[]): EvalPoint[] {
-  return rows.flatMap((r) => [
-    { trainId: r.trainId, service: r.train.service, at: r.recordedAt.getTime(), metric: 'eval_score', score: r.score },
-    ...(r.checks as unknown as CheckResult[]).map((c) => ({ trainId: r.trainId, service: r.train.service, at: r.recordedAt.getTime(), metric: c.check, score: c.score })),
-  ]);
+/** Eval results as series points: the Eval Score, each check and each scenario (`scenario:<id>`), per train (RecordStore.evalPoints). */
+function pointsOf(rows: { trainId: string; score: number; checks: Prisma.JsonValue; scenarios: Prisma.JsonValue; recordedAt: Date; train: { service: string } }[]): EvalPoint[] {
+  return rows.flatMap((r) => {
+    const point = (metric: string, score: number): EvalPoint => ({ trainId: r.trainId, service: r.train.service, at: r.recordedAt.getTime(), metric, score });
+    return [
+      point('eval_score', r.score),
+      ...(r.checks as unknown as CheckResult[]).map((c) => point(c.check, c.score)),
+      ...(r.scenarios as unknown as { id: string; score: number }[]).map((sc) => point(`scenario:${sc.id}`, sc.score)),
+    ];
+  });
 }
 
 function trainRow(t: Prisma.TrainGetPayload<object>): TrainDossier['train'] {

@@ -70,13 +70,14 @@ test('the analyzer files exactly one eval degradation with its bundle, and nothi
   const deps = { record, dir, evalArtifacts: path.join(tmp, 'artifacts') };
   const first = await fileIssues(deps, period);
   expect(first.map((f) => [f.key, f.status])).toEqual([['eval-degradation/greeter/eval_score', 'filed']]);
-  expect(first[0]!.title).toBe(`eval_score of greeter degraded: 0.500 over the last ${window} trains against 1.000 before`);
+  // The scenario that fell is a series of its own, over the same trains: one issue, naming both.
+  expect(first[0]!.title).toBe(`eval_score of greeter degraded: 0.500 over the last ${window} trains against 1.000 before; with it scenario:greeter.validation@v1 0.000 against 1.000`);
   const folder = path.join(dir, 'eval-degradation_greeter_eval_score');
   const state = JSON.parse(fs.readFileSync(path.join(folder, 'state.json'), 'utf8')) as { trainIds: string[] };
   expect(state.trainIds).toEqual(Array.from({ length: window }, (_, i) => `train-regressed-${i + 1}`));
   const issue = fs.readFileSync(path.join(folder, 'issue.md'), 'utf8');
   expect(issue).toMatch(/Mann–Whitney z = \d\.\d\d, one-sided p = \S+ < α = 0\.01/);
-  // The record keeps the gate's checks only; the harness's tile in the issue names the scenario that fell.
+  // The harness's tile in the issue shows every scenario of the latest train.
   expect(issue).toContain(`## Eval scenarios of the latest train (train-regressed-${window})`);
   expect(issue).toMatch(/\| gate\.release-train@v1 \| 1\.000 \| pass \|/);
   expect(issue).toMatch(/\| greeter\.validation@v1 \| 0\.000 \| FAIL \| ✖ json_schema 0\.00 \|/);

@@ -34,26 +34,26 @@ test('one GitHub issue per anomaly, updated on re-detection, never duplicated', 
   const dir = tempDir('gh-issues');
   const first = await fileIssues({ record, dir, github: sink() }, period());
   expect(first.map((f) => [f.key, f.github?.action])).toEqual([
+    // The Eval Score and the tests check fell over the same trains: one regression, one issue.
     ['eval-degradation/svc/eval_score', 'created'],
-    ['eval-degradation/svc/tests_pass', 'created'],
     ['rollout-failed/other/gh-rolled', 'created'],
   ]);
   expect(gh.issues.map((i) => readMarker(i.body)?.key)).toEqual(first.map((f) => f.key));
   expect(gh.issues[0]!.body).toContain('## Reproduce locally');
 
   // Again with nothing new; then from an analyzer with an empty state dir: GitHub's markers deduplicate.
-  expect((await fileIssues({ record, dir, github: sink() }, period())).map((f) => f.github?.action)).toEqual(['unchanged', 'unchanged', 'unchanged']);
-  expect((await fileIssues({ record, dir: tempDir('gh-issues-lost'), github: sink() }, period())).map((f) => f.github?.action)).toEqual(['unchanged', 'unchanged', 'unchanged']);
-  expect(gh.issues).toHaveLength(3);
+  expect((await fileIssues({ record, dir, github: sink() }, period())).map((f) => f.github?.action)).toEqual(['unchanged', 'unchanged']);
+  expect((await fileIssues({ record, dir: tempDir('gh-issues-lost'), github: sink() }, period())).map((f) => f.github?.action)).toEqual(['unchanged', 'unchanged']);
+  expect(gh.issues).toHaveLength(2);
 
   await seedTrain(record, { id: 'gh-13', service: 'svc', outcome: 'denied', evalScore: 0.69 });
   const third = await fileIssues({ record, dir, github: sink() }, period());
   const score = third.find((f) => f.key === 'eval-degradation/svc/eval_score')!;
   expect([score.status, score.github?.action, score.github?.number]).toEqual(['updated', 'updated', 1]);
   expect(gh.issues[0]!.comments).toEqual([expect.stringContaining('Seen again in `gh-13`')]);
-  expect(gh.issues).toHaveLength(3);
+  expect(gh.issues).toHaveLength(2);
   expect(gh.violations).toEqual([]);
-  // gh-13's eval score and its tests_pass check both degraded further: both issues updated, each audited with its URL.
+  // gh-13's eval score and its tests_pass check both degraded further: their one issue updated, audited with its URL.
   const audit = await db.prisma.auditEvent.findMany({ where: { action: 'anomaly.updated' }, orderBy: { id: 'asc' } });
-  expect(audit.map((a) => (a.detail as { githubIssue?: string }).githubIssue)).toEqual(['https://github.com/acme/greeter/issues/1', 'https://github.com/acme/greeter/issues/2']);
+  expect(audit.map((a) => (a.detail as { githubIssue?: string }).githubIssue)).toEqual(['https://github.com/acme/greeter/issues/1']);
 });
