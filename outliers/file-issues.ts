@@ -25,6 +25,8 @@ export interface FileIssuesDeps {
    * gate's checks only, the harness's `eval-score.md` has every scenario's score, so the bundle says which one fell.
    */
   evalArtifacts?: string;
+  /** Where SpecSynth keeps each change's spec (`<dir>/<change id>/spec.json`, `spec.md`): copied into the bundle. */
+  specArtifacts?: string;
 }
 
 export interface FiledIssue {
@@ -80,9 +82,15 @@ async function fileOne(deps: FileIssuesDeps, anomaly: Anomaly): Promise<FiledIss
   if (history) write('history.json', history);
   const scenarioTable = deps.evalArtifacts ? readIfExists(path.join(deps.evalArtifacts, dossier.train.changeId, 'eval-score.md')) : undefined;
   if (scenarioTable) write('eval-scenarios.md', scenarioTable);
+  const specs = ['spec.json', 'spec.md'].flatMap((name) => {
+    const content = deps.specArtifacts ? readIfExists(path.join(deps.specArtifacts, dossier.train.changeId, name)) : undefined;
+    if (content === undefined) return [];
+    write(name, content);
+    return [name];
+  });
 
   const state: IssueState = { key: anomaly.key, title: anomaly.title, firstSeen: previous?.firstSeen ?? new Date().toISOString(), trainIds };
-  const markdown = issueMarkdown(anomaly, state, dossier, Boolean(history), scenarioTable);
+  const markdown = issueMarkdown(anomaly, state, dossier, Boolean(history), scenarioTable, specs);
   fs.writeFileSync(file, markdown);
   const github = await toGitHub(markdown);
   // Written last: an interrupted filing is done again on the next run.
@@ -104,7 +112,7 @@ function readIfExists(file: string): string | undefined {
 /** The harness's tile starts with its own `###` title; under the issue's `##` heading it is demoted one level. */
 const demoted = (markdown: string) => markdown.replace(/^### /m, '#### ');
 
-function issueMarkdown(anomaly: Anomaly, state: IssueState, d: TrainDossier, withHistory: boolean, scenarioTable?: string): string {
+function issueMarkdown(anomaly: Anomaly, state: IssueState, d: TrainDossier, withHistory: boolean, scenarioTable: string | undefined, specs: string[]): string {
   const t = d.train;
   const cr = `bundle/change-request.json`;
   return `# ${anomaly.title}
@@ -125,7 +133,7 @@ ${formatExplanation(explainTrain(d))}
 ## Repro bundle (\`bundle/\`)
 - \`change-request.json\`: the change request of ${t.id}, as recorded
 - \`diff.patch\`: the change
-- \`eval-report.json\`: every eval result with its checks
+${specs.length ? `- ${specs.map((s) => `\`${s}\``).join(', ')}: the spec SpecSynth wrote for it\n` : '- no spec: SpecSynth kept none for this change\n'}- \`eval-report.json\`: every eval result with its checks
 - \`gate.json\`: the rollout's figures and timeline
 - \`explain.txt\`: the explanation above
 ${scenarioTable ? '- `eval-scenarios.md`: every eval scenario of the latest train with its score and checks (the harness\'s Eval Score tile)\n' : ''}${withHistory ? '- `history.json`: the workflow history (Temporal JSON export; payloads encrypted with the worker\'s keys)\n' : '- no workflow history: Temporal was not reachable when this was filed\n'}

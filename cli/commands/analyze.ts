@@ -38,6 +38,7 @@ export const command = defineCommand({
           record,
           dir,
           evalArtifacts: state.evalArtifacts,
+          specArtifacts: state.specArtifacts,
           ...(github ? { github } : {}),
           ...(client ? { history: async (id: string) => historyToJSON(await client.workflow.getHandle(id).fetchHistory()) } : {}),
         },

@@ -10,6 +10,7 @@ import { tempDir } from '../../helpers/temporal';
 let db: FreshDb;
 let record: RecordStore;
 const dir = tempDir('issues');
+const specArtifacts = tempDir('specs');
 const period = () => ({ since: new Date(Date.now() - 3_600_000), until: new Date(Date.now() + 60_000) });
 
 beforeAll(async () => {
@@ -30,7 +31,11 @@ beforeAll(async () => {
 afterAll(() => db.drop());
 
 test('every injected anomaly is filed once with its repro bundle; a second run files nothing new; a new bad train updates its issue', async () => {
-  const first = await fileIssues({ record, dir }, period());
+  // SpecSynth's spec of the train to reproduce travels in its bundle.
+  fs.mkdirSync(path.join(specArtifacts, 'svc-12'), { recursive: true });
+  fs.writeFileSync(path.join(specArtifacts, 'svc-12', 'spec.json'), '{"title":"Greet by name"}\n');
+  fs.writeFileSync(path.join(specArtifacts, 'svc-12', 'spec.md'), '# Greet by name\n');
+  const first = await fileIssues({ record, dir, specArtifacts }, period());
   expect(first.map((f) => [f.key, f.status])).toEqual([
     // The Eval Score and the tests check fell over the same trains: one regression, one issue.
     ['eval-degradation/svc/eval_score', 'filed'],
@@ -42,7 +47,10 @@ test('every injected anomaly is filed once with its repro bundle; a second run f
   expect(issue).toContain('bin/maestro explain svc-12');
   expect(issue).toContain('no workflow history: Temporal was not reachable');
   const bundle = path.join(dir, 'eval-degradation_svc_eval_score', 'bundle');
-  expect(fs.readdirSync(bundle).sort()).toEqual(['change-request.json', 'diff.patch', 'eval-report.json', 'explain.txt', 'gate.json']);
+  expect(fs.readdirSync(bundle).sort()).toEqual(['change-request.json', 'diff.patch', 'eval-report.json', 'explain.txt', 'gate.json', 'spec.json', 'spec.md']);
+  expect(fs.readFileSync(path.join(bundle, 'spec.md'), 'utf8')).toBe('# Greet by name\n');
+  expect(issue).toContain('- `spec.json`, `spec.md`: the spec SpecSynth wrote for it');
+  expect(fs.readFileSync(path.join(dir, 'rollout-failed_other_other-rolled', 'issue.md'), 'utf8')).toContain('- no spec: SpecSynth kept none for this change');
   expect(JSON.parse(fs.readFileSync(path.join(bundle, 'change-request.json'), 'utf8'))).toMatchObject({ id: 'svc-12', service: 'svc' });
   const gate = JSON.parse(fs.readFileSync(path.join(dir, 'rollout-failed_other_other-rolled', 'bundle', 'gate.json'), 'utf8'));
   expect(gate.rollout).toMatchObject({ outcome: 'rolled_back', mttrMs: 1_200 });
