@@ -2,9 +2,9 @@
  * Gates as metric templates (issue 11): each template is a PromQL query for one version and either a
  * threshold range with how many failed checks it tolerates (the shape of Flagger's MetricTemplate and Argo
  * Rollouts' AnalysisTemplate) or a judge: the same query for stable beside the canary's, readings judged
- * canary against stable over the gate's window (core/judge.ts judgeSeries). A health source that speaks PromQL (delivery/prometheus-health.ts)
- * renders and runs them at every probe; the gate judges the readings it returns, and each reading
- * keeps the query it ran and the raw value it got, so a failed gate says exactly why.
+ * canary against stable over the gate's window (core/judge.ts judgeSeries). A health source that speaks PromQL
+ * (delivery/prometheus-health.ts) renders and runs them at every probe; the gate judges the readings it returns,
+ * and each reading keeps the query it ran and the raw value it got, so a failed gate says exactly why.
  */
 import { z } from 'zod';
 import { durationMs } from './durations';

@@ -4,8 +4,8 @@
  * is found by its upstream address (a new address per started version), so a rolled-back canary's
  * errors never count against the next one. The per-version figures include each version's latency
  * histogram (the proxy's buckets), the statistical judge's latency input on this source. Besides them every
- * probe runs the plan's metric templates (core/metric-gates.ts) for the canary and returns each reading
- * with its query.
+ * probe runs the plan's metric templates (core/metric-gates.ts) for the canary, and a judged one for stable
+ * too, and returns each reading with its query.
  */
 import { z } from 'zod';
 import { InvalidInputError, TransientError } from '../core/errors';
