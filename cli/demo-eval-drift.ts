@@ -50,8 +50,6 @@ export const REGRESSION_CHANGE: ExampleChangeName = 'loosened-validation-change'
  */
 export const DRIFT_PLAN: RolloutPlanInput = { ...DEMO_PLAN, steps: [{ setWeight: 50 }, { setWeight: 100 }] };
 
-const GIT_IDENTITY = ['-c', 'user.name=Maestro Demo', '-c', 'user.email=demo@maestro.localhost', '-c', 'commit.gpgsign=false', '-c', 'core.hooksPath=/dev/null'];
-
 /**
  * A change that adds one test to test/greeting.test.ts, as a patch against the repository's main as it is now
  * (each baseline train merges, so the next one is made on top of it).
@@ -64,7 +62,7 @@ export async function baselineChange(repo: string, name: string, id: string): Pr
     const literal = JSON.stringify(name);
     const added = `\ntest(${JSON.stringify(`greets ${name}`)}, () => {\n  assert.deepEqual(greet(${literal}), { ok: true, greeting: { name: ${literal}, message: ${JSON.stringify(`Hello, ${name}!`)} } });\n});\n`;
     await fs.appendFile(file, added);
-    const diff = (await git(scratch, [...GIT_IDENTITY, 'diff'])).stdout;
+    const diff = (await git(scratch, ['diff'])).stdout;
     return parseChangeRequest({
       id,
       title: `Test that the greeter greets ${name}`,
