@@ -156,7 +156,7 @@ function rename(
       );
     if (set.related.length > 0 && related === 'refuse')
       throw new CodemodError(
-        `${kind}: ${what} meets other declarations of '${from}' at a call site (a union, a cast, a shared interface or base class), which a rename would leave behind: ${set.related.map(describeRelated).join('; ')}; give "related": "rename" to rename all ${set.related.length + 1} declarations together with their call sites, or leave the name; nothing was written`,
+        `${kind}: ${what} meets other declarations of '${from}' at a call site (a union, a cast, a shared interface or base class), which a rename would leave behind: ${set.related.map(describeRelated).join('; ')}; give "related": "rename" to rename these ${declarationsOf(ctx, set).length} declarations together with their call sites (${declarationsOf(ctx, set).join(', ')}), or leave the name; nothing was written`,
       );
     if (set.unresolved.length > 0 && unresolved === 'refuse')
       throw new CodemodError(
@@ -232,6 +232,21 @@ interface RelatedSet {
   unresolved: { file: SourceFile; start: number; where: string }[];
 }
 
+/** The declarations (not the uses) among a set's rename locations, as `file:line Owner.name`, sorted. */
+function declarationsOf(ctx: TransformContext, set: RelatedSet): string[] {
+  const labels: string[] = [];
+  for (const location of set.locations.values()) {
+    const node = ctx.project.getSourceFile(location.fileName)?.getDescendantAtPos(location.textSpan.start);
+    const parent = node?.getParent();
+    if (!node || !parent || !Node.hasName(parent) || parent.getNameNode() !== node || Node.isShorthandPropertyAssignment(parent)) continue;
+    if (!(Node.isMethodDeclaration(parent) || Node.isMethodSignature(parent) || Node.isPropertyDeclaration(parent) || Node.isPropertySignature(parent) || Node.isPropertyAssignment(parent))) continue;
+    const owner = parent.getParent();
+    const ownerLabel = owner && (Node.isClassDeclaration(owner) || Node.isInterfaceDeclaration(owner)) ? owner.getName() : undefined;
+    labels.push(`${where(ctx, parent)} ${ownerLabel ? `${ownerLabel}.` : ''}${node.getText()}`);
+  }
+  return labels.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
 const describeRelated = (d: RelatedDeclaration): string => `${d.label} (via ${d.via})`;
 
 /**
@@ -250,6 +265,7 @@ function relatedSet(ctx: TransformContext, declaration: Identifier, name: string
   const key = (fileName: string, start: number) => `${fileName}:${start}`;
   const lineOf = (sf: ts.SourceFile, pos: number) => sf.getLineAndCharacterOfPosition(pos).line + 1;
   const isExternal = (sf: ts.SourceFile) => sf.fileName.includes('/node_modules/') || program.isSourceFileDefaultLibrary(sf) || !isInside(ctx.root, sf.fileName);
+  const describePlace = (fileName: string, start: number) => `${isInside(ctx.root, fileName) ? ctx.repoPath(fileName) : fileName}:${lineOf(program.getSourceFile(fileName)!, start)}`;
   const seen = new Set<string>();
   const queue: { fileName: string; start: number }[] = [{ fileName: declaration.getSourceFile().getFilePath(), start: declaration.getStart() }];
   seen.add(key(queue[0]!.fileName, queue[0]!.start));
@@ -277,13 +293,21 @@ function relatedSet(ctx: TransformContext, declaration: Identifier, name: string
 
   for (;;) {
     for (let next = queue.shift(); next; next = queue.shift()) {
-      for (const location of service.findRenameLocations(next.fileName, next.start, false, false, { providePrefixAndSuffixTextForRename: true }) ?? [])
-        locations.set(key(location.fileName, location.textSpan.start), location);
+      for (const location of service.findRenameLocations(next.fileName, next.start, false, false, { providePrefixAndSuffixTextForRename: true }) ?? []) {
+        const sf = program.getSourceFile(location.fileName);
+        const k = key(location.fileName, location.textSpan.start);
+        // The language service follows `implements`/`extends` into packages too: a place no rename may write.
+        if (sf && isExternal(sf)) {
+          const d = findNameAt(sf, location.textSpan.start, name);
+          if (d) meet(d, `${describePlace(next.fileName, next.start)}`);
+          else if (!seen.has(k)) seen.add(k), result.external.push({ fileName: location.fileName, start: location.textSpan.start, label: `${location.fileName}:${lineOf(sf, location.textSpan.start)} ${name}`, via: describePlace(next.fileName, next.start) });
+        } else locations.set(k, location);
+      }
       // An interface (or abstract) member's implementations meet wherever the interface is called.
       for (const impl of service.getImplementationAtPosition(next.fileName, next.start) ?? []) {
         const sf = program.getSourceFile(impl.fileName);
         const node = sf && findNameAt(sf, impl.textSpan.start, name);
-        if (node) meet(node, `${isInside(ctx.root, next.fileName) ? ctx.repoPath(next.fileName) : next.fileName}:${lineOf(program.getSourceFile(next.fileName)!, next.start)}`);
+        if (node) meet(node, describePlace(next.fileName, next.start));
       }
     }
     const before = result.related.length + result.external.length;

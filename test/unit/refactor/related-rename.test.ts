@@ -41,7 +41,7 @@ beforeAll(async () => {
       "export const direct = new Cache().get('d');",
       '',
     ].join('\n'),
-    // An interface two classes implement; called through the interface and on each class.
+    // Two interfaces, each implemented by two classes, whose members meet through a union of one implementer of each.
     'src/shapes.ts': [
       'export interface Named {',
       '  label(): string;',
@@ -60,6 +60,21 @@ beforeAll(async () => {
       '  return n.label();',
       '}',
       'export const both = [new Dog().label(), new Cat().label()];',
+      'export interface Speaker {',
+      '  label(): string;',
+      '}',
+      'export class Robot implements Speaker {',
+      '  label(): string {',
+      "    return 'robot';",
+      '  }',
+      '}',
+      'export class Parrot implements Speaker {',
+      '  label(): string {',
+      "    return 'parrot';",
+      '  }',
+      '}',
+      'export const talk = (s: Speaker): string => s.label();',
+      'export const either = (x: Cat | Robot): string => x.label();',
       '',
     ].join('\n'),
     // A base class overridden, and the override meeting a third class through a union: a transitive set.
@@ -85,9 +100,9 @@ beforeAll(async () => {
     ].join('\n'),
     // A local class meeting a class declared in a package's .d.ts through a union.
     'node_modules/extlib/package.json': JSON.stringify({ name: 'extlib', version: '1.0.0', types: 'index.d.ts' }),
-    'node_modules/extlib/index.d.ts': 'export declare class Remote {\n  fetch(): number;\n}\n',
+    'node_modules/extlib/index.d.ts': 'export declare class Remote {\n  fetch(): number;\n}\nexport interface Sender {\n  send(): void;\n}\n',
     'src/remote.ts': [
-      "import type { Remote } from 'extlib';",
+      "import type { Remote, Sender } from 'extlib';",
       '',
       'export class Local {',
       '  fetch(): number {',
@@ -95,6 +110,9 @@ beforeAll(async () => {
       '  }',
       '}',
       'export const pull = (source: Local | Remote): number => source.fetch();',
+      'export class Outbox implements Sender {',
+      '  send(): void {}',
+      '}',
       '',
     ].join('\n'),
   });
@@ -124,7 +142,7 @@ describe('rename-method with related declarations', () => {
     const refused = await failure(RefactorWorkspace.open(repo).apply(parseCodemod({ codemod: 'rename-method', class: 'Store', from: 'get', to: 'read' }), { testCommand: false }));
     expect(refused).toBeInstanceOf(CodemodError);
     expect(refused!.message).toContain('src/store.ts:7 Cache.get (via src/store.ts:14)');
-    expect(refused!.message).toContain('give "related": "rename" to rename all 2 declarations together');
+    expect(refused!.message).toContain('give "related": "rename" to rename these 2 declarations together with their call sites (src/store.ts:2 Store.get, src/store.ts:7 Cache.get)');
     expect(gitStatus(repo)).toBe('');
   });
 
@@ -139,14 +157,23 @@ describe('rename-method with related declarations', () => {
     expect(store).not.toMatch(/\bget\b/);
   });
 
-  it('renames an interface member with every class implementing it, starting from one class', async () => {
+  it('renames interface members with every class implementing them, starting from one class, across a union', async () => {
+    const refused = await failure(RefactorWorkspace.open(repo).apply(parseCodemod({ codemod: 'rename-method', class: 'Dog', from: 'label', to: 'title' }), { testCommand: false }));
+    expect(refused).toBeInstanceOf(CodemodError);
+    // The language service alone renames Named, Dog and Cat; the union brings in Robot, and with it Speaker and Parrot.
+    expect(refused!.message).toContain('src/shapes.ts:22 Robot.label (via src/shapes.ts:32)');
+    expect(refused!.message).toContain('rename these 6 declarations together');
+    expect(refused!.message).toContain('src/shapes.ts:19 Speaker.label');
+    expect(refused!.message).toContain('src/shapes.ts:27 Parrot.label');
     const result = await renameTogether({ class: 'Dog', from: 'label', to: 'title' });
     expect(result.changedFiles).toEqual(['src/shapes.ts']);
     const shapes = await read(repo, 'src/shapes.ts');
-    expect(shapes).toContain('  title(): string;\n'); // the interface
-    expect(shapes.match(/^ {2}title\(\): string \{$/gm)).toHaveLength(2); // Dog and Cat
+    expect(shapes.match(/^ {2}title\(\): string;$/gm)).toHaveLength(2); // Named and Speaker
+    expect(shapes.match(/^ {2}title\(\): string \{$/gm)).toHaveLength(4); // Dog, Cat, Robot, Parrot
     expect(shapes).toContain('return n.title();');
     expect(shapes).toContain('[new Dog().title(), new Cat().title()]');
+    expect(shapes).toContain('s.title()');
+    expect(shapes).toContain('x.title()');
     expect(shapes).not.toMatch(/\blabel\b/);
   });
 
@@ -174,6 +201,15 @@ describe('rename-method with related declarations', () => {
       expect(refused!.message).toMatch(/node_modules\/extlib\/index\.d\.ts:2 Remote\.fetch \(via src\/remote\.ts:8\)/);
       expect(gitStatus(repo)).toBe('');
     }
+  });
+
+  it('refuses a class method that implements a package interface, naming the interface member', async () => {
+    const refused = await failure(
+      RefactorWorkspace.open(repo).apply(parseCodemod({ codemod: 'rename-method', class: 'Outbox', from: 'send', to: 'post', related: 'rename' }), { testCommand: false }),
+    );
+    expect(refused).toBeInstanceOf(CodemodError);
+    expect(refused!.message).toMatch(/outside the repository.*node_modules\/extlib\/index\.d\.ts:5 Sender\.send \(via src\/remote\.ts:10\)/);
+    expect(gitStatus(repo)).toBe('');
   });
 
   it('renames a method alone, as before, when nothing else meets it', async () => {
