@@ -280,7 +280,7 @@ function relatedSet(ctx: TransformContext, declaration: Identifier, name: string
     if (locations.has(k) || seen.has(k)) return;
     seen.add(k);
     const owner = d.parent && (ts.isClassLike(d.parent) || ts.isInterfaceDeclaration(d.parent) || ts.isTypeLiteralNode(d.parent)) ? `${(d.parent as { name?: ts.Identifier }).name?.text ?? '{…}'}.` : '';
-    const file = isInside(ctx.root, dsf.fileName) ? ctx.repoPath(dsf.fileName) : dsf.fileName;
+    const file = program.isSourceFileDefaultLibrary(dsf) ? `TypeScript's ${path.posix.basename(dsf.fileName)}` : isInside(ctx.root, dsf.fileName) ? ctx.repoPath(dsf.fileName) : dsf.fileName;
     const found: RelatedDeclaration = { fileName: dsf.fileName, start, label: `${file}:${lineOf(dsf, d.getStart(dsf))} ${owner}${name}`, via };
     if (isExternal(dsf)) result.external.push(found);
     else result.related.push(found), queue.push(found);
