@@ -110,6 +110,12 @@ beforeAll(async () => {
       '  }',
       '}',
       'export const pull = (source: Local | Remote): number => source.fetch();',
+      'export class Bag {',
+      '  has(key: string): boolean {',
+      '    return key.length > 0;',
+      '  }',
+      '}',
+      "export const holds = (b: Bag | Set<string>): boolean => b.has('k');",
       'export class Outbox implements Sender {',
       '  send(): void {}',
       '}',
@@ -203,12 +209,21 @@ describe('rename-method with related declarations', () => {
     }
   });
 
+  it("refuses a set holding a member of TypeScript's lib (a union with Set), naming it", async () => {
+    const refused = await failure(
+      RefactorWorkspace.open(repo).apply(parseCodemod({ codemod: 'rename-method', class: 'Bag', from: 'has', to: 'holds', related: 'rename' }), { testCommand: false }),
+    );
+    expect(refused).toBeInstanceOf(CodemodError);
+    expect(refused!.message).toMatch(/outside the repository.*TypeScript's lib\.es2015\.collection\.d\.ts:\d+ Set\.has \(via src\/remote\.ts:14\)/);
+    expect(gitStatus(repo)).toBe('');
+  });
+
   it('refuses a class method that implements a package interface, naming the interface member', async () => {
     const refused = await failure(
       RefactorWorkspace.open(repo).apply(parseCodemod({ codemod: 'rename-method', class: 'Outbox', from: 'send', to: 'post', related: 'rename' }), { testCommand: false }),
     );
     expect(refused).toBeInstanceOf(CodemodError);
-    expect(refused!.message).toMatch(/outside the repository.*node_modules\/extlib\/index\.d\.ts:5 Sender\.send \(via src\/remote\.ts:10\)/);
+    expect(refused!.message).toMatch(/outside the repository.*node_modules\/extlib\/index\.d\.ts:5 Sender\.send \(via src\/remote\.ts:16\)/);
     expect(gitStatus(repo)).toBe('');
   });
 
