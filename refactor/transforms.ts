@@ -154,9 +154,10 @@ function rename(
       throw new CodemodError(
         `${kind}: ${what} meets declarations of '${from}' outside the repository at a call site, which cannot be renamed: ${set.external.map(describeRelated).join('; ')}; leave the name, or change the call sites so they no longer meet; nothing was written`,
       );
+    const declarations = set.related.length > 0 && related === 'refuse' ? declarationsOf(ctx, set) : [];
     if (set.related.length > 0 && related === 'refuse')
       throw new CodemodError(
-        `${kind}: ${what} meets other declarations of '${from}' at a call site (a union, a cast, a shared interface or base class), which a rename would leave behind: ${set.related.map(describeRelated).join('; ')}; give "related": "rename" to rename these ${declarationsOf(ctx, set).length} declarations together with their call sites (${declarationsOf(ctx, set).join(', ')}), or leave the name; nothing was written`,
+        `${kind}: ${what} meets other declarations of '${from}' at a call site (a union, a cast, a shared interface or base class), which a rename would leave behind: ${set.related.map(describeRelated).join('; ')}; give "related": "rename" to rename these ${declarations.length} declarations together with their call sites (${declarations.join(', ')}), or leave the name; nothing was written`,
       );
     if (set.unresolved.length > 0 && unresolved === 'refuse')
       throw new CodemodError(
@@ -345,13 +346,13 @@ function relatedSet(ctx: TransformContext, declaration: Identifier, name: string
   }
 }
 
-/** The declaration whose name is the identifier `name` at or after `pos` (an implementation's span may start at its modifiers). */
+/** The member declaration named `name` whose name, or whole declaration, starts at `pos` (a rename or implementation location). */
 function findNameAt(sf: ts.SourceFile, pos: number, name: string): ts.Declaration | undefined {
   let found: ts.Declaration | undefined;
   const visit = (node: ts.Node): void => {
     if (found || node.end <= pos) return;
     const n = ts.getNameOfDeclaration(node as ts.Declaration);
-    if (n && ts.isIdentifier(n) && n.text === name && node.getStart(sf) <= pos + 1 && n.getStart(sf) >= pos && (ts.isMethodDeclaration(node) || ts.isMethodSignature(node) || ts.isPropertyDeclaration(node) || ts.isPropertySignature(node) || ts.isPropertyAssignment(node))) {
+    if (n && ts.isIdentifier(n) && n.text === name && (n.getStart(sf) === pos || node.getStart(sf) === pos) && (ts.isMethodDeclaration(node) || ts.isMethodSignature(node) || ts.isPropertyDeclaration(node) || ts.isPropertySignature(node) || ts.isPropertyAssignment(node))) {
       found = node as ts.Declaration;
       return;
     }
