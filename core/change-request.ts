@@ -61,6 +61,12 @@ export const codemodSchema = z.discriminatedUnion('codemod', [
        * the method's name: 'refuse' (default) lists them; 'rename' is the user's confirmation that they call it.
        */
       unresolved: z.enum(['refuse', 'rename']).default('refuse'),
+      /**
+       * Other declarations of the name that meet this method at a call site (a union, a cast, an interface two
+       * classes implement, a base class): 'refuse' (default) lists them; 'rename' renames the whole related set,
+       * transitively, with all their call sites (refused still when one is declared outside the repository).
+       */
+      related: z.enum(['refuse', 'rename']).default('refuse'),
     })
     .strict(),
   z.object({ codemod: z.literal('move-file'), from: repoPath, to: repoPath, within, publicApi }).strict(),

@@ -49,7 +49,7 @@ export function runTransform(ctx: TransformContext, codemod: TsCodemod): { alrea
     case 'rename-class':
       return rename(ctx, codemod.codemod, CLASS_DECLARATIONS, codemod.from, codemod.to, codemod.file ?? codemod.scope);
     case 'rename-method':
-      return rename(ctx, codemod.codemod, METHOD_DECLARATIONS, codemod.from, codemod.to, codemod.file ?? codemod.scope, codemod.class, codemod.unresolved);
+      return rename(ctx, codemod.codemod, METHOD_DECLARATIONS, codemod.from, codemod.to, codemod.file ?? codemod.scope, codemod.class, codemod.unresolved, codemod.related);
     case 'move-file':
       return moveFile(ctx, codemod.from, codemod.to);
     case 'move-function':
@@ -129,6 +129,7 @@ function rename(
   scope: string,
   className?: string,
   unresolved: 'refuse' | 'rename' = 'refuse',
+  related: 'refuse' | 'rename' = 'refuse',
 ): { alreadyApplied: boolean } {
   if (from === to) throw new CodemodError(`${kind}: from and to are the same; nothing would change`);
   const scopeAbs = ctx.resolve(scope);
@@ -144,34 +145,57 @@ function rename(
   if (symbols.size > 1)
     throw new CodemodError(`${kind}: ${what} is ambiguous in ${scope}: declared at ${names.map((n) => where(ctx, n)).join(', ')}; narrow the scope${kinds === METHOD_DECLARATIONS ? ' or name the class' : ''}`);
 
-  let declaration = names[0]!;
+  const declaration = names[0]!;
   assertNoCollision(ctx, kind, declaration, to);
   const before = new Map(ctx.project.getSourceFiles().map((sf) => [sf.getFilePath(), sf.getFullText()]));
   if (ownerName(declaration.getParentOrThrow()) !== undefined) {
-    const sites = memberSitesOutsideRename(ctx, declaration, from);
-    if (sites.related.length > 0)
+    const set = relatedSet(ctx, declaration, from);
+    if (set.external.length > 0)
       throw new CodemodError(
-        `${kind}: ${what} meets other declarations of '${from}' at a call site (a union or a cast), which a rename would leave behind: ${sites.related.join('; ')}; rename those too (one codemod each, in the same batch) or leave the name; nothing was written`,
+        `${kind}: ${what} meets declarations of '${from}' outside the repository at a call site, which cannot be renamed: ${set.external.map(describeRelated).join('; ')}; leave the name, or change the call sites so they no longer meet; nothing was written`,
       );
-    if (sites.unresolved.length > 0 && unresolved === 'refuse')
+    const declarations = set.related.length > 0 && related === 'refuse' ? declarationsOf(ctx, set) : [];
+    if (set.related.length > 0 && related === 'refuse')
       throw new CodemodError(
-        `${kind}: ${sites.unresolved.length} call site(s) use '.${from}' on a receiver the type checker cannot resolve (\`any\` or untyped JavaScript), so they may call ${what}: ${sites.unresolved.slice(0, 10).map((s) => s.where).join(', ')}${sites.unresolved.length > 10 ? ` (and ${sites.unresolved.length - 10} more)` : ''}; give "unresolved": "rename" to rename them too, or type the receivers; nothing was written`,
+        `${kind}: ${what} meets other declarations of '${from}' at a call site (a union, a cast, a shared interface or base class), which a rename would leave behind: ${set.related.map(describeRelated).join('; ')}; give "related": "rename" to rename these ${declarations.length} declarations together with their call sites (${declarations.join(', ')}), or leave the name; nothing was written`,
       );
-    if (sites.unresolved.length > 0) {
-      // Renamed as text first (they are outside what the language service finds), then the declaration is found again.
-      const at = { file: declaration.getSourceFile().getFilePath(), start: declaration.getStart() };
-      const byFile = new Map<SourceFile, { start: number; end: number; text: string }[]>();
-      for (const site of sites.unresolved) byFile.set(site.file, [...(byFile.get(site.file) ?? []), { start: site.start, end: site.start + from.length, text: to }]);
-      for (const [sf, edits] of byFile) sf.replaceWithText(applyEdits(sf.getFullText(), edits));
-      const found = ctx.project.getSourceFileOrThrow(at.file).getDescendantAtPos(at.start);
-      if (!found || !Node.isIdentifier(found)) throw new CodemodError(`${kind}: lost ${what} after renaming the unresolved call sites`);
-      declaration = found;
+    if (set.unresolved.length > 0 && unresolved === 'refuse')
+      throw new CodemodError(
+        `${kind}: ${set.unresolved.length} call site(s) use '.${from}' on a receiver the type checker cannot resolve (\`any\` or untyped JavaScript), so they may call ${what}: ${set.unresolved.slice(0, 10).map((s) => s.where).join(', ')}${set.unresolved.length > 10 ? ` (and ${set.unresolved.length - 10} more)` : ''}; give "unresolved": "rename" to rename them too, or type the receivers; nothing was written`,
+      );
+    for (const other of set.related) {
+      const node = ctx.project.getSourceFile(other.fileName)?.getDescendantAtPos(other.start);
+      if (!node || !Node.isIdentifier(node)) throw new CodemodError(`${kind}: cannot find the related declaration ${describeRelated(other)}`);
+      assertNoCollision(ctx, kind, node, to);
+    }
+    if (set.related.length > 0 || set.unresolved.length > 0) {
+      // One edit per location the language service renames from any declaration of the set, plus the confirmed
+      // unresolved call sites, applied as text at once (positions are all from the same, unedited texts).
+      const byFile = new Map<string, { start: number; end: number; text: string }[]>();
+      const edit = (fileName: string, start: number, length: number, text: string) => byFile.set(fileName, [...(byFile.get(fileName) ?? []), { start, end: start + length, text }]);
+      for (const location of set.locations.values()) edit(location.fileName, location.textSpan.start, location.textSpan.length, `${location.prefixText ?? ''}${to}${location.suffixText ?? ''}`);
+      for (const site of set.unresolved) edit(site.file.getFilePath(), site.start, from.length, to);
+      for (const [fileName, edits] of byFile) {
+        const sf = ctx.project.getSourceFile(fileName);
+        if (!sf) throw new CodemodError(`${kind}: a rename location is outside the project: ${fileName}; nothing was written`);
+        sf.replaceWithText(applyEdits(sf.getFullText(), edits));
+      }
+      renameReexportsAlongside(ctx, from, to);
+      if (!ctx.project.getSourceFiles().some((sf) => before.get(sf.getFilePath()) !== sf.getFullText())) throw new CodemodError(`${kind}: renaming ${what} changed nothing`);
+      return { alreadyApplied: false };
     }
   }
   // usePrefixAndSuffixText keeps shorthand properties and re-exports meaning what they meant ({ a } → { a: b }).
   declaration.rename(to, { usePrefixAndSuffixText: true, renameInComments: false, renameInStrings: false });
-  // Prefix/suffix text keeps re-exports under the old name (`export { to as from }`); a project-wide rename
-  // renames the re-exported name too, with its importers, and drops the alias.
+  renameReexportsAlongside(ctx, from, to);
+  if (!ctx.project.getSourceFiles().some((sf) => before.get(sf.getFilePath()) !== sf.getFullText()))
+    throw new CodemodError(`${kind}: renaming ${what} changed nothing`);
+  return { alreadyApplied: false };
+}
+
+/** Prefix/suffix text keeps re-exports under the old name (`export { to as from }`); a project-wide rename
+ * renames the re-exported name too, with its importers, and drops the alias. */
+function renameReexportsAlongside(ctx: TransformContext, from: string, to: string): void {
   for (let round = 0; round < 10; round++) {
     const aliased = ctx.project
       .getSourceFiles()
@@ -185,77 +209,157 @@ function rename(
       if (!spec.wasForgotten() && spec.getAliasNode()?.getText() === to) spec.removeAlias();
     }
   }
-  if (!ctx.project.getSourceFiles().some((sf) => before.get(sf.getFilePath()) !== sf.getFullText()))
-    throw new CodemodError(`${kind}: renaming ${what} changed nothing`);
-  return { alreadyApplied: false };
 }
 
-interface MemberSites {
+/** A declaration of the name that meets the renamed one at a call site, and where they first met. */
+interface RelatedDeclaration {
+  fileName: string;
+  /** Start of the declaration's name (a rename location's start). */
+  start: number;
+  /** `file:line Owner.name`, repo-relative when inside the repository. */
+  label: string;
+  /** `file:line` of the call site (or `implements`/`extends`) through which it was found. */
+  via: string;
+}
+
+interface RelatedSet {
+  /** Every location the language service renames from any declaration of the set, keyed `file:start`. */
+  locations: Map<string, ts.RenameLocation>;
+  /** Declarations beyond the language service's own rename of the target, in the repository: renamed together on request. */
+  related: RelatedDeclaration[];
+  /** Declarations met outside the repository (node_modules, the lib's .d.ts): they cannot be renamed. */
+  external: RelatedDeclaration[];
   /** Property accesses named like the member whose receiver is `any` or unresolved. */
   unresolved: { file: SourceFile; start: number; where: string }[];
-  /** Other declarations of the name that a call site reaches together with the renamed one, as `file:line Owner.name (via file:line)`. */
-  related: string[];
 }
 
+/** The declarations (not the uses) among a set's rename locations, as `file:line Owner.name`, sorted. */
+function declarationsOf(ctx: TransformContext, set: RelatedSet): string[] {
+  const labels: string[] = [];
+  for (const location of set.locations.values()) {
+    const node = ctx.project.getSourceFile(location.fileName)?.getDescendantAtPos(location.textSpan.start);
+    const parent = node?.getParent();
+    if (!node || !parent || !Node.hasName(parent) || parent.getNameNode() !== node || Node.isShorthandPropertyAssignment(parent)) continue;
+    if (!(Node.isMethodDeclaration(parent) || Node.isMethodSignature(parent) || Node.isPropertyDeclaration(parent) || Node.isPropertySignature(parent) || Node.isPropertyAssignment(parent))) continue;
+    const owner = parent.getParent();
+    const ownerLabel = owner && (Node.isClassDeclaration(owner) || Node.isInterfaceDeclaration(owner)) ? owner.getName() : undefined;
+    labels.push(`${where(ctx, parent)} ${ownerLabel ? `${ownerLabel}.` : ''}${node.getText()}`);
+  }
+  return labels.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
+const describeRelated = (d: RelatedDeclaration): string => `${d.label} (via ${d.via})`;
+
 /**
- * The uses of `.name` the language service's rename leaves alone but that may mean the renamed member: receivers
- * typed `any` (or untyped JavaScript), and receivers whose type (a union, or the operand of a cast) holds both the
- * renamed member and another declaration of the same name.
+ * The closure of declarations of `.name` that must be renamed with `declaration`: starting from the language
+ * service's own rename (which follows a class's base classes and implemented interfaces), add any other
+ * declaration of the name that a call site reaches together with one already in the set — through a union, the
+ * operand of a cast, or an interface member whose implementations the set does not all hold — and repeat until
+ * nothing is added. Also the uses of `.name` on receivers typed `any` (or untyped JavaScript).
  */
-function memberSitesOutsideRename(ctx: TransformContext, declaration: Identifier, name: string): MemberSites {
-  const renamed = new Set(
-    (ctx.project.getLanguageService().compilerObject.findRenameLocations(declaration.getSourceFile().getFilePath(), declaration.getStart(), false, false, { providePrefixAndSuffixTextForRename: true }) ?? []).map(
-      (l) => `${l.fileName}:${l.textSpan.start}`,
-    ),
-  );
-  const checker = ctx.project.getTypeChecker().compilerObject;
-  const isRenamed = (symbol: ts.Symbol | undefined): boolean =>
+function relatedSet(ctx: TransformContext, declaration: Identifier, name: string): RelatedSet {
+  const service = ctx.project.getLanguageService().compilerObject;
+  const program = ctx.project.getProgram().compilerObject;
+  const checker = program.getTypeChecker();
+  const locations = new Map<string, ts.RenameLocation>();
+  const result: RelatedSet = { locations, related: [], external: [], unresolved: [] };
+  const key = (fileName: string, start: number) => `${fileName}:${start}`;
+  const lineOf = (sf: ts.SourceFile, pos: number) => sf.getLineAndCharacterOfPosition(pos).line + 1;
+  const isExternal = (sf: ts.SourceFile) => sf.fileName.includes('/node_modules/') || program.isSourceFileDefaultLibrary(sf) || !isInside(ctx.root, sf.fileName);
+  const describePlace = (fileName: string, start: number) => `${isInside(ctx.root, fileName) ? ctx.repoPath(fileName) : fileName}:${lineOf(program.getSourceFile(fileName)!, start)}`;
+  const seen = new Set<string>();
+  const queue: { fileName: string; start: number }[] = [{ fileName: declaration.getSourceFile().getFilePath(), start: declaration.getStart() }];
+  seen.add(key(queue[0]!.fileName, queue[0]!.start));
+
+  /** Adds a declaration found beyond the current locations: to the queue (in the repo) or to the external list. */
+  const meet = (d: ts.Declaration, via: string): void => {
+    const n = ts.getNameOfDeclaration(d);
+    const dsf = d.getSourceFile();
+    if (!n) return;
+    const start = n.getStart(dsf);
+    const k = key(dsf.fileName, start);
+    if (locations.has(k) || seen.has(k)) return;
+    seen.add(k);
+    const owner = d.parent && (ts.isClassLike(d.parent) || ts.isInterfaceDeclaration(d.parent) || ts.isTypeLiteralNode(d.parent)) ? `${(d.parent as { name?: ts.Identifier }).name?.text ?? '{…}'}.` : '';
+    const file = program.isSourceFileDefaultLibrary(dsf) ? `TypeScript's ${path.posix.basename(dsf.fileName)}` : isInside(ctx.root, dsf.fileName) ? ctx.repoPath(dsf.fileName) : dsf.fileName;
+    const found: RelatedDeclaration = { fileName: dsf.fileName, start, label: `${file}:${lineOf(dsf, d.getStart(dsf))} ${owner}${name}`, via };
+    if (isExternal(dsf)) result.external.push(found);
+    else result.related.push(found), queue.push(found);
+  };
+  const isInSet = (symbol: ts.Symbol | undefined): boolean =>
     (symbol?.declarations ?? []).some((d) => {
       const n = ts.getNameOfDeclaration(d);
-      return n !== undefined && renamed.has(`${d.getSourceFile().fileName}:${n.getStart()}`);
+      return n !== undefined && locations.has(key(d.getSourceFile().fileName, n.getStart(d.getSourceFile())));
     });
-  const result: MemberSites = { unresolved: [], related: [] };
-  const relatedSeen = new Set<string>();
-  const lineOf = (sf: ts.SourceFile, pos: number) => sf.getLineAndCharacterOfPosition(pos).line + 1;
-  for (const file of ctx.project.getSourceFiles()) {
-    if (file.isDeclarationFile() || !file.getFullText().includes(name)) continue;
-    const sf = file.compilerNode;
-    const visit = (node: ts.Node): void => {
-      if (ts.isPropertyAccessExpression(node) && node.name.text === name) {
-        const site = `${ctx.repoPath(sf.fileName)}:${lineOf(sf, node.name.getStart(sf))}`;
-        const receiverType = checker.getTypeAtLocation(node.expression);
-        const symbol = checker.getSymbolAtLocation(node.name);
-        const wasRenamed = renamed.has(`${sf.fileName}:${node.name.getStart(sf)}`);
-        if (!wasRenamed && (receiverType.flags & ts.TypeFlags.Any || !symbol)) result.unresolved.push({ file, start: node.name.getStart(sf), where: site });
-        else if (symbol) {
-          // The receiver's type, and through casts the types of what was cast: each union member's own declaration.
-          const types = [receiverType];
-          let receiver: ts.Expression = node.expression;
-          for (;;) {
-            if (ts.isParenthesizedExpression(receiver)) receiver = receiver.expression;
-            else if (ts.isAsExpression(receiver) || ts.isTypeAssertionExpression(receiver) || ts.isSatisfiesExpression(receiver) || ts.isNonNullExpression(receiver)) {
-              receiver = receiver.expression;
-              types.push(checker.getTypeAtLocation(receiver));
-            } else break;
-          }
-          const members = types.flatMap((t) => (t.isUnion() ? t.types : [t])).map((t) => t.getProperty(name)).filter((p): p is ts.Symbol => p !== undefined);
-          if (wasRenamed || members.some(isRenamed))
-            for (const member of [symbol, ...members])
-              for (const d of member.declarations ?? []) {
-                const n = ts.getNameOfDeclaration(d);
-                const dsf = d.getSourceFile();
-                if (!n || renamed.has(`${dsf.fileName}:${n.getStart(dsf)}`) || dsf.fileName.includes('/node_modules/')) continue;
-                const owner = d.parent && (ts.isClassLike(d.parent) || ts.isInterfaceDeclaration(d.parent)) && d.parent.name ? `${d.parent.name.text}.` : '';
-                const key = `${dsf.fileName}:${d.getStart(dsf)}`;
-                if (!relatedSeen.has(key)) relatedSeen.add(key), result.related.push(`${ctx.repoPath(dsf.fileName)}:${lineOf(dsf, d.getStart(dsf))} ${owner}${name} (via ${site})`);
-              }
-        }
+
+  for (;;) {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      for (const location of service.findRenameLocations(next.fileName, next.start, false, false, { providePrefixAndSuffixTextForRename: true }) ?? []) {
+        const sf = program.getSourceFile(location.fileName);
+        const k = key(location.fileName, location.textSpan.start);
+        // The language service follows `implements`/`extends` into packages too: a place no rename may write.
+        if (sf && isExternal(sf)) {
+          const d = findNameAt(sf, location.textSpan.start, name);
+          if (d) meet(d, `${describePlace(next.fileName, next.start)}`);
+          else if (!seen.has(k)) seen.add(k), result.external.push({ fileName: location.fileName, start: location.textSpan.start, label: `${location.fileName}:${lineOf(sf, location.textSpan.start)} ${name}`, via: describePlace(next.fileName, next.start) });
+        } else locations.set(k, location);
       }
-      ts.forEachChild(node, visit);
-    };
-    visit(sf);
+      // An interface (or abstract) member's implementations meet wherever the interface is called.
+      for (const impl of service.getImplementationAtPosition(next.fileName, next.start) ?? []) {
+        const sf = program.getSourceFile(impl.fileName);
+        const node = sf && findNameAt(sf, impl.textSpan.start, name);
+        if (node) meet(node, describePlace(next.fileName, next.start));
+      }
+    }
+    const before = result.related.length + result.external.length;
+    result.unresolved = [];
+    for (const file of ctx.project.getSourceFiles()) {
+      if (file.isDeclarationFile() || !file.getFullText().includes(name)) continue;
+      const sf = file.compilerNode;
+      const visit = (node: ts.Node): void => {
+        if (ts.isPropertyAccessExpression(node) && node.name.text === name) {
+          const site = `${ctx.repoPath(sf.fileName)}:${lineOf(sf, node.name.getStart(sf))}`;
+          const receiverType = checker.getTypeAtLocation(node.expression);
+          const symbol = checker.getSymbolAtLocation(node.name);
+          const inSet = locations.has(key(sf.fileName, node.name.getStart(sf)));
+          if (!inSet && (receiverType.flags & ts.TypeFlags.Any || !symbol)) result.unresolved.push({ file, start: node.name.getStart(sf), where: site });
+          else if (symbol) {
+            // The receiver's type, and through casts the types of what was cast: each union member's own declaration.
+            const types = [receiverType];
+            let receiver: ts.Expression = node.expression;
+            for (;;) {
+              if (ts.isParenthesizedExpression(receiver)) receiver = receiver.expression;
+              else if (ts.isAsExpression(receiver) || ts.isTypeAssertionExpression(receiver) || ts.isSatisfiesExpression(receiver) || ts.isNonNullExpression(receiver)) {
+                receiver = receiver.expression;
+                types.push(checker.getTypeAtLocation(receiver));
+              } else break;
+            }
+            const members = types.flatMap((t) => (t.isUnion() ? t.types : [t])).map((t) => t.getProperty(name)).filter((p): p is ts.Symbol => p !== undefined);
+            if (inSet || members.some(isInSet)) for (const member of [symbol, ...members]) for (const d of member.declarations ?? []) meet(d, site);
+          }
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(sf);
+    }
+    if (result.related.length + result.external.length === before) return result;
   }
-  return result;
+}
+
+/** The member declaration named `name` whose name, or whole declaration, starts at `pos` (a rename or implementation location). */
+function findNameAt(sf: ts.SourceFile, pos: number, name: string): ts.Declaration | undefined {
+  let found: ts.Declaration | undefined;
+  const visit = (node: ts.Node): void => {
+    if (found || node.end <= pos) return;
+    const n = ts.getNameOfDeclaration(node as ts.Declaration);
+    if (n && ts.isIdentifier(n) && n.text === name && (n.getStart(sf) === pos || node.getStart(sf) === pos) && (ts.isMethodDeclaration(node) || ts.isMethodSignature(node) || ts.isPropertyDeclaration(node) || ts.isPropertySignature(node) || ts.isPropertyAssignment(node))) {
+      found = node as ts.Declaration;
+      return;
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return found;
 }
 
 /** `to` must not be declared where the renamed symbol lives: its file's top level or imports, or its class's members. */

@@ -9,6 +9,8 @@ const USAGE = `usage: maestro refactor apply <codemod.json> --repo <dir> [--dry-
   and undoes the change when tests that passed before fail;
   codemod.json holds one codemod or an array of them (applied in order on one loaded project), e.g.
   {"codemod":"rename-method","class":"Shape","from":"area","to":"surface"}
+  (rename-method: add "related":"rename" to rename with it the declarations that meet it at a call site,
+  "unresolved":"rename" to rename the call sites on \`any\` receivers; both are refused, with the list, otherwise)
   kinds: rename-symbol, rename-function, rename-class, rename-method, move-file, move-function,
          add-parameter, replace-call, replace-literal`;
 
