@@ -206,3 +206,21 @@ test('a judged metric template rolls a bad change back, the reason naming the te
   expect(evidence.canary.value).toBeGreaterThan(0.05);
   expect((await fixture.deployer.status({ service: fixture.service })).weight).toBe(0);
 }, 240_000);
+
+test('a judged plan judges its own metric templates beside error rate and latency, and passes only when all pass', async () => {
+  const template = { ...(SERIES_PLAN.metrics![0] as object), judge: { worseWhen: 'higher', shift: 'absolute', tolerance: 0.01, margin: 0.05, minSamples: 5, errorBudget: 0.1 } };
+  const plan: RolloutPlanInput = { ...JUDGED_PLAN, judge: { ...JUDGED_PLAN.judge, maxSoakMs: 60_000 }, metrics: [template] as RolloutPlanInput['metrics'] };
+  const { handle, rollout } = await train('prom-judge-series', 'good-change', plan);
+  const result = await handle.result();
+  expect({ outcome: result.outcome, reason: result.reason }).toEqual({ outcome: 'promoted', reason: 'all health gates passed' });
+  const passed = (await rollout()).history.find((h) => h.kind === 'gate-passed')!;
+  expect(passed.detail).toMatch(/^gate at 50% passed after \d+ probes: error rate: .*→ pass; latency .*→ pass; greeter-error-share: canary median 0 .*→ pass$/);
+  const last = result.rollout!.decisions!.filter((d) => d.weight === 50).at(-1)!;
+  expect(last.evidence!.map((e) => [e.metric, e.outcome])).toEqual([
+    ['error-rate', 'pass'],
+    ['latency', 'pass'],
+    ['series', 'pass'],
+  ]);
+  // No probe at 50% was green while one of the three had not passed.
+  for (const d of result.rollout!.decisions!.filter((p) => p.weight === 50)) expect(d.verdict === 'green').toBe(d.evidence!.every((e) => e.outcome === 'pass'));
+}, 240_000);
