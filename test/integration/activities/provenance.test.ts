@@ -28,12 +28,14 @@ describe('provenance activities record the envelope', () => {
     const m1 = await acts.recordMergeProvenance({ ...base, merge });
     const m2 = await acts.recordMergeProvenance({ ...base, merge });
     expect(m2.statementDigest).toBe(m1.statementDigest);
-    await acts.promoteRelease({ environment: 'dev', service: 'greeter', by: 'maestro', release: base });
-    await acts.promoteRelease({ environment: 'dev', service: 'greeter', by: 'maestro', release: base });
+    // The fixture's repository is not on disk: the environment's files come rendered (a train's are rendered from its repo).
+    const promoted = { ...base, manifests: release().manifests };
+    await acts.promoteRelease({ environment: 'dev', service: 'greeter', by: 'maestro', release: promoted });
+    await acts.promoteRelease({ environment: 'dev', service: 'greeter', by: 'maestro', release: promoted });
     const rows = await db.prisma.provenance.findMany({ orderBy: { id: 'asc' } });
     expect(rows.map((r) => `${r.kind}:${r.environment}`)).toEqual(['merge:', 'release:dev']);
     const out = lines();
     expect(await provenanceCommand(['verify', 'train-prov', '--releases', releasesDir, '--key', path.join(keyDir, 'provenance-ed25519.pub')], out.print)).toBe(0);
-    await expect(acts.promoteRelease({ environment: 'prod', service: 'greeter', by: 'maestro', release: base })).rejects.toMatchObject({ type: 'Guard:order', nonRetryable: true });
+    await expect(acts.promoteRelease({ environment: 'prod', service: 'greeter', by: 'maestro', release: promoted })).rejects.toMatchObject({ type: 'Guard:order', nonRetryable: true });
   });
 });
