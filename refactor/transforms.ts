@@ -148,17 +148,19 @@ function rename(
   const declaration = names[0]!;
   assertNoCollision(ctx, kind, declaration, to);
   const before = new Map(ctx.project.getSourceFiles().map((sf) => [sf.getFilePath(), sf.getFullText()]));
+  let renamedAsText = false;
   if (ownerName(declaration.getParentOrThrow()) !== undefined) {
     const set = relatedSet(ctx, declaration, from);
     if (set.external.length > 0)
       throw new CodemodError(
         `${kind}: ${what} meets declarations of '${from}' outside the repository at a call site, which cannot be renamed: ${set.external.map(describeRelated).join('; ')}; leave the name, or change the call sites so they no longer meet; nothing was written`,
       );
-    const declarations = set.related.length > 0 && related === 'refuse' ? declarationsOf(ctx, set) : [];
-    if (set.related.length > 0 && related === 'refuse')
+    if (set.related.length > 0 && related === 'refuse') {
+      const declarations = declarationsOf(ctx, set);
       throw new CodemodError(
         `${kind}: ${what} meets other declarations of '${from}' at a call site (a union, a cast, a shared interface or base class), which a rename would leave behind: ${set.related.map(describeRelated).join('; ')}; give "related": "rename" to rename these ${declarations.length} declarations together with their call sites (${declarations.join(', ')}), or leave the name; nothing was written`,
       );
+    }
     if (set.unresolved.length > 0 && unresolved === 'refuse')
       throw new CodemodError(
         `${kind}: ${set.unresolved.length} call site(s) use '.${from}' on a receiver the type checker cannot resolve (\`any\` or untyped JavaScript), so they may call ${what}: ${set.unresolved.slice(0, 10).map((s) => s.where).join(', ')}${set.unresolved.length > 10 ? ` (and ${set.unresolved.length - 10} more)` : ''}; give "unresolved": "rename" to rename them too, or type the receivers; nothing was written`,
@@ -180,13 +182,11 @@ function rename(
         if (!sf) throw new CodemodError(`${kind}: a rename location is outside the project: ${fileName}; nothing was written`);
         sf.replaceWithText(applyEdits(sf.getFullText(), edits));
       }
-      renameReexportsAlongside(ctx, from, to);
-      if (!ctx.project.getSourceFiles().some((sf) => before.get(sf.getFilePath()) !== sf.getFullText())) throw new CodemodError(`${kind}: renaming ${what} changed nothing`);
-      return { alreadyApplied: false };
+      renamedAsText = true;
     }
   }
   // usePrefixAndSuffixText keeps shorthand properties and re-exports meaning what they meant ({ a } → { a: b }).
-  declaration.rename(to, { usePrefixAndSuffixText: true, renameInComments: false, renameInStrings: false });
+  if (!renamedAsText) declaration.rename(to, { usePrefixAndSuffixText: true, renameInComments: false, renameInStrings: false });
   renameReexportsAlongside(ctx, from, to);
   if (!ctx.project.getSourceFiles().some((sf) => before.get(sf.getFilePath()) !== sf.getFullText()))
     throw new CodemodError(`${kind}: renaming ${what} changed nothing`);
