@@ -167,7 +167,12 @@ function addProbe(window: GateWindow, sample: { canary: ProbeFigures; stable: Pr
 
 /** How many looks a gate can take: one per probe until the soak limit. */
 export function looksPerGate(judge: StatisticalJudge, probeIntervalMs: number): number {
-  return Math.max(1, Math.ceil(judge.maxSoakMs / probeIntervalMs));
+  return looksWithin(judge.maxSoakMs, probeIntervalMs);
+}
+
+/** How many probes fit in `durationMs` (at least one): the looks a gate bounded by that time can take. */
+export function looksWithin(durationMs: number, probeIntervalMs: number): number {
+  return Math.max(1, Math.ceil(durationMs / probeIntervalMs));
 }
 
 /**
@@ -652,8 +657,9 @@ export function judgeSeries(name: string, window: SeriesWindow, judge: SeriesJud
   const moved = (v: number, by: number) => bad(shift === 'absolute' ? v + (worseWhen === 'higher' ? by : -by) : v * (1 + (worseWhen === 'higher' ? by : -by)));
   const canary = Float64Array.from(window.canary, bad).sort();
   const stableSorted = Float64Array.from(window.stable).sort();
-  const canaryMedian = median(window.canary);
-  const stableMedian = median(window.stable);
+  // Medians in the query's unit (badness flips the sign of a 'lower is worse' canary).
+  const canaryMedian = quantileOfSorted(Float64Array.from(window.canary).sort(), 0.5);
+  const stableMedian = quantileOfSorted(stableSorted, 0.5);
   const unit = (n: number) => (shift === 'relative' ? pct(n) : figure(n));
   const measured = `${name}: canary median ${figure(canaryMedian)} (${canary.length} readings) vs stable ${figure(stableMedian)} (${stableSorted.length})`;
   const base = {
@@ -740,10 +746,6 @@ function seriesShiftProbability(stableSorted: Float64Array, judge: SeriesJudge):
       ? judge.margin
       : judge.margin * Math.abs(medianValue);
   return spread > 0 ? normalCdf(effect / (spread * Math.SQRT2), 0, 1) : 1;
-}
-
-function median(values: readonly number[]): number {
-  return quantileOfSorted(Float64Array.from(values).sort(), 0.5);
 }
 
 const figure = (n: number) => String(Number(n.toPrecision(4)));

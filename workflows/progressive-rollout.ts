@@ -13,7 +13,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { advanceGate, evalScoreReasons, judgeProbe, withoutLatencies, type GateProgress, type JudgedProbe, type ProbeVerdict } from '../core/health';
-import { accumulateWindow, emptyWindow, judgeWindow, looksPerGate } from '../core/judge';
+import { accumulateWindow, emptyWindow, judgeWindow, looksPerGate, looksWithin } from '../core/judge';
 import { advanceMetricChecks, emptyMetricGate } from '../core/metric-gates';
 import type { Trip } from '../core/tripwire';
 import { gateForStep, judgesStatistically, parseRolloutPlan, type RolloutPlan, type RolloutPlanInput } from '../core/rollout-plan';
@@ -357,7 +357,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
       status.gate = progress;
       let activeMs = 0;
       let metricGate = emptyMetricGate();
-      const looks = Math.max(1, Math.ceil(gate.timeout / gate.probeInterval));
+      const looks = looksWithin(gate.timeout, gate.probeInterval);
       for (;;) {
         const { turn, waitedMs } = await awaitProbeTurn(gate.probeInterval, step.setWeight);
         activeMs += waitedMs;
