@@ -21,8 +21,8 @@ export interface FileIssuesDeps {
   /** Also file on GitHub Issues (outliers/github-issues.ts); the folder stays the local copy. */
   github?: GitHubIssueSink;
   /**
-   * The eval harness's artifacts (`<state>/artifacts/evals`, one folder per change id): the record keeps the
-   * gate's checks only, the harness's `eval-score.md` has every scenario's score, so the bundle says which one fell.
+   * The eval harness's artifacts (`<state>/artifacts/evals`, one folder per change id): the harness's
+   * `eval-score.md` shows every scenario of the latest train with its checks, beside the figures in the record.
    */
   evalArtifacts?: string;
   /** Where SpecSynth keeps each change's spec (`<dir>/<change id>/spec.json`, `spec.md`): copied into the bundle. */
