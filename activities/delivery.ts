@@ -1,14 +1,14 @@
 /** Delivery activities: thin Temporal-facing wrappers over the deployer, heartbeating while it works. */
 import type { ProbeSample } from '../core/health';
-import type { DeployCanaryInput, DeployCanaryResult, Deployer, EnsureStableInput, EnsureStableResult, HealthSource, LeaseInput, OwnedRef, ProbeInput, PromoteResult, RollbackResult, ServiceLease, SetWeightInput } from '../core/delivery';
+import type { DeployCanaryInput, DeployCanaryResult, DeployerFor, EnsureStableInput, InEnvironment, EnsureStableResult, HealthSource, LeaseInput, OwnedRef, ProbeInput, PromoteResult, RollbackResult, ServiceLease, SetWeightInput } from '../core/delivery';
 import type { Trip, TripwireInput } from '../core/tripwire';
 import { DeliveryInputError, ServiceBusyError, checkWeight } from '../delivery/local-deployer';
 import { currentActivityContext, isWorkflowRunningViaWorker, withHeartbeats } from './context';
 
 export interface DeliveryDeps {
-  deployer: Deployer;
-  /** Where the gates' figures come from; default the deployer's own (the proxy's per-version figures). */
-  healthSource?: HealthSource;
+  deployerFor: DeployerFor;
+  /** Where the gates' figures come from, per environment; default the environment's deployer (the proxy's per-version figures). */
+  healthSourceFor?: (environment: NonNullable<InEnvironment['environment']>) => HealthSource;
   /** Whether a train (workflow id) is still running; by default asked of Temporal through the worker's client. */
   isTrainRunning?: (workflowId: string) => Promise<boolean>;
 }
@@ -21,17 +21,21 @@ const HEARTBEAT_EVERY_MS = 1000;
 const TRIP_POLL_MS = 2000;
 
 export function createDeliveryActivities(deps: DeliveryDeps) {
-  const { deployer } = deps;
-  const healthSource = deps.healthSource ?? deployer;
   const isTrainRunning = deps.isTrainRunning ?? isRunningInTemporal;
+  const deployerOf = (input: InEnvironment) => deps.deployerFor(input.environment ?? 'dev');
+  const healthSourceOf = (input: InEnvironment) => deps.healthSourceFor?.(input.environment ?? 'dev') ?? deployerOf(input);
 
-  const requireKnownService = async (service: string) => {
-    if (!(await deployer.hasService(service))) throw new DeliveryInputError(`unknown service '${service}': no deployment recorded`);
+  /** The input's deployer, once it knows the service. */
+  const knownService = async (input: { service: string } & InEnvironment) => {
+    const deployer = deployerOf(input);
+    if (!(await deployer.hasService(input.service)))
+      throw new DeliveryInputError(`unknown service '${input.service}': no deployment recorded${input.environment && input.environment !== 'dev' ? ` in ${input.environment}` : ''}`);
+    return deployer;
   };
 
   return {
-    async deployCanary(input: DeployCanaryInput): Promise<DeployCanaryResult> {
-      return asActivity('deployCanary', () => deployer.deployCanary(input));
+    async deployCanary(input: DeployCanaryInput & InEnvironment): Promise<DeployCanaryResult> {
+      return asActivity('deployCanary', () => deployerOf(input).deployCanary(input));
     },
 
     /**
@@ -39,8 +43,9 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
      * giving it back) loses it to the caller, and its canary is rolled back; a running one makes the call
      * fail with ServiceBusy.
      */
-    async acquireServiceLease(input: LeaseInput): Promise<ServiceLease & { tookOverFrom?: string }> {
+    async acquireServiceLease(input: LeaseInput & InEnvironment): Promise<ServiceLease & { tookOverFrom?: string }> {
       return asActivity('acquireServiceLease', async () => {
+        const deployer = deployerOf(input);
         try {
           return await deployer.acquireLease({ service: input.service, owner: input.owner });
         } catch (err) {
@@ -56,26 +61,25 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
     },
 
     /** Puts `sha` back as the stable version (100% of traffic): the compensation for a promotion that could not be completed. */
-    async restoreStable(input: EnsureStableInput): Promise<EnsureStableResult> {
-      return asActivity('restoreStable', () => deployer.ensureStable(input));
+    async restoreStable(input: EnsureStableInput & InEnvironment): Promise<EnsureStableResult> {
+      return asActivity('restoreStable', () => deployerOf(input).ensureStable(input));
     },
 
-    async releaseServiceLease(input: LeaseInput): Promise<{ released: boolean }> {
-      return asActivity('releaseServiceLease', () => deployer.releaseLease(input));
+    async releaseServiceLease(input: LeaseInput & InEnvironment): Promise<{ released: boolean }> {
+      return asActivity('releaseServiceLease', () => deployerOf(input).releaseLease(input));
     },
 
-    async setCanaryWeight(input: SetWeightInput): Promise<{ weight: number }> {
+    async setCanaryWeight(input: SetWeightInput & InEnvironment): Promise<{ weight: number }> {
       return asActivity('setCanaryWeight', async () => {
         checkWeight(input.weight);
-        await requireKnownService(input.service);
-        return deployer.setWeight(input);
+        return (await knownService(input)).setWeight(input);
       });
     },
 
-    async probeHealth(input: ProbeInput): Promise<ProbeSample> {
+    async probeHealth(input: ProbeInput & InEnvironment): Promise<ProbeSample> {
       return asActivity('probeHealth', async () => {
-        await requireKnownService(input.service);
-        return healthSource.probe(input);
+        await knownService(input);
+        return healthSourceOf(input).probe(input);
       });
     },
 
@@ -83,9 +87,9 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
      * The tripwire's watcher: waits (long-polling the proxy, heartbeating) until the canary fails hard
      * and returns the trip; runs until then or until the rollout cancels it.
      */
-    async watchCanary(input: OwnedRef & { tripwire: TripwireInput }): Promise<Trip> {
+    async watchCanary(input: OwnedRef & InEnvironment & { tripwire: TripwireInput }): Promise<Trip> {
       return asActivity('watchCanary', async () => {
-        await requireKnownService(input.service);
+        const deployer = await knownService(input);
         const cancelled = currentActivityContext()?.cancellationSignal;
         const since = Date.now();
         for (;;) {
@@ -96,18 +100,12 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
       });
     },
 
-    async rollbackCanary(input: OwnedRef): Promise<RollbackResult> {
-      return asActivity('rollbackCanary', async () => {
-        await requireKnownService(input.service);
-        return deployer.rollback(input);
-      });
+    async rollbackCanary(input: OwnedRef & InEnvironment): Promise<RollbackResult> {
+      return asActivity('rollbackCanary', async () => (await knownService(input)).rollback(input));
     },
 
-    async promoteCanary(input: OwnedRef): Promise<PromoteResult> {
-      return asActivity('promoteCanary', async () => {
-        await requireKnownService(input.service);
-        return deployer.promote(input);
-      });
+    async promoteCanary(input: OwnedRef & InEnvironment): Promise<PromoteResult> {
+      return asActivity('promoteCanary', async () => (await knownService(input)).promote(input));
     },
   };
 }

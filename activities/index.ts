@@ -8,9 +8,10 @@ import { createEvalActivities } from './evals';
 import { createPolicyActivities } from './policy';
 import { createAppealActivities } from './appeals';
 import { createDeliveryActivities } from './delivery';
-import { LocalDeployer } from '../delivery/local-deployer';
+import { LocalDeployer, localDeployDir } from '../delivery/local-deployer';
 import { KubernetesDeployer, type KubernetesDeployerOptions } from '../delivery/kubernetes-deployer';
-import type { Deployer } from '../core/delivery';
+import type { Deployer, DeployerFor } from '../core/delivery';
+import type { Environment } from '../core/change-request';
 import { PrometheusHealthSource } from '../delivery/prometheus-health';
 import { createRecordActivities } from './record';
 import { createVerifyActivities } from './verify';
@@ -34,7 +35,11 @@ export interface ActivityDeps {
   keyDir?: string;
   /** The gates' figures: the proxy's own (default) or Prometheus (PromQL over its HTTP API). */
   healthSource?: { kind: 'proxy' } | { kind: 'prometheus'; url: string };
-  /** Where versions run: local processes behind the proxy (default) or a Kubernetes cluster. */
+  /**
+   * Where versions run: local processes behind the proxy (default) or a Kubernetes cluster. Each environment
+   * has its own: locally `<stateDir>/deploy` for dev and `deploy-<env>` for the others; on Kubernetes the
+   * namespace for dev and `<namespace>-<env>` for the others.
+   */
   deployer?: { kind: 'local' } | ({ kind: 'kubernetes' } & Omit<KubernetesDeployerOptions, 'lockDir'>);
   /** MAESTRO_LLM_* for the spec provider; none: offline. */
   llmEnv?: Record<string, string | undefined>;
@@ -43,14 +48,12 @@ export interface ActivityDeps {
 
 /** Every activity of the release train and the appeal workflow, built from injected dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  const deployer: Deployer =
-    deps.deployer?.kind === 'kubernetes'
-      ? new KubernetesDeployer({ ...deps.deployer, lockDir: path.join(deps.stateDir, 'deploy', 'kubernetes-locks') })
-      : new LocalDeployer({ stateDir: path.join(deps.stateDir, 'deploy'), tsxCli: TSX_CLI });
+  const deployerFor = deployersByEnvironment(deps);
   const codeGraph = new CodeGraphService({ store: deps.codeGraphStore });
   const keyDir = deps.keyDir ?? path.join(deps.stateDir, 'keys');
   const gitopsRepo = deps.gitopsRepo ?? path.join(deps.stateDir, 'gitops');
   const record = new RecordStore({ url: deps.databaseUrl });
+  const prometheusUrl = deps.healthSource?.kind === 'prometheus' ? deps.healthSource.url : undefined;
   return {
     ...createSpecActivities({ artifactsDir: path.join(deps.stateDir, 'artifacts', 'specs'), symbolsFor: codegraphSymbolsFor(codeGraph), env: deps.llmEnv, databaseUrl: deps.databaseUrl }),
     ...createRepoActivities({ workRoot: path.join(deps.stateDir, 'work') }),
@@ -58,9 +61,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createEvalActivities({ tsxCli: TSX_CLI, artifactsDir: path.join(deps.stateDir, 'artifacts', 'evals') }),
     ...createPolicyActivities({ policyFile: deps.policyFile }),
     ...createAppealActivities({ url: deps.databaseUrl, policyFile: deps.policyFile }),
-    ...createDeliveryActivities({ deployer, healthSource: deps.healthSource?.kind === 'prometheus' ? prometheusSource(deployer, deps.healthSource.url) : undefined }),
+    ...createDeliveryActivities({ deployerFor, ...(prometheusUrl ? { healthSourceFor: (env: Environment) => prometheusSource(deployerFor(env), prometheusUrl) } : {}) }),
     ...createRecordActivities({ store: record }),
-    ...createVerifyActivities({ deployer, record, gitopsRepo, keyDir }),
+    ...createVerifyActivities({ deployerFor, record, gitopsRepo, keyDir }),
     ...createMigrationActivities(),
     ...createProvenanceActivities({
       url: deps.databaseUrl,
@@ -73,6 +76,22 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** One deployer per environment, made when first asked for (a worker that never deploys to prod starts nothing for it). */
+function deployersByEnvironment(deps: ActivityDeps): DeployerFor {
+  const made = new Map<Environment, Deployer>();
+  const make = (env: Environment): Deployer => {
+    const dir = localDeployDir(path.join(deps.stateDir, 'deploy'), env);
+    return deps.deployer?.kind === 'kubernetes'
+      ? new KubernetesDeployer({ ...deps.deployer, namespace: env === 'dev' ? deps.deployer.namespace : `${deps.deployer.namespace}-${env}`, lockDir: path.join(dir, 'kubernetes-locks') })
+      : new LocalDeployer({ stateDir: dir, tsxCli: TSX_CLI });
+  };
+  return (env) => {
+    let deployer = made.get(env);
+    if (!deployer) made.set(env, (deployer = make(env)));
+    return deployer;
+  };
+}
 
 /** Prometheus as the health source, finding each version through the deployer's live routes. */
 function prometheusSource(deployer: Deployer, url: string): PrometheusHealthSource {

@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createPrisma, type Db } from '../record/db';
-import { DEFAULT_GITOPS_REPO, ensureGitopsRepo, promote, type Environment } from '../provenance/gitops';
+import type { Environment } from '../core/change-request';
+import { DEFAULT_GITOPS_REPO, ensureGitopsRepo, promote, withdraw, type WithdrawInput } from '../provenance/gitops';
 import { KUBERNETES_DEFAULTS, renderEnvironment, type EnvironmentTarget } from '../core/kubernetes-manifests';
 import { readServiceDescriptor } from '../repo/service-descriptor';
 import { DEFAULT_RELEASES_DIR, writeRelease, type ReleaseInput } from '../provenance/release';
@@ -78,6 +79,20 @@ export function createProvenanceActivities(deps: ProvenanceDeps = {}) {
       const envelopeFile = path.join(repo, 'environments', input.environment, input.service, 'provenance.dsse.json');
       await store(input.release.evidence.trainId, 'release', input.environment, envelopeFile, result.statementDigest);
       return { ...result, envelopeFile };
+    },
+
+    /**
+     * Takes the train's release back out of `environment` (a later environment of its promotion failed):
+     * GitOps returns to the previous release, and the record marks the release withdrawn. Idempotent.
+     */
+    async withdrawRelease(input: Omit<WithdrawInput, 'repo'>) {
+      await ensureGitopsRepo(repo);
+      const result = await withdraw({ ...input, repo }, signingKey().publicKey);
+      await db()?.provenance.updateMany({
+        where: { trainId: input.trainId, kind: 'release', environment: input.environment, withdrawnAt: null },
+        data: { withdrawnAt: new Date(), withdrawnReason: input.reason },
+      });
+      return result;
     },
   };
 }

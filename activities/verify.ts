@@ -1,5 +1,5 @@
 /** The invariant check as an activity: the four truths about a service, compared (verify/service-truths.ts). */
-import type { Deployer } from '../core/delivery';
+import type { DeployerFor } from '../core/delivery';
 import type { InvariantReport } from '../core/invariant';
 import type { RecordStore } from '../record/store';
 import { loadOrCreateSigningKey } from '../provenance/signing';
@@ -7,7 +7,7 @@ import { verifyService, type VerifyInput } from '../verify/service-truths';
 import { isWorkflowRunningViaWorker, withHeartbeats } from './context';
 
 export interface VerifyActivityDeps {
-  deployer: Deployer;
+  deployerFor: DeployerFor;
   record: RecordStore;
   gitopsRepo: string;
   keyDir: string;
@@ -18,7 +18,7 @@ export function createVerifyActivities(deps: VerifyActivityDeps) {
     async checkInvariant(input: VerifyInput): Promise<InvariantReport> {
       const isTrainRunning = async (id: string) => (await isWorkflowRunningViaWorker(id)) ?? true;
       return withHeartbeats(() => ({ activity: 'checkInvariant' }), 1000, () =>
-        verifyService({ deployer: deps.deployer, record: deps.record, gitopsRepo: deps.gitopsRepo, publicKey: () => loadOrCreateSigningKey(deps.keyDir).publicKey, isTrainRunning }, input),
+        verifyService({ deployerFor: deps.deployerFor, record: deps.record, gitopsRepo: deps.gitopsRepo, publicKey: () => loadOrCreateSigningKey(deps.keyDir).publicKey, isTrainRunning }, input),
       );
     },
   };

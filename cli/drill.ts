@@ -351,7 +351,8 @@ class DrillStack {
     try {
       return await verifyService(
         {
-          deployer: new TrainFixture(service, this.stateDir).deployer,
+          // The drill's trains run in dev, the fixture's deployer.
+          deployerFor: () => new TrainFixture(service, this.stateDir).deployer,
           record: new RecordStore({ prisma }),
           gitopsRepo: this.gitopsRepo,
           publicKey: () => loadOrCreateSigningKey(this.keyDir).publicKey,

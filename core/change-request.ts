@@ -13,6 +13,24 @@ import { parseOrThrow } from './validation';
  * `publicApi` says whether the emitted .d.ts of the non-test files may change ('change') or must stay
  * byte-identical ('preserve'); each codemod has the default its nature implies.
  */
+/** The environments a release goes through, in promotion order (GitOps keeps one directory each). */
+export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+const environmentSchema = z.enum(ENVIRONMENTS);
+
+/**
+ * A later environment's failure: 'rollback-all' takes every earlier environment back to what it ran before
+ * (and reverts the merge); 'hold' leaves them on the change, so only the failed environment goes back.
+ */
+const promotionSchema = z
+  .object({
+    through: z.array(environmentSchema).min(1),
+    onFailure: z.enum(['hold', 'rollback-all']).default('rollback-all'),
+    /** An environment's own rollout plan instead of the change request's `rollout` (say, one step in dev). */
+    rollouts: z.record(environmentSchema, rolloutPlanSchema).optional(),
+  })
+  .strict();
+
 const identifier = z.string().regex(/^[A-Za-z_$][\w$]*$/, 'must be a TypeScript identifier');
 const repoPath = z
   .string()
@@ -160,7 +178,13 @@ export const changeRequestSchema = z
       .default('main'),
     /** Service name on the deployer; one running stable version per service. */
     service: z.string().regex(SERVICE_NAME, SERVICE_NAME_RULE),
-    environment: z.enum(['dev', 'staging', 'prod']).default('dev'),
+    /** Where the change ends up; with `promotion`, the last environment of its path. */
+    environment: environmentSchema.default('dev'),
+    /**
+     * Promotion across environments as one saga (workflows/release-train.ts): the change rolls out in each
+     * environment of `through`, then in `environment`, each with its own rollout, gates and policy guards.
+     */
+    promotion: promotionSchema.optional(),
     author: z.string().min(1).default('unknown'),
     change: changeSchema,
     protectedPaths: z.array(z.string().min(1)).default([]),
@@ -200,7 +224,32 @@ export const changeRequestSchema = z
       })
       .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((cr, ctx) => {
+    if (!cr.promotion) return;
+    const path = [...cr.promotion.through, cr.environment];
+    const order = path.map((e) => ENVIRONMENTS.indexOf(e));
+    if (order.some((o, i) => i > 0 && o <= order[i - 1]!))
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['promotion', 'through'],
+        message: `the path ${path.join(' → ')} must follow ${ENVIRONMENTS.join(' → ')}, each environment once, ending before environment '${cr.environment}'`,
+      });
+    if (cr.migration)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['migration'],
+        message: 'a database migration cannot yet travel a promotion path (each environment would need its own database and contract point): ship the migration with a one-environment change request first',
+      });
+    for (const env of Object.keys(cr.promotion.rollouts ?? {}))
+      if (!path.includes(env as Environment))
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['promotion', 'rollouts', env], message: `'${env}' is not on the path ${path.join(' → ')}; give rollouts only for its environments` });
+  });
+
+/** The environments a change request rolls out in, in order: its promotion path, or its one environment. */
+export function promotionPath(cr: Pick<ChangeRequest, 'environment' | 'promotion'>): Environment[] {
+  return [...(cr.promotion?.through ?? []), cr.environment];
+}
 
 function isPasswordlessPostgresUrl(url: string): boolean {
   try {

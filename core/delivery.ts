@@ -7,6 +7,16 @@ import type { ProbeSample } from './health';
 import type { MetricTemplateInput } from './metric-gates';
 import type { Trip, TripwireInput } from './tripwire';
 import type { ServiceDescriptor } from './stages';
+import type { Environment } from './change-request';
+
+/**
+ * Each environment has its own deployer (its own processes and proxy, or its own namespace); an activity's
+ * input names the environment, and one without (a train started before environments had deployers) means dev.
+ */
+export type DeployerFor = (environment: Environment) => Deployer;
+export interface InEnvironment {
+  environment?: Environment;
+}
 
 /** What the deployer needs from a service's maestro.service.json. */
 export type DeployableDescriptor = Pick<ServiceDescriptor, 'entry' | 'healthPath'>;

@@ -7,6 +7,7 @@
  * Every method is idempotent and serialised per service (in-process queue + a lock directory shared
  * with other processes): a retried call finds the work done and returns the same result.
  */
+import type { Environment } from '../core/change-request';
 import { InvalidInputError, PermanentError } from '../core/errors';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -140,6 +141,11 @@ const GIT_REVISION = /^[A-Za-z0-9._/^~-]{1,200}$/;
 
 /** Node flags for the proxy process: a fixed 16 MB young generation keeps GC pauses out of its p99. */
 export const PROXY_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=16', '--max-semi-space-size=16'];
+
+/** Each environment's own local deployment: `deployDir` for dev, `<deployDir>-<env>` beside it for the others. */
+export function localDeployDir(deployDir: string, environment: Environment): string {
+  return environment === 'dev' ? deployDir : `${deployDir}-${environment}`;
+}
 
 export class LocalDeployer implements Deployer {
   readonly stateDir: string;

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type crypto from 'node:crypto';
+import { ENVIRONMENTS, type Environment } from '../core/change-request';
 import { PermanentError } from '../core/errors';
 import { sha256Hex } from '../core/provenance';
 import { STATE } from '../io/paths';
@@ -18,8 +19,6 @@ import { ProvenanceError, type SigningKey } from './signing';
 /** The GitOps repository promotions write to, unless configured (MAESTRO_GITOPS_REPO). */
 export const DEFAULT_GITOPS_REPO = STATE.gitops;
 
-export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
-export type Environment = (typeof ENVIRONMENTS)[number];
 
 export class GuardError extends PermanentError {
   constructor(
@@ -116,6 +115,61 @@ async function promoteLocked(input: PromoteInput, key: SigningKey, publicKey: cr
   ].join('\n');
   await git(repo, [...MAESTRO_COMMIT_CONFIG, 'commit', '-q', '-m', message, '--', path.relative(repo, dir)]);
   return { gitopsCommit: await gitOut(repo, ['rev-parse', 'HEAD']), alreadyPromoted: false, statementDigest };
+}
+
+export interface WithdrawInput {
+  repo: string;
+  environment: Environment;
+  service: string;
+  /** The train whose release goes back out. */
+  trainId: string;
+  by: string;
+  reason: string;
+}
+
+export interface WithdrawResult {
+  /** The commit that took the release out; null when it was no longer there (a retry, or a later release replaced it). */
+  gitopsCommit: string | null;
+  /** What the environment runs again: the release before it, or null when there was none. */
+  restoredCommit: string | null;
+}
+
+/**
+ * Takes a train's release back out of an environment: the environment's directory returns to what it held
+ * before that train promoted into it (the previous release, still signed, or nothing), in one commit.
+ * Idempotent: when the directory no longer holds that train's release, nothing is written.
+ */
+export async function withdraw(input: WithdrawInput, publicKey: crypto.KeyObject): Promise<WithdrawResult> {
+  return withLock(`${input.repo}.lock`, 120_000, () => withdrawLocked(input, publicKey));
+}
+
+async function withdrawLocked(input: WithdrawInput, publicKey: crypto.KeyObject): Promise<WithdrawResult> {
+  const { repo, environment, service, trainId } = input;
+  const dir = envDir(repo, environment, service);
+  const rel = path.relative(repo, dir);
+  const releasedBy = (): { trainId?: string; commit: string | null } => {
+    if (!fs.existsSync(dir)) return { commit: null };
+    const v = verifyRelease(dir, publicKey);
+    return { trainId: v.statement.predicate.runDetails.metadata.invocationId, commit: v.commit ?? null };
+  };
+  const current = releasedBy();
+  if (current.trainId !== trainId) return { gitopsCommit: null, restoredCommit: current.commit };
+  const promotedIn = await gitOut(repo, ['log', '-1', '--format=%H', '--', rel]);
+  const before = await gitOut(repo, ['ls-tree', '-d', '--name-only', `${promotedIn}^`, '--', rel]).catch(() => '');
+  await git(repo, ['rm', '-r', '-q', '--', rel]);
+  if (before) await git(repo, ['checkout', `${promotedIn}^`, '--', rel]);
+  const restored = releasedBy();
+  const message = [
+    `Roll back ${service} in ${environment} to ${restored.commit?.slice(0, 12) ?? 'nothing'}`,
+    '',
+    `Train ${trainId}'s release of ${current.commit?.slice(0, 12)} is withdrawn: ${input.reason}`,
+    '',
+    `Maestro-Withdrawn-Train: ${trainId}`,
+    `Maestro-Withdrawn-Commit: ${current.commit}`,
+    `Maestro-Promoted-By: ${input.by}`,
+  ].join('\n');
+  await git(repo, [...MAESTRO_COMMIT_CONFIG, 'commit', '-q', '-m', message, '--', rel]);
+  return { gitopsCommit: await gitOut(repo, ['rev-parse', 'HEAD']), restoredCommit: restored.commit };
 }
 
 export interface TraceEntry {

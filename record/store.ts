@@ -35,7 +35,8 @@ export class TrainClosedError extends PermanentError {
 const json = (v: unknown): Prisma.InputJsonValue => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue;
 
 export interface ServiceHistory {
-  latest: { trainId: string; repo: string; environment: string; baseBranch: string } | null;
+  /** `path`: the environments the latest train rolls out in, in order (its promotion path, or its one environment). */
+  latest: { trainId: string; repo: string; environment: string; baseBranch: string; path: string[] } | null;
   lastPromoted: RecordedTrain | null;
   lastMerged: RecordedTrain | null;
   open: RecordedTrain[];
@@ -233,22 +234,30 @@ export class RecordStore {
     const pick = (t: { id: string; outcome: string | null; mergeSha: string | null; closedAt: Date | null } | null): RecordedTrain | null =>
       t ? { trainId: t.id, outcome: t.outcome, mergeSha: t.mergeSha, closedAt: t.closedAt?.toISOString() ?? null } : null;
     const newestClosed = [{ closedAt: 'desc' as const }, { id: 'desc' as const }];
-    const [latest, lastPromoted, lastMerged, open] = await Promise.all([
+    const [latest, lastPromotedTrain, lastRelease, lastMerged, open] = await Promise.all([
       db.train.findFirst({ where, orderBy: [{ startedAt: 'desc' }, { id: 'desc' }] }),
       db.train.findFirst({ where: { ...where, state: 'closed', outcome: 'promoted' }, orderBy: newestClosed }),
+      // A promotion that went on to later environments: its train ends elsewhere (and maybe not promoted), its release here stands unless withdrawn.
+      input.environment
+        ? db.provenance.findFirst({ where: { kind: 'release', environment: input.environment, withdrawnAt: null, train: { service: input.service } }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], include: { train: true } })
+        : null,
       db.train.findFirst({ where: { ...where, state: 'closed', mergeSha: { not: null } }, orderBy: newestClosed }),
       db.train.findMany({ where: { ...where, state: 'running' }, orderBy: { startedAt: 'asc' } }),
     ]);
-    const cr = latest?.changeRequest as { baseBranch?: string } | undefined;
+    const promotedAt = (t: { closedAt: Date | null }) => t.closedAt?.getTime() ?? 0;
+    const lastPromoted = lastRelease && (!lastPromotedTrain || lastRelease.createdAt.getTime() > promotedAt(lastPromotedTrain)) ? lastRelease.train : lastPromotedTrain;
+    const cr = latest?.changeRequest as { baseBranch?: string; promotion?: { through?: string[] } } | undefined;
     return {
-      latest: latest ? { trainId: latest.id, repo: latest.repo, environment: latest.environment, baseBranch: cr?.baseBranch ?? 'main' } : null,
+      latest: latest
+        ? { trainId: latest.id, repo: latest.repo, environment: latest.environment, baseBranch: cr?.baseBranch ?? 'main', path: [...(cr?.promotion?.through ?? []), latest.environment] }
+        : null,
       lastPromoted: pick(lastPromoted),
       lastMerged: pick(lastMerged),
       open: open.map(pick).filter((t): t is RecordedTrain => t !== null),
     };
   }
 
-    /** The audit trail of a train, oldest first. */
+  /** The audit trail of a train, oldest first. */
   async auditTrail(input: { trainId: string }): Promise<{ at: string; actor: string; action: string; detail: unknown }[]> {
       const rows = await this.db().auditEvent.findMany({ where: { trainId: input.trainId }, orderBy: [{ at: 'asc' }, { id: 'asc' }] });
       return rows.map((r) => ({ at: r.at.toISOString(), actor: r.actor, action: r.action, detail: r.detail }));

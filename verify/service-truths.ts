@@ -6,7 +6,8 @@
 import type crypto from 'node:crypto';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import type { Deployer, ServiceStatus } from '../core/delivery';
+import type { DeployerFor, ServiceStatus } from '../core/delivery';
+import { ENVIRONMENTS, type Environment } from '../core/change-request';
 import { InvalidInputError } from '../core/errors';
 import { compareTruths, type BaseTruth, type GitopsTruth, type InvariantReport, type RunsTruth } from '../core/invariant';
 import { resolveCommit, treeOf } from '../io/git';
@@ -16,7 +17,8 @@ import { ProvenanceError } from '../provenance/signing';
 import type { RecordStore } from '../record/store';
 
 export interface VerifyDeps {
-  deployer: Deployer;
+  /** What runs in each environment. */
+  deployerFor: DeployerFor;
   record: RecordStore;
   gitopsRepo: string;
   /** The provenance key, loaded only when the environment has a release to verify (a missing key is then a GitOps problem). */
@@ -40,17 +42,22 @@ export class VerifyInputError extends InvalidInputError {}
 
 export async function verifyService(deps: VerifyDeps, input: VerifyInput): Promise<InvariantReport> {
   const history = await deps.record.serviceHistory({ service: input.service, environment: input.environment });
-  const status = (await deps.deployer.hasService(input.service)) ? await deps.deployer.status({ service: input.service }) : null;
   const environment = input.environment ?? history.latest?.environment;
   if (!environment)
     throw new VerifyInputError(`nothing is known about service '${input.service}': no train in the record and no --env given; run a train for it, or pass --env dev|staging|prod`);
+  if (!ENVIRONMENTS.includes(environment as Environment)) throw new VerifyInputError(`unknown environment '${environment}': one of ${ENVIRONMENTS.join(', ')}`);
+  const deployer = deps.deployerFor(environment as Environment);
+  const status = (await deployer.hasService(input.service)) ? await deployer.status({ service: input.service }) : null;
   // The environment filter applies to promotions; open trains and the latest train are the service's in any environment.
   const scoped = input.environment ? history : await deps.record.serviceHistory({ service: input.service, environment });
 
   const runs = status ? await runsTruth(status) : null;
   const repo = input.repo ?? history.latest?.repo ?? status?.repo;
   const baseBranch = input.baseBranch ?? history.latest?.baseBranch;
-  const base = repo && baseBranch ? await baseTruth(repo, baseBranch, runs, scoped.lastMerged) : null;
+  // The base branch describes the first environment a merge rolls out in; later ones of a promotion path may lag behind it.
+  const trail = input.environment ? (await deps.record.serviceHistory({ service: input.service })).latest?.path : history.latest?.path;
+  const lagsBehindBase = trail !== undefined && trail.indexOf(environment) > 0;
+  const base = repo && baseBranch && !lagsBehindBase ? await baseTruth(repo, baseBranch, runs, scoped.lastMerged) : null;
   const gitops = gitopsTruth(deps, environment, input.service);
 
   const ask = deps.isTrainRunning;

@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { z } from 'zod';
+import type { Environment } from '../core/change-request';
 import type { TrainOutcomeName } from '../core/dossier';
 import type { JudgedProbe } from '../core/health';
 import type { ShadowReport } from '../core/shadow';
@@ -79,6 +80,7 @@ export type TrainStage =
   | 'awaitingAppeal'
   | 'awaitingApproval'
   | 'awaitingService'
+  | 'environmentGuard'
   | 'migrate'
   | 'merge'
   | 'rollout'
@@ -150,6 +152,23 @@ export interface TrainStatus {
   plannedRollout?: { source: string; description: string };
   history: HistoryEntry[];
   rollout?: RolloutStatus;
+  /** The rollout child running now (one per environment on a promotion path). */
+  rolloutWorkflowId?: string;
+  /** A promotion path's environments, in order, each as far as it has got. */
+  environments?: EnvironmentProgress[];
+}
+
+/** One environment of a promotion path (ChangeRequest.promotion). */
+export interface EnvironmentProgress {
+  environment: Environment;
+  /**
+   * pending (not reached), rolling-out, promoted (runs the change), held (runs it after a later environment
+   * failed, as onFailure 'hold' says), withdrawn (back on its previous version), and the failed one's own end.
+   */
+  state: 'pending' | 'rolling-out' | 'promoted' | 'held' | 'withdrawn' | 'rolled_back' | 'aborted' | 'denied' | 'failed';
+  /** What it runs once the train ended there. */
+  runs?: string | null;
+  detail?: string;
 }
 
 /** What a train returns (its workflow result), for whoever waits on it. */
@@ -166,7 +185,9 @@ export interface TrainResult {
   rollout?: ProgressiveRolloutResult;
   /** A shadow change's report: what would have happened (core/shadow.ts). */
   shadow?: ShadowReport;
-  /** The four truths compared at the train's end (trains that merged): whether they agree, and where not. */
+  /** A promotion path's environments and where each ended. */
+  environments?: EnvironmentProgress[];
+  /** The four truths compared at the train's end (trains that merged): whether they agree, and where not; on a promotion path, in every environment. */
   invariant?: { held: boolean; disagreements: { between: string[]; what: string }[] };
 }
 
@@ -184,8 +205,9 @@ export const searchAttributes = {
   risk: defineSearchAttributeKey('MaestroRisk', 'DOUBLE'),
 } as const;
 
-export function rolloutWorkflowId(trainWorkflowId: string): string {
-  return `${trainWorkflowId}--rollout`;
+/** The train's rollout child; on a promotion path, one per environment. */
+export function rolloutWorkflowId(trainWorkflowId: string, environment?: Environment): string {
+  return `${trainWorkflowId}--rollout${environment ? `-${environment}` : ''}`;
 }
 
 // The appeal workflow (workflows/appeal.ts): its input, result, signals and query.

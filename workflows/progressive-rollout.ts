@@ -12,6 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { Environment } from '../core/change-request';
 import { advanceGate, evalScoreReasons, judgeProbe, withoutLatencies, type GateProgress, type JudgedProbe, type ProbeVerdict } from '../core/health';
 import { accumulateWindow, emptyWindow, judgeWindow, looksPerGate, looksWithin } from '../core/judge';
 import { advanceMetricChecks, emptyMetricGate } from '../core/metric-gates';
@@ -49,6 +50,8 @@ export interface ProgressiveRolloutInput {
   descriptor: ServiceDescriptor;
   plan: RolloutPlanInput;
   evalScore: number;
+  /** Which environment's deployer it runs on (a promotion path's); absent: dev's. */
+  environment?: Environment;
 }
 
 const deploy = proxyActivities<Activities>({
@@ -171,7 +174,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
   const abortReason = () => `aborted by ${abortBy?.by}${abortBy?.reason ? `: ${abortBy.reason}` : ''}`;
   // The train owns its canary: the deployer refuses to let any other train weight, promote or roll it back.
   const owner = workflowInfo().parent?.workflowId ?? workflowInfo().workflowId;
-  const target = { service: input.service, owner };
+  const target = { service: input.service, owner, ...(input.environment ? { environment: input.environment } : {}) };
   let canaryDeployed = false;
   let firstRedAt: number | undefined;
   /** Set by the tripwire's watcher when the canary fails hard; every wait of the rollout ends on it. */
@@ -241,7 +244,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
     // A train holding the service's lease is never refused here; an older train (started before leases) may wait.
     const deployed = await whenServiceFree(
       input.service,
-      () => deploy.deployCanary({ service: input.service, owner, repo: input.repo, baseSha: input.baseSha, sha: input.sha, descriptor: input.descriptor }),
+      () => deploy.deployCanary({ ...target, repo: input.repo, baseSha: input.baseSha, sha: input.sha, descriptor: input.descriptor }),
       {
         waiting: (holder) => {
           if (status.waitingFor === undefined) record('waiting', holder);

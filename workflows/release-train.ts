@@ -17,7 +17,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { inlineSecretsRefusal, parseChangeRequest, type ChangeRequest, type ChangeRequestInput } from '../core/change-request';
+import { inlineSecretsRefusal, parseChangeRequest, promotionPath, type ChangeRequest, type ChangeRequestInput, type Environment } from '../core/change-request';
 import type { TrainSummary } from '../core/dossier';
 import type { MergeRecord, PolicyDecision } from '../core/stages';
 import {
@@ -41,6 +41,7 @@ import {
   rejectedPayload,
   type AppealResult,
   type DatabaseMigrationResult,
+  type ProgressiveRolloutResult,
   type OperatorSignal,
   type OperatorSignalName,
   type TrainOutcome,
@@ -49,12 +50,12 @@ import {
   type TrainStatus,
 } from './messages';
 import type { MigrationProgress } from '../core/migration';
-import { approvalProgress, describeApprovals, describePlan, shapeByRisk, type ApprovalRequirement, type RolloutPlan } from '../core/rollout-plan';
+import { approvalProgress, describeApprovals, describePlan, shapeByRisk, type ApprovalRequirement, type RolloutPlan, type RolloutPlanInput } from '../core/rollout-plan';
 import { shadowReport } from '../core/shadow';
 import { gateDecisionLog } from '../core/gate-config';
 import { ValidationError } from '../core/validation';
 import { databaseMigration } from './database-migration';
-import { progressiveRollout } from './progressive-rollout';
+import { progressiveRollout, type ProgressiveRolloutInput } from './progressive-rollout';
 import { whenServiceFree } from './service-queue';
 
 /**
@@ -73,6 +74,12 @@ export const SERVICE_LEASE_PATCH = 'service-lease-before-merge';
  * and the canary, contracted after promotion, rolled back on any other end (docs/workflow-changes.md).
  */
 export const DATABASE_MIGRATION_PATCH = 'database-migration-around-rollout';
+
+/**
+ * A change request with a promotion path rolls out environment by environment (dev → staging → prod), each
+ * behind its own policy guards, and compensates the earlier ones when a later one fails (docs/workflow-changes.md).
+ */
+export const PROMOTION_PATH_PATCH = 'promotion-path-saga';
 
 const nonRetryableErrorTypes = ['InvalidInput', 'InvalidChangeRequest'];
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes };
@@ -123,6 +130,13 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
 
   const status: TrainStatus = { changeId: cr.id, stage: 'validating', weight: 0, history: [] };
   const record = (kind: string, detail: string, by?: string) => status.history.push({ at: Date.now(), kind, detail, by });
+  // The environments it rolls out in; more than one only for a promotion path (trains recorded before it have none).
+  const path = promotionPath(cr);
+  const onPath = cr.promotion !== undefined && patched(PROMOTION_PATH_PATCH);
+  if (onPath) status.environments = path.map((environment) => ({ environment, state: 'pending' }));
+  const progressIn = (environment: Environment) => status.environments!.find((e) => e.environment === environment)!;
+  /** The environments of the path that run the change so far, in order, with what each ran before it. */
+  const promotedAlongPath: { environment: Environment; previousStableSha?: string | null; descriptor: ProgressiveRolloutInput['descriptor'] }[] = [];
   const trainId = workflowInfo().workflowId;
   let approvedBy: OperatorSignal | undefined;
   /** Every approval, one per person (the policy's role checks and the plan's N-of-M count them). */
@@ -141,7 +155,8 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     record('signal-rejected', `unknown signal '${name}'; allowed: ${[...OPERATOR_SIGNALS, 'overridePlan', 'changeGates', 'appealDecided'].join(', ')}`);
   });
   const forward = async (name: OperatorSignalName, payload: OperatorSignal) => {
-    if (rollout) await rollout.signal(name, payload);
+    // A rollout that has ended (between the environments of a path, or before the release is written) has nothing left to steer.
+    if (rollout) await rollout.signal(name, payload).catch((err: Error) => record('signal-not-forwarded', `${name}: the rollout has ended (${rootMessage(err)})`));
     // Pause and resume also hold and release a running backfill.
     if (migration && !migrationEnd && (name === 'pause' || name === 'resume')) await migration.signal(name, payload);
   };
@@ -233,22 +248,31 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     }
   };
   let leased = false;
+  /** The environments whose lease it holds: undefined stands for the one deployer of a train without a path. */
+  const leasedIn: (Environment | undefined)[] = [];
   // With its work done (promoted or reverted, and recorded), the train checks that the four truths agree,
   // then lets the next train for the service go.
   const checkAndRelease = async (): Promise<TrainResult['invariant']> => {
     if (!leased) return undefined;
     let invariant: TrainResult['invariant'];
-    try {
-      const report = await invariantCheck.checkInvariant({ service: cr.service, environment: cr.environment, repo: cr.repo, baseBranch: cr.baseBranch, self: trainId });
-      invariant = { held: report.held, disagreements: report.disagreements };
-      record('invariant', report.held ? 'runs, base branch, GitOps and record agree' : `VIOLATED: ${report.disagreements.map((d) => `[${d.between.join('/')}] ${d.what}`).join('; ')}`);
-      if (!report.held) await mustLand.recordAudit({ trainId, actor: 'maestro', action: 'train.invariant-violated', detail: { disagreements: report.disagreements } });
-    } catch (err) {
-      record('invariant', `not checked: ${String((err as Error).message)}`);
+    for (const environment of onPath ? path : [cr.environment]) {
+      const where = onPath ? `${environment}: ` : '';
+      try {
+        const report = await invariantCheck.checkInvariant({ service: cr.service, environment, repo: cr.repo, baseBranch: cr.baseBranch, self: trainId });
+        const disagreements = report.disagreements.map((d) => ({ ...d, what: `${where}${d.what}` }));
+        invariant = { held: (invariant?.held ?? true) && report.held, disagreements: [...(invariant?.disagreements ?? []), ...disagreements] };
+        record('invariant', `${where}${report.held ? 'runs, base branch, GitOps and record agree' : `VIOLATED: ${report.disagreements.map((d) => `[${d.between.join('/')}] ${d.what}`).join('; ')}`}`);
+        if (!report.held) await mustLand.recordAudit({ trainId, actor: 'maestro', action: 'train.invariant-violated', detail: { disagreements } });
+      } catch (err) {
+        record('invariant', `${where}not checked: ${String((err as Error).message)}`);
+      }
     }
-    await mustLand.releaseServiceLease({ service: cr.service, owner: trainId });
+    for (const environment of leasedIn) {
+      await mustLand.releaseServiceLease({ service: cr.service, owner: trainId, ...(environment ? { environment } : {}) });
+      record('lease', `'${cr.service}' released${environment ? ` in ${environment}` : ''}`);
+    }
     leased = false;
-    record('lease', `'${cr.service}' released`);
+    leasedIn.length = 0;
     return invariant;
   };
   /**
@@ -315,6 +339,37 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     status.revertSha = facts.revertSha = reverted.revertSha;
     record('revert', `${cr.baseBranch} reverted as ${reverted.revertSha.slice(0, 12)}${reverted.alreadyReverted ? ' (already reverted)' : ''}`);
   };
+  /**
+   * A later environment of the path ended without the change (`failed` says where and why): with 'rollback-all'
+   * every environment that runs it goes back to what it ran before (newest first; GitOps and the record follow)
+   * and the merge is reverted; with 'hold' they keep it. Returns the words for the train's reason.
+   */
+  const compensatePath = async (failed: Environment, why: string, how: 'hold' | 'rollback-all'): Promise<string> => {
+    // No environment runs the change: there is nothing to hold it for, so the base branch goes back either way.
+    if (promotedAlongPath.length === 0) {
+      if (merged && !facts.revertSha) await revert(`${failed}: ${why}`);
+      return 'no other environment ran it';
+    }
+    if (how === 'hold') {
+      for (const { environment } of promotedAlongPath) progressIn(environment).state = 'held';
+      const held = promotedAlongPath.map((p) => p.environment).join(', ');
+      record('hold', `${held} keep ${merged!.mergeSha.slice(0, 12)} (onFailure: hold)`);
+      return `${held} keep ${merged!.mergeSha.slice(0, 12)} (onFailure: hold)`;
+    }
+    const words: string[] = [];
+    for (const done of [...promotedAlongPath].reverse()) {
+      const { environment, previousStableSha } = done;
+      if (previousStableSha) await mustLand.restoreStable({ environment, service: cr.service, repo: cr.repo, sha: previousStableSha, descriptor: done.descriptor });
+      const withdrawn = await mustLand.withdrawRelease({ environment, service: cr.service, trainId, by: 'maestro', reason: `${failed} failed: ${why}` });
+      Object.assign(progressIn(environment), { state: 'withdrawn', runs: previousStableSha ?? null });
+      const back = `${environment} back on ${previousStableSha?.slice(0, 12) ?? 'its previous version'}`;
+      record('withdraw', `${back}; GitOps ${withdrawn.gitopsCommit ? `${withdrawn.gitopsCommit.slice(0, 12)} restores ${withdrawn.restoredCommit?.slice(0, 12) ?? 'no release'}` : 'had already withdrawn it'}`);
+      words.push(back);
+      promotedAlongPath.pop();
+    }
+    if (merged && !facts.revertSha) await revert(`${failed}: ${why}`);
+    return `${words.join(', ')} (onFailure: rollback-all)`;
+  };
   try {
     await mustLand.recordTrainStarted({ trainId, changeRequest: cr });
     await enter('synthesizeSpec');
@@ -347,9 +402,10 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
 
     await enter('decidePolicy');
     const policyDigest = await decisions.policyDigest();
-    const decide = async (): Promise<PolicyDecision> => {
+    // On a promotion path each environment is decided when the train reaches it (its freeze windows, its approvers): first the first.
+    const decide = async (environment: Environment = path[0]!): Promise<PolicyDecision> => {
       const decision = await decisions.decidePolicy({
-        changeRequest: cr,
+        changeRequest: onPath ? { ...cr, environment } : cr,
         candidate,
         risk,
         evals,
@@ -413,19 +469,23 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     if (patched(SERVICE_LEASE_PATCH)) {
       // Before the merge: no other train's merge or canary for this service may land between ours and its promotion.
       await enter('awaitingService');
-      const lease = await whenServiceFree(cr.service, () => serviceLease.acquireServiceLease({ service: cr.service, owner: trainId }), {
-        waiting: (holder) => {
-          if (cr.whenServiceBusy === 'refuse') throw new TrainStop('aborted', `refused: ${holder} (this change request says whenServiceBusy: refuse; start it again later, or with 'wait' to queue)`);
-          if (status.waitingFor === undefined) record('waiting', holder);
-          status.waitingFor = holder;
-        },
-        aborted: () => abortBy !== undefined,
-      });
-      if (!lease) throw new TrainStop('aborted', `aborted by ${abortBy?.by} while waiting for '${cr.service}'${abortBy?.reason ? `: ${abortBy.reason}` : ''}`);
-      leased = true;
-      status.waitingFor = undefined;
-      record('lease', `'${cr.service}' held by this train${lease.tookOverFrom ? ` (taken over from ended train ${lease.tookOverFrom})` : ''}`);
-      if (lease.tookOverFrom) await takeOverFrom(lease.tookOverFrom);
+      // On a promotion path, the service in every environment of it, always in path order (so two trains never wait on each other).
+      for (const environment of onPath ? path : [undefined]) {
+        const lease = await whenServiceFree(cr.service, () => serviceLease.acquireServiceLease({ service: cr.service, owner: trainId, ...(environment ? { environment } : {}) }), {
+          waiting: (holder) => {
+            if (cr.whenServiceBusy === 'refuse') throw new TrainStop('aborted', `refused: ${holder} (this change request says whenServiceBusy: refuse; start it again later, or with 'wait' to queue)`);
+            if (status.waitingFor === undefined) record('waiting', holder);
+            status.waitingFor = holder;
+          },
+          aborted: () => abortBy !== undefined,
+        });
+        if (!lease) throw new TrainStop('aborted', `aborted by ${abortBy?.by} while waiting for '${cr.service}'${abortBy?.reason ? `: ${abortBy.reason}` : ''}`);
+        leased = true;
+        leasedIn.push(environment);
+        status.waitingFor = undefined;
+        record('lease', `'${cr.service}' held by this train${environment ? ` in ${environment}` : ''}${lease.tookOverFrom ? ` (taken over from ended train ${lease.tookOverFrom})` : ''}`);
+        if (lease.tookOverFrom) await takeOverFrom(lease.tookOverFrom);
+      }
     }
 
     // The migration written by hand, or the one prepareChange derived from the change's schema.prisma (none when it touches no table).
@@ -479,75 +539,138 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     const chosen = planOverride?.plan ?? shaped.plan;
     const plan = evalWaiver ? { ...chosen, thresholds: { ...chosen.thresholds, minEvalScore: 0 } } : chosen;
     if (evalWaiver) record('gate', `eval-score floor lifted for the health gates by ${evalWaiver.appealId}`, evalWaiver.decidedBy);
-    rollout = await startChild(progressiveRollout, {
-      workflowId: rolloutWorkflowId(workflowInfo().workflowId),
-      args: [
-        {
-          changeId: cr.id,
-          service: cr.service,
-          repo: cr.repo,
-          baseSha: candidate.baseSha,
-          sha: merged.mergeSha,
-          ...(leased ? { baseBranch: cr.baseBranch } : {}),
-          descriptor: candidate.service,
-          plan,
-          evalScore: evals.score,
-        },
-      ],
-      typedSearchAttributes: [
-        { key: searchAttributes.changeId, value: cr.id },
-        { key: searchAttributes.repo, value: cr.repo },
-        { key: searchAttributes.stage, value: 'rollout' },
-      ],
-    });
-    // A pause that arrived before the child existed still applies to it.
-    if (paused) await rollout.signal('pause', { by: 'release-train', reason: 'train was paused before the rollout started' });
-    const result = await rollout.result();
-    status.weight = result.finalWeight;
-    upsertSearchAttributes([{ key: searchAttributes.canaryWeight, value: result.finalWeight }]);
-    // Production went back to stable; the base branch follows, so it says what runs.
-    if (result.outcome !== 'promoted') {
-      await endMigration(false, result.reason);
-      await revert(result.reason);
-    }
-    else {
+    /** The rollout child in one environment (on a promotion path) or the train's only one, to its end. */
+    const rollOut = async (rolloutPlan: RolloutPlanInput, environment?: Environment): Promise<ProgressiveRolloutResult> => {
+      rollout = await startChild(progressiveRollout, {
+        workflowId: rolloutWorkflowId(trainId, environment),
+        args: [
+          {
+            changeId: cr.id,
+            service: cr.service,
+            repo: cr.repo,
+            baseSha: candidate.baseSha,
+            sha: merged!.mergeSha,
+            ...(leased ? { baseBranch: cr.baseBranch } : {}),
+            descriptor: candidate.service,
+            plan: rolloutPlan,
+            evalScore: evals.score,
+            ...(environment ? { environment } : {}),
+          },
+        ],
+        typedSearchAttributes: [
+          { key: searchAttributes.changeId, value: cr.id },
+          { key: searchAttributes.repo, value: cr.repo },
+          { key: searchAttributes.stage, value: 'rollout' },
+        ],
+      });
+      status.rolloutWorkflowId = rollout.workflowId;
+      // A pause that arrived before the child existed still applies to it.
+      if (paused) await rollout.signal('pause', { by: 'release-train', reason: 'train was paused before the rollout started' });
+      const result = await rollout.result();
+      // Between the environments of a path, signals are the train's own (an approval for the next guard), not a finished rollout's.
+      if (environment) rollout = undefined;
+      status.weight = result.finalWeight;
+      upsertSearchAttributes([{ key: searchAttributes.canaryWeight, value: result.finalWeight }]);
+      return result;
+    };
+    /** Writes the promoted release into the environment's GitOps directory; a refusal puts the previous version back first. */
+    const promoteIn = async (environment: Environment, result: ProgressiveRolloutResult, policyDecision: PolicyDecision) => {
       await enter('promoteRelease');
       let promoted;
       try {
         promoted = await mustLand.promoteRelease({
-          environment: cr.environment,
+          environment,
           service: cr.service,
           by: approvedBy?.by ?? cr.author,
           release: {
             changeRequest: cr,
             evalReport: evals,
-            policyDecision: decision,
+            policyDecision,
             // The gates' decision log: the gates in force at the end (an operator may have changed them), their hash, and every
             // probe's figures and verdict, each with the commit and gate configuration it belongs to.
             healthGates: gateDecisionLog(result.plan ?? plan, result.decisions ?? []),
-            evidence: { ...evidence, environment: cr.environment },
+            evidence: { ...evidence, environment },
           },
         });
       } catch (err) {
         // GitOps refused the release (a guard) or stayed unreachable: what runs goes back to the previous
         // version, so that runs, GitOps and (after the revert below) the base branch agree again.
         if (leased && result.previousStableSha && !isCancellation(err)) {
-          await mustLand.restoreStable({ service: cr.service, repo: cr.repo, sha: result.previousStableSha, descriptor: candidate.service });
-          record('restore', `GitOps promotion failed; ${result.previousStableSha.slice(0, 12)} is stable again`);
+          await mustLand.restoreStable({ service: cr.service, repo: cr.repo, sha: result.previousStableSha, descriptor: candidate.service, ...(cr.promotion ? { environment } : {}) });
+          record('restore', `GitOps promotion failed; ${result.previousStableSha.slice(0, 12)} is stable again${cr.promotion ? ` in ${environment}` : ''}`);
         }
         throw err;
       }
-      record('gitops', `${cr.environment} runs ${merged.mergeSha.slice(0, 12)} (statement sha256:${promoted.statementDigest.slice(0, 16)}…)`);
+      record('gitops', `${environment} runs ${merged!.mergeSha.slice(0, 12)} (statement sha256:${promoted.statementDigest.slice(0, 16)}…)`);
+    };
+
+    if (onPath) {
+      let last: ProgressiveRolloutResult | undefined;
+      for (const [index, environment] of path.entries()) {
+        const here = progressIn(environment);
+        let decisionHere: PolicyDecision = decision;
+        if (index > 0) {
+          // Each later environment is guarded when reached: its policy (freeze windows, approvers by role), approvals awaited within approvalTimeout.
+          await enter('environmentGuard');
+          decisionHere = await decide(environment);
+          const since = Date.now();
+          while (decisionHere.outcome === 'deny' && !abortBy) {
+            const left = cr.approvalTimeout - (Date.now() - since);
+            const seen = approvals.length;
+            record('guard', `${environment}: ${decisionHere.denials.map((d) => `[${d.rule}] ${d.reason}`).join('; ')}; waiting ${Math.max(0, left)} ms for an approval`);
+            if (left <= 0 || !(await condition(() => approvals.length > seen || abortBy !== undefined, left)) || abortBy) break;
+            decisionHere = await decide(environment);
+          }
+          if (abortBy || decisionHere.outcome === 'deny') {
+            const outcome = abortBy ? 'aborted' : 'denied';
+            const why = abortBy ? `aborted by ${abortBy.by} before ${environment}` : `${environment} refused: ${decisionHere.outcome === 'deny' ? decisionHere.denials.map((d) => `[${d.rule}] ${d.reason} — fix: ${d.fix}`).join('; ') : ''}`;
+            here.state = outcome;
+            const compensated = await compensatePath(environment, why, cr.promotion!.onFailure);
+            return await finish({ ...facts, outcome, reason: `${why}; ${compensated}`, ...(last ? { rollout: last } : {}), environments: status.environments });
+          }
+          record('guard', `${environment}: allowed${decisionHere.outcome === 'allow' && decisionHere.notes.length ? `: ${decisionHere.notes.join('; ')}` : ''}`);
+        }
+        await enter('rollout');
+        here.state = 'rolling-out';
+        record('environment', `${environment} (${index + 1} of ${path.length}): rolling out`);
+        const result = await rollOut(cr.promotion!.rollouts?.[environment] ?? plan, environment);
+        last = result;
+        if (result.outcome !== 'promoted') {
+          here.state = result.outcome;
+          const compensated = await compensatePath(environment, result.reason, cr.promotion!.onFailure);
+          return await finish({ ...facts, outcome: result.outcome, reason: `${environment}: ${result.reason}; ${compensated}`, rollout: result, environments: status.environments });
+        }
+        await promoteIn(environment, result, decisionHere);
+        Object.assign(here, { state: 'promoted', runs: merged.mergeSha });
+        promotedAlongPath.push({ environment, previousStableSha: result.previousStableSha, descriptor: candidate.service });
+      }
+      return await finish({ ...facts, outcome: 'promoted', reason: `promoted through ${path.join(' → ')}`, rollout: last!, environments: status.environments });
+    }
+    const result = await rollOut(plan);
+    // Production went back to stable; the base branch follows, so it says what runs.
+    if (result.outcome !== 'promoted') {
+      await endMigration(false, result.reason);
+      await revert(result.reason);
+    } else {
+      await promoteIn(cr.environment, result, decision);
       // Only the promoted version uses the new shape now: the old one is dropped.
       await endMigration(true, `promoted in ${cr.environment}`);
     }
     return await finish({ ...facts, outcome: result.outcome, reason: result.reason, rollout: result });
   } catch (err) {
+    // Stopped between the environments of a path: the ones that run the change are compensated as the change request says.
+    if (err instanceof TrainStop && promotedAlongPath.length > 0) {
+      const compensated = await compensatePath(status.environments!.find((e) => e.state === 'pending')?.environment ?? cr.environment, err.message, cr.promotion!.onFailure);
+      return await finish({ ...facts, outcome: err.outcome, reason: `${err.message}; ${compensated}`, environments: status.environments });
+    }
     if (err instanceof TrainStop) return await finish({ ...facts, outcome: err.outcome, reason: err.message });
     // Failed or cancelled after the merge: the rollout child has rolled traffic back (its own compensation);
     // the branch must follow, so that it says what runs.
     const failedWhy = isCancellation(err) ? 'release train cancelled' : `release train failed: ${String((err as Error).message)}`;
     await CancellationScope.nonCancellable(() => endMigration(false, failedWhy)).catch((migrationErr) => record('migration-failed', String(migrationErr)));
+    // A failure: every environment of the path that runs the change goes back, whatever onFailure says, since the merge is reverted below.
+    if (promotedAlongPath.length > 0)
+      await CancellationScope.nonCancellable(() => compensatePath(cr.environment, failedWhy, 'rollback-all')).catch((compensationErr) => record('compensation-failed', String(compensationErr)));
     if (merged && !facts.revertSha) {
       const why = isCancellation(err) ? 'release train cancelled' : `release train failed: ${String((err as Error).message)}`;
       await CancellationScope.nonCancellable(() => revert(why)).catch((revertErr) => record('revert-failed', String(revertErr)));

@@ -27,7 +27,7 @@ export const command = defineCommand({
     if (!SERVICE_NAME.test(service)) throw new UsageError(`'${service}' is not a service name (${SERVICE_NAME_RULE})`);
     if (values.env !== undefined && !['dev', 'staging', 'prod'].includes(values.env)) throw new UsageError(`--env must be dev, staging or prod; got '${values.env}'`);
 
-    const [p, { LocalDeployer }, { verifyService }, { STATE, TSX_CLI }, { tryConnectClient }, { record, databaseUrl, close }] = await Promise.all([
+    const [p, { LocalDeployer, localDeployDir }, { verifyService }, { STATE, TSX_CLI }, { tryConnectClient }, { record, databaseUrl, close }] = await Promise.all([
       loadProvenance(),
       import('../../delivery/local-deployer'),
       import('../../verify/service-truths'),
@@ -39,7 +39,7 @@ export const command = defineCommand({
     try {
       const report = await verifyService(
         {
-          deployer: new LocalDeployer({ stateDir: values['deploy-dir'] ?? STATE.deploy, tsxCli: TSX_CLI }),
+          deployerFor: (env) => new LocalDeployer({ stateDir: localDeployDir(values['deploy-dir'] ?? STATE.deploy, env), tsxCli: TSX_CLI }),
           record,
           gitopsRepo: gitopsRepo(p, { repo: values.gitops }),
           publicKey: () => p.loadPublicKey(publicKeyFile(p, { key: values.key })),

@@ -186,7 +186,7 @@ describe('LocalDeployer (real processes)', () => {
   const stateDir = path.join(root, 'state');
   const service = 'greeter';
   const deployer = new LocalDeployer({ stateDir, tsxCli: TSX_CLI, startTimeoutMs: 20_000, drainMs: 50 });
-  const activities = createDeliveryActivities({ deployer });
+  const activities = createDeliveryActivities({ deployerFor: () => deployer });
   const shas = { good: '', bad: '', goodAgain: '', crash: '' };
   let proxyUrl = '';
   const seenPids = new Set<number>();
