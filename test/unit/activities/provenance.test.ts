@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureGitopsRepo, GuardError, promote, trace } from '../../../provenance/gitops';
+import { ensureGitopsRepo, GuardError, promote, trace, withdraw } from '../../../provenance/gitops';
 import { loadOrCreateSigningKey, signStatement, verifyEnvelope } from '../../../provenance/signing';
 import { verifyRelease, writeRelease } from '../../../provenance/release';
 import { buildStatement, digestOf, DSSE_PAYLOAD_TYPE, IN_TOTO_STATEMENT_TYPE, SLSA_PROVENANCE_TYPE, sha256Hex, statementSchema } from '../../../core/provenance';
@@ -156,5 +156,40 @@ describe('GitOps promotion with guards, and `maestro trace <env>`', () => {
     expect(entries[0]!.error).toContain('manifests/deployment.yaml was modified');
     expect(await traceCommand(['staging', '--repo', repo, '--key', path.join(keyDir, 'provenance-ed25519.pub')], lines().print)).toBe(1);
     expect(await traceCommand(['qa', '--repo', repo], lines().print)).toBe(1);
+  });
+});
+
+describe('withdrawing a release (a promotion path compensated)', () => {
+  it("puts the environment back on the release before the train's, in one commit; a retry or another train's release is left alone", async () => {
+    const repo = path.join(tmp('gitops-withdraw'), 'repo');
+    const next = 'beef'.padEnd(40, '1');
+    const later = (trainId: string) => release({ evidence: { ...release().evidence, trainId, commit: next } }, next);
+    await promote({ repo, environment: 'dev', service: 'greeter', release: release(), by: 'maestro' }, key);
+    await promote({ repo, environment: 'dev', service: 'greeter', release: later('train-next'), by: 'maestro' }, key);
+    const input = { repo, environment: 'dev' as const, service: 'greeter', trainId: 'train-next', by: 'maestro', reason: 'prod failed: error rate 100% > 1%' };
+
+    const withdrawn = await withdraw(input, key.publicKey);
+    expect(withdrawn.restoredCommit).toBe(commit);
+    expect(withdrawn.gitopsCommit).toMatch(/^[0-9a-f]{40}$/);
+    const entry = (await trace(repo, 'dev', key.publicKey))[0]!;
+    expect(entry).toMatchObject({ service: 'greeter', commit, trainId: 'train-prov', verified: true });
+    const body = execFileSync('git', ['-C', repo, 'log', '-1', '--format=%B'], { encoding: 'utf8' });
+    expect(body).toMatch(/^Roll back greeter in dev to c0ffee000000\n\nTrain train-next's release of beef11111111 is withdrawn: prod failed: error rate 100% > 1%\n\nMaestro-Withdrawn-Train: train-next\nMaestro-Withdrawn-Commit: beef1{36}\n/);
+
+    // A retry changes nothing; nor does withdrawing a train whose release is not the one there.
+    const commits = () => execFileSync('git', ['-C', repo, 'rev-list', '--count', 'HEAD'], { encoding: 'utf8' }).trim();
+    const count = commits();
+    expect(await withdraw(input, key.publicKey)).toEqual({ gitopsCommit: null, restoredCommit: commit });
+    expect(await withdraw({ ...input, trainId: 'train-someone-else' }, key.publicKey)).toEqual({ gitopsCommit: null, restoredCommit: commit });
+    expect(commits()).toBe(count);
+    expect(execFileSync('git', ['-C', repo, 'status', '--porcelain'], { encoding: 'utf8' })).toBe('');
+  });
+
+  it("removes the service's directory when the train's release was the environment's first", async () => {
+    const repo = path.join(tmp('gitops-withdraw-first'), 'repo');
+    await promote({ repo, environment: 'dev', service: 'greeter', release: release(), by: 'maestro' }, key);
+    expect(await withdraw({ repo, environment: 'dev', service: 'greeter', trainId: 'train-prov', by: 'maestro', reason: 'staging failed' }, key.publicKey)).toMatchObject({ restoredCommit: null });
+    expect(fs.existsSync(path.join(repo, 'environments/dev/greeter'))).toBe(false);
+    expect(execFileSync('git', ['-C', repo, 'log', '-1', '--format=%s'], { encoding: 'utf8' }).trim()).toBe('Roll back greeter in dev to nothing');
   });
 });
