@@ -19,7 +19,7 @@ import { createMigrationActivities } from './migrations';
 import { RecordStore } from '../record/store';
 import { createProvenanceActivities } from './provenance';
 import { TSX_CLI } from '../io/paths';
-import type { EnvironmentTarget } from '../core/kubernetes-manifests';
+import { environmentNamespace, type EnvironmentTarget } from '../core/kubernetes-manifests';
 
 export interface ActivityDeps {
   /** Root for Maestro's local state (work trees, deployed versions, artifacts, releases). */
@@ -83,7 +83,7 @@ function deployersByEnvironment(deps: ActivityDeps): DeployerFor {
   const make = (env: Environment): Deployer => {
     const dir = localDeployDir(path.join(deps.stateDir, 'deploy'), env);
     return deps.deployer?.kind === 'kubernetes'
-      ? new KubernetesDeployer({ ...deps.deployer, namespace: env === 'dev' ? deps.deployer.namespace : `${deps.deployer.namespace}-${env}`, lockDir: path.join(dir, 'kubernetes-locks') })
+      ? new KubernetesDeployer({ ...deps.deployer, namespace: environmentNamespace(deps.deployer.namespace, env), lockDir: path.join(dir, 'kubernetes-locks') })
       : new LocalDeployer({ stateDir: dir, tsxCli: TSX_CLI });
   };
   return (env) => {

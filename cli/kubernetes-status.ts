@@ -2,21 +2,23 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseOrThrow } from '../core/validation';
-import { kubernetesEnvShape } from '../core/kubernetes-manifests';
+import { environmentNamespace, kubernetesEnvShape } from '../core/kubernetes-manifests';
+import type { Environment } from '../core/change-request';
 import { KubernetesDeployer } from '../delivery/kubernetes-deployer';
+import { localDeployDir } from '../delivery/local-deployer';
 import { defaultKubernetes, kubeconfigPath } from '../infra/kubernetes/server';
 import { STATE } from '../io/paths';
 
-export async function kubernetesStatus(service: string): Promise<string> {
+export async function kubernetesStatus(service: string, environment: Environment = 'dev'): Promise<string> {
   const shape = kubernetesEnvShape(kubeconfigPath(defaultKubernetes));
   const picked = Object.fromEntries(Object.keys(shape).filter((k) => process.env[k]).map((k) => [k, process.env[k]]));
   const config = parseOrThrow(z.object(shape), picked, 'Kubernetes configuration (MAESTRO_K8S_* environment variables)');
   const deployer = new KubernetesDeployer({
     kubeconfig: config.MAESTRO_K8S_KUBECONFIG,
-    namespace: config.MAESTRO_K8S_NAMESPACE,
+    namespace: environmentNamespace(config.MAESTRO_K8S_NAMESPACE, environment),
     imageRepository: config.MAESTRO_K8S_IMAGE_REPOSITORY,
     gateway: config.MAESTRO_K8S_GATEWAY,
-    lockDir: path.join(STATE.deploy, 'kubernetes-locks'),
+    lockDir: path.join(localDeployDir(STATE.deploy, environment), 'kubernetes-locks'),
   });
   const status = await deployer.status({ service });
   const k8s = status.kubernetes!;

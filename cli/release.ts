@@ -17,6 +17,7 @@ import {
   TASK_QUEUE,
   trainStatusQuery,
   type OperatorSignalName,
+  type EnvironmentProgress,
   type HistoryEntry,
   type TrainResult,
   type TrainStatus,
@@ -162,7 +163,8 @@ export async function queryStatus(client: Client, workflowId: string): Promise<T
   }
   if (status.stage === 'rollout' || status.stage === 'done') {
     try {
-      const rollout = await client.workflow.getHandle(rolloutWorkflowId(workflowId)).query(rolloutStatusQuery);
+      // On a promotion path, the rollout of the environment it is in (or ended in).
+      const rollout = await client.workflow.getHandle(status.rolloutWorkflowId ?? rolloutWorkflowId(workflowId)).query(rolloutStatusQuery);
       status = { ...status, weight: rollout.weight, rollout };
     } catch {
       // The train reached no rollout (denied, aborted early): nothing to merge in.
@@ -176,6 +178,7 @@ export function formatStatus(s: TrainStatus): string {
   if (s.evalScore !== undefined) lines.push(`  eval score ${s.evalScore.toFixed(3)}, risk ${s.risk?.toFixed(3) ?? '?'}`);
   if (s.candidateSha) lines.push(`  candidate ${s.candidateSha.slice(0, 12)}${s.mergeSha ? `, merged ${s.mergeSha.slice(0, 12)}` : ''}`);
   if (s.plannedRollout) lines.push(`  rollout plan: ${s.plannedRollout.source}`);
+  if (s.environments) lines.push(`  environments: ${formatEnvironments(s.environments)}`);
   for (const d of s.denials ?? []) lines.push(`  DENIED [${d.rule}] ${d.reason}\n    fix: ${d.fix}`);
   if (s.rollout?.gateConfig) lines.push(`  gates ${shortHash(s.rollout.gateConfig)} judge ${s.mergeSha ? `commit ${s.mergeSha.slice(0, 12)}` : 'the canary'}`);
   const probe = s.rollout?.lastProbes.at(-1);
@@ -193,6 +196,11 @@ export function formatStatus(s: TrainStatus): string {
   return lines.join('\n');
 }
 
+/** A promotion path at a glance: `dev promoted → staging rolling-out → prod pending`. */
+export function formatEnvironments(environments: EnvironmentProgress[]): string {
+  return environments.map((e) => `${e.environment} ${e.state}${e.runs && e.state !== 'promoted' && e.state !== 'held' ? ` (runs ${e.runs.slice(0, 12)})` : ''}`).join(' → ');
+}
+
 /** Follows a train until it ends, printing a line whenever stage, weight or the last probe changes. */
 export async function waitForTrain(client: Client, workflowId: string, print: (line: string) => void, pollMs = 1000): Promise<TrainResult> {
   const handle = client.workflow.getHandle(workflowId);
@@ -204,7 +212,7 @@ export async function waitForTrain(client: Client, workflowId: string, print: (l
     try {
       const s = await queryStatus(client, workflowId);
       const probe = s.rollout?.lastProbes.at(-1);
-      const line = `[${s.changeId}] stage ${s.stage} · weight ${s.weight}%${probe ? ` · probe ${probe.verdict}: ${probe.canary.requests} req, err ${probe.canary.requests ? ((probe.canary.errors / probe.canary.requests) * 100).toFixed(1) : '0.0'}%, p95 ${probe.canary.p95Ms.toFixed(0)} ms` : ''}`;
+      const line = `[${s.changeId}] stage ${s.stage}${s.environments ? ` · ${formatEnvironments(s.environments)}` : ''} · weight ${s.weight}%${probe ? ` · probe ${probe.verdict}: ${probe.canary.requests} req, err ${probe.canary.requests ? ((probe.canary.errors / probe.canary.requests) * 100).toFixed(1) : '0.0'}%, p95 ${probe.canary.p95Ms.toFixed(0)} ms` : ''}`;
       if (line !== last) print(line);
       last = line;
     } catch {

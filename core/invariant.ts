@@ -56,6 +56,8 @@ export interface ServiceTruths {
   environment: string;
   runs: RunsTruth | null;
   base: BaseTruth | null;
+  /** Why the base branch was not compared (an environment later on a promotion path lags behind it by design). */
+  baseNotCompared?: string;
   gitops: GitopsTruth;
   record: RecordTruth;
   /** Whether the lease holder's workflow still runs (undefined: not asked). */

@@ -1,3 +1,4 @@
+import type { Environment } from './change-request';
 /**
  * The Kubernetes objects of a service's rollout, rendered purely (delivery/kubernetes-deployer.ts
  * applies them with server-side apply): per version a Deployment and a Service named
@@ -12,6 +13,11 @@ import { InvalidInputError } from './errors';
 
 /** The MAESTRO_K8S_* defaults: the local cluster's namespace, image repository and Gateway. */
 export const KUBERNETES_DEFAULTS = { namespace: 'default', imageRepository: 'registry.local/maestro', gateway: 'maestro' } as const;
+
+/** Each environment's namespace: MAESTRO_K8S_NAMESPACE for dev, `<namespace>-<env>` for the others (a promotion path's). */
+export function environmentNamespace(namespace: string, environment: Environment): string {
+  return environment === 'dev' ? namespace : `${namespace}-${environment}`;
+}
 
 /** The MAESTRO_K8S_* variables (the worker's configuration and `maestro status --k8s` read them), given the default kubeconfig. */
 export function kubernetesEnvShape(defaultKubeconfig: string) {

@@ -70,6 +70,7 @@ export async function verifyService(deps: VerifyDeps, input: VerifyInput): Promi
       environment,
       runs,
       base,
+      ...(lagsBehindBase ? { baseNotCompared: `${environment} comes after ${trail![0]} on the path ${trail!.join(' → ')}: the base branch describes ${trail![0]}` } : {}),
       gitops,
       record: { lastPromoted: scoped.lastPromoted, lastMerged: scoped.lastMerged, open },
       ...(leaseHolderRunning !== undefined ? { leaseHolderRunning } : {}),

@@ -1,18 +1,22 @@
+import { ENVIRONMENTS, type Environment } from '../../core/change-request';
 import { defineCommand, UsageError } from '../command';
 
 export const command = defineCommand({
   name: 'status',
   usage: `usage: maestro status <train-id>
-       maestro status --k8s <service>
+       maestro status --k8s <service> [--env dev|staging|prod]
   the train's stage, canary weight, eval score and risk, last probe and history, and its trace
   when it was started traced (exit 4: no such train); with --k8s, the service's Kubernetes objects
-  (HTTPRoute backends and weights, Deployments and availability, lease) in the cluster MAESTRO_K8S_* name`,
-  options: { k8s: { type: 'boolean' } },
+  (HTTPRoute backends and weights, Deployments and availability, lease) in the cluster MAESTRO_K8S_* name,
+  in the environment's namespace (dev: MAESTRO_K8S_NAMESPACE; staging, prod: <namespace>-<env>)`,
+  options: { k8s: { type: 'boolean' }, env: { type: 'string' } },
   async run({ positionals, values }, io) {
     if (positionals.length !== 1) throw new UsageError(values.k8s ? 'needs exactly one <service>' : 'needs exactly one <train-id>');
+    if (values.env !== undefined && !values.k8s) throw new UsageError('--env goes with --k8s (a train shows its environments itself)');
+    if (values.env !== undefined && !ENVIRONMENTS.includes(values.env as Environment)) throw new UsageError(`--env must be one of ${ENVIRONMENTS.join(', ')}; got '${values.env}'`);
     if (values.k8s) {
       const { kubernetesStatus } = await import('../kubernetes-status');
-      io.print(await kubernetesStatus(positionals[0]!));
+      io.print(await kubernetesStatus(positionals[0]!, values.env as Environment | undefined));
       return 0;
     }
     const [{ connectClient }, { formatStatus, formatTrace, queryStatus, trainTrace }] = await Promise.all([import('../client'), import('../release')]);

@@ -4,14 +4,15 @@ import { EXIT } from '../errors';
 import { openRecord, recordUnreachable } from '../record';
 import { isWorkflowRunning } from '../../io/payload-codec';
 import { gitopsRepo, loadProvenance, publicKeyFile } from './provenance';
-import { SERVICE_NAME, SERVICE_NAME_RULE } from '../../core/change-request';
+import { ENVIRONMENTS, SERVICE_NAME, SERVICE_NAME_RULE, type Environment } from '../../core/change-request';
 
 export const command = defineCommand({
   name: 'verify',
   usage: `usage: maestro verify <service> [--env dev|staging|prod] [--repo <target repo>] [--base <branch>] [--gitops <repo>] [--key <public key .pem>] [--deploy-dir <dir>] [--json]
   checks the release invariant for a service: what runs (proxy, stable, canary, weight, lease), the base branch's tip,
   the environment's GitOps release and the record agree; names each disagreement. Environment, repo and base branch
-  default to those of the service's latest train. Trains are cross-checked with Temporal when it is reachable.`,
+  default to those of the service's latest train. Trains are cross-checked with Temporal when it is reachable.
+  --deploy-dir is dev's local deployments; staging's and prod's are beside it (<dir>-staging, <dir>-prod).`,
   options: {
     env: { type: 'string' },
     repo: { type: 'string' },
@@ -25,7 +26,7 @@ export const command = defineCommand({
     if (positionals.length !== 1) throw new UsageError('needs exactly one <service>');
     const service = positionals[0]!;
     if (!SERVICE_NAME.test(service)) throw new UsageError(`'${service}' is not a service name (${SERVICE_NAME_RULE})`);
-    if (values.env !== undefined && !['dev', 'staging', 'prod'].includes(values.env)) throw new UsageError(`--env must be dev, staging or prod; got '${values.env}'`);
+    if (values.env !== undefined && !ENVIRONMENTS.includes(values.env as Environment)) throw new UsageError(`--env must be one of ${ENVIRONMENTS.join(', ')}; got '${values.env}'`);
 
     const [p, { LocalDeployer, localDeployDir }, { verifyService }, { STATE, TSX_CLI }, { tryConnectClient }, { record, databaseUrl, close }] = await Promise.all([
       loadProvenance(),
@@ -56,7 +57,7 @@ export const command = defineCommand({
           `  runs     stable ${sha(t.runs?.stable?.sha)}${t.runs?.stable && !t.runs.stable.alive ? ' (not answering)' : ''}` +
             `${t.runs?.canary ? `, canary ${sha(t.runs.canary.sha)} at ${t.runs.weight}%` : ''}${t.runs && !t.runs.proxyAlive ? ', proxy DOWN' : ''}${t.runs ? '' : 'nothing deployed'}`,
         );
-        io.print(`  base     ${t.base ? `${t.base.branch} @ ${sha(t.base.tipSha)} (${t.base.repo})` : '— (no repository known; pass --repo and --base)'}`);
+        io.print(`  base     ${t.base ? `${t.base.branch} @ ${sha(t.base.tipSha)} (${t.base.repo})` : t.baseNotCompared ? `not compared: ${t.baseNotCompared}` : '— (no repository known; pass --repo and --base)'}`);
         io.print(`  gitops   ${t.gitops.commit ? `${sha(t.gitops.commit)} by train ${t.gitops.trainId ?? '?'}` : t.gitops.problem ? 'INVALID' : 'nothing promoted'}`);
         io.print(`  record   last promoted ${sha(t.record.lastPromoted?.mergeSha)}${t.record.lastPromoted ? ` (train ${t.record.lastPromoted.trainId})` : ''}; ${t.record.open.length} open train(s)`);
         if (!client) io.print('  (Temporal not reachable: open trains and the lease holder were not cross-checked)');

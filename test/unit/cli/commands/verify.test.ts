@@ -20,7 +20,7 @@ async function verify(args: string[]): Promise<{ code: number; stderr: string }>
 
 test('a service name that cannot exist, or an unknown environment, is exit 2 naming the problem', async () => {
   expect(await verify(['Bad_Name'])).toMatchObject({ code: 2, stderr: expect.stringContaining("'Bad_Name' is not a service name") });
-  expect(await verify(['greeter', '--env', 'qa'])).toMatchObject({ code: 2, stderr: expect.stringContaining("--env must be dev, staging or prod; got 'qa'") });
+  expect(await verify(['greeter', '--env', 'qa'])).toMatchObject({ code: 2, stderr: expect.stringContaining("--env must be one of dev, staging, prod; got 'qa'") });
 }, 120_000);
 
 test('an unreachable record is exit 3 with the URL and how to start it, not a stack trace', async () => {
