@@ -29,8 +29,8 @@ export interface ActivityDeps {
   codeGraphStore?: StoreConfig;
   policyFile?: string;
   gitopsRepo?: string;
-  /** The cluster the GitOps files are rendered for (image repository, Gateway); default the local one's. */
-  gitopsCluster?: Omit<EnvironmentTarget, 'namespace'>;
+  /** The cluster the GitOps files are rendered for (namespace of dev, image repository, Gateway); default the local one's. */
+  gitopsCluster?: EnvironmentTarget;
   releasesDir?: string;
   keyDir?: string;
   /** The gates' figures: the proxy's own (default) or Prometheus (PromQL over its HTTP API). */

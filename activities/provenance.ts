@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createPrisma, type Db } from '../record/db';
 import type { Environment } from '../core/change-request';
 import { DEFAULT_GITOPS_REPO, ensureGitopsRepo, promote, withdraw, type WithdrawInput } from '../provenance/gitops';
-import { KUBERNETES_DEFAULTS, renderEnvironment, type EnvironmentTarget } from '../core/kubernetes-manifests';
+import { environmentNamespace, KUBERNETES_DEFAULTS, renderEnvironment, type EnvironmentTarget } from '../core/kubernetes-manifests';
 import { readServiceDescriptor } from '../repo/service-descriptor';
 import { DEFAULT_RELEASES_DIR, writeRelease, type ReleaseInput } from '../provenance/release';
 import { loadOrCreateSigningKey, type SigningKey } from '../provenance/signing';
@@ -22,8 +22,11 @@ export interface ProvenanceDeps {
   releasesDir?: string;
   prisma?: Db;
   url?: string;
-  /** The cluster the GitOps files are for (MAESTRO_K8S_IMAGE_REPOSITORY, MAESTRO_K8S_GATEWAY); each environment is the namespace of its name. */
-  kubernetes?: Omit<EnvironmentTarget, 'namespace'>;
+  /**
+   * The cluster the GitOps files are for (MAESTRO_K8S_NAMESPACE, MAESTRO_K8S_IMAGE_REPOSITORY, MAESTRO_K8S_GATEWAY);
+   * each environment's namespace is the one its deployer uses (environmentNamespace).
+   */
+  kubernetes?: EnvironmentTarget;
 }
 
 export function createProvenanceActivities(deps: ProvenanceDeps = {}) {
@@ -50,7 +53,8 @@ export function createProvenanceActivities(deps: ProvenanceDeps = {}) {
   /** The objects the environment runs once the commit is promoted; the service's health path from its descriptor at that commit. */
   async function environmentManifests(environment: Environment, service: string, evidence: { repo: string; commit: string }) {
     const { healthPath } = await readServiceDescriptor(evidence.repo, evidence.commit);
-    const target = { imageRepository: KUBERNETES_DEFAULTS.imageRepository, gateway: KUBERNETES_DEFAULTS.gateway, ...deps.kubernetes, namespace: environment };
+    const cluster = { ...KUBERNETES_DEFAULTS, ...deps.kubernetes };
+    const target = { ...cluster, namespace: environmentNamespace(cluster.namespace, environment) };
     return renderEnvironment({ ...target, service, sha: evidence.commit, repo: evidence.repo, healthPath, replicas: environment === 'prod' ? 3 : 1 });
   }
   return {

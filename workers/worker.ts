@@ -62,7 +62,7 @@ function activityDepsFromConfig(config: WorkerConfig): ActivityDeps {
         ? { kind: 'kubernetes', kubeconfig: config.MAESTRO_K8S_KUBECONFIG, namespace: config.MAESTRO_K8S_NAMESPACE, imageRepository: config.MAESTRO_K8S_IMAGE_REPOSITORY, gateway: config.MAESTRO_K8S_GATEWAY }
         : { kind: 'local' },
     gitopsRepo: config.MAESTRO_GITOPS_REPO,
-    gitopsCluster: { imageRepository: config.MAESTRO_K8S_IMAGE_REPOSITORY, gateway: config.MAESTRO_K8S_GATEWAY },
+    gitopsCluster: { namespace: config.MAESTRO_K8S_NAMESPACE, imageRepository: config.MAESTRO_K8S_IMAGE_REPOSITORY, gateway: config.MAESTRO_K8S_GATEWAY },
     releasesDir: config.MAESTRO_RELEASES_DIR,
     keyDir: config.MAESTRO_KEY_DIR,
     llmEnv: {

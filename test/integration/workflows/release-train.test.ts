@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { readRouteState, versionName } from '../../../core/kubernetes-manifests';
+import { environmentNamespace, KUBERNETES_DEFAULTS, readRouteState, versionName } from '../../../core/kubernetes-manifests';
 import { Context } from '@temporalio/activity';
 import { loadOrCreateSigningKey } from '../../../provenance/signing';
 import { verifyRelease } from '../../../provenance/release';
@@ -126,7 +126,7 @@ test('a good change is promoted to 100% after every health gate, with the transi
   // The environment's files are the Kubernetes objects of the merge commit, the route all on it.
   const manifests = (file: string) => parseYaml(fs.readFileSync(path.join(promotedBundle, 'manifests', file), 'utf8'));
   expect(readRouteState(fixture.service, manifests('httproute.yaml'))).toMatchObject({ stable: result.mergeSha, canary: null, weight: 0, healthPath: '/healthz' });
-  expect(manifests('deployment.yaml')).toMatchObject({ kind: 'Deployment', metadata: { name: versionName(fixture.service, result.mergeSha!), namespace: change.environment } });
+  expect(manifests('deployment.yaml')).toMatchObject({ kind: 'Deployment', metadata: { name: versionName(fixture.service, result.mergeSha!), namespace: environmentNamespace(KUBERNETES_DEFAULTS.namespace, change.environment) } });
   const desc = await handle.describe();
   expect(desc.typedSearchAttributes.get({ name: 'MaestroOutcome', type: 'KEYWORD' } as never)).toBe('promoted');
 });
