@@ -349,6 +349,7 @@ export async function liveTrain(client: Client, workflowId: string): Promise<Liv
     ...(s.outcome ? { outcome: s.outcome } : {}),
     ...(s.evalScore !== undefined ? { evalScore: s.evalScore } : {}),
     ...(s.waitingFor ? { waitingFor: s.waitingFor } : {}),
+    ...(s.environments ? { path: formatEnvironments(s.environments) } : {}),
     timeline: [...s.history.map((e) => ({ ...e, source: 'train' as const })), ...(s.rollout?.history ?? []).map((e) => ({ ...e, source: 'rollout' as const }))].sort((a, b) => a.at - b.at),
     ...(s.rollout?.lastProbes.length ? { lastProbe: s.rollout.lastProbes.at(-1) } : {}),
   };

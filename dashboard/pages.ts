@@ -14,6 +14,8 @@ export interface LiveTrain {
   outcome?: string;
   evalScore?: number;
   waitingFor?: string;
+  /** A promotion path's environments at a glance (`dev promoted → staging rolling-out → prod pending`). */
+  path?: string;
   /** The train's and its rollout's entries, oldest first. */
   timeline: TimelineEntry[];
   lastProbe?: { verdict: string; weight: number; canary: { requests: number; errors: number; p95Ms: number }; stable: { p95Ms: number }; reasons: string[] };
@@ -149,7 +151,7 @@ async function tick() {
     const r = await fetch('/api/trains/' + encodeURIComponent(id) + '/live');
     if (r.ok) {
       const s = await r.json();
-      text('live-stage', s.stage + (s.waitingFor ? ' (waiting for ' + s.waitingFor + ')' : ''));
+      text('live-stage', s.stage + (s.waitingFor ? ' (waiting for ' + s.waitingFor + ')' : '') + (s.path ? ' · ' + s.path : ''));
       text('live-weight', s.weight + '%');
       const p = s.lastProbe;
       text('live-probe', p ? p.verdict + ' at ' + p.weight + '%: ' + p.canary.requests + ' req, ' + p.canary.errors + ' err, p95 ' + p.canary.p95Ms.toFixed(1) + ' ms' : 'none yet');
