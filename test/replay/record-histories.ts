@@ -32,7 +32,7 @@ import {
   trainStatusQuery,
   type TrainStage,
 } from '../../workflows/messages';
-import type { ChangeRequest } from '../../core/change-request';
+import type { ChangeRequest, Environment } from '../../core/change-request';
 import { MigrationEngine } from '../../migrations/engine';
 import { createPeopleTable, splitNameMigration } from '../../bench/lib/people-load';
 import { emptyDatabase } from '../helpers/fresh-db';
@@ -49,6 +49,8 @@ type Train = WorkflowHandle<typeof releaseTrain>;
 interface Scenario {
   /** What happens to the train; `expected` is its outcome (cancelled trains have none). */
   expected: string;
+  /** Where the greeter runs before the train (a promotion path's environments); default dev. */
+  environments?: Environment[];
   /**
    * Starts the train and drives it; returns the ids of the workflows it caused besides its rollout and
    * migration children, and what to clean up once the train ended.
@@ -142,6 +144,17 @@ const scenarios: Record<string, Scenario> = {
   migrated: { expected: 'promoted', run: (ctx) => migratingTrain(ctx, 'good-change') },
   // … or rolled back with its canary.
   'migrated-rolled-back': { expected: 'rolled_back', run: (ctx) => migratingTrain(ctx, 'bad-change') },
+  // The promotion-path-saga patch: dev, then prod's guard waits for a release manager's approval, then prod.
+  'promotion-path': {
+    expected: 'promoted',
+    environments: ['dev', 'prod'],
+    run: async ({ fixture, start, id }) => {
+      const train = await start(fixture.change('good-change', id, { environment: 'prod', promotion: { through: ['dev'], onFailure: 'rollback-all' } } as never));
+      await until(async () => (await train.query(trainStatusQuery)).history.some((h) => h.kind === 'guard' && h.detail.startsWith('prod:')));
+      await train.signal('approve', { by: 'carol@release', reason: 'prod window agreed' });
+      return { train };
+    },
+  },
   cancelled: {
     expected: 'cancelled',
     run: async ({ client, fixture, start, id }) => {
@@ -176,7 +189,7 @@ async function main(): Promise<void> {
       // One at a time: the machine is shared and health gates judge latency.
       for (const name of names) {
         const fixture = new TrainFixture(`greeter-${tag}-${name}`, stateDir);
-        await fixture.start();
+        await fixture.start(undefined, scenarios[name]!.environments ? { environments: scenarios[name]!.environments } : {});
         try {
           const workflowId = `train-${tag}-${name}`;
           const start = (cr: Parameters<typeof releaseTrain>[0]) => client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: QUEUE, workflowId, args: [cr] });
@@ -191,7 +204,8 @@ async function main(): Promise<void> {
           console.log(`${name}: ${outcome}`);
           if (!outcome.startsWith(scenarios[name]!.expected)) throw new Error(`${name}: expected ${scenarios[name]!.expected}, got ${outcome}`);
           const ids = [workflowId, ...others];
-          for (const child of [rolloutWorkflowId(workflowId), migrationWorkflowId(workflowId)]) if (await exists(client, child)) ids.push(child);
+          const rollouts = (scenarios[name]!.environments ?? []).map((env) => rolloutWorkflowId(workflowId, env));
+          for (const child of [rolloutWorkflowId(workflowId), ...rollouts, migrationWorkflowId(workflowId)]) if (await exists(client, child)) ids.push(child);
           // Files are named by workflow id: a replay must use the id the history was recorded with.
           for (const id of ids) {
             // The CLI's JSON export is the format replayers (and the Web UI's download) use.

@@ -1,6 +1,7 @@
 /** The promotion path of a change request (core/change-request.ts): what the release train's saga is given. */
 import fc from 'fast-check';
 import { ENVIRONMENTS, parseChangeRequest, promotionPath, type Environment } from '../../../core/change-request';
+import { formatEnvironments } from '../../../cli/release';
 
 const base = { id: 'c-1', title: 't', intent: 'i', repo: '/srv/repos/greeter', service: 'greeter', change: { kind: 'patch', diff: 'x' } };
 const parse = (over: Record<string, unknown>) => parseChangeRequest({ ...base, ...over });
@@ -45,4 +46,11 @@ test("an environment's own rollout must be on the path; a migration cannot trave
   expect(() =>
     parse({ environment: 'prod', promotion: { through: ['dev'] }, migration: { databaseUrl: 'postgresql://localhost/app', prisma: { fromVersion: 'v1', toVersion: 'v2' } } }),
   ).toThrow(/migration: a database migration cannot yet travel a promotion path/);
+});
+
+test('a path at a glance: each environment and its state, and what a withdrawn one runs again', () => {
+  expect(formatEnvironments([{ environment: 'dev', state: 'promoted', runs: 'a'.repeat(40) }, { environment: 'staging', state: 'rolling-out' }, { environment: 'prod', state: 'pending' }])).toBe(
+    'dev promoted → staging rolling-out → prod pending',
+  );
+  expect(formatEnvironments([{ environment: 'dev', state: 'withdrawn', runs: 'b'.repeat(40) }, { environment: 'prod', state: 'denied' }])).toBe('dev withdrawn (runs bbbbbbbbbbbb) → prod denied');
 });
