@@ -672,8 +672,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     if (promotedAlongPath.length > 0)
       await CancellationScope.nonCancellable(() => compensatePath(cr.environment, failedWhy, 'rollback-all')).catch((compensationErr) => record('compensation-failed', String(compensationErr)));
     if (merged && !facts.revertSha) {
-      const why = isCancellation(err) ? 'release train cancelled' : `release train failed: ${String((err as Error).message)}`;
-      await CancellationScope.nonCancellable(() => revert(why)).catch((revertErr) => record('revert-failed', String(revertErr)));
+      await CancellationScope.nonCancellable(() => revert(failedWhy)).catch((revertErr) => record('revert-failed', String(revertErr)));
     }
     upsertSearchAttributes([{ key: searchAttributes.outcome, value: 'failed' }]);
     // The record says how it ended even when the train fails or is cancelled.
