@@ -12,4 +12,7 @@ module.exports = {
   rootDir: __dirname,
   testTimeout,
   testMatch: ['<rootDir>/test/unit/core/**/*.test.ts', '<rootDir>/test/unit/evals/scoring*.test.ts'],
+  // Simulations (thousands of seeded windows, seconds each) are calibration evidence, run by npm test; run for
+  // every mutant they cover they made a cold run take hours. Exact verdicts and words kill the mutants.
+  testPathIgnorePatterns: ['\\.simulation\\.test\\.ts$'],
 };

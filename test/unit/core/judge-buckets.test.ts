@@ -3,55 +3,17 @@
  * each test's error rate, and the verdicts and words on bucketed windows.
  */
 import fc from 'fast-check';
-import { rng as uniforms } from '../../../evals/perturbations';
 import {
   accumulateWindow,
   emptyWindow,
   groupedMannWhitney,
   histogramQuantile,
-  judgeWindow,
   mannWhitney,
-  statisticalJudgeSchema,
   stretchedBuckets,
   type GateWindow,
-  type LatencyHistogram,
 } from '../../../core/judge';
-import { DURATION_BUCKETS } from '../../../delivery/proxy';
+import { BOUNDS_MS, bucketIndex, bucketWindow, COARSE_MS, judge, latencies, latencyOf } from '../../helpers/latency-histograms';
 import { describeHealthChecks, parseRolloutPlan } from '../../../core/rollout-plan';
-
-const judge = statisticalJudgeSchema.parse({});
-/** The proxy's bounds in ms, as the Prometheus source hands them to the judge. */
-const BOUNDS_MS = DURATION_BUCKETS.map((s) => Number((s * 1000).toPrecision(12)));
-/** Prometheus' and prom-client's default bounds (ms): ×2–2.5 apart. */
-const COARSE_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
-
-const bucketIndex = (bounds: readonly number[], x: number) => {
-  const j = bounds.findIndex((b) => x <= b);
-  return j === -1 ? bounds.length : j;
-};
-
-function histogram(bounds: readonly number[], latencies: readonly number[]): LatencyHistogram {
-  const counts = new Array<number>(bounds.length + 1).fill(0);
-  for (const x of latencies) counts[bucketIndex(bounds, x)]!++;
-  return { boundsMs: [...bounds], counts };
-}
-
-/** Log-normal latencies (median `medianMs`, log-sd `sigma`), times `factor`, from a seeded generator. */
-function latencies(seed: number, count: number, medianMs: number, sigma: number, factor = 1): number[] {
-  const next = uniforms(seed);
-  return Array.from({ length: count }, () => {
-    const z = Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-    return medianMs * Math.exp(sigma * z) * factor;
-  });
-}
-
-function bucketWindow(bounds: readonly number[], canary: number[], stable: number[]): GateWindow {
-  return {
-    canary: { requests: canary.length, errors: 0, latenciesMs: [], latencyHistogram: histogram(bounds, canary) },
-    stable: { requests: stable.length, errors: 0, latenciesMs: [], latencyHistogram: histogram(bounds, stable) },
-  };
-}
-const latencyOf = (window: GateWindow, j: typeof judge, looks: number) => judgeWindow(window, j, looks).evidence.find((e) => e.metric === 'latency')!;
 
 describe('groupedMannWhitney', () => {
   it('is the rank test with ties on the bucket indices: same U, same z', () => {
@@ -101,42 +63,6 @@ describe('stretchedBuckets', () => {
 });
 
 describe('judgeWindow on histogram buckets', () => {
-  // One look, a 20% budget: α = 10% per test, so a miscalibrated test shows within a few hundred windows.
-  const loose = statisticalJudgeSchema.parse({ errorBudget: 0.2 });
-  const alpha = 0.1;
-  const runs = 300;
-  // More than α·runs + 3 standard deviations would be far out (p < 0.002).
-  const allowed = Math.ceil(alpha * runs + 3 * Math.sqrt(runs * alpha * (1 - alpha)));
-
-  it('fails a canary from the same distribution as stable no more often than the error budget', () => {
-    let failures = 0;
-    fc.assert(
-      fc.property(fc.integer(), fc.integer({ min: 20, max: 2_000 }), fc.double({ min: 0.05, max: 1, noNaN: true }), (seed, n, sigma) => {
-        const window = bucketWindow(BOUNDS_MS, latencies(seed, n, 20, sigma), latencies(seed ^ 0x5bd1e995, n * 4, 20, sigma));
-        if (latencyOf(window, loose, 1).outcome === 'fail') failures++;
-      }),
-      { numRuns: runs },
-    );
-    expect(failures).toBeLessThanOrEqual(allowed);
-  });
-
-  it('keeps its error rates exactly at the tolerance and the margin (the whole-bucket rounding is conservative)', () => {
-    let failedAtTolerance = 0;
-    let passedAtMargin = 0;
-    fc.assert(
-      fc.property(fc.integer(), fc.integer({ min: 50, max: 2_000 }), fc.double({ min: 0.05, max: 1, noNaN: true }), (seed, n, sigma) => {
-        const stable = latencies(seed ^ 0x2545f491, n * 2, 20, sigma);
-        const atTolerance = bucketWindow(BOUNDS_MS, latencies(seed, n, 20, sigma, 1 + loose.latency.tolerance), stable);
-        if (latencyOf(atTolerance, loose, 1).outcome === 'fail') failedAtTolerance++;
-        const atMargin = bucketWindow(BOUNDS_MS, latencies(seed, n, 20, sigma, 1 + loose.latency.margin), stable);
-        if (latencyOf(atMargin, loose, 1).outcome === 'pass') passedAtMargin++;
-      }),
-      { numRuns: runs },
-    );
-    expect(failedAtTolerance).toBeLessThanOrEqual(allowed);
-    expect(passedAtMargin).toBeLessThanOrEqual(allowed);
-  });
-
   it('fails a canary three times slower, naming the buckets and the factor tested', () => {
     fc.assert(
       fc.property(fc.integer(), fc.integer({ min: 30, max: 1_000 }), (seed, n) => {
@@ -152,19 +78,7 @@ describe('judgeWindow on histogram buckets', () => {
     );
   });
 
-  it('passes identical histograms once powered, and never before the samples its power calculation asks for', () => {
-    fc.assert(
-      fc.property(fc.integer(), fc.integer({ min: 0, max: 6_000 }), fc.double({ min: 0.1, max: 0.8, noNaN: true }), (seed, n, sigma) => {
-        const stable = latencies(seed, 20_000, 20, sigma);
-        // Canary identical in shape: the same histogram, scaled to its traffic.
-        const window = bucketWindow(BOUNDS_MS, stable.slice(0, n), stable);
-        const evidence = latencyOf(window, judge, 120);
-        if (evidence.outcome === 'pass') expect(n).toBeGreaterThanOrEqual(evidence.requiredSamples);
-        expect(evidence.outcome).not.toBe('fail');
-        expect(evidence.words).toMatch(new RegExp(`→ ${evidence.outcome}$`));
-      }),
-      { numRuns: 60 },
-    );
+  it('passes identical histograms once powered, and is inconclusive below the samples it needs a side', () => {
     const stable = latencies(7, 20_000, 20, 0.3);
     const powered = latencyOf(bucketWindow(BOUNDS_MS, stable.slice(0, 10_000), stable), judge, 120);
     expect(powered.outcome).toBe('pass');
