@@ -24,7 +24,11 @@ const environmentSchema = z.enum(ENVIRONMENTS);
  */
 const promotionSchema = z
   .object({
-    through: z.array(environmentSchema).min(1),
+    /**
+     * The environments before `environment`, all of them in order (GitOps promotes an environment only once the one
+     * before it runs the commit, so none can be skipped); given or not, the path starts at dev.
+     */
+    through: z.array(environmentSchema).optional(),
     onFailure: z.enum(['hold', 'rollback-all']).default('rollback-all'),
     /** An environment's own rollout plan instead of the change request's `rollout` (say, one step in dev). */
     rollouts: z.record(environmentSchema, rolloutPlanSchema).optional(),
@@ -181,8 +185,8 @@ export const changeRequestSchema = z
     /** Where the change ends up; with `promotion`, the last environment of its path. */
     environment: environmentSchema.default('dev'),
     /**
-     * Promotion across environments as one saga (workflows/release-train.ts): the change rolls out in each
-     * environment of `through`, then in `environment`, each with its own rollout, gates and policy guards.
+     * Promotion across environments as one saga (workflows/release-train.ts): the change rolls out in every
+     * environment from dev up to `environment`, each with its own rollout, gates and policy guards.
      */
     promotion: promotionSchema.optional(),
     author: z.string().min(1).default('unknown'),
@@ -227,13 +231,17 @@ export const changeRequestSchema = z
   .strict()
   .superRefine((cr, ctx) => {
     if (!cr.promotion) return;
-    const path = [...cr.promotion.through, cr.environment];
-    const order = path.map((e) => ENVIRONMENTS.indexOf(e));
-    if (order.some((o, i) => i > 0 && o <= order[i - 1]!))
+    const path = promotionPath(cr);
+    if (path.length === 1)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['promotion'], message: `environment '${cr.environment}' is the first: there is nothing to promote through; drop 'promotion' or name a later environment` });
+    const given = cr.promotion.through;
+    if (given && given.join() !== path.slice(0, -1).join())
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
         path: ['promotion', 'through'],
-        message: `the path ${path.join(' → ')} must follow ${ENVIRONMENTS.join(' → ')}, each environment once, ending before environment '${cr.environment}'`,
+        message: `${given.join(', ') || 'nothing'} is not the way to ${cr.environment}: a release reaches an environment only through every one before it (GitOps refuses to skip one), so give [${path
+          .slice(0, -1)
+          .join(', ')}] or leave 'through' out`,
       });
     if (cr.migration)
       ctx.addIssue({
@@ -248,7 +256,7 @@ export const changeRequestSchema = z
 
 /** The environments a change request rolls out in, in order: its promotion path, or its one environment. */
 export function promotionPath(cr: Pick<ChangeRequest, 'environment' | 'promotion'>): Environment[] {
-  return [...(cr.promotion?.through ?? []), cr.environment];
+  return cr.promotion ? ENVIRONMENTS.slice(0, ENVIRONMENTS.indexOf(cr.environment) + 1) : [cr.environment];
 }
 
 function isPasswordlessPostgresUrl(url: string): boolean {

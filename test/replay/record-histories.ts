@@ -144,12 +144,12 @@ const scenarios: Record<string, Scenario> = {
   migrated: { expected: 'promoted', run: (ctx) => migratingTrain(ctx, 'good-change') },
   // … or rolled back with its canary.
   'migrated-rolled-back': { expected: 'rolled_back', run: (ctx) => migratingTrain(ctx, 'bad-change') },
-  // The promotion-path-saga patch: dev, then prod's guard waits for a release manager's approval, then prod.
+  // The promotion-path-saga patch: dev, staging, then prod's guard waits for a release manager's approval, then prod.
   'promotion-path': {
     expected: 'promoted',
-    environments: ['dev', 'prod'],
+    environments: ['dev', 'staging', 'prod'],
     run: async ({ fixture, start, id }) => {
-      const train = await start(fixture.change('good-change', id, { environment: 'prod', promotion: { through: ['dev'], onFailure: 'rollback-all' } } as never));
+      const train = await start(fixture.change('good-change', id, { environment: 'prod', promotion: { onFailure: 'rollback-all' } } as never));
       await until(async () => (await train.query(trainStatusQuery)).history.some((h) => h.kind === 'guard' && h.detail.startsWith('prod:')));
       await train.signal('approve', { by: 'carol@release', reason: 'prod window agreed' });
       return { train };
