@@ -8,7 +8,7 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { maestroDataConverter } from '../../io/payload-codec';
 import { testCodec, workflowBundle } from '../helpers/temporal';
-import { AUDIT_OUTCOME_PATCH, DATABASE_MIGRATION_PATCH } from '../../workflows/release-train';
+import { AUDIT_OUTCOME_PATCH, DATABASE_MIGRATION_PATCH, PROMOTION_PATH_PATCH } from '../../workflows/release-train';
 import { STATISTICAL_JUDGE_PATCH, TRIPWIRE_PATCH } from '../../workflows/progressive-rollout';
 
 const DIR = path.join(__dirname, 'histories');
@@ -59,6 +59,14 @@ test('both branches of the database-migration-around-rollout patch have recorded
   expect(migrated).toEqual(expect.arrayContaining(['train-migration-migrated', 'train-migration-migrated-rolled-back']));
   expect(trains.filter((f) => !patchesIn(f).includes(DATABASE_MIGRATION_PATCH)).length).toBeGreaterThan(0);
   for (const id of migrated) expect(files.map(idOf)).toContain(`${id}--migration`);
+});
+
+test('a train on a promotion path (the promotion-path-saga patch) has a recorded history, with a rollout per environment, next to trains without one', () => {
+  const trains = files.filter((f) => f.startsWith('train-') && !f.includes('--'));
+  const onPath = trains.filter((f) => patchesIn(f).includes(PROMOTION_PATH_PATCH)).map(idOf);
+  expect(onPath).toContain('train-saga-promotion-path');
+  for (const env of ['dev', 'staging', 'prod']) expect(files.map(idOf)).toContain(`train-saga-promotion-path--rollout-${env}`);
+  expect(trains.filter((f) => !patchesIn(f).includes(PROMOTION_PATH_PATCH)).length).toBeGreaterThan(0);
 });
 
 // With the worker's payload codec: histories recorded before it (plain payloads) pass through its decode.
