@@ -7,6 +7,7 @@ import {
   migrationReadsSignal,
   migrationStatusQuery,
   migrationWorkflowId,
+  approvalSignalSchema,
   operatorSignalSchema,
   overridePlanSignal,
   planOverrideSchema,
@@ -242,7 +243,7 @@ export function exitCodeFor(result: TrainResult): number {
 }
 
 export async function sendOperatorSignal(client: Client, workflowId: string, name: OperatorSignalName, payload: unknown): Promise<void> {
-  const signal = parseOrThrow(operatorSignalSchema, payload, `${name} signal`);
+  const signal = parseOrThrow(name === 'approve' ? approvalSignalSchema : operatorSignalSchema, payload, `${name} signal`);
   try {
     await client.workflow.getHandle(workflowId).signal(signalsByName[name], signal);
   } catch (err) {

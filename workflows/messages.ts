@@ -1,7 +1,7 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { z } from 'zod';
-import type { Environment } from '../core/change-request';
+import { ENVIRONMENTS, type Environment } from '../core/change-request';
 import type { TrainOutcomeName } from '../core/dossier';
 import type { JudgedProbe } from '../core/health';
 import type { ShadowReport } from '../core/shadow';
@@ -19,6 +19,12 @@ export const operatorSignalSchema = z
   })
   .strict();
 export type OperatorSignal = z.infer<typeof operatorSignalSchema>;
+/**
+ * An approval may name the environment of a promotion path it is for: at a later environment's guard only
+ * approvals for it, or given while the train waits there, count.
+ */
+export const approvalSignalSchema = operatorSignalSchema.extend({ environment: z.enum(ENVIRONMENTS).optional() }).strict();
+export type ApprovalSignal = z.infer<typeof approvalSignalSchema>;
 
 /** An operator's rollout plan for a train, replacing the change request's (or the risk band's) before the rollout starts. */
 export const planOverrideSchema = operatorSignalSchema.extend({ plan: rolloutPlanSchema }).strict();
@@ -44,20 +50,21 @@ export function acceptOperatorSignal(
   name: OperatorSignalName,
   raw: unknown,
   record: (kind: string, detail: string, by?: string) => void,
-): OperatorSignal | undefined {
-  const parsed = operatorSignalSchema.safeParse(raw);
+): ApprovalSignal | undefined {
+  const parsed = (name === 'approve' ? approvalSignalSchema : operatorSignalSchema).safeParse(raw);
   if (!parsed.success) {
     record('signal-rejected', rejectedPayload(name, parsed.error));
     return undefined;
   }
-  record(name, parsed.data.reason ?? '', parsed.data.by);
-  return parsed.data;
+  const data: ApprovalSignal = parsed.data;
+  record(name, `${data.environment ? `for ${data.environment}` : ''}${data.environment && data.reason ? ': ' : ''}${data.reason ?? ''}`, data.by);
+  return data;
 }
 
 export const OPERATOR_SIGNALS = ['approve', 'abort', 'pause', 'resume', 'promote'] as const;
 export type OperatorSignalName = (typeof OPERATOR_SIGNALS)[number];
 
-export const approveSignal = defineSignal<[OperatorSignal]>('approve');
+export const approveSignal = defineSignal<[ApprovalSignal]>('approve');
 export const abortSignal = defineSignal<[OperatorSignal]>('abort');
 export const pauseSignal = defineSignal<[OperatorSignal]>('pause');
 export const resumeSignal = defineSignal<[OperatorSignal]>('resume');

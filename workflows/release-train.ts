@@ -42,6 +42,7 @@ import {
   type AppealResult,
   type DatabaseMigrationResult,
   type ProgressiveRolloutResult,
+  type ApprovalSignal,
   type OperatorSignal,
   type OperatorSignalName,
   type TrainOutcome,
@@ -141,6 +142,8 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
   let approvedBy: OperatorSignal | undefined;
   /** Every approval, one per person (the policy's role checks and the plan's N-of-M count them). */
   const approvals: OperatorSignal[] = [];
+  /** Every approval as it came, with when and for which environment: a later environment's guard counts its own (approvalsFor). */
+  const approvalsGiven: (ApprovalSignal & { at: number })[] = [];
   let appealed: AppealResult | undefined;
   let abortBy: OperatorSignal | undefined;
   let paused = false;
@@ -170,7 +173,8 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     approveSignal,
     operator('approve', (s) => {
       approvedBy = s;
-      if (!approvals.some((a) => a.by === s.by)) approvals.push(s);
+      approvalsGiven.push({ ...s, at: Date.now() });
+      if (!approvals.some((a) => a.by === s.by)) approvals.push({ by: s.by, ...(s.reason !== undefined ? { reason: s.reason } : {}) });
     }),
   );
   setHandler(abortSignal, operator('abort', (s) => (abortBy = s)));
@@ -340,6 +344,14 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     record('revert', `${cr.baseBranch} reverted as ${reverted.revertSha.slice(0, 12)}${reverted.alreadyReverted ? ' (already reverted)' : ''}`);
   };
   /**
+   * The approvals that count at a later environment's guard: those given for it, and those for no environment given
+   * since the train reached the guard (an approval from before, say for the merge, does not carry over to prod).
+   */
+  const approvalsFor = (environment: Environment, since: number) => {
+    const counted = approvalsGiven.filter((a) => a.environment === environment || (a.environment === undefined && a.at >= since));
+    return counted.filter((a, i) => counted.findIndex((b) => b.by === a.by) === i).map(({ by, reason }) => ({ by, reason }));
+  };
+  /**
    * A later environment of the path ended without the change (`failed` says where and why): with 'rollback-all'
    * every environment that runs it goes back to what it ran before (newest first; GitOps and the record follow)
    * and the merge is reverted; with 'hold' they keep it. Returns the words for the train's reason.
@@ -403,13 +415,13 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     await enter('decidePolicy');
     const policyDigest = await decisions.policyDigest();
     // On a promotion path each environment is decided when the train reaches it (its freeze windows, its approvers): first the first.
-    const decide = async (environment: Environment = path[0]!): Promise<PolicyDecision> => {
+    const decide = async (environment: Environment = path[0]!, guardSince?: number): Promise<PolicyDecision> => {
       const decision = await decisions.decidePolicy({
         changeRequest: onPath ? { ...cr, environment } : cr,
         candidate,
         risk,
         evals,
-        approvals: approvals.map(({ by, reason }) => ({ by, reason })),
+        approvals: guardSince === undefined ? approvals.map(({ by, reason }) => ({ by, reason })) : approvalsFor(environment, guardSince),
         waivers: appealed?.status === 'granted' ? appealed.waivers : [],
       });
       await mustLand.recordPolicyDecision({ trainId, candidateSha: candidate.sha, decision, policyDigest });
@@ -612,14 +624,14 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
         if (index > 0) {
           // Each later environment is guarded when reached: its policy (freeze windows, approvers by role), approvals awaited within approvalTimeout.
           await enter('environmentGuard');
-          decisionHere = await decide(environment);
           const since = Date.now();
+          decisionHere = await decide(environment, since);
           while (decisionHere.outcome === 'deny' && !abortBy) {
             const left = cr.approvalTimeout - (Date.now() - since);
-            const seen = approvals.length;
+            const seen = approvalsGiven.length;
             record('guard', `${environment}: ${decisionHere.denials.map((d) => `[${d.rule}] ${d.reason}`).join('; ')}; waiting ${Math.max(0, left)} ms for an approval`);
-            if (left <= 0 || !(await condition(() => approvals.length > seen || abortBy !== undefined, left)) || abortBy) break;
-            decisionHere = await decide(environment);
+            if (left <= 0 || !(await condition(() => approvalsGiven.length > seen || abortBy !== undefined, left)) || abortBy) break;
+            decisionHere = await decide(environment, since);
           }
           if (abortBy || decisionHere.outcome === 'deny') {
             const outcome = abortBy ? 'aborted' : 'denied';

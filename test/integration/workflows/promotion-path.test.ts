@@ -42,10 +42,18 @@ function docsChange(name: string) {
   return { title: `Add docs/${name}.md`, intent: `Add a docs page named ${name} describing how the service is released`, change: { kind: 'patch' as const, diff } };
 }
 
-/** Starts a train on the path; approves prod when the train asks for it; with `killProdCanary`, kills the prod canary once it takes traffic. */
-async function travel(id: string, overrides: Record<string, unknown>, opts: { killProdCanary?: boolean; approveProd?: boolean } = {}): Promise<{ result: TrainResult; log: string[] }> {
+/**
+ * Starts a train on the path; approves prod when the train asks for it (unless `approveProd` is false); `approveAtStart`
+ * sends an approval right away (for an environment, or for none); with `killProdCanary`, kills the prod canary once it takes traffic.
+ */
+async function travel(
+  id: string,
+  overrides: Record<string, unknown>,
+  opts: { killProdCanary?: boolean; approveProd?: boolean; approveAtStart?: { environment?: Environment } } = {},
+): Promise<{ result: TrainResult; log: string[] }> {
   const change = fixture.change('good-change', id, { environment: 'prod', promotion: { through: ['dev', 'staging'], onFailure: 'rollback-all' }, approvalTimeout: 60_000, ...overrides } as never);
   const handle = await temporal.client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: TASK_QUEUE, workflowId: `train-${id}-${RUN}`, args: [change] });
+  if (opts.approveAtStart) await handle.signal(approveSignal, { by: 'carol', reason: 'approved up front', ...opts.approveAtStart });
   const log: string[] = [];
   let approved = false;
   let killed = false;
@@ -129,7 +137,8 @@ test('a failure in prod rolls dev and staging back to what they ran (rollback-al
 }, 300_000);
 
 test('with onFailure hold, a failure in prod leaves dev and staging on the change and only prod goes back; the truths still agree', async () => {
-  const { result, log } = await travel('path-hold', { ...docsChange('hold'), promotion: { through: ['dev', 'staging'], onFailure: 'hold' } }, { killProdCanary: true });
+  // Prod was approved up front, for prod: its guard lets the train through without waiting.
+  const { result, log } = await travel('path-hold', { ...docsChange('hold'), promotion: { through: ['dev', 'staging'], onFailure: 'hold' } }, { killProdCanary: true, approveProd: false, approveAtStart: { environment: 'prod' } });
   console.log(`promotion path, prod canary killed, hold:\n  ${log.join('\n  ')}\n  ${result.reason}`);
   expect(result.outcome).toBe('rolled_back');
   expect(result.environments?.map((e) => `${e.environment}:${e.state}`)).toEqual(['dev:held', 'staging:held', 'prod:rolled_back']);
@@ -144,11 +153,13 @@ test('with onFailure hold, a failure in prod leaves dev and staging on the chang
   // Not reverted: the base branch describes dev, the head of the path; prod lags behind it by design.
   expect(result.revertSha).toBeUndefined();
   expect(await tipOf('main')).toBe(merge);
+  const history = (await temporal.client.workflow.getHandle(`train-path-hold-${RUN}`).query(trainStatusQuery)).history;
+  expect(history.filter((h) => h.kind === 'guard').map((h) => h.detail)).toEqual([expect.stringMatching(/^staging: allowed: /), expect.stringMatching(/^prod: allowed: .*; approvals: carol; /)]);
   expect(result.invariant).toEqual({ held: true, disagreements: [] });
 }, 300_000);
 
-test("prod's guard refuses a train nobody approves for prod, and the path is compensated before anything reaches prod", async () => {
-  const { result, log } = await travel('path-unapproved', { ...docsChange('unapproved'), approvalTimeout: 3_000 }, { approveProd: false });
+test("prod's guard refuses a train nobody approves for prod (an approval from before, for no environment, does not carry over), and the path is compensated before anything reaches prod", async () => {
+  const { result, log } = await travel('path-unapproved', { ...docsChange('unapproved'), approvalTimeout: 3_000 }, { approveProd: false, approveAtStart: {} });
   console.log(`promotion path, no prod approval:\n  ${log.join('\n  ')}\n  ${result.reason}`);
   expect(result.outcome).toBe('denied');
   expect(result.environments?.map((e) => `${e.environment}:${e.state}`)).toEqual(['dev:withdrawn', 'staging:withdrawn', 'prod:denied']);

@@ -192,7 +192,7 @@ describe('buildStatement with the health gates', () => {
   it("names the gates' decision log among the evidence, by digest, in both places a verifier reads it", () => {
     const gates = 'd'.repeat(64);
     const s = buildStatement({ 'manifests/a.yaml': 'a'.repeat(64) }, { trainId: 't', changeId: 'c', repo: '/r', commit: 'c0ffee', changeRequestDigest: '1'.repeat(64), evalReportDigest: '2'.repeat(64), policyDecisionDigest: '3'.repeat(64), healthGatesDigest: gates });
-    expect(s.predicate.buildDefinition.internalParameters.healthGates).toEqual({ digest: { sha256: gates } });
+    expect(s.predicate.buildDefinition.internalParameters?.healthGates).toEqual({ digest: { sha256: gates } });
     expect(s.predicate.buildDefinition.resolvedDependencies.at(-1)).toEqual({ name: 'health-gates.json', digest: { sha256: gates } });
     expect(evidenceDigests(s)['health-gates.json']).toBe(gates);
   });
