@@ -4,7 +4,7 @@
  * ON CONFLICT DO NOTHING and reads back, or upserts, so a repeated write finds the first one.
  */
 import { Prisma } from '@prisma/client';
-import type { ChangeRequest } from '../core/change-request';
+import { promotionPath, type ChangeRequest, type Environment } from '../core/change-request';
 import { InvalidInputError, PermanentError } from '../core/errors';
 import { digestOf } from '../core/provenance';
 import { trainSummarySchema, type TrainDossier, type TrainOutcomeName, type TrainSummary } from '../core/dossier';
@@ -246,10 +246,10 @@ export class RecordStore {
     ]);
     const promotedAt = (t: { closedAt: Date | null }) => t.closedAt?.getTime() ?? 0;
     const lastPromoted = lastRelease && (!lastPromotedTrain || lastRelease.createdAt.getTime() > promotedAt(lastPromotedTrain)) ? lastRelease.train : lastPromotedTrain;
-    const cr = latest?.changeRequest as { baseBranch?: string; promotion?: { through?: string[] } } | undefined;
+    const cr = latest?.changeRequest as Partial<Pick<ChangeRequest, 'baseBranch' | 'promotion'>> | undefined;
     return {
       latest: latest
-        ? { trainId: latest.id, repo: latest.repo, environment: latest.environment, baseBranch: cr?.baseBranch ?? 'main', path: [...(cr?.promotion?.through ?? []), latest.environment] }
+        ? { trainId: latest.id, repo: latest.repo, environment: latest.environment, baseBranch: cr?.baseBranch ?? 'main', path: promotionPath({ environment: latest.environment as Environment, promotion: cr?.promotion }) }
         : null,
       lastPromoted: pick(lastPromoted),
       lastMerged: pick(lastMerged),
