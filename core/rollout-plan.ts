@@ -214,8 +214,10 @@ function describeJudgeOnPromql(judge: StatisticalJudge, ownMetrics: boolean): st
 export function shapeByRisk(plan: RolloutPlan, risk: number): { plan: RolloutPlan; why: string } {
   if (!plan.byRisk) return { plan, why: 'the change request\'s own steps' };
   const bands = plan.byRisk.bands;
-  const index = bands.findIndex((b) => risk <= b.upTo);
-  const band = bands[index === -1 ? bands.length - 1 : index]!;
+  // A score past the last band (risk scores are in [0, 1]; a bad one must not escape every band) gets the last.
+  const found = bands.findIndex((b) => risk <= b.upTo);
+  const index = found === -1 ? bands.length - 1 : found;
+  const band = bands[index]!;
   const lower = index > 0 ? bands[index - 1]!.upTo : 0;
   const shaped: RolloutPlan = {
     ...plan,

@@ -1,5 +1,5 @@
 import { validationIssues } from '../../helpers/validation';
-import { approvalProgress, approvalRequirementSchema, describeApprovals, describePlan, describeRiskBands, gateForStep, parseRolloutPlan, shapeByRisk } from '../../../core/rollout-plan';
+import { approvalProgress, approvalRequirementSchema, describeApprovals, describePlan, describeRiskBands, gateForStep, judgesStatistically, parseRolloutPlan, shapeByRisk } from '../../../core/rollout-plan';
 
 const issuesOf = (input: unknown) => validationIssues(() => parseRolloutPlan(input));
 
@@ -127,5 +127,49 @@ describe('approvals (N of M)', () => {
     expect(high.why).toMatch(/, 2 approvals of carol, dave, erin before the merge$/);
     expect(describePlan(high.plan)).toMatch(/\nbefore the merge: 2 approvals of carol, dave, erin$/);
     expect(describeRiskBands(plan)).toMatch(/up to 0\.5: steps 50 → 100%, 3 green probes per step, 1 approval of anyone\n.*up to 1: steps 10 → 100%, 3 green probes per step, 2 approvals of carol, dave, erin$/);
+  });
+});
+
+describe('risk bands in words, to the letter', () => {
+  const banded = parseRolloutPlan({ byRisk: { bands: [{ upTo: 0.5, steps: [50, 100], approvals: { required: 2, of: ['ann', 'bo'] } }, { upTo: 1, steps: [10, 100] }] } });
+
+  it('says which band a score falls in, a score on a bound belonging to the band below it, and a score past 1 to the last', () => {
+    const byDefault = parseRolloutPlan({ byRisk: {} });
+    expect(shapeByRisk(byDefault, 0.3).why).toBe('risk 0.30 is in band 1 of 3 (up to 0.3): steps 25 → 100%, 3 green probes per step');
+    expect(shapeByRisk(byDefault, 0.6).why).toBe('risk 0.60 is in band 2 of 3 (above 0.3, up to 0.6): steps 10 → 50 → 100%, 3 green probes per step');
+    expect(shapeByRisk(byDefault, 1.2)).toMatchObject({ plan: { steps: [{ setWeight: 5 }, { setWeight: 25 }, { setWeight: 50 }, { setWeight: 100 }] }, why: 'risk 1.20 is in band 3 of 3 (above 0.6, up to 1): steps 5 → 25 → 50 → 100%, 6 green probes per step' });
+    expect(shapeByRisk(banded, 0.2).why).toBe('risk 0.20 is in band 1 of 2 (up to 0.5): steps 50 → 100%, 3 green probes per step, 2 approvals of ann, bo before the merge');
+    expect(shapeByRisk(banded, 0.7).why).toBe('risk 0.70 is in band 2 of 2 (above 0.5, up to 1): steps 10 → 100%, 3 green probes per step');
+    expect(shapeByRisk(parseRolloutPlan({}), 0.5).why).toBe("the change request's own steps");
+  });
+
+  it('lists every band with its steps, soak and approvals, or says they are off', () => {
+    expect(describeRiskBands(banded)).toBe(
+      "risk bands (the code graph's risk score picks the steps, replacing the ones above):\n  up to 0.5: steps 50 → 100%, 3 green probes per step, 2 approvals of ann, bo\n  above 0.5 up to 1: steps 10 → 100%, 3 green probes per step",
+    );
+    expect(describeRiskBands(parseRolloutPlan({}))).toBe('risk bands: off (the steps above run whatever the risk)');
+  });
+});
+
+describe('plan boundaries, exactly at the limit', () => {
+  it('accepts as many approvals as the people named, and refuses one more, saying so', () => {
+    expect(approvalRequirementSchema.parse({ required: 2, of: ['ann', 'bo'] })).toEqual({ required: 2, of: ['ann', 'bo'] });
+    expect(() => approvalRequirementSchema.parse({ required: 3, of: ['ann', 'bo'] })).toThrow("3 approvals cannot come from the 2 named in 'of'");
+  });
+
+  it("refuses a band whose bound does not grow, naming the previous band's bound", () => {
+    expect(issuesOf({ byRisk: { bands: [{ upTo: 0.3, steps: [100] }, { upTo: 0.3, steps: [100] }, { upTo: 1, steps: [100] }] } })).toEqual([{ path: 'byRisk.bands.1.upTo', message: "must be greater than the previous band's 0.3" }]);
+  });
+
+  it("accepts a band's soak that exactly fills the gate timeout", () => {
+    expect(() => parseRolloutPlan({ gate: { probeInterval: 1000, timeout: 6000 }, byRisk: { bands: [{ upTo: 1, steps: [100], consecutiveGreen: 6 }] } })).not.toThrow();
+    expect(issuesOf({ gate: { probeInterval: 1000, timeout: 6000 }, byRisk: { bands: [{ upTo: 1, steps: [100], consecutiveGreen: 7 }] } })[0]?.path).toBe('byRisk.bands.0.consecutiveGreen');
+  });
+
+  it('judges statistically only a plan with a judge, and never at 100%', () => {
+    expect(judgesStatistically(parseRolloutPlan({}), 0)).toBe(false);
+    const judged = parseRolloutPlan({ judge: {} });
+    expect(judgesStatistically(judged, 0)).toBe(true);
+    expect(judgesStatistically(judged, judged.steps.length - 1)).toBe(false);
   });
 });
