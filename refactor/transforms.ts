@@ -93,7 +93,16 @@ const RENAMEABLE_DECLARATIONS = new Set<SyntaxKind>([
 ]);
 const FUNCTION_DECLARATIONS = new Set<SyntaxKind>([SyntaxKind.FunctionDeclaration, SyntaxKind.VariableDeclaration]);
 const CLASS_DECLARATIONS = new Set<SyntaxKind>([SyntaxKind.ClassDeclaration]);
-const METHOD_DECLARATIONS = new Set<SyntaxKind>([SyntaxKind.MethodDeclaration, SyntaxKind.MethodSignature]);
+/** Methods, and properties whose value is a function (`produce = (…) => …`, `make: (x: T) => U`): they are called alike. */
+const METHOD_DECLARATIONS = new Set<SyntaxKind>([SyntaxKind.MethodDeclaration, SyntaxKind.MethodSignature, SyntaxKind.PropertyDeclaration, SyntaxKind.PropertySignature]);
+
+/** A property that holds a function: an arrow or function initializer, or a function type. */
+function isFunctionValuedProperty(node: Node): boolean {
+  if (!Node.isPropertyDeclaration(node) && !Node.isPropertySignature(node)) return true;
+  const init = Node.isPropertyDeclaration(node) ? node.getInitializer() : undefined;
+  if (init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init))) return true;
+  return Node.isFunctionTypeNode(node.getTypeNode());
+}
 
 function isFunctionLikeVariable(node: Node): boolean {
   if (!Node.isVariableDeclaration(node)) return true;
@@ -114,6 +123,7 @@ function declarationNamesIn(files: SourceFile[], kinds: Set<SyntaxKind>, name: s
       const parent = identifier.getParent();
       if (!parent || !kinds.has(parent.getKind()) || !Node.hasName(parent) || parent.getNameNode() !== identifier) continue;
       if (kinds === FUNCTION_DECLARATIONS && !isFunctionLikeVariable(parent)) continue;
+      if (kinds === METHOD_DECLARATIONS && !isFunctionValuedProperty(parent)) continue;
       if (className !== undefined && ownerName(parent) !== className) continue;
       found.push(identifier);
     }

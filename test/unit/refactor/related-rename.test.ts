@@ -143,6 +143,23 @@ async function renameTogether(data: Record<string, unknown>) {
   return result;
 }
 
+describe('rename-method of a property that holds a function', () => {
+  it("renames an arrow-function property (immer's `produce = (…) =>`) and its calls; a property holding a value is no method", async () => {
+    await fs.writeFile(
+      path.join(repo, 'src/draft.ts'),
+      'export class Draft {\n  count = 1;\n  produce = (x: number): number => x + this.count;\n}\nexport const d = new Draft().produce(2);\n',
+    );
+    execFileSync('git', ['add', '-A'], { cwd: repo });
+    execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'draft'], { cwd: repo });
+    const result = await renameTogether({ class: 'Draft', from: 'produce', to: 'create' });
+    expect(result.changedFiles).toEqual(['src/draft.ts']);
+    expect(await read(repo, 'src/draft.ts')).toBe('export class Draft {\n  count = 1;\n  create = (x: number): number => x + this.count;\n}\nexport const d = new Draft().create(2);\n');
+    const refused = await failure(RefactorWorkspace.open(repo).apply(parseCodemod({ codemod: 'rename-method', class: 'Draft', from: 'count', to: 'total' }), { dryRun: true, testCommand: false }));
+    expect(refused).toBeInstanceOf(CodemodError);
+    expect(refused!.message).toContain("no declaration of 'Draft.count'");
+  });
+});
+
 describe('rename-method with related declarations', () => {
   it('refuses by default, listing the other declaration and saying how to rename them together', async () => {
     const refused = await failure(RefactorWorkspace.open(repo).apply(parseCodemod({ codemod: 'rename-method', class: 'Store', from: 'get', to: 'read' }), { testCommand: false }));
