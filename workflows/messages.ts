@@ -61,6 +61,12 @@ export function acceptOperatorSignal(
   return data;
 }
 
+/**
+ * A workflow registers its handler of unknown signals after every known one: registered first, it took a signal
+ * sent right after the start (buffered until a handler exists) and rejected it as unknown (docs/workflow-changes.md).
+ */
+export const SIGNAL_HANDLERS_FIRST_PATCH = 'known-signal-handlers-first';
+
 export const OPERATOR_SIGNALS = ['approve', 'abort', 'pause', 'resume', 'promote'] as const;
 export type OperatorSignalName = (typeof OPERATOR_SIGNALS)[number];
 

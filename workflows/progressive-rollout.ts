@@ -32,6 +32,7 @@ import {
   resumeSignal,
   rolloutStatusQuery,
   searchAttributes,
+  SIGNAL_HANDLERS_FIRST_PATCH,
   type OperatorSignal,
   type OperatorSignalName,
   type ProgressiveRolloutResult,
@@ -116,9 +117,13 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
   const record = (kind: string, detail: string, by?: string) => status.history.push({ at: Date.now(), kind, detail, by });
 
   setHandler(rolloutStatusQuery, () => status);
-  setDefaultSignalHandler((name) => {
-    record('signal-rejected', `unknown signal '${name}'; allowed: ${[...OPERATOR_SIGNALS.filter((n) => n !== 'approve'), 'changeGates'].join(', ')}`);
-  });
+  const rejectUnknownSignals = () =>
+    setDefaultSignalHandler((name) => {
+      record('signal-rejected', `unknown signal '${name}'; allowed: ${[...OPERATOR_SIGNALS.filter((n) => n !== 'approve'), 'changeGates'].join(', ')}`);
+    });
+  // Registered last, or a pause the train forwards right after starting this rollout goes to it.
+  const knownSignalsFirst = patched(SIGNAL_HANDLERS_FIRST_PATCH);
+  if (!knownSignalsFirst) rejectUnknownSignals();
   const operator = (name: OperatorSignalName, apply: (s: OperatorSignal) => void) => (raw: unknown) => {
     const accepted = acceptOperatorSignal(name, raw, record);
     if (accepted) apply(accepted);
@@ -149,6 +154,7 @@ export async function progressiveRollout(input: ProgressiveRolloutInput): Promis
       record('signal-rejected', `changeGates from ${by}: ${err.message}`, by);
     }
   });
+  if (knownSignalsFirst) rejectUnknownSignals();
   /**
    * Puts the operator's gates in force: earlier verdicts are marked superseded by the new configuration
    * and the caller starts the current step's analysis again.

@@ -30,6 +30,7 @@ import {
   resumeSignal,
   rolloutWorkflowId,
   searchAttributes,
+  SIGNAL_HANDLERS_FIRST_PATCH,
   trainStatusQuery,
   appealDecidedSignal,
   finishMigrationSignal,
@@ -154,9 +155,13 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
 
   setHandler(trainStatusQuery, () => status);
   // A signal no handler knows is recorded and rejected, not silently buffered.
-  setDefaultSignalHandler((name) => {
-    record('signal-rejected', `unknown signal '${name}'; allowed: ${[...OPERATOR_SIGNALS, 'overridePlan', 'changeGates', 'appealDecided'].join(', ')}`);
-  });
+  const rejectUnknownSignals = () =>
+    setDefaultSignalHandler((name) => {
+      record('signal-rejected', `unknown signal '${name}'; allowed: ${[...OPERATOR_SIGNALS, 'overridePlan', 'changeGates', 'appealDecided'].join(', ')}`);
+    });
+  // Registered last, or a signal sent right after the start (in the first activation, before the handlers exist) goes to it.
+  const knownSignalsFirst = patched(SIGNAL_HANDLERS_FIRST_PATCH);
+  if (!knownSignalsFirst) rejectUnknownSignals();
   const forward = async (name: OperatorSignalName, payload: OperatorSignal) => {
     // A rollout that has ended (between the environments of a path, or before the release is written) has nothing left to steer.
     if (rollout) await rollout.signal(name, payload).catch((err: Error) => record('signal-not-forwarded', `${name}: the rollout has ended (${rootMessage(err)})`));
@@ -215,6 +220,7 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     record('appeal', `${result.appealId} ${result.status}${result.decidedBy ? ` by ${result.decidedBy}` : ''}: ${result.reason}`, result.decidedBy);
     appealed = result;
   });
+  if (knownSignalsFirst) rejectUnknownSignals();
 
   // Each stage lands in the record with its times when the next one starts (or the train ends).
   let openStage: { name: TrainStage; startedAt: string } | undefined;

@@ -155,6 +155,9 @@ test('with onFailure hold, a failure in prod leaves dev and staging on the chang
   expect(await tipOf('main')).toBe(merge);
   const history = (await temporal.client.workflow.getHandle(`train-path-hold-${RUN}`).query(trainStatusQuery)).history;
   expect(history.filter((h) => h.kind === 'guard').map((h) => h.detail)).toEqual([expect.stringMatching(/^staging: allowed: /), expect.stringMatching(/^prod: allowed: .*; approvals: carol; /)]);
+  // Sent right after the start, the approval was taken by its own handler, not rejected as an unknown signal.
+  expect(history.filter((h) => h.kind === 'approve').map((h) => h.detail)).toEqual(['for prod: approved up front']);
+  expect(history.filter((h) => h.kind === 'signal-rejected')).toEqual([]);
   expect(result.invariant).toEqual({ held: true, disagreements: [] });
 }, 300_000);
 
