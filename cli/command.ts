@@ -4,6 +4,7 @@
  * options and answers `--help` the same way.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ENVIRONMENTS, type Environment } from '../core/change-request';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>;
@@ -51,6 +52,12 @@ export function portOption(name: string, raw: string | undefined, fallback: numb
   if (raw === undefined) return fallback;
   if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) throw new UsageError(`--${name} must be a TCP port (0-65535), got '${raw}'`);
   return Number(raw);
+}
+
+/** An `--env` option: one of the environments, or absent. */
+export function environmentOption(raw: string | undefined): Environment | undefined {
+  if (raw !== undefined && !ENVIRONMENTS.includes(raw as Environment)) throw new UsageError(`--env must be one of ${ENVIRONMENTS.join(', ')}; got '${raw}'`);
+  return raw as Environment | undefined;
 }
 
 export async function runCommand<O extends Options>(command: Command<O>, argv: readonly string[], io: Io): Promise<number> {

@@ -178,10 +178,9 @@ export interface EnvironmentProgress {
    * pending (not reached), rolling-out, promoted (runs the change), held (runs it after a later environment
    * failed, as onFailure 'hold' says), withdrawn (back on its previous version), and the failed one's own end.
    */
-  state: 'pending' | 'rolling-out' | 'promoted' | 'held' | 'withdrawn' | 'rolled_back' | 'aborted' | 'denied' | 'failed';
+  state: 'pending' | 'rolling-out' | 'promoted' | 'held' | 'withdrawn' | 'rolled_back' | 'aborted' | 'denied';
   /** What it runs once the train ended there. */
   runs?: string | null;
-  detail?: string;
 }
 
 /** What a train returns (its workflow result), for whoever waits on it. */

@@ -370,9 +370,9 @@ export async function releaseTrain(input: ChangeRequestInput): Promise<TrainResu
     }
     if (how === 'hold') {
       for (const { environment } of promotedAlongPath) progressIn(environment).state = 'held';
-      const held = promotedAlongPath.map((p) => p.environment).join(', ');
-      record('hold', `${held} keep ${merged!.mergeSha.slice(0, 12)} (onFailure: hold)`);
-      return `${held} keep ${merged!.mergeSha.slice(0, 12)} (onFailure: hold)`;
+      const held = `${promotedAlongPath.map((p) => p.environment).join(', ')} keep ${merged!.mergeSha.slice(0, 12)} (onFailure: hold)`;
+      record('hold', held);
+      return held;
     }
     const words: string[] = [];
     for (const done of [...promotedAlongPath].reverse()) {

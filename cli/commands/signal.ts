@@ -1,8 +1,7 @@
 /** approve, abort, pause, resume and promote: one operator signal each, the same arguments. */
 import os from 'node:os';
 import type { OperatorSignalName } from '../../workflows/messages';
-import { defineCommand, UsageError, type Command } from '../command';
-import { ENVIRONMENTS, type Environment } from '../../core/change-request';
+import { defineCommand, environmentOption, UsageError, type Command } from '../command';
 
 const signalCommand = (name: OperatorSignalName) =>
   defineCommand({
@@ -20,13 +19,12 @@ const signalCommand = (name: OperatorSignalName) =>
     options: { by: { type: 'string' }, reason: { type: 'string' }, ...(name === 'approve' ? { env: { type: 'string' as const } } : {}) },
     async run({ values, positionals }, io) {
       if (positionals.length !== 1) throw new UsageError('needs exactly one <train-id>');
-      const env = (values as { env?: string }).env;
-      if (env !== undefined && !ENVIRONMENTS.includes(env as Environment)) throw new UsageError(`--env must be one of ${ENVIRONMENTS.join(', ')}; got '${env}'`);
+      const env = environmentOption((values as { env?: string }).env);
       const id = positionals[0]!;
       const operator = values.by ?? process.env.MAESTRO_OPERATOR ?? `${os.userInfo().username}@${os.hostname()}`;
       const [{ connectClient }, { sendOperatorSignal }] = await Promise.all([import('../client'), import('../release')]);
       const client = await connectClient();
-      await sendOperatorSignal(client, id, name, { by: operator, ...(values.reason ? { reason: values.reason } : {}), ...(env ? { environment: env as Environment } : {}) });
+      await sendOperatorSignal(client, id, name, { by: operator, ...(values.reason ? { reason: values.reason } : {}), ...(env ? { environment: env } : {}) });
       io.print(`${name}${env ? ` for ${env}` : ''} sent to ${id} as ${operator}`);
       return 0;
     },

@@ -1,5 +1,4 @@
-import { ENVIRONMENTS, type Environment } from '../../core/change-request';
-import { defineCommand, UsageError } from '../command';
+import { defineCommand, environmentOption, UsageError } from '../command';
 
 export const command = defineCommand({
   name: 'status',
@@ -13,10 +12,10 @@ export const command = defineCommand({
   async run({ positionals, values }, io) {
     if (positionals.length !== 1) throw new UsageError(values.k8s ? 'needs exactly one <service>' : 'needs exactly one <train-id>');
     if (values.env !== undefined && !values.k8s) throw new UsageError('--env goes with --k8s (a train shows its environments itself)');
-    if (values.env !== undefined && !ENVIRONMENTS.includes(values.env as Environment)) throw new UsageError(`--env must be one of ${ENVIRONMENTS.join(', ')}; got '${values.env}'`);
+    const environment = environmentOption(values.env);
     if (values.k8s) {
       const { kubernetesStatus } = await import('../kubernetes-status');
-      io.print(await kubernetesStatus(positionals[0]!, values.env as Environment | undefined));
+      io.print(await kubernetesStatus(positionals[0]!, environment));
       return 0;
     }
     const [{ connectClient }, { formatStatus, formatTrace, queryStatus, trainTrace }] = await Promise.all([import('../client'), import('../release')]);

@@ -1,10 +1,10 @@
 /** `maestro verify <service>`: exit 0 when what runs, the base branch, GitOps and the record agree; 1 when not; 2 usage. */
-import { defineCommand, UsageError } from '../command';
+import { defineCommand, environmentOption, UsageError } from '../command';
 import { EXIT } from '../errors';
 import { openRecord, recordUnreachable } from '../record';
 import { isWorkflowRunning } from '../../io/payload-codec';
 import { gitopsRepo, loadProvenance, publicKeyFile } from './provenance';
-import { ENVIRONMENTS, SERVICE_NAME, SERVICE_NAME_RULE, type Environment } from '../../core/change-request';
+import { SERVICE_NAME, SERVICE_NAME_RULE } from '../../core/change-request';
 
 export const command = defineCommand({
   name: 'verify',
@@ -26,7 +26,7 @@ export const command = defineCommand({
     if (positionals.length !== 1) throw new UsageError('needs exactly one <service>');
     const service = positionals[0]!;
     if (!SERVICE_NAME.test(service)) throw new UsageError(`'${service}' is not a service name (${SERVICE_NAME_RULE})`);
-    if (values.env !== undefined && !ENVIRONMENTS.includes(values.env as Environment)) throw new UsageError(`--env must be one of ${ENVIRONMENTS.join(', ')}; got '${values.env}'`);
+    const environment = environmentOption(values.env);
 
     const [p, { LocalDeployer, localDeployDir }, { verifyService }, { STATE, TSX_CLI }, { tryConnectClient }, { record, databaseUrl, close }] = await Promise.all([
       loadProvenance(),
@@ -46,7 +46,7 @@ export const command = defineCommand({
           publicKey: () => p.loadPublicKey(publicKeyFile(p, { key: values.key })),
           ...(client ? { isTrainRunning: (id: string) => isWorkflowRunning(client, id) } : {}),
         },
-        { service, environment: values.env, repo: values.repo, baseBranch: values.base },
+        { service, environment, repo: values.repo, baseBranch: values.base },
       );
       if (values.json) io.print(JSON.stringify(report, null, 2));
       else {
