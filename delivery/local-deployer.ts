@@ -9,9 +9,8 @@
  */
 import type { Environment } from '../core/change-request';
 import { InvalidInputError, PermanentError } from '../core/errors';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, promises as fs, openSync, readSync, statSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -39,8 +38,8 @@ import { tripwireSchema, type Trip } from '../core/tripwire';
 import type { ProbeSample } from '../core/health';
 import { withLock } from '../io/lock';
 import { isGroupAlive, stopProcessGroup } from '../io/process';
-import { git, resolveCommit, spawnGit } from '../io/git';
-import { linkNodeModules } from '../io/worktree';
+import { extractCommit, readLogTail, spawnDetachedNode } from '../io/commit-process';
+import { git, resolveCommit } from '../io/git';
 import type { ProxyMetrics, ProxyState } from './proxy';
 
 export interface LocalDeployerOptions {
@@ -569,43 +568,14 @@ export class LocalDeployer implements Deployer {
     throw lastError ?? new Error(`version ${sha} did not start`);
   }
 
-  /** `git archive | tar -x` into a temporary folder renamed into place, so a half extraction is never reused. */
-  private async extractVersion(repo: string, service: string, sha: string): Promise<string> {
-    const versionsDir = path.join(this.serviceDir(service), 'versions');
-    const dir = path.join(versionsDir, sha);
-    if (!existsSync(dir)) {
-      await fs.mkdir(versionsDir, { recursive: true });
-      const tmp = `${dir}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-      await fs.mkdir(tmp);
-      try {
-        await gitArchiveInto(repo, sha, tmp);
-        await fs.rename(tmp, dir);
-      } catch (err) {
-        await fs.rm(tmp, { recursive: true, force: true });
-        if (!existsSync(dir)) throw err;
-      }
-    }
-    await linkNodeModules(repo, dir);
-    return dir;
+  /** The commit's files in versions/<sha> (io/commit-process.ts). */
+  private extractVersion(repo: string, service: string, sha: string): Promise<string> {
+    return extractCommit(repo, sha, path.join(this.serviceDir(service), 'versions'));
   }
 
   /** node <tsxCli> <args>, detached into its own process group, output appended to logFile. */
   private spawnDetached(args: string[], options: { cwd: string; logFile: string; env: Record<string, string> }): number {
-    const out = openSync(options.logFile, 'a');
-    try {
-      const child = spawn(process.execPath, [this.tsxCli, ...args], {
-        cwd: options.cwd,
-        detached: true,
-        stdio: ['ignore', out, out],
-        env: { ...process.env, ...options.env },
-      });
-      child.on('error', () => undefined); // reported through the log and the liveness checks
-      child.unref();
-      if (child.pid === undefined) throw new Error(`could not spawn ${process.execPath} ${this.tsxCli} ${args.join(' ')}`);
-      return child.pid;
-    } finally {
-      closeSync(out);
-    }
+    return spawnDetachedNode({ tsxCli: this.tsxCli, args, ...options });
   }
 
   private async sweepRetiring(state: ServiceState): Promise<void> {
@@ -788,29 +758,6 @@ async function checkedCommit(repo: string, revision: string): Promise<string> {
   return sha;
 }
 
-function gitArchiveInto(repo: string, sha: string, dir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const archive = spawnGit(repo, ['archive', '--format=tar', sha]);
-    archive.stdin.end();
-    const tar = spawn('tar', ['-x', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let errors = '';
-    archive.stderr.on('data', (d: Buffer) => (errors += d.toString()));
-    tar.stderr.on('data', (d: Buffer) => (errors += d.toString()));
-    archive.stdout.pipe(tar.stdin);
-    let pending = 2;
-    let failed = false;
-    const done = (name: string) => (code: number | null) => {
-      if (code !== 0) failed = true;
-      if (code !== 0 && !errors) errors = `${name} exited with ${code}`;
-      if (--pending === 0) (failed ? reject(new Error(`extracting ${sha.slice(0, 12)} failed: ${errors.trim()}`)) : resolve());
-    };
-    archive.on('error', reject);
-    tar.on('error', reject);
-    archive.on('close', done('git archive'));
-    tar.on('close', done('tar'));
-  });
-}
-
 function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -836,22 +783,6 @@ async function waitFor<T>(
     if (Date.now() > deadline)
       throw new Error(`${options.what} was not ready within ${options.timeoutMs} ms (pid ${options.pid}); log tail:\n${readLogTail(options.logFile)}`);
     await sleep(50);
-  }
-}
-
-function readLogTail(file: string, bytes = 2000): string {
-  try {
-    const size = statSync(file).size;
-    const fd = openSync(file, 'r');
-    try {
-      const buffer = Buffer.alloc(Math.min(size, bytes));
-      readSync(fd, buffer, 0, buffer.length, Math.max(0, size - bytes));
-      return buffer.toString('utf8');
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return '(no log)';
   }
 }
 

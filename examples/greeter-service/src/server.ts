@@ -22,10 +22,12 @@ const server = createServer((req, res) => {
 // Every request counted and timed, and GET /metrics for Prometheus.
 instrument(server);
 
-server.listen(port, '127.0.0.1', () => {
+// HOST as the deployer gives it: loopback by default; a Pod's own address on the local cluster's node.
+const host = process.env.HOST ?? '127.0.0.1';
+server.listen(port, host, () => {
   const address = server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
-  console.log(`greeter listening on http://127.0.0.1:${boundPort}`);
+  console.log(`greeter listening on http://${host}:${boundPort}`);
 });
 
 // Deployers stop versions with SIGTERM: finish in-flight requests, then exit.
