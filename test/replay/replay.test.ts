@@ -10,6 +10,7 @@ import { maestroDataConverter } from '../../io/payload-codec';
 import { testCodec, workflowBundle } from '../helpers/temporal';
 import { AUDIT_OUTCOME_PATCH, DATABASE_MIGRATION_PATCH, PROMOTION_PATH_PATCH } from '../../workflows/release-train';
 import { STATISTICAL_JUDGE_PATCH, TRIPWIRE_PATCH } from '../../workflows/progressive-rollout';
+import { SIGNAL_HANDLERS_FIRST_PATCH } from '../../workflows/messages';
 
 const DIR = path.join(__dirname, 'histories');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
@@ -67,6 +68,14 @@ test('a train on a promotion path (the promotion-path-saga patch) has a recorded
   expect(onPath).toContain('train-saga-promotion-path');
   for (const env of ['dev', 'staging', 'prod']) expect(files.map(idOf)).toContain(`train-saga-promotion-path--rollout-${env}`);
   expect(trains.filter((f) => !patchesIn(f).includes(PROMOTION_PATH_PATCH)).length).toBeGreaterThan(0);
+});
+
+test('both branches of the known-signal-handlers-first patch have recorded histories, for trains and for rollouts', () => {
+  for (const kind of [(f: string) => !f.includes('--'), (f: string) => f.includes('--rollout')]) {
+    const histories = files.filter((f) => f.startsWith('train-') && kind(f));
+    expect(histories.filter((f) => patchesIn(f).includes(SIGNAL_HANDLERS_FIRST_PATCH)).length).toBeGreaterThan(0);
+    expect(histories.filter((f) => !patchesIn(f).includes(SIGNAL_HANDLERS_FIRST_PATCH)).length).toBeGreaterThan(0);
+  }
 });
 
 // With the worker's payload codec: histories recorded before it (plain payloads) pass through its decode.
