@@ -10,6 +10,7 @@ import { createAppealActivities } from './appeals';
 import { createDeliveryActivities } from './delivery';
 import { LocalDeployer, localDeployDir } from '../delivery/local-deployer';
 import { KubernetesDeployer, type KubernetesDeployerOptions } from '../delivery/kubernetes-deployer';
+import { ArgoRolloutsDeployer, type ArgoRolloutsDeployerOptions } from '../delivery/argo-rollouts-deployer';
 import type { Deployer, DeployerFor } from '../core/delivery';
 import type { Environment } from '../core/change-request';
 import { PrometheusHealthSource } from '../delivery/prometheus-health';
@@ -40,7 +41,7 @@ export interface ActivityDeps {
    * has its own: locally `<stateDir>/deploy` for dev and `deploy-<env>` for the others; on Kubernetes the
    * namespace for dev and `<namespace>-<env>` for the others.
    */
-  deployer?: { kind: 'local' } | ({ kind: 'kubernetes' } & Omit<KubernetesDeployerOptions, 'lockDir'>);
+  deployer?: { kind: 'local' } | ({ kind: 'kubernetes' } & Omit<KubernetesDeployerOptions, 'lockDir'>) | ({ kind: 'argo-rollouts' } & Omit<ArgoRolloutsDeployerOptions, 'lockDir'>);
   /** MAESTRO_LLM_* for the spec provider; none: offline. */
   llmEnv?: Record<string, string | undefined>;
 }
@@ -82,9 +83,10 @@ function deployersByEnvironment(deps: ActivityDeps): DeployerFor {
   const made = new Map<Environment, Deployer>();
   const make = (env: Environment): Deployer => {
     const dir = localDeployDir(path.join(deps.stateDir, 'deploy'), env);
-    return deps.deployer?.kind === 'kubernetes'
-      ? new KubernetesDeployer({ ...deps.deployer, namespace: environmentNamespace(deps.deployer.namespace, env), lockDir: path.join(dir, 'kubernetes-locks') })
-      : new LocalDeployer({ stateDir: dir, tsxCli: TSX_CLI });
+    const cluster = deps.deployer?.kind === 'kubernetes' || deps.deployer?.kind === 'argo-rollouts' ? deps.deployer : null;
+    if (!cluster) return new LocalDeployer({ stateDir: dir, tsxCli: TSX_CLI });
+    const options = { ...cluster, namespace: environmentNamespace(cluster.namespace, env), lockDir: path.join(dir, 'kubernetes-locks') };
+    return options.kind === 'argo-rollouts' ? new ArgoRolloutsDeployer(options) : new KubernetesDeployer(options);
   };
   return (env) => {
     let deployer = made.get(env);

@@ -81,40 +81,44 @@ export interface VersionInput {
   replicas: number;
 }
 
+/** The Pod template of one version (a Deployment's here, an Argo Rollout's in core/argo-rollout-manifests.ts). */
+export function renderPodTemplate(input: Omit<VersionInput, 'namespace' | 'replicas'>): { metadata: { labels: Record<string, string> }; spec: Record<string, unknown> } {
+  if (!SHA.test(input.sha)) throw new InvalidInputError(`not a full commit sha: '${input.sha}'`);
+  return {
+    metadata: { labels: versionLabels(input.service, input.sha) },
+    spec: {
+      containers: [
+        {
+          name: input.service,
+          image: `${input.imageRepository}/${input.service}:${input.sha}`,
+          ports: [{ name: 'http', containerPort: CONTAINER_PORT }],
+          env: [
+            { name: 'PORT', value: String(CONTAINER_PORT) },
+            { name: 'HOST', value: '0.0.0.0' },
+            { name: 'MAESTRO_SERVICE', value: input.service },
+            { name: 'MAESTRO_SHA', value: input.sha },
+          ],
+          envFrom: [{ secretRef: { name: envSecretName(input.service), optional: true } }],
+          readinessProbe: { httpGet: { path: input.healthPath, port: 'http' }, periodSeconds: 2 },
+        },
+      ],
+    },
+  };
+}
+
+const versionLabels = (service: string, sha: string) => ({ [MAESTRO_LABEL]: 'maestro', [SERVICE_LABEL]: service, [SHA_LABEL]: sha.slice(0, 40) });
+
 /** The Deployment and the Service of one version of a service. */
 export function renderVersion(input: VersionInput): [KubernetesObject, KubernetesObject] {
-  if (!SHA.test(input.sha)) throw new InvalidInputError(`not a full commit sha: '${input.sha}'`);
+  const template = renderPodTemplate(input);
   const name = versionName(input.service, input.sha);
-  const labels = { [MAESTRO_LABEL]: 'maestro', [SERVICE_LABEL]: input.service, [SHA_LABEL]: input.sha.slice(0, 40) };
+  const labels = versionLabels(input.service, input.sha);
   const selector = { [SERVICE_LABEL]: input.service, [SHA_LABEL]: input.sha };
   const deployment: KubernetesObject = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace: input.namespace, labels },
-    spec: {
-      replicas: input.replicas,
-      selector: { matchLabels: selector },
-      template: {
-        metadata: { labels },
-        spec: {
-          containers: [
-            {
-              name: input.service,
-              image: `${input.imageRepository}/${input.service}:${input.sha}`,
-              ports: [{ name: 'http', containerPort: CONTAINER_PORT }],
-              env: [
-                { name: 'PORT', value: String(CONTAINER_PORT) },
-                { name: 'HOST', value: '0.0.0.0' },
-                { name: 'MAESTRO_SERVICE', value: input.service },
-                { name: 'MAESTRO_SHA', value: input.sha },
-              ],
-              envFrom: [{ secretRef: { name: envSecretName(input.service), optional: true } }],
-              readinessProbe: { httpGet: { path: input.healthPath, port: 'http' }, periodSeconds: 2 },
-            },
-          ],
-        },
-      },
-    },
+    spec: { replicas: input.replicas, selector: { matchLabels: selector }, template },
   };
   const service: KubernetesObject = {
     apiVersion: 'v1',
@@ -161,6 +165,33 @@ export interface RouteInput {
   resourceVersion?: string;
 }
 
+/** What Maestro remembers about a service's rollout, as the annotations of the object that carries it (route or Rollout). */
+export function renderStateAnnotations(state: Omit<RouteState, 'weight'>): Record<string, string> {
+  const annotations: Record<string, string> = { [ANNOTATION.stable]: state.stable, [ANNOTATION.repo]: state.repo, [ANNOTATION.healthPath]: state.healthPath };
+  if (state.canary) annotations[ANNOTATION.canary] = state.canary;
+  if (state.owner) annotations[ANNOTATION.owner] = state.owner;
+  if (state.lastPromotion) annotations[ANNOTATION.lastPromotion] = JSON.stringify(state.lastPromotion);
+  if (state.lastRollback) annotations[ANNOTATION.lastRollback] = JSON.stringify(state.lastRollback);
+  return annotations;
+}
+
+/** Reads back what renderStateAnnotations wrote; `what` names the object for the error (e.g. "HTTPRoute 'greeter'"). */
+export function readStateAnnotations(what: string, annotations: Record<string, string>): Omit<RouteState, 'weight'> {
+  const a = annotations;
+  const stable = a[ANNOTATION.stable];
+  if (!stable || !SHA.test(stable)) throw new InvalidInputError(`${what} has no ${ANNOTATION.stable} annotation: it was not made by Maestro`);
+  const shaAt = (value: string | undefined) => (value ? epochAt.parse(JSON.parse(value)) : null);
+  return {
+    repo: a[ANNOTATION.repo] ?? '',
+    healthPath: a[ANNOTATION.healthPath] ?? '/healthz',
+    stable,
+    canary: a[ANNOTATION.canary] ?? null,
+    owner: a[ANNOTATION.owner] ?? null,
+    lastPromotion: shaAt(a[ANNOTATION.lastPromotion]),
+    lastRollback: shaAt(a[ANNOTATION.lastRollback]),
+  };
+}
+
 /** The service's HTTPRoute: stable gets 100 − weight, the canary (if any) weight. */
 export function renderRoute(input: RouteInput): KubernetesObject {
   const { state } = input;
@@ -168,11 +199,7 @@ export function renderRoute(input: RouteInput): KubernetesObject {
   if (weight > 0 && !state.canary) throw new InvalidInputError(`weight ${weight} for '${input.service}' without a canary`);
   const backend = (sha: string, w: number) => ({ group: '', kind: 'Service', name: versionName(input.service, sha), port: CONTAINER_PORT, weight: w });
   const backendRefs = [backend(state.stable, 100 - weight), ...(state.canary ? [backend(state.canary, weight)] : [])];
-  const annotations: Record<string, string> = { [ANNOTATION.stable]: state.stable, [ANNOTATION.repo]: state.repo, [ANNOTATION.healthPath]: state.healthPath };
-  if (state.canary) annotations[ANNOTATION.canary] = state.canary;
-  if (state.owner) annotations[ANNOTATION.owner] = state.owner;
-  if (state.lastPromotion) annotations[ANNOTATION.lastPromotion] = JSON.stringify(state.lastPromotion);
-  if (state.lastRollback) annotations[ANNOTATION.lastRollback] = JSON.stringify(state.lastRollback);
+  const annotations = renderStateAnnotations(state);
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'HTTPRoute',
@@ -225,26 +252,13 @@ const routeSchema = z.object({
 export function readRouteState(service: string, route: unknown): RouteState {
   const parsed = routeSchema.safeParse(route);
   if (!parsed.success) throw new InvalidInputError(`HTTPRoute '${service}' is not one Maestro manages: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  const a = parsed.data.metadata.annotations;
-  const stable = a[ANNOTATION.stable];
-  if (!stable || !SHA.test(stable)) throw new InvalidInputError(`HTTPRoute '${service}' has no ${ANNOTATION.stable} annotation: it was not made by Maestro`);
-  const canary = a[ANNOTATION.canary] ?? null;
+  const state = readStateAnnotations(`HTTPRoute '${service}'`, parsed.data.metadata.annotations);
   const refs = parsed.data.spec.rules[0]!.backendRefs;
   const total = refs.reduce((sum, r) => sum + (r.weight ?? 1), 0);
-  const canaryRef = canary ? refs.find((r) => r.name === versionName(service, canary)) : undefined;
+  const canaryRef = state.canary ? refs.find((r) => r.name === versionName(service, state.canary!)) : undefined;
   // Gateway API weights are proportional; the rollout speaks in percent of the total.
   const weight = canaryRef && total > 0 ? Math.round((100 * (canaryRef.weight ?? 1)) / total) : 0;
-  const shaAt = (value: string | undefined) => (value ? epochAt.parse(JSON.parse(value)) : null);
-  return {
-    repo: a[ANNOTATION.repo] ?? '',
-    healthPath: a[ANNOTATION.healthPath] ?? '/healthz',
-    stable,
-    canary,
-    owner: a[ANNOTATION.owner] ?? null,
-    weight,
-    lastPromotion: shaAt(a[ANNOTATION.lastPromotion]),
-    lastRollback: shaAt(a[ANNOTATION.lastRollback]),
-  };
+  return { ...state, weight };
 }
 
 function checkedWeight(weight: number): number {

@@ -93,7 +93,15 @@ const RBAC_RESOURCE: Record<string, { group: string; resource: string }> = {
   Service: { group: '', resource: 'services' },
   Secret: { group: '', resource: 'secrets' },
   HTTPRoute: { group: 'gateway.networking.k8s.io', resource: 'httproutes' },
+  Rollout: { group: 'argoproj.io', resource: 'rollouts' },
+  'Rollout/status': { group: 'argoproj.io', resource: 'rollouts/status' },
   Lease: { group: 'coordination.k8s.io', resource: 'leases' },
+};
+
+/** Where the CRD of a kind that may be missing comes from, for the error that asks to install it. */
+const CRD_HINT: Record<string, string> = {
+  HTTPRoute: " (Gateway API: 'kubectl apply --server-side -f infra/kubernetes/crds/' here, or the Gateway API standard-install.yaml on a real cluster)",
+  Rollout: " (Argo Rollouts: install Argo Rollouts, whose manifests/install.yaml holds the CRDs, or 'kubectl apply --server-side -f manifests/crds/' of its release; scripts/setup-argo-rollouts.sh keeps them under .maestro/argo-rollouts/crds here)",
 };
 
 /** MAESTRO_K8S_KUBECONFIG=in-cluster: the worker runs in a Pod and talks to its cluster as its service account. */
@@ -120,15 +128,18 @@ export function loadKubeConfig(kubeconfig: string, env: NodeJS.ProcessEnv = proc
 }
 
 export class KubernetesDeployer implements Deployer {
-  private readonly objects: k8s.KubernetesObjectApi;
+  // Protected: delivery/argo-rollouts-deployer.ts drives a Rollout with the same API plumbing and lease.
+  protected readonly objects: k8s.KubernetesObjectApi;
   private readonly leases: k8s.CoordinationV1Api;
   private readonly watcher: k8s.Watch;
-  private readonly namespace: string;
-  private readonly replicas: number;
-  private readonly rolloutTimeoutMs: number;
+  protected readonly namespace: string;
+  protected readonly replicas: number;
+  protected readonly rolloutTimeoutMs: number;
+  protected readonly config: k8s.KubeConfig;
 
-  constructor(private readonly options: KubernetesDeployerOptions) {
+  constructor(protected readonly options: KubernetesDeployerOptions) {
     const config = loadKubeConfig(options.kubeconfig);
+    this.config = config;
     this.objects = k8s.KubernetesObjectApi.makeApiClient(config);
     this.leases = config.makeApiClient(k8s.CoordinationV1Api);
     this.watcher = new k8s.Watch(config);
@@ -377,12 +388,12 @@ export class KubernetesDeployer implements Deployer {
   }
 
   /** Server-side apply as field manager `maestro` (force: the deployer owns these objects' fields). */
-  private async apply(object: KubernetesObject): Promise<KubernetesObject> {
+  protected async apply(object: KubernetesObject): Promise<KubernetesObject> {
     const { body } = await this.call('patch', object.kind, () => this.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, APPLY));
     return body as KubernetesObject;
   }
 
-  private async readObject(apiVersion: string, kind: string, name: string): Promise<KubernetesObject | null> {
+  protected async readObject(apiVersion: string, kind: string, name: string): Promise<KubernetesObject | null> {
     try {
       const { body } = await this.call('get', kind, () => this.objects.read({ apiVersion, kind, metadata: { name, namespace: this.namespace } }));
       return body as KubernetesObject;
@@ -392,7 +403,7 @@ export class KubernetesDeployer implements Deployer {
     }
   }
 
-  private async deleteObject(apiVersion: string, kind: string, name: string): Promise<void> {
+  protected async deleteObject(apiVersion: string, kind: string, name: string): Promise<void> {
     try {
       await this.call('delete', kind, () => this.objects.delete({ apiVersion, kind, metadata: { name, namespace: this.namespace } }, undefined, undefined, undefined, undefined, 'Background'));
     } catch (err) {
@@ -425,7 +436,7 @@ export class KubernetesDeployer implements Deployer {
     });
   }
 
-  private async retryConflicts<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+  protected async retryConflicts<T>(what: string, attempt: () => Promise<T>): Promise<T> {
     for (let tries = 1; ; tries++) {
       try {
         return await attempt();
@@ -448,28 +459,39 @@ export class KubernetesDeployer implements Deployer {
 
   /**
    * Watches the Deployment until its new ReplicaSet's Pods are all available (observedGeneration caught
-   * up, updated = available = replicas). The watch starts at the resourceVersion of a read, so no change
-   * between the read and the watch is missed; a watch the server closes is opened again.
+   * up, updated = available = replicas).
    */
   private async awaitAvailable(name: string): Promise<void> {
+    await this.awaitObject({ apiVersion: 'apps/v1', kind: 'Deployment', path: `/apis/apps/v1/namespaces/${this.namespace}/deployments`, name }, (d) => isAvailable(d, this.replicas), (last) => {
+      const status = (last?.status ?? {}) as Record<string, unknown>;
+      return `Deployment ${this.namespace}/${name} was not available within ${this.rolloutTimeoutMs} ms (replicas ${this.replicas}, status ${JSON.stringify({ updatedReplicas: status.updatedReplicas ?? 0, availableReplicas: status.availableReplicas ?? 0, readyReplicas: status.readyReplicas ?? 0 })}): its Pods are not ready`;
+    });
+  }
+
+  /**
+   * Resolves with the object once `done` holds for it, learnt from a watch that starts at the resourceVersion of a
+   * read (no change between the read and the watch is missed); a watch the server closes is opened again. After
+   * rolloutTimeoutMs it fails (transient) with `timedOut`'s words about the last state seen.
+   */
+  protected async awaitObject(
+    ref: { apiVersion: string; kind: string; path: string; name: string },
+    done: (object: KubernetesObject) => boolean,
+    timedOut: (last: KubernetesObject | null) => string,
+  ): Promise<KubernetesObject> {
     const deadline = Date.now() + this.rolloutTimeoutMs;
     let last: KubernetesObject | null = null;
     while (Date.now() < deadline) {
-      last = await this.readObject('apps/v1', 'Deployment', name);
-      if (!last) throw new TransientError(`Deployment ${this.namespace}/${name} disappeared while waiting for it to become available`, 'KubernetesRollout');
-      if (isAvailable(last, this.replicas)) return;
-      const seen = await this.watchDeployment(name, last.metadata.resourceVersion!, deadline - Date.now());
-      if (seen && isAvailable(seen, this.replicas)) return;
+      last = await this.readObject(ref.apiVersion, ref.kind, ref.name);
+      if (!last) throw new TransientError(`${ref.kind} ${this.namespace}/${ref.name} disappeared while Maestro waited on it`, 'KubernetesRollout');
+      if (done(last)) return last;
+      const seen = await this.watchObject(ref, last.metadata.resourceVersion!, deadline - Date.now(), done);
+      if (seen && done(seen)) return seen;
     }
-    const status = (last?.status ?? {}) as Record<string, unknown>;
-    throw new TransientError(
-      `Deployment ${this.namespace}/${name} was not available within ${this.rolloutTimeoutMs} ms (replicas ${this.replicas}, status ${JSON.stringify({ updatedReplicas: status.updatedReplicas ?? 0, availableReplicas: status.availableReplicas ?? 0, readyReplicas: status.readyReplicas ?? 0 })}): its Pods are not ready`,
-      'KubernetesRollout',
-    );
+    throw new TransientError(timedOut(last), 'KubernetesRollout');
   }
 
-  /** Resolves with the Deployment once a watch event shows it available, or with the last one seen when the watch ends or `waitMs` passes. */
-  private watchDeployment(name: string, resourceVersion: string, waitMs: number): Promise<KubernetesObject | null> {
+  /** Resolves with the object once a watch event shows `done`, or with the last one seen when the watch ends or `waitMs` passes. */
+  private watchObject(ref: { kind: string; path: string; name: string }, resourceVersion: string, waitMs: number, done: (object: KubernetesObject) => boolean): Promise<KubernetesObject | null> {
     return new Promise((resolve, reject) => {
       let seen: KubernetesObject | null = null;
       let request: { abort(): void } | undefined;
@@ -486,11 +508,11 @@ export class KubernetesDeployer implements Deployer {
       const timer = setTimeout(() => settle(), Math.max(waitMs, 100));
       this.watcher
         .watch(
-          `/apis/apps/v1/namespaces/${this.namespace}/deployments`,
-          { fieldSelector: `metadata.name=${name}`, resourceVersion, timeoutSeconds: Math.max(1, Math.ceil(waitMs / 1000)) },
+          ref.path,
+          { fieldSelector: `metadata.name=${ref.name}`, resourceVersion, timeoutSeconds: Math.max(1, Math.ceil(waitMs / 1000)) },
           (phase, object: KubernetesObject) => {
             if (phase === 'ADDED' || phase === 'MODIFIED') seen = object;
-            if (seen && isAvailable(seen, this.replicas)) settle();
+            if (seen && done(seen)) settle();
           },
           // A watch the server ends (timeout, a restart) is not a failure: the caller reads again and watches on.
           () => settle(),
@@ -500,13 +522,13 @@ export class KubernetesDeployer implements Deployer {
             request = req;
             if (settled) req.abort();
           },
-          (err: unknown) => settle(this.explain(err, 'watch', 'Deployment')),
+          (err: unknown) => settle(this.explain(err, 'watch', ref.kind)),
         );
     });
   }
 
   /** Runs one API call; 403, 404, 409 and a missing kind become errors that say what they mean. */
-  private async call<T>(verb: string, kind: string, request: () => Promise<T>): Promise<T> {
+  protected async call<T>(verb: string, kind: string, request: () => Promise<T>): Promise<T> {
     try {
       return await request();
     } catch (err) {
@@ -522,7 +544,7 @@ export class KubernetesDeployer implements Deployer {
     const missingKind = /Unrecognized API version and kind|Failed to fetch resource metadata/.test(message);
     if (missingKind && (statusCode === 404 || statusCode === undefined))
       return new KubernetesKindMissingError(
-        `the cluster does not serve ${kind} (${rbac.group}): install its CRD${kind === 'HTTPRoute' ? " (Gateway API: 'kubectl apply --server-side -f infra/kubernetes/crds/' here, or the Gateway API standard-install.yaml on a real cluster)" : ''}`,
+        `the cluster does not serve ${kind} (${rbac.group}): install its CRD${CRD_HINT[kind] ?? ''}`,
         { kind, group: rbac.group },
       );
     // The verb the server checked wins: an apply that creates its object needs 'create', not the 'patch' it was sent as.
@@ -539,13 +561,13 @@ export class KubernetesDeployer implements Deployer {
   }
 
   /** One operation per service at a time in this process and across processes on this machine. */
-  private withServiceLock<T>(service: string, operation: () => Promise<T>): Promise<T> {
+  protected withServiceLock<T>(service: string, operation: () => Promise<T>): Promise<T> {
     return withLock(path.join(this.options.lockDir, this.namespace, `${service}.lock`), this.rolloutTimeoutMs + 60_000, operation);
   }
 }
 
-class KubernetesNotFound extends Error {}
-class KubernetesConflict extends Error {}
+export class KubernetesNotFound extends Error {}
+export class KubernetesConflict extends Error {}
 
 function isAvailable(deployment: KubernetesObject, replicas: number): boolean {
   const status = (deployment.status ?? {}) as { observedGeneration?: number; updatedReplicas?: number; availableReplicas?: number };
@@ -560,7 +582,7 @@ function leaseOf(lease: k8s.V1Lease): ServiceLease {
   return { owner: lease.spec!.holderIdentity!, since: acquired ? new Date(acquired as string | Date).getTime() : 0 };
 }
 
-function checkHealthPath(healthPath: string | undefined): string {
+export function checkHealthPath(healthPath: string | undefined): string {
   const checked = healthPath ?? '/healthz';
   if (!checked.startsWith('/')) throw new DeliveryInputError(`descriptor.healthPath must start with '/'; got ${JSON.stringify(checked)}`);
   return checked;

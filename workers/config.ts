@@ -7,6 +7,7 @@ import { DEFAULT_STATE_DIR } from '../io/paths';
 import { codecKeysEnvSchema } from '../io/payload-codec';
 import { otlpEndpointSchema } from '../io/tracing';
 import { kubernetesEnvShape } from '../core/kubernetes-manifests';
+import { canaryWeightsFromText } from '../core/argo-rollout-manifests';
 
 const workerVariables = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d+$/, "host:port, e.g. '127.0.0.1:7233'").default('127.0.0.1:7233'),
@@ -22,8 +23,10 @@ const workerVariables = z.object({
   /** Where the rollout gates' figures come from: the proxy's own ('proxy') or PromQL against MAESTRO_PROMETHEUS_URL. */
   MAESTRO_HEALTH_SOURCE: z.enum(['proxy', 'prometheus']).default('proxy'),
   MAESTRO_PROMETHEUS_URL: z.string().regex(/^https?:\/\/[^/]+\/?$/, "an http:// base url, e.g. 'http://127.0.0.1:9090'").default(prometheusUrl(defaultPrometheus)),
-  /** Where versions run: 'local' (processes behind the weighted proxy) or 'kubernetes' (Deployments, Services, an HTTPRoute). */
-  MAESTRO_DEPLOYER: z.enum(['local', 'kubernetes']).default('local'),
+  /** Where versions run: 'local' (processes behind the weighted proxy), 'kubernetes' (Deployments, Services, an HTTPRoute) or 'argo-rollouts' (one Argo Rollout per service). */
+  MAESTRO_DEPLOYER: z.enum(['local', 'kubernetes', 'argo-rollouts']).default('local'),
+  /** The weights an Argo Rollout's canary steps stop at, e.g. "10,50,100" (MAESTRO_DEPLOYER=argo-rollouts). */
+  MAESTRO_ARGO_CANARY_WEIGHTS: canaryWeightsFromText.optional(),
   ...kubernetesEnvShape(kubeconfigPath(defaultKubernetes)),
   MAESTRO_POLICY_FILE: z.string().min(1).optional(),
   MAESTRO_GITOPS_REPO: z.string().min(1).optional(),
@@ -50,10 +53,10 @@ const workerVariables = z.object({
   /** OTLP/HTTP endpoint of the tracing backend (e.g. Jaeger's); unset: tracing off (io/tracing.ts). */
   MAESTRO_OTLP_ENDPOINT: otlpEndpointSchema.optional(),
 });
-const workerConfigSchema = workerVariables.refine((c) => c.MAESTRO_DEPLOYER !== 'kubernetes' || c.MAESTRO_HEALTH_SOURCE === 'prometheus', {
+const workerConfigSchema = workerVariables.superRefine((c, ctx) => {
   // Pods have no Maestro proxy in front of them, so the only figures are the cluster's metrics.
-  message: 'MAESTRO_DEPLOYER=kubernetes needs MAESTRO_HEALTH_SOURCE=prometheus: there is no Maestro proxy in the cluster to count requests',
-  path: ['MAESTRO_HEALTH_SOURCE'],
+  if (c.MAESTRO_DEPLOYER !== 'local' && c.MAESTRO_HEALTH_SOURCE !== 'prometheus')
+    ctx.addIssue({ code: 'custom', path: ['MAESTRO_HEALTH_SOURCE'], message: `MAESTRO_DEPLOYER=${c.MAESTRO_DEPLOYER} needs MAESTRO_HEALTH_SOURCE=prometheus: there is no Maestro proxy in the cluster to count requests` });
 });
 export type WorkerConfig = z.output<typeof workerConfigSchema>;
 

@@ -49,6 +49,13 @@ export async function createReleaseWorker(
   });
 }
 
+function deployerFromConfig(config: WorkerConfig): ActivityDeps['deployer'] {
+  const cluster = { kubeconfig: config.MAESTRO_K8S_KUBECONFIG, namespace: config.MAESTRO_K8S_NAMESPACE, imageRepository: config.MAESTRO_K8S_IMAGE_REPOSITORY };
+  if (config.MAESTRO_DEPLOYER === 'kubernetes') return { kind: 'kubernetes', ...cluster, gateway: config.MAESTRO_K8S_GATEWAY };
+  if (config.MAESTRO_DEPLOYER === 'argo-rollouts') return { kind: 'argo-rollouts', ...cluster, ...(config.MAESTRO_ARGO_CANARY_WEIGHTS ? { canaryWeights: config.MAESTRO_ARGO_CANARY_WEIGHTS } : {}) };
+  return { kind: 'local' };
+}
+
 /** The activities' dependencies from the worker configuration. */
 function activityDepsFromConfig(config: WorkerConfig): ActivityDeps {
   return {
@@ -57,10 +64,7 @@ function activityDepsFromConfig(config: WorkerConfig): ActivityDeps {
     codeGraphStore: config.MAESTRO_CODEGRAPH_STORE === 'neo4j' ? { kind: 'neo4j', uri: config.MAESTRO_NEO4J_URI } : { kind: 'memory' },
     policyFile: config.MAESTRO_POLICY_FILE,
     healthSource: config.MAESTRO_HEALTH_SOURCE === 'prometheus' ? { kind: 'prometheus', url: config.MAESTRO_PROMETHEUS_URL } : { kind: 'proxy' },
-    deployer:
-      config.MAESTRO_DEPLOYER === 'kubernetes'
-        ? { kind: 'kubernetes', kubeconfig: config.MAESTRO_K8S_KUBECONFIG, namespace: config.MAESTRO_K8S_NAMESPACE, imageRepository: config.MAESTRO_K8S_IMAGE_REPOSITORY, gateway: config.MAESTRO_K8S_GATEWAY }
-        : { kind: 'local' },
+    deployer: deployerFromConfig(config),
     gitopsRepo: config.MAESTRO_GITOPS_REPO,
     gitopsCluster: { namespace: config.MAESTRO_K8S_NAMESPACE, imageRepository: config.MAESTRO_K8S_IMAGE_REPOSITORY, gateway: config.MAESTRO_K8S_GATEWAY },
     releasesDir: config.MAESTRO_RELEASES_DIR,
