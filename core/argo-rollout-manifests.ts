@@ -60,9 +60,9 @@ export function setWeightStepIndex(weights: readonly number[], weight: number): 
   return 1 + 2 * at;
 }
 
-/** The canary's weight at a step index: that of the last setWeight step before it (0 before the first). */
+/** The canary's weight at a step index: that of the last setWeight step at or before it, as Argo counts (0 before the first). */
 export function weightAtStep(weights: readonly number[], stepIndex: number): number {
-  const passed = Math.floor(Math.min(stepIndex, 2 * weights.length) / 2);
+  const passed = Math.min(Math.floor((stepIndex + 1) / 2), weights.length); // setWeight steps are the odd indices
   return passed === 0 ? 0 : weights[passed - 1]!;
 }
 

@@ -101,12 +101,14 @@ export class ArgoRolloutsDeployer extends KubernetesDeployer {
       const { state } = progress;
       if (input.owner && state.owner && state.owner !== input.owner)
         throw new NotCanaryOwnerError(`cannot set weight for '${service}': its canary belongs to train ${state.owner}, not ${input.owner}`);
-      if (weight === progress.weight) return { weight };
+      if (weight === 0 && progress.weight === 0) return { weight };
       if (!state.canary || !hasCanary(progress)) throw new DeliveryInputError(`cannot set weight ${weight} for '${service}': no canary is deployed`);
       const target = weight === 0 ? -1 : setWeightStepIndex(this.weights, weight);
+      if (progress.stepIndex === target + 1 && progress.paused) return { weight }; // there already: a retry writes nothing
       if (progress.stepIndex !== null && progress.stepIndex > target + 1)
         throw new DeliveryInputError(`cannot set weight ${weight} for '${service}': the Rollout is past it (step ${progress.stepIndex}, weight ${progress.weight}) and Argo Rollouts does not step back; roll back instead`);
-      if (progress.stepIndex !== target && progress.stepIndex !== target + 1) await this.patchRolloutStatus(service, { pauseConditions: null, currentStepIndex: target });
+      // kubectl argo rollouts promote's patch for a Rollout without pause conditions, with the step Maestro wants.
+      if (progress.stepIndex !== target) await this.patchRolloutStatus(service, { pauseConditions: null, currentStepIndex: target });
       await this.awaitProgress(service, `weight ${weight} (step ${target + 1}, paused)`, (p) => p.stepIndex === target + 1 && p.paused && !p.aborted);
       return { weight };
     });

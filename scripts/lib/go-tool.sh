@@ -26,5 +26,6 @@ build_go_tool() {
   fi
   mkdir -p "$(dirname "$link")"
   ln -sfn "$bin" "$link"
+  GO_TOOL_CACHE="$cache" GO_TOOL_VERSION="$version" # for the caller: what else it keeps beside the binary
   echo "setup-$name: ready ($name $version at $bin)"
 }
