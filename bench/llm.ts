@@ -11,7 +11,8 @@
  *      the next ROUTER_TEST commits (held out) answered by both → routed vs always-large $/PR and pass rate;
  *   2. semantic threshold: fitted on labelled pairs of the last THRESHOLD_SET commits (same type = may
  *      share an answer) as the lowest cosine whose pairs above it share a type ≥ 95% of the time;
- *   3. cache: the next TASKS commits through the gateway (exact + semantic, routed); hit rate; a sample of
+ *   3. cache: the next TASKS commits through the gateway (exact, templated, semantic, routed); hit rate, overall and
+ *      on recurring tasks (a commit whose subject's shape came earlier: core/llm-templates.ts); a sample of
  *      hits asked again fresh → false-hit rate (answer differs) and Eval Score Δ (fresh − cached);
  *   4. overhead: the same request through the gateway (ledger, caps, no cache) and straight to the server.
  * Sizes: MAESTRO_BENCH_LLM_ROUTER_FIT (50), _ROUTER_TEST (50), _TASKS (all the rest: 225), _THRESHOLD_SET (80),
@@ -23,10 +24,11 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { quantile } from 'simple-statistics';
 import { normalizePrompt, vectorCosine } from '../core/llm-gateway';
+import { promptShape } from '../core/llm-templates';
 import { calibrateRouter, formatCalibration, wilson, type LabelledCall } from '../core/llm-router';
 import { ensureLlmServer, llmServerOptionsFromEnv, LOCAL_MODELS } from '../infra/llm/server';
 import { ensurePostgres } from '../infra/postgres/server';
-import { DEFAULT_SEMANTIC_CACHE, LlmGateway, loadPriceTable, type ChatCall, type GatewayOptions } from '../llm/gateway';
+import { DEFAULT_SEMANTIC_CACHE, DEFAULT_TEMPLATE_CACHE, LlmGateway, loadPriceTable, type ChatCall, type GatewayOptions } from '../llm/gateway';
 import { createPrisma } from '../record/db';
 import { LlmLedgerStore } from '../record/llm-ledger';
 import { migrate } from '../record/migrate';
@@ -175,9 +177,12 @@ async function main(): Promise<void> {
 
     // 3. The cache on the rest of the history, routed.
     const rest = commits.slice(ROUTER_FIT + ROUTER_TEST, Math.min(ROUTER_FIT + ROUTER_TEST + TASKS, commits.length - THRESHOLD_SET));
-    const cached = new LlmGateway({ ...base, cache: { exact: true, semantic: { ...DEFAULT_SEMANTIC_CACHE, threshold: semanticThreshold, auditRate: 0.1 } }, routes: Object.fromEntries(calibration.map((c) => [c.callType, { smallUpToChars: c.smallUpToChars }])), agree: (x, y) => typeIn(x) === typeIn(y) });
+    const cached = new LlmGateway({ ...base, cache: { exact: true, templates: DEFAULT_TEMPLATE_CACHE, semantic: { ...DEFAULT_SEMANTIC_CACHE, threshold: semanticThreshold, auditRate: 0.1 } }, routes: Object.fromEntries(calibration.map((c) => [c.callType, { smallUpToChars: c.smallUpToChars }])), agree: (x, y) => typeIn(x) === typeIn(y) });
     const hits: { c: Commit; text: string; tier: 'small' | 'large' }[] = [];
-    const outcomes = { miss: 0, exact: 0, semantic: 0 };
+    const outcomes = { miss: 0, exact: 0, template: 0, semantic: 0 };
+    // A recurring task: one whose prompt shape came earlier in the stream (the seed's "frequent tasks").
+    const shapesSeen = new Set<string>();
+    const recurring = { calls: 0, hits: 0 };
     let served = 0;
     let servedPass = 0;
     const cacheStarted = Date.now();
@@ -187,6 +192,12 @@ async function main(): Promise<void> {
       if (passes(r.text, c.type)) servedPass++;
       outcomes[r.cache]++;
       if (r.cache !== 'miss') hits.push({ c, text: r.text, tier: r.tier });
+      const shape = promptShape(c.description);
+      if (shapesSeen.has(shape)) {
+        recurring.calls++;
+        if (r.cache !== 'miss') recurring.hits++;
+      }
+      shapesSeen.add(shape);
       if (served % 50 === 0) console.log(`   … ${served}/${rest.length} commits, ${hits.length} hits`);
     }
     const restTrains = new Set(rest.map((c) => task(c).trainId));
@@ -203,7 +214,7 @@ async function main(): Promise<void> {
       if (passes(r.text, h.c.type)) freshPass++;
     }
     console.log(
-      `\n3. cache on ${rest.length} further commits (${((Date.now() - cacheStarted) / 1000).toFixed(0)} s): hit rate ${pct(hits.length / served)} (${outcomes.exact} exact, ${outcomes.semantic} semantic, ${outcomes.miss} misses); Eval Score served ${pct(servedPass / served)}; spend ${usd(spent)} (${usd(spent / rest.length)}/PR, embeddings of the cache keys included); semantic threshold now ${cached.semanticThreshold?.toFixed(4)}`,
+      `\n3. cache on ${rest.length} further commits (${((Date.now() - cacheStarted) / 1000).toFixed(0)} s): hit rate ${pct(hits.length / served)} (${outcomes.exact} exact, ${outcomes.template} templated, ${outcomes.semantic} semantic, ${outcomes.miss} misses); on the ${recurring.calls} recurring tasks (shape seen before) ${pct(recurring.hits / Math.max(1, recurring.calls))}; Eval Score served ${pct(servedPass / served)}; spend ${usd(spent)} (${usd(spent / rest.length)}/PR, embeddings of the cache keys included); semantic threshold now ${cached.semanticThreshold?.toFixed(4)}`,
     );
     console.log(
       `   ${sample.length} hits asked again fresh: false-hit rate ${pct(falseHits / Math.max(1, sample.length))} (answer's type differs); Eval Score cached ${pct(cachedPass / Math.max(1, sample.length))} vs fresh ${pct(freshPass / Math.max(1, sample.length))}: Δ ${(100 * (freshPass - cachedPass) / Math.max(1, sample.length)).toFixed(1)} points`,

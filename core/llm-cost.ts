@@ -3,6 +3,9 @@
  * and call type (`maestro cost`). A PR is a train that merged; calls outside a train (bench, CLI) count
  * in the total and the breakdowns but in no train.
  */
+/** The ledger's cache outcomes of a call that was answered: fresh (`miss`) or from the cache. */
+export const ANSWERED_OUTCOMES = ['miss', 'exact', 'template', 'semantic'] as const;
+
 export interface CostedCall {
   trainId: string | null;
   stage: string;
@@ -58,7 +61,7 @@ export function costReport(calls: CostedCall[], merged: ReadonlySet<string>): Co
   const prs = [...trains].filter((t) => merged.has(t));
   const prSpend = calls.filter((c) => c.trainId !== null && merged.has(c.trainId)).reduce((n, c) => n + c.costUsd, 0);
   const trainSpend = calls.filter((c) => c.trainId !== null).reduce((n, c) => n + c.costUsd, 0);
-  const answered = calls.filter((c) => ['miss', 'exact', 'semantic'].includes(c.cache) && !c.callType.endsWith('.cache-key') && c.callType !== 'embedding');
+  const answered = calls.filter((c) => (ANSWERED_OUTCOMES as readonly string[]).includes(c.cache) && !c.callType.endsWith('.cache-key') && c.callType !== 'embedding');
   const hits = answered.filter((c) => c.cache !== 'miss').length;
   return {
     calls: calls.length,

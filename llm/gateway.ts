@@ -3,6 +3,8 @@
  * Each call:
  *   1. picks a tier (the caller's, else the router's calibrated pick for the call type, else `large`);
  *   2. looks in the cache: exact (call type, model, template, parameters, normalized prompt), then
+ *      templated (the answer every cached prompt of the same shape got, once `minSupport` of them agree:
+ *      core/llm-templates.ts; a sample is asked again, and a disagreement ends the template), then
  *      semantic (the last message's embedding against those cached under the same call type, model,
  *      template and preceding messages; a hit needs cosine ≥ the calibrated threshold). A sample of semantic hits
  *      (`auditRate`) is asked again and compared: a disagreement is a false hit, and when false hits
@@ -20,12 +22,13 @@ import { SpanKind } from '@opentelemetry/api';
 import { z } from 'zod';
 import { PermanentError } from '../core/errors';
 import { budgetVerdict, cacheKey, estimateTokens, normalizePrompt, parsePriceTable, priceAt, vectorCosine, type BudgetCaps, type PriceTable } from '../core/llm-gateway';
+import { distilTemplate, promptShape } from '../core/llm-templates';
 import { costUsd as priceCost, GEN_AI, LLM_COST_USD } from '../core/llm-usage';
 import { inSpan } from '../io/tracing';
 import { createLlmClient, describeIssues, LlmResponseError, type ChatMessage, type LlmClient } from './openai';
 
 export type Tier = 'small' | 'large';
-export type CacheOutcome = 'miss' | 'exact' | 'semantic' | 'blocked' | 'error' | 'audit';
+export type CacheOutcome = 'miss' | 'exact' | 'template' | 'semantic' | 'blocked' | 'error' | 'audit';
 
 /** A prompt template's identity: the ledger groups and the cache separates by it. */
 export interface PromptTemplate {
@@ -68,7 +71,9 @@ export interface LlmLedger {
   spent(q: { trainId?: string; since: Date }): Promise<{ trainUsd: number; dayUsd: number }>;
   cacheGet(key: string): Promise<CachedAnswer | undefined>;
   cacheCandidates(q: { callType: string; model: string; template: string }): Promise<CachedAnswer[]>;
-  cachePut(entry: CachedAnswer & { callType: string; model: string; template: string }): Promise<void>;
+  /** The cached answers whose prompts have `shape` (core/llm-templates.ts), oldest first. */
+  cacheAnswersOfShape(q: { callType: string; model: string; template: string; shape: string }): Promise<string[]>;
+  cachePut(entry: CachedAnswer & { callType: string; model: string; template: string; shape?: string }): Promise<void>;
   cacheHit(key: string): Promise<void>;
 }
 
@@ -96,6 +101,13 @@ export interface SemanticCacheOptions {
   step: number;
 }
 
+/** Templated answers (core/llm-templates.ts): a shape's answer is served once `minSupport` cached answers to it agree. */
+export interface TemplateCacheOptions {
+  minSupport: number;
+  /** Fraction of templated answers asked again; a disagreement joins the shape's answers and ends the template. */
+  auditRate: number;
+}
+
 export interface GatewayOptions {
   /** `local` (infra/llm), `openai`, … : the price table's provider column. */
   provider: string;
@@ -107,7 +119,7 @@ export interface GatewayOptions {
   prices: PriceTable;
   caps: BudgetCaps;
   ledger: LlmLedger;
-  cache: { exact: boolean; semantic?: SemanticCacheOptions };
+  cache: { exact: boolean; templates?: TemplateCacheOptions; semantic?: SemanticCacheOptions };
   routes?: RoutingTable;
   /** Whether two answers agree (semantic-cache audits); default: equal after normalization. */
   agree?: (cached: string, fresh: string) => boolean;
@@ -134,7 +146,7 @@ export interface ChatCall {
 export interface ChatResult {
   text: string;
   callId: string;
-  cache: 'miss' | 'exact' | 'semantic';
+  cache: 'miss' | 'exact' | 'template' | 'semantic';
   model: string;
   tier: Tier;
   tokensIn: number;
@@ -169,6 +181,7 @@ function semanticScope(call: ChatCall, template: string): string {
   return `${template}#${cacheKey({ callType: call.callType, model: '', template, params: {}, prompt: context }).slice(0, 16)}`;
 }
 
+export const DEFAULT_TEMPLATE_CACHE: TemplateCacheOptions = { minSupport: 3, auditRate: 0.1 };
 export const DEFAULT_SEMANTIC_CACHE: SemanticCacheOptions = { threshold: 0.95, auditRate: 0.1, maxFalseHitRate: 0.05, window: 20, step: 0.01 };
 
 export class LlmGateway {
@@ -276,10 +289,28 @@ export class LlmGateway {
         return { text: hit.answer, callId, cache: 'exact', model: c.model, tier: c.tier, tokensIn: 0, tokensOut: 0, costUsd: 0, latencyMs };
       }
     }
+    const scope = semanticScope(call, c.template);
+    const shape = promptShape(lastMessage(call));
+    const templates = this.opts.cache.templates;
+    if (useCache && templates) {
+      const verdict = distilTemplate(await this.opts.ledger.cacheAnswersOfShape({ callType: call.callType, model: c.model, template: scope, shape }), this.agree, templates.minSupport);
+      if (verdict.serve) {
+        const latencyMs = performance.now() - started;
+        const callId = await this.opts.ledger.recordCall({ ...c.base, tokensIn: 0, tokensOut: 0, latencyMs, costUsd: 0, cache: 'template' });
+        if (this.random() < templates.auditRate) {
+          let agreed = true;
+          const fresh = await this.callProvider(call, c, 'audit', (text) => (agreed = this.agree(verdict.answer, text)));
+          // The disagreeing answer joins the shape's answers: they no longer all agree, so the template ends.
+          if (!agreed && (call.cacheable?.(fresh.text) ?? true))
+            await this.opts.ledger.cachePut({ key: c.key, callType: call.callType, model: c.model, template: scope, shape, prompt: normalizePrompt(c.prompt), embedding: null, answer: fresh.text });
+        }
+        return { text: verdict.answer, callId, cache: 'template', model: c.model, tier: c.tier, tokensIn: 0, tokensOut: 0, costUsd: 0, latencyMs };
+      }
+    }
     let embedding: number[] | undefined;
     if (useCache && this.semantic && this.opts.embeddingModel) {
       embedding = (await this.embed({ texts: [normalizePrompt(lastMessage(call))], ...(call.trainId ? { trainId: call.trainId } : {}), ...(call.stage ? { stage: call.stage } : {}), callType: `${call.callType}.cache-key` }))[0]!;
-      const candidates = await this.opts.ledger.cacheCandidates({ callType: call.callType, model: c.model, template: semanticScope(call, c.template) });
+      const candidates = await this.opts.ledger.cacheCandidates({ callType: call.callType, model: c.model, template: scope });
       let best: { entry: CachedAnswer; similarity: number } | undefined;
       for (const entry of candidates) {
         if (!entry.embedding) continue;
@@ -295,8 +326,8 @@ export class LlmGateway {
       }
     }
     const fresh = await this.callProvider(call, c, 'miss');
-    if (useCache && (this.opts.cache.exact || this.semantic) && (call.cacheable?.(fresh.text) ?? true))
-      await this.opts.ledger.cachePut({ key: c.key, callType: call.callType, model: c.model, template: semanticScope(call, c.template), prompt: normalizePrompt(c.prompt), embedding: embedding ?? null, answer: fresh.text });
+    if (useCache && (this.opts.cache.exact || templates || this.semantic) && (call.cacheable?.(fresh.text) ?? true))
+      await this.opts.ledger.cachePut({ key: c.key, callType: call.callType, model: c.model, template: scope, shape, prompt: normalizePrompt(c.prompt), embedding: embedding ?? null, answer: fresh.text });
     return { ...fresh, latencyMs: performance.now() - started };
   }
 
@@ -380,7 +411,8 @@ const gatewayEnvSchema = z.object({
   MAESTRO_LLM_EMBEDDING_MODEL: z.string().trim().min(1).optional(),
   MAESTRO_LLM_BUDGET_TRAIN_USD: z.coerce.number().finite().positive().optional(),
   MAESTRO_LLM_BUDGET_DAY_USD: z.coerce.number().finite().positive().optional(),
-  MAESTRO_LLM_CACHE: z.enum(['off', 'exact', 'semantic']).default('exact'),
+  MAESTRO_LLM_CACHE: z.enum(['off', 'exact', 'template', 'semantic']).default('exact'),
+  MAESTRO_LLM_TEMPLATE_SUPPORT: z.coerce.number().int().min(2).optional(),
   MAESTRO_LLM_SEMANTIC_THRESHOLD: z.coerce.number().min(0).max(1).optional(),
   MAESTRO_LLM_ROUTES: z.string().min(1).optional(),
 });
@@ -394,7 +426,8 @@ function providerOf(baseUrl: string): string {
 /**
  * The gateway from MAESTRO_LLM_* over `ledger`, for a client config already validated (llm/openai.ts):
  * the large tier is MAESTRO_LLM_MODEL, the small one MAESTRO_LLM_SMALL_MODEL (default: the same),
- * caps from MAESTRO_LLM_BUDGET_TRAIN_USD / _DAY_USD, cache MAESTRO_LLM_CACHE (exact by default), routes
+ * caps from MAESTRO_LLM_BUDGET_TRAIN_USD / _DAY_USD, cache MAESTRO_LLM_CACHE (off, exact — the default —, template: exact
+ * and templated answers, semantic: all three; MAESTRO_LLM_TEMPLATE_SUPPORT answers make a template, default 3), routes
  * from the calibration file MAESTRO_LLM_ROUTES. A model the price table does not list is priced by
  * MAESTRO_LLM_PRICE_INPUT_PER_MTOK / _OUTPUT_PER_MTOK (default 0).
  */
@@ -428,6 +461,7 @@ export function createGateway(client: { baseUrl: string; model: string; apiKey?:
     ledger,
     cache: {
       exact: e.MAESTRO_LLM_CACHE !== 'off',
+      ...(e.MAESTRO_LLM_CACHE === 'template' || e.MAESTRO_LLM_CACHE === 'semantic' ? { templates: { ...DEFAULT_TEMPLATE_CACHE, ...(e.MAESTRO_LLM_TEMPLATE_SUPPORT !== undefined ? { minSupport: e.MAESTRO_LLM_TEMPLATE_SUPPORT } : {}) } } : {}),
       ...(e.MAESTRO_LLM_CACHE === 'semantic' ? { semantic: { ...DEFAULT_SEMANTIC_CACHE, ...(e.MAESTRO_LLM_SEMANTIC_THRESHOLD !== undefined ? { threshold: e.MAESTRO_LLM_SEMANTIC_THRESHOLD } : {}) } } : {}),
     },
     ...(routes ? { routes } : {}),

@@ -6,7 +6,7 @@ import type { CachedAnswer, LlmCallRow, LlmLedger } from './gateway';
 
 export class MemoryLlmLedger implements LlmLedger {
   readonly calls: (LlmCallRow & { id: string; at: Date })[] = [];
-  private readonly cache = new Map<string, CachedAnswer & { callType: string; model: string; template: string; hits: number }>();
+  private readonly cache = new Map<string, CachedAnswer & { callType: string; model: string; template: string; shape?: string; hits: number }>();
 
   constructor(private readonly clock: () => Date = () => new Date()) {}
 
@@ -29,7 +29,11 @@ export class MemoryLlmLedger implements LlmLedger {
     return [...this.cache.values()].filter((e) => e.callType === q.callType && e.model === q.model && e.template === q.template && e.embedding);
   }
 
-  async cachePut(entry: CachedAnswer & { callType: string; model: string; template: string }): Promise<void> {
+  async cacheAnswersOfShape(q: { callType: string; model: string; template: string; shape: string }): Promise<string[]> {
+    return [...this.cache.values()].filter((e) => e.callType === q.callType && e.model === q.model && e.template === q.template && e.shape === q.shape).map((e) => e.answer);
+  }
+
+  async cachePut(entry: CachedAnswer & { callType: string; model: string; template: string; shape?: string }): Promise<void> {
     if (!this.cache.has(entry.key)) this.cache.set(entry.key, { ...entry, hits: 0 });
   }
 

@@ -70,9 +70,14 @@ export class LlmLedgerStore implements LlmLedger {
     return rows.map((r) => ({ key: r.key, prompt: r.prompt, embedding: r.embedding, answer: r.answer }));
   }
 
-  async cachePut(entry: CachedAnswer & { callType: string; model: string; template: string }): Promise<void> {
+  async cacheAnswersOfShape(q: { callType: string; model: string; template: string; shape: string }): Promise<string[]> {
+    const rows = await this.db().llmCacheEntry.findMany({ where: q, orderBy: { createdAt: 'asc' }, select: { answer: true } });
+    return rows.map((r) => r.answer);
+  }
+
+  async cachePut(entry: CachedAnswer & { callType: string; model: string; template: string; shape?: string }): Promise<void> {
     await this.db().llmCacheEntry.createMany({
-      data: [{ key: entry.key, callType: entry.callType, model: entry.model, template: entry.template, prompt: entry.prompt, embedding: entry.embedding ?? [], answer: entry.answer }],
+      data: [{ key: entry.key, callType: entry.callType, model: entry.model, template: entry.template, prompt: entry.prompt, embedding: entry.embedding ?? [], answer: entry.answer, ...(entry.shape ? { shape: entry.shape } : {}) }],
       skipDuplicates: true,
     });
   }

@@ -12,6 +12,7 @@ import type { RecordedTrain } from '../core/invariant';
 import type { EvalPoint } from '../core/anomalies';
 import type { TrainFacts } from '../core/kpi';
 import { evalOverridden, labelFromEval } from '../core/llm-router';
+import { ANSWERED_OUTCOMES } from '../core/llm-cost';
 import type { CheckResult, Denial, EvalReport, PolicyDecision, RiskFactor, RiskReport } from '../core/stages';
 import { lazyDb, type Db } from './db';
 
@@ -368,7 +369,7 @@ export class RecordStore {
     // The LLM gateway's spend (llm_calls, no foreign key to trains) counts beside the cost ledger's.
     const llm = await this.db().llmCall.groupBy({ by: ['trainId'], _sum: { costUsd: true }, where: { trainId: { in: rows.map((t) => t.id) } } });
     const llmSpend = new Map(llm.map((g) => [g.trainId, Number(g._sum.costUsd ?? 0)]));
-    const outcomes = await this.db().llmCall.groupBy({ by: ['trainId', 'cache'], _count: { _all: true }, where: { trainId: { in: rows.map((t) => t.id) }, cache: { in: ['miss', 'exact', 'semantic'] } } });
+    const outcomes = await this.db().llmCall.groupBy({ by: ['trainId', 'cache'], _count: { _all: true }, where: { trainId: { in: rows.map((t) => t.id) }, cache: { in: [...ANSWERED_OUTCOMES] } } });
     const llmCalls = (trainId: string) => {
       const of = outcomes.filter((o) => o.trainId === trainId);
       return { answered: of.reduce((s, o) => s + o._count._all, 0), cached: of.filter((o) => o.cache !== 'miss').reduce((s, o) => s + o._count._all, 0) };

@@ -97,3 +97,35 @@ test('embeddings go through the gateway: one vector per text, one ledger row', a
   expect(rows[0]).toMatchObject({ tier: 'embedding', model: SMALL, cache: 'miss', stage: 'runEvals' });
   expect(rows[0]!.tokensIn).toBeGreaterThan(3);
 });
+
+test('templated answers: once three cached answers to one prompt shape agree, the next prompt of that shape is answered from them at $0; an audit that disagrees ends the template', async () => {
+  // The answers' agreement is decided by the test (queued verdicts, then "agree"): the model is deterministic at
+  // temperature 0, so a disagreement cannot be provoked from it on demand.
+  const verdicts: boolean[] = [];
+  let draw = 0.99;
+  const g = gateway({ cache: { exact: true, templates: { minSupport: 3, auditRate: 0.5 } }, agree: () => verdicts.shift() ?? true, random: () => draw });
+  const bump = (version: string, pr: number) => ask(`Classify the commit: update pnpm to ${version} (#${pr})`, 'train-template');
+  const fresh = [await g.chat(bump('8.6.0', 101)), await g.chat(bump('8.6.1', 102)), await g.chat(bump('8.7.0', 110))];
+  expect(fresh.map((r) => r.cache)).toEqual(['miss', 'miss', 'miss']);
+  const templated = await g.chat(bump('9.0.2', 131));
+  expect(templated).toMatchObject({ cache: 'template', text: fresh[0]!.text, costUsd: 0, tokensIn: 0 });
+  // Another task (another shape) is not served from it.
+  expect((await g.chat(ask('Classify the commit: fix crash on empty body', 'train-template'))).cache).toBe('miss');
+
+  // Audited (draw 0 < 0.5): the three cached answers agree, the fresh one does not.
+  draw = 0;
+  verdicts.push(true, true, true, false);
+  const audited = await g.chat(bump('9.1.0', 140));
+  expect(audited).toMatchObject({ cache: 'template', text: fresh[0]!.text });
+  // The fresh answer joined the shape's answers; they disagree now, so the next prompt of the shape is asked.
+  draw = 0.99;
+  verdicts.push(true, true, true, false);
+  expect((await g.chat(bump('9.2.0', 150))).cache).toBe('miss');
+
+  const rows = (await ledger.rows()).filter((r) => r.trainId === 'train-template');
+  expect(rows.map((r) => r.cache)).toEqual(['miss', 'miss', 'miss', 'template', 'miss', 'template', 'audit', 'miss']);
+  const audit = await db.prisma.llmCall.findFirst({ where: { trainId: 'train-template', cache: 'audit' } });
+  expect(audit!.passed).toBe(false);
+  const shapes = await db.prisma.llmCacheEntry.groupBy({ by: ['shape'], _count: { _all: true }, where: { callType: 'classify', shape: { startsWith: 'classify the commit: update pnpm' } } });
+  expect(shapes).toEqual([{ shape: 'classify the commit: update pnpm to <ver> (<ref>)', _count: { _all: 5 } }]);
+});
