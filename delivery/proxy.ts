@@ -4,7 +4,8 @@
  *
  * Two listeners, both on 127.0.0.1: the public one carries traffic, the admin one carries control:
  *   GET  /admin/state                      → ProxyState
- *   POST /admin/upstreams {stable?, canary?} → ProxyState   (canary: null removes it and sets weight 0)
+ *   POST /admin/upstreams {stable?, canary?} → ProxyState   (canary: null removes it and sets weight 0; each a URL,
+ *                                             or {url, endpoints}: labelled by url, served by the endpoints)
  *   POST /admin/weight {weight}             → ProxyState
  *   GET  /admin/metrics[?reset=1]           → ProxyMetrics for the window since the last reset
  *   GET  /admin/tripwire?since=&waitMs=&…   → {tripped: Trip | null, canary} as soon as the canary's outcomes
@@ -55,7 +56,8 @@ export interface WeightedProxyOptions {
 /** Header on every proxied response naming the version that served it (tests and the CLI read it). */
 export const VERSION_HEADER = 'x-maestro-version';
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+// The whole of 127/8 is loopback (the local cluster's node gives each Pod its own 127.x.y.z).
+const isLoopbackHost = (hostname: string) => hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 
 /** Upstreams must be plain http on loopback: the local deployer is single-host by design. */
 export const loopbackUrlSchema = z
@@ -63,11 +65,21 @@ export const loopbackUrlSchema = z
   .url()
   .refine((raw) => {
     const url = new URL(raw);
-    return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname) && url.port !== '';
+    return url.protocol === 'http:' && isLoopbackHost(url.hostname) && url.port !== '';
   }, 'must be an http://127.0.0.1:<port> URL (loopback only, explicit port)');
 
+/**
+ * A backend served elsewhere than its name says (the local gateway's: a Kubernetes Service): its series are
+ * labelled by `url`'s host:port, its requests go to `endpoints` in turn; none (no ready Pod) answers 503.
+ */
+export const backendSchema = z
+  .object({ url: z.string().url().refine((raw) => new URL(raw).protocol === 'http:', 'must be an http:// URL'), endpoints: z.array(loopbackUrlSchema) })
+  .strict();
+export type Backend = z.infer<typeof backendSchema>;
+const upstreamSchema = z.union([loopbackUrlSchema, backendSchema]);
+
 export const upstreamsBodySchema = z
-  .object({ stable: loopbackUrlSchema.optional(), canary: loopbackUrlSchema.nullable().optional() })
+  .object({ stable: upstreamSchema.optional(), canary: upstreamSchema.nullable().optional() })
   .strict();
 export const weightBodySchema = z.object({ weight: z.number().int().min(0).max(100) }).strict();
 /** The tripwire's query string: the wire (numbers as text), from when, and how long to wait for a trip. */
@@ -146,12 +158,18 @@ class VersionWindow {
   }
 }
 
-interface Upstream {
-  url: string;
-  /** host:port, the `upstream` label of its series: each started version has its own. */
-  address: string;
+interface Endpoint {
   hostname: string;
   port: number;
+}
+
+interface Upstream {
+  url: string;
+  /** host:port of `url`, the `upstream` label of its series: each started version has its own. */
+  address: string;
+  /** Where its requests go, in turn: `url` itself, or a backend's endpoints. */
+  endpoints: Endpoint[];
+  nextEndpoint: number;
   agent: http.Agent;
 }
 
@@ -264,15 +282,21 @@ export class WeightedProxy {
     return result;
   }
 
-  private replaceUpstream(role: VersionRole, url: string | null): void {
+  private replaceUpstream(role: VersionRole, spec: string | Backend | null): void {
     const current = this.upstreams[role];
-    if ((current?.url ?? null) === url) return;
+    const url = spec === null ? null : typeof spec === 'string' ? new URL(spec).origin : spec.url;
+    if (current && current.url === url) {
+      // The same backend on other endpoints (a Pod replaced): its series and window go on.
+      if (typeof spec === 'object' && spec !== null) current.endpoints = spec.endpoints.map(endpointOf);
+      return;
+    }
+    if (!current && url === null) return;
     if (current) {
       // Let in-flight requests finish on the old sockets; idle ones go now.
       const old = current.agent;
       setTimeout(() => old.destroy(), this.upstreamTimeoutMs).unref();
     }
-    this.upstreams[role] = url ? makeUpstream(url) : null;
+    this.upstreams[role] = spec ? makeUpstream(spec) : null;
     this.windows[role] = new VersionWindow();
     if (role === 'canary') this.canaryOutcomes = [];
   }
@@ -334,6 +358,16 @@ export class WeightedProxy {
       res.writeHead(503, { 'content-type': 'text/plain' }).end('no upstream configured\n');
       return;
     }
+    const endpoint = upstream.endpoints[upstream.nextEndpoint++ % upstream.endpoints.length];
+    if (!endpoint) {
+      // A backend without a ready endpoint fails its share of the traffic, as a gateway's does: the gates see it.
+      req.resume();
+      res.writeHead(503, { 'content-type': 'text/plain', [VERSION_HEADER]: role }).end(`no ready endpoint for ${upstream.address} (${role})\n`);
+      const latencyMs = performance.now() - startedAt;
+      this.windows[role].record(latencyMs, true);
+      this.recordOutcome(role, upstream, 503, latencyMs / 1000, true, true);
+      return;
+    }
 
     // Hop-by-hop headers and any client-sent X-Forwarded-For are dropped; ours is appended.
     const raw = req.rawHeaders;
@@ -350,8 +384,8 @@ export class WeightedProxy {
     headers.push('x-forwarded-for', req.socket.remoteAddress ?? '127.0.0.1');
 
     const upstreamReq = http.request({
-      hostname: upstream.hostname,
-      port: upstream.port,
+      hostname: endpoint.hostname,
+      port: endpoint.port,
       method: req.method,
       path: req.url,
       headers,
@@ -518,15 +552,20 @@ function onClientClose(this: Tagged<http.ServerResponse>): void {
   exchange.upstreamReq.destroy();
 }
 
-function makeUpstream(url: string): Upstream {
-  const parsed = new URL(url);
+function makeUpstream(spec: string | Backend): Upstream {
+  const url = typeof spec === 'string' ? new URL(spec).origin : spec.url;
   return {
-    url: parsed.origin,
-    address: parsed.host,
-    hostname: parsed.hostname === 'localhost' ? '127.0.0.1' : parsed.hostname.replace(/^\[|\]$/g, ''),
-    port: Number(parsed.port),
+    url,
+    address: new URL(url).host,
+    endpoints: typeof spec === 'string' ? [endpointOf(spec)] : spec.endpoints.map(endpointOf),
+    nextEndpoint: 0,
     agent: new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' }),
   };
+}
+
+function endpointOf(url: string): Endpoint {
+  const parsed = new URL(url);
+  return { hostname: parsed.hostname === 'localhost' ? '127.0.0.1' : parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port) };
 }
 
 function parseBody<S extends z.ZodTypeAny>(schema: S, input: unknown): z.output<S> {
