@@ -6,10 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/go-tool.sh
-# The controller logs and serves its version: without this it reads 99.99.99.
+# The controller logs and serves its version: without these it reads v99.99.99+unknown (a tag and a clean tree make it the tag).
+V=github.com/argoproj/argo-rollouts/utils/version
 build_go_tool infra/argo-rollouts github.com/argoproj/argo-rollouts github.com/argoproj/argo-rollouts/cmd/rollouts-controller \
   argo-rollouts .maestro/argo-rollouts/rollouts-controller \
-  '-X github.com/argoproj/argo-rollouts/utils/version.version=$version'
+  "-X $V.gitTag=\$version -X $V.gitCommit=go-module-proxy -X $V.gitTreeState=clean"
 # The CRDs of the same version, copied out of the module cache (which a CI machine may not keep).
 if [ ! -f "$GO_TOOL_CACHE/crds/rollout-crd.yaml" ]; then
   MODULE_DIR=$(cd infra/argo-rollouts && go mod download -json "github.com/argoproj/argo-rollouts@$GO_TOOL_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
