@@ -74,7 +74,9 @@ const versionSelector = 'service="{{service}}",upstream="{{upstream}}"';
 export const DEFAULT_METRIC_TEMPLATES: readonly MetricTemplate[] = metricTemplatesSchema.parse([
   {
     name: 'request-success-rate',
-    query: `sum(rate(maestro_proxy_requests_total{${versionSelector},code!~"5.."}[{{interval}}])) / sum(rate(maestro_proxy_requests_total{${versionSelector}}[{{interval}}])) * 100`,
+    // `or vector(0)`: a version answering nothing but 5xx has no non-5xx series, and without it the rate would be
+    // "no data" (an inconclusive gate, as Flagger's own template gives) instead of 0%.
+    query: `(sum(rate(maestro_proxy_requests_total{${versionSelector},code!~"5.."}[{{interval}}])) or vector(0)) / sum(rate(maestro_proxy_requests_total{${versionSelector}}[{{interval}}])) * 100`,
     thresholdRange: { min: 99 },
   },
   {

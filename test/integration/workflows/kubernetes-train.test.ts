@@ -226,7 +226,7 @@ test('a good change is promoted 10 → 50 → 100 and a bad one rolled back, bot
   const badSha = bad.result.mergeSha!;
   expect(bad.result.outcome).toBe('rolled_back');
   expect(bad.result.reason).toMatch(
-    new RegExp(`^health gate at 10% failed: request-success-rate = ([\\d.]+) \\(should be ≥ 99; failed\\) from sum\\(rate\\(maestro_proxy_requests_total\\{service="${SERVICE}",upstream="${host(badSha).replace(/\./g, '\\.')}",code!~"5\\.\\."\\}`),
+    new RegExp(`^health gate at 10% failed: request-success-rate = ([\\d.]+) \\(should be ≥ 99; failed\\) from \\(sum\\(rate\\(maestro_proxy_requests_total\\{service="${SERVICE}",upstream="${host(badSha).replace(/\./g, '\\.')}",code!~"5\\.\\."\\}`),
   );
   const mttrMs = bad.result.rollout!.mttrMs!;
   log(`train k8s-bad rolled back ${badSha.slice(0, 12)}: ${bad.result.reason.split(' from ')[0]}; MTTR ${mttrMs} ms; traffic ${JSON.stringify(bad.traffic.byVersion)}, ${bad.traffic.errors} errors`);

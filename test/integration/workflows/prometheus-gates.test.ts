@@ -94,7 +94,7 @@ test('a bad change is rolled back; the reason names the failed check, its raw va
   const result = await handle.result();
   expect(result.outcome).toBe('rolled_back');
   expect(result.reason).toMatch(
-    new RegExp(`^health gate at 10% failed: request-success-rate = (\\d+(\\.\\d+)?) \\(should be ≥ 99; failed\\) from sum\\(rate\\(maestro_proxy_requests_total\\{service="${fixture.service}",upstream="127\\.0\\.0\\.1:\\d+",code!~"5\\.\\."\\}\\[30s\\]\\)\\)`),
+    new RegExp(`^health gate at 10% failed: request-success-rate = (\\d+(\\.\\d+)?) \\(should be ≥ 99; failed\\) from \\(sum\\(rate\\(maestro_proxy_requests_total\\{service="${fixture.service}",upstream="127\\.0\\.0\\.1:\\d+",code!~"5\\.\\."\\}\\[30s\\]\\)\\)`),
   );
   const value = Number(/request-success-rate = ([\d.]+)/.exec(result.reason)![1]);
   // The bad change fails one request in five.

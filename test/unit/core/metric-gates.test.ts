@@ -17,7 +17,7 @@ describe('metric templates', () => {
   it('render the version into the query, escaping label values, and the interval as a PromQL duration', () => {
     const query = renderQuery(successRate, { service: 'greet"er', role: 'canary', upstream: '127.0.0.1:4000' });
     expect(query).toBe(
-      'sum(rate(maestro_proxy_requests_total{service="greet\\"er",upstream="127.0.0.1:4000",code!~"5.."}[30s])) / sum(rate(maestro_proxy_requests_total{service="greet\\"er",upstream="127.0.0.1:4000"}[30s])) * 100',
+      '(sum(rate(maestro_proxy_requests_total{service="greet\\"er",upstream="127.0.0.1:4000",code!~"5.."}[30s])) or vector(0)) / sum(rate(maestro_proxy_requests_total{service="greet\\"er",upstream="127.0.0.1:4000"}[30s])) * 100',
     );
     expect(renderQuery({ query: 'x[{{ interval }}]', interval: 1500 }, { service: 's', role: 'canary', upstream: 'u' })).toBe('x[1500ms]');
   });
