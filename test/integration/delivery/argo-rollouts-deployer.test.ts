@@ -192,8 +192,8 @@ describe('with the Argo Rollouts controller running', () => {
         weight: 0,
         stable: { sha: V2, alive: true },
         canary: null,
-        lastPromotion: { sha: V2 },
-        lastRollback: { sha: V3 },
+        lastPromotion: null, // a new canary starts a new rollout's record, as the other deployers do
+        lastRollback: { sha: V3, at: rolledBack.at },
         lease: { owner: 'train-2' },
         kubernetes: { namespace: ns, route: 'Rollout greeter', backends: [{ name: `greeter-${v2}`, role: 'stable', weight: 100 }] },
       });
