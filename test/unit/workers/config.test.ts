@@ -32,4 +32,10 @@ describe('the deployer in the worker configuration', () => {
     expect(() => workerConfigFromEnv({ MAESTRO_DEPLOYER: 'kubernetes' })).toThrow(/MAESTRO_HEALTH_SOURCE: MAESTRO_DEPLOYER=kubernetes needs MAESTRO_HEALTH_SOURCE=prometheus/);
     expect(() => workerConfigFromEnv({ MAESTRO_DEPLOYER: 'kubernetes', MAESTRO_HEALTH_SOURCE: 'prometheus', MAESTRO_K8S_NAMESPACE: 'Apps_1' })).toThrow(/MAESTRO_K8S_NAMESPACE: a namespace name/);
   });
+
+  it('argo-rollouts: Prometheus too, and a canary ladder that increases to 100', () => {
+    expect(workerConfigFromEnv({ MAESTRO_DEPLOYER: 'argo-rollouts', MAESTRO_HEALTH_SOURCE: 'prometheus', MAESTRO_ARGO_CANARY_WEIGHTS: '10,50,100' })).toMatchObject({ MAESTRO_DEPLOYER: 'argo-rollouts', MAESTRO_ARGO_CANARY_WEIGHTS: [10, 50, 100] });
+    expect(() => workerConfigFromEnv({ MAESTRO_DEPLOYER: 'argo-rollouts' })).toThrow(/MAESTRO_DEPLOYER=argo-rollouts needs MAESTRO_HEALTH_SOURCE=prometheus/);
+    expect(() => workerConfigFromEnv({ MAESTRO_DEPLOYER: 'argo-rollouts', MAESTRO_HEALTH_SOURCE: 'prometheus', MAESTRO_ARGO_CANARY_WEIGHTS: '50,10' })).toThrow(/MAESTRO_ARGO_CANARY_WEIGHTS: canary weights must increase/);
+  });
 });
