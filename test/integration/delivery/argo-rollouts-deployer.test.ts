@@ -18,6 +18,7 @@ import { ArgoRolloutsDeployer } from '../../../delivery/argo-rollouts-deployer';
 import { KubernetesForbiddenError, KubernetesKindMissingError } from '../../../delivery/kubernetes-deployer';
 import { NotCanaryOwnerError } from '../../../delivery/local-deployer';
 import { startArgoRolloutsController, stopArgoRolloutsController } from '../../../infra/argo-rollouts/controller';
+import { kubernetesStatus } from '../../../cli/kubernetes-status';
 import { KubeletStandIn, createNamespace, kubeConfig, startTestCluster } from '../../helpers/kubernetes';
 
 const sha = (name: string) => createHash('sha1').update(name).digest('hex');
@@ -199,6 +200,17 @@ describe('with the Argo Rollouts controller running', () => {
         lease: { owner: 'train-2' },
         kubernetes: { namespace: ns, route: 'Rollout greeter', backends: [{ name: `greeter-${v2}`, role: 'stable', weight: 100 }] },
       });
+      // maestro status --k8s with the worker's variables prints the same.
+      const variables = { MAESTRO_DEPLOYER: 'argo-rollouts', MAESTRO_K8S_KUBECONFIG: env.cluster.kubeconfig, MAESTRO_K8S_NAMESPACE: ns, MAESTRO_ARGO_CANARY_WEIGHTS: WEIGHTS.join(',') };
+      Object.assign(process.env, variables);
+      try {
+        const printed = await kubernetesStatus('greeter');
+        expect(printed).toContain(`Rollout greeter: greeter-${v2} 100% (stable)`);
+        expect(printed).toContain(`stable  ReplicaSet greeter-${v2} (available)`);
+        expect(printed).toContain(`last rollback  ${V3.slice(0, 12)}`);
+      } finally {
+        for (const name of Object.keys(variables)) delete process.env[name];
+      }
     } finally {
       timeline.stop();
       await kubelet.stop();
