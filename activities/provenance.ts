@@ -8,6 +8,7 @@ import { createPrisma, type Db } from '../record/db';
 import type { Environment } from '../core/change-request';
 import { DEFAULT_GITOPS_REPO, ensureGitopsRepo, promote, withdraw, type WithdrawInput } from '../provenance/gitops';
 import { environmentNamespace, KUBERNETES_DEFAULTS, renderEnvironment, type EnvironmentTarget } from '../core/kubernetes-manifests';
+import { renderRolloutEnvironment } from '../core/argo-rollout-manifests';
 import { readServiceDescriptor } from '../repo/service-descriptor';
 import { DEFAULT_RELEASES_DIR, writeRelease, type ReleaseInput } from '../provenance/release';
 import { loadOrCreateSigningKey, type SigningKey } from '../provenance/signing';
@@ -55,7 +56,8 @@ export function createProvenanceActivities(deps: ProvenanceDeps = {}) {
     const { healthPath } = await readServiceDescriptor(evidence.repo, evidence.commit);
     const cluster = { ...KUBERNETES_DEFAULTS, ...deps.kubernetes };
     const target = { ...cluster, namespace: environmentNamespace(cluster.namespace, environment) };
-    return renderEnvironment({ ...target, service, sha: evidence.commit, repo: evidence.repo, healthPath, replicas: environment === 'prod' ? 3 : 1 });
+    const version = { ...target, service, sha: evidence.commit, repo: evidence.repo, healthPath, replicas: environment === 'prod' ? 3 : 1 };
+    return cluster.argoRollouts ? renderRolloutEnvironment({ ...version, weights: cluster.argoRollouts.canaryWeights }) : renderEnvironment(version);
   }
   return {
     /**

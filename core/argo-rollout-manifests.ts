@@ -12,6 +12,7 @@
  * (stable, canary and its train, last promotion and rollback) is in the Rollout's annotations, as on the
  * HTTPRoute of the Kubernetes deployer.
  */
+import { stringify } from 'yaml';
 import { z } from 'zod';
 import { InvalidInputError } from './errors';
 import {
@@ -103,6 +104,18 @@ export function renderRolloutService(service: string, namespace: string): Kubern
     metadata: { name: checkKubernetesServiceName(service), namespace, labels: { [MAESTRO_LABEL]: 'maestro', [SERVICE_LABEL]: service } },
     spec: { selector: { [SERVICE_LABEL]: service }, ports: [{ name: 'http', port: CONTAINER_PORT, targetPort: 'http' }] },
   };
+}
+
+/**
+ * What an environment runs once `sha` is promoted, as files for the GitOps repository when Argo Rollouts delivers:
+ * the very Rollout the deployer applies, on `sha` alone (no canary), and its Service. No times in them, so the same
+ * promotion renders the same bytes (and digests).
+ */
+export function renderRolloutEnvironment(input: Omit<RolloutInput, 'state' | 'resourceVersion' | 'weights'> & { repo: string; weights?: readonly number[] }): Record<string, string> {
+  const state = { repo: input.repo, healthPath: input.healthPath, stable: input.sha, canary: null, owner: null, lastPromotion: null, lastRollback: null };
+  const rollout = renderRollout({ ...input, weights: input.weights ?? DEFAULT_CANARY_WEIGHTS, state });
+  const yaml = (object: KubernetesObject) => stringify(object, { lineWidth: 0 });
+  return { 'rollout.yaml': yaml(rollout), 'service.yaml': yaml(renderRolloutService(input.service, input.namespace)) };
 }
 
 const rolloutSchema = z.object({

@@ -222,6 +222,8 @@ export interface EnvironmentTarget {
   namespace: string;
   imageRepository: string;
   gateway: string;
+  /** Set when Argo Rollouts delivers (MAESTRO_DEPLOYER=argo-rollouts): the files are its Rollout, not Deployments and a route. */
+  argoRollouts?: { canaryWeights?: readonly number[] };
 }
 
 /**

@@ -66,7 +66,12 @@ function activityDepsFromConfig(config: WorkerConfig): ActivityDeps {
     healthSource: config.MAESTRO_HEALTH_SOURCE === 'prometheus' ? { kind: 'prometheus', url: config.MAESTRO_PROMETHEUS_URL } : { kind: 'proxy' },
     deployer: deployerFromConfig(config),
     gitopsRepo: config.MAESTRO_GITOPS_REPO,
-    gitopsCluster: { namespace: config.MAESTRO_K8S_NAMESPACE, imageRepository: config.MAESTRO_K8S_IMAGE_REPOSITORY, gateway: config.MAESTRO_K8S_GATEWAY },
+    gitopsCluster: {
+      namespace: config.MAESTRO_K8S_NAMESPACE,
+      imageRepository: config.MAESTRO_K8S_IMAGE_REPOSITORY,
+      gateway: config.MAESTRO_K8S_GATEWAY,
+      ...(config.MAESTRO_DEPLOYER === 'argo-rollouts' ? { argoRollouts: { canaryWeights: config.MAESTRO_ARGO_CANARY_WEIGHTS } } : {}),
+    },
     releasesDir: config.MAESTRO_RELEASES_DIR,
     keyDir: config.MAESTRO_KEY_DIR,
     llmEnv: {

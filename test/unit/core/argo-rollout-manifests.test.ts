@@ -1,4 +1,5 @@
-import { canarySteps, canaryWeightsFromText, readRolloutProgress, renderRollout, setWeightStepIndex, weightAtStep } from '../../../core/argo-rollout-manifests';
+import { parse } from 'yaml';
+import { DEFAULT_CANARY_WEIGHTS, canarySteps, canaryWeightsFromText, readRolloutProgress, renderRollout, renderRolloutEnvironment, setWeightStepIndex, weightAtStep } from '../../../core/argo-rollout-manifests';
 
 const V1 = 'a'.repeat(40);
 const V2 = 'b'.repeat(40);
@@ -34,4 +35,15 @@ test('the Rollout carries the version as its pod template and Maestro’s state 
   // Aborted, or nothing but the stable: no canary weight whatever the step says.
   expect(readRolloutProgress('greeter', [10, 50, 100], { ...rollout, metadata: { ...rollout.metadata, resourceVersion: '43' }, status: { currentStepIndex: 4, abort: true, stableRS: 'h1', currentPodHash: 'h2' } }).weight).toBe(0);
   expect(readRolloutProgress('greeter', [10, 50, 100], { ...rollout, metadata: { ...rollout.metadata, resourceVersion: '44' }, status: { currentStepIndex: 7, stableRS: 'h2', currentPodHash: 'h2' } }).weight).toBe(0);
+});
+
+test('the GitOps files of an environment under Argo Rollouts: the Rollout on the promoted commit alone, and its Service, byte for byte the same each time', () => {
+  const input = { service: 'greeter', namespace: 'apps-prod', sha: V2, repo: '/repo', imageRepository: 'registry.local/maestro', healthPath: '/healthz', replicas: 3 };
+  const files = renderRolloutEnvironment(input);
+  expect(Object.keys(files)).toEqual(['rollout.yaml', 'service.yaml']);
+  expect(renderRolloutEnvironment(input)).toEqual(files);
+  const rollout = parse(files['rollout.yaml']!);
+  expect(rollout).toEqual(renderRollout({ ...input, weights: DEFAULT_CANARY_WEIGHTS, state: { repo: '/repo', healthPath: '/healthz', stable: V2, canary: null, owner: null, lastPromotion: null, lastRollback: null } }));
+  expect(readRolloutProgress('greeter', DEFAULT_CANARY_WEIGHTS, { ...rollout, metadata: { ...rollout.metadata, resourceVersion: '1' } }).state).toMatchObject({ stable: V2, canary: null });
+  expect(parse(files['service.yaml']!)).toMatchObject({ kind: 'Service', metadata: { name: 'greeter', namespace: 'apps-prod' }, spec: { selector: { 'maestro.dev/service': 'greeter' } } });
 });
