@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { parse } from 'yaml';
 import { DEFAULT_CANARY_WEIGHTS, canarySteps, canaryWeightsFromText, readRolloutProgress, renderRollout, renderRolloutEnvironment, setWeightStepIndex, weightAtStep } from '../../../core/argo-rollout-manifests';
 
@@ -46,4 +47,20 @@ test('the GitOps files of an environment under Argo Rollouts: the Rollout on the
   expect(rollout).toEqual(renderRollout({ ...input, weights: DEFAULT_CANARY_WEIGHTS, state: { repo: '/repo', healthPath: '/healthz', stable: V2, canary: null, owner: null, lastPromotion: null, lastRollback: null } }));
   expect(readRolloutProgress('greeter', DEFAULT_CANARY_WEIGHTS, { ...rollout, metadata: { ...rollout.metadata, resourceVersion: '1' } }).state).toMatchObject({ stable: V2, canary: null });
   expect(parse(files['service.yaml']!)).toMatchObject({ kind: 'Service', metadata: { name: 'greeter', namespace: 'apps-prod' }, spec: { selector: { 'maestro.dev/service': 'greeter' } } });
+});
+
+test('property: on any ladder, the step Maestro moves to for a weight, and the pause after it, are at that weight as Argo counts', () => {
+  const ladders = fc.uniqueArray(fc.integer({ min: 1, max: 99 }), { maxLength: 12 }).map((ws) => [...ws.sort((a, b) => a - b), 100]);
+  fc.assert(
+    fc.property(ladders, fc.nat(), (weights, pick) => {
+      const weight = weights[pick % weights.length]!;
+      const index = setWeightStepIndex(weights, weight);
+      expect(canarySteps(weights)[index]).toEqual({ setWeight: weight });
+      expect(canarySteps(weights)[index + 1]).toEqual({ pause: {} });
+      expect(weightAtStep(weights, index)).toBe(weight);
+      expect(weightAtStep(weights, index + 1)).toBe(weight);
+      expect(weightAtStep(weights, 0)).toBe(0);
+      expect(weightAtStep(weights, canarySteps(weights).length)).toBe(100); // done: all of it
+    }),
+  );
 });
