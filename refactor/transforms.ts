@@ -348,12 +348,38 @@ function relatedSet(ctx: TransformContext, declaration: Identifier, name: string
             if (inSet || members.some(isInSet)) for (const member of [symbol, ...members]) for (const d of member.declarations ?? []) meet(d, site);
           }
         }
+        // A value flowing into another type (an argument, a typed initializer, a return, an assignment): the two
+        // types' members of the name match by shape only (no `implements`), so when one is in the set, both are.
+        if (flowsIntoContextualType(node)) {
+          const expected = checker.getContextualType(node as ts.Expression);
+          const membersOf = (t: ts.Type | undefined) => (t ? (t.isUnion() ? t.types : [t]) : []).map((u) => u.getProperty(name)).filter((p): p is ts.Symbol => p !== undefined);
+          const flowing = [...membersOf(expected), ...membersOf(checker.getTypeAtLocation(node))];
+          if (flowing.some(isInSet)) {
+            const site = `${ctx.repoPath(sf.fileName)}:${lineOf(sf, node.getStart(sf))}`;
+            for (const member of flowing) for (const d of member.declarations ?? []) meet(d, site);
+          }
+        }
         ts.forEachChild(node, visit);
       };
       visit(sf);
     }
     if (result.related.length + result.external.length === before) return result;
   }
+}
+
+/** An expression in a place that gives it a contextual type a value flows into: an argument, an initializer, a return, an assignment's right side, an element. */
+function flowsIntoContextualType(node: ts.Node): boolean {
+  const parent = node.parent;
+  if (!parent || !ts.isExpression(node)) return false;
+  return (
+    ((ts.isCallExpression(parent) || ts.isNewExpression(parent)) && (parent.arguments ?? []).some((a) => a === node)) ||
+    ((ts.isVariableDeclaration(parent) || ts.isPropertyDeclaration(parent) || ts.isParameter(parent)) && parent.initializer === node && parent.type !== undefined) ||
+    (ts.isReturnStatement(parent) && parent.expression === node) ||
+    (ts.isArrowFunction(parent) && parent.body === node) ||
+    (ts.isBinaryExpression(parent) && parent.operatorToken.kind === ts.SyntaxKind.EqualsToken && parent.right === node) ||
+    (ts.isPropertyAssignment(parent) && parent.initializer === node) ||
+    ts.isArrayLiteralExpression(parent)
+  );
 }
 
 /** The member declaration named `name` whose name, or whole declaration, starts at `pos` (a rename or implementation location). */

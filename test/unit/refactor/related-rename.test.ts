@@ -164,7 +164,7 @@ describe('rename-method with related declarations', () => {
   it('refuses by default, listing the other declaration and saying how to rename them together', async () => {
     const refused = await failure(RefactorWorkspace.open(repo).apply(parseCodemod({ codemod: 'rename-method', class: 'Store', from: 'get', to: 'read' }), { testCommand: false }));
     expect(refused).toBeInstanceOf(CodemodError);
-    expect(refused!.message).toContain('src/store.ts:7 Cache.get (via src/store.ts:14)');
+    expect(refused!.message).toContain('src/store.ts:7 Cache.get (via src/store.ts:12)');
     expect(refused!.message).toContain('give "related": "rename" to rename these 2 declarations together with their call sites (src/store.ts:2 Store.get, src/store.ts:7 Cache.get)');
     expect(gitStatus(repo)).toBe('');
   });
@@ -242,6 +242,57 @@ describe('rename-method with related declarations', () => {
     expect(refused).toBeInstanceOf(CodemodError);
     expect(refused!.message).toMatch(/outside the repository.*node_modules\/extlib\/index\.d\.ts:5 Sender\.send \(via src\/remote\.ts:16\)/);
     expect(gitStatus(repo)).toBe('');
+  });
+
+  it('follows classes that match an interface by shape only (no implements) where their values flow into it, and leaves a look-alike alone', async () => {
+    await fs.writeFile(
+      path.join(repo, 'src/plug.ts'),
+      [
+        'export interface Plugin {',
+        '  run(input: string): string;',
+        '}',
+        'export class Upper {',
+        '  run(input: string): string {',
+        '    return input.toUpperCase();',
+        '  }',
+        '}',
+        'export class Lower {',
+        '  run(input: string): string {',
+        '    return input.toLowerCase();',
+        '  }',
+        '}',
+        'export function apply(p: Plugin, text: string): string {',
+        '  return p.run(text);',
+        '}',
+        "export const shouted = apply(new Upper(), 'a');",
+        'const plugins: Plugin[] = [new Lower()];',
+        "export const quiet = plugins[0]!.run('B');",
+        'export class Unrelated {',
+        '  run(): number {',
+        '    return 0;',
+        '  }',
+        '}',
+        'export const other = new Unrelated().run();',
+        '',
+      ].join('\n'),
+    );
+    execFileSync('git', ['add', '-A'], { cwd: repo });
+    execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'plug'], { cwd: repo });
+    const refused = await failure(RefactorWorkspace.open(repo).apply(parseCodemod({ codemod: 'rename-method', class: 'Upper', from: 'run', to: 'exec' }), { testCommand: false }));
+    expect(refused).toBeInstanceOf(CodemodError);
+    // Upper reaches Plugin as an argument; Plugin's array takes a Lower.
+    expect(refused!.message).toContain('src/plug.ts:2 Plugin.run (via src/plug.ts:17)');
+    expect(refused!.message).toContain('src/plug.ts:10 Lower.run (via src/plug.ts:18)');
+    expect(refused!.message).toContain('rename these 3 declarations together');
+    expect(refused!.message).not.toContain('Unrelated');
+    const result = await renameTogether({ class: 'Upper', from: 'run', to: 'exec' });
+    expect(result.changedFiles).toEqual(['src/plug.ts']);
+    const plug = await read(repo, 'src/plug.ts');
+    expect(plug.match(/\bexec\(input: string\): string/g)).toHaveLength(3);
+    expect(plug).toContain('return p.exec(text);');
+    expect(plug).toContain("plugins[0]!.exec('B')");
+    expect(plug).toContain('  run(): number {');
+    expect(plug).toContain('new Unrelated().run()');
   });
 
   it('renames a method alone, as before, when nothing else meets it', async () => {
