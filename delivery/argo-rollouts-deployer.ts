@@ -25,7 +25,7 @@ import {
   type RolloutProgress,
 } from '../core/argo-rollout-manifests';
 import { CONTAINER_PORT, SERVICE_LABEL, checkKubernetesServiceName, renderEnvSecret, type KubernetesObject, type RouteState } from '../core/kubernetes-manifests';
-import { KubernetesDeployer, checkHealthPath, type KubernetesDeployerOptions } from './kubernetes-deployer';
+import { KubernetesDeployer, canaryToPromote, checkHealthPath, type KubernetesDeployerOptions } from './kubernetes-deployer';
 import { DeliveryInputError, NotCanaryOwnerError, ServiceBusyError, busy, checkServiceEnv, checkWeight } from './local-deployer';
 
 export interface ArgoRolloutsDeployerOptions extends Omit<KubernetesDeployerOptions, 'gateway'> {
@@ -120,14 +120,9 @@ export class ArgoRolloutsDeployer extends KubernetesDeployer {
     return this.withServiceLock(service, async () => {
       const progress = await this.requireRollout(service);
       const { state } = progress;
-      if (!state.canary) {
-        const done = state.lastPromotion;
-        if (done && state.stable === done.sha) return { at: done.at, stable: this.versionUrl(service, state.stable), previousStableSha: null };
-        throw new DeliveryInputError(`cannot promote '${service}': no canary is deployed`);
-      }
-      if (input.owner && state.owner && state.owner !== input.owner)
-        throw new NotCanaryOwnerError(`cannot promote '${service}': its canary ${state.canary.slice(0, 12)} belongs to train ${state.owner}, not ${input.owner}`);
-      const canary = state.canary;
+      const next = canaryToPromote(service, state, input.owner);
+      if ('done' in next) return { at: next.done.at, stable: this.versionUrl(service, next.done.sha), previousStableSha: null };
+      const { canary } = next;
       if (hasCanary(progress)) await this.patchRolloutStatus(service, { promoteFull: true });
       await this.awaitProgress(service, `canary ${canary.slice(0, 12)} promoted (stableRS = currentPodHash, Healthy)`, isSettled);
       const at = Date.now();

@@ -112,6 +112,21 @@ export const IN_CLUSTER = 'in-cluster';
  * token and CA under /var/run/secrets/kubernetes.io/serviceaccount (TOKEN_FILE_PATH, KUBERNETES_CA_FILE_PATH
  * elsewhere). The token file is read again as the kubelet rotates it.
  */
+/**
+ * What a promote starts from: the canary, checked against the train that owns it; or, when there is no canary
+ * and the stable is the last one promoted, that promotion (a retried activity finds its work done).
+ */
+export function canaryToPromote(service: string, state: Pick<RouteState, 'stable' | 'canary' | 'owner' | 'lastPromotion'>, owner: string | undefined): { canary: string } | { done: { sha: string; at: number } } {
+  if (!state.canary) {
+    const done = state.lastPromotion;
+    if (done && state.stable === done.sha) return { done };
+    throw new DeliveryInputError(`cannot promote '${service}': no canary is deployed`);
+  }
+  if (owner && state.owner && state.owner !== owner)
+    throw new NotCanaryOwnerError(`cannot promote '${service}': its canary ${state.canary.slice(0, 12)} belongs to train ${state.owner}, not ${owner}`);
+  return { canary: state.canary };
+}
+
 export function loadKubeConfig(kubeconfig: string, env: NodeJS.ProcessEnv = process.env): k8s.KubeConfig {
   const config = new k8s.KubeConfig();
   if (kubeconfig !== IN_CLUSTER) {
@@ -253,14 +268,9 @@ export class KubernetesDeployer implements Deployer {
     const service = checkKubernetesServiceName(input.service);
     return this.withServiceLock(service, async () => {
       const state = await this.requireRoute(service);
-      if (!state.canary) {
-        const done = state.lastPromotion;
-        if (done && state.stable === done.sha) return { at: done.at, stable: this.version(service, state.stable), previousStableSha: null };
-        throw new DeliveryInputError(`cannot promote '${service}': no canary is deployed`);
-      }
-      if (input.owner && state.owner && state.owner !== input.owner)
-        throw new NotCanaryOwnerError(`cannot promote '${service}': its canary ${state.canary.slice(0, 12)} belongs to train ${state.owner}, not ${input.owner}`);
-      const canary = state.canary;
+      const next = canaryToPromote(service, state, input.owner);
+      if ('done' in next) return { at: next.done.at, stable: this.version(service, next.done.sha), previousStableSha: null };
+      const { canary } = next;
       await this.awaitAvailable(versionName(service, canary));
       const at = Date.now();
       const before = await this.updateRoute(service, (current) => ({ ...current!, stable: canary, canary: null, owner: null, weight: 0, lastPromotion: { sha: canary, at } }));
