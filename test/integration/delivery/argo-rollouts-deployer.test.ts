@@ -20,6 +20,7 @@ import { NotCanaryOwnerError } from '../../../delivery/local-deployer';
 import { startArgoRolloutsController, stopArgoRolloutsController } from '../../../infra/argo-rollouts/controller';
 import { kubernetesStatus } from '../../../cli/kubernetes-status';
 import { KubeletStandIn, createNamespace, kubeConfig, startTestCluster } from '../../helpers/kubernetes';
+import { waitFor } from '../../helpers/wait';
 
 const sha = (name: string) => createHash('sha1').update(name).digest('hex');
 const V1 = sha('v1');
@@ -170,7 +171,7 @@ describe('with the Argo Rollouts controller running', () => {
       await timeline.record('promote v2');
       expect(promoted.previousStableSha).toBe(V1);
       expect(await readRollout(ns)).toMatchObject({ phase: 'Healthy', stableRS: v2, currentPodHash: v2 });
-      await waitFor(async () => (await replicasOf(ns)).v1 === 0); // Argo scales the old stable down
+      await waitFor(async () => (await replicasOf(ns)).v1 === 0, 30_000); // Argo scales the old stable down
       expect(await replicasOf(ns)).toEqual({ v1: 0, v2: REPLICAS });
       expect((await deployer.promote({ service: 'greeter', owner: 'train-1' })).at).toBe(promoted.at); // a retried promotion finds it done
       expect((await deployer.releaseLease({ service: 'greeter', owner: 'train-1' })).released).toBe(true);
@@ -249,11 +250,3 @@ describe('with the Argo Rollouts controller running', () => {
     expect((noStatus as KubernetesForbiddenError).details).toEqual({ verb: 'patch', group: 'argoproj.io', resource: 'rollouts/status', namespace: ns });
   }, 60_000);
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

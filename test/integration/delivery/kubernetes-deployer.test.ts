@@ -17,6 +17,7 @@ import { IN_CLUSTER, KubernetesDeployer, KubernetesForbiddenError, KubernetesKin
 import { ServiceBusyError, NotCanaryOwnerError } from '../../../delivery/local-deployer';
 import { installCrds } from '../../../infra/kubernetes/crds';
 import { KubeletStandIn, createNamespace, kubeConfig, startTestCluster } from '../../helpers/kubernetes';
+import { waitFor } from '../../helpers/wait';
 
 const sha = (name: string) => createHash('sha1').update(name).digest('hex');
 const A = sha('v1');
@@ -237,11 +238,3 @@ test('a cluster without the HTTPRoute CRD is reported with what to install', asy
     await installCrds(env.cluster.kubeconfig);
   }
 }, 60_000);
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -18,6 +18,7 @@ import { freshDatabase, type FreshDb } from '../../helpers/fresh-db';
 import { receivedQuery, standInTrain } from './appeal-workflows';
 import { maestroDataConverter } from '../../../io/payload-codec';
 import { testCodec } from '../../helpers/temporal';
+import { waitFor } from '../../helpers/wait';
 
 const policy = loadPolicyFile(path.join(__dirname, '../../helpers/strict.policy.yaml'));
 const cr = parseChangeRequest({ id: 'c-appeal', title: 't', intent: 'i', repo: '/tmp/r', service: 'greeter', author: 'dave', change: { kind: 'patch', diff: 'x' } });
@@ -132,11 +133,3 @@ it('someone without an appellant role, or an appeal of a rule that did not deny,
   expect(await run('appeal-3a', 'mallory')).toMatchObject({ type: 'NotPermitted', message: expect.stringContaining('mallory may not appeal') });
   expect(await run('appeal-3b', 'dave', ['secrets-in-diff'])).toMatchObject({ type: 'InvalidInput', message: expect.stringContaining('did not deny them') });
 });
-
-async function waitFor(predicate: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

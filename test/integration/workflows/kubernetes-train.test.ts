@@ -32,6 +32,7 @@ import { TSX_CLI } from '../../../io/paths';
 import type { releaseTrain } from '../../../workflows/release-train';
 import { createNamespace, kubeConfig, startTestCluster } from '../../helpers/kubernetes';
 import { startTestWorker, tempDir, TEST_DATABASE_URL, type TestWorker } from '../../helpers/temporal';
+import { waitFor } from '../../helpers/wait';
 
 const TASK_QUEUE = 'test-kubernetes-train';
 const RUN = Date.now().toString(36);
@@ -160,13 +161,6 @@ async function readRoute() {
 async function deploymentNames(): Promise<string[]> {
   const { body } = await config.makeApiClient(k8s.AppsV1Api).listNamespacedDeployment(NAMESPACE);
   return body.items.filter((d) => !d.metadata!.deletionTimestamp).map((d) => d.metadata!.name!).sort();
-}
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not so within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** One train of an example change, with traffic at the gateway while it runs. */
