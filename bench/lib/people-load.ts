@@ -64,6 +64,11 @@ export class VersionLoad {
   private loop: Promise<void> | undefined;
   private n = 0;
 
+  /** The acknowledged rows this loop writes no more (insert and update both acknowledged): checkable while it runs. */
+  frozenRows(): Map<string, PersonName> {
+    return new Map(this.frozen.map((id) => [id, this.expected.get(id)!]));
+  }
+
   constructor(
     url: string,
     readonly version: Version,

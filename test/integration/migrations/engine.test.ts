@@ -83,7 +83,9 @@ describe('MigrationEngine on PostgreSQL (split name under load through both vers
     // Promotion: the old version stops, the new one keeps going through contract.
     await v1.stop();
     expect(await mismatchedRows(v1.pool, 'v1', v1.expected)).toEqual([]);
-    expect(await mismatchedRows(v1.pool, 'v1', v2.expected)).toEqual([]);
+    // v2 still runs: a row it is updating may hold the new value before the update is acknowledged. Its frozen rows
+    // are checked now through v1's view, and every acknowledged row through v2's once it stops (below).
+    expect(await mismatchedRows(v1.pool, 'v1', v2.frozenRows())).toEqual([]);
     const done = await stack.engine.complete('split_name');
     expect(done.phase).toBe('completed');
     await new Promise((r) => setTimeout(r, 300));
