@@ -144,8 +144,8 @@ export class LocalNode {
   /** Registers the Node and starts watching the namespace's Pods; resolves once the first list is handled. */
   async start(): Promise<void> {
     this.running = true;
-    await this.registerNode();
-    this.heartbeat = setInterval(() => void this.reportNodeReady().catch(() => undefined), HEARTBEAT_MS);
+    await registerNode(this.core, this.nodeName);
+    this.heartbeat = setInterval(() => void reportNodeReady(this.core, this.nodeName).catch(() => undefined), HEARTBEAT_MS);
     const ns = this.options.namespace;
     const informer = k8s.makeInformer(this.config, `/api/v1/namespaces/${ns}/pods`, () => this.core.listNamespacedPod(ns));
     informer.on('add', (pod) => void this.reconcile(pod));
@@ -174,28 +174,6 @@ export class LocalNode {
     return [...this.pods.values()].map(({ name, uid, service, sha, podIP, listenAddress, port, pid, ready, restarts, logFile }) => ({ name, uid, service, sha, podIP, listenAddress, port, pid, ready, restarts, logFile }));
   }
 
-  // ── the Node ─────────────────────────────────────────────────────────────────────────────────
-
-  private async registerNode(): Promise<void> {
-    try {
-      await this.core.createNode({ metadata: { name: this.nodeName, labels: { 'kubernetes.io/hostname': this.nodeName, 'kubernetes.io/os': 'linux' } } });
-    } catch (err) {
-      if (statusCode(err) !== 409) throw err;
-    }
-    await this.reportNodeReady();
-  }
-
-  private async reportNodeReady(): Promise<void> {
-    const now = new Date().toISOString();
-    const status = {
-      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'the local node (a kubelet stand-in without a container runtime) is running', lastHeartbeatTime: now, lastTransitionTime: now }],
-      addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: this.nodeName }],
-      capacity: { cpu: '2', memory: '4Gi', pods: '110' },
-      allocatable: { cpu: '2', memory: '4Gi', pods: '110' },
-    };
-    await this.core.patchNodeStatus(this.nodeName, { status }, undefined, undefined, undefined, undefined, undefined, MERGE_PATCH);
-  }
-
   // ── Pods ─────────────────────────────────────────────────────────────────────────────────────
 
   private async reconcile(pod: k8s.V1Pod): Promise<void> {
@@ -205,22 +183,12 @@ export class LocalNode {
     const { metadata, spec } = parsed.data;
     try {
       if (metadata.deletionTimestamp) return await this.finishDeletion(metadata.name, metadata.uid);
-      if (!spec.nodeName) return await this.bind(metadata.name);
+      if (!spec.nodeName) return await bindPod(this.core, this.options.namespace, metadata.name, this.nodeName);
       if (spec.nodeName !== this.nodeName || this.pods.has(metadata.uid)) return;
       await this.startPod(parsed.data);
     } catch (err) {
       // The next event for the Pod tries again; a Pod gone meanwhile needs nothing more.
       if (statusCode(err) !== 404) console.error(`local node: pod ${metadata.name}: ${(err as Error).message ?? String(err)}`);
-    }
-  }
-
-  /** What the scheduler does: a Binding to this node. */
-  private async bind(name: string): Promise<void> {
-    const body: k8s.V1Binding = { metadata: { name }, target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName } };
-    try {
-      await this.core.createNamespacedPodBinding(name, this.options.namespace, body);
-    } catch (err) {
-      if (statusCode(err) !== 409) throw err; // already bound
     }
   }
 
@@ -403,6 +371,41 @@ export class LocalNode {
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(groups, null, 2));
     fs.renameSync(tmp, file);
+  }
+}
+
+/**
+ * The Node object of a kubelet stand-in (the EndpointSlice controller skips Pods whose Node it cannot find), created
+ * if missing and reported Ready. Shared with the tests' KubeletStandIn (test/helpers/kubernetes.ts).
+ */
+export async function registerNode(core: k8s.CoreV1Api, nodeName: string): Promise<void> {
+  try {
+    await core.createNode({ metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName, 'kubernetes.io/os': 'linux' } } });
+  } catch (err) {
+    if (statusCode(err) !== 409) throw err;
+  }
+  await reportNodeReady(core, nodeName);
+}
+
+/** The Node's Ready heartbeat: without a fresh one the node lifecycle controller marks the node unreachable and its Pods not ready. */
+export async function reportNodeReady(core: k8s.CoreV1Api, nodeName: string): Promise<void> {
+  const now = new Date().toISOString();
+  const status = {
+    conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'the local node (a kubelet stand-in without a container runtime) is running', lastHeartbeatTime: now, lastTransitionTime: now }],
+    addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: nodeName }],
+    capacity: { cpu: '2', memory: '4Gi', pods: '110' },
+    allocatable: { cpu: '2', memory: '4Gi', pods: '110' },
+  };
+  await core.patchNodeStatus(nodeName, { status }, undefined, undefined, undefined, undefined, undefined, MERGE_PATCH);
+}
+
+/** What the scheduler does: a Binding of the Pod to the node (one already bound is left as it is). */
+export async function bindPod(core: k8s.CoreV1Api, namespace: string, podName: string, nodeName: string): Promise<void> {
+  const body: k8s.V1Binding = { metadata: { name: podName }, target: { apiVersion: 'v1', kind: 'Node', name: nodeName } };
+  try {
+    await core.createNamespacedPodBinding(podName, namespace, body);
+  } catch (err) {
+    if (statusCode(err) !== 409) throw err;
   }
 }
 
