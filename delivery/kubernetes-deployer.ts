@@ -4,8 +4,10 @@
  * renders them). Everything is applied with server-side apply (field manager `maestro`), so a retried
  * call changes nothing; the route carries the rollout's state in its annotations and is written with
  * its resourceVersion, so two writers never overwrite each other (a conflict is read again and retried).
- * The service's lease is a coordination.k8s.io Lease. Rollout state comes from a watch on the Deployment
- * (available replicas), not from polling.
+ * The service's lease is a coordination.k8s.io Lease. Rollout state comes from watches, not from polling: no
+ * backend of the route is given weight before its Deployment is available AND its Service has the replicas as
+ * ready endpoints in its EndpointSlices (written by the EndpointSlice controller, often a moment after the
+ * Deployment counts the Pods available; a Gateway answers 503 for a backend without ready endpoints).
  *
  * Refusals say what to fix: a 403 names the verb and resource the deployer's identity must be granted
  * (docs/kubernetes.md has the Role), a missing HTTPRoute kind names the CRD to install.
@@ -14,6 +16,7 @@ import * as k8s from '@kubernetes/client-node';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
 import type {
   DeployCanaryInput,
   DeployCanaryResult,
@@ -57,7 +60,7 @@ export interface KubernetesDeployerOptions {
   /** The Gateway every route attaches to (same namespace). */
   gateway: string;
   replicas?: number;
-  /** How long a version may take to become available (Deployment availableReplicas). */
+  /** How long a version may take to become available (Deployment availableReplicas), and then again its Service's ready endpoints. */
   rolloutTimeoutMs?: number;
   /** Where this process's per-service lock directories go (the cluster's resourceVersions guard across machines). */
   lockDir: string;
@@ -91,6 +94,7 @@ const CONFLICT_RETRIES = 5;
 const RBAC_RESOURCE: Record<string, { group: string; resource: string }> = {
   Deployment: { group: 'apps', resource: 'deployments' },
   Service: { group: '', resource: 'services' },
+  EndpointSlice: { group: 'discovery.k8s.io', resource: 'endpointslices' },
   Secret: { group: '', resource: 'secrets' },
   HTTPRoute: { group: 'gateway.networking.k8s.io', resource: 'httproutes' },
   Rollout: { group: 'argoproj.io', resource: 'rollouts' },
@@ -174,7 +178,7 @@ export class KubernetesDeployer implements Deployer {
     return this.withServiceLock(service, async () => {
       if (input.env) await this.apply(renderEnvSecret(service, this.namespace, checkServiceEnv(input.env)));
       await this.applyVersion(service, input.sha, healthPath);
-      await this.awaitAvailable(versionName(service, input.sha));
+      await this.awaitServing(versionName(service, input.sha));
       const before = await this.updateRoute(service, (state) => ({
         repo: input.repo,
         healthPath,
@@ -190,7 +194,7 @@ export class KubernetesDeployer implements Deployer {
     });
   }
 
-  /** Stable (baseSha if the service is new) and the canary `sha` at weight 0, once the canary's Deployment is available. */
+  /** Stable (baseSha if the service is new) and the canary `sha` at weight 0, once the canary's Deployment is available and its Service has ready endpoints. */
   async deployCanary(input: DeployCanaryInput): Promise<DeployCanaryResult> {
     const service = checkKubernetesServiceName(input.service);
     const healthPath = checkHealthPath(input.descriptor.healthPath);
@@ -200,14 +204,15 @@ export class KubernetesDeployer implements Deployer {
       const state = (await this.readRoute(service))?.state ?? null;
       if (!state) {
         await this.applyVersion(service, input.baseSha, healthPath);
-        await this.awaitAvailable(versionName(service, input.baseSha));
+        await this.awaitServing(versionName(service, input.baseSha));
       }
       const leaseHolder = input.owner !== undefined && lease?.owner === input.owner;
       if (state?.canary && state.owner && input.owner && state.owner !== input.owner && !leaseHolder)
         throw new ServiceBusyError(`service '${service}' is held by train ${state.owner} (canary ${state.canary.slice(0, 12)}); it is free once that train promotes or rolls back`, state.owner);
       const replaced = state?.canary && state.canary !== input.sha ? state.canary : null;
       await this.applyVersion(service, input.sha, healthPath);
-      await this.awaitAvailable(versionName(service, input.sha));
+      // Weight 0 for now, but setWeight may follow at once: the canary is served before this returns.
+      await this.awaitServing(versionName(service, input.sha));
       await this.updateRoute(service, (current) => ({
         repo: input.repo,
         healthPath,
@@ -228,6 +233,10 @@ export class KubernetesDeployer implements Deployer {
     const service = checkKubernetesServiceName(input.service);
     const weight = checkWeight(input.weight);
     return this.withServiceLock(service, async () => {
+      // The backend that gains weight must have ready endpoints first (a no-op list when it has: the usual case).
+      const before = (await this.readRoute(service))?.state;
+      if (before && weight > before.weight && before.canary) await this.awaitReadyEndpoints(versionName(service, before.canary));
+      if (before && weight < before.weight) await this.awaitReadyEndpoints(versionName(service, before.stable));
       await this.updateRoute(service, (state) => {
         if (!state) throw new DeliveryInputError(`unknown service '${service}': no HTTPRoute in namespace ${this.namespace}`);
         if (weight > 0 && !state.canary) throw new DeliveryInputError(`cannot set weight ${weight} for '${service}': no canary is deployed`);
@@ -239,10 +248,16 @@ export class KubernetesDeployer implements Deployer {
     });
   }
 
-  /** All traffic back on stable (the route first), then the canary's objects are deleted. */
+  /**
+   * All traffic back on stable (the route first), then the canary's objects are deleted. The stable has ready
+   * endpoints before it takes the canary's share (it normally has: one list); while it has none the canary keeps
+   * its share, which serves more requests than a backend a Gateway can only answer 503 for.
+   */
   async rollback(input: OwnedRef): Promise<RollbackResult> {
     const service = checkKubernetesServiceName(input.service);
     return this.withServiceLock(service, async () => {
+      const before = (await this.readRoute(service))?.state;
+      if (before && before.weight > 0 && !(input.owner && before.owner && before.owner !== input.owner)) await this.awaitReadyEndpoints(versionName(service, before.stable));
       let canary: string | null = null;
       let at = Date.now();
       await this.updateRoute(service, (state) => {
@@ -271,7 +286,7 @@ export class KubernetesDeployer implements Deployer {
       const next = canaryToPromote(service, state, input.owner);
       if ('done' in next) return { at: next.done.at, stable: this.version(service, next.done.sha), previousStableSha: null };
       const { canary } = next;
-      await this.awaitAvailable(versionName(service, canary));
+      await this.awaitServing(versionName(service, canary));
       const at = Date.now();
       const before = await this.updateRoute(service, (current) => ({ ...current!, stable: canary, canary: null, owner: null, weight: 0, lastPromotion: { sha: canary, at } }));
       const previous = before?.stable ?? null;
@@ -467,6 +482,39 @@ export class KubernetesDeployer implements Deployer {
     }
   }
 
+  /** A version may be given weight: its Deployment is available, then its Service has the replicas as ready endpoints. */
+  private async awaitServing(name: string): Promise<void> {
+    await this.awaitAvailable(name);
+    await this.awaitReadyEndpoints(name);
+  }
+
+  /**
+   * Watches the Service's EndpointSlices (label kubernetes.io/service-name) until they hold `replicas` ready
+   * endpoints. The EndpointSlice controller writes them after the Pods are ready, sometimes well after the
+   * Deployment counts them available; until then a Gateway has nowhere to send the backend's share (503).
+   */
+  private async awaitReadyEndpoints(service: string): Promise<void> {
+    const selector = `${SERVICE_NAME_LABEL}=${service}`;
+    await this.awaitSet(
+      { kind: 'EndpointSlice', path: `/apis/discovery.k8s.io/v1/namespaces/${this.namespace}/endpointslices`, selector: { labelSelector: selector } },
+      async () => {
+        const { body } = await this.call('list', 'EndpointSlice', () => this.objects.list('discovery.k8s.io/v1', 'EndpointSlice', this.namespace, undefined, undefined, undefined, undefined, selector));
+        return { items: body.items as KubernetesObject[], resourceVersion: body.metadata?.resourceVersion ?? '' };
+      },
+      (slices) => countEndpoints(slices).ready >= this.replicas,
+      (slices) => {
+        const { ready, total } = countEndpoints(slices);
+        const cause =
+          slices.length === 0
+            ? `no EndpointSlice is labelled ${selector}: is the EndpointSlice controller (kube-controller-manager) running?`
+            : total < this.replicas
+              ? "the EndpointSlice controller leaves out Pods without a Pod IP or whose Node it cannot find: are the Pods scheduled, and their Nodes there?"
+              : 'its Pods are not ready (a failing readiness probe), or their Node is not Ready';
+        return `Service ${this.namespace}/${service} had ${ready}/${total} endpoints ready in its EndpointSlices within ${this.rolloutTimeoutMs} ms (needs ${this.replicas}): ${cause}`;
+      },
+    );
+  }
+
   /**
    * Watches the Deployment until its new ReplicaSet's Pods are all available (observedGeneration caught
    * up, updated = available = replicas).
@@ -488,22 +536,47 @@ export class KubernetesDeployer implements Deployer {
     done: (object: KubernetesObject) => boolean,
     timedOut: (last: KubernetesObject | null) => string,
   ): Promise<KubernetesObject> {
+    const [object] = await this.awaitSet(
+      { kind: ref.kind, path: ref.path, selector: { fieldSelector: `metadata.name=${ref.name}` } },
+      async () => {
+        const read = await this.readObject(ref.apiVersion, ref.kind, ref.name);
+        if (!read) throw new TransientError(`${ref.kind} ${this.namespace}/${ref.name} disappeared while Maestro waited on it`, 'KubernetesRollout');
+        return { items: [read], resourceVersion: read.metadata.resourceVersion! };
+      },
+      (objects) => objects.length === 1 && done(objects[0]!),
+      (last) => timedOut(last[0] ?? null),
+    );
+    return object!;
+  }
+
+  /**
+   * Resolves with the objects a selector picks once `done` holds for them, learnt from a watch that starts at the
+   * resourceVersion of a read (a get or a list: no change between the read and the watch is missed); a watch the
+   * server closes is opened again from a new read. After rolloutTimeoutMs it fails (transient) with `timedOut`'s
+   * words about the last objects seen.
+   */
+  private async awaitSet(
+    set: WatchedSet,
+    read: () => Promise<{ items: KubernetesObject[]; resourceVersion: string }>,
+    done: (objects: KubernetesObject[]) => boolean,
+    timedOut: (last: KubernetesObject[]) => string,
+  ): Promise<KubernetesObject[]> {
     const deadline = Date.now() + this.rolloutTimeoutMs;
-    let last: KubernetesObject | null = null;
+    let last: KubernetesObject[] = [];
     while (Date.now() < deadline) {
-      last = await this.readObject(ref.apiVersion, ref.kind, ref.name);
-      if (!last) throw new TransientError(`${ref.kind} ${this.namespace}/${ref.name} disappeared while Maestro waited on it`, 'KubernetesRollout');
+      const listed = await read();
+      last = listed.items;
       if (done(last)) return last;
-      const seen = await this.watchObject(ref, last.metadata.resourceVersion!, deadline - Date.now(), done);
-      if (seen && done(seen)) return seen;
+      last = await this.watchSet(set, listed, deadline - Date.now(), done);
+      if (done(last)) return last;
     }
     throw new TransientError(timedOut(last), 'KubernetesRollout');
   }
 
-  /** Resolves with the object once a watch event shows `done`, or with the last one seen when the watch ends or `waitMs` passes. */
-  private watchObject(ref: { kind: string; path: string; name: string }, resourceVersion: string, waitMs: number, done: (object: KubernetesObject) => boolean): Promise<KubernetesObject | null> {
+  /** Resolves with the objects as the watch events left them, once they show `done`, or when the watch ends or `waitMs` passes. */
+  private watchSet(set: WatchedSet, from: { items: KubernetesObject[]; resourceVersion: string }, waitMs: number, done: (objects: KubernetesObject[]) => boolean): Promise<KubernetesObject[]> {
     return new Promise((resolve, reject) => {
-      let seen: KubernetesObject | null = null;
+      const seen = new Map(from.items.map((object) => [object.metadata.name, object]));
       let request: { abort(): void } | undefined;
       let settled = false;
       // Settled here, not by the client's done callback: an aborted watch does not always call it.
@@ -513,26 +586,29 @@ export class KubernetesDeployer implements Deployer {
         clearTimeout(timer);
         request?.abort();
         if (err) reject(err);
-        else resolve(seen);
+        else resolve([...seen.values()]);
       };
       const timer = setTimeout(() => settle(), Math.max(waitMs, 100));
+      const fail = (err: unknown) => settle(this.explain(err, 'watch', set.kind));
       this.watcher
         .watch(
-          ref.path,
-          { fieldSelector: `metadata.name=${ref.name}`, resourceVersion, timeoutSeconds: Math.max(1, Math.ceil(waitMs / 1000)) },
+          set.path,
+          { ...set.selector, resourceVersion: from.resourceVersion, timeoutSeconds: Math.max(1, Math.ceil(waitMs / 1000)) },
           (phase, object: KubernetesObject) => {
-            if (phase === 'ADDED' || phase === 'MODIFIED') seen = object;
-            if (seen && done(seen)) settle();
+            if (phase === 'ADDED' || phase === 'MODIFIED') seen.set(object.metadata.name, object);
+            if (phase === 'DELETED') seen.delete(object.metadata.name);
+            if (done([...seen.values()])) settle();
           },
-          // A watch the server ends (timeout, a restart) is not a failure: the caller reads again and watches on.
-          () => settle(),
+          // A watch the server ends (timeout, a restart) is not a failure: the caller reads again and watches on. A
+          // refusal is: a watch not granted (403) would otherwise be opened again until the deadline, unexplained.
+          (err: unknown) => (statusCodeOf(err) === 403 ? fail(err) : settle()),
         )
         .then(
           (req: { abort(): void }) => {
             request = req;
             if (settled) req.abort();
           },
-          (err: unknown) => settle(this.explain(err, 'watch', ref.kind)),
+          fail,
         );
     });
   }
@@ -548,7 +624,7 @@ export class KubernetesDeployer implements Deployer {
 
   private explain(err: unknown, verb: string, kind: string): Error {
     const rbac = RBAC_RESOURCE[kind] ?? { group: '?', resource: kind.toLowerCase() };
-    const statusCode = (err as { statusCode?: number }).statusCode ?? (err as { response?: { statusCode?: number } }).response?.statusCode;
+    const statusCode = statusCodeOf(err);
     const message = err instanceof Error ? err.message : String(err);
     const serverMessage = ((err as { body?: { message?: string } }).body?.message ?? '').toString();
     const missingKind = /Unrecognized API version and kind|Failed to fetch resource metadata/.test(message);
@@ -574,6 +650,40 @@ export class KubernetesDeployer implements Deployer {
   protected withServiceLock<T>(service: string, operation: () => Promise<T>): Promise<T> {
     return withLock(path.join(this.options.lockDir, this.namespace, `${service}.lock`), this.rolloutTimeoutMs + 60_000, operation);
   }
+}
+
+/** What a watch follows: the objects at `path` (a collection) that a field selector (one name) or a label selector picks. */
+interface WatchedSet {
+  kind: string;
+  path: string;
+  selector: { fieldSelector?: string; labelSelector?: string };
+}
+
+/** The label the EndpointSlice controller puts on a Service's slices. */
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+/** The fields of an EndpointSlice (discovery.k8s.io/v1) the deployer reads. */
+const endpointSliceSchema = z.object({
+  endpoints: z
+    .array(z.object({ addresses: z.array(z.string()).min(1), conditions: z.object({ ready: z.boolean().nullish() }).nullish() }))
+    .nullish(),
+});
+
+/** A Service's endpoints over its slices (one Pod may show in two slices for a moment: counted once, by address). */
+function countEndpoints(slices: KubernetesObject[]): { ready: number; total: number } {
+  const ready = new Set<string>();
+  const all = new Set<string>();
+  for (const slice of slices) {
+    for (const endpoint of endpointSliceSchema.parse(slice).endpoints ?? []) {
+      all.add(endpoint.addresses[0]!);
+      if (endpoint.conditions?.ready === true) ready.add(endpoint.addresses[0]!);
+    }
+  }
+  return { ready: ready.size, total: all.size };
+}
+
+function statusCodeOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number }).statusCode ?? (err as { response?: { statusCode?: number } }).response?.statusCode;
 }
 
 export class KubernetesNotFound extends Error {}

@@ -2,10 +2,11 @@
  * The Kubernetes deployer against a real API server and controller manager (infra/kubernetes, built by
  * scripts/setup-kubernetes.sh), a namespace per test.
  *
- * No kubelet runs in this cluster, so no container starts: the test plays the kubelet's part by
- * setting Pod readiness through the status subresource (test/helpers/kubernetes.ts KubeletStandIn).
- * Everything else is real: server-side apply, the HTTPRoute CRD's validation, the ReplicaSet and
- * Deployment controllers counting available replicas, RBAC, resourceVersion conflicts.
+ * No kubelet runs in this cluster, so no container starts: the test plays the kubelet's part (a Node, Pods
+ * bound to it, each Pod's IP and readiness through the status subresource: test/helpers/kubernetes.ts
+ * KubeletStandIn). Everything else is real: server-side apply, the HTTPRoute CRD's validation, the ReplicaSet
+ * and Deployment controllers counting available replicas, the EndpointSlice controller listing the ready Pods
+ * of each version's Service, RBAC, resourceVersion conflicts.
  */
 import * as k8s from '@kubernetes/client-node';
 import { createHash, randomBytes } from 'node:crypto';
@@ -56,6 +57,15 @@ async function logRoute(namespace: string, name: string, event: string) {
   timeline.push(`+${((Date.now() - started) / 1000).toFixed(2)}s ${event.padEnd(34)} ${route.backends.join(' ')}`);
   return route;
 }
+/** The ready endpoints of a Service, as its EndpointSlices (written by the real EndpointSlice controller) have them. */
+async function readyEndpoints(namespace: string, service: string): Promise<string[]> {
+  const { body } = await config.makeApiClient(k8s.DiscoveryV1Api).listNamespacedEndpointSlice(namespace, undefined, undefined, undefined, undefined, `kubernetes.io/service-name=${service}`);
+  return body.items.flatMap((slice) => (slice.endpoints ?? []).filter((e) => e.conditions?.ready === true).map((e) => e.addresses[0]!)).sort();
+}
+async function podIPs(namespace: string, sha: string): Promise<string[]> {
+  const { body } = await config.makeApiClient(k8s.CoreV1Api).listNamespacedPod(namespace, undefined, undefined, undefined, undefined, `maestro.dev/sha=${sha}`);
+  return body.items.map((pod) => pod.status?.podIP ?? '').sort();
+}
 async function deploymentNames(namespace: string): Promise<string[]> {
   const { body } = await config.makeApiClient(k8s.AppsV1Api).listNamespacedDeployment(namespace);
   return body.items.map((d) => d.metadata!.name!).sort();
@@ -67,6 +77,32 @@ async function newNamespace(): Promise<string> {
   return name;
 }
 
+/** The Role and RoleBinding as docs/kubernetes.md prints them. */
+function documentedRbac(): { role: k8s.V1Role; binding: k8s.V1RoleBinding } {
+  const block = /## The RBAC a real cluster needs[\s\S]*?```yaml\n([\s\S]*?)```/.exec(fs.readFileSync(path.join(__dirname, '../../../docs/kubernetes.md'), 'utf8'))![1]!;
+  const [role, binding] = parseAllDocuments(block).map((d) => d.toJS() as k8s.V1Role & k8s.V1RoleBinding);
+  return { role: role!, binding: binding! };
+}
+
+/** A kubeconfig whose identity is a new service account of the namespace, granted exactly `rules` there. */
+async function kubeconfigWith(namespace: string, account: string, rules: k8s.V1PolicyRule[]): Promise<string> {
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  const rbac = config.makeApiClient(k8s.RbacAuthorizationV1Api);
+  await core.createNamespacedServiceAccount(namespace, { metadata: { name: account } });
+  await rbac.createNamespacedRole(namespace, { metadata: { name: account }, rules });
+  await rbac.createNamespacedRoleBinding(namespace, {
+    metadata: { name: account },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: account },
+    subjects: [{ kind: 'ServiceAccount', name: account, namespace }],
+  });
+  const { body } = await core.createNamespacedServiceAccountToken(account, namespace, { spec: { audiences: [], expirationSeconds: 600 } });
+  const kubeconfig = JSON.parse(fs.readFileSync(env.cluster.kubeconfig, 'utf8')) as { users: { user: { token: string } }[] };
+  kubeconfig.users[0]!.user.token = body.status!.token;
+  const file = path.join(env.options.dir, `kubeconfig-${account}-${namespace}`);
+  fs.writeFileSync(file, JSON.stringify(kubeconfig));
+  return file;
+}
+
 test('a canary at 10 → 50 → 100 is promoted, the next one rolled back; the route and the objects follow', async () => {
   const ns = await newNamespace();
   const kubelet = new KubeletStandIn(config, ns);
@@ -75,11 +111,19 @@ test('a canary at 10 → 50 → 100 is promoted, the next one rolled back; the r
     const stable = await deployer.ensureStable({ service: 'greeter', repo: '/repo', sha: A, descriptor });
     expect(stable.stable.url).toBe(`http://greeter-${A.slice(0, 12)}.${ns}.svc.cluster.local:8080`);
     expect((await logRoute(ns, 'greeter', 'ensureStable v1')).backends).toEqual([`greeter-${A.slice(0, 12)}=100`]);
+    // The route sends to the version only once a Gateway can reach it: its Service's ready endpoint is its Pod.
+    expect(await readyEndpoints(ns, `greeter-${A.slice(0, 12)}`)).toEqual(await podIPs(ns, A));
 
     await deployer.acquireLease({ service: 'greeter', owner: 'train-1' });
     await expect(deployer.acquireLease({ service: 'greeter', owner: 'train-2' })).rejects.toBeInstanceOf(ServiceBusyError);
     await deployer.deployCanary({ service: 'greeter', owner: 'train-1', repo: '/repo', baseSha: A, sha: B, descriptor });
     expect(await deploymentNames(ns)).toEqual([`greeter-${A.slice(0, 12)}`, `greeter-${B.slice(0, 12)}`]);
+    // When deployCanary returns, the canary's Service already has its Pod as a ready endpoint (its own Pod IP):
+    // the first setWeight sends requests a Gateway can deliver.
+    const canaryEndpoints = await readyEndpoints(ns, `greeter-${B.slice(0, 12)}`);
+    expect(canaryEndpoints).toHaveLength(1);
+    expect(canaryEndpoints).toEqual(await podIPs(ns, B));
+    expect(canaryEndpoints).not.toEqual(await readyEndpoints(ns, `greeter-${A.slice(0, 12)}`));
     await logRoute(ns, 'greeter', 'deployCanary v2 (train-1)');
     await expect(deployer.setWeight({ service: 'greeter', owner: 'train-2', weight: 10 })).rejects.toBeInstanceOf(NotCanaryOwnerError);
 
@@ -155,40 +199,40 @@ test('concurrent writers from two machines: resourceVersion conflicts are retrie
 
 test('a refusal by RBAC names the verb and resource to grant', async () => {
   const ns = await newNamespace();
-  const core = config.makeApiClient(k8s.CoreV1Api);
-  const rbac = config.makeApiClient(k8s.RbacAuthorizationV1Api);
-  await core.createNamespacedServiceAccount(ns, { metadata: { name: 'limited' } });
   // Allowed to read routes and leases, nothing else: the deployer's first write must be refused.
-  await rbac.createNamespacedRole(ns, { metadata: { name: 'read-routes' }, rules: [{ apiGroups: ['gateway.networking.k8s.io', 'coordination.k8s.io'], resources: ['httproutes', 'leases'], verbs: ['get', 'list'] }] });
-  await rbac.createNamespacedRoleBinding(ns, {
-    metadata: { name: 'limited-reads-routes' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'read-routes' },
-    subjects: [{ kind: 'ServiceAccount', name: 'limited', namespace: ns }],
-  });
-  const { body } = await core.createNamespacedServiceAccountToken('limited', ns, { spec: { audiences: [], expirationSeconds: 600 } });
-  const limited = JSON.parse(fs.readFileSync(env.cluster.kubeconfig, 'utf8')) as { users: { user: { token: string } }[] };
-  limited.users[0]!.user.token = body.status!.token;
-  const file = path.join(env.options.dir, `kubeconfig-limited-${ns}`);
-  fs.writeFileSync(file, JSON.stringify(limited));
-
-  const deployer = new KubernetesDeployer({ kubeconfig: file, namespace: ns, imageRepository: 'registry.local/maestro', gateway: 'maestro', lockDir });
+  const readsRoutes = await kubeconfigWith(ns, 'limited', [{ apiGroups: ['gateway.networking.k8s.io', 'coordination.k8s.io'], resources: ['httproutes', 'leases'], verbs: ['get', 'list'] }]);
+  const deployer = new KubernetesDeployer({ kubeconfig: readsRoutes, namespace: ns, imageRepository: 'registry.local/maestro', gateway: 'maestro', lockDir });
   expect(await deployer.hasService('greeter')).toBe(false); // reading is granted
   const refusal = await deployer.ensureStable({ service: 'greeter', repo: '/repo', sha: A, descriptor }).catch((err: unknown) => err);
   expect(refusal).toBeInstanceOf(KubernetesForbiddenError);
   expect((refusal as Error).message).toMatch(new RegExp(`refused to patch deployments in namespace ${ns}: grant .* verb 'patch' on apiGroup 'apps' resource 'deployments'`));
   expect((refusal as KubernetesForbiddenError).details).toEqual({ verb: 'patch', group: 'apps', resource: 'deployments', namespace: ns });
-}, 60_000);
+
+  // The documented Role without its EndpointSlices rule (an older Role): the version comes up, and the wait for its
+  // Service's ready endpoints is refused by name, before the route sends it anything.
+  const kubelet = new KubeletStandIn(config, ns);
+  try {
+    const olderRole = await kubeconfigWith(ns, 'older-role', documentedRbac().role.rules!.filter((rule) => !rule.resources!.includes('endpointslices')));
+    const noSlices = await deployerFor(ns, { kubeconfig: olderRole }).ensureStable({ service: 'greeter', repo: '/repo', sha: A, descriptor }).catch((err: unknown) => err);
+    expect(noSlices).toBeInstanceOf(KubernetesForbiddenError);
+    expect((noSlices as Error).message).toMatch(new RegExp(`refused to list endpointslices in namespace ${ns}: grant .* verb 'list' on apiGroup 'discovery.k8s.io' resource 'endpointslices'`));
+    expect((noSlices as KubernetesForbiddenError).details).toEqual({ verb: 'list', group: 'discovery.k8s.io', resource: 'endpointslices', namespace: ns });
+    expect(await deploymentNames(ns)).toEqual([`greeter-${A.slice(0, 12)}`]);
+    expect(await deployer.hasService('greeter')).toBe(false); // no route was written
+  } finally {
+    await kubelet.stop();
+  }
+}, 90_000);
 
 test('in a Pod: the in-cluster configuration and exactly the RBAC docs/kubernetes.md gives carry a whole rollout', async () => {
   const ns = await newNamespace();
   const core = config.makeApiClient(k8s.CoreV1Api);
   const rbac = config.makeApiClient(k8s.RbacAuthorizationV1Api);
   // The Role and RoleBinding as the documentation prints them, moved into this test's namespace.
-  const block = /## The RBAC a real cluster needs[\s\S]*?```yaml\n([\s\S]*?)```/.exec(fs.readFileSync(path.join(__dirname, '../../../docs/kubernetes.md'), 'utf8'))![1]!;
-  const [role, binding] = parseAllDocuments(block).map((d) => d.toJS() as k8s.V1Role & k8s.V1RoleBinding);
+  const { role, binding } = documentedRbac();
   await core.createNamespacedServiceAccount(ns, { metadata: { name: 'maestro-worker' } });
-  await rbac.createNamespacedRole(ns, { ...role!, metadata: { ...role!.metadata, namespace: ns } });
-  await rbac.createNamespacedRoleBinding(ns, { ...binding!, metadata: { ...binding!.metadata, namespace: ns }, subjects: binding!.subjects!.map((s) => ({ ...s, namespace: ns })) });
+  await rbac.createNamespacedRole(ns, { ...role, metadata: { ...role.metadata, namespace: ns } });
+  await rbac.createNamespacedRoleBinding(ns, { ...binding, metadata: { ...binding.metadata, namespace: ns }, subjects: binding.subjects!.map((s) => ({ ...s, namespace: ns })) });
   // What the kubelet mounts into the worker's Pod: its service account's token and the cluster's CA.
   const { body } = await core.createNamespacedServiceAccountToken('maestro-worker', ns, { spec: { audiences: [], expirationSeconds: 600 } });
   const mounted = fs.mkdtempSync(path.join(env.options.dir, 'serviceaccount-'));
