@@ -10,7 +10,7 @@ import { asWorkerRuns } from '../../helpers/interceptors';
 const createPolicyActivities = (...args: Parameters<typeof createPolicyActivitiesUnwrapped>) => asWorkerRuns(createPolicyActivitiesUnwrapped(...args));
 import { loadPolicyFile } from '../../../policy/load';
 import { decide, type PolicyInput } from '../../../core/policy';
-import { appealRoles, compilePolicy, defaultPolicy, parsePolicyYaml, PolicyConfigError, RULE_IDS, type CompiledPolicy } from '../../../core/policy-rules';
+import { appealRoles, compilePolicy, defaultPolicy, parsePolicyConfig, parsePolicyYaml, PolicyConfigError, RULE_IDS, type CompiledPolicy } from '../../../core/policy-rules';
 import type { Denial } from '../../../core/stages';
 import { TEST_CHANGE_KINDS } from '../../../core/test-changes';
 
@@ -161,6 +161,41 @@ describe('policy files: bad input gets clear errors', () => {
     expect(bad('version: 1\nrules:\n  - id: llm-budget-cap\n    severity: catastrophic\n')).toContain("got 'catastrophic', allowed: 'critical', 'high', 'medium', 'low'");
   });
 
+  it('a rule entry that is not an object (a bare id, null, a list) is named as such, each at its index', () => {
+    expect(bad('version: 1\nrules:\n  - llm-budget-cap\n  - null\n  - [id, llm-budget-cap]\n  - id: secrets-in-diff\n')).toBe(
+      "invalid policy file bad.yaml:\n  - rules.0: each rule is an object with an 'id'\n  - rules.1: each rule is an object with an 'id'\n  - rules.2: each rule is an object with an 'id'",
+    );
+  });
+
+  it('a duplicate rule, a decider for an unknown rule and an undefined role are each reported at their field', () => {
+    const yaml = 'version: 1\nroles: { release-manager: [rita] }\nrules:\n  - id: llm-budget-cap\n  - id: llm-budget-cap\nappeals:\n  appellants: [cto]\n  deciders: { default: [release-manager], no-such-rule: [release-manager] }\n';
+    expect(bad(yaml)).toBe(
+      [
+        'invalid policy file bad.yaml:',
+        '  - rules.1.id: rule llm-budget-cap is listed twice',
+        `  - appeals.deciders.no-such-rule: unknown rule id "no-such-rule"; known rules: ${RULE_IDS.join(', ')}`,
+        "  - roles: role 'cto' is used but not defined in roles",
+      ].join('\n'),
+    );
+  });
+
+  it("'author' is a role every policy has: it may approve, appeal and decide without being defined", () => {
+    const config = parsePolicyYaml('version: 1\nrules:\n  - id: risk-above-threshold\n    params: { approverRoles: [author] }\nappeals:\n  appellants: [author]\n  deciders: { default: [author] }\n');
+    expect(config.roles).toEqual({});
+    expect(config.appeals).toEqual({ appellants: ['author'], deciders: { default: ['author'] }, allowSelfDecision: false });
+  });
+
+  it('a valid regular expression is accepted as an extra secret pattern', () => {
+    const config = parsePolicyYaml("version: 1\nroles: { release-manager: [rita] }\nrules:\n  - id: secrets-in-diff\n    params: { extraPatterns: [{ name: house key, regex: 'HOUSE-[0-9]+' }] }\n");
+    expect(config.rules).toEqual([{ id: 'secrets-in-diff', enabled: true, params: { extraPatterns: [{ name: 'house key', regex: 'HOUSE-[0-9]+' }], ignorePaths: [] } }]);
+  });
+
+  it('errors name their source ("policy" for data, "policy.yaml" for text unless told); a key given twice is invalid YAML', () => {
+    expect(() => parsePolicyConfig({ version: 1, rules: [{ id: 'llm-budget-cap', params: { maxUsdPerChange: 0 } }] })).toThrow(/^invalid policy file policy:\n {2}- rules\.0\.params\.maxUsdPerChange: /);
+    expect(() => parsePolicyYaml('# nothing but a comment\n')).toThrow(new PolicyConfigError('policy file policy.yaml is empty'));
+    expect(bad('version: 1\nversion: 1\nrules:\n  - id: llm-budget-cap\n')).toMatch(/^policy file bad\.yaml is not valid YAML: Map keys must be unique at line 2/);
+  });
+
   it('the activity fails without retry on a bad policy file, and decides nothing', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'maestro-policy-')), 'p.yaml');
     fs.writeFileSync(file, 'version: 1\nrules:\n  - id: nope\n');
@@ -185,6 +220,7 @@ describe('appeal roles come from the policy', () => {
     expect(appealRoles(strict.config, 'dave', 'dave', ['llm-budget-cap'])).toEqual({ mayAppeal: true, deciderRoles: ['release-manager'] });
     expect(appealRoles(strict.config, 'mallory', 'dave', [])).toMatchObject({ mayAppeal: false });
     expect(appealRoles(strict.config, 'mallory', 'mallory', [])).toMatchObject({ mayAppeal: true }); // the author always may
+    expect(appealRoles(strict.config, 'olivia', 'dave', [])).toMatchObject({ mayAppeal: true }); // not the author, but a developer: an appellant role
     expect(appealRoles(strict.config, 'dave', 'dave', ['risk-above-threshold', 'llm-budget-cap']).deciderRoles).toEqual(['owner', 'release-manager']);
   });
 });

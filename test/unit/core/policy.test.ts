@@ -56,6 +56,12 @@ describe('matchesPathPattern', () => {
     ['src/a.ts', '!src/b.ts', false], // a leading '!' is not a negation
     ['.env', '*', true],
     ['app/(auth)/page.tsx', 'app/(auth)/*.tsx', true],
+    ['././infra/a', 'infra', true], // every leading './' goes, not only the first
+    ['infra/a', 'infra//', true], // every trailing '/' goes
+    ['docs./a', 'docs.', true], // a './' inside the path is part of a name, not a leading './'
+    ['/etc/passwd', '', false], // an empty pattern protects nothing, not even an absolute path (which starts with '' + '/')
+    ['/etc/passwd', './', false],
+    ['src/x.ts', 'infra|src', false], // no glob syntax: the pattern is a literal path, '|' is not an alternation
   ])('%s vs %s → %s', (path, pattern, expected) => {
     expect(matchesPathPattern(path, pattern)).toBe(expected);
   });

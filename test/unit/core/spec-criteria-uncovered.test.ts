@@ -52,6 +52,31 @@ describe('spec-criteria-uncovered', () => {
     expect(() => parsePolicyYaml('version: 1\nrules:\n  - id: spec-criteria-uncovered\n    params: { minCoverage: 2 }\n')).toThrow(/minCoverage/);
   });
 
+  it('without a coverage line it judges the check score and says so in every field', () => {
+    const [rule] = policyFrom({ version: 1, rules: [{ id: 'spec-criteria-uncovered' }], roles: ROLES }).rules;
+    expect(rule!.evaluate(input([{ check: 'spec_coverage', score: 0.5, passed: true, explanation: '' }]))).toEqual({
+      rule: 'spec-criteria-uncovered',
+      reason: 'the tests of change c-1 cover a coverage score of 0.500 of its spec (required: 100%)',
+      evidence: 'eval check spec_coverage (score 0.500, passed):\n(no explanation)',
+      fix: 'Add or extend tests for the uncovered criteria and cite each id in the test (a `// covers: AC-<change>-<n>` comment above it, or the id in its title), check with `maestro spec trace`, push and re-run the train; a criterion that needs no test can be appealed.',
+    });
+    expect(rule!.evaluate(input([{ check: 'spec_coverage', score: 1, passed: false, explanation: 'the tracer crashed' }]))?.evidence).toBe('eval check spec_coverage (score 1.000, failed):\nthe tracer crashed');
+    expect(rule!.evaluate(input([{ check: 'spec_coverage', score: 1, passed: true, explanation: 'the tracer found every id' }]))).toBeNull();
+  });
+
+  it('the share is covered/total (a spec without criteria is covered), and at 100% a criterion the line names as uncovered is never passed', () => {
+    const line = (covered: number, total: number, uncovered: string[] = []) => `spec c-1: ${covered}/${total} acceptance criteria covered by tests${uncovered.length ? `; uncovered: ${uncovered.join(', ')}` : ''}`;
+    const judge = (minCoverage: number, explanation: string) =>
+      policyFrom({ version: 1, roles: ROLES, rules: [{ id: 'spec-criteria-uncovered', params: { minCoverage } }] }).rules[0]!.evaluate(input([{ check: 'spec_coverage', score: 0, passed: false, explanation }]));
+    expect(judge(1, line(0, 0))).toBeNull();
+    expect(judge(0.7, line(2, 3, ['AC-c-1-3']))?.reason).toBe('the tests of change c-1 cover 2/3 acceptance criteria of its spec; no test cites AC-c-1-3 (required: 70%)');
+    expect(judge(0.6, line(2, 3, ['AC-c-1-3']))).toBeNull();
+    expect(judge(1, line(2, 2, ['AC-c-1-3']))?.reason).toBe('the tests of change c-1 cover 2/2 acceptance criteria of its spec; no test cites AC-c-1-3 (required: 100%)');
+    const two = judge(1, line(1, 3, ['AC-c-1-2', 'AC-c-1-3']));
+    expect(two?.reason).toBe('the tests of change c-1 cover 1/3 acceptance criteria of its spec; no test cites AC-c-1-2, AC-c-1-3 (required: 100%)');
+    expect(two?.fix).toMatch(/^Add or extend tests for AC-c-1-2, AC-c-1-3 and cite each id in the test \(a `\/\/ covers: AC-c-1-2` comment above it/);
+  });
+
   it('every denial is complete, for any check explanation and score', () => {
     const [rule] = policyFrom({ version: 1, rules: [{ id: 'spec-criteria-uncovered' }], roles: ROLES }).rules;
     fc.assert(

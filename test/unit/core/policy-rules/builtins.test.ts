@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { policyFrom, type PolicyInput } from '../../../../core/policy-rules';
 
 /** Every built-in rule with non-default settings, and one change that breaks all of them. */
@@ -203,5 +204,137 @@ describe('built-in rules: what each denial says', () => {
       evidence: 'test/a.test.ts:4: assertion-removed: expect(x) removed',
       fix: 'restore the removed assertions; then push a new candidate.',
     });
+  });
+});
+
+// Each test compiles its own policy: a rule's id and description are made when the policy is compiled, so a policy
+// compiled while the test file loads would hide a wrong one from the test that reads it.
+describe('built-in rules: what a compiled policy lists, and the wording of lists in denials', () => {
+  it('lists each enabled rule once, most severe first (the file order within a severity), with its id and a description drawn from its settings', () => {
+    const compiled = policyFrom({
+      version: 1,
+      roles: { owner: ['olivia'], 'release-manager': ['rita'] },
+      rules: [
+        { id: 'llm-budget-cap', params: { maxUsdPerChange: 3 } },
+        { id: 'spec-criteria-uncovered', params: { check: 'spec' } },
+        { id: 'risk-above-threshold', params: { threshold: 0.6 } },
+        { id: 'tests-weakened', params: { action: 'require-approval' } },
+        { id: 'secrets-in-diff', severity: 'low' },
+        { id: 'mutation-score-below-threshold', params: { minScore: 0.75 } },
+        { id: 'pii-migration-without-redaction' },
+        { id: 'eval-score-below-threshold', enabled: false },
+        { id: 'protected-path-touched', severity: 'medium' },
+        { id: 'environment-protection' },
+      ],
+    });
+    expect(compiled.rules.map(({ id, severity, description }) => ({ id, severity, description }))).toEqual([
+      { id: 'tests-weakened', severity: 'critical', description: 'A change that weakens the tests that judge it needs an approval.' },
+      { id: 'pii-migration-without-redaction', severity: 'critical', description: 'A migration touching PII columns needs a redaction rule for each of them.' },
+      { id: 'environment-protection', severity: 'critical', description: 'Protected environments need an approval and are closed during freeze windows.' },
+      { id: 'llm-budget-cap', severity: 'high', description: 'LLM spend per change is capped at $3.' },
+      { id: 'risk-above-threshold', severity: 'high', description: "Changes with a risk score above 0.6 need an owner's approval." },
+      { id: 'mutation-score-below-threshold', severity: 'high', description: 'The tests kill at least 75.0% of the mutants in the code a change adds or rewrites (eval check mutation_score).' },
+      { id: 'spec-criteria-uncovered', severity: 'medium', description: "Every acceptance criterion of the change's spec is covered by a test (eval check 'spec')." },
+      { id: 'protected-path-touched', severity: 'medium', description: "Changes to protected paths need their owners' approval." },
+      { id: 'secrets-in-diff', severity: 'low', description: 'The diff must not add secrets or credentials (keys, tokens, passwords).' },
+    ]);
+  });
+
+  it('a list of names shows at most ten, then counts the rest', () => {
+    const rule = policyFrom({ version: 1, roles: { owner: ['olivia'], 'release-manager': ['rita'] }, rules: [{ id: 'protected-path-touched', params: { paths: ['infra'] } }] }).rules[0]!;
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 14 }), (n) => {
+        const files = Array.from({ length: n }, (_, i) => `infra/f${i}.yaml`);
+        const shown = `${files.slice(0, 10).join(', ')}${n > 10 ? ` and ${n - 10} more` : ''}`;
+        expect(rule.evaluate({ ...breaksAll, candidate: { sha, changedFiles: files } })?.reason).toBe(`the change touches protected path(s) ${shown} (protected by 'infra')`);
+      }),
+    );
+  });
+
+  it('an approver role nobody holds (author, which needs no definition) is named without a list of people', () => {
+    const rule = policyFrom({ version: 1, roles: { 'release-manager': ['rita'] }, rules: [{ id: 'risk-above-threshold', params: { threshold: 0.5, approverRoles: ['author'] } }] }).rules[0]!;
+    expect(rule.evaluate(breaksAll)?.fix).toBe("Request owner approval from 'author' (approve signal on this train), or split the change so each part touches fewer, less central files.");
+  });
+
+  it('a failed scenario whose checks all pass is named by its score; its passing checks are evidence too', () => {
+    const scenarios = [{ id: 'perf.latency@v1', score: 0.4, passed: false, weight: 1, selectedBy: ['tag perf'], checks: [{ check: 'p95', score: 1, passed: true, explanation: '' }] }];
+    const checks = [{ check: 'tests_pass', score: 1, passed: true, explanation: 'ok' }];
+    expect(evaluate({ ...breaksAll, evals: { ...breaksAll.evals, score: 0.7, passed: false, checks, scenarios } })['eval-score-below-threshold']).toEqual({
+      rule: 'eval-score-below-threshold',
+      reason: "eval score 0.700 is below the threshold 0.900; the gate's checks pass, failing scenarios: perf.latency@v1 (0.400)",
+      evidence: 'pass tests_pass score=1.000: ok\npass perf.latency@v1 / p95 score=1.000: (no explanation)',
+      fix: "Make scenario perf.latency@v1 pass (see each check's explanation in the evidence), push a new candidate and re-run the train.",
+    });
+  });
+
+  it('failing properties: one is a property, several are properties, each repro on its own line', () => {
+    const repro = (test: string, seed: number) => ({ test, file: 'test/sum.test.ts', seed, path: '0', counterexample: '[0]', numRuns: 1, error: 'boom', replay: `npm test -- --seed ${seed}` });
+    const evidenceWith = (count: number, repros: ReturnType<typeof repro>[]) =>
+      evaluate({ ...breaksAll, evals: { ...breaksAll.evals, score: 0.5, passed: false, checks: [{ check: 'tests_pass', score: 0.5, passed: false, explanation: '1/2 passed' }], failingProperties: { count, repros } } })['eval-score-below-threshold']?.evidence;
+    const line = (test: string, seed: number) => `property '${test}' (test/sum.test.ts) fails for [0] after 1 run(s), seed ${seed}; replay: npm test -- --seed ${seed}`;
+    expect(evidenceWith(1, [repro('a', 1)])).toBe(`FAIL tests_pass score=0.500: 1/2 passed\n1 failing property:\n${line('a', 1)}`);
+    expect(evidenceWith(2, [repro('a', 1), repro('b', 2)])).toBe(`FAIL tests_pass score=0.500: 1/2 passed\n2 failing properties:\n${line('a', 1)}\n${line('b', 2)}`);
+  });
+
+  it('PII columns: matched in any case, redacted by bare or table-qualified name in any case, the table read past IF NOT EXISTS; every hit is evidence', () => {
+    const piiRule = (redactedColumns: string[]) => policyFrom({ version: 1, roles: { 'release-manager': ['rita'] }, rules: [{ id: 'pii-migration-without-redaction', params: { redactedColumns } }] }).rules[0]!;
+    const create = 'CREATE TABLE IF NOT EXISTS customers (EMAIL text, phone text);';
+    const migration = { ...breaksAll, candidate: { ...breaksAll.candidate, diff: diff('db/migrations/3.sql', create) } };
+    expect(piiRule([]).evaluate(migration)).toEqual({
+      rule: 'pii-migration-without-redaction',
+      reason: 'a migration touches PII column(s) customers.email, customers.phone that have no redaction rule',
+      evidence: `db/migrations/3.sql:1: ${create}  [customers.email]\ndb/migrations/3.sql:1: ${create}  [customers.phone]`,
+      fix: 'Add a redaction rule for customers.email, customers.phone (redactedColumns of pii-migration-without-redaction in the policy file, with the redaction in logs, exports and eval artifacts), or do not touch these columns in this migration.',
+    });
+    expect(piiRule(['Email', 'CUSTOMERS.PHONE']).evaluate(migration)).toBeNull();
+  });
+
+  it('environment protection: overlapping freezes are all named and the fix waits for the last to end; a scoped approval lifts it; every approver role is named', () => {
+    const rule = policyFrom({
+      version: 1,
+      roles: { 'release-manager': ['rita'], owner: ['olivia'] },
+      rules: [
+        {
+          id: 'environment-protection',
+          params: {
+            environments: {
+              prod: {
+                requiresApproval: true,
+                approverRoles: ['release-manager', 'owner'],
+                freezeWindows: [
+                  { start: '2026-12-20T00:00:00Z', end: '2027-01-05T00:00:00Z', reason: 'holidays' },
+                  { start: '2026-12-24T00:00:00Z', end: '2026-12-27T00:00:00Z', reason: 'offsite' },
+                ],
+              },
+            },
+          },
+        },
+      ],
+    }).rules[0]!;
+    expect(rule.evaluate({ ...breaksAll, now: '2026-12-25T00:00:00Z' })).toEqual({
+      rule: 'environment-protection',
+      reason: 'prod is in a freeze window (holidays; offsite)',
+      evidence: 'freeze 2026-12-20T00:00:00Z – 2027-01-05T00:00:00Z: holidays; decision time 2026-12-25T00:00:00Z\nfreeze 2026-12-24T00:00:00Z – 2026-12-27T00:00:00Z: offsite; decision time 2026-12-25T00:00:00Z',
+      fix: "Wait until 2027-01-05T00:00:00Z and re-run the train, or appeal to 'release-manager' or 'owner' (rita, olivia) for an emergency exception.",
+    });
+    const afterFreezes = { ...breaksAll, now: '2027-02-01T00:00:00Z' };
+    expect(rule.evaluate({ ...afterFreezes, approvals: [{ by: 'dave' }] })?.reason).toBe('prod is a protected environment and no release-manager/owner has approved this change');
+    expect(rule.evaluate({ ...afterFreezes, approvals: [{ by: 'rita', rules: ['environment-protection'] }] })).toBeNull();
+  });
+
+  it('tests-weakened: every finding is evidence and every kind gets its fix; an approval scoped to the rule lifts it; every approver role is named', () => {
+    const rule = policyFrom({ version: 1, roles: { owner: ['olivia'], lead: ['lena'], 'release-manager': ['rita'] }, rules: [{ id: 'tests-weakened', params: { action: 'require-approval', approverRoles: ['owner', 'lead'] } }] }).rules[0]!;
+    const testChanges = [
+      { kind: 'assertion-removed' as const, file: 'test/a.test.ts', line: 4, detail: 'expect(x) removed' },
+      { kind: 'test-skipped' as const, file: 'test/b.test.ts', line: 9, detail: 'it.skip' },
+    ];
+    const weakened = { ...breaksAll, evals: { ...breaksAll.evals, testChanges } };
+    expect(rule.evaluate(weakened)).toEqual({
+      rule: 'tests-weakened',
+      reason: 'the change weakens the tests that judge it (assertion-removed, test-skipped) in test/a.test.ts, test/b.test.ts, and no owner/lead has approved it',
+      evidence: 'test/a.test.ts:4: assertion-removed: expect(x) removed\ntest/b.test.ts:9: test-skipped: it.skip',
+      fix: "restore the removed assertions; remove the skip/only/todo and make the test pass; then push a new candidate. Or ask 'owner' or 'lead' (olivia, lena) to approve (approve signal on this train).",
+    });
+    expect(rule.evaluate({ ...weakened, approvals: [{ by: 'lena', rules: ['tests-weakened'] }] })).toBeNull();
   });
 });

@@ -74,6 +74,13 @@ describe('mutation-score-below-threshold', () => {
     expect(denial?.fix).toMatch(/\n- src\/greeting.ts:31 .*\n\(and 1 more in the evidence\)$/);
   });
 
+  it("quotes a mutant's original code on one line, whatever whitespace it spans, and says when the base was not measured", () => {
+    const { baseNote: _withoutNote, ...unmeasured } = mutation(run({ survivors: [survivor(31, '  hour <\n      12 ', 'hour <= 12')] }));
+    const denial = rule.evaluate(input(unmeasured));
+    expect(denial?.evidence.split('\n')[1]).toBe('base: not measured');
+    expect(denial?.fix.split('\n')[1]).toMatch(/^- src\/greeting\.ts:31 EqualityOperator `hour < 12` → `hour <= 12`: a test where/);
+  });
+
   it('the policy file validates its parameters; the policy input validates the mutation figures', () => {
     expect(() => parsePolicyConfig({ version: 1, rules: [{ id: 'mutation-score-below-threshold', params: { minScore: 70 } }] })).toThrow(/minScore/);
     expect(policyInputSchema.safeParse(input(mutation(weak))).success).toBe(true);

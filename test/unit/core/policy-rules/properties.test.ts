@@ -96,6 +96,8 @@ describe('deny and the policy digest properties', () => {
       }),
     );
     expect(() => deny(' ', { reason: 'a', evidence: 'b', fix: 'c' })).toThrow('policy rule   produced a denial with an empty rule');
+    // A rule written in plain JS (or cast past the types) that leaves a field out is refused the same way, not with a TypeError.
+    expect(() => deny('r', { reason: undefined as unknown as string, evidence: 'b', fix: 'c' })).toThrow(new IncompleteDenialError('policy rule r produced a denial with an empty reason'));
   });
 
   it('the digest of a policy does not depend on key order and changes with a value', () => {
