@@ -235,8 +235,8 @@ export class KubernetesDeployer implements Deployer {
     return this.withServiceLock(service, async () => {
       // The backend that gains weight must have ready endpoints first (a no-op list when it has: the usual case).
       const before = (await this.readRoute(service))?.state;
-      if (before && weight > before.weight && before.canary) await this.awaitReadyEndpoints(versionName(service, before.canary));
-      if (before && weight < before.weight) await this.awaitReadyEndpoints(versionName(service, before.stable));
+      if (before && weight > before.weight && before.canary) await this.awaitReadyEndpoints(versionName(service, before.canary), SHIFT_ENDPOINTS_WAIT_MS);
+      if (before && weight < before.weight) await this.awaitReadyEndpoints(versionName(service, before.stable), SHIFT_ENDPOINTS_WAIT_MS);
       await this.updateRoute(service, (state) => {
         if (!state) throw new DeliveryInputError(`unknown service '${service}': no HTTPRoute in namespace ${this.namespace}`);
         if (weight > 0 && !state.canary) throw new DeliveryInputError(`cannot set weight ${weight} for '${service}': no canary is deployed`);
@@ -251,13 +251,15 @@ export class KubernetesDeployer implements Deployer {
   /**
    * All traffic back on stable (the route first), then the canary's objects are deleted. The stable has ready
    * endpoints before it takes the canary's share (it normally has: one list); while it has none the canary keeps
-   * its share, which serves more requests than a backend a Gateway can only answer 503 for.
+   * its share (the rollback fails after SHIFT_ENDPOINTS_WAIT_MS and is retried), which serves more requests than
+   * a backend a Gateway can only answer 503 for.
    */
   async rollback(input: OwnedRef): Promise<RollbackResult> {
     const service = checkKubernetesServiceName(input.service);
     return this.withServiceLock(service, async () => {
       const before = (await this.readRoute(service))?.state;
-      if (before && before.weight > 0 && !(input.owner && before.owner && before.owner !== input.owner)) await this.awaitReadyEndpoints(versionName(service, before.stable));
+      const othersCanary = input.owner && before?.owner && before.owner !== input.owner;
+      if (before && before.weight > 0 && !othersCanary) await this.awaitReadyEndpoints(versionName(service, before.stable), SHIFT_ENDPOINTS_WAIT_MS);
       let canary: string | null = null;
       let at = Date.now();
       await this.updateRoute(service, (state) => {
@@ -493,7 +495,7 @@ export class KubernetesDeployer implements Deployer {
    * endpoints. The EndpointSlice controller writes them after the Pods are ready, sometimes well after the
    * Deployment counts them available; until then a Gateway has nowhere to send the backend's share (503).
    */
-  private async awaitReadyEndpoints(service: string): Promise<void> {
+  private async awaitReadyEndpoints(service: string, timeoutMs = this.rolloutTimeoutMs): Promise<void> {
     const selector = `${SERVICE_NAME_LABEL}=${service}`;
     await this.awaitSet(
       { kind: 'EndpointSlice', path: `/apis/discovery.k8s.io/v1/namespaces/${this.namespace}/endpointslices`, selector: { labelSelector: selector } },
@@ -510,8 +512,9 @@ export class KubernetesDeployer implements Deployer {
             : total < this.replicas
               ? "the EndpointSlice controller leaves out Pods without a Pod IP or whose Node it cannot find: are the Pods scheduled, and their Nodes there?"
               : 'its Pods are not ready (a failing readiness probe), or their Node is not Ready';
-        return `Service ${this.namespace}/${service} had ${ready}/${total} endpoints ready in its EndpointSlices within ${this.rolloutTimeoutMs} ms (needs ${this.replicas}): ${cause}`;
+        return `Service ${this.namespace}/${service} had ${ready}/${total} endpoints ready in its EndpointSlices within ${timeoutMs} ms (needs ${this.replicas}): ${cause}`;
       },
+      timeoutMs,
     );
   }
 
@@ -552,16 +555,17 @@ export class KubernetesDeployer implements Deployer {
   /**
    * Resolves with the objects a selector picks once `done` holds for them, learnt from a watch that starts at the
    * resourceVersion of a read (a get or a list: no change between the read and the watch is missed); a watch the
-   * server closes is opened again from a new read. After rolloutTimeoutMs it fails (transient) with `timedOut`'s
-   * words about the last objects seen.
+   * server closes is opened again from a new read. After `timeoutMs` it fails (transient) with `timedOut`'s words
+   * about the last objects seen.
    */
   private async awaitSet(
     set: WatchedSet,
     read: () => Promise<{ items: KubernetesObject[]; resourceVersion: string }>,
     done: (objects: KubernetesObject[]) => boolean,
     timedOut: (last: KubernetesObject[]) => string,
+    timeoutMs = this.rolloutTimeoutMs,
   ): Promise<KubernetesObject[]> {
-    const deadline = Date.now() + this.rolloutTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
     let last: KubernetesObject[] = [];
     while (Date.now() < deadline) {
       const listed = await read();
@@ -658,6 +662,13 @@ interface WatchedSet {
   path: string;
   selector: { fieldSelector?: string; labelSelector?: string };
 }
+
+/**
+ * How long a weight shift (setWeight, rollback) waits for a backend's ready endpoints, which it normally has already
+ * (it had them when deployed): briefly, so the wait ends well inside the shift's own activity timeout (20 s) instead
+ * of holding the service's lock after the activity has given up; a retried shift waits again.
+ */
+const SHIFT_ENDPOINTS_WAIT_MS = 10_000;
 
 /** The label the EndpointSlice controller puts on a Service's slices. */
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';

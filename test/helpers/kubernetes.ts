@@ -64,7 +64,10 @@ export async function createNamespace(config: k8s.KubeConfig, name: string): Pro
  * them running and ready, each with its own Pod IP, except those of `brokenShas`. Runs no container.
  */
 export class KubeletStandIn {
+  /** Their Pods stay not ready, as with a failing readiness probe. */
   readonly brokenShas = new Set<string>();
+  /** Their Pods are reported ready but left unbound, as Pods whose Node is gone: the EndpointSlice controller leaves them out. */
+  readonly nodelessShas = new Set<string>();
   readonly nodeName: string;
   private running = true;
   private readonly loop: Promise<void>;
@@ -93,12 +96,12 @@ export class KubeletStandIn {
     const { body } = await this.core.listNamespacedPod(this.namespace);
     for (const pod of body.items) {
       const name = pod.metadata!.name!;
+      const sha = pod.metadata?.labels?.[SHA_LABEL] ?? '';
       if (pod.metadata?.deletionTimestamp) continue;
-      if (!pod.spec?.nodeName) {
+      if (!pod.spec?.nodeName && !this.nodelessShas.has(sha)) {
         await bindPod(this.core, this.namespace, name, this.nodeName);
         continue; // marked ready on the next round, once the API server has the binding
       }
-      const sha = pod.metadata?.labels?.[SHA_LABEL] ?? '';
       const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
       if (ready || this.brokenShas.has(sha)) continue;
       const now = new Date();

@@ -176,6 +176,30 @@ test('a canary at 10 → 50 → 100 is promoted, the next one rolled back; the r
   }
 }, 180_000);
 
+test('a version whose Pods are not in its Service\'s EndpointSlices gets no weight, and the refusal says why', async () => {
+  const ns = await newNamespace();
+  const kubelet = new KubeletStandIn(config, ns);
+  try {
+    const deployer = deployerFor(ns);
+    await deployer.ensureStable({ service: 'greeter', repo: '/repo', sha: A, descriptor });
+    // The canary's Pod is ready and its Deployment available, but the Pod is on no Node: the EndpointSlice
+    // controller leaves it out, and a Gateway would have nowhere to send the canary's share.
+    kubelet.nodelessShas.add(B);
+    const impatient = deployerFor(ns, { rolloutTimeoutMs: 3_000 });
+    await expect(impatient.deployCanary({ service: 'greeter', repo: '/repo', baseSha: A, sha: B, descriptor })).rejects.toThrow(
+      new RegExp(`Service ${ns}/greeter-${B.slice(0, 12)} had 0/0 endpoints ready in its EndpointSlices within 3000 ms \\(needs 1\\): the EndpointSlice controller leaves out Pods without a Pod IP or whose Node it cannot find`),
+    );
+    expect((await deployer.status({ service: 'greeter' })).canary).toBeNull();
+    expect((await readRoute(ns, 'greeter')).backends).toEqual([`greeter-${A.slice(0, 12)}=100`]);
+    // Scheduled after all: the controller lists it, and the canary is deployed with its endpoint ready.
+    kubelet.nodelessShas.delete(B);
+    await deployer.deployCanary({ service: 'greeter', repo: '/repo', baseSha: A, sha: B, descriptor });
+    expect(await readyEndpoints(ns, `greeter-${B.slice(0, 12)}`)).toEqual(await podIPs(ns, B));
+  } finally {
+    await kubelet.stop();
+  }
+}, 120_000);
+
 test('concurrent writers from two machines: resourceVersion conflicts are retried and no write is lost', async () => {
   const ns = await newNamespace();
   const kubelet = new KubeletStandIn(config, ns);
