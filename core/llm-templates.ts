@@ -3,8 +3,8 @@
  * the parts that vary between runs of one task (versions, numbers, issue references, hashes, quoted code,
  * URLs, paths and package names) replaced by slots. When the cache holds enough answers to one shape and they
  * all agree, the answer does not depend on the slots, and the gateway serves it to the next prompt of that
- * shape without a call. Audits re-ask a sample; a disagreeing fresh answer joins the shape's answers, so the
- * template stops being served (llm/gateway.ts).
+ * shape without a call. Audits re-ask a sample and every audited answer joins the shape's answers: a disagreeing
+ * one stops the template being served (llm/gateway.ts).
  */
 import { normalizePrompt } from './llm-gateway';
 

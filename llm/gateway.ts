@@ -8,7 +8,8 @@
  *      semantic (the last message's embedding against those cached under the same call type, model,
  *      template and preceding messages; a hit needs cosine ≥ the calibrated threshold). A sample of semantic hits
  *      (`auditRate`) is asked again and compared: a disagreement is a false hit, and when false hits
- *      pass `maxFalseHitRate` over the last audits the threshold moves up;
+ *      pass `maxFalseHitRate` over the last audits the threshold moves up. Every audited answer is cached
+ *      under its own prompt and shape, so a shape that semantic hits serve can still become a template;
  *   3. checks the budget caps (per train, per UTC day) against the ledger before calling; a call that
  *      would cross a cap is refused with LlmBudgetExceededError and its policy reason;
  *   4. calls the provider (llm/openai.ts: one GenAI client span per request) and writes one ledger row:
@@ -298,11 +299,9 @@ export class LlmGateway {
         const latencyMs = performance.now() - started;
         const callId = await this.opts.ledger.recordCall({ ...c.base, tokensIn: 0, tokensOut: 0, latencyMs, costUsd: 0, cache: 'template' });
         if (this.random() < templates.auditRate) {
-          let agreed = true;
-          const fresh = await this.callProvider(call, c, 'audit', (text) => (agreed = this.agree(verdict.answer, text)));
-          // The disagreeing answer joins the shape's answers: they no longer all agree, so the template ends.
-          if (!agreed && (call.cacheable?.(fresh.text) ?? true))
-            await this.opts.ledger.cachePut({ key: c.key, callType: call.callType, model: c.model, template: scope, shape, prompt: normalizePrompt(c.prompt), embedding: null, answer: fresh.text });
+          const fresh = await this.callProvider(call, c, 'audit', (text) => this.agree(verdict.answer, text));
+          // The fresh answer joins the shape's answers: a disagreeing one ends the template.
+          await this.keepFresh(call, c, { scope, shape, embedding: null }, fresh.text);
         }
         return { text: verdict.answer, callId, cache: 'template', model: c.model, tier: c.tier, tokensIn: 0, tokensOut: 0, costUsd: 0, latencyMs };
       }
@@ -321,19 +320,29 @@ export class LlmGateway {
         await this.opts.ledger.cacheHit(best.entry.key);
         const latencyMs = performance.now() - started;
         const callId = await this.opts.ledger.recordCall({ ...c.base, tokensIn: 0, tokensOut: 0, latencyMs, costUsd: 0, cache: 'semantic' });
-        if (this.random() < this.semantic.auditRate) await this.audit(call, c, best.entry.answer);
+        if (this.random() < this.semantic.auditRate) await this.audit(call, c, best.entry.answer, { scope, shape, embedding });
         return { text: best.entry.answer, callId, cache: 'semantic', model: c.model, tier: c.tier, tokensIn: 0, tokensOut: 0, costUsd: 0, latencyMs };
       }
     }
     const fresh = await this.callProvider(call, c, 'miss');
-    if (useCache && (this.opts.cache.exact || templates || this.semantic) && (call.cacheable?.(fresh.text) ?? true))
-      await this.opts.ledger.cachePut({ key: c.key, callType: call.callType, model: c.model, template: scope, shape, prompt: normalizePrompt(c.prompt), embedding: embedding ?? null, answer: fresh.text });
+    if (useCache) await this.keepFresh(call, c, { scope, shape, embedding: embedding ?? null }, fresh.text);
     return { ...fresh, latencyMs: performance.now() - started };
   }
 
-  /** Asks a semantic hit again; a disagreement is a false hit, and too many of them raise the threshold. */
-  private async audit(call: ChatCall, c: Parameters<LlmGateway['chatInSpan']>[1], cached: string): Promise<void> {
+  /**
+   * Caches a fresh answer (a miss's, or an audit's) under its own prompt, its shape and its embedding. An audit's
+   * answer counts too: it is how a shape the semantic cache already serves gathers the agreeing answers a
+   * template needs, and how a disagreeing one ends a template.
+   */
+  private async keepFresh(call: ChatCall, c: Parameters<LlmGateway['chatInSpan']>[1], at: { scope: string; shape: string; embedding: number[] | null }, answer: string): Promise<void> {
+    if (!(this.opts.cache.exact || this.opts.cache.templates || this.semantic) || !(call.cacheable?.(answer) ?? true)) return;
+    await this.opts.ledger.cachePut({ key: c.key, callType: call.callType, model: c.model, template: at.scope, shape: at.shape, prompt: normalizePrompt(c.prompt), embedding: at.embedding, answer });
+  }
+
+  /** Asks a semantic hit again (its fresh answer is kept); a disagreement is a false hit, and too many of them raise the threshold. */
+  private async audit(call: ChatCall, c: Parameters<LlmGateway['chatInSpan']>[1], cached: string, at: { scope: string; shape: string; embedding: number[] | null }): Promise<void> {
     const fresh = await this.callProvider(call, c, 'audit', (text) => this.agree(cached, text));
+    await this.keepFresh(call, c, at, fresh.text);
     const semantic = this.semantic!;
     this.audits.push(this.agree(cached, fresh.text));
     if (this.audits.length > semantic.window) this.audits.shift();

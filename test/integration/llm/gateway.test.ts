@@ -129,3 +129,26 @@ test('templated answers: once three cached answers to one prompt shape agree, th
   const shapes = await db.prisma.llmCacheEntry.groupBy({ by: ['shape'], _count: { _all: true }, where: { callType: 'classify', shape: { startsWith: 'classify the commit: update pnpm' } } });
   expect(shapes).toEqual([{ shape: 'classify the commit: update pnpm to <ver> (<ref>)', _count: { _all: 5 } }]);
 });
+
+test('a shape the semantic cache serves gathers its audited fresh answers, and becomes a template once they agree: its next prompt needs no embedding', async () => {
+  const g = gateway({ cache: { exact: true, templates: { minSupport: 2, auditRate: 0 }, semantic: { ...DEFAULT_SEMANTIC_CACHE, threshold: 0.5, auditRate: 1 } }, agree: () => true });
+  // A template of its own: the semantic cache's scope, so the earlier tests' entries are not candidates.
+  const bump = (version: string) => ({ ...ask(`Classify the commit: update eslint to ${version}`, 'train-gather'), template: { id: 'test.gather', version: '1' } });
+  const first = await g.chat(bump('8.1.0'));
+  expect(first.cache).toBe('miss');
+  // Served by the semantic cache and audited: the audit's fresh answer is the shape's second.
+  expect(await g.chat(bump('8.2.0'))).toMatchObject({ cache: 'semantic', text: first.text });
+  expect(await g.chat(bump('9.0.0'))).toMatchObject({ cache: 'template', text: first.text, costUsd: 0 });
+  const rows = (await ledger.rows()).filter((r) => r.trainId === 'train-gather');
+  expect(rows.map((r) => [r.tier === 'embedding' ? 'embedding' : 'chat', r.cache])).toEqual([
+    ['embedding', 'miss'],
+    ['chat', 'miss'],
+    ['embedding', 'miss'],
+    ['chat', 'semantic'],
+    ['chat', 'audit'],
+    ['chat', 'template'],
+  ]);
+  const kept = await db.prisma.llmCacheEntry.findMany({ where: { shape: 'classify the commit: update eslint to <ver>' }, orderBy: { createdAt: 'asc' } });
+  expect(kept.map((e) => e.prompt)).toEqual(['classify the commit: update eslint to 8.1.0', 'classify the commit: update eslint to 8.2.0'].map((p) => expect.stringMatching(new RegExp(p.replace(/\./g, '\\.'), 'i'))));
+  expect(kept.every((e) => e.embedding.length === 576)).toBe(true);
+});
