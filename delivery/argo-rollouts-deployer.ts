@@ -24,6 +24,7 @@ import {
   setWeightStepIndex,
   type RolloutProgress,
 } from '../core/argo-rollout-manifests';
+import { workloadAddress } from '../core/workload-address';
 import { CONTAINER_PORT, SERVICE_LABEL, checkKubernetesServiceName, renderEnvSecret, type KubernetesObject, type RouteState } from '../core/kubernetes-manifests';
 import { KubernetesDeployer, canaryToPromote, checkHealthPath, type KubernetesDeployerOptions } from './kubernetes-deployer';
 import { DeliveryInputError, NotCanaryOwnerError, ServiceBusyError, busy, checkServiceEnv, checkWeight } from './local-deployer';
@@ -170,6 +171,8 @@ export class ArgoRolloutsDeployer extends KubernetesDeployer {
     };
     const canaryLive = state.canary && hasCanary(progress) ? state.canary : null;
     const name = (hash: string | null) => (hash ? `${service}-${hash}` : service);
+    // One Service serves both versions: each is told apart by its ReplicaSet, the workload owning the Pods that served a request.
+    const route = (hash: string | null) => (hash ? workloadAddress({ workload: name(hash), service, namespace: this.namespace, port: CONTAINER_PORT }) : null);
     return {
       service,
       repo: state.repo,
@@ -177,7 +180,7 @@ export class ArgoRolloutsDeployer extends KubernetesDeployer {
       weight: progress.weight,
       stable: version(state.stable, progress.stableHash),
       canary: canaryLive ? { ...version(canaryLive, progress.currentHash)!, ...(state.owner ? { owner: state.owner } : {}) } : null,
-      routes: { stable: this.serviceUrl(service), canary: canaryLive ? this.serviceUrl(service) : null },
+      routes: { stable: route(progress.stableHash), canary: canaryLive ? route(progress.currentHash) : null },
       traffic: null,
       lastPromotion: state.lastPromotion,
       lastRollback: state.lastRollback,
@@ -206,11 +209,16 @@ export class ArgoRolloutsDeployer extends KubernetesDeployer {
 
   // ── the Rollout ───────────────────────────────────────────────────────────────────────────────
 
-  private serviceUrl(service: string): string {
-    return `http://${service}.${this.namespace}.svc.cluster.local:${CONTAINER_PORT} (Rollout ${service})`;
+  /** The Service in front of every version's Pods. */
+  private serviceAddress(service: string): string {
+    return `http://${service}.${this.namespace}.svc.cluster.local:${CONTAINER_PORT}`;
   }
+  private serviceUrl(service: string): string {
+    return `${this.serviceAddress(service)} (Rollout ${service})`;
+  }
+  /** Each version is served by the one Service (status().routes tells them apart). */
   private versionUrl(service: string, sha: string) {
-    return { sha, url: this.serviceUrl(service) };
+    return { sha, url: this.serviceAddress(service) };
   }
 
   /** Applies `sha` as the pod template and, if Argo starts canary steps for it, promotes it fully; returns once Healthy on it. */
