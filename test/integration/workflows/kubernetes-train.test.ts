@@ -51,9 +51,8 @@ const PLAN: RolloutPlanInput = { ...FAST_PLAN, gate: { ...FAST_PLAN.gate, timeou
 const stateDir = tempDir('k8s-train');
 const targetsDir = path.join(stateDir, 'scrape-targets');
 const started = Date.now();
-const timeline: string[] = [];
-const at = () => `+${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s`;
-const log = (line: string) => timeline.push(`${at()}  ${line}`);
+const timeline: { at: number; line: string }[] = [];
+const log = (line: string, at = Date.now()) => timeline.push({ at, line });
 
 let cluster: Awaited<ReturnType<typeof startTestCluster>>;
 let config: k8s.KubeConfig;
@@ -109,7 +108,10 @@ beforeAll(async () => {
 afterAll(async () => {
   watchesOpen = false;
   for (const watch of watches) watch.abort();
-  if (timeline.length) console.log(`A train on the local cluster:\n${timeline.join('\n')}`);
+  // The gateway's own changes (what its data plane applied, with the endpoints it had) among the API server's events.
+  for (const change of gateway?.changes ?? []) log(`gateway ${change.route}: ${change.backends.map((b) => `${b.name}=${b.weight} (${b.endpoints.length} endpoint${b.endpoints.length === 1 ? '' : 's'})`).join(' ')}`, change.at);
+  const lines = [...timeline].sort((a, b) => a.at - b.at).map(({ at, line }) => `+${((at - started) / 1000).toFixed(2).padStart(6)}s  ${line}`);
+  if (lines.length) console.log(`A train on the local cluster:\n${lines.join('\n')}`);
   await temporal?.stop();
   await gateway?.stop();
   await node?.stop();
@@ -202,6 +204,13 @@ async function seenInPrometheus(query: string): Promise<number> {
   return samples[0]?.value ?? 0;
 }
 
+/** The gateway's 5xx answers so far, per backend and code. */
+async function gatewayFailures(): Promise<string[]> {
+  const source = new PrometheusHealthSource({ url: prometheus.url, routes: async () => ({ stable: null, canary: null, weight: 0 }) });
+  const samples = await source.query(`sum by (upstream, code) (max_over_time(maestro_proxy_requests_total{service="${SERVICE}",code=~"5.."}[5m]))`);
+  return samples.map((s) => `${s.labels.upstream} ${s.labels.code}: ${s.value}`);
+}
+
 test('a good change is promoted 10 → 50 → 100 and a bad one rolled back, both served by the Pods through the gateway', async () => {
   const route = (sha: string) => versionName(SERVICE, sha);
   const host = (sha: string) => `${route(sha)}.${NAMESPACE}.svc.cluster.local:8080`;
@@ -225,6 +234,7 @@ test('a good change is promoted 10 → 50 → 100 and a bad one rolled back, bot
   // Not one request failed, the gateway's 503s included: the deployer gives a version weight only once its Service
   // has ready endpoints in its EndpointSlices, so the gateway always has a Pod to send each backend's share to.
   expect(await seenInPrometheus(`greeter_http_requests_total{component="pod",sha="${goodSha}",code=~"5.."}`)).toBe(0);
+  expect(await gatewayFailures()).toEqual([]); // which backend, and which code (503: no ready endpoint; 502/504: the upstream)
   expect(good.traffic.errors).toBe(0);
   expect(await seenInPrometheus(`greeter_http_requests_total{component="pod",sha="${goodSha}",route="/greet"}`)).toBeGreaterThan(0);
   expect((await readRoute()).backends).toEqual([`${route(goodSha)}=100`]);
