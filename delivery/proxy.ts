@@ -559,7 +559,11 @@ function makeUpstream(spec: string | Backend): Upstream {
     address: new URL(url).host,
     endpoints: typeof spec === 'string' ? [endpointOf(spec)] : spec.endpoints.map(endpointOf),
     nextEndpoint: 0,
-    agent: new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' }),
+    // `timeout` makes Node's agent honour an upstream's Keep-Alive hint (Node servers send timeout=5): an idle
+    // socket is then closed by the proxy a second before the upstream would, instead of kept forever and reused
+    // at the instant the upstream closes it (ECONNRESET → a 502 the version did not cause). It is the idle
+    // limit for upstreams that give no hint; a request's own limit stays upstreamTimeoutMs.
+    agent: new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo', timeout: 60_000 }),
   };
 }
 

@@ -60,3 +60,25 @@ test('endpoints must be loopback: a backend served off this host is refused', ()
   proxy = new WeightedProxy({});
   expect(() => proxy!.setUpstreams({ stable: { url: STABLE, endpoints: ['http://10.0.0.5:8080'] } })).toThrow(/loopback only/);
 });
+
+test("an idle upstream connection is closed by the proxy before the upstream's announced keep-alive timeout, so it is never reused as the upstream closes it", async () => {
+  // Node servers announce `Keep-Alive: timeout=<s>`; 3 s here. A reused socket the upstream is closing answers ECONNRESET: a 502.
+  const server = http.createServer((_req, res) => res.writeHead(200).end('ok'));
+  server.keepAliveTimeout = 3_000;
+  const closedByProxyAfterMs: number[] = [];
+  server.on('connection', (socket) => {
+    let lastResponseAt = 0;
+    socket.on('data', () => setImmediate(() => (lastResponseAt = performance.now())));
+    socket.on('end', () => closedByProxyAfterMs.push(performance.now() - lastResponseAt)); // the proxy's FIN
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.25', r));
+  servers.push(server);
+  proxy = new WeightedProxy({});
+  const state = await proxy.start();
+  proxy.setUpstreams({ stable: { url: STABLE, endpoints: [`http://127.0.0.25:${(server.address() as AddressInfo).port}`] } });
+  expect((await fetch(`${state.publicUrl}/`)).status).toBe(200);
+  await new Promise((r) => setTimeout(r, 3_500));
+  expect(closedByProxyAfterMs).toHaveLength(1);
+  expect(closedByProxyAfterMs[0]).toBeGreaterThan(1_500);
+  expect(closedByProxyAfterMs[0]).toBeLessThan(3_000);
+});
