@@ -256,14 +256,17 @@ describe('built-in rules: what a compiled policy lists, and the wording of lists
     expect(rule.evaluate(breaksAll)?.fix).toBe("Request owner approval from 'author' (approve signal on this train), or split the change so each part touches fewer, less central files.");
   });
 
-  it('a failed scenario whose checks all pass is named by its score; its passing checks are evidence too', () => {
-    const scenarios = [{ id: 'perf.latency@v1', score: 0.4, passed: false, weight: 1, selectedBy: ['tag perf'], checks: [{ check: 'p95', score: 1, passed: true, explanation: '' }] }];
+  it('a failed scenario is named by its score and its failing checks, if any; its passing checks are evidence too', () => {
+    const scenarios = [
+      { id: 'perf.latency@v1', score: 0.4, passed: false, weight: 1, selectedBy: ['tag perf'], checks: [{ check: 'p95', score: 1, passed: true, explanation: '' }] },
+      { id: 'api.errors@v1', score: 0.5, passed: false, weight: 1, selectedBy: ['tag api'], checks: [{ check: 'status', score: 1, passed: true, explanation: 'ok' }, { check: 'body', score: 0, passed: false, explanation: 'no body' }] },
+    ];
     const checks = [{ check: 'tests_pass', score: 1, passed: true, explanation: 'ok' }];
     expect(evaluate({ ...breaksAll, evals: { ...breaksAll.evals, score: 0.7, passed: false, checks, scenarios } })['eval-score-below-threshold']).toEqual({
       rule: 'eval-score-below-threshold',
-      reason: "eval score 0.700 is below the threshold 0.900; the gate's checks pass, failing scenarios: perf.latency@v1 (0.400)",
-      evidence: 'pass tests_pass score=1.000: ok\npass perf.latency@v1 / p95 score=1.000: (no explanation)',
-      fix: "Make scenario perf.latency@v1 pass (see each check's explanation in the evidence), push a new candidate and re-run the train.",
+      reason: "eval score 0.700 is below the threshold 0.900; the gate's checks pass, failing scenarios: perf.latency@v1 (0.400), api.errors@v1 (0.500: body failed)",
+      evidence: 'pass tests_pass score=1.000: ok\npass perf.latency@v1 / p95 score=1.000: (no explanation)\npass api.errors@v1 / status score=1.000: ok\nFAIL api.errors@v1 / body score=0.000: no body',
+      fix: "Make scenario perf.latency@v1, scenario api.errors@v1 pass (see each check's explanation in the evidence), push a new candidate and re-run the train.",
     });
   });
 
@@ -276,17 +279,20 @@ describe('built-in rules: what a compiled policy lists, and the wording of lists
     expect(evidenceWith(2, [repro('a', 1), repro('b', 2)])).toBe(`FAIL tests_pass score=0.500: 1/2 passed\n2 failing properties:\n${line('a', 1)}\n${line('b', 2)}`);
   });
 
-  it('PII columns: matched in any case, redacted by bare or table-qualified name in any case, the table read past IF NOT EXISTS; every hit is evidence', () => {
+  it('PII columns: matched in any case, redacted by bare or table-qualified name in any case, the table read past IF [NOT] EXISTS and any run of spaces; every hit is evidence', () => {
     const piiRule = (redactedColumns: string[]) => policyFrom({ version: 1, roles: { 'release-manager': ['rita'] }, rules: [{ id: 'pii-migration-without-redaction', params: { redactedColumns } }] }).rules[0]!;
-    const create = 'CREATE TABLE IF NOT EXISTS customers (EMAIL text, phone text);';
-    const migration = { ...breaksAll, candidate: { ...breaksAll.candidate, diff: diff('db/migrations/3.sql', create) } };
-    expect(piiRule([]).evaluate(migration)).toEqual({
+    const migrationOf = (...lines: string[]) => ({ ...breaksAll, candidate: { ...breaksAll.candidate, diff: diff('db/migrations/3.sql', ...lines) } });
+    const create = 'CREATE TABLE  IF  NOT  EXISTS  customers (EMAIL text, phone text);';
+    const alter = 'ALTER TABLE IF EXISTS people ADD COLUMN email text;';
+    expect(piiRule([]).evaluate(migrationOf(create, alter))).toEqual({
       rule: 'pii-migration-without-redaction',
-      reason: 'a migration touches PII column(s) customers.email, customers.phone that have no redaction rule',
-      evidence: `db/migrations/3.sql:1: ${create}  [customers.email]\ndb/migrations/3.sql:1: ${create}  [customers.phone]`,
-      fix: 'Add a redaction rule for customers.email, customers.phone (redactedColumns of pii-migration-without-redaction in the policy file, with the redaction in logs, exports and eval artifacts), or do not touch these columns in this migration.',
+      reason: 'a migration touches PII column(s) customers.email, customers.phone, people.email that have no redaction rule',
+      evidence: `db/migrations/3.sql:1: ${create}  [customers.email]\ndb/migrations/3.sql:1: ${create}  [customers.phone]\ndb/migrations/3.sql:2: ${alter}  [people.email]`,
+      fix: 'Add a redaction rule for customers.email, customers.phone, people.email (redactedColumns of pii-migration-without-redaction in the policy file, with the redaction in logs, exports and eval artifacts), or do not touch these columns in this migration.',
     });
-    expect(piiRule(['Email', 'CUSTOMERS.PHONE']).evaluate(migration)).toBeNull();
+    expect(piiRule(['Email', 'CUSTOMERS.PHONE']).evaluate(migrationOf(create, alter))).toBeNull();
+    // A line that names no table (inside a multi-line statement) is redacted by bare names only: no entry can name its missing table.
+    expect(piiRule(['undefined.email']).evaluate(migrationOf('  email = lower(email),'))?.reason).toBe('a migration touches PII column(s) email that have no redaction rule');
   });
 
   it('environment protection: overlapping freezes are all named and the fix waits for the last to end; a scoped approval lifts it; every approver role is named', () => {
