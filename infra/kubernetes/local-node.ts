@@ -17,8 +17,10 @@
  * - it runs the container's readiness probe (httpGet, period, failure and success thresholds) against the
  *   process and writes the Pod's status (phase, conditions, podIP/podIPs, containerStatuses) through the
  *   status subresource; a process that exits makes the Pod not ready and is started again after a back-off;
- * - a Pod being deleted has its process group stopped, then is deleted for good (grace period 0), as a
- *   kubelet confirms a deletion once its containers are gone.
+ * - a Pod being deleted keeps running through its container's preStop sleep (at most its grace period), as a
+ *   kubelet runs the hook while the EndpointSlice already says terminating; then its process group is stopped
+ *   (SIGTERM, then SIGKILL) and the Pod is deleted for good (grace period 0), as a kubelet confirms a deletion
+ *   once its containers are gone.
  *
  * What it does not do: images, resource limits, liveness probes, volumes, network isolation (every process
  * sees every other on loopback), more than one container per Pod.
@@ -96,9 +98,12 @@ const podSpecSchema = z.object({
               successThreshold: z.number().int().positive().default(1),
             })
             .optional(),
+          // Only the sleep action: an exec or httpGet hook would need a container runtime.
+          lifecycle: z.object({ preStop: z.object({ sleep: z.object({ seconds: z.number().int().min(0) }).optional() }).optional() }).optional(),
         }),
       )
       .min(1),
+    terminationGracePeriodSeconds: z.number().int().min(0).default(30),
   }),
 });
 type PodSpec = z.infer<typeof podSpecSchema>;
@@ -127,6 +132,8 @@ export class LocalNode {
   private readonly config: k8s.KubeConfig;
   private informer?: k8s.Informer<k8s.V1Pod>;
   private readonly pods = new Map<string, PodProcess>();
+  /** Uids of the Pods whose deletion is under way. */
+  private readonly terminating = new Set<string>();
   private readonly podNetwork: number;
   private nextAddress = 0;
   private heartbeat?: NodeJS.Timeout;
@@ -182,7 +189,7 @@ export class LocalNode {
     if (!parsed.success) return; // not a Pod this node can run (no containers): left alone
     const { metadata, spec } = parsed.data;
     try {
-      if (metadata.deletionTimestamp) return await this.finishDeletion(metadata.name, metadata.uid);
+      if (metadata.deletionTimestamp) return await this.finishDeletion(parsed.data);
       if (!spec.nodeName) return await bindPod(this.core, this.options.namespace, metadata.name, this.nodeName);
       if (spec.nodeName !== this.nodeName || this.pods.has(metadata.uid)) return;
       await this.startPod(parsed.data);
@@ -337,10 +344,26 @@ export class LocalNode {
     return env;
   }
 
-  /** A Pod being deleted: its process group is stopped, then the Pod is deleted for good. */
-  private async finishDeletion(name: string, uid: string): Promise<void> {
-    const record = this.pods.get(uid);
-    if (record) await this.stopProcess(record);
+  /** A Pod being deleted: its preStop sleep (within its grace period), its process group stopped, then the Pod deleted for good. */
+  private async finishDeletion(pod: PodSpec): Promise<void> {
+    const { name, uid } = pod.metadata;
+    // A terminating Pod's updates (status writes, the controller's) each arrive here: one deletion per Pod.
+    if (this.terminating.has(uid)) return;
+    this.terminating.add(uid);
+    try {
+      const record = this.pods.get(uid);
+      if (record && !record.stopped) {
+        const sleepSeconds = Math.min(pod.spec.containers[0]!.lifecycle?.preStop?.sleep?.seconds ?? 0, pod.spec.terminationGracePeriodSeconds);
+        await sleep(sleepSeconds * 1000);
+        await this.stopProcess(record);
+      }
+      if (this.running) await this.deleteForGood(name, uid);
+    } finally {
+      this.terminating.delete(uid);
+    }
+  }
+
+  private async deleteForGood(name: string, uid: string): Promise<void> {
     try {
       await this.core.deleteNamespacedPod(name, this.options.namespace, undefined, undefined, 0, undefined, undefined, { gracePeriodSeconds: 0, preconditions: { uid } });
     } catch (err) {
