@@ -23,13 +23,12 @@ import { serviceDescriptorSchema } from '../../../core/stages';
 import { KubernetesDeployer } from '../../../delivery/kubernetes-deployer';
 import { LocalGateway } from '../../../delivery/local-gateway';
 import { PrometheusHealthSource } from '../../../delivery/prometheus-health';
-import { runTraffic, type TrafficStats } from '../../../delivery/traffic';
 import { createDemoRepo, loadExampleChange } from '../../../examples/demo-repo';
 import { FAST_PLAN } from '../../../examples/train-fixture';
 import { LocalNode } from '../../../infra/kubernetes/local-node';
 import { ensurePrometheus, type RunningPrometheus } from '../../../infra/prometheus/server';
 import { TSX_CLI } from '../../../io/paths';
-import type { releaseTrain } from '../../../workflows/release-train';
+import { seenInPrometheus as seenInPrometheusAt, trainWithTraffic } from '../../helpers/cluster-train';
 import { createNamespace, kubeConfig, startTestCluster } from '../../helpers/kubernetes';
 import { startTestWorker, tempDir, TEST_DATABASE_URL, type TestWorker } from '../../helpers/temporal';
 import { waitFor } from '../../helpers/wait';
@@ -181,28 +180,11 @@ async function deploymentNames(): Promise<string[]> {
 /** One train of an example change, with traffic at the gateway while it runs. */
 async function train(change: 'good-change' | 'bad-change', id: string) {
   const request = { ...loadExampleChange(change, repo, `${id}-${RUN}`), service: SERVICE, rollout: PLAN as never };
-  const traffic = new AbortController();
-  const sent = runTraffic({ url: gateway.url(SERVICE), ...TRAFFIC }, traffic.signal);
   log(`train ${id} (${change}) started`);
-  const handle = await temporal.client.workflow.start<typeof releaseTrain>('releaseTrain', { taskQueue: TASK_QUEUE, workflowId: `train-${id}-${RUN}`, args: [request] });
-  try {
-    const result = await handle.result();
-    return { result, traffic: await stopTraffic() };
-  } finally {
-    await stopTraffic();
-  }
-  async function stopTraffic(): Promise<TrafficStats> {
-    traffic.abort();
-    return sent;
-  }
+  return trainWithTraffic(temporal.client, { taskQueue: TASK_QUEUE, workflowId: `train-${id}-${RUN}`, request, traffic: { url: gateway.url(SERVICE), ...TRAFFIC } });
 }
 
-/** A series' greatest value over the last minutes (a Pod gone is no longer scraped: its last samples are stale now). */
-async function seenInPrometheus(query: string): Promise<number> {
-  const source = new PrometheusHealthSource({ url: prometheus.url, routes: async () => ({ stable: null, canary: null, weight: 0 }) });
-  const samples = await source.query(`sum(max_over_time(${query}[5m]))`);
-  return samples[0]?.value ?? 0;
-}
+const seenInPrometheus = (query: string) => seenInPrometheusAt(prometheus.url, query);
 
 /** The gateway's 5xx answers so far, per backend and code. */
 async function gatewayFailures(): Promise<string[]> {
