@@ -21,6 +21,8 @@ const WORK = process.env.MAESTRO_BENCH_WORK ?? path.join(os.tmpdir(), 'maestro-b
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 /** Only the codemods whose label contains this text (and no graph figures), e.g. --match=rename-method. */
 const match = process.argv.find((a) => a.startsWith('--match='))?.slice('--match='.length);
+/** --timing=N: only the timing, N rounds per codemod, each a fresh process (cold) beside the library's own tsc. */
+const timingRounds = Number(process.argv.find((a) => a.startsWith('--timing='))?.slice('--timing='.length) ?? 0);
 
 /** The four codemods the issue asks for, per library, on code each library really has. */
 const CODEMODS: Record<string, Record<string, unknown>[]> = {
@@ -120,8 +122,111 @@ async function graphFigures(dir: string): Promise<void> {
   for (let i = 0; i < 10; i++) console.log(`${i + 1} | ${central[i] ? `${central[i]!.id} (${central[i]!.pageRank.toFixed(3)})` : '-'} | ${mostImported[i] ? `${mostImported[i]![0]} (${mostImported[i]![1]})` : '-'}`);
 }
 
+interface TimedOperation {
+  openMs: number;
+  ms: number;
+  phasesMs: Record<string, number>;
+  refused?: string;
+}
+type ChildMode = 'dry' | 'dry+apply' | 'apply';
+interface ProcessTiming {
+  /** The process's first operation: a dry run, or a real apply with type check (no tests). */
+  first: TimedOperation;
+  /** `dry+apply`: the real apply after the dry run, in the same process (warm). */
+  second?: TimedOperation;
+}
+
+/** In a fresh process (--timing-child): open the workspace and run the codemod as its first operation. */
+async function timingChild(spec: { dir: string; codemod: Record<string, unknown>; mode: ChildMode }): Promise<void> {
+  const timed = async (openMs: number, run: () => Promise<{ phasesMs?: Record<string, number> }>): Promise<TimedOperation> => {
+    const started = performance.now();
+    try {
+      const result = await run();
+      return { openMs, ms: Math.round(performance.now() - started), phasesMs: result.phasesMs ?? {} };
+    } catch (error) {
+      if (!(error instanceof CodemodError)) throw error;
+      return { openMs, ms: Math.round(performance.now() - started), phasesMs: {}, refused: error.message.slice(0, 80) };
+    }
+  };
+  const codemod = parseCodemod(spec.codemod);
+  const opened = performance.now();
+  const ws = RefactorWorkspace.open(spec.dir);
+  const openMs = Math.round(performance.now() - opened);
+  const first = await timed(openMs, () => ws.apply(codemod, { dryRun: spec.mode !== 'apply', testCommand: false }));
+  const second = spec.mode === 'dry+apply' && !first.refused ? await timed(0, () => ws.apply(codemod, { testCommand: false })) : undefined;
+  const timing: ProcessTiming = { first, ...(second ? { second } : {}) };
+  process.stdout.write(`\n${JSON.stringify(timing)}\n`);
+}
+
+/** `benchFile`: this file, or its copy in another checkout (--timing-baseline), whose refactor/ it then runs. */
+const runTimingChild = (benchFile: string, spec: Parameters<typeof timingChild>[0]): ProcessTiming => {
+  const run = spawnSync(process.execPath, [...process.execArgv, benchFile, `--timing-child=${JSON.stringify(spec)}`], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const last = run.stdout.trim().split('\n').pop() ?? '';
+  if (run.status !== 0 || !last.startsWith('{')) throw new Error(`timing child failed (${run.status}): ${run.stderr.slice(-2000)}`);
+  return JSON.parse(last) as ProcessTiming;
+};
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : Math.round((sorted[mid - 1]! + sorted[mid]!) / 2);
+};
+const medianPhases = (ops: TimedOperation[]): string => {
+  const names = [...new Set(ops.flatMap((o) => Object.keys(o.phasesMs)))];
+  return names.map((n) => `${n} ${median(ops.map((o) => o.phasesMs[n] ?? 0))}`).join(', ');
+};
+
+/** --timing-baseline=<checkout>: the same timing, round by round, with that checkout's refactor/ (e.g. the commit before a change). */
+const timingBaseline = process.argv.find((a) => a.startsWith('--timing-baseline='))?.slice('--timing-baseline='.length);
+
+/**
+ * Per codemod, `rounds` rounds of: the library's own `tsc --noEmit`, then for each refactor/ being compared three
+ * fresh processes: a dry run on a fresh copy (cold: no type-check state kept for it), a dry run and then the apply
+ * on that same copy (cold on a tree already checked, then warm), the apply on another fresh copy (cold). Medians;
+ * ratios are to the median tsc of the same rounds, so load that comes and goes touches both sides alike.
+ */
+function timingLib(lib: RealLib, rounds: number): void {
+  const variants = [...(timingBaseline ? [{ name: 'baseline', benchFile: path.join(timingBaseline, 'bench', 'refactor-real.ts') }] : []), { name: 'this', benchFile: __filename }];
+  console.log(`\n== ${lib.name} timing: ${rounds} round(s), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  for (const data of (CODEMODS[lib.name] ?? []).filter((c) => !match || label(c).includes(match))) {
+    const tscMs: number[] = [];
+    const runs = new Map(variants.map((v) => [v.name, { dry: [] as ProcessTiming[], seen: [] as ProcessTiming[], apply: [] as ProcessTiming[] }]));
+    for (let round = 0; round < rounds; round++) {
+      tscMs.push(ownTsc(lib, prepareLib(lib, WORK)).ms);
+      for (const variant of variants) {
+        const of = runs.get(variant.name)!;
+        const dir = prepareLib(lib, WORK);
+        of.dry.push(runTimingChild(variant.benchFile, { dir, codemod: data, mode: 'dry' }));
+        of.seen.push(runTimingChild(variant.benchFile, { dir, codemod: data, mode: 'dry+apply' }));
+        // A baseline without kept state applies as it dry-runs (plus writing): its cold dry run stands for both.
+        if (variant.name === 'this') of.apply.push(runTimingChild(variant.benchFile, { dir: prepareLib(lib, WORK), codemod: data, mode: 'apply' }));
+      }
+    }
+    const tsc = median(tscMs);
+    const ratio = (ops: TimedOperation[]) => (ops.length ? `${median(ops.map((o) => o.ms))} (${(median(ops.map((o) => o.ms)) / tsc).toFixed(2)}×)` : '-');
+    console.log(`-- ${label(data)}: own tsc ${tsc} ms (${tscMs.join(', ')}), load average ${os.loadavg()[0]!.toFixed(2)}`);
+    console.log('refactor/ | cold dry run | cold dry run, tree checked before | cold apply | warm apply | open | phases (median ms): cold apply (baseline: cold dry run); cold dry run, tree checked before');
+    for (const variant of variants) {
+      const of = runs.get(variant.name)!;
+      const refused = (of.apply[0] ?? of.dry[0])?.first.refused;
+      console.log(
+        [
+          variant.name,
+          ratio(of.dry.map((d) => d.first)),
+          ratio(of.seen.map((d) => d.first)),
+          ratio(of.apply.map((d) => d.first)),
+          ratio(of.seen.flatMap((d) => (d.second ? [d.second] : []))),
+          median((of.apply.length ? of.apply : of.dry).map((d) => d.first.openMs)),
+          `${refused ? `refused: ${refused}… ` : ''}${medianPhases((of.apply.length ? of.apply : of.dry).map((d) => d.first))}; ${medianPhases(of.seen.map((d) => d.first))}`,
+        ].join(' | '),
+      );
+    }
+  }
+}
+
+const timingChildSpec = process.argv.find((a) => a.startsWith('--timing-child='))?.slice('--timing-child='.length);
 (async () => {
-  for (const lib of REAL_LIBS) if (!only || only === lib.name) await benchLib(lib);
+  if (timingChildSpec) return timingChild(JSON.parse(timingChildSpec) as Parameters<typeof timingChild>[0]);
+  for (const lib of REAL_LIBS) if (!only || only === lib.name) timingRounds > 0 ? timingLib(lib, timingRounds) : await benchLib(lib);
 })().catch((e) => {
   console.error(e);
   process.exit(1);

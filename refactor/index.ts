@@ -10,7 +10,7 @@ import { replaceLiteral } from './literal';
 import { RefactorWorkspace, type ApplyOptions, type RefactorResult } from './workspace';
 
 export { CodemodError, parseCallPattern, matchCall, fillTemplate, type TsCodemod } from './transforms';
-export { RefactorWorkspace, resolveInsideRepo, apiIntent, isTestFile, type ApplyOptions, type RefactorResult } from './workspace';
+export { RefactorWorkspace, resolveInsideRepo, apiIntent, isTestFile, type ApplyOptions, type OpenOptions, type RefactorResult } from './workspace';
 export { unifiedDiff, diffLines } from './diff';
 
 export interface CodemodResult extends Partial<RefactorResult> {

@@ -10,13 +10,21 @@ import { Project, QuoteKind, type SourceFile } from 'ts-morph';
 import { codemodSchema, type Codemod } from '../core/change-request';
 import { parseOrThrow, ValidationError } from '../core/validation';
 import { unifiedDiff } from './diff';
-import { RepoTypeCheck, repoTsConfigs, repoTypeScript } from './typecheck';
+import { RepoTypeCheck, repoTsConfigs, repoTypeScript, typecheckCacheDir } from './typecheck';
 import { CodemodError, type TsCodemod, removeImportsMadeUnused, runTransform, type TransformContext } from './transforms';
 
 import { fillTestArgv, parseTestOutput, runCommand, scrubbedEnv, type TestCounts, type TestRun } from '../evals/test-runner';
 import { TSX_CLI } from '../io/paths';
 
 export { CodemodError } from './transforms';
+
+export interface OpenOptions {
+  /**
+   * Where the type-check keeps TypeScript's incremental state between processes (refactor/typecheck.ts). Default:
+   * the repository's git directory (typecheckCacheDir); false: nowhere (every process checks from scratch).
+   */
+  typecheckCache?: string | false;
+}
 
 export interface ApplyOptions {
   /** Compute and check the change, return its diff, write nothing. */
@@ -52,6 +60,14 @@ export interface RefactorResult {
   typeErrors?: { before: number; after: number; byConfig: { config: string; before: number; after: number }[] };
   written: boolean;
   durationMs: number;
+  /** Where `durationMs` went, in ms per phase (the type checks split into program creation and checking). */
+  phasesMs: Record<string, number>;
+  /**
+   * How many files each type check of this apply checked (summed over the configs): `before` is absent when the
+   * workspace already had it, 0 when TypeScript's kept state already held this tree; `after` counts what the
+   * change could affect.
+   */
+  filesTypeChecked?: { before?: number; after?: number };
 }
 
 const TS_EXT = /\.(?:ts|tsx|mts|cts)$/;
@@ -111,7 +127,7 @@ export class RefactorWorkspace {
    * excluded) once, with the root tsconfig's options and allowJs, so renames and moves reach JavaScript importers
    * and files no tsconfig includes. The type-check is the repository's own (refactor/typecheck.ts).
    */
-  static open(repoRoot: string): RefactorWorkspace {
+  static open(repoRoot: string, options: OpenOptions = {}): RefactorWorkspace {
     const root = realpathSync(repoRoot);
     const tsConfigFilePath = path.join(root, 'tsconfig.json');
     const hasTsConfig = existsSync(tsConfigFilePath);
@@ -132,7 +148,8 @@ export class RefactorWorkspace {
     const typescript = repoTypeScript(root);
     const configs = repoTsConfigs(root, typescript);
     const relative = (absolute: string) => path.relative(root, absolute).split(path.sep).join('/');
-    return new RefactorWorkspace(root, project, configs.length > 0 ? new RepoTypeCheck(typescript, configs, relative) : undefined);
+    const cacheDir = options.typecheckCache === false ? undefined : (options.typecheckCache ?? typecheckCacheDir(root));
+    return new RefactorWorkspace(root, project, configs.length > 0 ? new RepoTypeCheck(typescript, configs, relative, cacheDir ? { dir: cacheDir, root } : undefined) : undefined);
   }
 
   repoPath(absolute: string): string {
@@ -155,9 +172,25 @@ export class RefactorWorkspace {
     const typecheck = options.typecheck ?? true;
     const checkApi = options.checkPublicApi ?? intent === 'preserve';
 
+    const phasesMs: Record<string, number> = {};
+    const filesTypeChecked: NonNullable<RefactorResult['filesTypeChecked']> = {};
+    let phaseStarted = performance.now();
+    const phase = (name: string) => {
+      const now = performance.now();
+      phasesMs[name] = (phasesMs[name] ?? 0) + Math.round(now - phaseStarted);
+      phaseStarted = now;
+    };
+    const checkPhases = (name: string) => {
+      if (!this.typeCheck) return;
+      phasesMs[`${name}.program`] = Math.round(this.typeCheck.lastPhases.program);
+      phasesMs[`${name}.diagnostics`] = Math.round(this.typeCheck.lastPhases.diagnostics);
+      filesTypeChecked[name === 'typecheckBefore' ? 'before' : 'after'] = this.typeCheck.lastPhases.checkedFiles;
+    };
     const before = this.snapshot();
-    const diagnosticsBefore = typecheck ? (this.baselineDiagnostics ??= this.diagnostics()) : undefined;
+    // Without a tsconfig the check is the project's own program, which knows only the texts it holds now.
+    if (typecheck && !this.typeCheck) this.baselineDiagnostics ??= this.diagnostics((file) => before.get(file));
     const apiBefore = checkApi ? (this.baselineApi ??= this.emitPublicApi()) : undefined;
+    phase('publicApiBefore');
 
     const moves = new Map<string, string>(); // old absolute path → new absolute path
     const ctx: TransformContext = { root: this.root, project: this.project, resolve: (p) => resolveInsideRepo(this.root, p), repoPath: (p) => this.repoPath(p), moves };
@@ -172,6 +205,7 @@ export class RefactorWorkspace {
       this.restore(before);
       throw error;
     }
+    phase('transform');
     const after = this.snapshot();
     const created = [...after.keys()].filter((f) => !before.has(f));
     const deleted = [...before.keys()].filter((f) => !after.has(f));
@@ -188,10 +222,23 @@ export class RefactorWorkspace {
             `${codemod.codemod}: would change ${outside.map((f) => this.repoPath(f)).join(', ')}, outside the declared scope (within: ${codemod.within.join(', ')}); nothing was written`,
           );
       }
+      // The "before" check runs after the transform, on the texts as they were: a refused codemod costs no check.
+      let diagnosticsBefore: Diagnostics | undefined;
+      if (typecheck) {
+        if (!this.baselineDiagnostics) {
+          this.baselineDiagnostics = this.diagnostics((file) => before.get(file));
+          checkPhases('typecheckBefore');
+          this.typeCheck?.saveState(); // the tree on disk, checked: the next process's "before" costs no check
+        }
+        diagnosticsBefore = this.baselineDiagnostics;
+        phase('typecheckBefore');
+      }
       let typeErrors: RefactorResult['typeErrors'];
       let diagnosticsAfter: Diagnostics | undefined;
       if (diagnosticsBefore && touched.length > 0) {
-        diagnosticsAfter = this.diagnostics(moves, created, deleted);
+        diagnosticsAfter = this.diagnostics((file) => this.project.getSourceFile(file)?.getFullText(), moves, created, deleted);
+        checkPhases('typecheckAfter');
+        phase('typecheckAfter');
         const renamedKey = (key: string) => {
           const [file, code] = key.split('|');
           const moved = moves.get(file!);
@@ -215,6 +262,7 @@ export class RefactorWorkspace {
       let apiAfter: Map<string, string> | undefined;
       if (apiBefore) {
         apiAfter = touched.length > 0 ? this.emitPublicApi() : apiBefore;
+        phase('publicApiAfter');
         publicApiChanges = [...new Set([...apiBefore.keys(), ...apiAfter.keys()])].filter((k) => apiBefore.get(k) !== apiAfter!.get(k)).sort();
         if (intent === 'preserve' && publicApiChanges.length > 0) {
           const sample = publicApiChanges.slice(0, 3).map((f) => unifiedDiff(f, f, apiBefore.get(f), apiAfter!.get(f))).join('');
@@ -236,9 +284,12 @@ export class RefactorWorkspace {
         ...(typeErrors ? { typeErrors } : {}),
         written: false,
         durationMs: 0,
+        phasesMs,
+        ...(typecheck && this.typeCheck ? { filesTypeChecked } : {}),
       };
       if (options.dryRun || touched.length === 0) {
         this.restore(before);
+        phase('diffAndRestore');
         return { ...result, durationMs: performance.now() - started };
       }
       const testCommand = options.testCommand === undefined ? repoTestCommand(this.root) : options.testCommand || undefined;
@@ -264,10 +315,14 @@ export class RefactorWorkspace {
         this.baselineTests = { command: testCommand, run: testsAfter };
         tests = { command: testCommand, before: figuresOf(testsBefore), after: figuresOf(testsAfter), flaky };
       }
-      if (diagnosticsAfter) this.baselineDiagnostics = diagnosticsAfter;
+      if (diagnosticsAfter) {
+        this.baselineDiagnostics = diagnosticsAfter;
+        this.typeCheck?.saveState(); // the change is on disk: its check is the next process's "before"
+      }
       if (apiAfter) this.baselineApi = apiAfter;
       else this.baselineApi = undefined;
       if (!diagnosticsAfter) this.baselineDiagnostics = undefined;
+      phase('writeAndTests');
       return { ...result, ...(tests ? { tests } : {}), written: true, durationMs: performance.now() - started };
     } catch (error) {
       this.restore(before);
@@ -311,9 +366,12 @@ export class RefactorWorkspace {
     return parts.join('');
   }
 
-  /** The type errors of the project as it is in memory: the repository's own tsconfig(s), else the project's program. */
-  private diagnostics(moves: Map<string, string> = new Map(), created: string[] = [], deleted: string[] = []): Diagnostics {
-    if (this.typeCheck) return this.typeCheck.check((file) => this.project.getSourceFile(file)?.getFullText(), moves, created, deleted);
+  /**
+   * The type errors of the project with the texts `textOf` gives (undefined: read from disk): the repository's own
+   * tsconfig(s), else the project's program as it is in memory (then `textOf` must be the project's own texts).
+   */
+  private diagnostics(textOf: (file: string) => string | undefined, moves: Map<string, string> = new Map(), created: string[] = [], deleted: string[] = []): Diagnostics {
+    if (this.typeCheck) return this.typeCheck.check(textOf, moves, created, deleted);
     const byKey = new Map<string, { count: number; sample: string }>();
     let total = 0;
     for (const d of this.project.getPreEmitDiagnostics()) {
