@@ -214,7 +214,7 @@ export function parsePolicyYaml(text: string, source = 'policy.yaml'): PolicyCon
     const detail = err instanceof YAMLParseError ? err.message : String(err);
     throw new PolicyConfigError(`policy file ${source} is not valid YAML: ${detail}`);
   }
-  // Stryker disable next-line ConditionalExpression: equivalent for `data === undefined`: yaml's parse gives null (never undefined) for an empty, comment-only or `~` document; the test keeps `unknown` honest
-  if (data === null || data === undefined) throw new PolicyConfigError(`policy file ${source} is empty`);
+  // yaml's parse gives null (never undefined) for an empty, comment-only or `~` document
+  if (data === null) throw new PolicyConfigError(`policy file ${source} is empty`);
   return parsePolicyConfig(data, source);
 }
