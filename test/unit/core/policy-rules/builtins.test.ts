@@ -260,6 +260,8 @@ describe('built-in rules: what a compiled policy lists, and the wording of lists
     const scenarios = [
       { id: 'perf.latency@v1', score: 0.4, passed: false, weight: 1, selectedBy: ['tag perf'], checks: [{ check: 'p95', score: 1, passed: true, explanation: '' }] },
       { id: 'api.errors@v1', score: 0.5, passed: false, weight: 1, selectedBy: ['tag api'], checks: [{ check: 'status', score: 1, passed: true, explanation: 'ok' }, { check: 'body', score: 0, passed: false, explanation: 'no body' }] },
+      // The gate's own scenario is the report's checks: it is never named twice.
+      { id: 'gate.release-train@v1', score: 0.9, passed: false, weight: 1, selectedBy: ['gate'], checks: [{ check: 'tests_pass', score: 1, passed: true, explanation: 'ok' }] },
     ];
     const checks = [{ check: 'tests_pass', score: 1, passed: true, explanation: 'ok' }];
     expect(evaluate({ ...breaksAll, evals: { ...breaksAll.evals, score: 0.7, passed: false, checks, scenarios } })['eval-score-below-threshold']).toEqual({
@@ -292,7 +294,13 @@ describe('built-in rules: what a compiled policy lists, and the wording of lists
     });
     expect(piiRule(['Email', 'CUSTOMERS.PHONE']).evaluate(migrationOf(create, alter))).toBeNull();
     // A line that names no table (inside a multi-line statement) is redacted by bare names only: no entry can name its missing table.
-    expect(piiRule(['undefined.email']).evaluate(migrationOf('  email = lower(email),'))?.reason).toBe('a migration touches PII column(s) email that have no redaction rule');
+    expect(piiRule(['undefined.email']).evaluate(migrationOf('  email = lower(email),'))).toMatchObject({
+      reason: 'a migration touches PII column(s) email that have no redaction rule',
+      evidence: 'db/migrations/3.sql:1: email = lower(email),  [email]',
+    });
+    // Any one migration pattern is enough (a .sql file outside migrations/), and a long line is quoted up to 160 characters.
+    const long = `ALTER TABLE users ADD COLUMN email text; -- ${'x'.repeat(200)}`;
+    expect(piiRule([]).evaluate({ ...breaksAll, candidate: { ...breaksAll.candidate, diff: diff('db/schema.sql', long) } })?.evidence).toBe(`db/schema.sql:1: ${long.slice(0, 160)}  [users.email]`);
   });
 
   it('environment protection: overlapping freezes are all named and the fix waits for the last to end; a scoped approval lifts it; every approver role is named', () => {
