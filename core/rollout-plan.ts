@@ -31,6 +31,7 @@ export const rolloutStepSchema = z
 /** Rollout weights rise step by step and end at 100 (full promotion); each break is an issue at `pathOf(step)`. */
 function checkWeights(weights: number[], pathOf: (step: number) => (string | number)[], ctx: z.RefinementCtx): void {
   weights.forEach((w, i) => {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent: at i = 0, weights[-1] is undefined and w <= undefined is false
     if (i > 0 && w <= weights[i - 1]!) ctx.addIssue({ code: 'custom', path: pathOf(i), message: `must be greater than the previous step's ${weights[i - 1]}` });
   });
   if (weights.length > 0 && weights.at(-1) !== 100) ctx.addIssue({ code: 'custom', path: pathOf(weights.length - 1), message: 'the last step must be 100 (full promotion)' });
