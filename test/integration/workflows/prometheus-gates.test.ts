@@ -123,7 +123,7 @@ const JUDGED_PLAN: RolloutPlanInput = {
 test('on Prometheus a judged gate passes a good change, latency judged from the histogram buckets', async () => {
   const { handle, rollout } = await train('prom-judge-good', 'good-change', JUDGED_PLAN);
   const result = await handle.result();
-  expect(result.outcome).toBe('promoted');
+  expect({ outcome: result.outcome, reason: result.reason }).toMatchObject({ outcome: 'promoted' }); // a failure shows why
   const history = (await rollout()).history;
   const passed = history.find((h) => h.kind === 'gate-passed')!;
   expect(passed.detail).toMatch(
