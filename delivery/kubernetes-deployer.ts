@@ -16,7 +16,6 @@ import * as k8s from '@kubernetes/client-node';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
 import type {
   DeployCanaryInput,
   DeployCanaryResult,
@@ -34,6 +33,7 @@ import type {
   StartTrafficInput,
   WatchCanaryInput,
 } from '../core/delivery';
+import { countEndpoints, endpointSliceSchema, SERVICE_NAME_LABEL } from '../core/endpoint-slices';
 import { PermanentError, TransientError } from '../core/errors';
 import type { ProbeSample } from '../core/health';
 import {
@@ -503,9 +503,9 @@ export class KubernetesDeployer implements Deployer {
         const { body } = await this.call('list', 'EndpointSlice', () => this.objects.list('discovery.k8s.io/v1', 'EndpointSlice', this.namespace, undefined, undefined, undefined, undefined, selector));
         return { items: body.items as KubernetesObject[], resourceVersion: body.metadata?.resourceVersion ?? '' };
       },
-      (slices) => countEndpoints(slices).ready >= this.replicas,
+      (slices) => countEndpoints(slices.map((slice) => endpointSliceSchema.parse(slice))).ready >= this.replicas,
       (slices) => {
-        const { ready, total } = countEndpoints(slices);
+        const { ready, total } = countEndpoints(slices.map((slice) => endpointSliceSchema.parse(slice)));
         const cause =
           slices.length === 0
             ? `no EndpointSlice is labelled ${selector}: is the EndpointSlice controller (kube-controller-manager) running?`
@@ -669,29 +669,6 @@ interface WatchedSet {
  * of holding the service's lock after the activity has given up; a retried shift waits again.
  */
 const SHIFT_ENDPOINTS_WAIT_MS = 10_000;
-
-/** The label the EndpointSlice controller puts on a Service's slices. */
-const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-
-/** The fields of an EndpointSlice (discovery.k8s.io/v1) the deployer reads. */
-const endpointSliceSchema = z.object({
-  endpoints: z
-    .array(z.object({ addresses: z.array(z.string()).min(1), conditions: z.object({ ready: z.boolean().nullish() }).nullish() }))
-    .nullish(),
-});
-
-/** A Service's endpoints over its slices (one Pod may show in two slices for a moment: counted once, by address). */
-function countEndpoints(slices: KubernetesObject[]): { ready: number; total: number } {
-  const ready = new Set<string>();
-  const all = new Set<string>();
-  for (const slice of slices) {
-    for (const endpoint of endpointSliceSchema.parse(slice).endpoints ?? []) {
-      all.add(endpoint.addresses[0]!);
-      if (endpoint.conditions?.ready === true) ready.add(endpoint.addresses[0]!);
-    }
-  }
-  return { ready: ready.size, total: all.size };
-}
 
 function statusCodeOf(err: unknown): number | undefined {
   return (err as { statusCode?: number }).statusCode ?? (err as { response?: { statusCode?: number } }).response?.statusCode;

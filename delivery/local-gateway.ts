@@ -28,6 +28,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { endpointSliceSchema, serviceOfSlice, takesRequests } from '../core/endpoint-slices';
 import { workloadAddress } from '../core/workload-address';
 import { loadKubeConfig } from './kubernetes-deployer';
 import { WeightedProxy, type Backend } from './proxy';
@@ -75,20 +76,6 @@ const routeSchema = z.object({
   }),
 });
 type Route = z.infer<typeof routeSchema>;
-
-const sliceSchema = z.object({
-  metadata: z.object({ labels: z.record(z.string()).default({}) }),
-  ports: z.array(z.object({ port: z.number().int().optional() })).nullish(),
-  endpoints: z
-    .array(
-      z.object({
-        addresses: z.array(z.string()),
-        conditions: z.object({ ready: z.boolean().nullish(), terminating: z.boolean().nullish() }).nullish(),
-        targetRef: z.object({ kind: z.string().optional(), name: z.string() }).nullish(),
-      }),
-    )
-    .nullish(),
-});
 
 const podSchema = z.object({
   metadata: z.object({
@@ -215,15 +202,14 @@ export class LocalGateway {
     const byService = new Map<string, { port: number; endpoints: ReadyEndpoint[] }>();
     const reach = this.options.reach ?? ((address: string) => address);
     for (const object of this.slices!.list()) {
-      const slice = sliceSchema.safeParse(object);
+      const slice = endpointSliceSchema.safeParse(object);
       if (!slice.success) continue;
-      const service = slice.data.metadata.labels['kubernetes.io/service-name'];
+      const service = serviceOfSlice(slice.data);
       const port = slice.data.ports?.[0]?.port;
       if (!service || port === undefined) continue;
       const entry = byService.get(service) ?? { port, endpoints: [] };
-      // Ready unknown (nil) counts as ready (the EndpointSlice API's rule); terminating ones take no new requests.
       for (const endpoint of slice.data.endpoints ?? [])
-        if (endpoint.conditions?.ready !== false && endpoint.conditions?.terminating !== true) {
+        if (takesRequests(endpoint)) {
           const pod = endpoint.targetRef && (endpoint.targetRef.kind ?? 'Pod') === 'Pod' ? endpoint.targetRef.name : null;
           entry.endpoints.push(...endpoint.addresses.map((a) => ({ url: `http://${reach(a)}:${port}`, pod })));
         }
