@@ -234,7 +234,8 @@ export class KubernetesDeployer implements Deployer {
     const weight = checkWeight(input.weight);
     return this.withServiceLock(service, async () => {
       // The backend that gains weight must have ready endpoints first (a no-op list when it has: the usual case).
-      const before = (await this.readRoute(service))?.state;
+      const read = await this.readRoute(service);
+      const before = read?.state;
       if (before && weight > before.weight && before.canary) await this.awaitReadyEndpoints(versionName(service, before.canary), SHIFT_ENDPOINTS_WAIT_MS);
       if (before && weight < before.weight) await this.awaitReadyEndpoints(versionName(service, before.stable), SHIFT_ENDPOINTS_WAIT_MS);
       await this.updateRoute(service, (state) => {
@@ -243,7 +244,7 @@ export class KubernetesDeployer implements Deployer {
         if (input.owner && state.owner && state.owner !== input.owner)
           throw new NotCanaryOwnerError(`cannot set weight for '${service}': its canary belongs to train ${state.owner}, not ${input.owner}`);
         return { ...state, weight };
-      });
+      }, read);
       return { weight };
     });
   }
@@ -257,13 +258,16 @@ export class KubernetesDeployer implements Deployer {
   async rollback(input: OwnedRef): Promise<RollbackResult> {
     const service = checkKubernetesServiceName(input.service);
     return this.withServiceLock(service, async () => {
-      const before = (await this.readRoute(service))?.state;
+      const read = await this.readRoute(service);
+      const before = read?.state;
       const othersCanary = input.owner && before?.owner && before.owner !== input.owner;
       if (before && before.weight > 0 && !othersCanary) await this.awaitReadyEndpoints(versionName(service, before.stable), SHIFT_ENDPOINTS_WAIT_MS);
       let canary: string | null = null;
+      let stable: string | null = null;
       let at = Date.now();
       await this.updateRoute(service, (state) => {
         if (!state) throw new DeliveryInputError(`unknown service '${service}': no HTTPRoute in namespace ${this.namespace}`);
+        stable = state.stable;
         // Another train's canary is not ours to roll back: ours no longer takes traffic, which is what was asked.
         if (input.owner && state.owner && state.owner !== input.owner) return state;
         canary = state.canary;
@@ -273,8 +277,7 @@ export class KubernetesDeployer implements Deployer {
         }
         at = Date.now();
         return { ...state, canary: null, owner: null, weight: 0, lastRollback: { sha: canary, at } };
-      });
-      const stable = (await this.requireRoute(service)).stable;
+      }, read);
       if (canary && canary !== stable) await this.deleteVersion(service, canary);
       return { at };
     });
@@ -438,7 +441,7 @@ export class KubernetesDeployer implements Deployer {
     }
   }
 
-  private async readRoute(service: string): Promise<{ state: RouteState; resourceVersion: string } | null> {
+  private async readRoute(service: string): Promise<RouteRead | null> {
     const route = await this.readObject('gateway.networking.k8s.io/v1', 'HTTPRoute', service);
     return route ? { state: readRouteState(service, route), resourceVersion: route.metadata.resourceVersion! } : null;
   }
@@ -450,13 +453,16 @@ export class KubernetesDeployer implements Deployer {
   }
 
   /**
-   * Read the route, compute its next state, apply it at the resourceVersion read: a concurrent writer
+   * Read the route (or take the caller's read), compute its next state, apply it at the resourceVersion read: a concurrent writer
    * makes the apply fail with 409 Conflict, and the change is computed again from what is there now.
    * Returns the state before the change.
    */
-  private async updateRoute(service: string, next: (state: RouteState | null) => RouteState): Promise<RouteState | null> {
+  private async updateRoute(service: string, next: (state: RouteState | null) => RouteState, alreadyRead?: RouteRead | null): Promise<RouteState | null> {
+    // The caller's own read serves the first attempt; a conflict means it is stale, so a retry reads again.
+    let known = alreadyRead;
     return this.retryConflicts(`HTTPRoute '${service}'`, async () => {
-      const current = await this.readRoute(service);
+      const current = known !== undefined ? known : await this.readRoute(service);
+      known = undefined;
       const state = next(current?.state ?? null);
       await this.apply(renderRoute({ service, namespace: this.namespace, gateway: this.options.gateway, state, resourceVersion: current?.resourceVersion }));
       return current?.state ?? null;
@@ -657,6 +663,12 @@ export class KubernetesDeployer implements Deployer {
 }
 
 /** What a watch follows: the objects at `path` (a collection) that a field selector (one name) or a label selector picks. */
+/** An HTTPRoute as read: its state and the resourceVersion a write must match. */
+interface RouteRead {
+  state: RouteState;
+  resourceVersion: string;
+}
+
 interface WatchedSet {
   kind: string;
   path: string;
