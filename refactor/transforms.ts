@@ -302,6 +302,12 @@ function relatedSet(ctx: TransformContext, declaration: Identifier, name: string
       return n !== undefined && locations.has(key(d.getSourceFile().fileName, n.getStart(d.getSourceFile())));
     });
 
+  // Every declaration in the program that a property named `name` can have. The flow check below (a checker query
+  // per argument, initializer and return: most of a rename's time in a large test file) can only meet one of these,
+  // so once each is in the set or met it has nothing left to find and is skipped.
+  const candidates = [...propertyDeclarationsNamed(program, name)];
+  const mayMeetMore = () => candidates.some((k) => !locations.has(k) && !seen.has(k));
+
   for (;;) {
     for (let next = queue.shift(); next; next = queue.shift()) {
       for (const location of service.findRenameLocations(next.fileName, next.start, false, false, { providePrefixAndSuffixTextForRename: true }) ?? []) {
@@ -323,6 +329,7 @@ function relatedSet(ctx: TransformContext, declaration: Identifier, name: string
     }
     const before = result.related.length + result.external.length;
     result.unresolved = [];
+    let flowsMayMeet = mayMeetMore();
     for (const file of ctx.project.getSourceFiles()) {
       if (file.isDeclarationFile() || !file.getFullText().includes(name)) continue;
       const sf = file.compilerNode;
@@ -345,18 +352,22 @@ function relatedSet(ctx: TransformContext, declaration: Identifier, name: string
               } else break;
             }
             const members = types.flatMap((t) => (t.isUnion() ? t.types : [t])).map((t) => t.getProperty(name)).filter((p): p is ts.Symbol => p !== undefined);
-            if (inSet || members.some(isInSet)) for (const member of [symbol, ...members]) for (const d of member.declarations ?? []) meet(d, site);
+            if (inSet || members.some(isInSet)) {
+              for (const member of [symbol, ...members]) for (const d of member.declarations ?? []) meet(d, site);
+              flowsMayMeet = mayMeetMore();
+            }
           }
         }
         // A value flowing into another type (an argument, a typed initializer, a return, an assignment): the two
         // types' members of the name match by shape only (no `implements`), so when one is in the set, both are.
-        if (flowsIntoContextualType(node)) {
+        if (flowsMayMeet && flowsIntoContextualType(node)) {
           const expected = checker.getContextualType(node as ts.Expression);
           const membersOf = (t: ts.Type | undefined) => (t ? (t.isUnion() ? t.types : [t]) : []).map((u) => u.getProperty(name)).filter((p): p is ts.Symbol => p !== undefined);
           const flowing = [...membersOf(expected), ...membersOf(checker.getTypeAtLocation(node))];
           if (flowing.some(isInSet)) {
             const site = `${ctx.repoPath(sf.fileName)}:${lineOf(sf, node.getStart(sf))}`;
             for (const member of flowing) for (const d of member.declarations ?? []) meet(d, site);
+            flowsMayMeet = mayMeetMore();
           }
         }
         ts.forEachChild(node, visit);
@@ -365,6 +376,136 @@ function relatedSet(ctx: TransformContext, declaration: Identifier, name: string
     }
     if (result.related.length + result.external.length === before) return result;
   }
+}
+
+const PROPERTY_DECLARATION_KINDS = new Set([
+  ts.SyntaxKind.PropertyDeclaration,
+  ts.SyntaxKind.PropertySignature,
+  ts.SyntaxKind.MethodDeclaration,
+  ts.SyntaxKind.MethodSignature,
+  ts.SyntaxKind.GetAccessor,
+  ts.SyntaxKind.SetAccessor,
+  ts.SyntaxKind.PropertyAssignment,
+  ts.SyntaxKind.ShorthandPropertyAssignment,
+  ts.SyntaxKind.EnumMember,
+  ts.SyntaxKind.JsxAttribute,
+  // JavaScript assignment declarations: `this.name = …`, `Foo.prototype.name = …`, `exports.name = …`.
+  ts.SyntaxKind.BinaryExpression,
+]);
+/** Declarations that are properties of their module's namespace object (or, in a script, of the global object). */
+const MODULE_MEMBER_KINDS = new Set([
+  ts.SyntaxKind.VariableDeclaration,
+  ts.SyntaxKind.BindingElement,
+  ts.SyntaxKind.FunctionDeclaration,
+  ts.SyntaxKind.ClassDeclaration,
+  ts.SyntaxKind.EnumDeclaration,
+  ts.SyntaxKind.ModuleDeclaration,
+  ts.SyntaxKind.ImportEqualsDeclaration,
+  ts.SyntaxKind.ExportSpecifier,
+]);
+
+/**
+ * The `file:start` keys (of their names) of every declaration in `program` (the repository, its packages' .d.ts,
+ * TypeScript's lib) that a property named `name` can have: a member named so (an identifier, a string or numeric
+ * literal) or with a computed name whose type is that literal (`[KEY]` with `const KEY = 'name'`; a well-known
+ * symbol's never is); a parameter property; a JavaScript assignment declaration or `Object.defineProperty`; a
+ * module-level declaration, which is a property of its module's namespace object when some file takes that module
+ * as one (namespaceModules), and always in a namespace or a script (the global object). A JavaScript file naming it
+ * in a JSDoc comment (`@property`, `@typedef`) gives a key that is never met, so the caller's check stays on.
+ */
+function propertyDeclarationsNamed(program: ts.Program, name: string): Set<string> {
+  const checker = program.getTypeChecker();
+  const found = new Set<string>();
+  const moduleLevel: { sf: ts.SourceFile; n: ts.Node }[] = [];
+  const key = (sf: ts.SourceFile, n: ts.Node) => `${sf.fileName}:${n.getStart(sf)}`;
+  const wholeWord = new RegExp(`(?<![\\w$])${name.replace(/[$]/g, '\\$&')}(?![\\w$])`);
+  for (const sf of program.getSourceFiles()) {
+    const mayName = sf.text.includes(name);
+    if (!mayName && !sf.text.includes('[')) continue;
+    if (mayName && /\.(c|m)?jsx?$/.test(sf.fileName) && [...sf.text.matchAll(/\/\*\*[\s\S]*?\*\//g)].some((c) => wholeWord.test(c[0]))) found.add(`${sf.fileName}:jsdoc`);
+    const visit = (node: ts.Node): void => {
+      const property = PROPERTY_DECLARATION_KINDS.has(node.kind) || ts.isCallExpression(node) || (ts.isParameter(node) && ts.isParameterPropertyDeclaration(node, node.parent));
+      const level = !property && MODULE_MEMBER_KINDS.has(node.kind) ? moduleLevelOf(node, sf) : false;
+      const n = property || level ? ts.getNameOfDeclaration(node as ts.Declaration) : undefined;
+      if (n) {
+        const named =
+          ((ts.isIdentifier(n) || ts.isPrivateIdentifier(n) || ts.isStringLiteralLike(n) || ts.isNumericLiteral(n)) && n.text === name) ||
+          (ts.isComputedPropertyName(n) &&
+            !(ts.isPropertyAccessExpression(n.expression) && ts.isIdentifier(n.expression.expression) && n.expression.expression.text === 'Symbol') &&
+            (() => {
+              const type = checker.getTypeAtLocation(n.expression);
+              return (type.isStringLiteral() || type.isNumberLiteral()) && String(type.value) === name;
+            })());
+        if (named && level === 'module') moduleLevel.push({ sf, n });
+        else if (named) found.add(key(sf, n));
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(sf);
+  }
+  if (moduleLevel.length > 0) {
+    const taken = namespaceModules(program);
+    for (const { sf, n } of moduleLevel) if (taken === 'all' || taken.has(sf.fileName)) found.add(key(sf, n));
+  }
+  return found;
+}
+
+/** Where a module-member declaration lives: a module's top level, a namespace's, a script's (global), or elsewhere (a local). */
+function moduleLevelOf(node: ts.Node, sf: ts.SourceFile): 'module' | 'namespace' | 'script' | false {
+  let holder = node.parent;
+  while (holder && (ts.isVariableDeclarationList(holder) || ts.isVariableStatement(holder) || ts.isBindingElement(holder) || ts.isObjectBindingPattern(holder) || ts.isArrayBindingPattern(holder) || ts.isVariableDeclaration(holder) || ts.isNamedExports(holder) || ts.isExportDeclaration(holder)))
+    holder = holder.parent;
+  if (holder && ts.isModuleBlock(holder)) return 'namespace';
+  if (holder === sf) return ts.isExternalModule(sf) ? 'module' : 'script';
+  return false;
+}
+
+/**
+ * The files some file takes as a namespace object, whose top-level declarations are then its properties: `import * as`,
+ * `export * as`, `import x = require()`, `require()`, `import()`, `typeof import()`, and what those files re-export
+ * (`export * from`, `export { x } from`), transitively. A `require` or `import()` of a computed name could take any: 'all'.
+ */
+function namespaceModules(program: ts.Program): Set<string> | 'all' {
+  const checker = program.getTypeChecker();
+  const taken = new Set<string>();
+  const reexports = new Map<string, string[]>();
+  const fileOf = (specifier: ts.Node): string | undefined => {
+    const symbol = checker.getSymbolAtLocation(specifier);
+    const declaration = symbol?.valueDeclaration ?? symbol?.declarations?.[0];
+    return declaration && ts.isSourceFile(declaration) ? declaration.fileName : undefined;
+  };
+  let all = false;
+  for (const sf of program.getSourceFiles()) {
+    if (!/\b(import|require|export)\b/.test(sf.text)) continue;
+    const take = (specifier: ts.Node) => {
+      const file = fileOf(specifier);
+      if (file) taken.add(file);
+    };
+    const visit = (node: ts.Node): void => {
+      if (all) return;
+      if (ts.isImportDeclaration(node) && node.importClause?.namedBindings && ts.isNamespaceImport(node.importClause.namedBindings)) take(node.moduleSpecifier);
+      else if (ts.isExportDeclaration(node) && node.moduleSpecifier) {
+        if (node.exportClause && ts.isNamespaceExport(node.exportClause)) take(node.moduleSpecifier);
+        else {
+          const file = fileOf(node.moduleSpecifier);
+          if (file) reexports.set(sf.fileName, [...(reexports.get(sf.fileName) ?? []), file]);
+        }
+      } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) take(node.moduleReference.expression);
+      else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) take(node.argument.literal);
+      else if (ts.isCallExpression(node) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))) {
+        const [argument] = node.arguments;
+        if (argument && ts.isStringLiteralLike(argument)) take(argument);
+        else all = true;
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(sf);
+    if (all) return 'all';
+  }
+  const queue = [...taken];
+  for (let file = queue.pop(); file; file = queue.pop())
+    for (const source of reexports.get(file) ?? []) if (!taken.has(source)) taken.add(source), queue.push(source);
+  return taken;
 }
 
 /** An expression in a place that gives it a contextual type a value flows into: an argument, an initializer, a return, an assignment's right side, an element. */

@@ -303,4 +303,36 @@ describe('rename-method with related declarations', () => {
     expect(result.changedFiles).toEqual(['src/solo.ts']);
     expect(await read(repo, 'src/solo.ts')).toBe('export class Solo {\n  pong(): number {\n    return 1;\n  }\n}\nexport const p = new Solo().pong();\n');
   });
+
+  it("follows a module's exported function where the module, taken as a namespace, flows into the interface", async () => {
+    // The search skips its flow check once every declaration of the name is in the set: a module's top-level
+    // function is one too (a property of its namespace object) when some file takes that module as a namespace.
+    await fs.writeFile(path.join(repo, 'src/handlers.ts'), 'export function handle(input: string): string {\n  return input.trim();\n}\n');
+    await fs.writeFile(
+      path.join(repo, 'src/host.ts'),
+      [
+        "import * as handlers from './handlers';",
+        'export interface Handler {',
+        '  handle(input: string): string;',
+        '}',
+        'export class Echo implements Handler {',
+        '  handle(input: string): string {',
+        '    return input;',
+        '  }',
+        '}',
+        'export function serve(h: Handler, text: string): string {',
+        '  return h.handle(text);',
+        '}',
+        "export const viaModule = serve(handlers, ' a ');",
+        "export const viaEcho = serve(new Echo(), 'b');",
+        '',
+      ].join('\n'),
+    );
+    execFileSync('git', ['add', '-A'], { cwd: repo });
+    execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'handlers'], { cwd: repo });
+    const refused = await failure(RefactorWorkspace.open(repo).apply(parseCodemod({ codemod: 'rename-method', class: 'Echo', from: 'handle', to: 'respond' }), { testCommand: false }));
+    expect(refused).toBeInstanceOf(CodemodError);
+    expect(refused!.message).toContain('src/handlers.ts:1 handle (via src/host.ts:13)');
+    expect(gitStatus(repo)).toBe('');
+  });
 });
