@@ -475,6 +475,7 @@ export function histogramQuantile(boundsMs: readonly number[], counts: readonly 
   if (n === 0) return 0;
   const rank = q * n;
   let before = 0;
+  // Stryker disable next-line EqualityOperator: j === counts.length is never reached with q ≤ 1 (the last non-empty bucket holds rank n), and counts[j] undefined returns the same
   for (let j = 0; j < counts.length; j++) {
     const count = counts[j]!;
     if (count > 0 && before + count >= rank) {
@@ -485,13 +486,15 @@ export function histogramQuantile(boundsMs: readonly number[], counts: readonly 
     }
     before += count;
   }
+  // Stryker disable next-line UnaryOperator: reached only for q > 1 (with q ≤ 1 a bucket holds the rank), which no caller passes
   return boundsMs.at(-1) ?? 0;
 }
 
-/** The bucket holding a quantile. */
-function bucketOf(counts: readonly number[], q: number): number {
+/** The bucket holding a quantile: the first non-empty one whose running count reaches it (the last when all are empty). */
+export function quantileBucket(counts: readonly number[], q: number): number {
   const rank = q * sum(counts);
   let before = 0;
+  // Stryker disable next-line EqualityOperator: as in histogramQuantile, j === counts.length is never reached with q ≤ 1, and would return the same
   for (let j = 0; j < counts.length; j++) {
     before += counts[j]!;
     if (counts[j]! > 0 && before >= rank) return j;
@@ -521,8 +524,8 @@ const bucketRange = (b: BucketEvidence) =>
   b.upperBoundsMs.length === 0 ? 'none hold requests' : `${b.upperBoundsMs.length} buckets holding requests, (${round4(b.lowerMs)}, ${boundText(b.upperBoundsMs.at(-1)!)}] ms`;
 function middleHalf(bounds: readonly number[], counts: readonly number[]): string {
   if (sum(counts) === 0) return 'no bucket';
-  const from = bucketOf(counts, 0.25);
-  const to = bucketOf(counts, 0.75);
+  const from = quantileBucket(counts, 0.25);
+  const to = quantileBucket(counts, 0.75);
   return `(${round4(lowerOf(bounds, from))}, ${boundText(to >= bounds.length ? null : bounds[to]!)}] ms`;
 }
 const factorRange = ([low, high]: [number, number]) => (low === high ? `×${low}` : `×${low}–${high}`);

@@ -9,6 +9,7 @@ import {
   groupedMannWhitney,
   histogramQuantile,
   mannWhitney,
+  quantileBucket,
   stretchedBuckets,
   type GateWindow,
 } from '../../../core/judge';
@@ -152,6 +153,24 @@ describe('histograms in the gate window', () => {
     expect(histogramQuantile([10, 20], [0, 4, 0], 0.5)).toBe(15);
     expect(histogramQuantile([10, 20], [2, 2, 0], 0.5)).toBe(10);
     expect(histogramQuantile([10, 20], [0, 0, 5], 0.5)).toBe(20);
+  });
+
+  it('reads quantiles at bucket edges, past empty buckets and above the last bound exactly', () => {
+    // bounds 10, 20, 40 (+Inf); counts 2, 0, 2, 1 (5 requests)
+    expect(histogramQuantile([10, 20, 40], [2, 0, 2, 1], 0.2)).toBe(5); // rank 1 of bucket 0's 2
+    expect(histogramQuantile([10, 20, 40], [2, 0, 2, 1], 0.4)).toBe(10); // rank 2: the top of bucket 0, not bucket 2
+    expect(histogramQuantile([10, 20, 40], [2, 0, 2, 1], 0.5)).toBe(25); // rank 2.5: half a request into bucket 2
+    expect(histogramQuantile([10, 20], [0, 2, 0], 0)).toBe(10); // the empty first bucket is passed over
+    expect(histogramQuantile([10, 20, 40], [0, 0, 0, 3], 0.5)).toBe(40); // above the last bound: the bound itself
+    expect(histogramQuantile([10], [0, 0], 0.5)).toBe(0); // no requests
+  });
+
+  it('finds the bucket holding a quantile: the first non-empty one whose running count reaches it', () => {
+    expect(quantileBucket([2, 0, 2, 1], 0.4)).toBe(0); // rank 2 reached at the top of bucket 0
+    expect(quantileBucket([2, 0, 2, 1], 0.5)).toBe(2);
+    expect(quantileBucket([1, 1, 1, 1], 0.75)).toBe(2);
+    expect(quantileBucket([0, 3, 1], 0)).toBe(1); // an empty bucket holds no quantile
+    expect(quantileBucket([0, 0], 0.5)).toBe(1); // no requests: the last bucket
   });
 });
 
