@@ -662,13 +662,13 @@ export class KubernetesDeployer implements Deployer {
   }
 }
 
-/** What a watch follows: the objects at `path` (a collection) that a field selector (one name) or a label selector picks. */
 /** An HTTPRoute as read: its state and the resourceVersion a write must match. */
 interface RouteRead {
   state: RouteState;
   resourceVersion: string;
 }
 
+/** What a watch follows: the objects at `path` (a collection) that a field selector (one name) or a label selector picks. */
 interface WatchedSet {
   kind: string;
   path: string;

@@ -305,7 +305,7 @@ function relatedSet(ctx: TransformContext, declaration: Identifier, name: string
   // Every declaration in the program that a property named `name` can have. The flow check below (a checker query
   // per argument, initializer and return: most of a rename's time in a large test file) can only meet one of these,
   // so once each is in the set or met it has nothing left to find and is skipped.
-  const candidates = [...propertyDeclarationsNamed(program, name)];
+  const candidates = [...propertyDeclarationsNamed(program, name, key)];
   const mayMeetMore = () => candidates.some((k) => !locations.has(k) && !seen.has(k));
 
   for (;;) {
@@ -411,18 +411,19 @@ const MODULE_MEMBER_KINDS = new Set([
  * symbol's never is); a parameter property; a JavaScript assignment declaration or `Object.defineProperty`; a
  * module-level declaration, which is a property of its module's namespace object when some file takes that module
  * as one (namespaceModules), and always in a namespace or a script (the global object). A JavaScript file naming it
- * in a JSDoc comment (`@property`, `@typedef`) gives a key that is never met, so the caller's check stays on.
+ * in a JSDoc comment (`@property`, `@typedef`) gives a key that is never met (start -1), so the caller's check stays
+ * on. Keys are the caller's `keyOf`, so they compare with its own.
  */
-function propertyDeclarationsNamed(program: ts.Program, name: string): Set<string> {
+function propertyDeclarationsNamed(program: ts.Program, name: string, keyOf: (fileName: string, start: number) => string): Set<string> {
   const checker = program.getTypeChecker();
   const found = new Set<string>();
   const moduleLevel: { sf: ts.SourceFile; n: ts.Node }[] = [];
-  const key = (sf: ts.SourceFile, n: ts.Node) => `${sf.fileName}:${n.getStart(sf)}`;
+  const key = (sf: ts.SourceFile, n: ts.Node) => keyOf(sf.fileName, n.getStart(sf));
   const wholeWord = new RegExp(`(?<![\\w$])${name.replace(/[$]/g, '\\$&')}(?![\\w$])`);
   for (const sf of program.getSourceFiles()) {
     const mayName = sf.text.includes(name);
     if (!mayName && !sf.text.includes('[')) continue;
-    if (mayName && /\.(c|m)?jsx?$/.test(sf.fileName) && [...sf.text.matchAll(/\/\*\*[\s\S]*?\*\//g)].some((c) => wholeWord.test(c[0]))) found.add(`${sf.fileName}:jsdoc`);
+    if (mayName && /\.(c|m)?jsx?$/.test(sf.fileName) && [...sf.text.matchAll(/\/\*\*[\s\S]*?\*\//g)].some((c) => wholeWord.test(c[0]))) found.add(keyOf(sf.fileName, -1));
     const visit = (node: ts.Node): void => {
       const property = PROPERTY_DECLARATION_KINDS.has(node.kind) || ts.isCallExpression(node) || (ts.isParameter(node) && ts.isParameterPropertyDeclaration(node, node.parent));
       const level = !property && MODULE_MEMBER_KINDS.has(node.kind) ? moduleLevelOf(node, sf) : false;
