@@ -166,7 +166,22 @@ describe('built-in rules: what each denial says', () => {
       fix: "Make tests_pass pass (see each check's explanation in the evidence; replay each failing property with its command), push a new candidate and re-run the train.",
     });
     const weakest = evaluate({ ...breaksAll, evals: { ...breaksAll.evals, checks: ['p', 'q', 'r', 's'].map((check, i) => ({ check, score: 1 - i / 10, passed: true, explanation: '' })) } });
-    expect(weakest['eval-score-below-threshold']?.reason).toContain('the lowest scores are: s (0.700), r (0.800), q (0.900)');
+    // The three weakest, not every check.
+    expect(weakest['eval-score-below-threshold']?.reason).toBe('eval score 0.880 is below the threshold 0.900; no check failed outright, the lowest scores are: s (0.700), r (0.800), q (0.900)');
+  });
+
+  it('risk names the factor with the largest weighted value wherever it stands, and every approver role; every secret is a line of evidence', () => {
+    const rule = policyFrom({ version: 1, roles: { owner: ['olivia'], lead: ['lee'], 'release-manager': ['rita'] }, rules: [{ id: 'risk-above-threshold', params: { threshold: 0.5, approverRoles: ['owner', 'lead'] } }] }).rules[0]!;
+    // value × weight: coverage drop 0.45 beats author history 0.05, though author history's value ÷ weight (5) is larger.
+    const factors = [
+      { name: 'author history', value: 0.5, weight: 0.1, detail: 'new' },
+      { name: 'coverage drop', value: 0.9, weight: 0.5, detail: '-12%' },
+    ];
+    for (const ordered of [factors, [...factors].reverse()]) {
+      expect(rule.evaluate({ ...breaksAll, risk: { score: 0.7, factors: ordered } })?.reason).toBe('risk score 0.700 is above 0.5, driven mostly by coverage drop, and no owner/lead has approved it');
+    }
+    const twoSecrets = evaluate({ ...breaksAll, candidate: { ...breaksAll.candidate, diff: diff('src/core/a.ts', 'const k = "AKIAIOSFODNN7EXAMPLE";', 'const j = "AKIAIOSFODNN7EXAMPLF";') } });
+    expect(twoSecrets['secrets-in-diff']?.evidence).toBe('src/core/a.ts:1: AWS access key id: AKIA… (20 chars, redacted)\nsrc/core/a.ts:2: AWS access key id: AKIA… (20 chars, redacted)');
   });
 
   it('a selected scenario that fails while the gate passes is named as the cause, with its checks as evidence', () => {
