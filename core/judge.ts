@@ -217,6 +217,12 @@ export function judgeWindow(window: GateWindow, judge: StatisticalJudge, looks: 
 }
 
 const upperTail = (z: number): number => 1 - normalCdf(z, 0, 1);
+
+/** A metric's outcome from its two tests: a shown regression fails; shown non-inferiority passes once the samples are in (`powered`). */
+function verdict(pRegression: number, pNonInferiority: number, alpha: number, powered: boolean): MetricOutcome {
+  // Stryker disable next-line EqualityOperator: p-values are continuous, so one exactly equal to α (where < and ≤ differ) has probability 0
+  return pRegression < alpha ? 'fail' : pNonInferiority < alpha && powered ? 'pass' : 'inconclusive';
+}
 const zQuantile = (p: number): number => normalQuantile(p, 0, 1);
 
 function judgeErrorRate(window: GateWindow, judge: StatisticalJudge, alpha: number): MetricEvidence {
@@ -237,8 +243,7 @@ function judgeErrorRate(window: GateWindow, judge: StatisticalJudge, alpha: numb
   const requiredSamples = Math.ceil((zSum * zSum * ps * (1 - ps) * (1 + 1 / ratio)) / (margin * margin));
   const rawCanary = canary.requests > 0 ? canary.errors / canary.requests : 0;
   const rawStable = stable.requests > 0 ? stable.errors / stable.requests : 0;
-  const outcome: MetricOutcome =
-    pRegression < alpha ? 'fail' : pNonInferiority < alpha && canary.requests >= requiredSamples ? 'pass' : 'inconclusive';
+  const outcome = verdict(pRegression, pNonInferiority, alpha, canary.requests >= requiredSamples);
   const measured = `error rate: canary ${pct(rawCanary)} (${canary.errors}/${canary.requests}) vs stable ${pct(rawStable)} (${stable.errors}/${stable.requests})`;
   const because =
     outcome === 'fail'
@@ -292,8 +297,7 @@ function judgeLatency(window: GateWindow, judge: StatisticalJudge, alpha: number
   const withinMargin = rankTest(canary, stable, 1 + margin);
   const pNonInferiority = normalCdf(withinMargin.z, 0, 1);
   const requiredSamples = rankTestSamplesNeeded(stable, canary.length, margin, alpha, judge.power);
-  const outcome: MetricOutcome =
-    pRegression < alpha ? 'fail' : pNonInferiority < alpha && canary.length >= requiredSamples ? 'pass' : 'inconclusive';
+  const outcome = verdict(pRegression, pNonInferiority, alpha, canary.length >= requiredSamples);
   const change = stableMedian > 0 ? ` (${signedPct(canaryMedian / stableMedian - 1)})` : '';
   const because =
     outcome === 'fail'
@@ -364,8 +368,7 @@ function judgeBucketedLatency(canary: LatencyHistogram, stable: LatencyHistogram
   const pNonInferiority = normalCdf(withinMargin.z, 0, 1);
   const requiredSamples = groupedSamplesNeeded(stable.counts, down, nCanary, alpha, judge.power);
   const resolvable = requiredSamples < Number.MAX_SAFE_INTEGER;
-  const outcome: MetricOutcome =
-    pRegression < alpha ? 'fail' : pNonInferiority < alpha && nCanary >= requiredSamples ? 'pass' : 'inconclusive';
+  const outcome = verdict(pRegression, pNonInferiority, alpha, nCanary >= requiredSamples);
   const asTolerance = `tested as stable ${factorRange(regressionFactor)}, the ${pct(tolerance)} rounded up to whole buckets`;
   const asMargin = `tested as stable ${factorRange(nonInferiorityFactor)}, the ${pct(margin)} rounded down to whole buckets`;
   const needed = resolvable
@@ -382,7 +385,7 @@ function judgeBucketedLatency(canary: LatencyHistogram, stable: LatencyHistogram
 
 /** Bucket j's lower and upper bound (bucket 0 starts at 0; the last one, above every bound, ends at +Inf). */
 const lowerOf = (bounds: readonly number[], j: number) => (j === 0 ? 0 : bounds[j - 1]!);
-const upperOf = (bounds: readonly number[], j: number) => (j >= bounds.length ? Number.POSITIVE_INFINITY : bounds[j]!);
+const upperOf = (bounds: readonly number[], j: number) => bounds[j] ?? Number.POSITIVE_INFINITY;
 /** Bounds are decimals printed by a client library: a relative slack of 1e-9 keeps ×1.1 of 1 at the bound 1.1. */
 const SLACK = 1e-9;
 
@@ -392,15 +395,16 @@ const SLACK = 1e-9;
  * 'down' the lowest (a latency > lower(j) stretched stays > lower(m)).
  */
 export function stretchedBuckets(boundsMs: readonly number[], factor: number, round: 'up' | 'down'): number[] {
-  const last = boundsMs.length;
-  return Array.from({ length: last + 1 }, (_, j) => {
+  // Both loops stop at the last bucket at most: its upper bound, +∞, is never below a reach, nor at or below a finite one.
+  return Array.from({ length: boundsMs.length + 1 }, (_, j) => {
     let m = j;
     if (round === 'up') {
       const reach = upperOf(boundsMs, j) * factor * (1 - SLACK);
-      while (m < last && upperOf(boundsMs, m) < reach) m++;
+      while (upperOf(boundsMs, m) < reach) m++;
     } else {
       const reach = lowerOf(boundsMs, j) * factor * (1 + SLACK);
-      while (m < last && lowerOf(boundsMs, m + 1) <= reach) m++;
+      // lower(m + 1) is upper(m); the reach is finite here.
+      while (upperOf(boundsMs, m) <= reach) m++;
     }
     return m;
   });
@@ -411,9 +415,10 @@ function appliedFactors(bounds: readonly number[], counts: readonly number[], to
   let low = Number.POSITIVE_INFINITY;
   let high = 0;
   counts.forEach((count, j) => {
+    if (count === 0) return;
     const edge = round === 'up' ? upperOf(bounds, j) : lowerOf(bounds, j);
-    if (count === 0 || !Number.isFinite(edge) || edge === 0) return;
     const moved = round === 'up' ? upperOf(bounds, to[j]!) : lowerOf(bounds, to[j]!);
+    // No factor from bucket 0's lower edge (0) or from the +Inf bucket or into it: 0/0, x/0, ∞/x and ∞/∞ are not finite.
     const factor = moved / edge;
     if (!Number.isFinite(factor)) return;
     low = Math.min(low, factor);
@@ -541,10 +546,13 @@ function rankTest(c: Float64Array, s: Float64Array, scale: number): { u: number;
   let tieTerm = 0;
   let placed = 0;
   for (let i = 0, j = 0; i < n1 || j < n2; ) {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalents: a typed array read past its end is undefined (NaN after the division), which compares false as `i < n1` would; on a tie either side gives the same v
     const v = j >= n2 || (i < n1 && c[i]! / scale <= s[j]!) ? c[i]! / scale : s[j]!;
     let inCanary = 0;
     let inStable = 0;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent as above: past the end the read is NaN or undefined, never === v
     while (i < n1 && c[i]! / scale === v) (i++, inCanary++);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent as above
     while (j < n2 && s[j] === v) (j++, inStable++);
     const size = inCanary + inStable;
     rankSum += inCanary * (placed + (size + 1) / 2);
@@ -573,7 +581,8 @@ function rankTestSamplesNeeded(stable: Float64Array, canaryCount: number, margin
   const q1 = quantileOfSorted(stable, 0.25);
   const q3 = quantileOfSorted(stable, 0.75);
   const sigma = q1 > 0 ? (Math.log(q3) - Math.log(q1)) / 1.349 : 0;
-  const shiftProbability = sigma > 0 ? normalCdf(Math.log(1 + margin) / (sigma * Math.SQRT2), 0, 1) : 1;
+  // No spread (σ = 0): the margin's shift over 0 is +∞, and every shifted reading is worse (probability 1).
+  const shiftProbability = normalCdf(Math.log(1 + margin) / (sigma * Math.SQRT2), 0, 1);
   return noetherCanarySamples(shiftProbability, canaryCount, stable.length, alpha, power);
 }
 
