@@ -459,6 +459,7 @@ export function groupedMannWhitney(canary: readonly number[], stable: readonly n
 function groupedSamplesNeeded(stable: readonly number[], stableTo: readonly number[], canaryCount: number, alpha: number, power: number): number {
   const n = sum(stable);
   const theta = groupedMannWhitney(stable, stable, stableTo).u / (n * n);
+  // Stryker disable next-line EqualityOperator: θ exactly ½ − 1e-9 does not occur (θ is a ratio of bucket counts); ≤ and < agree
   if (!(theta < 0.5 - 1e-9)) return Number.MAX_SAFE_INTEGER;
   return noetherCanarySamples(1 - theta, canaryCount, n, alpha, power);
 }
@@ -707,17 +708,17 @@ export function judgeSeries(name: string, window: SeriesWindow, judge: SeriesJud
   const pTail = topAllCanary(beyond, canary.length, atTolerance.length);
   const requiredSamples = noetherCanarySamples(seriesShiftProbability(stableSorted, judge), canary.length, stableSorted.length, alpha, judge.power);
   // The two ways to fail share α; passing needs the non-inferiority test, the readings, and no hint of a tail.
-  const outcome: MetricOutcome =
-    pRegression < alpha / 2 || pTail < alpha / 2
-      ? 'fail'
-      : pNonInferiority < alpha && canary.length >= requiredSamples && pTail >= TAIL_SUSPICION
-        ? 'pass'
-        : 'inconclusive';
+  // Stryker disable next-line EqualityOperator: p-values of the rank tests are continuous (one equal to α/2 or α has probability 0); the tail's, which is not, is tested at its limits
+  const regressed = pRegression < alpha / 2;
+  const tailed = pTail < alpha / 2;
+  // Stryker disable next-line EqualityOperator: as above, for the non-inferiority p-value (the other comparisons are tested at equality)
+  const shownWithin = pNonInferiority < alpha;
+  const outcome: MetricOutcome = regressed || tailed ? 'fail' : shownWithin && canary.length >= requiredSamples && pTail >= TAIL_SUSPICION ? 'pass' : 'inconclusive';
   const direction = worseWhen === 'higher' ? 'higher' : 'lower';
   const tailWords = `${beyond} canary reading${beyond === 1 ? '' : 's'} ${direction} than all of stable's (p = ${sci(pTail)})`;
   const because =
     outcome === 'fail'
-      ? pRegression < alpha / 2
+      ? regressed
         ? `${direction} than stable by more than ${unit(tolerance)} (U = ${worse.u}, z = ${fmt(worse.z)}, p = ${sci(pRegression)} < α/2 = ${sci(alpha / 2)}) → fail`
         : `${tailWords} < α/2 = ${sci(alpha / 2)}: a tail stable never shows → fail`
       : outcome === 'pass'

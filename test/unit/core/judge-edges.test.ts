@@ -183,6 +183,17 @@ describe('latency on buckets, in full', () => {
     expect(short.words).toContain('fewer than 20 requests a side');
   });
 
+  it('non-inferiority shown on fewer requests than needed: it waits', () => {
+    const e = latency(bucketWindow(BOUNDS_MS, latencies(41, 20, 40, 0.4), latencies(4, 3000, 40, 0.4)));
+    expect(e.nonInferiority.pValue).toBeLessThan(e.alpha);
+    expect(e).toMatchObject({ requiredSamples: 260, outcome: 'inconclusive' });
+    expect(e.words).toContain('20 of ~260 canary requests needed) → inconclusive');
+  });
+
+  it('stable requests in the first bucket (from 0 ms) give no factor for rounding down: ×1, not NaN', () => {
+    expect(latency(bucketWindow(COARSE_MS, [3, 40, 40, 60, 3, 30], [3, 40, 40, 60, 4, 20])).buckets).toMatchObject({ regressionFactor: [2, 2.5], nonInferiorityFactor: [1, 1] });
+  });
+
   it('fine bounds and too few requests: how many of how many are needed', () => {
     const e = latency(bucketWindow(BOUNDS_MS, latencies(3, 100, 40, 0.4), latencies(4, 100, 40, 0.4)));
     expect(e.outcome).toBe('inconclusive');
@@ -192,7 +203,8 @@ describe('latency on buckets, in full', () => {
 
   it('different bounds on the two sides: no rank test, untested U', () => {
     // The canary's bounds are the first five of stable's: the same where both have one is not the same bounds.
-    const e = latency({ canary: { ...counts(30, 0), latencyHistogram: histogram(COARSE_MS.slice(0, 5), [30]) }, stable: { ...counts(30, 0), latencyHistogram: histogram(COARSE_MS, [30]) } });
+    const versionOn = (bounds: number[], seed: number): VersionWindow => ({ ...counts(30, 0), latencyHistogram: histogram(bounds, latencies(seed, 30, 40, 0.4)) });
+    const e = latency({ canary: versionOn(COARSE_MS.slice(0, 5), 3), stable: versionOn(COARSE_MS, 4) });
     expect(e.regression).toEqual({ statistic: 'U', value: Number.NaN, pValue: 1 });
     expect(e.outcome).toBe('inconclusive');
   });
@@ -210,8 +222,8 @@ describe('whole-bucket shifts and grouped ranks, exactly', () => {
   });
 
   it('stable buckets moved into the same bucket add up', () => {
-    // Moved: [0, 0, 10, 20, 10]; U = 20·(0 + 10/2) + 10·(10 + 20/2) = 300.
-    expect(groupedMannWhitney([0, 10, 20, 10, 0], [0, 10, 20, 10, 0], [1, 2, 3, 4, 4]).u).toBe(300);
+    // Stable moved: [0, 0, 10, 20, 10 + 0]; U = 20·(0 + 10/2) + 10·(10 + 20/2) + 5·(30 + 10/2) = 475.
+    expect(groupedMannWhitney([0, 10, 20, 10, 5], [0, 10, 20, 10, 0], [1, 2, 3, 4, 4]).u).toBe(475);
   });
 });
 
@@ -257,6 +269,8 @@ describe('judgeSeries at its edges', () => {
       { stable: readings(200, 0.5, 2), judge: { worseWhen: 'higher', shift: 'absolute', tolerance: 0.05, margin: 0.1 }, theta: (s) => spreadTheta(0.1, unitSpread(s)) },
       // Readings around zero (a delta): not on logs; the relative margin is taken of stable's median.
       { stable: readings(200, 1, 2).map((v) => v - 1.2), judge: { worseWhen: 'higher' }, theta: (s) => spreadTheta(0.2 * Math.abs(quartiles(s).median), unitSpread(s)) },
+      // A count that is 0 in its lower quarter (q1 = 0): no logs of 0 either.
+      { stable: [...new Array<number>(60).fill(0), ...readings(140, 1, 2)], judge: { worseWhen: 'higher' }, theta: (s) => spreadTheta(0.2 * quartiles(s).median, unitSpread(s)) },
     ];
     for (const { stable, judge, theta } of cases) {
       const canary = stable.map((v) => v * 1.001);
