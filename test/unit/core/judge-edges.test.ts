@@ -139,7 +139,7 @@ describe('latency on buckets, in full', () => {
 
   it('a canary 50% slower fails; stable’s requests below the canary’s first bucket widen the range shown', () => {
     const e = latency(bucketWindow(BOUNDS_MS, latencies(3, 300, 40, 0.4, 1.5), latencies(4, 300, 40, 0.4)));
-    expect(e.buckets).toMatchObject({ lowerMs: 11.05, canary: expect.arrayContaining([0]), stable: expect.arrayContaining([1]) });
+    expect(e.buckets?.lowerMs).toBe(11.05);
     expect(e.buckets!.canary[0]).toBe(0);
     expect(e.buckets!.stable[0]).toBe(1);
     expect(e.words).toBe(
