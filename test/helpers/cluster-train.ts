@@ -1,7 +1,7 @@
 /**
  * What a test of release trains on the local cluster needs besides the cluster itself (test/helpers/kubernetes.ts):
  * a timeline of what happened, as the API server's watches saw it; a train run with client traffic sent while it
- * runs; and a look at what Prometheus scraped.
+ * runs; what a promoted train's gates must have read; and a look at what Prometheus scraped.
  */
 import * as k8s from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
@@ -69,6 +69,22 @@ export async function trainWithTraffic(client: Client, input: { taskQueue: strin
     stop.abort();
     await sent;
   }
+}
+
+/**
+ * What a train promoted on the cluster must show: its last probe read both templates from Prometheus at
+ * `prometheusUrl`, green, on the canary's own requests (`canaryUpstream`, the upstream label of the version the
+ * deployer names), and the rollout went through its 10, 50 and 100% steps.
+ */
+export function expectPromotedOnPrometheus(result: Awaited<ReturnType<typeof releaseTrain>>, prometheusUrl: string, canaryUpstream: string): void {
+  const lastProbe = result.rollout!.decisions!.at(-1)!;
+  expect(lastProbe.source).toMatchObject({ kind: 'prometheus', url: prometheusUrl });
+  expect(lastProbe.metrics!.map((m) => [m.name, m.outcome])).toEqual([
+    ['request-success-rate', 'pass'],
+    ['request-duration', 'pass'],
+  ]);
+  expect(lastProbe.metrics![0]!.query).toContain(`upstream="${canaryUpstream}"`);
+  expect(result.rollout!.decisions!.map((d) => d.weight)).toEqual(expect.arrayContaining([10, 50, 100]));
 }
 
 /** A series' greatest value over the last minutes (a Pod gone is no longer scraped: its last samples are stale now). */

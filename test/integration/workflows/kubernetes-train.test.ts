@@ -28,7 +28,7 @@ import { FAST_PLAN } from '../../../examples/train-fixture';
 import { LocalNode } from '../../../infra/kubernetes/local-node';
 import { ensurePrometheus, type RunningPrometheus } from '../../../infra/prometheus/server';
 import { TSX_CLI } from '../../../io/paths';
-import { seenInPrometheus as seenInPrometheusAt, trainWithTraffic } from '../../helpers/cluster-train';
+import { expectPromotedOnPrometheus, seenInPrometheus as seenInPrometheusAt, trainWithTraffic } from '../../helpers/cluster-train';
 import { createNamespace, kubeConfig, startTestCluster } from '../../helpers/kubernetes';
 import { startTestWorker, tempDir, TEST_DATABASE_URL, type TestWorker } from '../../helpers/temporal';
 import { waitFor } from '../../helpers/wait';
@@ -202,15 +202,8 @@ test('a good change is promoted 10 → 50 → 100 and a bad one rolled back, bot
   expect({ outcome: good.result.outcome, reason: good.result.reason }).toEqual({ outcome: 'promoted', reason: 'all health gates passed' });
   const goodSha = good.result.mergeSha!;
   log(`train k8s-good promoted ${goodSha.slice(0, 12)}: ${good.result.rollout!.probes} probes; traffic ${JSON.stringify(good.traffic.byVersion)}, ${good.traffic.errors} errors`);
-  const goodProbe = good.result.rollout!.decisions!.at(-1)!;
-  expect(goodProbe.source).toMatchObject({ kind: 'prometheus', url: prometheus.url });
-  expect(goodProbe.metrics!.map((m) => [m.name, m.outcome])).toEqual([
-    ['request-success-rate', 'pass'],
-    ['request-duration', 'pass'],
-  ]);
   // The gates found the canary by the Service URL the deployer reports, the gateway's upstream label.
-  expect(goodProbe.metrics![0]!.query).toContain(`upstream="${host(goodSha)}"`);
-  expect(good.result.rollout!.decisions!.map((d) => d.weight)).toEqual(expect.arrayContaining([10, 50, 100]));
+  expectPromotedOnPrometheus(good.result, prometheus.url, host(goodSha));
   // The gateway sent the canary its share, and the canary's own process answered it (its own /metrics, scraped on its Pod address).
   expect(good.traffic.byVersion.canary).toBeGreaterThan(0);
   // Not one request failed, the gateway's 503s included: the deployer gives a version weight only once its Service
