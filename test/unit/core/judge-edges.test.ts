@@ -3,7 +3,6 @@
  * limit), windows that are half samples and half buckets, unsorted input, and the full sentences of bucketed and
  * series verdicts. Written against the survivors of mutation testing (issue 14); each test says what it pins.
  */
-import fc from 'fast-check';
 import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import {
@@ -19,6 +18,7 @@ import {
   type VersionWindow,
 } from '../../../core/judge';
 import { BOUNDS_MS, bucketWindow, COARSE_MS, histogram, latencies } from '../../helpers/latency-histograms';
+import { readings } from '../../helpers/series-readings';
 
 const judge = statisticalJudgeSchema.parse({});
 const counts = (requests: number, errors: number): VersionWindow => ({ requests, errors, latenciesMs: [] });
@@ -243,12 +243,6 @@ describe('seriesJudgeSchema at its edges', () => {
 describe('judgeSeries at its edges', () => {
   const judgeOf = (input: SeriesJudgeInput) => seriesJudgeSchema.parse(input);
   const higher = judgeOf({ worseWhen: 'higher' });
-  /** Readings around `median` with multiplicative noise (log-sd `sd`), unbiased uniforms from fast-check with a fixed seed. */
-  function readings(count: number, median: number, seed: number, sd = 0.1): number[] {
-    const [ints] = fc.sample(fc.array(fc.noBias(fc.integer({ min: 1, max: 2 ** 30 })), { minLength: 2 * count, maxLength: 2 * count }), { seed, numRuns: 1 });
-    const uniform = (j: number) => ints![j]! / (2 ** 30 + 1);
-    return Array.from({ length: count }, (_, i) => median * Math.exp(sd * Math.sqrt(-2 * Math.log(uniform(2 * i))) * Math.cos(2 * Math.PI * uniform(2 * i + 1))));
-  }
   const quartiles = (xs: number[]) => {
     const s = [...xs].sort((a, b) => a - b);
     const at = (q: number) => {
